@@ -1,0 +1,20 @@
+# Shared compile options for every llmspell target: warnings, sanitizers.
+add_library(llmspell_options INTERFACE)
+target_compile_options(llmspell_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers)
+if(LLMSPELL_WERROR)
+  target_compile_options(llmspell_options INTERFACE -Werror)
+endif()
+if(LLMSPELL_SANITIZE)
+  target_compile_options(llmspell_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(llmspell_options INTERFACE -fsanitize=address,undefined)
+endif()
+target_include_directories(llmspell_options INTERFACE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
+
+# llmspell_layer(NAME SOURCES... DEPS ...): a static library for one layer.
+function(llmspell_layer name)
+  cmake_parse_arguments(L "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(llmspell_${name} STATIC ${L_SOURCES})
+  target_link_libraries(llmspell_${name} PUBLIC llmspell_options ${L_DEPS})
+endfunction()
