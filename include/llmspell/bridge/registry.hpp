@@ -1,0 +1,207 @@
+// The bridge registry: every script-visible function is declared here once (namespace, name,
+// parameter schema, return description, doc, sync or async, permission), and every engine binds
+// the whole registry generically. Argument validation happens here, so its messages are the same
+// in every engine.
+//
+// Thread-safety: the registry is filled at start-up (registerAll) and read-only afterwards;
+// reading it from several threads is safe. Host functions run on the spell's runtime thread.
+#pragma once
+
+#include <any>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <unordered_map>
+#include <vector>
+
+#include "llmspell/core/error.hpp"
+#include "llmspell/core/permissions.hpp"
+#include "llmspell/core/value.hpp"
+#include "llmspell/runtime/loop.hpp"
+
+namespace llmspell {
+
+class RunContext;
+
+// What a host function receives besides its arguments.
+struct CallContext {
+  RunContext& run;
+  Loop& loop;
+  std::string_view qualifiedName;  // "json.encode", for messages
+};
+
+// Arguments after validation: missing optional parameters are null, or their schema default.
+using Args = std::span<Value>;
+using SyncFn = std::function<Value(CallContext&, Args)>;
+// Returns a promise; it may already be settled. Must not throw for expected failures (reject
+// instead); a thrown Exception is converted into a rejected promise.
+using AsyncFn = std::function<PromisePtr(CallContext&, Args)>;
+
+enum class Permission { kNone, kNet, kRead, kWrite, kEnv, kRun };
+std::string_view permissionFlag(Permission p);  // "--allow-net", ...
+
+// Parameter types: a JSON Schema subset plus the runtime kinds scripts can pass.
+struct ParamDecl {
+  std::string name;
+  // JSON Schema subset: {"type": "string"|"integer"|"number"|"boolean"|"object"|"array"|"null"
+  //  |"function"|"promise"|"bytes"|"error"|"handle"|"any" or a list of them, "enum", "minimum",
+  //  "maximum", "minLength", "items", "properties", "required", "default", "description"}.
+  Value schema;
+  bool required = true;
+  std::string doc;
+  // Compiled from schema by the registry: bit per ValueKind accepted.
+  uint32_t kindMask = 0;
+  bool deep = false;  // schema has enum/min/max/items/properties: full validation needed
+};
+
+struct FunctionDecl {
+  std::string ns;           // "json"; "" for globals (await, sleep, spawn...)
+  std::string name;         // snake_case: "count_tokens"
+  std::string self;         // non-empty for methods: the type name ("promise", "channel")
+  std::vector<ParamDecl> params;
+  bool variadic = false;    // extra arguments after params are passed through unchecked
+  std::string returns;      // description of the result
+  std::string doc;          // one line
+  bool async = false;
+  Permission permission = Permission::kNone;
+  SyncFn sync;
+  AsyncFn asyncFn;
+
+  std::string qualifiedName() const;  // "json.encode", "sleep", "channel:send"
+};
+
+struct TypeDecl {
+  std::string name;  // "promise", "channel", "agent"
+  std::string doc;
+};
+
+// Fluent builder used by the host modules: reg.fn("json", "encode").param(...).doc(...).sync(f)
+class Registry;
+class FnBuilder {
+ public:
+  FnBuilder(Registry& r, FunctionDecl d) : reg_(r), d_(std::move(d)) {}
+  // `schema` is JSON text for brevity: R"({"type":"string"})".
+  FnBuilder& param(std::string name, std::string_view schema, std::string doc = "");
+  FnBuilder& opt(std::string name, std::string_view schema, std::string doc = "");
+  FnBuilder& variadic() { d_.variadic = true; return *this; }
+  FnBuilder& returns(std::string r) { d_.returns = std::move(r); return *this; }
+  FnBuilder& doc(std::string d) { d_.doc = std::move(d); return *this; }
+  FnBuilder& permission(Permission p) { d_.permission = p; return *this; }
+  void sync(SyncFn f);
+  void async(AsyncFn f);
+
+ private:
+  Registry& reg_;
+  FunctionDecl d_;
+};
+
+class Registry {
+ public:
+  // The process-wide registry with every built-in module registered (built once, thread-safe).
+  static const Registry& global();
+
+  FnBuilder fn(std::string ns, std::string name);
+  FnBuilder method(std::string type, std::string name);
+  void type(std::string name, std::string doc);
+  void add(FunctionDecl d);  // compiles parameter schemas; duplicate names throw internal
+
+  const std::vector<FunctionDecl>& functions() const { return fns_; }
+  const std::vector<TypeDecl>& types() const { return types_; }
+  const FunctionDecl* find(std::string_view qualifiedName) const;
+  std::vector<std::string> namespaces() const;  // in registration order, "" excluded
+
+  // Validates and normalizes `args` in place (fills defaults, resizes to params.size()).
+  // Returns the error for the first bad argument, e.g.
+  // "json.encode: argument 2 'opts': expected object, got string \"x\"".
+  static std::optional<Error> validate(const FunctionDecl& d, std::vector<Value>& args);
+  // Fast path on a fixed buffer: `args` holds `n` values, capacity >= params.size().
+  static std::optional<Error> validate(const FunctionDecl& d, Value* args, size_t& n);
+
+  // Invokes a sync declaration: checks permission placeholder, calls, converts exceptions into
+  // an Error. Never throws. Exactly one of the results is set.
+  static Value callSync(const FunctionDecl& d, CallContext& cx, Args args, ErrorPtr& err) noexcept;
+  // Invokes an async declaration; never throws; applies `timeout` from a trailing options object.
+  static PromisePtr callAsync(const FunctionDecl& d, CallContext& cx, Args args) noexcept;
+
+ private:
+  std::vector<FunctionDecl> fns_;
+  std::vector<TypeDecl> types_;
+  std::unordered_map<std::string, size_t> byName_;
+};
+
+// Validates a value against a JSON Schema subset (type, enum, const, minimum, maximum,
+// minLength, maxLength, pattern, items, minItems, maxItems, properties, required,
+// additionalProperties, anyOf, oneOf). Returns a list of "path: message" errors (empty = valid).
+std::vector<std::string> validateSchema(const Value& v, const Value& schema, const std::string& path = "$");
+
+// Per-spell-run state shared by host functions: permissions, params, the cancel scope, and
+// services that higher layers attach (the state store, the event bus, the LLM client...).
+class RunContext {
+ public:
+  explicit RunContext(Loop& loop) : loop_(loop) {}
+  Loop& loop() { return loop_; }
+  Permissions& permissions() { return perms_; }
+  const Permissions& permissions() const { return perms_; }
+  CancelScope& scope() { return scope_; }
+
+  Value params = Value::object();   // typed spell params
+  Value config = Value::object();   // spell.config values (manifest `config:` + defaults)
+  Value manifest;                   // the parsed spell.yaml, or null
+  std::string spellName = "spell";
+  std::string spellPath;            // entry file path ("" for exec)
+  std::string spellDir;             // directory that require/include may read
+  std::string runId;
+  std::string engine;               // "lua", "js", "tengo"
+  std::string dataDir;              // $LLMSPELL_HOME
+  // spell.output(value, format) sink: the CLI prints or collects it.
+  std::function<void(const Value& v, std::string_view format)> output;
+  // Loads and runs another source file of the spell (spell.include); set by the engine.
+  std::function<Value(const std::string& path)> include;
+
+  // Services: one instance per type, created on first use by `make`.
+  template <typename T>
+  T& service(const std::function<std::shared_ptr<T>()>& make) {
+    auto it = services_.find(std::type_index(typeid(T)));
+    if (it == services_.end()) {
+      auto p = make();
+      it = services_.emplace(std::type_index(typeid(T)), std::shared_ptr<void>(p)).first;
+    }
+    return *static_cast<T*>(it->second.get());
+  }
+  template <typename T>
+  T* findService() {
+    auto it = services_.find(std::type_index(typeid(T)));
+    return it == services_.end() ? nullptr : static_cast<T*>(it->second.get());
+  }
+  template <typename T>
+  void setService(std::shared_ptr<T> p) { services_[std::type_index(typeid(T))] = std::move(p); }
+
+ private:
+  Loop& loop_;
+  Permissions perms_;
+  CancelScope scope_;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> services_;
+};
+
+// A host function as a Value (async(fn), log.with(...) closures, tool run functions).
+class HostFunction : public Function {
+ public:
+  using Impl = std::function<PromisePtr(std::vector<Value>)>;
+  explicit HostFunction(Impl f, std::string name = "host function")
+      : f_(std::move(f)), name_(std::move(name)) {}
+  PromisePtr call(std::vector<Value> args) override;
+  std::string describe() const override { return name_; }
+
+ private:
+  Impl f_;
+  std::string name_;
+};
+
+// Module registration entry points, one per namespace file in src/bridge/modules/.
+// Each adds its declarations to `r`. Called once by Registry::global().
+void registerAllModules(Registry& r);
+
+}  // namespace llmspell

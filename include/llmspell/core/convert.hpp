@@ -1,0 +1,35 @@
+// Exact conversions between Value and JSON / YAML text and trees.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+#include "llmspell/core/value.hpp"
+
+namespace llmspell {
+
+struct JsonOptions {
+  bool pretty = false;
+  bool sortKeys = false;
+  int indent = 2;
+};
+
+// Value -> JSON. Bytes become base64 strings, errors become their object form, functions,
+// promises and handles raise invalid_argument (they have no JSON form). Integers stay integers;
+// doubles that are NaN or infinite raise invalid_argument. Throws Exception.
+nlohmann::json toJson(const Value& v);
+std::string toJsonText(const Value& v, const JsonOptions& opts = {});
+
+// JSON -> Value. Object key order is kept. Integers that fit int64 stay int; larger become double.
+Value fromJson(const nlohmann::json& j);
+// Parses JSON text; a syntax error raises invalid_argument naming line and column.
+Value parseJson(std::string_view text);
+
+// YAML -> Value (core schema: null, booleans, ints, floats, strings; sequences, mappings in
+// document order). Parse errors raise invalid_argument with line and column.
+Value parseYaml(std::string_view text);
+// Value -> YAML text (block style).
+std::string toYamlText(const Value& v);
+
+}  // namespace llmspell

@@ -1,0 +1,240 @@
+// JSON (nlohmann) and YAML (yaml-cpp) <-> Value conversions.
+#include "llmspell/core/convert.hpp"
+
+#include <sodium.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "llmspell/core/error.hpp"
+
+namespace llmspell {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+std::string base64(const std::string& raw) {
+  std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                    raw.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // drop the terminating NUL
+  return out;
+}
+
+template <typename J>
+J toJsonT(const Value& v, int depth) {
+  if (depth > 512) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic) for JSON");
+  switch (v.kind()) {
+    case ValueKind::kNull: return J(nullptr);
+    case ValueKind::kBool: return J(v.asBool());
+    case ValueKind::kInt: return J(v.asInt());
+    case ValueKind::kDouble: {
+      double d = v.asDouble();
+      if (!std::isfinite(d)) fail(codes::kInvalidArgument, "cannot encode NaN or infinity as JSON");
+      return J(d);
+    }
+    case ValueKind::kString: return J(v.asString());
+    case ValueKind::kBytes: return J(base64(v.asBytes().data));
+    case ValueKind::kArray: {
+      J a = J::array();
+      for (const auto& x : v.asArray()) a.push_back(toJsonT<J>(x, depth + 1));
+      return a;
+    }
+    case ValueKind::kObject: {
+      J o = J::object();
+      for (const auto& [k, x] : v.asObject()) o[k] = toJsonT<J>(x, depth + 1);
+      return o;
+    }
+    case ValueKind::kError: return toJsonT<J>(v.asError()->toObject(), depth + 1);
+    default:
+      fail(codes::kInvalidArgument, "cannot encode a " + std::string(v.kindName()) + " as JSON");
+  }
+}
+
+template <typename J>
+Value fromJsonT(const J& j) {
+  switch (j.type()) {
+    case J::value_t::null: return Value();
+    case J::value_t::boolean: return Value(j.template get<bool>());
+    case J::value_t::number_integer: return Value(j.template get<int64_t>());
+    case J::value_t::number_unsigned: {
+      auto u = j.template get<uint64_t>();
+      if (u <= static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<int64_t>(u));
+      return Value(static_cast<double>(u));
+    }
+    case J::value_t::number_float: return Value(j.template get<double>());
+    case J::value_t::string: return Value(j.template get<std::string>());
+    case J::value_t::array: {
+      std::vector<Value> items;
+      items.reserve(j.size());
+      for (const auto& x : j) items.push_back(fromJsonT<J>(x));
+      return Value::array(std::move(items));
+    }
+    case J::value_t::object: {
+      auto o = std::make_shared<Object>();
+      for (auto it = j.begin(); it != j.end(); ++it) o->set(it.key(), fromJsonT<J>(it.value()));
+      return Value(std::move(o));
+    }
+    case J::value_t::binary: {
+      const auto& b = j.get_binary();
+      return Value(Bytes{std::string(b.begin(), b.end())});
+    }
+    default: return Value();
+  }
+}
+
+}  // namespace
+
+nlohmann::json toJson(const Value& v) { return toJsonT<nlohmann::json>(v, 0); }
+
+std::string toJsonText(const Value& v, const JsonOptions& opts) {
+  if (opts.sortKeys) {
+    return toJsonT<nlohmann::json>(v, 0).dump(opts.pretty ? opts.indent : -1, ' ', false,
+                                               nlohmann::json::error_handler_t::replace);
+  }
+  return toJsonT<ojson>(v, 0).dump(opts.pretty ? opts.indent : -1, ' ', false,
+                                   ojson::error_handler_t::replace);
+}
+
+Value fromJson(const nlohmann::json& j) { return fromJsonT(j); }
+
+Value parseJson(std::string_view text) {
+  // Parse straight into Value with the SAX interface would avoid the intermediate tree; the
+  // ordered_json tree keeps key order and is fast enough for provider payloads.
+  try {
+    return fromJsonT(ojson::parse(text.begin(), text.end()));
+  } catch (const ojson::parse_error& e) {
+    // Turn the byte offset into line:column for a person.
+    size_t off = e.byte > 0 ? e.byte - 1 : 0;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < off && i < text.size(); ++i) {
+      if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
+    }
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    if (pos != std::string::npos) what = what.substr(pos);
+    fail(codes::kInvalidArgument,
+         "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
+             ": " + what);
+  }
+}
+
+// ---- YAML ----
+
+namespace {
+
+Value scalarFromYaml(const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return Value(s);  // quoted
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return Value();
+  if (s == "true" || s == "True" || s == "TRUE") return Value(true);
+  if (s == "false" || s == "False" || s == "FALSE") return Value(false);
+  static const std::regex intRe("[-+]?[0-9]+");
+  static const std::regex hexRe("0x[0-9a-fA-F]+");
+  static const std::regex octRe("0o[0-7]+");
+  static const std::regex floatRe(
+      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  try {
+    if (std::regex_match(s, intRe)) return Value(static_cast<int64_t>(std::stoll(s)));
+    if (std::regex_match(s, hexRe)) return Value(static_cast<int64_t>(std::stoll(s.substr(2), nullptr, 16)));
+    if (std::regex_match(s, octRe)) return Value(static_cast<int64_t>(std::stoll(s.substr(2), nullptr, 8)));
+    if (std::regex_match(s, floatRe)) return Value(std::stod(s));
+  } catch (const std::out_of_range&) {
+    return Value(std::stod(s));
+  }
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return Value(HUGE_VAL);
+  if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return Value(-HUGE_VAL);
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return Value(std::nan(""));
+  return Value(s);
+}
+
+Value fromYaml(const YAML::Node& n, int depth) {
+  if (depth > 256) fail(codes::kInvalidArgument, "YAML is nested too deeply");
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return Value();
+    case YAML::NodeType::Scalar: return scalarFromYaml(n);
+    case YAML::NodeType::Sequence: {
+      std::vector<Value> items;
+      for (const auto& x : n) items.push_back(fromYaml(x, depth + 1));
+      return Value::array(std::move(items));
+    }
+    case YAML::NodeType::Map: {
+      auto o = std::make_shared<Object>();
+      for (const auto& kv : n) o->set(kv.first.as<std::string>(), fromYaml(kv.second, depth + 1));
+      return Value(std::move(o));
+    }
+  }
+  return Value();
+}
+
+bool needsQuotes(const std::string& s) {
+  Value v = scalarFromYaml(YAML::Load(s.empty() ? "''" : s));
+  return s.empty() || !v.isString() || v.asString() != s;
+}
+
+void emit(YAML::Emitter& out, const Value& v, int depth) {
+  if (depth > 256) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic) for YAML");
+  switch (v.kind()) {
+    case ValueKind::kNull: out << YAML::Null; break;
+    case ValueKind::kBool: out << v.asBool(); break;
+    case ValueKind::kInt: out << v.asInt(); break;
+    case ValueKind::kDouble: {
+      double d = v.asDouble();
+      if (std::isnan(d)) out << ".nan";
+      else if (std::isinf(d)) out << (d > 0 ? ".inf" : "-.inf");
+      else out << YAML::Precision(17) << d;
+      break;
+    }
+    case ValueKind::kString: {
+      const auto& s = v.asString();
+      bool quote = false;
+      try { quote = needsQuotes(s); } catch (...) { quote = true; }
+      if (quote) out << YAML::DoubleQuoted << s; else out << s;
+      break;
+    }
+    case ValueKind::kBytes: out << base64(v.asBytes().data); break;
+    case ValueKind::kArray:
+      out << YAML::BeginSeq;
+      for (const auto& x : v.asArray()) emit(out, x, depth + 1);
+      out << YAML::EndSeq;
+      break;
+    case ValueKind::kObject:
+      out << YAML::BeginMap;
+      for (const auto& [k, x] : v.asObject()) {
+        out << YAML::Key << k << YAML::Value;
+        emit(out, x, depth + 1);
+      }
+      out << YAML::EndMap;
+      break;
+    case ValueKind::kError: emit(out, v.asError()->toObject(), depth + 1); break;
+    default:
+      fail(codes::kInvalidArgument, "cannot encode a " + std::string(v.kindName()) + " as YAML");
+  }
+}
+
+}  // namespace
+
+Value parseYaml(std::string_view text) {
+  try {
+    YAML::Node n = YAML::Load(std::string(text));
+    return fromYaml(n, 0);
+  } catch (const YAML::Exception& e) {
+    fail(codes::kInvalidArgument, "invalid YAML at line " + std::to_string(e.mark.line + 1) +
+                                      ", column " + std::to_string(e.mark.column + 1) + ": " +
+                                      e.msg);
+  }
+}
+
+std::string toYamlText(const Value& v) {
+  YAML::Emitter out;
+  emit(out, v, 0);
+  std::string s = out.c_str();
+  if (!s.empty() && s.back() != '\n') s += '\n';
+  return s;
+}
+
+}  // namespace llmspell
