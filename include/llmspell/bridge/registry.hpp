@@ -8,6 +8,7 @@
 #pragma once
 
 #include <any>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <span>
@@ -203,5 +204,8 @@ class HostFunction : public Function {
 // Module registration entry points, one per namespace file in src/bridge/modules/.
 // Each adds its declarations to `r`. Called once by Registry::global().
 void registerAllModules(Registry& r);
+
+// "1.5s" for messages.
+std::string fmtSeconds(double s);
 
 }  // namespace llmspell
