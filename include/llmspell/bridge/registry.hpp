@@ -64,6 +64,8 @@ struct FunctionDecl {
   std::string self;         // non-empty for methods: the type name ("promise", "channel")
   std::vector<ParamDecl> params;
   bool variadic = false;    // extra arguments after params are passed through unchecked
+  bool property = false;    // a value, not a function: engines bind sync() result as a field
+                            // when the context is created (spell.params)
   std::string returns;      // description of the result
   std::string doc;          // one line
   bool async = false;
@@ -88,6 +90,7 @@ class FnBuilder {
   FnBuilder& param(std::string name, std::string_view schema, std::string doc = "");
   FnBuilder& opt(std::string name, std::string_view schema, std::string doc = "");
   FnBuilder& variadic() { d_.variadic = true; return *this; }
+  FnBuilder& property() { d_.property = true; return *this; }
   FnBuilder& returns(std::string r) { d_.returns = std::move(r); return *this; }
   FnBuilder& doc(std::string d) { d_.doc = std::move(d); return *this; }
   FnBuilder& permission(Permission p) { d_.permission = p; return *this; }
@@ -160,7 +163,7 @@ class RunContext {
   // spell.output(value, format) sink: the CLI prints or collects it.
   std::function<void(const Value& v, std::string_view format)> output;
   // Loads and runs another source file of the spell (spell.include); set by the engine.
-  std::function<Value(const std::string& path)> include;
+  std::function<PromisePtr(const std::string& path)> include;
 
   // Services: one instance per type, created on first use by `make`.
   template <typename T>

@@ -1,0 +1,57 @@
+// The engine interface (Redis's five-function engine, QuickJS's contexts): an Engine makes
+// ScriptContexts; a context compiles and runs one spell as a coroutine on the runtime loop,
+// reports memory use, and can be interrupted. Engines bind the whole registry generically.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmspell/bridge/registry.hpp"
+
+namespace llmspell {
+
+struct Limits {
+  size_t memoryBytes = 256u << 20;  // per context
+  uint64_t instructions = 0;        // 0 = unlimited
+  double timeoutSeconds = 0;        // wall clock; 0 = none
+  int maxCallDepth = 10000;         // script call depth
+};
+
+// One spell's VM. Not thread-safe: used on its runtime thread only.
+class ScriptContext {
+ public:
+  virtual ~ScriptContext() = default;
+  // Syntax check only. Returns the error (code invalid_argument, with source and line) or none.
+  virtual std::optional<Error> check(std::string_view source, std::string_view chunkName) = 0;
+  // Runs `source` as the spell's main coroutine. The promise settles with the chunk's return
+  // value, or rejects with its error; a limit stop rejects with limit_exceeded.
+  virtual PromisePtr run(std::string_view source, std::string_view chunkName) = 0;
+  // Bytes the VM holds now.
+  virtual size_t memoryUsed() const = 0;
+  // Stops the spell at the next safe point with `reason` (uncatchable by the script).
+  virtual void interrupt(const Error& reason) = 0;
+  // True while coroutines started by the spell (spawn, callbacks) are still running.
+  virtual bool busy() const = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string_view name() const = 0;               // "lua"
+  virtual std::vector<std::string> extensions() const = 0; // {".lua"}
+  virtual std::unique_ptr<ScriptContext> createContext(RunContext& run, const Limits& limits) = 0;
+};
+
+// The engines built into this binary.
+const std::vector<Engine*>& allEngines();
+Engine* findEngine(std::string_view name);              // by name; nullptr if none
+Engine* engineForPath(std::string_view path);           // by extension; nullptr if none
+
+// Mechanical name mapping for each language: "count_tokens" -> "countTokens" for JS.
+std::string camelCase(std::string_view snake);
+
+}  // namespace llmspell

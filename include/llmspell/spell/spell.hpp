@@ -1,0 +1,75 @@
+// The spell layer: manifests (spell.yaml), typed params, and running a spell end to end on a
+// fresh runtime loop with its permissions and limits. Used by the CLI and by embedding programs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "llmspell/core/error.hpp"
+#include "llmspell/engines/engine.hpp"
+
+namespace llmspell {
+
+// A problem in a manifest or source, with its position when known.
+struct Diagnostic {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string toString() const;
+};
+
+struct Manifest {
+  Value raw;                 // the parsed YAML
+  std::string dir;           // directory holding spell.yaml
+  std::string name, version, description, engine, entry, model;
+  Value params = Value::object();       // name -> {type, required, default, description, enum}
+  std::vector<std::string> net, read, write, env;
+  bool run = false;
+  Value limits = Value::object();
+  Value config = Value::object();
+};
+
+// Parses and checks spell.yaml text. Problems are appended to `diags` (with YAML line numbers);
+// returns nullopt when the manifest cannot be used.
+std::optional<Manifest> parseManifest(const std::string& text, const std::string& file,
+                                      std::vector<Diagnostic>& diags);
+
+// Converts command-line `--param k=v` strings into typed values checked against the manifest's
+// params (types, required, enum, defaults). Throws Exception(invalid_argument) naming the param.
+Value typeParams(const Value& declared, const std::vector<std::pair<std::string, std::string>>& raw);
+
+struct RunOptions {
+  std::string spellPath;  // a file, or a directory with spell.yaml
+  std::string code;       // inline code (exec); used when spellPath is empty
+  std::string engine;     // override; default from extension / manifest / "lua"
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::string> allowNet, allowRead, allowWrite, allowEnv;
+  bool allowRun = false;
+  std::optional<double> timeoutSeconds;
+  std::optional<size_t> memoryMb;
+  std::optional<uint64_t> instructions;
+  std::string model;
+  std::string outputFormat = "text";  // text | json
+  std::string dataDir;                // default $LLMSPELL_HOME or ~/.llmspell
+  Value extraConfig = Value::object(); // e.g. record/replay paths for higher layers
+};
+
+struct RunResult {
+  int exitCode = 0;            // API.md: 0 ok, 1 spell error, 2 usage, 3 limit or permission stop
+  Value value;                 // the spell's return value
+  std::optional<Error> error;
+  Value outputs = Value::array();  // spell.output values (json mode)
+};
+
+// Runs one spell to completion on the calling thread. Never throws.
+RunResult runSpell(const RunOptions& opts);
+
+// Exit code for an error (3 for limit_exceeded / permission_denied / budget_exceeded, else 1).
+int exitCodeFor(const Error& e);
+
+// The data directory: $LLMSPELL_HOME, else ~/.llmspell.
+std::string defaultDataDir();
+
+}  // namespace llmspell

@@ -1,0 +1,148 @@
+// llmspell: run, exec, check, new, docs. Exit codes per API.md: 0 ok, 1 spell error, 2 usage,
+// 3 limit or permission stop.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "llmspell/core/convert.hpp"
+#include "llmspell/core/log.hpp"
+#include "llmspell/spell/spell.hpp"
+
+using namespace llmspell;
+
+namespace {
+
+struct RunFlags {
+  RunOptions opts;
+  std::vector<std::string> params;
+  double timeout = 0;
+  size_t memory = 0;
+  uint64_t instructions = 0;
+  std::string record, replay, mockReplies;
+};
+
+void addRunOptions(CLI::App* cmd, RunFlags& f) {
+  cmd->add_option("--param,-p", f.params, "A spell param as key=value (repeatable)");
+  cmd->add_option("--model,-m", f.opts.model, "Model as provider/name");
+  cmd->add_option("--engine,-e", f.opts.engine, "Engine: lua")->check(CLI::IsMember({"lua", "js", "tengo"}));
+  cmd->add_option("--allow-net", f.opts.allowNet, "Allow network access to HOST (repeatable, * for any)")
+      ->allow_extra_args(false);
+  cmd->add_option("--allow-read", f.opts.allowRead, "Allow reading under PATH (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--allow-write", f.opts.allowWrite, "Allow writing under PATH (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--allow-env", f.opts.allowEnv, "Allow reading environment variable NAME (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--allow-run", f.opts.allowRun, "Allow running processes");
+  cmd->add_option("--output,-o", f.opts.outputFormat, "Result format")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--timeout", f.timeout, "Wall-clock limit in seconds")->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-limit", f.memory, "Memory limit in MiB")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--instruction-limit", f.instructions, "Instruction budget");
+  cmd->add_option("--record", f.record, "Record every provider exchange to FILE (JSON Lines)");
+  cmd->add_option("--replay", f.replay, "Answer provider calls from a recording FILE");
+  cmd->add_option("--mock-replies", f.mockReplies, "Scripted replies for the mock provider (JSON Lines)");
+  cmd->add_option("--max-cost", "Stop when the run's LLM cost exceeds USD");
+}
+
+int finish(const RunFlags& f, const RunResult& r) {
+  if (f.opts.outputFormat == "json") {
+    Value out = Value::object({{"ok", !r.error.has_value()}});
+    if (r.error) out.asObject().set("error", r.error->toObject());
+    else out.asObject().set("value", r.value);
+    out.asObject().set("outputs", r.outputs);
+    out.asObject().set("exit_code", static_cast<int64_t>(r.exitCode));
+    std::string text;
+    try {
+      text = toJsonText(out, {.pretty = true});
+    } catch (const Exception& e) {
+      text = R"({"ok": false, "error": {"code": "internal", "message": "result is not JSON-encodable"}})";
+    }
+    std::printf("%s\n", text.c_str());
+    return r.exitCode;
+  }
+  if (r.error) {
+    const Error& e = *r.error;
+    std::string where = (!e.source.empty() && e.line > 0) ? " (at " + e.source + ":" + std::to_string(e.line) + ")" : "";
+    std::fprintf(stderr, "error[%s]: %s%s\n", e.code.c_str(), e.message.c_str(), where.c_str());
+    return r.exitCode;
+  }
+  if (!r.value.isNull()) {
+    std::string text;
+    try {
+      text = r.value.isString() ? r.value.asString() : toJsonText(r.value, {.pretty = true});
+    } catch (const Exception&) {
+      text = r.value.describe();
+    }
+    std::printf("%s\n", text.c_str());
+  }
+  return r.exitCode;
+}
+
+RunResult runWith(RunFlags& f) {
+  for (const auto& p : f.params) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      RunResult r;
+      r.exitCode = 2;
+      r.error = Error(codes::kInvalidArgument, "--param expects key=value, got '" + p + "'");
+      return r;
+    }
+    f.opts.params.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+  }
+  if (f.timeout > 0) f.opts.timeoutSeconds = f.timeout;
+  if (f.memory > 0) f.opts.memoryMb = f.memory;
+  if (f.instructions > 0) f.opts.instructions = f.instructions;
+  if (!f.record.empty()) f.opts.extraConfig.asObject().set("record", f.record);
+  if (!f.replay.empty()) f.opts.extraConfig.asObject().set("replay", f.replay);
+  if (!f.mockReplies.empty()) f.opts.extraConfig.asObject().set("mock_replies", f.mockReplies);
+  return runSpell(f.opts);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"llmspell: run spells (Lua scripts) that drive LLMs, agents, tools and workflows"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "llmspell 0.1.0");
+  std::string logLevel = "warn";
+  app.add_option("--log-level", logLevel, "debug, info, warn, error, off")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+
+  RunFlags runF, execF;
+  std::string spellPath, code, checkPath, newName, newEngine = "lua", docsFormat = "md";
+  auto* run = app.add_subcommand("run", "Run a spell (a file, or a directory with spell.yaml)");
+  run->add_option("spell", spellPath, "Spell file or directory")->required();
+  addRunOptions(run, runF);
+  auto* exec = app.add_subcommand("exec", "Run code given on the command line");
+  exec->add_option("code", code, "Source code")->required();
+  addRunOptions(exec, execF);
+  auto* check = app.add_subcommand("check", "Check a spell's syntax and manifest");
+  check->add_option("spell", checkPath, "Spell file or directory")->required();
+  auto* mk = app.add_subcommand("new", "Create a new spell directory");
+  mk->add_option("name", newName, "Directory name")->required();
+  mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua"}));
+  auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
+  docs->add_option("--format,-f", docsFormat, "md, json or lua-meta");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  setLogLevel(parseLogLevel(logLevel));
+
+  if (*run) {
+    runF.opts.spellPath = spellPath;
+    return finish(runF, runWith(runF));
+  }
+  if (*exec) {
+    execF.opts.code = code;
+    return finish(execF, runWith(execF));
+  }
+  if (*check) return cli::checkSpell(checkPath);
+  if (*mk) return cli::newSpell(newName, newEngine);
+  if (*docs) return cli::docs(docsFormat);
+  return 2;
+}

@@ -1,0 +1,43 @@
+// The list of engines built into this binary and the name helpers.
+#include "llmspell/engines/engine.hpp"
+
+#include <filesystem>
+
+#include "llmspell/engines/lua/lua_engine.hpp"
+
+namespace llmspell {
+
+const std::vector<Engine*>& allEngines() {
+  static const std::vector<Engine*> all = {&luaEngine()};
+  return all;
+}
+
+Engine* findEngine(std::string_view name) {
+  for (Engine* e : allEngines())
+    if (e->name() == name) return e;
+  return nullptr;
+}
+
+Engine* engineForPath(std::string_view path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (Engine* e : allEngines())
+    for (const auto& x : e->extensions())
+      if (x == ext) return e;
+  return nullptr;
+}
+
+std::string camelCase(std::string_view snake) {
+  std::string out;
+  bool up = false;
+  for (char ch : snake) {
+    if (ch == '_') {
+      up = !out.empty();
+      continue;
+    }
+    out += up ? static_cast<char>(toupper(static_cast<unsigned char>(ch))) : ch;
+    up = false;
+  }
+  return out;
+}
+
+}  // namespace llmspell

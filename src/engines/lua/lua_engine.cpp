@@ -1,0 +1,1192 @@
+// The Lua 5.4 engine: allow-list sandbox, memory/instruction/time limits enforced by the VM's
+// allocator and count hook, a coroutine scheduler driven by the runtime loop, and one generic
+// thunk that binds every registry declaration.
+//
+// Rules this file keeps (STYLE.md 3): no Lua API call that can raise (lua_error, lua_yieldk,
+// allocation failure) happens while a C++ object with a destructor is alive in the same frame.
+// Allocation failures cannot happen inside host code because the allocator never fails while
+// `inHost` is set (it records the overrun and the hook stops the spell right after).
+#include "llmspell/engines/lua/lua_engine.hpp"
+
+#include <lua.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "llmspell/core/convert.hpp"
+#include "engines/lua/lua_prelude.hpp"
+
+namespace llmspell {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kHookEvery = 1000;
+constexpr size_t kKillHeadroom = 4u << 20;  // lets a stopped spell unwind
+const char* const kErrorMeta = "llmspell.error";
+const char* const kHandlePrefix = "llmspell.type.";
+char kYieldSentinel;  // its address marks our own yields
+char kKillSentinel;   // error value raised by the hook after a stop
+char kCtxKey;         // registry key of the LuaCtx lightuserdata
+
+struct LuaCtx;
+
+// A root coroutine run by the scheduler: the main chunk, a spawned function or a callback.
+struct Task : std::enable_shared_from_this<Task> {
+  lua_State* co = nullptr;
+  int ref = LUA_NOREF;  // keeps the thread alive in the registry
+  PromisePtr done;
+};
+using TaskPtr = std::shared_ptr<Task>;
+
+// Boxed Value inside a userdata (promises and host objects).
+struct Boxed {
+  Value v;
+};
+
+struct LuaCtx {
+  lua_State* L = nullptr;
+  RunContext* run = nullptr;
+  Loop* loop = nullptr;
+  Limits limits;
+  size_t memUsed = 0;
+  size_t memLimit = 0;
+  bool inHost = false;
+  bool killed = false;
+  Error killReason;
+  uint64_t instructions = 0;
+  Clock::time_point deadline = Clock::time_point::max();
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  Task* currentRoot = nullptr;
+  int resumeDepth = 0;  // nested synchronous resumes (spawn inside spawn...)
+  std::unordered_set<TaskPtr> tasks;
+  std::string chunkName = "spell";
+
+  void kill(Error reason) {
+    if (killed) return;
+    killed = true;
+    killReason = std::move(reason);
+    killReason.code = std::string(codes::kLimitExceeded);
+  }
+};
+
+LuaCtx* ctxOf(lua_State* L) { return *static_cast<LuaCtx**>(lua_getextraspace(L)); }
+
+// ---- allocator: the memory cap ----
+
+void* luaAlloc(void* ud, void* ptr, size_t osize, size_t nsize) {
+  auto* c = static_cast<LuaCtx*>(ud);
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    c->memUsed -= old;
+    free(ptr);
+    return nullptr;
+  }
+  if (nsize > old) {
+    size_t grow = nsize - old;
+    size_t limit = c->memLimit + (c->killed ? kKillHeadroom : 0);
+    if (c->memUsed + grow > limit) {
+      if (!c->killed)
+        c->kill(Error(codes::kLimitExceeded,
+                      "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"));
+      if (!c->inHost) return nullptr;  // Lua raises a memory error; the hook finishes the stop
+    }
+  }
+  void* p = realloc(ptr, nsize);
+  if (p) c->memUsed = c->memUsed - old + nsize;
+  return p;
+}
+
+// ---- the count hook: instruction budget, deadline, depth, and the uncatchable stop ----
+
+void countHook(lua_State* L, lua_Debug*) {
+  LuaCtx* c = ctxOf(L);
+  if (!c->killed) {
+    c->instructions += kHookEvery;
+    if (c->limits.instructions && c->instructions > c->limits.instructions) {
+      c->kill(Error(codes::kLimitExceeded, "instruction limit of " +
+                                               std::to_string(c->limits.instructions) +
+                                               " exceeded"));
+    } else if (Clock::now() > c->deadline) {
+      c->kill(Error(codes::kLimitExceeded,
+                    "time limit of " + fmtSeconds(c->limits.timeoutSeconds) + " exceeded"));
+    } else {
+      lua_Debug ar;
+      if (c->limits.maxCallDepth > 0 && lua_getstack(L, c->limits.maxCallDepth, &ar))
+        c->kill(Error(codes::kLimitExceeded, "call depth limit of " +
+                                                 std::to_string(c->limits.maxCallDepth) +
+                                                 " exceeded (runaway recursion?)"));
+    }
+  }
+  if (c->killed) {
+    // Every further instruction on this thread raises again, so pcall cannot swallow the stop.
+    lua_sethook(L, countHook, LUA_MASKCOUNT, 1);
+    lua_pushlightuserdata(L, &kKillSentinel);
+    lua_error(L);
+  }
+}
+
+// ---- Value <-> Lua ----
+
+void pushValue(lua_State* L, const Value& v, int depth = 0);
+Value toValue(lua_State* L, int idx, int depth = 0);
+
+void pushError(lua_State* L, const Error& e) {
+  lua_createtable(L, 0, 6);
+  lua_pushlstring(L, e.code.data(), e.code.size());
+  lua_setfield(L, -2, "code");
+  lua_pushlstring(L, e.message.data(), e.message.size());
+  lua_setfield(L, -2, "message");
+  lua_pushboolean(L, e.retryable);
+  lua_setfield(L, -2, "retryable");
+  if (!e.details.isNull()) {
+    pushValue(L, e.details, 1);
+    lua_setfield(L, -2, "details");
+  }
+  if (!e.source.empty()) {
+    lua_pushlstring(L, e.source.data(), e.source.size());
+    lua_setfield(L, -2, "source");
+  }
+  if (e.line > 0) {
+    lua_pushinteger(L, e.line);
+    lua_setfield(L, -2, "line");
+  }
+  if (e.cause) {
+    pushError(L, *e.cause);
+    lua_setfield(L, -2, "cause");
+  }
+  luaL_setmetatable(L, kErrorMeta);
+}
+
+void pushBoxed(lua_State* L, const Value& v, std::string_view typeName) {
+  void* mem = lua_newuserdatauv(L, sizeof(Boxed), 0);
+  new (mem) Boxed{v};
+  std::string meta = std::string(kHandlePrefix) + std::string(typeName);
+  if (luaL_getmetatable(L, meta.c_str()) == LUA_TNIL) {
+    lua_pop(L, 1);
+    luaL_getmetatable(L, "llmspell.type.handle");
+  }
+  lua_setmetatable(L, -2);
+}
+
+int callHostFunctionValue(lua_State* L);
+
+void pushValue(lua_State* L, const Value& v, int depth) {
+  if (depth > 200) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_checkstack(L, 4);
+  switch (v.kind()) {
+    case ValueKind::kNull: lua_pushnil(L); break;
+    case ValueKind::kBool: lua_pushboolean(L, v.asBool()); break;
+    case ValueKind::kInt: lua_pushinteger(L, v.asInt()); break;
+    case ValueKind::kDouble: lua_pushnumber(L, v.asDouble()); break;
+    case ValueKind::kString: lua_pushlstring(L, v.asString().data(), v.asString().size()); break;
+    case ValueKind::kBytes:
+      lua_pushlstring(L, v.asBytes().data.data(), v.asBytes().data.size());
+      break;
+    case ValueKind::kArray: {
+      const Array& a = v.asArray();
+      lua_createtable(L, static_cast<int>(a.size()), 0);
+      for (size_t i = 0; i < a.size(); ++i) {
+        pushValue(L, a[i], depth + 1);
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+      }
+      break;
+    }
+    case ValueKind::kObject: {
+      const Object& o = v.asObject();
+      lua_createtable(L, 0, static_cast<int>(o.size()));
+      for (const auto& e : o.entries()) {
+        lua_pushlstring(L, e.first.data(), e.first.size());
+        pushValue(L, e.second, depth + 1);
+        lua_rawset(L, -3);
+      }
+      break;
+    }
+    case ValueKind::kFunction: {
+      const auto& f = v.asFunction();
+      if (auto* lf = dynamic_cast<const LuaFunctionBase*>(f.get());
+          lf && lf->state() == L && lf->valid()) {
+        lf->push(L);
+        break;
+      }
+      pushBoxed(L, v, "function");
+      lua_pushcclosure(L, callHostFunctionValue, 1);
+      break;
+    }
+    case ValueKind::kPromise: pushBoxed(L, v, "promise"); break;
+    case ValueKind::kHandle: pushBoxed(L, v, v.asHandle()->typeName()); break;
+    case ValueKind::kError: pushError(L, *v.asError()); break;
+  }
+}
+
+bool isErrorTable(lua_State* L, int idx) {
+  if (!lua_getmetatable(L, idx)) return false;
+  luaL_getmetatable(L, kErrorMeta);
+  bool same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
+}
+
+// Parses "chunk:12: message" into source/line/message.
+Error errorFromString(std::string s) {
+  Error e(codes::kInternal, s);
+  e.code = "script_error";
+  auto c1 = s.find(':');
+  if (c1 != std::string::npos && c1 > 0) {
+    auto c2 = s.find(':', c1 + 1);
+    if (c2 != std::string::npos && c2 > c1 + 1) {
+      std::string num = s.substr(c1 + 1, c2 - c1 - 1);
+      if (!num.empty() && num.find_first_not_of("0123456789") == std::string::npos) {
+        e.source = s.substr(0, c1);
+        e.line = std::stoi(num);
+        e.message = s.substr(c2 + 1);
+        if (!e.message.empty() && e.message[0] == ' ') e.message.erase(0, 1);
+      }
+    }
+  }
+  if (e.message.find("stack overflow") != std::string::npos) {
+    e.code = std::string(codes::kLimitExceeded);
+    e.message = "call depth limit exceeded (stack overflow): " + e.message;
+  } else if (e.message == "not enough memory") {
+    e.code = std::string(codes::kLimitExceeded);
+  }
+  return e;
+}
+
+Error errorFromLua(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_touserdata(L, idx) == &kKillSentinel) {
+    LuaCtx* c = ctxOf(L);
+    return c->killReason;
+  }
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    Value v = toValue(L, idx);
+    Error e = Error::fromValue(v);
+    if (!isErrorTable(L, idx) && !v.get("code").isString()) {
+      e.code = "script_error";
+      if (e.message.empty()) e.message = "error object: " + toJsonText(v);
+    }
+    return e;
+  }
+  size_t n = 0;
+  const char* s = luaL_tolstring(L, idx, &n);
+  std::string msg(s, n);
+  lua_pop(L, 1);
+  return errorFromString(std::move(msg));
+}
+
+Value toValue(lua_State* L, int idx, int depth) {
+  if (depth > 200) fail(codes::kInvalidArgument, "table is nested too deeply (or cyclic)");
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TNONE: return Value();
+    case LUA_TBOOLEAN: return Value(lua_toboolean(L, idx) != 0);
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) return Value(static_cast<int64_t>(lua_tointeger(L, idx)));
+      return Value(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+      size_t n;
+      const char* s = lua_tolstring(L, idx, &n);
+      return Value(std::string(s, n));
+    }
+    case LUA_TTABLE: {
+      if (depth == 0 || true) {
+        if (isErrorTable(L, idx)) {
+          // Error tables become Error values (fields read raw).
+          auto e = std::make_shared<Error>();
+          lua_checkstack(L, 4);
+          lua_getfield(L, idx, "code");
+          if (lua_type(L, -1) == LUA_TSTRING) e->code = lua_tostring(L, -1);
+          lua_getfield(L, idx, "message");
+          if (lua_type(L, -1) == LUA_TSTRING) e->message = lua_tostring(L, -1);
+          lua_getfield(L, idx, "retryable");
+          e->retryable = lua_toboolean(L, -1);
+          lua_getfield(L, idx, "source");
+          if (lua_type(L, -1) == LUA_TSTRING) e->source = lua_tostring(L, -1);
+          lua_getfield(L, idx, "line");
+          e->line = static_cast<int>(lua_tointeger(L, -1));
+          lua_pop(L, 5);
+          lua_getfield(L, idx, "details");
+          e->details = toValue(L, -1, depth + 1);
+          lua_pop(L, 1);
+          return Value(e);
+        }
+      }
+      // Array when keys are exactly 1..n, object otherwise (empty table -> empty object).
+      lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+      size_t count = 0;
+      bool allIntKeys = true;
+      lua_checkstack(L, 4);
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        ++count;
+        if (!lua_isinteger(L, -2)) allIntKeys = false;
+        lua_pop(L, 1);
+      }
+      if (count > 0 && allIntKeys && static_cast<size_t>(n) == count) {
+        auto a = std::make_shared<Array>();
+        a->reserve(count);
+        for (lua_Integer i = 1; i <= n; ++i) {
+          lua_rawgeti(L, idx, i);
+          a->push(toValue(L, -1, depth + 1));
+          lua_pop(L, 1);
+        }
+        return Value(std::move(a));
+      }
+      auto o = std::make_shared<Object>();
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        std::string key;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+          size_t kn;
+          const char* k = lua_tolstring(L, -2, &kn);
+          key.assign(k, kn);
+        } else if (lua_isinteger(L, -2)) {
+          key = std::to_string(lua_tointeger(L, -2));
+        } else if (lua_type(L, -2) == LUA_TNUMBER) {
+          char buf[64];
+          snprintf(buf, sizeof buf, "%.14g", lua_tonumber(L, -2));
+          key = buf;
+        } else {
+          lua_pop(L, 1);
+          continue;  // boolean/table keys have no Value form
+        }
+        o->set(std::move(key), toValue(L, -1, depth + 1));
+        lua_pop(L, 1);
+      }
+      return Value(std::move(o));
+    }
+    case LUA_TFUNCTION: {
+      if (lua_tocfunction(L, idx) == callHostFunctionValue) {
+        lua_getupvalue(L, idx, 1);
+        auto* b = static_cast<Boxed*>(lua_touserdata(L, -1));
+        Value v = b ? b->v : Value();
+        lua_pop(L, 1);
+        return v;
+      }
+      return Value(makeLuaFunction(L, idx));
+    }
+    case LUA_TUSERDATA: {
+      if (lua_getmetatable(L, idx)) {
+        lua_getfield(L, -1, "__llmspell");
+        bool ours = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+        if (ours) return static_cast<Boxed*>(lua_touserdata(L, idx))->v;
+      }
+      fail(codes::kInvalidArgument, "a userdata value cannot leave the script");
+    }
+    case LUA_TTHREAD: fail(codes::kInvalidArgument, "a coroutine cannot leave the script");
+    default: return Value();
+  }
+}
+
+// ---- scheduler ----
+
+void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres);
+
+// Resumes root task `t` with `nargs` values already pushed on its thread.
+void resumeTask(LuaCtx* c, const TaskPtr& t, int nargs) {
+  Task* prev = c->currentRoot;
+  bool prevHost = c->inHost;
+  c->currentRoot = t.get();
+  c->inHost = false;  // Lua code runs under the memory cap
+  ++c->resumeDepth;
+  int nres = 0;
+  int status = lua_resume(t->co, c->L, nargs, &nres);
+  --c->resumeDepth;
+  c->inHost = prevHost;
+  c->currentRoot = prev;
+  if (status == LUA_YIELD) {
+    if (nres >= 1 && lua_touserdata(t->co, -1) == &kYieldSentinel) {
+      lua_pop(t->co, nres);
+      return;  // waiting on a host promise; its callback resumes us
+    }
+    lua_pop(t->co, nres);
+    lua_pushstring(t->co, "coroutine.yield called outside a coroutine (use sleep/await to wait)");
+    status = LUA_ERRRUN;
+    nres = 1;
+  }
+  finishTask(c, t, status, nres);
+}
+
+void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
+  lua_State* co = t->co;
+  ErrorPtr err;
+  Value result;
+  c->inHost = true;
+  try {
+    if (status == LUA_OK) {
+      if (nres > 0) result = toValue(co, -nres);
+    } else if (c->killed) {
+      err = std::make_shared<Error>(c->killReason);
+    } else {
+      err = std::make_shared<Error>(errorFromLua(co, -1));
+      if (err->code == codes::kLimitExceeded && !c->killed) c->kill(*err);
+    }
+  } catch (const Exception& e) {
+    err = std::make_shared<Error>(e.error());
+  }
+  c->inHost = false;
+  lua_settop(co, 0);
+  luaL_unref(c->L, LUA_REGISTRYINDEX, t->ref);
+  t->ref = LUA_NOREF;
+  TaskPtr keep = t;
+  c->tasks.erase(t);
+  if (err) keep->done->reject(*err); else keep->done->resolve(std::move(result));
+}
+
+// Starts a root task running the function at the top of L's stack with `nargs` args above it.
+TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
+  auto t = std::make_shared<Task>();
+  t->done = Promise::create();
+  t->co = lua_newthread(c->L);
+  t->ref = luaL_ref(c->L, LUA_REGISTRYINDEX);
+  lua_xmove(L, t->co, nargs + 1);
+  c->tasks.insert(t);
+  if (c->killed) {
+    finishTask(c, t, LUA_ERRRUN, 0);
+    return t;
+  }
+  if (c->resumeDepth >= 16) {
+    // Deeply nested starts (spawn inside spawn...) go through the loop to bound the C stack.
+    std::weak_ptr<bool> alive = c->alive;
+    c->loop->post([c, t, alive, nargs] {
+      if (alive.expired() || t->ref == LUA_NOREF) return;
+      resumeTask(c, t, nargs);
+    });
+    return t;
+  }
+  resumeTask(c, t, nargs);
+  return t;
+}
+
+// Schedules resumption of `root` once `p` settles: pushes (true, value) or (false, error).
+void resumeWhenSettled(LuaCtx* c, const PromisePtr& p, Task* root) {
+  TaskPtr t = root->shared_from_this();
+  std::weak_ptr<bool> alive = c->alive;
+  p->onSettle([c, t, alive, p](const Promise&) {
+    c->loop->post([c, t, alive, p] {
+      if (alive.expired() || t->ref == LUA_NOREF) return;
+      lua_State* co = t->co;
+      if (c->killed) {
+        lua_pushboolean(co, 0);
+        lua_pushlightuserdata(co, &kKillSentinel);
+      } else if (p->fulfilled()) {
+        c->inHost = true;
+        lua_pushboolean(co, 1);
+        pushValue(co, p->value());
+        c->inHost = false;
+      } else {
+        c->inHost = true;
+        lua_pushboolean(co, 0);
+        pushError(co, p->error());
+        c->inHost = false;
+      }
+      resumeTask(c, t, 2);
+    });
+  });
+}
+
+// ---- the generic thunk ----
+
+// Continuation after an async host call resumes: stack top is (ok, value|error).
+int asyncContinuation(lua_State* L, int, lua_KContext) {
+  if (lua_toboolean(L, -2)) return 1;
+  return lua_error(L);
+}
+
+enum ThunkMode { kSync = 0, kSuspend = 1, kPromise = 2 };
+
+// Does the C++ part of a call. Returns the number of results pushed, or -1 when an error
+// object was pushed (raise it), or -2 when the caller must yield on ctx->pending.
+struct ThunkOut {
+  PromisePtr pending;
+};
+
+// Host errors get the script position of the call (chunk and line).
+void pushErrorAt(lua_State* L, Error e) {
+  if (e.source.empty()) {
+    lua_Debug ar;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+      e.source = ar.short_src;
+      e.line = ar.currentline;
+    }
+  }
+  pushError(L, e);
+}
+
+int thunkImpl(lua_State* L, const FunctionDecl* d, int mode, ThunkOut& out) {
+  LuaCtx* c = ctxOf(L);
+  int n = lua_gettop(L);
+  constexpr int kInline = 8;
+  Value inlineArgs[kInline];
+  std::vector<Value> heapArgs;
+  size_t cap = std::max<size_t>(static_cast<size_t>(n), d->params.size());
+  Value* args = inlineArgs;
+  if (cap > kInline) {
+    heapArgs.resize(cap);
+    args = heapArgs.data();
+  }
+  size_t nargs = static_cast<size_t>(n);
+  try {
+    for (int i = 0; i < n; ++i) args[i] = toValue(L, i + 1);
+  } catch (const Exception& e) {
+    Error err = e.error();
+    err.message = d->qualifiedName() + ": " + err.message;
+    pushErrorAt(L, err);
+    return -1;
+  }
+  if (auto err = Registry::validate(*d, args, nargs)) {
+    pushErrorAt(L, *err);
+    return -1;
+  }
+  CallContext cx{*c->run, *c->loop, d->qualifiedName()};
+  Args span(args, nargs);
+  if (!d->async) {
+    ErrorPtr err;
+    Value r = Registry::callSync(*d, cx, span, err);
+    if (err) {
+      pushErrorAt(L, *err);
+      return -1;
+    }
+    pushValue(L, r);
+    return 1;
+  }
+  PromisePtr p = Registry::callAsync(*d, cx, span);
+  if (mode == kPromise) {
+    pushValue(L, Value(p));
+    return 1;
+  }
+  if (p->fulfilled()) {
+    pushValue(L, p->value());
+    return 1;
+  }
+  if (p->rejected()) {
+    p->markHandled();
+    pushErrorAt(L, p->error());
+    return -1;
+  }
+  if (!lua_isyieldable(L) || !c->currentRoot) {
+    p->cancel();
+    pushErrorAt(L, Error(codes::kInvalidArgument,
+                       d->qualifiedName() +
+                           " cannot wait here (inside a metamethod or a C callback such as "
+                           "table.sort or string.gsub); call " + d->qualifiedName() +
+                           "_async and await the promise outside"));
+    return -1;
+  }
+  resumeWhenSettled(c, p, c->currentRoot);
+  out.pending = std::move(p);
+  return -2;
+}
+
+int thunk(lua_State* L) {
+  auto* d = static_cast<const FunctionDecl*>(lua_touserdata(L, lua_upvalueindex(1)));
+  int mode = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
+  LuaCtx* c = ctxOf(L);
+  if (c->killed) {
+    lua_pushlightuserdata(L, &kKillSentinel);
+    return lua_error(L);
+  }
+  int r;
+  {
+    ThunkOut out;
+    bool prev = c->inHost;
+    c->inHost = true;
+    r = thunkImpl(L, d, mode, out);
+    c->inHost = prev;
+  }
+  // All C++ scopes have ended: raising or yielding is safe now.
+  if (r == -1) return lua_error(L);
+  if (r == -2) {
+    lua_pushlightuserdata(L, &kYieldSentinel);
+    return lua_yieldk(L, 1, 0, asyncContinuation);
+  }
+  return r;
+}
+
+// Calls a host Function value (a Boxed upvalue) from Lua: suspends until its promise settles.
+int callHostFunctionValueImpl(lua_State* L, ThunkOut& out) {
+  LuaCtx* c = ctxOf(L);
+  auto* b = static_cast<Boxed*>(lua_touserdata(L, lua_upvalueindex(1)));
+  std::vector<Value> args;
+  try {
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; ++i) args.push_back(toValue(L, i));
+  } catch (const Exception& e) {
+    pushError(L, e.error());
+    return -1;
+  }
+  PromisePtr p = b->v.asFunction()->call(std::move(args));
+  if (p->fulfilled()) {
+    pushValue(L, p->value());
+    return 1;
+  }
+  if (p->rejected()) {
+    p->markHandled();
+    pushError(L, p->error());
+    return -1;
+  }
+  if (!lua_isyieldable(L) || !c->currentRoot) {
+    // Not resumable here: hand back the promise so the caller can await it.
+    pushValue(L, Value(p));
+    return 1;
+  }
+  resumeWhenSettled(c, p, c->currentRoot);
+  out.pending = std::move(p);
+  return -2;
+}
+
+int callHostFunctionValue(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  if (c->killed) {
+    lua_pushlightuserdata(L, &kKillSentinel);
+    return lua_error(L);
+  }
+  int r;
+  {
+    ThunkOut out;
+    bool prev = c->inHost;
+    c->inHost = true;
+    r = callHostFunctionValueImpl(L, out);
+    c->inHost = prev;
+  }
+  if (r == -1) return lua_error(L);
+  if (r == -2) {
+    lua_pushlightuserdata(L, &kYieldSentinel);
+    return lua_yieldk(L, 1, 0, asyncContinuation);
+  }
+  return r;
+}
+
+// ---- sandbox ----
+
+int boxedGc(lua_State* L) {
+  auto* b = static_cast<Boxed*>(lua_touserdata(L, 1));
+  if (b) b->~Boxed();
+  return 0;
+}
+
+int boxedToString(lua_State* L) {
+  auto* b = static_cast<Boxed*>(lua_touserdata(L, 1));
+  std::string s = b ? (b->v.isHandle() ? std::string(b->v.asHandle()->typeName())
+                                       : std::string(b->v.kindName()))
+                    : "handle";
+  lua_pushfstring(L, "%s: %p", s.c_str(), static_cast<void*>(b));
+  return 1;
+}
+
+int errorToString(lua_State* L) {
+  lua_getfield(L, 1, "code");
+  lua_getfield(L, 1, "message");
+  lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "error"), luaL_optstring(L, -1, ""));
+  return 1;
+}
+
+int denied(lua_State* L) {
+  const char* what = lua_tostring(L, lua_upvalueindex(1));
+  LuaCtx* c = ctxOf(L);
+  c->inHost = true;
+  pushError(L, Error(codes::kPermissionDenied, std::string(what)));
+  c->inHost = false;
+  return lua_error(L);
+}
+
+void setDenied(lua_State* L, int tableIdx, const char* name, const char* message) {
+  tableIdx = lua_absindex(L, tableIdx);
+  lua_pushstring(L, message);
+  lua_pushcclosure(L, denied, 1);
+  lua_setfield(L, tableIdx, name);
+}
+
+// load(chunk, name, mode, env): text chunks only.
+int safeLoad(lua_State* L) {
+  size_t n = 0;
+  const char* s = nullptr;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    s = lua_tolstring(L, 1, &n);
+    if (n > 0 && s[0] == LUA_SIGNATURE[0]) {
+      LuaCtx* c = ctxOf(L);
+      c->inHost = true;
+      pushError(L, Error(codes::kPermissionDenied, "loading binary (precompiled) chunks is not allowed in spells"));
+      c->inHost = false;
+      return lua_error(L);
+    }
+  } else if (!lua_isnoneornil(L, 1)) {
+    lua_pushnil(L);
+    lua_pushstring(L, "load: only string chunks are supported in spells");
+    return 2;
+  } else {
+    lua_pushnil(L);
+    lua_pushstring(L, "load: expected a string chunk");
+    return 2;
+  }
+  const char* name = luaL_optstring(L, 2, "=(load)");
+  int status = luaL_loadbufferx(L, s, n, name, "t");
+  if (status != LUA_OK) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (!lua_isnoneornil(L, 4)) {
+    lua_pushvalue(L, 4);
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+  }
+  return 1;
+}
+
+int safeCollectGarbage(lua_State* L) {
+  const char* opt = luaL_optstring(L, 1, "collect");
+  if (strcmp(opt, "count") == 0) {
+    int kb = lua_gc(L, LUA_GCCOUNT, 0);
+    int b = lua_gc(L, LUA_GCCOUNTB, 0);
+    lua_pushnumber(L, kb + b / 1024.0);
+    return 1;
+  }
+  if (strcmp(opt, "collect") == 0 || strcmp(opt, "step") == 0) {
+    lua_gc(L, strcmp(opt, "collect") == 0 ? LUA_GCCOLLECT : LUA_GCSTEP, 0);
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  if (strcmp(opt, "isrunning") == 0) {
+    lua_pushboolean(L, lua_gc(L, LUA_GCISRUNNING, 0));
+    return 1;
+  }
+  LuaCtx* c = ctxOf(L);
+  c->inHost = true;
+  pushError(L, Error(codes::kPermissionDenied,
+                     std::string("collectgarbage(\"") + opt +
+                         "\") is not allowed in spells (only count, collect, step, isrunning)"));
+  c->inHost = false;
+  return lua_error(L);
+}
+
+// require(name): only Lua files inside the spell's own directory.
+// Finds and loads the module's chunk; pushes the function (returns 0) or an error object (-1).
+int requireLoad(lua_State* L, LuaCtx* c, const char* name) {
+  namespace fs = std::filesystem;
+  std::string rel = name;
+  for (auto& ch : rel)
+    if (ch == '.') ch = '/';
+  fs::path base = c->run->spellDir.empty() ? fs::current_path() : fs::path(c->run->spellDir);
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(base, ec);
+  fs::path target = fs::weakly_canonical(root / (rel + ".lua"), ec);
+  fs::path target2 = fs::weakly_canonical(root / rel / "init.lua", ec);
+  auto inside = [&](const fs::path& p) {
+    auto r = p.lexically_relative(root);
+    return !r.empty() && r.native().rfind("..", 0) != 0;
+  };
+  fs::path pick;
+  if (inside(target) && fs::is_regular_file(target)) pick = target;
+  else if (inside(target2) && fs::is_regular_file(target2)) pick = target2;
+  if (pick.empty()) {
+    if (!inside(target))
+      pushError(L, Error(codes::kPermissionDenied,
+                         std::string("require('") + name +
+                             "') points outside the spell's directory; only modules inside " +
+                             root.string() + " can be required"));
+    else
+      pushError(L, Error(codes::kNotFound, std::string("module '") + name +
+                                               "' not found in the spell's directory (looked for " +
+                                               target.string() + ")"));
+    return -1;
+  }
+  std::ifstream in(pick, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string code = ss.str();
+  std::string chunk = "@" + pick.filename().string();
+  if (luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t") != LUA_OK) {
+    Error e = errorFromString(lua_tostring(L, -1) ? lua_tostring(L, -1) : "syntax error");
+    lua_pop(L, 1);
+    e.code = std::string(codes::kInvalidArgument);
+    pushError(L, e);
+    return -1;
+  }
+  return 0;
+}
+
+int safeRequire(lua_State* L) {
+  const char* name = luaL_checkstring(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, name);
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  LuaCtx* c = ctxOf(L);
+  bool prev = c->inHost;
+  c->inHost = true;
+  int r = requireLoad(L, c, name);
+  c->inHost = prev;
+  if (r < 0) return lua_error(L);
+  lua_pushstring(L, name);
+  lua_callk(L, 1, 1, 0, nullptr);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, name);
+  return 1;
+}
+
+// Raises permission_denied with the message at argument 1 (used by the io/debug proxies).
+int refuse(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  size_t n = 0;
+  const char* m = luaL_checklstring(L, 1, &n);
+  c->inHost = true;
+  pushError(L, Error(codes::kPermissionDenied, std::string(m, n)));
+  c->inHost = false;
+  return lua_error(L);
+}
+
+void openSandbox(lua_State* L) {
+  // Allow-listed libraries only.
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+  lua_pop(L, 1);
+  // os: only time, clock, date. Opened into a scratch table and copied.
+  luaL_requiref(L, "__os_full", luaopen_os, 0);
+  lua_newtable(L);
+  for (const char* f : {"time", "clock", "date", "difftime"}) {
+    lua_getfield(L, -2, f);
+    lua_setfield(L, -2, f);
+  }
+  for (const char* f : {"execute", "exit", "getenv", "remove", "rename", "tmpname", "setlocale"})
+    setDenied(L, -1, f, (std::string("os.") + f +
+                         " is not available in spells (use env.get with --allow-env, fs.* with "
+                         "--allow-read/--allow-write)").c_str());
+  lua_setglobal(L, "os");
+  lua_pop(L, 1);
+
+  lua_pushglobaltable(L);
+  int g = lua_gettop(L);
+  for (const char* f : {"dofile", "loadfile"})
+    setDenied(L, g, f, (std::string(f) + " is not available in spells; use require or spell.include").c_str());
+  setDenied(L, g, "io", "io is not available in spells; use fs.read/fs.write with --allow-read/--allow-write");
+  lua_pushcfunction(L, safeLoad);
+  lua_setfield(L, g, "load");
+  lua_pushcfunction(L, safeCollectGarbage);
+  lua_setfield(L, g, "collectgarbage");
+  lua_pushcfunction(L, safeRequire);
+  lua_setfield(L, g, "require");
+  // package: only `loaded`; loadlib and searchers are refused.
+  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_setfield(L, -2, "loaded");
+  setDenied(L, -1, "loadlib", "package.loadlib is not available in spells (no native code)");
+  setDenied(L, -1, "searchpath", "package.searchpath is not available in spells");
+  lua_setfield(L, g, "package");
+  // string.dump would produce bytecode; refuse it.
+  lua_getfield(L, g, "string");
+  setDenied(L, -1, "dump", "string.dump is not available in spells (no bytecode)");
+  lua_pop(L, 1);
+  // The string metatable is shared by every string: hide it from the script.
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
+  lua_pop(L, 1);  // global table
+  // `debug` and `io` tables are never opened. Refuse the names explicitly so the message helps.
+  lua_pushglobaltable(L);
+  setDenied(L, -1, "debug", "debug is not available in spells");
+  lua_pop(L, 1);
+  // io/debug as callables are odd; make them tables whose every field refuses.
+  const char* proxy =
+      "local refuse = ...\n"
+      "for _, name in ipairs({'io', 'debug'}) do\n"
+      "  local msg = name .. ' is not available in spells' .. (name == 'io' and '; use fs.read/fs.write with --allow-read/--allow-write' or '')\n"
+      "  _G[name] = setmetatable({}, {__index = function(_, k) refuse(msg .. ' (' .. name .. '.' .. tostring(k) .. ')') end,\n"
+      "    __newindex = function() refuse(msg) end, __metatable = false})\n"
+      "end\n";
+  luaL_loadstring(L, proxy);
+  lua_pushcfunction(L, refuse);
+  lua_call(L, 1, 0);
+}
+
+void bindRegistry(lua_State* L, LuaCtx* c) {
+  const Registry& reg = Registry::global();
+  // Metatables: errors, generic handles, and one per declared type (methods as __index).
+  luaL_newmetatable(L, kErrorMeta);
+  lua_pushcfunction(L, errorToString);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  auto makeTypeMeta = [&](const std::string& type) {
+    std::string meta = std::string(kHandlePrefix) + type;
+    luaL_newmetatable(L, meta.c_str());
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "__llmspell");
+    lua_pushcfunction(L, boxedGc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, boxedToString);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushstring(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_newtable(L);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+  };
+  makeTypeMeta("handle");
+  makeTypeMeta("function");
+  makeTypeMeta("promise");
+  for (const auto& t : reg.types()) makeTypeMeta(t.name);
+
+  auto pushThunk = [&](const FunctionDecl& d, int mode) {
+    lua_pushlightuserdata(L, const_cast<FunctionDecl*>(&d));
+    lua_pushinteger(L, mode);
+    lua_pushcclosure(L, thunk, 2);
+  };
+  for (const auto& d : reg.functions()) {
+    // Target table: a type's __index, a namespace table, or the globals.
+    if (!d.self.empty()) {
+      std::string meta = std::string(kHandlePrefix) + d.self;
+      if (luaL_getmetatable(L, meta.c_str()) == LUA_TNIL) {
+        lua_pop(L, 1);
+        makeTypeMeta(d.self);
+        luaL_getmetatable(L, meta.c_str());
+      }
+      lua_getfield(L, -1, "__index");
+      lua_remove(L, -2);
+    } else if (d.ns.empty()) {
+      lua_pushglobaltable(L);
+    } else {
+      lua_getglobal(L, d.ns.c_str());
+      if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setglobal(L, d.ns.c_str());
+      }
+    }
+    if (d.property) {
+      ErrorPtr err;
+      CallContext cx{*c->run, *c->loop, d.name};
+      Value v = Registry::callSync(d, cx, Args(), err);
+      pushValue(L, err ? Value() : v);
+      lua_setfield(L, -2, d.name.c_str());
+    } else if (d.async) {
+      pushThunk(d, kSuspend);
+      lua_setfield(L, -2, d.name.c_str());
+      pushThunk(d, kPromise);
+      lua_setfield(L, -2, (d.name + "_async").c_str());
+    } else {
+      pushThunk(d, kSync);
+      lua_setfield(L, -2, d.name.c_str());
+    }
+    lua_pop(L, 1);
+  }
+}
+
+}  // namespace
+
+// ---- Lua functions as Values ----
+
+class LuaFunction final : public LuaFunctionBase {
+ public:
+  LuaFunction(LuaCtx* c, int ref) : c_(c), ref_(ref), alive_(c->alive) {}
+  ~LuaFunction() override {
+    if (!alive_.expired() && ref_ != LUA_NOREF) luaL_unref(c_->L, LUA_REGISTRYINDEX, ref_);
+  }
+  PromisePtr call(std::vector<Value> args) override {
+    if (alive_.expired())
+      return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
+    lua_State* L = c_->L;
+    lua_checkstack(L, static_cast<int>(args.size()) + 4);
+    bool prev = c_->inHost;
+    c_->inHost = true;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref_);
+    for (const auto& a : args) pushValue(L, a);
+    c_->inHost = prev;
+    TaskPtr t = startTask(c_, L, static_cast<int>(args.size()));
+    return t->done;
+  }
+  const void* engineTag() const override { return &kCtxKey; }
+  lua_State* state() const override { return alive_.expired() ? nullptr : c_->L; }
+  bool valid() const override { return !alive_.expired(); }
+  void push(lua_State* L) const override { lua_rawgeti(L, LUA_REGISTRYINDEX, ref_); }
+  std::string describe() const override { return "lua function"; }
+
+ private:
+  LuaCtx* c_;
+  int ref_;
+  std::weak_ptr<bool> alive_;
+};
+
+FunctionPtr makeLuaFunction(lua_State* L, int idx) {
+  LuaCtx* c = ctxOf(L);
+  lua_pushvalue(L, idx);
+  // Threads share the registry with the main state.
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return std::make_shared<LuaFunction>(c, ref);
+}
+
+// ---- the context ----
+
+class LuaContext final : public ScriptContext {
+ public:
+  LuaContext(RunContext& run, const Limits& limits) {
+    c_.run = &run;
+    c_.loop = &run.loop();
+    c_.limits = limits;
+    c_.memLimit = limits.memoryBytes ? limits.memoryBytes : SIZE_MAX / 2;
+    c_.inHost = true;  // set-up allocations must not fail halfway
+    L_ = lua_newstate(luaAlloc, &c_);
+    c_.L = L_;
+    *static_cast<LuaCtx**>(lua_getextraspace(L_)) = &c_;
+    lua_sethook(L_, countHook, LUA_MASKCOUNT, kHookEvery);
+    openSandbox(L_);
+    bindRegistry(L_, &c_);
+    runPrelude();
+    c_.inHost = false;
+    run.include = [this](const std::string& path) { return includeFile(path); };
+  }
+
+  ~LuaContext() override {
+    c_.alive.reset();
+    for (const auto& t : c_.tasks)
+      if (t->done->pending()) t->done->reject(Error(codes::kCancelled, "spell ended"));
+    c_.tasks.clear();
+    lua_close(L_);
+  }
+
+  std::optional<Error> check(std::string_view source, std::string_view chunkName) override {
+    std::string name = "@" + std::string(chunkName);
+    int st = luaL_loadbufferx(L_, source.data(), source.size(), name.c_str(), "t");
+    std::optional<Error> out;
+    if (st != LUA_OK) {
+      Error e = errorFromString(lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "syntax error");
+      e.code = std::string(codes::kInvalidArgument);
+      e.message = "syntax error: " + e.message;
+      out = e;
+    }
+    lua_pop(L_, 1);
+    return out;
+  }
+
+  PromisePtr run(std::string_view source, std::string_view chunkName) override {
+    if (c_.limits.timeoutSeconds > 0) {
+      c_.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(c_.limits.timeoutSeconds));
+      // While the spell waits on I/O the hook does not run: a timer enforces the deadline.
+      double secs = c_.limits.timeoutSeconds;
+      std::weak_ptr<bool> alive = c_.alive;
+      deadlineTimer_ = c_.loop->setTimeout(secs, [this, alive, secs] {
+        if (alive.expired()) return;
+        interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(secs) + " exceeded"));
+      });
+    }
+    c_.chunkName = std::string(chunkName);
+    std::string name = "@" + std::string(chunkName);
+    int st = luaL_loadbufferx(L_, source.data(), source.size(), name.c_str(), "t");
+    if (st != LUA_OK) {
+      Error e = errorFromString(lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "syntax error");
+      e.code = std::string(codes::kInvalidArgument);
+      e.message = "syntax error: " + e.message;
+      lua_pop(L_, 1);
+      return Promise::rejected(e);
+    }
+    TaskPtr t = startTask(&c_, L_, 0);
+    auto p = t->done;
+    p->onSettle([this](const Promise&) { deadlineTimer_.cancel(); });
+    return p;
+  }
+
+  size_t memoryUsed() const override { return c_.memUsed; }
+
+  void interrupt(const Error& reason) override {
+    c_.kill(reason);
+    c_.run->scope().cancelAll(c_.killReason);
+    // Suspended tasks waiting on cancelled promises resume and stop. Tasks waiting on something
+    // outside the scope (a channel, a promise nobody settles) are ended after those resumes ran.
+    std::weak_ptr<bool> alive = c_.alive;
+    c_.loop->post([this, alive] {
+      if (alive.expired()) return;
+      auto tasks = c_.tasks;
+      for (const auto& t : tasks) {
+        if (c_.currentRoot == t.get()) continue;
+        finishTask(&c_, t, LUA_ERRRUN, 0);
+      }
+    });
+  }
+
+  bool busy() const override { return !c_.tasks.empty(); }
+
+ private:
+  void runPrelude() {
+    lua_pushlightuserdata(L_, &kYieldSentinel);
+    lua_setglobal(L_, "__llmspell_sentinel");
+    if (luaL_loadbufferx(L_, kLuaPrelude, strlen(kLuaPrelude), "=prelude", "t") != LUA_OK ||
+        lua_pcall(L_, 0, 0, 0) != LUA_OK) {
+      std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "?";
+      lua_pop(L_, 1);
+      fail(codes::kInternal, "Lua prelude failed: " + msg);
+    }
+  }
+
+  // spell.include: runs a source file from the spell's directory as a new task.
+  PromisePtr includeFile(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path root = fs::weakly_canonical(c_.run->spellDir.empty() ? fs::current_path() : fs::path(c_.run->spellDir), ec);
+    fs::path target = fs::weakly_canonical(root / path, ec);
+    auto rel = target.lexically_relative(root);
+    if (rel.empty() || rel.native().rfind("..", 0) == 0)
+      return Promise::rejected(Error(codes::kPermissionDenied,
+                                     "spell.include('" + path + "') points outside the spell's directory " + root.string()));
+    std::ifstream in(target, std::ios::binary);
+    if (!in) return Promise::rejected(Error(codes::kNotFound, "spell.include: no such file " + target.string()));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string code = ss.str();
+    std::string chunk = "@" + rel.string();
+    if (luaL_loadbufferx(L_, code.data(), code.size(), chunk.c_str(), "t") != LUA_OK) {
+      Error e = errorFromString(lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "syntax error");
+      lua_pop(L_, 1);
+      e.code = std::string(codes::kInvalidArgument);
+      return Promise::rejected(e);
+    }
+    return startTask(&c_, L_, 0)->done;
+  }
+
+  LuaCtx c_;
+  lua_State* L_ = nullptr;
+  Loop::TimerHandle deadlineTimer_;
+};
+
+namespace {
+class LuaEngine final : public Engine {
+ public:
+  std::string_view name() const override { return "lua"; }
+  std::vector<std::string> extensions() const override { return {".lua"}; }
+  std::unique_ptr<ScriptContext> createContext(RunContext& run, const Limits& limits) override {
+    return std::make_unique<LuaContext>(run, limits);
+  }
+};
+}  // namespace
+
+Engine& luaEngine() {
+  static LuaEngine e;
+  return e;
+}
+
+}  // namespace llmspell

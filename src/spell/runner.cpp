@@ -1,0 +1,217 @@
+// Runs a spell end to end: manifest, permissions, params, limits, engine context, loop.
+#include <sodium.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "llmspell/core/convert.hpp"
+#include "llmspell/core/log.hpp"
+#include "llmspell/spell/spell.hpp"
+
+namespace llmspell {
+
+namespace fs = std::filesystem;
+
+int exitCodeFor(const Error& e) {
+  if (e.code == codes::kLimitExceeded || e.code == codes::kPermissionDenied ||
+      e.code == codes::kBudgetExceeded)
+    return 3;
+  return 1;
+}
+
+std::string defaultDataDir() {
+  if (const char* h = std::getenv("LLMSPELL_HOME"); h && *h) return h;
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.llmspell";
+  return ".llmspell";
+}
+
+namespace {
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) fail(codes::kNotFound, "cannot read " + p.string() + ": no such file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string newRunId() {
+  unsigned char b[8];
+  randombytes_buf(b, sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) {
+    s += hex[c >> 4];
+    s += hex[c & 15];
+  }
+  return s;
+}
+
+RunResult usage(std::string msg) {
+  RunResult r;
+  r.exitCode = 2;
+  r.error = Error(codes::kInvalidArgument, std::move(msg));
+  return r;
+}
+
+}  // namespace
+
+RunResult runSpell(const RunOptions& opts) {
+  if (sodium_init() < 0) return usage("libsodium failed to initialise");
+  std::optional<Manifest> manifest;
+  std::string source, chunkName = "exec", entryPath, spellDir;
+  try {
+    if (!opts.spellPath.empty()) {
+      fs::path p = opts.spellPath;
+      std::error_code ec;
+      if (!fs::exists(p, ec)) return usage("spell not found: " + p.string());
+      fs::path manifestPath;
+      if (fs::is_directory(p, ec)) {
+        manifestPath = p / "spell.yaml";
+        if (!fs::exists(manifestPath, ec))
+          return usage(p.string() + " is a directory without spell.yaml; give a spell file or add a manifest");
+      } else if (fs::exists(p.parent_path() / "spell.yaml", ec)) {
+        manifestPath = p.parent_path() / "spell.yaml";
+      }
+      if (!manifestPath.empty()) {
+        std::vector<Diagnostic> diags;
+        manifest = parseManifest(readFile(manifestPath), manifestPath.string(), diags);
+        for (const auto& d : diags)
+          if (d.message.find("(ignored)") != std::string::npos)
+            logMessage(LogLevel::kWarn, d.toString());
+        if (!manifest) {
+          std::string msg = "invalid manifest:";
+          for (const auto& d : diags) msg += "\n  " + d.toString();
+          return usage(msg);
+        }
+        manifest->dir = fs::absolute(manifestPath.parent_path()).string();
+        if (fs::is_directory(p, ec)) {
+          std::string entry = manifest->entry;
+          if (entry.empty()) {
+            for (Engine* e : allEngines())
+              for (const auto& x : e->extensions())
+                if (entry.empty() && fs::exists(p / ("main" + x))) entry = "main" + x;
+          }
+          if (entry.empty()) return usage(manifestPath.string() + ": no 'entry' and no main.lua");
+          p = p / entry;
+        } else if (!manifest->entry.empty() &&
+                   fs::weakly_canonical(p.parent_path() / manifest->entry) != fs::weakly_canonical(p)) {
+          manifest.reset();  // the manifest beside this file belongs to another entry
+        }
+      }
+      source = readFile(p);
+      entryPath = fs::absolute(p).string();
+      chunkName = p.filename().string();
+      spellDir = fs::absolute(p).parent_path().string();
+    } else {
+      source = opts.code;
+      spellDir = fs::current_path().string();
+    }
+  } catch (const Exception& e) {
+    RunResult r = usage(e.error().message);
+    return r;
+  }
+
+  // Engine: flag, manifest, extension, default lua.
+  std::string engineName = opts.engine;
+  if (engineName.empty() && manifest) engineName = manifest->engine;
+  Engine* engine = nullptr;
+  if (!engineName.empty()) {
+    engine = findEngine(engineName);
+    if (!engine) return usage("unknown engine '" + engineName + "' (this build has: lua)");
+  } else if (!entryPath.empty()) {
+    engine = engineForPath(entryPath);
+    if (!engine) return usage("cannot tell the engine of " + entryPath + " from its extension; pass --engine");
+  } else {
+    engine = findEngine("lua");
+  }
+
+  Loop loop;
+  RunContext run(loop);
+  run.engine = std::string(engine->name());
+  run.spellPath = entryPath;
+  run.spellDir = spellDir;
+  run.runId = newRunId();
+  run.dataDir = opts.dataDir.empty() ? defaultDataDir() : opts.dataDir;
+  run.spellName = manifest && !manifest->name.empty() ? manifest->name
+                  : !entryPath.empty() ? fs::path(entryPath).stem().string()
+                                       : "exec";
+  run.permissions().setBaseDir(fs::current_path());
+  RunResult result;
+  Limits limits;
+  try {
+    if (manifest) {
+      run.manifest = manifest->raw;
+      run.config = manifest->config.deepCopy();
+      for (const auto& h : manifest->net) run.permissions().allowNet(h);
+      for (const auto& p : manifest->read) run.permissions().allowRead(p, manifest->dir);
+      for (const auto& p : manifest->write) run.permissions().allowWrite(p, manifest->dir);
+      for (const auto& n : manifest->env) run.permissions().allowEnv(n);
+      if (manifest->run) run.permissions().allowRun();
+      const Value& l = manifest->limits;
+      if (l.get("memory_mb").isNumber()) limits.memoryBytes = static_cast<size_t>(l.getNumber("memory_mb") * (1 << 20));
+      if (l.get("timeout_s").isNumber()) limits.timeoutSeconds = l.getNumber("timeout_s");
+      if (l.get("instructions").isNumber()) limits.instructions = static_cast<uint64_t>(l.getNumber("instructions"));
+      if (!manifest->model.empty()) run.config.asObject().set("model", manifest->model);
+      for (const char* k : {"max_cost_usd", "max_tokens"})
+        if (!l.get(k).isNull()) run.config.asObject().set(k, l.get(k));
+    }
+    for (const auto& h : opts.allowNet) run.permissions().allowNet(h);
+    for (const auto& p : opts.allowRead) run.permissions().allowRead(p);
+    for (const auto& p : opts.allowWrite) run.permissions().allowWrite(p);
+    for (const auto& n : opts.allowEnv) run.permissions().allowEnv(n);
+    if (opts.allowRun) run.permissions().allowRun();
+    if (opts.timeoutSeconds) limits.timeoutSeconds = *opts.timeoutSeconds;
+    if (opts.memoryMb) limits.memoryBytes = *opts.memoryMb << 20;
+    if (opts.instructions) limits.instructions = *opts.instructions;
+    if (!opts.model.empty()) run.config.asObject().set("model", opts.model);
+    for (const auto& [k, v] : opts.extraConfig.asObject()) run.config.asObject().set(k, v);
+    run.params = typeParams(manifest ? manifest->params : Value::object(), opts.params);
+  } catch (const Exception& e) {
+    return usage(e.error().message);
+  }
+
+  const bool jsonMode = opts.outputFormat == "json";
+  run.output = [&](const Value& v, std::string_view format) {
+    if (jsonMode) {
+      result.outputs.asArray().push(v);
+      return;
+    }
+    std::string text;
+    if (format == "json") text = toJsonText(v, {.pretty = true});
+    else if (format == "yaml") text = toYamlText(v);
+    else text = v.isString() ? v.asString() : toJsonText(v, {.pretty = true});
+    fwrite(text.data(), 1, text.size(), stdout);
+    if (text.empty() || text.back() != '\n') fputc('\n', stdout);
+    fflush(stdout);
+  };
+
+  std::unique_ptr<ScriptContext> ctx;
+  try {
+    ctx = engine->createContext(run, limits);
+  } catch (const Exception& e) {
+    result.exitCode = 1;
+    result.error = e.error();
+    return result;
+  }
+  PromisePtr done = ctx->run(source, chunkName);
+  loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
+  if (done->pending()) {
+    result.error = Error(codes::kInternal,
+                         "the spell is waiting for something that can never happen (a promise "
+                         "nobody settles, or a channel nobody sends on)");
+    result.exitCode = 1;
+  } else if (done->rejected()) {
+    result.error = done->error();
+    result.exitCode = exitCodeFor(done->error());
+  } else {
+    result.value = done->value();
+  }
+  fflush(stdout);
+  ctx.reset();
+  return result;
+}
+
+}  // namespace llmspell
