@@ -1,0 +1,370 @@
+// Gemini (Generative Language API v1beta) codec: contents/parts, systemInstruction,
+// functionCall/functionResponse with thoughtSignature echoed back, blocked prompts, SSE stream.
+#include <map>
+
+#include "llm/codecs.hpp"
+#include "llmspell/core/error.hpp"
+
+namespace llmspell::llm {
+
+namespace {
+
+constexpr std::string_view kSyntheticId = "gemini_call_";
+
+ojson functionResponsePart(const ContentPart& p, const std::map<std::string, std::string>& names) {
+  std::string name = p.toolName;
+  if (name.empty()) {
+    auto it = names.find(p.toolCallId);
+    if (it != names.end()) name = it->second;
+  }
+  if (name.empty()) {
+    fail(codes::kInvalidArgument, "gemini needs the tool name of every tool result (tool_call_id " +
+                                      p.toolCallId + " matches no earlier call)");
+  }
+  ojson response;
+  try {
+    ojson parsed = ojson::parse(p.text);
+    response = parsed.is_object() ? parsed : ojson{{"result", parsed}};
+  } catch (const std::exception&) {
+    response = {{"result", p.text}};
+  }
+  if (p.isError) response = {{"error", response}};
+  ojson fr = {{"name", name}};
+  if (!p.toolCallId.empty() && p.toolCallId.rfind(kSyntheticId, 0) != 0) fr["id"] = p.toolCallId;
+  fr["response"] = response;
+  return {{"functionResponse", fr}};
+}
+
+ojson partsOf(const Message& m, const std::map<std::string, std::string>& names) {
+  ojson parts = ojson::array();
+  for (const auto& p : m.parts) {
+    switch (p.kind) {
+      case ContentPart::Kind::kText:
+        if (!p.text.empty()) parts.push_back({{"text", p.text}});
+        break;
+      case ContentPart::Kind::kImage: {
+        std::string mt = p.mediaType, bytes = p.data;
+        if (!p.url.empty() && !parseDataUrl(p.url, mt, bytes)) {
+          parts.push_back({{"fileData", {{"mimeType", mt.empty() ? "image/jpeg" : mt}, {"fileUri", p.url}}}});
+          break;
+        }
+        parts.push_back({{"inlineData", {{"mimeType", mt.empty() ? "image/png" : mt}, {"data", base64Encode(bytes)}}}});
+        break;
+      }
+      case ContentPart::Kind::kReasoning:
+        if (m.role == Role::kAssistant && !p.signature.empty()) {
+          ojson part = {{"text", p.text}};
+          if (!p.text.empty()) part["thought"] = true;
+          part["thoughtSignature"] = p.signature;
+          parts.push_back(part);
+        }
+        break;
+      case ContentPart::Kind::kToolCall: {
+        ojson fc = {{"name", p.call.name},
+                    {"args", toOjson(p.call.arguments.isNull() ? Value::object() : p.call.arguments)}};
+        if (!p.call.id.empty() && p.call.id.rfind(kSyntheticId, 0) != 0) fc["id"] = p.call.id;
+        ojson part = {{"functionCall", fc}};
+        if (!p.call.signature.empty()) part["thoughtSignature"] = p.call.signature;
+        parts.push_back(part);
+        break;
+      }
+      case ContentPart::Kind::kToolResult: parts.push_back(functionResponsePart(p, names)); break;
+    }
+  }
+  return parts;
+}
+
+FinishReason mapFinish(std::string_view s) {
+  if (s == "STOP") return FinishReason::kStop;
+  if (s == "MAX_TOKENS") return FinishReason::kLength;
+  if (s == "SAFETY" || s == "RECITATION" || s == "BLOCKLIST" || s == "PROHIBITED_CONTENT" ||
+      s == "SPII" || s == "LANGUAGE" || s == "IMAGE_SAFETY") {
+    return FinishReason::kContentFilter;
+  }
+  if (s == "MALFORMED_FUNCTION_CALL" || s == "UNEXPECTED_TOOL_CALL") return FinishReason::kError;
+  return FinishReason::kOther;
+}
+
+void readUsage(const ojson& u, Usage& out) {
+  out.present = true;
+  out.inputTokens = num(u, "promptTokenCount");
+  int64_t thoughts = num(u, "thoughtsTokenCount");
+  out.outputTokens = num(u, "candidatesTokenCount") + thoughts;
+  out.reasoningTokens = thoughts;
+  out.cachedTokens = num(u, "cachedContentTokenCount");
+  out.totalTokens = num(u, "totalTokenCount", out.inputTokens + out.outputTokens);
+}
+
+// Accumulates response fragments (a whole response is one fragment).
+class GeminiAccumulator {
+ public:
+  void add(const ojson& j, std::vector<StreamChunk>* out) {
+    if (const ojson* u = field(j, "usageMetadata")) readUsage(*u, r_.usage);  // cumulative
+    if (!str(j, "modelVersion").empty()) r_.model = str(j, "modelVersion");
+    const ojson* cands = field(j, "candidates");
+    if (!cands || !cands->is_array() || cands->empty()) {
+      if (const ojson* pf = field(j, "promptFeedback"); pf && !str(*pf, "blockReason").empty()) {
+        blocked_ = str(*pf, "blockReason");
+        r_.raw = Value::object({{"prompt_feedback", fromOjson(*pf)}});
+      }
+      return;
+    }
+    const ojson& c = (*cands)[0];
+    if (!str(c, "finishReason").empty()) r_.rawFinishReason = str(c, "finishReason");
+    const ojson* content = field(c, "content");
+    const ojson* parts = content ? field(*content, "parts") : nullptr;
+    if (!parts || !parts->is_array()) return;
+    for (const auto& p : *parts) {
+      std::string sig = str(p, "thoughtSignature");
+      if (const ojson* fc = field(p, "functionCall")) {
+        ToolCall call;
+        call.name = str(*fc, "name");
+        call.id = str(*fc, "id");
+        if (call.id.empty()) call.id = std::string(kSyntheticId) + std::to_string(calls_.size());
+        if (const ojson* a = field(*fc, "args"); a && a->is_object()) call.arguments = fromOjson(*a);
+        call.signature = sig;
+        if (out) {
+          StreamChunk ch;
+          ch.toolCall = ToolCallDelta{static_cast<int64_t>(calls_.size()), call.id, call.name,
+                                      toOjson(call.arguments).dump()};
+          out->push_back(std::move(ch));
+        }
+        calls_.push_back(call);
+        r_.message.parts.push_back(ContentPart::toolCallPart(std::move(call)));
+        continue;
+      }
+      if (const ojson* t = field(p, "text"); t && t->is_string()) {
+        std::string text = t->get<std::string>();
+        bool thought = field(p, "thought") && (*field(p, "thought")).is_boolean() && p["thought"].get<bool>();
+        if (thought || (text.empty() && !sig.empty())) {
+          ContentPart rp;
+          rp.kind = ContentPart::Kind::kReasoning;
+          rp.text = thought ? text : "";
+          rp.signature = sig;
+          if (thought) r_.reasoning += text;
+          r_.message.parts.push_back(std::move(rp));
+          if (out && thought && !text.empty()) {
+            StreamChunk ch;
+            ch.reasoning = text;
+            out->push_back(std::move(ch));
+          }
+          continue;
+        }
+        r_.text += text;
+        // Merge consecutive text parts so the echoed message stays compact.
+        if (!r_.message.parts.empty() && r_.message.parts.back().kind == ContentPart::Kind::kText &&
+            sig.empty()) {
+          r_.message.parts.back().text += text;
+        } else {
+          r_.message.parts.push_back(ContentPart::textPart(text));
+          if (!sig.empty()) {  // a signature on a text part: keep it beside the text
+            ContentPart rp;
+            rp.kind = ContentPart::Kind::kReasoning;
+            rp.signature = sig;
+            r_.message.parts.push_back(std::move(rp));
+          }
+        }
+        if (out && !text.empty()) {
+          StreamChunk ch;
+          ch.text = text;
+          out->push_back(std::move(ch));
+        }
+      }
+    }
+  }
+
+  bool complete() const { return !r_.rawFinishReason.empty() || !blocked_.empty(); }
+
+  ChatResponse result() const {
+    ChatResponse r = r_;
+    r.provider = "gemini";
+    r.message.role = Role::kAssistant;
+    r.toolCalls = calls_;
+    if (!blocked_.empty()) {
+      r.rawFinishReason = blocked_;
+      r.finishReason = FinishReason::kContentFilter;
+    } else {
+      r.finishReason = mapFinish(r.rawFinishReason);
+      if (!r.toolCalls.empty() && r.finishReason == FinishReason::kStop) r.finishReason = FinishReason::kToolCalls;
+    }
+    if (r.message.parts.empty()) r.message.parts.push_back(ContentPart::textPart(""));
+    return r;
+  }
+
+ private:
+  ChatResponse r_;
+  std::vector<ToolCall> calls_;
+  std::string blocked_;
+};
+
+class GeminiStream : public StreamDecoder {
+ public:
+  void feed(std::string_view, std::string_view data, std::vector<StreamChunk>& out) override {
+    if (auto e = inBandError("gemini", data)) {
+      ojson j = parseOjson(data, "gemini stream event");
+      if (field(j, "error")) throw Exception(*e);
+    }
+    acc_.add(parseOjson(data, "gemini stream event"), &out);
+  }
+  bool finished() const override { return acc_.complete(); }
+  ChatResponse finish() override {
+    if (!acc_.complete()) {
+      fail(codes::kProviderError, "gemini stream ended before the response was complete (no finishReason)", true);
+    }
+    return acc_.result();
+  }
+
+ private:
+  GeminiAccumulator acc_;
+};
+
+std::string modelPath(const std::string& model) {
+  return model.rfind("models/", 0) == 0 ? model : "models/" + model;
+}
+
+void addAuth(WireRequest& w, const ProviderConfig& cfg) {
+  if (!cfg.apiKey.empty()) w.headers.emplace_back("x-goog-api-key", cfg.apiKey);
+  for (const auto& h : cfg.headers) w.headers.push_back(h);
+}
+
+}  // namespace
+
+WireRequest GeminiCodec::encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const {
+  ojson body = ojson::object();
+  std::string system;
+  std::map<std::string, std::string> names;  // call id -> tool name, for functionResponse
+  ojson contents = ojson::array();
+  for (const auto& m : req.messages) {
+    if (m.role == Role::kSystem) {
+      if (!system.empty()) system += "\n\n";
+      system += m.text();
+      continue;
+    }
+    for (const auto& c : m.toolCalls()) names[c.id] = c.name;
+    std::string role = m.role == Role::kAssistant ? "model" : "user";
+    ojson parts = partsOf(m, names);
+    if (m.role == Role::kTool && !contents.empty() && contents.back()["role"] == "user") {
+      bool prevResults = !contents.back()["parts"].empty() &&
+                         contents.back()["parts"].back().contains("functionResponse");
+      if (prevResults) {
+        for (auto& p : parts) contents.back()["parts"].push_back(p);
+        continue;
+      }
+    }
+    if (parts.empty()) parts.push_back({{"text", ""}});
+    contents.push_back({{"role", role}, {"parts", parts}});
+  }
+  if (!system.empty()) body["systemInstruction"] = {{"parts", {{{"text", system}}}}};
+  body["contents"] = contents;
+  ojson gen = ojson::object();
+  if (req.temperature) gen["temperature"] = *req.temperature;
+  if (req.topP) gen["topP"] = *req.topP;
+  if (req.maxTokens) gen["maxOutputTokens"] = *req.maxTokens;
+  if (!req.stop.empty()) gen["stopSequences"] = req.stop;
+  if (req.seed) gen["seed"] = *req.seed;
+  if (!req.responseSchema.isNull()) {
+    gen["responseMimeType"] = "application/json";
+    gen["responseJsonSchema"] = toOjson(req.responseSchema);
+  } else if (req.jsonMode) {
+    gen["responseMimeType"] = "application/json";
+  }
+  if (!gen.empty()) body["generationConfig"] = gen;
+  if (!req.tools.empty()) {
+    ojson decls = ojson::array();
+    for (const auto& t : req.tools) {
+      ojson d = {{"name", t.name}, {"description", t.description}};
+      d["parametersJsonSchema"] = toOjson(t.parameters);
+      decls.push_back(d);
+    }
+    body["tools"] = {{{"functionDeclarations", decls}}};
+    if (!req.toolChoice.mode.empty()) {
+      ojson fcc;
+      if (req.toolChoice.mode == "required") fcc = {{"mode", "ANY"}};
+      else if (req.toolChoice.mode == "none") fcc = {{"mode", "NONE"}};
+      else if (req.toolChoice.mode == "tool") fcc = {{"mode", "ANY"}, {"allowedFunctionNames", {req.toolChoice.name}}};
+      else fcc = {{"mode", "AUTO"}};
+      body["toolConfig"] = {{"functionCallingConfig", fcc}};
+    }
+  }
+  mergeExtra(body, req.extra);
+  WireRequest w;
+  std::string base = cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl;
+  w.url = joinUrl(base, "/" + modelPath(req.model) +
+                            (req.stream ? ":streamGenerateContent?alt=sse" : ":generateContent"));
+  w.headers.emplace_back("Content-Type", "application/json");
+  addAuth(w, cfg);
+  w.body = body.dump();
+  w.framing = req.stream ? Framing::kSse : Framing::kJson;
+  return w;
+}
+
+ChatResponse GeminiCodec::decodeChat(std::string_view body) const {
+  if (auto e = inBandError("gemini", body)) throw Exception(*e);
+  GeminiAccumulator acc;
+  acc.add(parseOjson(body, "gemini response"), nullptr);
+  return acc.result();
+}
+
+std::unique_ptr<StreamDecoder> GeminiCodec::streamDecoder() const {
+  return std::make_unique<GeminiStream>();
+}
+
+WireRequest GeminiCodec::encodeEmbed(const std::vector<std::string>& texts, const std::string& model,
+                                     const Value& opts, const ProviderConfig& cfg) const {
+  ojson reqs = ojson::array();
+  for (const auto& t : texts) {
+    ojson r = {{"model", modelPath(model)}, {"content", {{"parts", {{{"text", t}}}}}}};
+    if (opts.get("dimensions").isNumber()) r["outputDimensionality"] = opts.getInt("dimensions");
+    reqs.push_back(r);
+  }
+  WireRequest w;
+  w.url = joinUrl(cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl,
+                  "/" + modelPath(model) + ":batchEmbedContents");
+  w.headers.emplace_back("Content-Type", "application/json");
+  addAuth(w, cfg);
+  w.body = ojson{{"requests", reqs}}.dump();
+  return w;
+}
+
+std::vector<std::vector<double>> GeminiCodec::decodeEmbed(std::string_view body) const {
+  if (auto e = inBandError("gemini", body)) throw Exception(*e);
+  ojson j = parseOjson(body, "gemini embeddings response");
+  std::vector<std::vector<double>> out;
+  if (const ojson* es = field(j, "embeddings"); es && es->is_array()) {
+    for (const auto& e : *es) {
+      std::vector<double> v;
+      if (const ojson* vals = field(e, "values"); vals && vals->is_array()) {
+        for (const auto& x : *vals) v.push_back(x.get<double>());
+      }
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+WireRequest GeminiCodec::encodeListModels(const ProviderConfig& cfg) const {
+  WireRequest w;
+  w.method = "GET";
+  w.url = joinUrl(cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl, "/models?pageSize=1000");
+  addAuth(w, cfg);
+  return w;
+}
+
+Value GeminiCodec::decodeListModels(std::string_view body) const {
+  ojson j = parseOjson(body, "gemini model list");
+  Value out = Value::array();
+  if (const ojson* ms = field(j, "models"); ms && ms->is_array()) {
+    for (const auto& m : *ms) {
+      std::string id = str(m, "name");
+      if (id.rfind("models/", 0) == 0) id = id.substr(7);
+      Value v = Value::object({{"id", id}});
+      if (!str(m, "displayName").empty()) v.asObject().set("display_name", str(m, "displayName"));
+      if (num(m, "inputTokenLimit") > 0) v.asObject().set("context_window", num(m, "inputTokenLimit"));
+      if (num(m, "outputTokenLimit") > 0) v.asObject().set("max_output", num(m, "outputTokenLimit"));
+      out.asArray().push(v);
+    }
+  }
+  return out;
+}
+
+}  // namespace llmspell::llm

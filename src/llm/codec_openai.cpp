@@ -1,0 +1,392 @@
+// OpenAI Chat Completions codec, also used (relaxed) for OpenAI-compatible servers.
+#include <algorithm>
+#include <cstring>
+
+#include "llm/codecs.hpp"
+#include "llmspell/core/error.hpp"
+
+namespace llmspell::llm {
+
+std::string joinUrl(std::string_view base, std::string_view path) {
+  std::string b(base);
+  while (!b.empty() && b.back() == '/') b.pop_back();
+  if (!path.empty() && path.front() != '/') b += '/';
+  b += path;
+  return b;
+}
+
+void mergeExtra(ojson& body, const Value& extra) {
+  if (!extra.isObject()) return;
+  for (const auto& [k, v] : extra.asObject()) body[k] = toOjson(v);
+}
+
+namespace {
+
+std::string argumentsText(const ToolCall& c) {
+  if (!c.rawArguments.empty() && c.argumentsError.empty()) return c.rawArguments;
+  return toOjson(c.arguments.isNull() ? Value::object() : c.arguments).dump();
+}
+
+std::string imageUrlOf(const ContentPart& p) {
+  if (!p.url.empty()) return p.url;
+  return "data:" + (p.mediaType.empty() ? std::string("image/png") : p.mediaType) + ";base64," +
+         base64Encode(p.data);
+}
+
+ojson encodeMessage(const Message& m) {
+  ojson o = ojson::object();
+  if (m.role == Role::kTool) {
+    for (const auto& p : m.parts) {
+      if (p.kind != ContentPart::Kind::kToolResult) continue;
+      o["role"] = "tool";
+      o["tool_call_id"] = p.toolCallId;
+      o["content"] = p.text;
+      return o;
+    }
+    fail(codes::kInvalidArgument, "a tool message needs a tool result");
+  }
+  o["role"] = std::string(roleName(m.role));
+  bool hasImage = std::any_of(m.parts.begin(), m.parts.end(),
+                              [](const ContentPart& p) { return p.kind == ContentPart::Kind::kImage; });
+  if (hasImage) {
+    if (m.role != Role::kUser) fail(codes::kInvalidArgument, "images can only be sent in user messages");
+    ojson parts = ojson::array();
+    for (const auto& p : m.parts) {
+      if (p.kind == ContentPart::Kind::kText) {
+        parts.push_back({{"type", "text"}, {"text", p.text}});
+      } else if (p.kind == ContentPart::Kind::kImage) {
+        parts.push_back({{"type", "image_url"}, {"image_url", {{"url", imageUrlOf(p)}}}});
+      }
+    }
+    o["content"] = parts;
+  } else {
+    auto calls = m.toolCalls();
+    std::string text = m.text();
+    if (m.role == Role::kAssistant && !calls.empty() && text.empty()) {
+      o["content"] = nullptr;
+    } else {
+      o["content"] = text;
+    }
+    if (!calls.empty()) {
+      ojson tcs = ojson::array();
+      for (const auto& c : calls) {
+        tcs.push_back({{"id", c.id},
+                       {"type", "function"},
+                       {"function", {{"name", c.name}, {"arguments", argumentsText(c)}}}});
+      }
+      o["tool_calls"] = tcs;
+    }
+  }
+  return o;
+}
+
+FinishReason mapFinish(std::string_view raw) {
+  if (raw == "stop") return FinishReason::kStop;
+  if (raw == "length") return FinishReason::kLength;
+  if (raw == "tool_calls" || raw == "function_call") return FinishReason::kToolCalls;
+  if (raw == "content_filter") return FinishReason::kContentFilter;
+  if (raw == "error") return FinishReason::kError;
+  return FinishReason::kOther;
+}
+
+void readUsage(const ojson& u, Usage& out) {
+  if (!u.is_object()) return;
+  out.present = true;
+  out.inputTokens = num(u, "prompt_tokens");
+  out.outputTokens = num(u, "completion_tokens");
+  out.totalTokens = num(u, "total_tokens", out.inputTokens + out.outputTokens);
+  if (const ojson* d = field(u, "prompt_tokens_details")) out.cachedTokens = num(*d, "cached_tokens");
+  if (const ojson* d = field(u, "completion_tokens_details")) {
+    out.reasoningTokens = num(*d, "reasoning_tokens");
+  }
+}
+
+void readAnyUsage(const ojson& j, Usage& out) {
+  if (const ojson* u = field(j, "usage")) readUsage(*u, out);
+  else if (const ojson* g = field(j, "x_groq")) {
+    if (const ojson* u = field(*g, "usage")) readUsage(*u, out);
+  }
+}
+
+void finalize(ChatResponse& r, std::string provider) {
+  r.provider = std::move(provider);
+  if (!r.toolCalls.empty() && r.finishReason == FinishReason::kStop) r.finishReason = FinishReason::kToolCalls;
+  r.message.role = Role::kAssistant;
+  r.message.parts.clear();
+  if (!r.reasoning.empty()) {
+    ContentPart rp;
+    rp.kind = ContentPart::Kind::kReasoning;
+    rp.text = r.reasoning;
+    r.message.parts.push_back(std::move(rp));
+  }
+  if (!r.text.empty() || r.toolCalls.empty()) r.message.parts.push_back(ContentPart::textPart(r.text));
+  for (const auto& c : r.toolCalls) r.message.parts.push_back(ContentPart::toolCallPart(c));
+}
+
+class OpenAiStream : public StreamDecoder {
+ public:
+  explicit OpenAiStream(bool compat) : compat_(compat) {}
+
+  void feed(std::string_view event, std::string_view data, std::vector<StreamChunk>& out) override {
+    if (done_) return;
+    if (data == "[DONE]") {
+      done_ = true;
+      return;
+    }
+    if (event == "error") {  // old llama.cpp field line turned into an event by the caller
+      if (auto e = inBandError(name(), data)) throw Exception(*e);
+      fail(codes::kProviderError, name() + " reported an error: " + std::string(data.substr(0, 300)));
+    }
+    ojson j = parseOjson(data, name() + " stream event");
+    if (auto e = inBandError(name(), data); e && field(j, "error")) throw Exception(*e);
+    if (!str(j, "model").empty()) resp_.model = str(j, "model");
+    readAnyUsage(j, resp_.usage);
+    const ojson* choices = field(j, "choices");
+    if (!choices || !choices->is_array()) return;
+    for (const auto& c : *choices) {
+      if (num(c, "index") != 0) continue;
+      if (const ojson* d = field(c, "delta")) {
+        StreamChunk ch;
+        std::string t = str(*d, "content");
+        if (!t.empty()) {
+          resp_.text += t;
+          ch.text = t;
+        }
+        std::string r = str(*d, "reasoning_content");
+        if (r.empty()) r = str(*d, "reasoning");
+        if (!r.empty()) {
+          resp_.reasoning += r;
+          ch.reasoning = r;
+        }
+        std::string refusal = str(*d, "refusal");
+        if (!refusal.empty()) refusal_ += refusal;
+        if (!ch.text.empty() || !ch.reasoning.empty()) out.push_back(std::move(ch));
+        if (const ojson* tcs = field(*d, "tool_calls"); tcs && tcs->is_array()) {
+          for (const auto& tc : *tcs) {
+            ToolCallDelta td;
+            td.id = str(tc, "id");
+            if (const ojson* ix = field(tc, "index"); ix && ix->is_number()) {
+              td.index = ix->get<int64_t>();
+            } else {
+              // Some compat layers omit index: a new id starts a new slot.
+              if (!td.id.empty() && td.id != lastId_) ++lastIndex_;
+              td.index = std::max<int64_t>(lastIndex_, 0);
+            }
+            if (!td.id.empty()) lastId_ = td.id;
+            if (const ojson* fn = field(tc, "function")) {
+              td.name = str(*fn, "name");
+              if (const ojson* a = field(*fn, "arguments")) {
+                td.argumentsDelta = a->is_string() ? a->get<std::string>() : a->dump();
+              }
+            }
+            calls_.apply(td);
+            StreamChunk tch;
+            tch.toolCall = td;
+            out.push_back(std::move(tch));
+          }
+        }
+      }
+      std::string fr = str(c, "finish_reason");
+      if (!fr.empty()) {
+        resp_.rawFinishReason = fr;
+        sawFinish_ = true;
+      }
+    }
+  }
+
+  bool finished() const override { return done_; }
+
+  ChatResponse finish() override {
+    if (!done_ && !sawFinish_) {
+      fail(codes::kProviderError, name() + " stream ended before the response was complete "
+                                           "(no finish_reason and no [DONE])", true);
+    }
+    ChatResponse r = resp_;
+    if (r.text.empty() && !refusal_.empty()) {
+      r.text = refusal_;
+      if (r.rawFinishReason == "stop") r.rawFinishReason = "content_filter";
+    }
+    r.finishReason = mapFinish(r.rawFinishReason);
+    r.toolCalls = calls_.finish();
+    finalize(r, name());
+    return r;
+  }
+
+ private:
+  std::string name() const { return compat_ ? "openai-compatible" : "openai"; }
+  bool compat_;
+  bool done_ = false, sawFinish_ = false;
+  ChatResponse resp_;
+  std::string refusal_;
+  ToolCallAssembler calls_;
+  std::string lastId_;
+  int64_t lastIndex_ = -1;
+};
+
+}  // namespace
+
+WireRequest OpenAiCodec::encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const {
+  ojson body = ojson::object();
+  body["model"] = req.model;
+  ojson msgs = ojson::array();
+  for (const auto& m : req.messages) msgs.push_back(encodeMessage(m));
+  body["messages"] = msgs;
+  if (req.temperature) body["temperature"] = *req.temperature;
+  if (req.topP) body["top_p"] = *req.topP;
+  if (req.maxTokens) {
+    bool mct = compatible_ ? cfg.useMaxCompletionTokens : true;
+    body[mct ? "max_completion_tokens" : "max_tokens"] = *req.maxTokens;
+  }
+  if (!req.stop.empty()) body["stop"] = req.stop;
+  if (req.seed) body["seed"] = *req.seed;
+  if (!req.tools.empty()) {
+    ojson tools = ojson::array();
+    for (const auto& t : req.tools) {
+      ojson fn = {{"name", t.name}};
+      if (!t.description.empty()) fn["description"] = t.description;
+      fn["parameters"] = toOjson(t.parameters);
+      tools.push_back({{"type", "function"}, {"function", fn}});
+    }
+    body["tools"] = tools;
+    if (!req.toolChoice.mode.empty()) {
+      if (req.toolChoice.mode == "tool") {
+        body["tool_choice"] = {{"type", "function"}, {"function", {{"name", req.toolChoice.name}}}};
+      } else {
+        body["tool_choice"] = req.toolChoice.mode;
+      }
+    }
+    if (req.parallelToolCalls) body["parallel_tool_calls"] = *req.parallelToolCalls;
+  }
+  if (!req.responseSchema.isNull()) {
+    body["response_format"] = {
+        {"type", "json_schema"},
+        {"json_schema", {{"name", req.responseSchemaName}, {"schema", toOjson(req.responseSchema)}}}};
+  } else if (req.jsonMode) {
+    body["response_format"] = {{"type", "json_object"}};
+  }
+  body["stream"] = req.stream;
+  if (req.stream && cfg.streamUsage) body["stream_options"] = {{"include_usage", true}};
+  mergeExtra(body, req.extra);
+
+  WireRequest w;
+  w.url = joinUrl(cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl, "/chat/completions");
+  w.headers.emplace_back("Content-Type", "application/json");
+  if (!cfg.apiKey.empty()) w.headers.emplace_back("Authorization", "Bearer " + cfg.apiKey);
+  for (const auto& h : cfg.headers) w.headers.push_back(h);
+  w.body = body.dump();
+  w.framing = req.stream ? Framing::kSse : Framing::kJson;
+  return w;
+}
+
+ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
+  std::string nm(kind());
+  if (auto e = inBandError(nm, body)) throw Exception(*e);
+  ojson j = parseOjson(body, nm + " response");
+  ChatResponse r;
+  r.model = str(j, "model");
+  readAnyUsage(j, r.usage);
+  const ojson* choices = field(j, "choices");
+  if (!choices || !choices->is_array() || choices->empty()) {
+    fail(codes::kProviderError, nm + " response has no choices");
+  }
+  const ojson& c = (*choices)[0];
+  if (const ojson* m = field(c, "message")) {
+    r.text = str(*m, "content");
+    r.reasoning = str(*m, "reasoning_content");
+    if (r.reasoning.empty()) r.reasoning = str(*m, "reasoning");
+    if (r.text.empty() && !str(*m, "refusal").empty()) r.text = str(*m, "refusal");
+    if (const ojson* tcs = field(*m, "tool_calls"); tcs && tcs->is_array()) {
+      for (const auto& tc : *tcs) {
+        ToolCall call;
+        call.id = str(tc, "id");
+        if (const ojson* fn = field(tc, "function")) {
+          call.name = str(*fn, "name");
+          if (const ojson* a = field(*fn, "arguments")) {
+            if (a->is_string()) {
+              call.rawArguments = a->get<std::string>();
+              call.arguments = parseToolArguments(call.rawArguments, &call.argumentsError);
+            } else if (a->is_object()) {
+              call.arguments = fromOjson(*a);
+            }
+          }
+        }
+        r.toolCalls.push_back(std::move(call));
+      }
+    }
+  }
+  r.rawFinishReason = str(c, "finish_reason");
+  r.finishReason = mapFinish(r.rawFinishReason);
+  finalize(r, nm);
+  return r;
+}
+
+std::unique_ptr<StreamDecoder> OpenAiCodec::streamDecoder() const {
+  return std::make_unique<OpenAiStream>(compatible_);
+}
+
+WireRequest OpenAiCodec::encodeEmbed(const std::vector<std::string>& texts, const std::string& model,
+                                     const Value& opts, const ProviderConfig& cfg) const {
+  ojson body = {{"model", model}, {"input", texts}, {"encoding_format", "float"}};
+  if (opts.get("dimensions").isNumber()) body["dimensions"] = opts.getInt("dimensions");
+  WireRequest w;
+  w.url = joinUrl(cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl, "/embeddings");
+  w.headers.emplace_back("Content-Type", "application/json");
+  if (!cfg.apiKey.empty()) w.headers.emplace_back("Authorization", "Bearer " + cfg.apiKey);
+  for (const auto& h : cfg.headers) w.headers.push_back(h);
+  w.body = body.dump();
+  return w;
+}
+
+std::vector<std::vector<double>> OpenAiCodec::decodeEmbed(std::string_view body) const {
+  std::string nm(kind());
+  if (auto e = inBandError(nm, body)) throw Exception(*e);
+  ojson j = parseOjson(body, nm + " embeddings response");
+  const ojson* data = field(j, "data");
+  if (!data || !data->is_array()) fail(codes::kProviderError, nm + " embeddings response has no data");
+  std::vector<std::pair<int64_t, std::vector<double>>> items;
+  for (const auto& d : *data) {
+    std::vector<double> vec;
+    const ojson* e = field(d, "embedding");
+    if (e && e->is_array()) {
+      for (const auto& x : *e) vec.push_back(x.get<double>());
+    } else if (e && e->is_string()) {  // base64 little-endian float32
+      std::string raw;
+      if (!base64Decode(e->get<std::string>(), raw)) fail(codes::kProviderError, "bad base64 embedding");
+      for (size_t i = 0; i + 4 <= raw.size(); i += 4) {
+        float f;
+        std::memcpy(&f, raw.data() + i, 4);
+        vec.push_back(f);
+      }
+    }
+    items.emplace_back(num(d, "index", static_cast<int64_t>(items.size())), std::move(vec));
+  }
+  std::stable_sort(items.begin(), items.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  std::vector<std::vector<double>> out;
+  for (auto& [i, v] : items) out.push_back(std::move(v));
+  return out;
+}
+
+WireRequest OpenAiCodec::encodeListModels(const ProviderConfig& cfg) const {
+  WireRequest w;
+  w.method = "GET";
+  w.url = joinUrl(cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl, "/models");
+  if (!cfg.apiKey.empty()) w.headers.emplace_back("Authorization", "Bearer " + cfg.apiKey);
+  for (const auto& h : cfg.headers) w.headers.push_back(h);
+  return w;
+}
+
+Value OpenAiCodec::decodeListModels(std::string_view body) const {
+  ojson j = parseOjson(body, std::string(kind()) + " model list");
+  Value out = Value::array();
+  if (const ojson* data = field(j, "data"); data && data->is_array()) {
+    for (const auto& m : *data) {
+      Value v = Value::object({{"id", str(m, "id")}});
+      if (!str(m, "owned_by").empty()) v.asObject().set("owned_by", str(m, "owned_by"));
+      if (num(m, "max_model_len") > 0) v.asObject().set("context_window", num(m, "max_model_len"));
+      out.asArray().push(v);
+    }
+  }
+  return out;
+}
+
+}  // namespace llmspell::llm

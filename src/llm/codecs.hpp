@@ -1,0 +1,69 @@
+// The concrete provider codecs (internal: reach them through codecFor()).
+#pragma once
+
+#include "llm/json_util.hpp"
+#include "llmspell/llm/codec.hpp"
+
+namespace llmspell::llm {
+
+// OpenAI Chat Completions; `compatible` relaxes it for llama.cpp, vLLM, LM Studio, OpenRouter,
+// Groq (max_tokens, reasoning_content / reasoning, x_groq.usage, errors inside a 200 stream).
+class OpenAiCodec : public Codec {
+ public:
+  explicit OpenAiCodec(bool compatible) : compatible_(compatible) {}
+  std::string_view kind() const override { return compatible_ ? "openai-compatible" : "openai"; }
+  WireRequest encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const override;
+  ChatResponse decodeChat(std::string_view body) const override;
+  std::unique_ptr<StreamDecoder> streamDecoder() const override;
+  WireRequest encodeEmbed(const std::vector<std::string>& texts, const std::string& model,
+                          const Value& opts, const ProviderConfig& cfg) const override;
+  std::vector<std::vector<double>> decodeEmbed(std::string_view body) const override;
+  WireRequest encodeListModels(const ProviderConfig& cfg) const override;
+  Value decodeListModels(std::string_view body) const override;
+
+ private:
+  bool compatible_;
+};
+
+class AnthropicCodec : public Codec {
+ public:
+  std::string_view kind() const override { return "anthropic"; }
+  WireRequest encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const override;
+  ChatResponse decodeChat(std::string_view body) const override;
+  std::unique_ptr<StreamDecoder> streamDecoder() const override;
+  WireRequest encodeListModels(const ProviderConfig& cfg) const override;
+  Value decodeListModels(std::string_view body) const override;
+};
+
+class GeminiCodec : public Codec {
+ public:
+  std::string_view kind() const override { return "gemini"; }
+  WireRequest encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const override;
+  ChatResponse decodeChat(std::string_view body) const override;
+  std::unique_ptr<StreamDecoder> streamDecoder() const override;
+  WireRequest encodeEmbed(const std::vector<std::string>& texts, const std::string& model,
+                          const Value& opts, const ProviderConfig& cfg) const override;
+  std::vector<std::vector<double>> decodeEmbed(std::string_view body) const override;
+  WireRequest encodeListModels(const ProviderConfig& cfg) const override;
+  Value decodeListModels(std::string_view body) const override;
+};
+
+class OllamaCodec : public Codec {
+ public:
+  std::string_view kind() const override { return "ollama"; }
+  WireRequest encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const override;
+  ChatResponse decodeChat(std::string_view body) const override;
+  std::unique_ptr<StreamDecoder> streamDecoder() const override;
+  WireRequest encodeEmbed(const std::vector<std::string>& texts, const std::string& model,
+                          const Value& opts, const ProviderConfig& cfg) const override;
+  std::vector<std::vector<double>> decodeEmbed(std::string_view body) const override;
+  WireRequest encodeListModels(const ProviderConfig& cfg) const override;
+  Value decodeListModels(std::string_view body) const override;
+};
+
+// "https://x/v1/" + "/chat" without doubled slashes.
+std::string joinUrl(std::string_view base, std::string_view path);
+// Adds extra body fields from req.extra (object) on top of `body`.
+void mergeExtra(ojson& body, const Value& extra);
+
+}  // namespace llmspell::llm

@@ -1,0 +1,126 @@
+// Value <-> ordered JSON and the small parsing helpers the codecs share.
+#include "llm/json_util.hpp"
+
+#include <sodium.h>
+
+#include "llmspell/core/convert.hpp"
+#include "llmspell/core/error.hpp"
+
+namespace llmspell::llm {
+
+ojson toOjson(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kNull: return nullptr;
+    case ValueKind::kBool: return v.asBool();
+    case ValueKind::kInt: return v.asInt();
+    case ValueKind::kDouble: return v.asDouble();
+    case ValueKind::kString: return v.asString();
+    case ValueKind::kBytes: return base64Encode(v.asBytes().data);
+    case ValueKind::kArray: {
+      ojson a = ojson::array();
+      for (const auto& x : v.asArray()) a.push_back(toOjson(x));
+      return a;
+    }
+    case ValueKind::kObject: {
+      ojson o = ojson::object();
+      for (const auto& [k, x] : v.asObject()) o[k] = toOjson(x);
+      return o;
+    }
+    default:
+      fail(codes::kInvalidArgument, "cannot send a " + std::string(v.kindName()) + " to a model");
+  }
+}
+
+Value fromOjson(const ojson& j) {
+  switch (j.type()) {
+    case ojson::value_t::null: return Value();
+    case ojson::value_t::boolean: return Value(j.get<bool>());
+    case ojson::value_t::number_integer: return Value(j.get<int64_t>());
+    case ojson::value_t::number_unsigned: {
+      auto u = j.get<uint64_t>();
+      if (u <= static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<int64_t>(u));
+      return Value(static_cast<double>(u));
+    }
+    case ojson::value_t::number_float: return Value(j.get<double>());
+    case ojson::value_t::string: return Value(j.get<std::string>());
+    case ojson::value_t::array: {
+      std::vector<Value> items;
+      items.reserve(j.size());
+      for (const auto& x : j) items.push_back(fromOjson(x));
+      return Value::array(std::move(items));
+    }
+    case ojson::value_t::object: {
+      auto o = std::make_shared<Object>();
+      for (auto it = j.begin(); it != j.end(); ++it) o->set(it.key(), fromOjson(it.value()));
+      return Value(std::move(o));
+    }
+    default: return Value();
+  }
+}
+
+ojson parseOjson(std::string_view text, std::string_view what) {
+  try {
+    return ojson::parse(text.begin(), text.end());
+  } catch (const std::exception& e) {
+    std::string snippet(text.substr(0, 200));
+    fail(codes::kProviderError,
+         "malformed JSON in " + std::string(what) + ": " + e.what() + " (got: " + snippet + ")");
+  }
+}
+
+std::string str(const ojson& j, std::string_view key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+int64_t num(const ojson& j, std::string_view key, int64_t dflt) {
+  if (!j.is_object()) return dflt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return dflt;
+  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
+  return it->get<int64_t>();
+}
+
+const ojson* field(const ojson& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string base64Encode(std::string_view raw) {
+  std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                    raw.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+bool base64Decode(std::string_view b64, std::string& out) {
+  out.assign(b64.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(),
+                        b64.size(), " \r\n", &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return false;
+  }
+  out.resize(len);
+  return true;
+}
+
+bool parseDataUrl(std::string_view url, std::string& mediaType, std::string& bytes) {
+  if (url.substr(0, 5) != "data:") return false;
+  auto comma = url.find(',');
+  if (comma == std::string_view::npos) return false;
+  std::string_view meta = url.substr(5, comma - 5);
+  auto semi = meta.find(';');
+  mediaType = std::string(meta.substr(0, semi));
+  if (meta.find(";base64") == std::string_view::npos) {
+    bytes = std::string(url.substr(comma + 1));
+    return true;
+  }
+  return base64Decode(url.substr(comma + 1), bytes);
+}
+
+}  // namespace llmspell::llm

@@ -1,0 +1,663 @@
+// Codec tests: request encoding and response / stream decoding per provider, with the recorded
+// payloads of docs providers.md; error classification and retry delays.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "llmspell/core/convert.hpp"
+#include "llmspell/llm/codec.hpp"
+
+using namespace llmspell;
+using namespace llmspell::llm;
+using json = nlohmann::json;
+
+namespace {
+
+struct Event {
+  std::string event, data;
+};
+
+// Feeds SSE-style events and returns (response, chunks).
+ChatResponse runStream(const Codec& c, const std::vector<Event>& events, std::vector<StreamChunk>* chunks = nullptr) {
+  auto dec = c.streamDecoder();
+  std::vector<StreamChunk> out;
+  for (const auto& e : events) dec->feed(e.event, e.data, out);
+  if (chunks) *chunks = out;
+  return dec->finish();
+}
+
+std::string textOf(const std::vector<StreamChunk>& cs) {
+  std::string s;
+  for (const auto& c : cs) s += c.text;
+  return s;
+}
+
+ChatRequest weatherRequest() {
+  ChatRequest r;
+  r.model = "m";
+  r.messages = {Message::system("You are terse."), Message::user("Weather in Edinburgh?")};
+  r.tools.push_back({"get_weather", "Current weather for a city",
+                     parseJson(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})")});
+  return r;
+}
+
+// Turn-2 history: the assistant asked for two calls, the tools answered.
+std::vector<Message> toolHistory() {
+  Message a;
+  a.role = Role::kAssistant;
+  ToolCall c1{"call_1", "get_weather", parseJson(R"({"city":"Edinburgh"})")};
+  ToolCall c2{"call_2", "get_stock_price", parseJson(R"({"ticker":"AAPL"})")};
+  c1.signature = "SIG1";
+  a.parts = {ContentPart::toolCallPart(c1), ContentPart::toolCallPart(c2)};
+  return {Message::user("Weather and AAPL?"), a, Message::tool("call_1", "get_weather", R"({"temp_c": 11})"),
+          Message::tool("call_2", "get_stock_price", "231.4")};
+}
+
+}  // namespace
+
+// ---------------- OpenAI ----------------
+
+TEST(OpenAiCodec, DecodesRecordedTextResponse) {
+  const char* body = R"({"id":"chatcmpl-ABfvaueLEMLNYbT8YzpJxsmiQ6HSY","object":"chat.completion","created":1727346142,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"I'm unable to provide real-time weather updates.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":37,"total_tokens":51,"completion_tokens_details":{"reasoning_tokens":0}},"system_fingerprint":"fp_b40fb1c6fb"})";
+  auto r = codecFor("openai").decodeChat(body);
+  EXPECT_EQ(r.text, "I'm unable to provide real-time weather updates.");
+  EXPECT_EQ(r.finishReason, FinishReason::kStop);
+  EXPECT_EQ(r.rawFinishReason, "stop");
+  EXPECT_EQ(r.usage.inputTokens, 14);
+  EXPECT_EQ(r.usage.outputTokens, 37);
+  EXPECT_EQ(r.usage.totalTokens, 51);
+  EXPECT_EQ(r.model, "gpt-4o-2024-08-06");
+  EXPECT_EQ(r.provider, "openai");
+  EXPECT_EQ(r.message.role, Role::kAssistant);
+  EXPECT_EQ(r.message.text(), r.text);
+}
+
+TEST(OpenAiCodec, DecodesRecordedParallelToolCalls) {
+  const char* body = R"({"model":"gpt-4o","choices":[{"index": 0,
+ "message": {"role": "assistant", "content": null, "refusal": null,
+   "tool_calls": [
+     {"id": "call_JMW1whyEaYG438VE1OIflxA2", "type": "function",
+      "function": {"name": "get_weather", "arguments": "{\"city\": \"Edinburgh\", \"units\": \"c\"}"}},
+     {"id": "call_DNYTawLBoN8fj3KN6qU9N1Ou", "type": "function",
+      "function": {"name": "get_stock_price", "arguments": "{\"ticker\": \"AAPL\", \"exchange\": \"NASDAQ\"}"}}
+   ]},
+ "finish_reason": "tool_calls"}]})";
+  auto r = codecFor("openai").decodeChat(body);
+  ASSERT_EQ(r.toolCalls.size(), 2u);
+  EXPECT_EQ(r.toolCalls[0].id, "call_JMW1whyEaYG438VE1OIflxA2");
+  EXPECT_EQ(r.toolCalls[0].arguments.getString("city"), "Edinburgh");
+  EXPECT_EQ(r.toolCalls[1].name, "get_stock_price");
+  EXPECT_EQ(r.toolCalls[1].arguments.getString("exchange"), "NASDAQ");
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);
+  EXPECT_EQ(r.message.toolCalls().size(), 2u);
+}
+
+TEST(OpenAiCodec, ReassemblesRecordedStreamedParallelToolCallsByIndex) {
+  std::string pre = R"("id":"chatcmpl-ABfwAwrNePHUgBBezonVC6MX3zd63","object":"chat.completion.chunk","created":1727346178,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_5050236cbd",)";
+  auto chunk = [&](const std::string& rest) { return Event{"message", "{" + pre + rest + "}"}; };
+  auto frag = [&](int idx, const std::string& args) {
+    json a = args;
+    return chunk(R"("choices":[{"index":0,"delta":{"tool_calls":[{"index":)" + std::to_string(idx) +
+                 R"(,"function":{"arguments":)" + a.dump() + R"(}}]},"logprobs":null,"finish_reason":null}])");
+  };
+  std::vector<Event> ev = {
+      chunk(R"("choices":[{"index":0,"delta":{"role":"assistant","content":null},"logprobs":null,"finish_reason":null}])"),
+      chunk(R"("choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_JMW1whyEaYG438VE1OIflxA2","type":"function","function":{"name":"GetWeatherArgs","arguments":""}}]},"logprobs":null,"finish_reason":null}])")};
+  for (std::string f : {"{\"ci", "ty\": ", "\"Edinb", "urgh", "\", \"c", "ountry", "\": \"", "GB\", ", "\"units", "\": \"", "c\"}"}) {
+    ev.push_back(frag(0, f));
+  }
+  ev.push_back(chunk(R"("choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_DNYTawLBoN8fj3KN6qU9N1Ou","type":"function","function":{"name":"get_stock_price","arguments":""}}]},"logprobs":null,"finish_reason":null}])"));
+  for (std::string f : {"{\"ti", "cker\": \"AAPL\", \"exch", "ange\": \"NASDAQ\"}"}) ev.push_back(frag(1, f));
+  ev.push_back(chunk(R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}])"));
+  ev.push_back(chunk(R"("choices":[],"usage":{"prompt_tokens":149,"completion_tokens":60,"total_tokens":209,"completion_tokens_details":{"reasoning_tokens":0}})"));
+  ev.push_back({"message", "[DONE]"});
+  std::vector<StreamChunk> chunks;
+  auto r = runStream(codecFor("openai"), ev, &chunks);
+  ASSERT_EQ(r.toolCalls.size(), 2u);
+  EXPECT_EQ(r.toolCalls[0].id, "call_JMW1whyEaYG438VE1OIflxA2");
+  EXPECT_EQ(r.toolCalls[0].name, "GetWeatherArgs");
+  EXPECT_EQ(toJsonText(r.toolCalls[0].arguments), R"({"city":"Edinburgh","country":"GB","units":"c"})");
+  EXPECT_EQ(r.toolCalls[1].arguments.getString("ticker"), "AAPL");
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);
+  EXPECT_EQ(r.usage.inputTokens, 149);
+  EXPECT_EQ(r.usage.totalTokens, 209);
+  int deltas = 0;
+  for (const auto& c : chunks) deltas += c.toolCall ? 1 : 0;
+  EXPECT_EQ(deltas, 2 + 11 + 3);
+}
+
+TEST(OpenAiCodec, StreamTextWithUsageChunkAndObfuscation) {
+  std::vector<Event> ev = {
+      {"message", R"({"id":"x","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null,"obfuscation":"abc"})"},
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}],"usage":null})"},
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}],"usage":null})"},
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":null})"},
+      {"message", R"({"id":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5,"prompt_tokens_details":{"cached_tokens":1}}})"},
+      {"message", "[DONE]"}};
+  std::vector<StreamChunk> chunks;
+  auto r = runStream(codecFor("openai"), ev, &chunks);
+  EXPECT_EQ(r.text, "Hello");
+  EXPECT_EQ(textOf(chunks), "Hello");
+  EXPECT_EQ(r.finishReason, FinishReason::kLength);
+  EXPECT_EQ(r.usage.cachedTokens, 1);
+}
+
+TEST(OpenAiCodec, TruncatedStreamIsAnError) {
+  auto dec = codecFor("openai").streamDecoder();
+  std::vector<StreamChunk> out;
+  dec->feed("message", R"({"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]})", out);
+  EXPECT_FALSE(dec->finished());
+  try {
+    dec->finish();
+    FAIL() << "expected a truncation error";
+  } catch (const Exception& e) {
+    EXPECT_EQ(e.error().code, "provider_error");
+    EXPECT_NE(e.error().message.find("ended before"), std::string::npos);
+  }
+}
+
+TEST(OpenAiCodec, EncodesRequestWithToolsSchemaAndStreamOptions) {
+  ChatRequest r = weatherRequest();
+  r.temperature = 0.2;
+  r.maxTokens = 256;
+  r.stop = {"\n\nUser:"};
+  r.seed = 42;
+  r.toolChoice = {"tool", "get_weather"};
+  r.stream = true;
+  ProviderConfig cfg{"openai", "openai"};
+  cfg.apiKey = "sk-test";
+  auto w = codecFor("openai").encodeChat(r, cfg);
+  EXPECT_EQ(w.url, "https://api.openai.com/v1/chat/completions");
+  EXPECT_EQ(headerValue(w.headers, "authorization"), "Bearer sk-test");
+  EXPECT_EQ(w.framing, Framing::kSse);
+  auto b = json::parse(w.body);
+  EXPECT_EQ(b["max_completion_tokens"], 256);
+  EXPECT_FALSE(b.contains("max_tokens"));
+  EXPECT_EQ(b["stream_options"]["include_usage"], true);
+  EXPECT_EQ(b["messages"][0]["role"], "system");
+  EXPECT_EQ(b["tools"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(b["tool_choice"]["function"]["name"], "get_weather");
+  EXPECT_EQ(b["seed"], 42);
+  EXPECT_EQ(b["stop"][0], "\n\nUser:");
+
+  ChatRequest s;
+  s.model = "m";
+  s.messages = {Message::user("x")};
+  s.responseSchema = parseJson(R"({"type":"object"})");
+  s.responseSchemaName = "Location";
+  s.maxTokens = 10;
+  ProviderConfig compat{"local", "openai-compatible", "http://127.0.0.1:1/v1"};
+  auto w2 = codecFor("openai-compatible").encodeChat(s, compat);
+  auto b2 = json::parse(w2.body);
+  EXPECT_EQ(w2.url, "http://127.0.0.1:1/v1/chat/completions");
+  EXPECT_EQ(b2["response_format"]["type"], "json_schema");
+  EXPECT_EQ(b2["response_format"]["json_schema"]["name"], "Location");
+  EXPECT_EQ(b2["max_tokens"], 10);  // compatible servers: max_tokens unless configured
+  EXPECT_EQ(headerValue(w2.headers, "authorization"), "");
+}
+
+TEST(OpenAiCodec, EncodesToolRoundTripHistory) {
+  ChatRequest r = weatherRequest();
+  r.messages = toolHistory();
+  auto b = json::parse(codecFor("openai").encodeChat(r, {"openai", "openai"}).body);
+  auto& a = b["messages"][1];
+  EXPECT_EQ(a["role"], "assistant");
+  EXPECT_TRUE(a["content"].is_null());
+  ASSERT_EQ(a["tool_calls"].size(), 2u);
+  EXPECT_EQ(a["tool_calls"][0]["function"]["arguments"], R"({"city":"Edinburgh"})");
+  EXPECT_EQ(b["messages"][2]["role"], "tool");
+  EXPECT_EQ(b["messages"][2]["tool_call_id"], "call_1");
+  EXPECT_EQ(b["messages"][3]["tool_call_id"], "call_2");
+  EXPECT_EQ(b["messages"][3]["content"], "231.4");
+}
+
+TEST(OpenAiCodec, ImagesBecomeImageUrlParts) {
+  ChatRequest r;
+  r.model = "m";
+  Message m = Message::user("What is in this image?");
+  m.parts.push_back(ContentPart::imageBytes(std::string("\x89PNG", 4), "image/png"));
+  m.parts.push_back(ContentPart::imageUrl("https://example.com/a.jpg"));
+  r.messages = {m};
+  auto b = json::parse(codecFor("openai").encodeChat(r, {"openai", "openai"}).body);
+  auto& c = b["messages"][0]["content"];
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[1]["image_url"]["url"], "data:image/png;base64,iVBORw==");
+  EXPECT_EQ(c[2]["image_url"]["url"], "https://example.com/a.jpg");
+}
+
+TEST(CompatCodec, OpenRouterErrorInside200StreamThrows) {
+  auto dec = codecFor("openai-compatible").streamDecoder();
+  std::vector<StreamChunk> out;
+  dec->feed("message", R"({"choices":[{"index":0,"delta":{"content":"partial"},"finish_reason":null}]})", out);
+  try {
+    dec->feed("message", R"({"id":"cmpl-abc123","object":"chat.completion.chunk","created":1234567890,"model":"openai/gpt-4o-mini","provider":"openai","error":{"code":"server_error","message":"Provider disconnected unexpectedly"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]})", out);
+    FAIL() << "expected in-band error";
+  } catch (const Exception& e) {
+    EXPECT_EQ(e.error().code, "provider_error");
+    EXPECT_NE(e.error().message.find("Provider disconnected unexpectedly"), std::string::npos);
+    EXPECT_TRUE(e.error().retryable);
+  }
+}
+
+TEST(CompatCodec, GroqUsageReasoningContentAndMissingDone) {
+  std::vector<Event> ev = {
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"think"}}],"x_groq":{"id":"req_1"}})"},
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{"reasoning":" more"}}]})"},
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{"content":"42"}}]})"},
+      {"message", R"({"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"id":"req_1","usage":{"queue_time":0.1,"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}})"}};
+  auto r = runStream(codecFor("openai-compatible"), ev);  // no [DONE]: finish_reason suffices
+  EXPECT_EQ(r.text, "42");
+  EXPECT_EQ(r.reasoning, "think more");
+  EXPECT_EQ(r.usage.inputTokens, 7);
+  EXPECT_EQ(r.usage.totalTokens, 10);
+}
+
+TEST(CompatCodec, ErrorObjectOnHttp200BodyThrows) {
+  try {
+    codecFor("openai-compatible").decodeChat(R"x({"error":"Unexpected endpoint or method. (POST /chat/completions)"})x");
+    FAIL();
+  } catch (const Exception& e) {
+    EXPECT_NE(e.error().message.find("Unexpected endpoint"), std::string::npos);
+  }
+  EXPECT_THROW(codecFor("openai-compatible").decodeChat("{not json"), Exception);
+}
+
+TEST(CompatCodec, ToolCallsWithoutIndexUseNewIdAsNewSlot) {
+  std::vector<Event> ev = {
+      {"message", R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":1}"}}]}}]})"},
+      {"message", R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]})"},
+      {"message", R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"},
+      {"message", "[DONE]"}};
+  auto r = runStream(codecFor("openai-compatible"), ev);
+  ASSERT_EQ(r.toolCalls.size(), 2u);
+  EXPECT_EQ(r.toolCalls[0].arguments.getInt("x"), 1);
+  EXPECT_EQ(r.toolCalls[1].name, "g");
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);  // normalized; raw keeps "stop"
+  EXPECT_EQ(r.rawFinishReason, "stop");
+}
+
+// ---------------- Anthropic ----------------
+
+TEST(AnthropicCodec, DecodesRecordedToolUseResponse) {
+  const char* body = R"({"id": "msg_014qNMmxefjUvuPTSkMMHjWE", "type": "message", "role": "assistant",
+ "model": "claude-sonnet-4-5-20250929",
+ "content": [{"type": "tool_use", "id": "toolu_01ECaF1WRmnTui1BpXZXyBds", "name": "get_user_country", "input": {}}],
+ "stop_reason": "tool_use", "stop_sequence": null,
+ "usage": {"input_tokens": 711, "output_tokens": 23,
+           "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+           "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+           "service_tier": "standard"}})";
+  auto r = codecFor("anthropic").decodeChat(body);
+  ASSERT_EQ(r.toolCalls.size(), 1u);
+  EXPECT_EQ(r.toolCalls[0].id, "toolu_01ECaF1WRmnTui1BpXZXyBds");
+  EXPECT_TRUE(r.toolCalls[0].arguments.isObject());
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);
+  EXPECT_EQ(r.rawFinishReason, "tool_use");
+  EXPECT_EQ(r.usage.inputTokens, 711);
+  EXPECT_EQ(r.usage.outputTokens, 23);
+  EXPECT_EQ(r.usage.totalTokens, 734);
+}
+
+TEST(AnthropicCodec, DecodesRecordedParallelToolStreamWithPadding) {
+  std::vector<Event> ev = {
+      {"message_start", R"({"type":"message_start","message":{"id":"msg_015S7FCRZ7rzjcyuJgzDu35c","type":"message","role":"assistant","model":"claude-3-5-haiku-latest","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":310,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}               })"},
+      {"content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}           })"},
+      {"ping", R"({"type": "ping"})"},
+      {"content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I"}})"},
+      {"content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"'ll help."}})"},
+      {"content_block_stop", R"({"type":"content_block_stop","index":0            })"},
+      {"content_block_start", R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_017ngBid8gmdReTeroVSZf7r","name":"pelican_name_generator","input":{}}          })"},
+      {"content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}          })"},
+      {"content_block_stop", R"({"type":"content_block_stop","index":1            })"},
+      {"content_block_start", R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_01FJrHJrmnfEqR6NxkQ3yhpu","name":"pelican_name_generator","input":{}}              })"},
+      {"content_block_delta", R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}          })"},
+      {"content_block_stop", R"({"type":"content_block_stop","index":2          })"},
+      {"message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":82}})"},
+      {"message_stop", R"({"type":"message_stop"     })"}};
+  std::vector<StreamChunk> chunks;
+  auto r = runStream(codecFor("anthropic"), ev, &chunks);
+  EXPECT_EQ(r.text, "I'll help.");
+  ASSERT_EQ(r.toolCalls.size(), 2u);
+  EXPECT_EQ(r.toolCalls[1].id, "toolu_01FJrHJrmnfEqR6NxkQ3yhpu");
+  EXPECT_TRUE(r.toolCalls[0].arguments.isObject());
+  EXPECT_TRUE(r.toolCalls[0].arguments.asObject().empty());
+  EXPECT_EQ(r.usage.inputTokens, 310);
+  EXPECT_EQ(r.usage.outputTokens, 82);  // assigned, not added to the placeholder 1
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);
+  EXPECT_EQ(textOf(chunks), "I'll help.");
+  // The echoed assistant message keeps text then both tool_use blocks.
+  ASSERT_EQ(r.message.parts.size(), 3u);
+}
+
+TEST(AnthropicCodec, ReassemblesRecordedFragmentedToolInput) {
+  std::vector<Event> ev = {
+      {"message_start", R"({"type":"message_start","message":{"model":"claude","usage":{"input_tokens":5,"output_tokens":1}}})"},
+      {"content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}})"}};
+  for (std::string p : {"", "{\"locati", "on\": \"P", "ar", "is\"}"}) {
+    json d = {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "input_json_delta"}, {"partial_json", p}}}};
+    ev.push_back({"content_block_delta", d.dump()});
+  }
+  ev.push_back({"content_block_stop", R"({"type":"content_block_stop","index":0})"});
+  ev.push_back({"message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":20}})"});
+  ev.push_back({"message_stop", R"({"type":"message_stop"})"});
+  auto r = runStream(codecFor("anthropic"), ev);
+  ASSERT_EQ(r.toolCalls.size(), 1u);
+  EXPECT_EQ(r.toolCalls[0].arguments.getString("location"), "Paris");
+}
+
+TEST(AnthropicCodec, ErrorEventAfter200Throws) {
+  auto dec = codecFor("anthropic").streamDecoder();
+  std::vector<StreamChunk> out;
+  try {
+    dec->feed("error", R"({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})", out);
+    FAIL();
+  } catch (const Exception& e) {
+    EXPECT_EQ(e.error().code, "provider_error");
+    EXPECT_TRUE(e.error().retryable);
+    EXPECT_NE(e.error().message.find("Overloaded"), std::string::npos);
+  }
+}
+
+TEST(AnthropicCodec, EncodesSystemHeadersAndGroupedToolResults) {
+  ChatRequest r = weatherRequest();
+  auto hist = toolHistory();
+  r.messages.insert(r.messages.end(), hist.begin() + 1, hist.end());
+  r.stop = {"\n\nHuman:"};
+  r.stream = true;
+  ProviderConfig cfg{"anthropic", "anthropic"};
+  cfg.apiKey = "sk-ant-xyz";
+  auto w = codecFor("anthropic").encodeChat(r, cfg);
+  EXPECT_EQ(w.url, "https://api.anthropic.com/v1/messages");
+  EXPECT_EQ(headerValue(w.headers, "x-api-key"), "sk-ant-xyz");
+  EXPECT_EQ(headerValue(w.headers, "anthropic-version"), "2023-06-01");
+  auto b = json::parse(w.body);
+  EXPECT_EQ(b["system"], "You are terse.");
+  EXPECT_EQ(b["max_tokens"], 4096);
+  EXPECT_EQ(b["stop_sequences"][0], "\n\nHuman:");
+  EXPECT_EQ(b["tools"][0]["input_schema"]["type"], "object");
+  EXPECT_EQ(b["stream"], true);
+  ASSERT_EQ(b["messages"].size(), 3u);
+  EXPECT_EQ(b["messages"][1]["role"], "assistant");
+  EXPECT_EQ(b["messages"][1]["content"][0]["type"], "tool_use");
+  EXPECT_EQ(b["messages"][1]["content"][0]["input"]["city"], "Edinburgh");
+  auto& results = b["messages"][2];
+  EXPECT_EQ(results["role"], "user");
+  ASSERT_EQ(results["content"].size(), 2u);  // both results in ONE user message
+  EXPECT_EQ(results["content"][0]["tool_use_id"], "call_1");
+  EXPECT_EQ(results["content"][1]["tool_use_id"], "call_2");
+}
+
+TEST(AnthropicCodec, StructuredOutputForcesATool) {
+  ChatRequest r;
+  r.model = "claude";
+  r.messages = {Message::user("capital of Mexico?")};
+  r.responseSchema = parseJson(R"({"type":"object","properties":{"city":{"type":"string"}}})");
+  r.responseSchemaName = "record_city";
+  auto b = json::parse(codecFor("anthropic").encodeChat(r, {"anthropic", "anthropic"}).body);
+  EXPECT_EQ(b["tools"][0]["name"], "record_city");
+  EXPECT_EQ(b["tool_choice"]["type"], "tool");
+  EXPECT_EQ(b["tool_choice"]["name"], "record_city");
+}
+
+TEST(AnthropicCodec, MissingMessageStopIsTruncated) {
+  auto dec = codecFor("anthropic").streamDecoder();
+  std::vector<StreamChunk> out;
+  dec->feed("message_start", R"({"type":"message_start","message":{"model":"c","usage":{"input_tokens":1}}})", out);
+  EXPECT_THROW(dec->finish(), Exception);
+}
+
+// ---------------- Gemini ----------------
+
+TEST(GeminiCodec, DecodesRecordedStructuredResponse) {
+  const char* body = R"({"candidates": [{
+   "content": {"role": "model", "parts": [{"text": "{\n  \"city\": \"Mexico City\",\n  \"country\": \"Mexico\"\n}"}]},
+   "finishReason": "STOP",
+   "avgLogprobs": -5.800400977022946e-05}],
+ "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 20, "totalTokenCount": 28,
+                   "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 8}],
+                   "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": 20}]},
+ "modelVersion": "gemini-2.0-flash",
+ "responseId": "Lvkgad-TOprpz7IPiMrqsQQ"})";
+  auto r = codecFor("gemini").decodeChat(body);
+  EXPECT_EQ(parseJson(r.text).getString("city"), "Mexico City");
+  EXPECT_EQ(r.finishReason, FinishReason::kStop);
+  EXPECT_EQ(r.usage.inputTokens, 8);
+  EXPECT_EQ(r.usage.outputTokens, 20);
+  EXPECT_EQ(r.usage.totalTokens, 28);
+  EXPECT_EQ(r.model, "gemini-2.0-flash");
+}
+
+TEST(GeminiCodec, DecodesRecordedStreamsWithCumulativeUsageAndSignature) {
+  std::vector<Event> single = {
+      {"message", R"({"candidates": [{"content": {"parts": [{"text": "The capital of France is **Paris**."}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 15,"candidatesTokenCount": 8,"totalTokenCount": 39,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 15}],"thoughtsTokenCount": 16},"modelVersion": "gemini-2.5-flash","responseId": "ezh8aaKTCYSnqtsP-qXkqQI"})"}};
+  auto r = runStream(codecFor("gemini"), single);
+  EXPECT_EQ(r.text, "The capital of France is **Paris**.");
+  EXPECT_EQ(r.usage.totalTokens, 39);
+  EXPECT_EQ(r.usage.reasoningTokens, 16);
+  EXPECT_EQ(r.usage.outputTokens, 24);
+
+  std::vector<Event> multi = {
+      {"message", R"({"candidates":[{"content":{"parts":[{"text":"There are **3**"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":5,"totalTokenCount":199,"thoughtsTokenCount":185},"modelVersion":"gemini-3-pro-preview","responseId":"bH6LaZW8Fp_3nsEPqtaSwQ4"})"},
+      {"message", R"({"candidates":[{"content":{"parts":[{"text":" \"r\"s in strawberry."}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":23,"totalTokenCount":217,"thoughtsTokenCount":185}})"},
+      {"message", R"({"candidates":[{"content":{"parts":[{"text":"","thoughtSignature":"EqsFCqgF"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":23,"totalTokenCount":217,"thoughtsTokenCount":185}})"}};
+  std::vector<StreamChunk> chunks;
+  auto m = runStream(codecFor("gemini"), multi, &chunks);
+  EXPECT_EQ(m.text, "There are **3** \"r\"s in strawberry.");
+  EXPECT_EQ(m.usage.totalTokens, 217);  // last snapshot, not a sum
+  EXPECT_EQ(textOf(chunks), m.text);
+  // The signature survives in the assistant message and is echoed on the next request.
+  ChatRequest next;
+  next.model = "gemini-3-pro-preview";
+  next.messages = {Message::user("q"), m.message, Message::user("again")};
+  auto b = json::parse(codecFor("gemini").encodeChat(next, {"gemini", "gemini"}).body);
+  EXPECT_EQ(b["contents"][1]["role"], "model");
+  EXPECT_EQ(b["contents"][1]["parts"].back()["thoughtSignature"], "EqsFCqgF");
+}
+
+TEST(GeminiCodec, FunctionCallRoundTripEchoesThoughtSignature) {
+  const char* body = R"({"candidates":[{"content":{"role": "model", "parts": [{
+  "functionCall": {"name": "pelican_name_generator", "args": {"type": "funny"}, "id": "c9bjmkfz"},
+  "thoughtSignature": "EosJCogJAb4"}]},"finishReason":"STOP"}]})";
+  auto r = codecFor("gemini").decodeChat(body);
+  ASSERT_EQ(r.toolCalls.size(), 1u);
+  EXPECT_EQ(r.toolCalls[0].arguments.getString("type"), "funny");
+  EXPECT_EQ(r.toolCalls[0].signature, "EosJCogJAb4");
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);
+  EXPECT_EQ(r.rawFinishReason, "STOP");
+
+  ChatRequest next;
+  next.model = "gemini-3-pro-preview";
+  next.messages = {Message::system("sys"), Message::user("Two names"), r.message,
+                   Message::tool("c9bjmkfz", "", "Charles")};
+  ProviderConfig cfg{"gemini", "gemini"};
+  cfg.apiKey = "AIzaKEY";
+  auto w = codecFor("gemini").encodeChat(next, cfg);
+  EXPECT_EQ(w.url, "https://generativelanguage.googleapis.com/v1beta/models/gemini-3-pro-preview:generateContent");
+  EXPECT_EQ(headerValue(w.headers, "x-goog-api-key"), "AIzaKEY");
+  auto b = json::parse(w.body);
+  EXPECT_EQ(b["systemInstruction"]["parts"][0]["text"], "sys");
+  auto& model = b["contents"][1];
+  EXPECT_EQ(model["parts"][0]["functionCall"]["id"], "c9bjmkfz");
+  EXPECT_EQ(model["parts"][0]["thoughtSignature"], "EosJCogJAb4");
+  auto& resp = b["contents"][2];
+  EXPECT_EQ(resp["role"], "user");
+  EXPECT_EQ(resp["parts"][0]["functionResponse"]["name"], "pelican_name_generator");  // found by id
+  EXPECT_EQ(resp["parts"][0]["functionResponse"]["response"]["result"], "Charles");  // wrapped
+}
+
+TEST(GeminiCodec, BlockedPromptIsContentFilter) {
+  auto r = codecFor("gemini").decodeChat(R"({"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[]},"usageMetadata":{"promptTokenCount":4,"totalTokenCount":4}})");
+  EXPECT_EQ(r.finishReason, FinishReason::kContentFilter);
+  EXPECT_EQ(r.rawFinishReason, "SAFETY");
+  EXPECT_EQ(r.text, "");
+}
+
+TEST(GeminiCodec, ErrorChunkInStreamThrowsAndStreamUrlUsesSse) {
+  auto dec = codecFor("gemini").streamDecoder();
+  std::vector<StreamChunk> out;
+  EXPECT_THROW(dec->feed("message", R"({"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}})", out), Exception);
+  ChatRequest r;
+  r.model = "gemini-2.5-flash";
+  r.messages = {Message::user("x")};
+  r.stream = true;
+  r.responseSchema = parseJson(R"({"type":"object"})");
+  auto w = codecFor("gemini").encodeChat(r, {"gemini", "gemini", "http://127.0.0.1:9/v1beta"});
+  EXPECT_EQ(w.url, "http://127.0.0.1:9/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+  auto b = json::parse(w.body);
+  EXPECT_EQ(b["generationConfig"]["responseMimeType"], "application/json");
+  EXPECT_EQ(b["generationConfig"]["responseJsonSchema"]["type"], "object");
+}
+
+// ---------------- Ollama ----------------
+
+TEST(OllamaCodec, DecodesRecordedNdjsonStream) {
+  std::vector<Event> ev = {
+      {"", R"({"model":"llama3.2","created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":"The"},"done":false})"},
+      {"", R"({"model":"llama3.2","created_at":"2023-08-04T08:52:19.406271022-07:00","message":{"role":"assistant","content":" sky"},"done":false})"},
+      {"", R"({"model":"llama3.2","created_at":"2023-08-04T19:22:45.499127Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":4883583458,"load_duration":1334875,"prompt_eval_count":26,"prompt_eval_duration":342546000,"eval_count":282,"eval_duration":4535599000})"}};
+  auto r = runStream(codecFor("ollama"), ev);
+  EXPECT_EQ(r.text, "The sky");
+  EXPECT_EQ(r.usage.inputTokens, 26);
+  EXPECT_EQ(r.usage.outputTokens, 282);
+  EXPECT_EQ(r.finishReason, FinishReason::kStop);
+}
+
+TEST(OllamaCodec, ToolCallsAndErrorLine) {
+  auto r = codecFor("ollama").decodeChat(R"({"model": "llama3.2", "created_at": "2025-07-07T20:32:53.844124Z",
+ "message": {"role": "assistant", "content": "",
+             "tool_calls": [{"id": "call_k3j9x0ab", "function": {"index": 0, "name": "get_weather", "arguments": {"city": "Tokyo"}}}]},
+ "done": true, "done_reason": "stop", "eval_count": 18})");
+  ASSERT_EQ(r.toolCalls.size(), 1u);
+  EXPECT_EQ(r.toolCalls[0].arguments.getString("city"), "Tokyo");
+  EXPECT_EQ(r.finishReason, FinishReason::kToolCalls);
+  EXPECT_EQ(r.usage.inputTokens, 0);  // omitted zero metric
+
+  auto dec = codecFor("ollama").streamDecoder();
+  std::vector<StreamChunk> out;
+  EXPECT_THROW(dec->feed("", R"({"error":"an error was encountered while running the model"})", out), Exception);
+}
+
+TEST(OllamaCodec, EncodesOptionsFormatAndImages) {
+  ChatRequest r;
+  r.model = "llama3.2";
+  Message m = Message::user("what is in this image?");
+  m.parts.push_back(ContentPart::imageBytes("abc", "image/png"));
+  r.messages = {Message::system("You are terse."), m};
+  r.temperature = 0;
+  r.maxTokens = 256;
+  r.seed = 42;
+  r.responseSchema = parseJson(R"({"type":"object","properties":{"age":{"type":"integer"}}})");
+  ProviderConfig cfg{"ollama", "ollama", "127.0.0.1:11434"};
+  auto w = codecFor("ollama").encodeChat(r, cfg);
+  EXPECT_EQ(w.url, "http://127.0.0.1:11434/api/chat");
+  auto b = json::parse(w.body);
+  EXPECT_EQ(b["stream"], false);
+  EXPECT_EQ(b["options"]["num_predict"], 256);
+  EXPECT_EQ(b["options"]["seed"], 42);
+  EXPECT_EQ(b["format"]["type"], "object");
+  EXPECT_EQ(b["messages"][1]["images"][0], "YWJj");  // bare base64, no data: prefix
+  r.stream = true;
+  EXPECT_EQ(codecFor("ollama").encodeChat(r, cfg).framing, Framing::kNdjson);
+}
+
+// ---------------- Errors and retry delays ----------------
+
+TEST(ErrorClassification, StatusesMapToApiCodes) {
+  auto f = classifyHttpError("openai", 401, {}, R"({"error":{"message":"Incorrect API key provided: sk-abc123456789xyz","type":"invalid_request_error","code":"invalid_api_key"}})");
+  EXPECT_EQ(f.error.code, "auth_error");
+  EXPECT_FALSE(f.error.retryable);
+  EXPECT_EQ(f.error.message.find("sk-abc123456789xyz"), std::string::npos);  // key redacted
+  EXPECT_NE(f.error.message.find("Incorrect API key"), std::string::npos);
+
+  auto q = classifyHttpError("openai", 429, {}, R"({"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}})");
+  EXPECT_EQ(q.error.code, "rate_limited");
+  EXPECT_FALSE(q.error.retryable);
+
+  auto o = classifyHttpError("anthropic", 529, {{"retry-after", "3"}}, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
+  EXPECT_EQ(o.error.code, "provider_error");
+  EXPECT_TRUE(o.error.retryable);
+  EXPECT_EQ(*o.retryAfterSeconds, 3.0);
+
+  auto g = classifyHttpError("gemini", 400, {}, R"({"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}})");
+  EXPECT_EQ(g.error.code, "auth_error");
+
+  auto n = classifyHttpError("ollama", 404, {}, R"({"error":"model 'llama3' not found"})");
+  EXPECT_EQ(n.error.code, "not_found");
+  EXPECT_NE(n.error.message.find("model 'llama3' not found"), std::string::npos);
+
+  auto s = classifyHttpError("openai", 503, {{"x-should-retry", "false"}}, "oops");
+  EXPECT_FALSE(s.error.retryable);
+  EXPECT_EQ(classifyHttpError("x", 400, {}, "{}").error.code, "invalid_argument");
+  EXPECT_TRUE(classifyHttpError("x", 500, {}, "").error.retryable);
+  EXPECT_EQ(classifyHttpError("x", 408, {}, "").error.code, "timeout");
+  EXPECT_EQ(classifyHttpError("v", 400, {}, R"({"object":"error","message":"bad vllm","type":"BadRequestError","code":400})").error.message,
+            "v returned HTTP 400: bad vllm");
+}
+
+TEST(ErrorClassification, RetryAfterForms) {
+  EXPECT_DOUBLE_EQ(*parseRetryAfter({{"retry-after-ms", "1500"}, {"retry-after", "9"}}, ""), 1.5);
+  EXPECT_DOUBLE_EQ(*parseRetryAfter({{"Retry-After", "2.5"}}, ""), 2.5);
+  auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_DOUBLE_EQ(*parseRetryAfter({{"retry-after", "Sun, 06 Nov 1994 08:49:41 GMT"}}, "", now), 4.0);
+  const char* gemini = R"({"error": {"code": 429, "message": "You exceeded your current quota, please check your plan.", "status": "RESOURCE_EXHAUSTED",
+  "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+              {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34.4s"}]}})";
+  EXPECT_DOUBLE_EQ(*parseRetryAfter({}, gemini), 34.4);
+  auto f = classifyHttpError("gemini", 429, {}, gemini);
+  EXPECT_EQ(f.error.code, "rate_limited");
+  EXPECT_TRUE(f.error.retryable);
+  EXPECT_DOUBLE_EQ(*f.retryAfterSeconds, 34.4);
+  EXPECT_FALSE(parseRetryAfter({}, "{}").has_value());
+}
+
+// ---------------- Types ----------------
+
+TEST(ChatTypes, MessagesRoundTripThroughValues) {
+  auto hist = toolHistory();
+  for (const auto& m : hist) {
+    Message back = messageFromValue(toValue(m));
+    EXPECT_EQ(back.role, m.role);
+    EXPECT_EQ(toJsonText(toValue(back)), toJsonText(toValue(m)));
+  }
+  Value v = toValue(hist[1]);
+  EXPECT_EQ(v.get("tool_calls").asArray()[0].get("arguments").getString("city"), "Edinburgh");
+  EXPECT_EQ(v.get("tool_calls").asArray()[0].getString("signature"), "SIG1");
+  auto ms = messagesFromValue(parseJson(R"([{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"a"},{"type":"image","url":"https://x/y.png"}]}])"));
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[1].parts[1].kind, ContentPart::Kind::kImage);
+  EXPECT_THROW(messagesFromValue(parseJson(R"([{"role":"wizard","content":"x"}])")), Exception);
+  EXPECT_THROW(messagesFromValue(Value(3)), Exception);
+  EXPECT_EQ(messagesFromValue(Value("hi"))[0].text(), "hi");
+}
+
+TEST(ChatTypes, ResponseValueHasApiShape) {
+  ChatResponse r;
+  r.text = "hi";
+  r.finishReason = FinishReason::kLength;
+  r.rawFinishReason = "max_tokens";
+  r.usage = {1, 2, 3, 0, 0, true};
+  r.toolCalls.push_back({"id1", "f", parseJson(R"({"a":1})")});
+  r.message = Message::assistant("hi");
+  Value v = toValue(r);
+  EXPECT_EQ(v.getString("finish_reason"), "length");
+  EXPECT_EQ(v.getString("raw_finish_reason"), "max_tokens");
+  EXPECT_EQ(v.get("usage").getInt("total_tokens"), 3);
+  EXPECT_EQ(v.get("tool_calls").asArray()[0].get("arguments").getInt("a"), 1);
+  ChatResponse back = chatResponseFromValue(v);
+  EXPECT_EQ(back.finishReason, FinishReason::kLength);
+  EXPECT_EQ(back.toolCalls[0].name, "f");
+}
+
+TEST(ChatTypes, AssemblerKeysByIndexAndReportsBadJson) {
+  ToolCallAssembler a;
+  a.apply({1, "b", "g", "{\"y\":"});
+  a.apply({0, "a", "f", ""});
+  a.apply({1, "", "", "2}"});
+  a.apply({0, "", "f", "{\"x"});  // truncated at `length`
+  auto calls = a.finish();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].id, "a");
+  EXPECT_FALSE(calls[0].argumentsError.empty());
+  EXPECT_TRUE(calls[0].arguments.isObject());
+  EXPECT_EQ(calls[1].arguments.getInt("y"), 2);
+}
