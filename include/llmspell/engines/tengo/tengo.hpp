@@ -1,0 +1,368 @@
+// Public embedding API of llmspell's native Tengo implementation (lexer, parser, compiler, VM,
+// builtins and stdlib). Standalone: depends only on the C++ standard library and nlohmann::json.
+//
+// Ownership and threading: a Value is a tagged immediate (int/float/bool/char/undefined) or a
+// reference-counted pointer to a heap object. Reference counts are NOT atomic: every Value,
+// Script and Vm belongs to one thread at a time (one VM per thread). Reference cycles between
+// containers are not collected (they leak; the memory cap still bounds them). Compiled-function
+// values point into their Vm's bytecode: call them only while that Vm is alive.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace llmspell::tengo {
+
+// ---------------------------------------------------------------------------------------------
+// Values
+// ---------------------------------------------------------------------------------------------
+
+enum class Type : uint8_t {
+  kUndefined,
+  kBool,
+  kInt,
+  kFloat,
+  kChar,
+  kBuiltin,  // one of the 32 builtin functions (immediate index)
+  // heap types (reference counted) from here on
+  kString,
+  kBytes,
+  kArray,
+  kImmutableArray,  // shares the ArrayObj of the array it views
+  kMap,
+  kImmutableMap,  // shares the MapObj of the map it views
+  kError,
+  kTime,
+  kFunction,  // compiled function / closure
+  kNative,    // host ("user") function
+  kCell,      // internal: captured variable
+  kIterator,  // internal
+};
+
+struct Object {
+  int32_t refs = 0;
+  virtual ~Object() = default;
+};
+
+class Value {
+ public:
+  Value() : type_(Type::kUndefined), i_(0) {}
+  Value(const Value& o) : type_(o.type_), i_(o.i_) {
+    if (isHeap()) ++o_->refs;
+  }
+  Value(Value&& o) noexcept : type_(o.type_), i_(o.i_) { o.type_ = Type::kUndefined; }
+  Value& operator=(const Value& o) {
+    if (o.isHeap()) ++o.o_->refs;
+    release();
+    type_ = o.type_;
+    i_ = o.i_;
+    return *this;
+  }
+  Value& operator=(Value&& o) noexcept {
+    if (this != &o) {
+      release();
+      type_ = o.type_;
+      i_ = o.i_;
+      o.type_ = Type::kUndefined;
+    }
+    return *this;
+  }
+  ~Value() { release(); }
+
+  static Value integer(int64_t v) { return Value(Type::kInt, v); }
+  static Value number(double v) {
+    Value r;
+    r.type_ = Type::kFloat;
+    r.f_ = v;
+    return r;
+  }
+  static Value boolean(bool b) { return Value(Type::kBool, b ? 1 : 0); }
+  static Value character(int32_t c) { return Value(Type::kChar, c); }
+  static Value builtin(int idx) { return Value(Type::kBuiltin, idx); }
+  // Takes a reference on `o` (which may be freshly allocated with refs == 0).
+  static Value object(Type t, Object* o) {
+    Value r;
+    r.type_ = t;
+    r.o_ = o;
+    ++o->refs;
+    return r;
+  }
+
+  Type type() const { return type_; }
+  bool isHeap() const { return type_ >= Type::kString; }
+  bool isUndefined() const { return type_ == Type::kUndefined; }
+  int64_t i() const { return i_; }
+  double f() const { return f_; }
+  Object* obj() const { return o_; }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(o_);
+  }
+  // Raw mutation used by the VM's hot paths (no refcount traffic for immediates).
+  void setInt(int64_t v) {
+    release();
+    type_ = Type::kInt;
+    i_ = v;
+  }
+
+ private:
+  Value(Type t, int64_t v) : type_(t), i_(v) {}
+  void release() {
+    if (isHeap() && --o_->refs == 0) delete o_;
+  }
+  Type type_;
+  union {
+    int64_t i_;
+    double f_;
+    Object* o_;
+  };
+};
+
+struct StringObj : Object {
+  explicit StringObj(std::string v) : s(std::move(v)) {}
+  std::string s;
+  int8_t ascii = -1;  // cached: 1 if all bytes < 0x80
+};
+struct BytesObj : Object {
+  explicit BytesObj(std::string v) : b(std::move(v)) {}
+  std::string b;
+};
+// Arrays follow Go slice semantics: a view (off, len) on shared storage, so slices alias.
+struct ArrayObj : Object {
+  ArrayObj() : store(std::make_shared<std::vector<Value>>()) {}
+  explicit ArrayObj(std::vector<Value> v)
+      : store(std::make_shared<std::vector<Value>>(std::move(v))), len(store->size()) {}
+  std::shared_ptr<std::vector<Value>> store;
+  size_t off = 0, len = 0;
+  Value* data() const { return store->data() + off; }
+  Value& at(size_t i) const { return (*store)[off + i]; }
+};
+struct MapObj : Object {
+  std::map<std::string, Value, std::less<>> m;
+};
+struct ErrorObj : Object {
+  explicit ErrorObj(Value v) : v(std::move(v)) {}
+  Value v;
+};
+// A point in time: Unix seconds + nanoseconds, displayed in a zone (fixed offset; name kept).
+struct TimeObj : Object {
+  int64_t sec = 0;   // Unix seconds
+  int32_t nsec = 0;  // [0, 1e9)
+  int32_t offset = 0;  // seconds east of UTC for display
+  std::string zone = "UTC";  // "UTC", "Local" or an abbreviation / IANA name
+  bool local = false;        // zone follows the process local zone
+};
+struct CellObj : Object {
+  Value v;
+};
+
+class Vm;
+class CallContext;
+using Args = std::span<const Value>;
+
+// What a native function returns: a value, a runtime error (aborts the script unless the host
+// later resumes), or "pending" (the VM suspends with all frames kept; see Vm::resume).
+class Result {
+ public:
+  enum class Kind : uint8_t { kValue, kError, kPending, kWrongArgs, kBadArg, kLimit };
+  Result(Value v) : kind_(Kind::kValue), value_(std::move(v)) {}  // NOLINT: implicit by design
+  static Result error(std::string msg) { return Result(Kind::kError, std::move(msg)); }
+  static Result pending() { return Result(Kind::kPending, {}); }
+  static Result wrongArgs() { return Result(Kind::kWrongArgs, {}); }
+  // "invalid type for argument 'first' in call to '...': expected int, found string"
+  static Result badArg(std::string name, std::string expected, std::string found) {
+    Result r(Kind::kBadArg, std::move(name));
+    r.expected_ = std::move(expected);
+    r.found_ = std::move(found);
+    return r;
+  }
+  static Result limit(std::string msg) { return Result(Kind::kLimit, std::move(msg)); }
+  Kind kind() const { return kind_; }
+  Value& value() { return value_; }
+  const std::string& message() const { return msg_; }
+  const std::string& expected() const { return expected_; }
+  const std::string& found() const { return found_; }
+
+ private:
+  Result(Kind k, std::string m) : kind_(k), msg_(std::move(m)) {}
+  Kind kind_;
+  Value value_;
+  std::string msg_, expected_, found_;
+};
+
+// A host function callable from scripts (type_name "user-function:<name>"). Must not throw:
+// exceptions are caught by the VM and turned into runtime errors anyway.
+using NativeFn = std::function<Result(Vm& vm, Args args)>;
+struct NativeObj : Object {
+  NativeObj(std::string n, NativeFn f) : name(std::move(n)), fn(std::move(f)) {}
+  std::string name;
+  NativeFn fn;
+};
+
+// Constructors for heap values. Strings/bytes are not length-checked here (the VM checks).
+Value makeString(std::string s);
+Value makeBytes(std::string b);
+Value makeArray(std::vector<Value> items, bool immutable = false);
+Value makeMap(std::map<std::string, Value, std::less<>> items = {}, bool immutable = false);
+Value makeError(Value payload);
+Value makeNative(std::string name, NativeFn fn);
+
+// Tengo semantics helpers.
+std::string typeName(const Value& v);        // e.g. "int", "immutable-map", "user-function:x"
+std::string toDisplay(const Value& v);       // Tengo String(): strings quoted
+bool toStringValue(const Value& v, std::string* out);  // ToString: raw strings; false if undefined
+bool isFalsy(const Value& v);
+bool valuesEqual(const Value& a, const Value& b);
+Value deepCopy(const Value& v);
+
+// Neutral conversion for hosts: JSON null <-> undefined, numbers (integral -> int), strings,
+// arrays, objects <-> maps. toJson maps bytes to base64-free raw strings, errors to
+// {"error": payload}, chars to numbers, functions to null.
+Value fromJson(const nlohmann::json& j);
+nlohmann::json toJson(const Value& v);
+
+// ---------------------------------------------------------------------------------------------
+// Modules, limits, permissions
+// ---------------------------------------------------------------------------------------------
+
+// Decides whether the `os` module may perform an operation. `op` is the function name
+// ("getenv", "read_file", ...), `arg` its main argument (path, variable name, command). The
+// default (no callback) denies everything; denied calls return an error value
+// `error("permission denied: <op>")`.
+using OsPermission = std::function<bool(std::string_view op, std::string_view arg)>;
+
+// The importable modules of one compilation. A "builtin module" is a map of native functions
+// and values (imports as an immutable map with `__module_name__`); a source module is Tengo
+// code compiled on import.
+class ModuleMap {
+ public:
+  void addBuiltinModule(const std::string& name, std::map<std::string, Value, std::less<>> attrs);
+  void addSourceModule(const std::string& name, std::string source);
+  // Adds stdlib modules by name ("fmt", "math", "text", "times", "rand", "json", "base64",
+  // "hex", "enum", "os"). Returns false if a name is unknown.
+  bool addStdlib(const std::vector<std::string>& names);
+  static std::vector<std::string> allStdlibNames();
+  void remove(const std::string& name);
+
+  struct Entry {
+    bool isSource = false;
+    std::string source;
+    Value value;  // immutable map for builtin modules
+  };
+  const Entry* find(const std::string& name) const;
+
+ private:
+  std::map<std::string, Entry> entries_;
+};
+
+struct Limits {
+  int64_t maxAllocs = -1;                  // Tengo's SetMaxAllocs (-1 unlimited)
+  int64_t maxStringLen = 2147483647;       // "exceeding string size limit"
+  int64_t maxBytesLen = 2147483647;        // "exceeding bytes size limit"
+  int64_t maxInstructions = -1;            // budget consumed by backward jumps and calls
+  int64_t deadlineMs = -1;                 // wall-clock budget from run()/resume() start
+  int64_t maxMemoryBytes = -1;             // approximate live bytes of strings/bytes/containers
+};
+
+// Outcome of compile/run/resume.
+struct Status {
+  enum class Kind : uint8_t {
+    kOk,
+    kParseError,
+    kCompileError,
+    kRuntimeError,
+    kLimitExceeded,  // uncatchable: allocs, instructions, deadline, memory, sizes... see message
+    kSuspended,      // a native function returned Result::pending()
+  };
+  Kind kind = Kind::kOk;
+  std::string message;  // full text, e.g. "Runtime Error: ...\n\tat test:1:5"
+  bool ok() const { return kind == Kind::kOk; }
+};
+
+
+
+// A compiled script plus its globals. Create with Script::compile; run, read globals, re-run.
+class Vm {
+ public:
+  ~Vm();
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  // Runs the main function from the start. Returns kSuspended if a native function returned
+  // Result::pending(); the VM keeps its frames until resume()/resumeError()/abort().
+  Status run();
+  // Resumes a suspended VM: `v` becomes the return value of the pending native call.
+  Status resume(Value v);
+  // Resumes a suspended VM by raising a runtime error at the pending call site.
+  Status resumeError(const std::string& message);
+  bool suspended() const;
+  // Asynchronous-signal-safe request to stop: the run ends with kLimitExceeded "aborted".
+  void abort();
+
+  // Globals by name (those the script defines or the host predeclared). Undefined if unknown.
+  Value get(const std::string& name) const;
+  bool isDefined(const std::string& name) const;
+  // Sets a known global; returns false if the name is not a global of this script.
+  bool set(const std::string& name, Value v);
+  std::vector<std::string> globalNames() const;
+
+  Limits& limits();
+  // Where fmt.print/println/printf write (default: stdout).
+  void setOutput(std::function<void(std::string_view)> out);
+  void write(std::string_view text);
+  void setOsPermission(OsPermission p);
+  const OsPermission& osPermission() const;
+  // For natives: enforce the string/bytes limits ("exceeding string size limit").
+  bool checkStringLen(size_t n) const;
+  bool checkBytesLen(size_t n) const;
+  // Calls a Tengo callable (compiled function, builtin, native) from a native function.
+  // Nested calls must not suspend. On error returns a kError result.
+  Result call(const Value& fn, Args args);
+
+  struct Impl;
+  Impl* impl() { return impl_.get(); }
+
+ private:
+  friend class Script;
+  Vm();
+  std::unique_ptr<Impl> impl_;
+};
+
+// Compiles Tengo source. Typical use:
+//   Script s(src, "main.tengo");
+//   s.modules().addStdlib({"fmt", "text"});
+//   s.modules().addBuiltinModule("llm", {{"ask", makeNative("ask", askFn)}});
+//   s.define("input", makeString("hi"));
+//   std::unique_ptr<Vm> vm; Status st = s.compile(&vm); if (st.ok()) st = vm->run();
+class Script {
+ public:
+  explicit Script(std::string source, std::string fileName = "(main)");
+  // Predeclares a global (visible to the script, readable after the run).
+  void define(const std::string& name, Value v);
+  ModuleMap& modules() { return modules_; }
+  Limits& limits() { return limits_; }
+  void setOsPermission(OsPermission p) { perm_ = std::move(p); }
+  // Parses and compiles. On success stores a ready-to-run Vm in *out.
+  Status compile(std::unique_ptr<Vm>* out) const;
+
+  // Parser access for tooling/tests: canonical AST string (Tengo's String() forms).
+  static Status parseToString(const std::string& source, const std::string& fileName,
+                              std::string* ast);
+
+ private:
+  std::string source_, file_;
+  std::vector<std::pair<std::string, Value>> globals_;
+  ModuleMap modules_;
+  Limits limits_;
+  OsPermission perm_;
+};
+
+}  // namespace llmspell::tengo

@@ -1,0 +1,189 @@
+// Internal structures shared by the Tengo compiler, VM, builtins and stdlib: opcodes, function
+// prototypes, the compiled program and the VM state.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engines/tengo/parser.hpp"
+#include "llmspell/engines/tengo/tengo.hpp"
+
+namespace llmspell::tengo::detail {
+
+enum Op : uint8_t {
+  OP_CONST,   // u16
+  OP_NULL, OP_TRUE, OP_FALSE, OP_POP,
+  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_REM, OP_BAND, OP_BOR, OP_BXOR, OP_SHL, OP_SHR, OP_ANDNOT,
+  OP_LT, OP_LE, OP_GT, OP_GE,
+  OP_EQ, OP_NE,
+  OP_NEG, OP_BNOT, OP_LNOT,
+  OP_JMP,     // u32
+  OP_JMPF,    // u32
+  OP_ANDJMP,  // u32
+  OP_ORJMP,   // u32
+  OP_GETG,    // u16
+  OP_SETG,    // u16
+  OP_GETL,    // u8
+  OP_SETL,    // u8
+  OP_DEFL,    // u8
+  OP_GETF,    // u8
+  OP_SETF,    // u8
+  OP_GETLP,   // u8
+  OP_GETFP,   // u8
+  OP_GETB,    // u8
+  OP_SETSELG,  // u16 u8
+  OP_SETSELL,  // u8 u8
+  OP_SETSELF,  // u8 u8
+  OP_ARRAY,   // u16
+  OP_MAP,     // u16 (number of stack values = 2 * pairs)
+  OP_ERROR, OP_IMMUTABLE,
+  OP_INDEX, OP_SLICE,
+  OP_CALL,     // u8 nargs, u8 spread
+  OP_RET,      // u8 hasValue
+  OP_CLOSURE,  // u16 const, u8 nfree
+  OP_ITINIT, OP_ITNEXT, OP_ITKEY, OP_ITVAL,
+  OP__COUNT
+};
+
+int opOperandBytes(Op op);
+
+struct Proto {
+  std::vector<uint8_t> code;
+  int numLocals = 0;
+  int numParams = 0;
+  bool varArgs = false;
+  int maxStack = 0;
+  std::vector<std::pair<uint32_t, int>> srcmap;  // instruction start -> source pos
+  const SourceFile* file = nullptr;
+  std::string positionAt(uint32_t ip) const;  // file:line:col of the instruction at/before ip
+};
+
+struct FuncObj : Object {
+  Proto* proto = nullptr;
+  std::vector<Value> free;  // cells (Type::kCell)
+};
+
+struct Program {
+  std::vector<std::unique_ptr<Proto>> protos;
+  std::vector<std::unique_ptr<SourceFile>> files;
+  std::vector<Value> constants;
+  Proto* main = nullptr;
+  std::unordered_map<std::string, int> globalIndex;
+  int numGlobals = 0;
+};
+
+enum class IterKind : uint8_t { Array, Map, String, Bytes, Undefined };
+struct IterObj : Object {
+  IterKind kind = IterKind::Undefined;
+  Value src;
+  std::vector<std::string> keys;  // map snapshot
+  size_t pos = 0;                 // next element index / byte offset
+  int64_t idx = -1;               // current index (rune index for strings)
+  size_t cur = 0;                 // current element position
+  int32_t curRune = 0;
+  size_t len = 0;
+};
+
+constexpr int kStackSize = 2048;
+constexpr int kMaxFrames = 1024;
+
+struct Frame {
+  FuncObj* fn;
+  const uint8_t* ip;
+  Value* bp;
+};
+
+// Error raised inside the VM loop.
+struct VmError {
+  std::string msg;
+  bool limit = false;
+};
+
+}  // namespace llmspell::tengo::detail
+
+namespace llmspell::tengo {
+
+struct Vm::Impl {
+  Vm* self = nullptr;
+  std::shared_ptr<detail::Program> prog;
+  std::vector<Value> globals;
+  Limits limits;
+  OsPermission perm;
+  std::function<void(std::string_view)> output;
+  std::unique_ptr<Value[]> stack;
+  Value* sp = nullptr;
+  detail::Frame frames[detail::kMaxFrames];
+  int fp = 0;  // number of active frames
+  Value mainFn;
+  bool suspended = false;
+  bool running = false;
+  bool countAllocs = false;
+  int64_t allocsLeft = 0;
+  int64_t budget = 0;      // instructions before the next slow check
+  int64_t budgetLeft = 0;  // remaining instruction budget (-1 = unlimited)
+  std::chrono::steady_clock::time_point deadline;
+  bool hasDeadline = false;
+  std::atomic<bool> abortFlag{false};
+  int nested = 0;
+
+  Status execute(int stopFp, Value* result);
+  Status runMain();
+  Status fail(const std::string& msg, bool limit, const uint8_t* ip);
+  std::string trace(const uint8_t* ip, int stopFp);
+  void resetBudget();
+};
+
+namespace detail {
+
+// Shared semantics (values.cpp).
+bool binaryOp(Vm::Impl& vm, Op op, const Value& a, const Value& b, Value* out, VmError* err);
+bool indexGet(Vm::Impl& vm, const Value& x, const Value& idx, Value* out, VmError* err);
+bool indexSet(Vm::Impl& vm, const Value& x, const Value& idx, const Value& val, VmError* err);
+bool sliceOp(Vm::Impl& vm, const Value& x, const Value& lo, const Value& hi, Value* out,
+             VmError* err);
+std::string formatFloat(double f);  // strconv.FormatFloat(f, 'f', -1, 64)
+bool toInt64(const Value& v, int64_t* out);
+bool toFloat64(const Value& v, double* out);
+bool toBool(const Value& v) ;
+int64_t runeCount(const std::string& s);
+Value immutableOf(const Value& v);
+
+// Builtins (builtins.cpp).
+using BuiltinFn = Result (*)(Vm::Impl& vm, Args args);
+struct BuiltinDef {
+  const char* name;
+  BuiltinFn fn;
+};
+extern const BuiltinDef kBuiltins[];
+extern const int kNumBuiltins;
+int builtinIndex(const std::string& name);
+
+// format (format.cpp)
+bool tengoFormat(Vm::Impl& vm, Args args, std::string* out, std::string* err);
+
+// Time helpers (stdlib_times.cpp)
+std::string timeString(const TimeObj& t);
+Value makeTime(int64_t sec, int32_t nsec, bool local);
+
+// Stdlib (stdlib.cpp): returns attrs of a builtin module, or source of a source module.
+bool stdlibModule(const std::string& name, std::map<std::string, Value, std::less<>>* attrs,
+                  std::string* source);
+
+// Compiler (compiler.cpp)
+struct CompileInput {
+  const std::string* source;
+  std::string fileName;
+  const std::vector<std::pair<std::string, Value>>* globals;
+  const ModuleMap* modules;
+  int64_t maxStringLen;
+};
+// Returns empty string on success, else full "Parse Error: ..." / "Compile Error: ..." text.
+std::string compileProgram(const CompileInput& in, Program* out, bool* isParseError);
+
+}  // namespace detail
+}  // namespace llmspell::tengo

@@ -1,0 +1,845 @@
+// The Tengo bytecode interpreter: computed-goto dispatch over a fixed value stack, int fast
+// paths for arithmetic/comparison, self tail calls reusing the frame, cheap limit checks on
+// backward jumps and calls, and a suspend/resume seam for pending host calls.
+#include <cstdio>
+#include <cstring>
+
+#include "engines/tengo/core.hpp"
+
+#pragma GCC diagnostic ignored "-Wpedantic"
+
+namespace llmspell::tengo {
+
+using namespace detail;
+
+namespace {
+constexpr int64_t kCheckChunk = 1 << 14;
+inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t rd32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+}  // namespace
+
+std::string Vm::Impl::trace(const uint8_t* ip, int stopFp) {
+  std::string s;
+  for (int k = fp - 1; k >= 0; --k) {
+    Frame& f = frames[k];
+    const uint8_t* at = (k == fp - 1) ? ip : f.ip - 1;
+    Proto* p = f.fn->proto;
+    s += "\n\tat " + p->positionAt(static_cast<uint32_t>(at - p->code.data()));
+    if (k == stopFp - 1 && stopFp > 1) break;
+  }
+  return s;
+}
+
+Status Vm::Impl::fail(const std::string& msg, bool limit, const uint8_t* ip) {
+  Status st;
+  st.kind = limit ? Status::Kind::kLimitExceeded : Status::Kind::kRuntimeError;
+  st.message = "Runtime Error: " + msg + trace(ip, 1);
+  return st;
+}
+
+void Vm::Impl::resetBudget() {
+  budget = kCheckChunk;
+  budgetLeft = -1;
+  if (limits.maxInstructions >= 0) {
+    budget = limits.maxInstructions < kCheckChunk ? limits.maxInstructions : kCheckChunk;
+    budgetLeft = limits.maxInstructions - budget;
+    if (budget == 0) budget = 1;  // the first tick reports the limit
+  }
+  hasDeadline = limits.deadlineMs >= 0;
+  if (hasDeadline)
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.deadlineMs);
+}
+
+Status Vm::Impl::runMain() {
+  for (int i = 0; i < kStackSize + 64; ++i) stack[i] = Value();
+  sp = stack.get();
+  *sp++ = mainFn;
+  fp = 0;
+  Proto* p = prog->main;
+  frames[0] = Frame{mainFn.as<FuncObj>(), p->code.data(), sp};
+  fp = 1;
+  for (int i = 0; i < p->numLocals; ++i) *sp++ = Value();
+  countAllocs = limits.maxAllocs >= 0;
+  allocsLeft = limits.maxAllocs + 1;
+  abortFlag = false;
+  resetBudget();
+  if (p->maxStack + p->numLocals + 1 > kStackSize) return fail("stack overflow", false, p->code.data());
+  return execute(1, nullptr);
+}
+
+Status Vm::Impl::execute(int stopFp, Value* result) {
+  static void* dispatch[] = {
+      &&L_CONST, &&L_NULL, &&L_TRUE, &&L_FALSE, &&L_POP, &&L_ADD, &&L_SUB, &&L_MUL, &&L_DIV,
+      &&L_REM, &&L_BAND, &&L_BOR, &&L_BXOR, &&L_SHL, &&L_SHR, &&L_ANDNOT, &&L_LT, &&L_LE,
+      &&L_GT, &&L_GE, &&L_EQ, &&L_NE, &&L_NEG, &&L_BNOT, &&L_LNOT, &&L_JMP, &&L_JMPF,
+      &&L_ANDJMP, &&L_ORJMP, &&L_GETG, &&L_SETG, &&L_GETL, &&L_SETL, &&L_DEFL, &&L_GETF,
+      &&L_SETF, &&L_GETLP, &&L_GETFP, &&L_GETB, &&L_SETSELG, &&L_SETSELL, &&L_SETSELF,
+      &&L_ARRAY, &&L_MAP, &&L_ERROR, &&L_IMMUTABLE, &&L_INDEX, &&L_SLICE, &&L_CALL, &&L_RET,
+      &&L_CLOSURE, &&L_ITINIT, &&L_ITNEXT, &&L_ITKEY, &&L_ITVAL};
+  static_assert(sizeof(dispatch) / sizeof(dispatch[0]) == OP__COUNT);
+
+  running = true;
+  Frame* f = &frames[fp - 1];
+  const uint8_t* ip = f->ip;
+  const uint8_t* op = ip;
+  Value* bp = f->bp;
+  Value* sp = this->sp;
+  Value* const stackEnd = stack.get() + kStackSize;
+  const Value* consts = prog->constants.data();
+  Value* gl = globals.data();
+  VmError err;
+  Status st;
+
+#define DISPATCH()         \
+  do {                     \
+    op = ip;               \
+    goto* dispatch[*ip];   \
+  } while (0)
+#define ALLOC()                                                           \
+  do {                                                                    \
+    if (__builtin_expect(countAllocs, 0) && --allocsLeft == 0) {          \
+      err.msg = "object allocation limit exceeded";                       \
+      err.limit = true;                                                   \
+      goto L_error;                                                       \
+    }                                                                     \
+  } while (0)
+#define TICK()                                                 \
+  do {                                                         \
+    if (__builtin_expect(--budget <= 0, 0)) {                  \
+      if (!slowCheck(&err)) goto L_error;                      \
+    }                                                          \
+  } while (0)
+
+  auto slowCheck = [this](VmError* e) -> bool {
+    if (abortFlag.load(std::memory_order_relaxed)) {
+      e->msg = "execution aborted";
+      e->limit = true;
+      return false;
+    }
+    if (budgetLeft == 0) {
+      e->msg = "instruction limit exceeded";
+      e->limit = true;
+      return false;
+    }
+    if (hasDeadline && std::chrono::steady_clock::now() > deadline) {
+      e->msg = "execution deadline exceeded";
+      e->limit = true;
+      return false;
+    }
+    budget = kCheckChunk;
+    if (budgetLeft > 0) {
+      if (budgetLeft < budget) budget = budgetLeft;
+      budgetLeft -= budget;
+    }
+    return true;
+  };
+
+  DISPATCH();
+
+L_CONST:
+  *sp++ = consts[rd16(ip + 1)];
+  ip += 3;
+  DISPATCH();
+L_NULL:
+  *sp++ = Value();
+  ip += 1;
+  DISPATCH();
+L_TRUE:
+  *sp++ = Value::boolean(true);
+  ip += 1;
+  DISPATCH();
+L_FALSE:
+  *sp++ = Value::boolean(false);
+  ip += 1;
+  DISPATCH();
+L_POP:
+  --sp;
+  ip += 1;
+  DISPATCH();
+
+#define INT_BINOP(LABEL, EXPR)                                                   \
+  LABEL : {                                                                      \
+    Value* a = sp - 2;                                                           \
+    Value* b = sp - 1;                                                           \
+    if (__builtin_expect(a->type() == Type::kInt && b->type() == Type::kInt, 1)) { \
+      uint64_t x = static_cast<uint64_t>(a->i()), y = static_cast<uint64_t>(b->i()); \
+      (void)x; (void)y;                                                          \
+      a->setInt(static_cast<int64_t>(EXPR));                                     \
+      --sp;                                                                      \
+      ip += 1;                                                                   \
+      ALLOC();                                                                   \
+      DISPATCH();                                                                \
+    }                                                                            \
+    goto L_binop_slow;                                                           \
+  }
+  INT_BINOP(L_ADD, x + y)
+  INT_BINOP(L_SUB, x - y)
+  INT_BINOP(L_MUL, x * y)
+  INT_BINOP(L_BAND, x & y)
+  INT_BINOP(L_BOR, x | y)
+  INT_BINOP(L_BXOR, x ^ y)
+  INT_BINOP(L_ANDNOT, x & ~y)
+#undef INT_BINOP
+
+L_DIV:
+L_REM:
+L_SHL:
+L_SHR:
+  goto L_binop_slow;
+
+#define CMP_BINOP(LABEL, OPR)                                                      \
+  LABEL : {                                                                        \
+    Value* a = sp - 2;                                                             \
+    Value* b = sp - 1;                                                             \
+    if (__builtin_expect(a->type() == Type::kInt && b->type() == Type::kInt, 1)) { \
+      bool r = a->i() OPR b->i();                                                  \
+      *a = Value::boolean(r);                                                      \
+      --sp;                                                                        \
+      ip += 1;                                                                     \
+      ALLOC();                                                                     \
+      DISPATCH();                                                                  \
+    }                                                                              \
+    goto L_binop_slow;                                                             \
+  }
+  CMP_BINOP(L_LT, <)
+  CMP_BINOP(L_LE, <=)
+  CMP_BINOP(L_GT, >)
+  CMP_BINOP(L_GE, >=)
+#undef CMP_BINOP
+
+L_binop_slow : {
+  Value r;
+  if (!binaryOp(*this, static_cast<Op>(*ip), sp[-2], sp[-1], &r, &err)) goto L_error;
+  --sp;
+  sp[-1] = std::move(r);
+  ip += 1;
+  ALLOC();
+  DISPATCH();
+}
+
+L_EQ : {
+  bool r = valuesEqual(sp[-2], sp[-1]);
+  --sp;
+  sp[-1] = Value::boolean(r);
+  ip += 1;
+  DISPATCH();
+}
+L_NE : {
+  bool r = !valuesEqual(sp[-2], sp[-1]);
+  --sp;
+  sp[-1] = Value::boolean(r);
+  ip += 1;
+  DISPATCH();
+}
+L_NEG : {
+  Value& a = sp[-1];
+  if (a.type() == Type::kInt) a.setInt(static_cast<int64_t>(0 - static_cast<uint64_t>(a.i())));
+  else if (a.type() == Type::kFloat) a = Value::number(-a.f());
+  else {
+    err.msg = "invalid operation: -" + typeName(a);
+    goto L_error;
+  }
+  ip += 1;
+  ALLOC();
+  DISPATCH();
+}
+L_BNOT : {
+  Value& a = sp[-1];
+  if (a.type() == Type::kInt) a.setInt(~a.i());
+  else {
+    err.msg = "invalid operation: ^" + typeName(a);
+    goto L_error;
+  }
+  ip += 1;
+  ALLOC();
+  DISPATCH();
+}
+L_LNOT:
+  sp[-1] = Value::boolean(isFalsy(sp[-1]));
+  ip += 1;
+  DISPATCH();
+L_JMP : {
+  const uint8_t* target = f->fn->proto->code.data() + rd32(ip + 1);
+  if (target <= ip) TICK();
+  ip = target;
+  DISPATCH();
+}
+L_JMPF : {
+  --sp;
+  bool falsy;
+  switch (sp->type()) {
+    case Type::kBool: falsy = sp->i() == 0; break;
+    case Type::kInt: falsy = sp->i() == 0; break;
+    default: falsy = isFalsy(*sp);
+  }
+  if (falsy) ip = f->fn->proto->code.data() + rd32(ip + 1);
+  else ip += 5;
+  DISPATCH();
+}
+L_ANDJMP:
+  if (isFalsy(sp[-1])) {
+    ip = f->fn->proto->code.data() + rd32(ip + 1);
+  } else {
+    --sp;
+    ip += 5;
+  }
+  DISPATCH();
+L_ORJMP:
+  if (isFalsy(sp[-1])) {
+    --sp;
+    ip += 5;
+  } else {
+    ip = f->fn->proto->code.data() + rd32(ip + 1);
+  }
+  DISPATCH();
+L_GETG:
+  *sp++ = gl[rd16(ip + 1)];
+  ip += 3;
+  DISPATCH();
+L_SETG:
+  gl[rd16(ip + 1)] = std::move(*--sp);
+  ip += 3;
+  DISPATCH();
+L_GETL : {
+  Value& v = bp[ip[1]];
+  if (__builtin_expect(v.type() == Type::kCell, 0)) *sp++ = v.as<CellObj>()->v;
+  else *sp++ = v;
+  ip += 2;
+  DISPATCH();
+}
+L_SETL : {
+  Value& v = bp[ip[1]];
+  --sp;
+  if (v.type() == Type::kCell) v.as<CellObj>()->v = std::move(*sp);
+  else v = std::move(*sp);
+  ip += 2;
+  DISPATCH();
+}
+L_DEFL:
+  bp[ip[1]] = std::move(*--sp);
+  ip += 2;
+  DISPATCH();
+L_GETF:
+  *sp++ = f->fn->free[ip[1]].as<CellObj>()->v;
+  ip += 2;
+  DISPATCH();
+L_SETF:
+  f->fn->free[ip[1]].as<CellObj>()->v = std::move(*--sp);
+  ip += 2;
+  DISPATCH();
+L_GETLP : {
+  Value& v = bp[ip[1]];
+  if (v.type() != Type::kCell) {
+    auto* c = new CellObj();
+    c->v = std::move(v);
+    v = Value::object(Type::kCell, c);
+  }
+  *sp++ = v;
+  ip += 2;
+  DISPATCH();
+}
+L_GETFP:
+  *sp++ = f->fn->free[ip[1]];
+  ip += 2;
+  DISPATCH();
+L_GETB:
+  *sp++ = Value::builtin(ip[1]);
+  ip += 2;
+  DISPATCH();
+
+L_SETSELG:
+L_SETSELL:
+L_SETSELF : {
+  int n;
+  Value target;
+  if (*ip == OP_SETSELG) {
+    n = ip[3];
+    target = gl[rd16(ip + 1)];
+  } else if (*ip == OP_SETSELL) {
+    n = ip[2];
+    target = bp[ip[1]];
+    if (target.type() == Type::kCell) target = Value(target.as<CellObj>()->v);
+  } else {
+    n = ip[2];
+    target = f->fn->free[ip[1]].as<CellObj>()->v;
+  }
+  Value* sels = sp - n;
+  Value& val = sp[-n - 1];
+  for (int k = n - 1; k > 0; --k) {
+    Value next;
+    if (!indexGet(*this, target, sels[k], &next, &err)) {
+      if (err.msg.rfind("not indexable", 0) == 0) err.msg = "not indexable: " + typeName(target);
+      goto L_error;
+    }
+    target = std::move(next);
+  }
+  if (!indexSet(*this, target, sels[0], val, &err)) goto L_error;
+  sp -= n + 1;
+  ip += 1 + opOperandBytes(static_cast<Op>(*ip));
+  DISPATCH();
+}
+
+L_ARRAY : {
+  int n = rd16(ip + 1);
+  std::vector<Value> items;
+  items.reserve(n);
+  for (Value* p = sp - n; p < sp; ++p) items.push_back(std::move(*p));
+  sp -= n;
+  *sp++ = makeArray(std::move(items));
+  ip += 3;
+  ALLOC();
+  DISPATCH();
+}
+L_MAP : {
+  int n = rd16(ip + 1);
+  auto* m = new MapObj();
+  for (Value* p = sp - n; p < sp; p += 2) m->m[p->as<StringObj>()->s] = std::move(p[1]);
+  sp -= n;
+  *sp++ = Value::object(Type::kMap, m);
+  ip += 3;
+  ALLOC();
+  DISPATCH();
+}
+L_ERROR:
+  sp[-1] = makeError(std::move(sp[-1]));
+  ip += 1;
+  ALLOC();
+  DISPATCH();
+L_IMMUTABLE:
+  if (sp[-1].type() == Type::kArray || sp[-1].type() == Type::kMap) {
+    sp[-1] = immutableOf(sp[-1]);
+    ip += 1;
+    ALLOC();
+  } else {
+    ip += 1;
+  }
+  DISPATCH();
+L_INDEX : {
+  Value r;
+  if (!indexGet(*this, sp[-2], sp[-1], &r, &err)) goto L_error;
+  --sp;
+  sp[-1] = std::move(r);
+  ip += 1;
+  DISPATCH();
+}
+L_SLICE : {
+  Value r;
+  if (!sliceOp(*this, sp[-3], sp[-2], sp[-1], &r, &err)) goto L_error;
+  sp -= 2;
+  sp[-1] = std::move(r);
+  ip += 1;
+  ALLOC();
+  DISPATCH();
+}
+
+L_CALL : {
+  int nargs = ip[1];
+  bool spread = ip[2] != 0;
+  Value* callee = sp - nargs - 1;
+  Type ct = callee->type();
+  if (ct != Type::kFunction && ct != Type::kBuiltin && ct != Type::kNative) {
+    err.msg = "not callable: " + typeName(*callee);
+    goto L_error;
+  }
+  if (spread) {
+    Value last = std::move(sp[-1]);
+    --sp;
+    if (last.type() != Type::kArray && last.type() != Type::kImmutableArray) {
+      err.msg = "not an array: " + typeName(last);
+      goto L_error;
+    }
+    auto* a = last.as<ArrayObj>();
+    if (sp + a->len >= stackEnd) {
+      err.msg = "stack overflow";
+      goto L_error;
+    }
+    for (size_t i = 0; i < a->len; ++i) *sp++ = a->at(i);
+    nargs = nargs - 1 + static_cast<int>(a->len);
+  }
+  TICK();
+  if (ct == Type::kFunction) {
+    FuncObj* fn = callee->as<FuncObj>();
+    Proto* p = fn->proto;
+    if (p->varArgs) {
+      int real = p->numParams - 1;
+      if (nargs < real) {
+        err.msg = "wrong number of arguments: want>=" + std::to_string(real) +
+                  ", got=" + std::to_string(nargs);
+        goto L_error;
+      }
+      std::vector<Value> rest;
+      for (Value* q = callee + 1 + real; q < sp; ++q) rest.push_back(std::move(*q));
+      sp = callee + 1 + real;
+      *sp++ = makeArray(std::move(rest));
+      nargs = p->numParams;
+    } else if (nargs != p->numParams) {
+      err.msg = "wrong number of arguments: want=" + std::to_string(p->numParams) +
+                ", got=" + std::to_string(nargs);
+      goto L_error;
+    }
+    const uint8_t* next = ip + 3;
+    if (fn == f->fn && (next[0] == OP_RET || (next[0] == OP_POP && next[1] == OP_RET))) {
+      // Self tail call: reuse the frame.
+      for (int k = 0; k < nargs; ++k) bp[k] = std::move(callee[1 + k]);
+      sp = bp + nargs;
+      for (int k = nargs; k < p->numLocals; ++k) *sp++ = Value();
+      ip = p->code.data();
+      DISPATCH();
+    }
+    if (fp >= kMaxFrames || callee + 1 + p->numLocals + p->maxStack > stackEnd) {
+      err.msg = "stack overflow";
+      goto L_error;
+    }
+    f->ip = ip + 3;
+    f = &frames[fp++];
+    f->fn = fn;
+    bp = callee + 1;
+    f->bp = bp;
+    for (int k = nargs; k < p->numLocals; ++k) *sp++ = Value();
+    ip = p->code.data();
+    f->ip = ip;
+    DISPATCH();
+  }
+  // Builtin or native ("non-compiled callable").
+  {
+    f->ip = ip + 3;
+    this->sp = sp;
+    Args args(callee + 1, static_cast<size_t>(nargs));
+    Result r = Value();
+    std::string calleeName = ct == Type::kBuiltin ? std::string("builtin-function:") + kBuiltins[callee->i()].name : std::string();
+    try {
+      if (ct == Type::kBuiltin) {
+        r = kBuiltins[callee->i()].fn(*this, args);
+      } else {
+        r = callee->as<NativeObj>()->fn(*self, args);
+      }
+    } catch (std::exception& e) {
+      r = Result::error(e.what());
+    } catch (...) {
+      r = Result::error("native function threw an exception");
+    }
+    sp = this->sp;
+    ALLOC();
+    switch (r.kind()) {
+      case Result::Kind::kValue:
+        *callee = std::move(r.value());
+        sp = callee + 1;
+        ip += 3;
+        DISPATCH();
+      case Result::Kind::kPending:
+        if (nested > 0) {
+          err.msg = "cannot suspend inside a nested call";
+          goto L_error;
+        }
+        sp = callee;
+        ip += 3;
+        f->ip = ip;
+        this->sp = sp;
+        suspended = true;
+        running = false;
+        st.kind = Status::Kind::kSuspended;
+        return st;
+      case Result::Kind::kWrongArgs:
+        err.msg = "wrong number of arguments in call to '" + typeName(*callee) + "'";
+        goto L_error;
+      case Result::Kind::kBadArg:
+        err.msg = "invalid type for argument '" + r.message() + "' in call to '" +
+                  typeName(*callee) + "': expected " + r.expected() + ", found " + r.found();
+        goto L_error;
+      case Result::Kind::kLimit:
+        err.msg = r.message();
+        err.limit = true;
+        goto L_error;
+      case Result::Kind::kError:
+        err.msg = r.message();
+        goto L_error;
+    }
+    (void)calleeName;
+  }
+  goto L_error;
+}
+
+L_RET : {
+  Value ret;
+  if (ip[1]) ret = std::move(sp[-1]);
+  Value* callee = bp - 1;
+  --fp;
+  *callee = std::move(ret);
+  sp = callee + 1;
+  if (fp < stopFp) {
+    if (result) *result = *callee;
+    if (fp == 0) sp = stack.get();
+    this->sp = sp;
+    running = false;
+    return st;
+  }
+  f = &frames[fp - 1];
+  ip = f->ip;
+  bp = f->bp;
+  DISPATCH();
+}
+
+L_CLOSURE : {
+  int ci = rd16(ip + 1);
+  int nfree = ip[3];
+  auto* fo = new FuncObj();
+  fo->proto = consts[ci].as<FuncObj>()->proto;
+  fo->free.reserve(nfree);
+  for (Value* p = sp - nfree; p < sp; ++p) fo->free.push_back(std::move(*p));
+  sp -= nfree;
+  *sp++ = Value::object(Type::kFunction, fo);
+  ip += 4;
+  ALLOC();
+  DISPATCH();
+}
+
+L_ITINIT : {
+  Value& src = sp[-1];
+  auto* it = new IterObj();
+  Value itv = Value::object(Type::kIterator, it);
+  switch (src.type()) {
+    case Type::kArray: case Type::kImmutableArray:
+      it->kind = IterKind::Array;
+      it->len = src.as<ArrayObj>()->len;
+      break;
+    case Type::kMap: case Type::kImmutableMap:
+      it->kind = IterKind::Map;
+      for (auto& kv : src.as<MapObj>()->m) it->keys.push_back(kv.first);
+      break;
+    case Type::kString: it->kind = IterKind::String; break;
+    case Type::kBytes: it->kind = IterKind::Bytes; break;
+    case Type::kUndefined: it->kind = IterKind::Undefined; break;
+    default:
+      err.msg = "not iterable: " + typeName(src);
+      goto L_error;
+  }
+  it->src = std::move(src);
+  sp[-1] = std::move(itv);
+  ip += 1;
+  ALLOC();
+  DISPATCH();
+}
+L_ITNEXT : {
+  auto* it = sp[-1].as<IterObj>();
+  bool more = false;
+  switch (it->kind) {
+    case IterKind::Array:
+      if (it->pos < it->len && it->pos < it->src.as<ArrayObj>()->len) {
+        it->cur = it->pos++;
+        more = true;
+      }
+      break;
+    case IterKind::Map: {
+      auto& m = it->src.as<MapObj>()->m;
+      while (it->pos < it->keys.size()) {
+        size_t k = it->pos++;
+        if (m.find(it->keys[k]) != m.end()) {
+          it->cur = k;
+          more = true;
+          break;
+        }
+      }
+      break;
+    }
+    case IterKind::String: {
+      const std::string& s = it->src.as<StringObj>()->s;
+      if (it->pos < s.size()) {
+        it->pos += decodeRune(s, it->pos, &it->curRune);
+        ++it->idx;
+        more = true;
+      }
+      break;
+    }
+    case IterKind::Bytes:
+      if (it->pos < it->src.as<BytesObj>()->b.size()) {
+        it->cur = it->pos++;
+        more = true;
+      }
+      break;
+    case IterKind::Undefined: break;
+  }
+  sp[-1] = Value::boolean(more);
+  ip += 1;
+  DISPATCH();
+}
+L_ITKEY : {
+  auto* it = sp[-1].as<IterObj>();
+  Value k;
+  switch (it->kind) {
+    case IterKind::Array: case IterKind::Bytes: k = Value::integer(static_cast<int64_t>(it->cur)); break;
+    case IterKind::Map: k = makeString(it->keys[it->cur]); break;
+    case IterKind::String: k = Value::integer(it->idx); break;
+    default: break;
+  }
+  sp[-1] = std::move(k);
+  ip += 1;
+  DISPATCH();
+}
+L_ITVAL : {
+  auto* it = sp[-1].as<IterObj>();
+  Value v;
+  switch (it->kind) {
+    case IterKind::Array: v = it->src.as<ArrayObj>()->at(it->cur); break;
+    case IterKind::Bytes:
+      v = Value::integer(static_cast<unsigned char>(it->src.as<BytesObj>()->b[it->cur]));
+      break;
+    case IterKind::Map: {
+      auto& m = it->src.as<MapObj>()->m;
+      auto found = m.find(it->keys[it->cur]);
+      if (found != m.end()) v = found->second;
+      break;
+    }
+    case IterKind::String: v = Value::character(it->curRune); break;
+    default: break;
+  }
+  sp[-1] = std::move(v);
+  ip += 1;
+  DISPATCH();
+}
+
+L_error : {
+  f->ip = ip;
+  st.kind = err.limit ? Status::Kind::kLimitExceeded : Status::Kind::kRuntimeError;
+  st.message = "Runtime Error: " + err.msg + trace(op, stopFp);
+  // Unwind the frames belonging to this execution.
+  fp = stopFp - 1;
+  if (fp < 0) fp = 0;
+  if (stopFp == 1) {
+    this->sp = stack.get();
+  } else {
+    this->sp = frames[stopFp - 1].bp - 1;
+  }
+  suspended = false;
+  running = false;
+  return st;
+}
+#undef DISPATCH
+#undef ALLOC
+#undef TICK
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vm public API
+// ---------------------------------------------------------------------------------------------
+
+Vm::Vm() : impl_(std::make_unique<Impl>()) {
+  impl_->self = this;
+  impl_->stack = std::make_unique<Value[]>(kStackSize + 64);
+}
+Vm::~Vm() = default;
+
+Status Vm::run() {
+  impl_->suspended = false;
+  return impl_->runMain();
+}
+
+Status Vm::resume(Value v) {
+  if (!impl_->suspended) return Status{Status::Kind::kRuntimeError, "Runtime Error: not suspended"};
+  impl_->suspended = false;
+  *impl_->sp++ = std::move(v);
+  impl_->resetBudget();
+  return impl_->execute(1, nullptr);
+}
+
+Status Vm::resumeError(const std::string& message) {
+  if (!impl_->suspended) return Status{Status::Kind::kRuntimeError, "Runtime Error: not suspended"};
+  impl_->suspended = false;
+  Frame& f = impl_->frames[impl_->fp - 1];
+  const uint8_t* at = f.ip - 1;
+  Status st{Status::Kind::kRuntimeError, "Runtime Error: " + message + impl_->trace(at, 1)};
+  impl_->fp = 0;
+  impl_->sp = impl_->stack.get();
+  return st;
+}
+
+bool Vm::suspended() const { return impl_->suspended; }
+void Vm::abort() { impl_->abortFlag.store(true); }
+
+Value Vm::get(const std::string& name) const {
+  auto it = impl_->prog->globalIndex.find(name);
+  if (it == impl_->prog->globalIndex.end()) return Value();
+  return impl_->globals[it->second];
+}
+bool Vm::isDefined(const std::string& name) const {
+  return impl_->prog->globalIndex.count(name) != 0;
+}
+bool Vm::set(const std::string& name, Value v) {
+  auto it = impl_->prog->globalIndex.find(name);
+  if (it == impl_->prog->globalIndex.end()) return false;
+  impl_->globals[it->second] = std::move(v);
+  return true;
+}
+std::vector<std::string> Vm::globalNames() const {
+  std::vector<std::string> out;
+  for (auto& [k, v] : impl_->prog->globalIndex) out.push_back(k);
+  return out;
+}
+Limits& Vm::limits() { return impl_->limits; }
+void Vm::setOutput(std::function<void(std::string_view)> out) { impl_->output = std::move(out); }
+void Vm::write(std::string_view text) {
+  if (impl_->output) impl_->output(text);
+  else fwrite(text.data(), 1, text.size(), stdout);
+}
+void Vm::setOsPermission(OsPermission p) { impl_->perm = std::move(p); }
+const OsPermission& Vm::osPermission() const { return impl_->perm; }
+bool Vm::checkStringLen(size_t n) const {
+  return static_cast<int64_t>(n) <= impl_->limits.maxStringLen;
+}
+bool Vm::checkBytesLen(size_t n) const {
+  return static_cast<int64_t>(n) <= impl_->limits.maxBytesLen;
+}
+
+Result Vm::call(const Value& fn, Args args) {
+  Impl& im = *impl_;
+  if (fn.type() == Type::kBuiltin) return kBuiltins[fn.i()].fn(im, args);
+  if (fn.type() == Type::kNative) return fn.as<NativeObj>()->fn(*this, args);
+  if (fn.type() != Type::kFunction) return Result::error("not callable: " + typeName(fn));
+  Proto* p = fn.as<FuncObj>()->proto;
+  Value* sp = im.sp;
+  if (im.fp >= kMaxFrames ||
+      sp + 2 + args.size() + p->numLocals + p->maxStack > im.stack.get() + kStackSize)
+    return Result::error("stack overflow");
+  Value* callee = sp;
+  *sp++ = fn;
+  std::vector<Value> argv(args.begin(), args.end());
+  size_t nargs = argv.size();
+  if (p->varArgs) {
+    size_t real = static_cast<size_t>(p->numParams - 1);
+    if (nargs < real) {
+      im.sp = callee;
+      return Result::error("wrong number of arguments: want>=" + std::to_string(real) +
+                           ", got=" + std::to_string(nargs));
+    }
+    std::vector<Value> rest(argv.begin() + static_cast<long>(real), argv.end());
+    argv.resize(real);
+    argv.push_back(makeArray(std::move(rest)));
+    nargs = argv.size();
+  } else if (nargs != static_cast<size_t>(p->numParams)) {
+    im.sp = callee;
+    return Result::error("wrong number of arguments: want=" + std::to_string(p->numParams) +
+                         ", got=" + std::to_string(nargs));
+  }
+  for (auto& a : argv) *sp++ = std::move(a);
+  for (int k = static_cast<int>(nargs); k < p->numLocals; ++k) *sp++ = Value();
+  im.frames[im.fp] = Frame{fn.as<FuncObj>(), p->code.data(), callee + 1};
+  ++im.fp;
+  im.sp = sp;
+  ++im.nested;
+  Value result;
+  Status st = im.execute(im.fp, &result);
+  --im.nested;
+  im.sp = callee;
+  if (!st.ok()) {
+    std::string msg = st.message;
+    if (msg.rfind("Runtime Error: ", 0) == 0) msg = msg.substr(15);
+    auto nl = msg.find('\n');
+    if (nl != std::string::npos) msg = msg.substr(0, nl);
+    if (st.kind == Status::Kind::kLimitExceeded) return Result::limit(msg);
+    return Result::error(msg);
+  }
+  return result;
+}
+
+}  // namespace llmspell::tengo
