@@ -678,9 +678,9 @@ class Compiler {
     }
   }
 
-  void checkCyclic(const Node* n, const std::string& path) {
-    if (modulePath_ == path) fail(n, "cyclic module import: " + path);
-    if (parent_) parent_->checkCyclic(n, path);
+  bool isCyclic(const std::string& path) const {
+    if (modulePath_ == path) return true;
+    return parent_ && parent_->isCyclic(path);
   }
 
   void compileImport(const Node* n) {
@@ -692,7 +692,7 @@ class Compiler {
       emit(n, OP_CONST, addConst(e->value));
       return;
     }
-    checkCyclic(n, name);
+    if (isCyclic(name)) fail(n, "cyclic module import: " + name);
     int ci;
     auto it = sh_.moduleCache.find(name);
     if (it != sh_.moduleCache.end()) {

@@ -174,6 +174,17 @@ bool goParseInt(const std::string& in, int base, int64_t* out, bool* range) {
 }
 
 bool goParseFloat(const std::string& in, double* out) {
+  // '_' must separate two digits (or follow a base prefix), as in Go literals.
+  bool hexLit = in.size() > 1 && in[0] == '0' && (in[1] == 'x' || in[1] == 'X');
+  for (size_t k = 0; k < in.size(); ++k) {
+    if (in[k] != '_') continue;
+    auto isD = [&](char c) {
+      return hexLit ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : (c >= '0' && c <= '9');
+    };
+    bool prevOk = k > 0 && (isD(in[k - 1]) || (k == 2 && hexLit));
+    bool nextOk = k + 1 < in.size() && isD(in[k + 1]);
+    if (!prevOk || !nextOk) return false;
+  }
   std::string s;
   for (char c : in)
     if (c != '_') s += c;
@@ -431,6 +442,7 @@ class Scanner {
               insertSemi_ = false;
               lit = "\n";
               pos = cpos;
+              skipComment(cpos);
               return Tok::Semicolon;
             }
             skipComment(cpos);
@@ -808,8 +820,8 @@ class Parser {
     lineCol(pos, &line, &col);
     size_t n = errors_.size();
     if (n > 0 && errors_.back().line == line) return;
-    errors_.push_back({line, col, pos, msg});
     if (n > 10) throw Bailout{};
+    errors_.push_back({line, col, pos, msg});
   }
   void errorExpected(int pos, const std::string& what) {
     std::string msg = "expected " + what;
@@ -959,6 +971,7 @@ class Parser {
     } else {
       NodeP init;
       if (tok_ != Tok::Semicolon) init = parseSimpleStmt(false);
+      else if (lit_ == ";") error(pos_, "missing init in if statement");
       NodeP condStmt;
       int semiPos = 0;
       std::string semiLit;
