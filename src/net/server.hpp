@@ -79,7 +79,7 @@ class ResponseWriter : public std::enable_shared_from_this<ResponseWriter> {
 
  private:
   friend class ServerCore;
-  std::shared_ptr<ServerCore> core_;
+  std::weak_ptr<ServerCore> core_;  // weak: a kept writer must not keep the server's io alive
   std::weak_ptr<void> conn_;
   std::atomic<bool> peerClosed_{false};
   std::atomic<bool> ended_{false};
