@@ -1,0 +1,34 @@
+// `json` namespace: Value <-> JSON text (core/convert does the work; this declares it).
+#include "llmspell/bridge/registry.hpp"
+#include "llmspell/core/convert.hpp"
+
+namespace llmspell {
+
+void llmspell_register_json(Registry& r) {
+  r.fn("json", "encode")
+      .param("value", R"({})", "any value made of tables, strings, numbers, booleans and nil")
+      .opt("opts", R"({"type":"object","properties":{
+              "pretty":{"type":"boolean","description":"indent with 2 spaces"},
+              "indent":{"type":"integer","minimum":0,"maximum":16},
+              "sort_keys":{"type":"boolean","description":"sort object keys"}}})",
+           "{pretty, indent, sort_keys}")
+      .returns("string")
+      .doc("Encodes a value as JSON text; bytes become base64, functions raise invalid_argument")
+      .sync([](CallContext&, Args a) -> Value {
+        JsonOptions o;
+        o.pretty = a[1].getBool("pretty");
+        o.sortKeys = a[1].getBool("sort_keys");
+        if (a[1].get("indent").isNumber()) {
+          o.pretty = true;
+          o.indent = static_cast<int>(a[1].getInt("indent", 2));
+        }
+        return Value(toJsonText(a[0], o));
+      });
+  r.fn("json", "decode")
+      .param("text", R"({"type":"string"})", "JSON text")
+      .returns("the decoded value (objects become tables, null becomes nil)")
+      .doc("Parses JSON text; a syntax error raises invalid_argument with line and column")
+      .sync([](CallContext&, Args a) -> Value { return parseJson(a[0].asString()); });
+}
+
+}  // namespace llmspell
