@@ -16,6 +16,9 @@ int opOperandBytes(Op op) {
     case OP_GETFP: case OP_GETB: case OP_RET: return 1;
     case OP_SETSELG: case OP_CLOSURE: return 3;
     case OP_SETSELL: case OP_SETSELF: case OP_CALL: return 2;
+    case OP_ADDK: case OP_SUBK: case OP_LTK: case OP_LEK: case OP_GTK: case OP_GEK: case OP_EQK:
+    case OP_NEK: return 2;
+    case OP_JLTK: case OP_JLEK: case OP_JGTK: case OP_JGEK: case OP_JEQK: case OP_JNEK: return 6;
     default: return 0;
   }
 }
@@ -186,13 +189,57 @@ class Compiler {
         s.code.push_back(static_cast<uint8_t>(a));
         s.code.push_back(static_cast<uint8_t>(b));
         break;
+      case OP_ADDK: case OP_SUBK: case OP_LTK: case OP_LEK: case OP_GTK: case OP_GEK:
+      case OP_EQK: case OP_NEK:
+        s.code.push_back(static_cast<uint8_t>(a >> 8));
+        s.code.push_back(static_cast<uint8_t>(a));
+        break;
+      case OP_JLTK: case OP_JLEK: case OP_JGTK: case OP_JGEK: case OP_JEQK: case OP_JNEK:
+        s.code.push_back(static_cast<uint8_t>(a >> 8));
+        s.code.push_back(static_cast<uint8_t>(a));
+        for (int k = 3; k >= 0; --k) s.code.push_back(static_cast<uint8_t>(b >> (8 * k)));
+        break;
       default: break;
     }
     return at;
   }
   void patchJump(size_t at, size_t target) {
     auto& c = cur().code;
-    for (int k = 0; k < 4; ++k) c[at + 1 + k] = static_cast<uint8_t>(target >> (8 * (3 - k)));
+    size_t o = (c[at] >= OP_JLTK && c[at] <= OP_JNEK) ? at + 3 : at + 1;
+    for (int k = 0; k < 4; ++k) c[o + k] = static_cast<uint8_t>(target >> (8 * (3 - k)));
+  }
+  // A numeric literal usable as the constant operand of a fused op.
+  int literalConst(const Node* n) {
+    if (n->kind == NK::IntLit) return addConst(Value::integer(n->ival));
+    if (n->kind == NK::FloatLit) return addConst(Value::number(n->fval));
+    if (n->kind == NK::CharLit) return addConst(Value::character(static_cast<int32_t>(n->ival)));
+    return -1;
+  }
+  static bool isNumLit(const Node* n) {
+    return n->kind == NK::IntLit || n->kind == NK::FloatLit || n->kind == NK::CharLit;
+  }
+  static Op kOp(Tok t, bool jump) {
+    switch (t) {
+      case Tok::Add: return jump ? OP__COUNT : OP_ADDK;
+      case Tok::Sub: return jump ? OP__COUNT : OP_SUBK;
+      case Tok::Less: return jump ? OP_JLTK : OP_LTK;
+      case Tok::LessEq: return jump ? OP_JLEK : OP_LEK;
+      case Tok::Greater: return jump ? OP_JGTK : OP_GTK;
+      case Tok::GreaterEq: return jump ? OP_JGEK : OP_GEK;
+      case Tok::Equal: return jump ? OP_JEQK : OP_EQK;
+      case Tok::NotEqual: return jump ? OP_JNEK : OP_NEK;
+      default: return OP__COUNT;
+    }
+  }
+  // Compiles a condition and a "jump if falsy" to be patched; fuses `x <op> literal`.
+  size_t compileCondJump(const Node* cond, const Node* jumpNode) {
+    if (cond->kind == NK::Binary && isNumLit(cond->b.get()) && kOp(cond->tok, true) != OP__COUNT) {
+      compile(cond->a.get());
+      int k = literalConst(cond->b.get());
+      return emit(cond, kOp(cond->tok, true), k, 0);
+    }
+    compile(cond);
+    return emit(jumpNode, OP_JMPF, 0);
   }
   size_t here() { return cur().code.size(); }
   int addConst(Value v) {
@@ -241,8 +288,7 @@ class Compiler {
       case NK::If: {
         enterBlock();
         if (n->a) compile(n->a.get());
-        compile(n->b.get());
-        size_t j1 = emit(n, OP_JMPF, 0);
+        size_t j1 = compileCondJump(n->b.get(), n);
         compile(n->c.get());
         if (n->d) {
           size_t j2 = emit(n, OP_JMP, 0);
@@ -314,6 +360,10 @@ class Compiler {
           break;
         }
         compile(n->a.get());
+        if (isNumLit(n->b.get()) && kOp(n->tok, false) != OP__COUNT) {
+          emit(n, kOp(n->tok, false), literalConst(n->b.get()));
+          break;
+        }
         compile(n->b.get());
         emit(n, binOp(n->tok));
         break;
@@ -329,8 +379,7 @@ class Compiler {
         }
         break;
       case NK::Cond: {
-        compile(n->a.get());
-        size_t j1 = emit(n, OP_JMPF, 0);
+        size_t j1 = compileCondJump(n->a.get(), n);
         compile(n->b.get());
         size_t j2 = emit(n, OP_JMP, 0);
         patchJump(j1, here());
@@ -500,10 +549,7 @@ class Compiler {
     if (n->a) compile(n->a.get());
     size_t preCond = here();
     size_t postCondJ = SIZE_MAX;
-    if (n->b) {
-      compile(n->b.get());
-      postCondJ = emit(n, OP_JMPF, 0);
-    }
+    if (n->b) postCondJ = compileCondJump(n->b.get(), n);
     cur().loops.emplace_back();
     compile(n->d.get());
     Loop loop = std::move(cur().loops.back());
@@ -584,13 +630,16 @@ class Compiler {
     return raw;
   }
 
-  static int computeMaxStack(const std::vector<uint8_t>& code) {
-    std::vector<int> height(code.size() + 1, -1);
+  static int computeMaxStack(const std::vector<uint8_t>& codeIn) {
+    std::vector<uint8_t> code = codeIn;
+    code.resize(codeIn.size() + 8, 0);  // operand reads past the end stay in bounds
+    const size_t codeSize = codeIn.size();
+    std::vector<int> height(codeSize + 1, -1);
     std::vector<size_t> work{0};
     height[0] = 0;
     int maxH = 0;
     auto push = [&](size_t pc, int h) {
-      if (pc <= code.size() && height[pc] < 0) {
+      if (pc <= codeSize && height[pc] < 0) {
         height[pc] = h;
         work.push_back(pc);
       }
@@ -599,7 +648,7 @@ class Compiler {
       size_t pc = work.back();
       work.pop_back();
       int h = height[pc];
-      while (pc < code.size()) {
+      while (pc < codeSize) {
         Op op = static_cast<Op>(code[pc]);
         const uint8_t* o = &code[pc + 1];
         int u16 = (o[0] << 8) | o[1];
@@ -621,6 +670,12 @@ class Compiler {
           case OP_CLOSURE: h += 1 - o[2]; break;
           case OP_JMP: push(u32, h); stop = true; break;
           case OP_JMPF: h -= 1; push(u32, h); break;
+          case OP_JLTK: case OP_JLEK: case OP_JGTK: case OP_JGEK: case OP_JEQK: case OP_JNEK: {
+            uint32_t t = (uint32_t(o[2]) << 24) | (uint32_t(o[3]) << 16) | (uint32_t(o[4]) << 8) | o[5];
+            h -= 1;
+            push(t, h);
+            break;
+          }
           case OP_ANDJMP: case OP_ORJMP: push(u32, h); h -= 1; break;
           case OP_RET: stop = true; break;
           default: break;

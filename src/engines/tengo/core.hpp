@@ -47,6 +47,9 @@ enum Op : uint8_t {
   OP_RET,      // u8 hasValue
   OP_CLOSURE,  // u16 const, u8 nfree
   OP_ITINIT, OP_ITNEXT, OP_ITKEY, OP_ITVAL,
+  // Fused forms (operand: u16 constant; J*K also u32 target, jumping when the test is false).
+  OP_ADDK, OP_SUBK, OP_LTK, OP_LEK, OP_GTK, OP_GEK, OP_EQK, OP_NEK,
+  OP_JLTK, OP_JLEK, OP_JGTK, OP_JGEK, OP_JEQK, OP_JNEK,
   OP__COUNT
 };
 

@@ -53,14 +53,14 @@ void Vm::Impl::resetBudget() {
 }
 
 Status Vm::Impl::runMain() {
-  for (int i = 0; i < kStackSize + 64; ++i) stack[i] = Value();
+  for (int i = 0; i < kStackSize + 64; ++i) stack[i].reset();
   sp = stack.get();
-  *sp++ = mainFn;
+  (sp++)->initFrom(mainFn);
   fp = 0;
   Proto* p = prog->main;
   frames[0] = Frame{mainFn.as<FuncObj>(), p->code.data(), sp};
   fp = 1;
-  for (int i = 0; i < p->numLocals; ++i) *sp++ = Value();
+  for (int i = 0; i < p->numLocals; ++i) (sp++)->initUndefined();
   countAllocs = limits.maxAllocs >= 0;
   allocsLeft = limits.maxAllocs + 1;
   abortFlag = false;
@@ -77,7 +77,9 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
       &&L_ANDJMP, &&L_ORJMP, &&L_GETG, &&L_SETG, &&L_GETL, &&L_SETL, &&L_DEFL, &&L_GETF,
       &&L_SETF, &&L_GETLP, &&L_GETFP, &&L_GETB, &&L_SETSELG, &&L_SETSELL, &&L_SETSELF,
       &&L_ARRAY, &&L_MAP, &&L_ERROR, &&L_IMMUTABLE, &&L_INDEX, &&L_SLICE, &&L_CALL, &&L_RET,
-      &&L_CLOSURE, &&L_ITINIT, &&L_ITNEXT, &&L_ITKEY, &&L_ITVAL};
+      &&L_CLOSURE, &&L_ITINIT, &&L_ITNEXT, &&L_ITKEY, &&L_ITVAL, &&L_ADDK, &&L_SUBK, &&L_LTK,
+      &&L_LEK, &&L_GTK, &&L_GEK, &&L_EQK, &&L_NEK, &&L_JLTK, &&L_JLEK, &&L_JGTK, &&L_JGEK,
+      &&L_JEQK, &&L_JNEK};
   static_assert(sizeof(dispatch) / sizeof(dispatch[0]) == OP__COUNT);
 
   running = true;
@@ -139,23 +141,23 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
   DISPATCH();
 
 L_CONST:
-  *sp++ = consts[rd16(ip + 1)];
+  (sp++)->initFrom(consts[rd16(ip + 1)]);
   ip += 3;
   DISPATCH();
 L_NULL:
-  *sp++ = Value();
+  (sp++)->initUndefined();
   ip += 1;
   DISPATCH();
 L_TRUE:
-  *sp++ = Value::boolean(true);
+  (sp++)->initBool(true);
   ip += 1;
   DISPATCH();
 L_FALSE:
-  *sp++ = Value::boolean(false);
+  (sp++)->initBool(false);
   ip += 1;
   DISPATCH();
 L_POP:
-  --sp;
+  (--sp)->reset();
   ip += 1;
   DISPATCH();
 
@@ -166,7 +168,7 @@ L_POP:
     if (__builtin_expect(a->type() == Type::kInt && b->type() == Type::kInt, 1)) { \
       uint64_t x = static_cast<uint64_t>(a->i()), y = static_cast<uint64_t>(b->i()); \
       (void)x; (void)y;                                                          \
-      a->setInt(static_cast<int64_t>(EXPR));                                     \
+      a->initInt(static_cast<int64_t>(EXPR));                                    \
       --sp;                                                                      \
       ip += 1;                                                                   \
       ALLOC();                                                                   \
@@ -194,8 +196,7 @@ L_SHR:
     Value* a = sp - 2;                                                             \
     Value* b = sp - 1;                                                             \
     if (__builtin_expect(a->type() == Type::kInt && b->type() == Type::kInt, 1)) { \
-      bool r = a->i() OPR b->i();                                                  \
-      *a = Value::boolean(r);                                                      \
+      a->initBool(a->i() OPR b->i());                                              \
       --sp;                                                                        \
       ip += 1;                                                                     \
       ALLOC();                                                                     \
@@ -212,7 +213,7 @@ L_SHR:
 L_binop_slow : {
   Value r;
   if (!binaryOp(*this, static_cast<Op>(*ip), sp[-2], sp[-1], &r, &err)) goto L_error;
-  --sp;
+  (--sp)->reset();
   sp[-1] = std::move(r);
   ip += 1;
   ALLOC();
@@ -221,14 +222,14 @@ L_binop_slow : {
 
 L_EQ : {
   bool r = valuesEqual(sp[-2], sp[-1]);
-  --sp;
+  (--sp)->reset();
   sp[-1] = Value::boolean(r);
   ip += 1;
   DISPATCH();
 }
 L_NE : {
   bool r = !valuesEqual(sp[-2], sp[-1]);
-  --sp;
+  (--sp)->reset();
   sp[-1] = Value::boolean(r);
   ip += 1;
   DISPATCH();
@@ -272,7 +273,7 @@ L_JMPF : {
   switch (sp->type()) {
     case Type::kBool: falsy = sp->i() == 0; break;
     case Type::kInt: falsy = sp->i() == 0; break;
-    default: falsy = isFalsy(*sp);
+    default: falsy = isFalsy(*sp); sp->reset();
   }
   if (falsy) ip = f->fn->proto->code.data() + rd32(ip + 1);
   else ip += 5;
@@ -282,20 +283,20 @@ L_ANDJMP:
   if (isFalsy(sp[-1])) {
     ip = f->fn->proto->code.data() + rd32(ip + 1);
   } else {
-    --sp;
+    (--sp)->reset();
     ip += 5;
   }
   DISPATCH();
 L_ORJMP:
   if (isFalsy(sp[-1])) {
-    --sp;
+    (--sp)->reset();
     ip += 5;
   } else {
     ip = f->fn->proto->code.data() + rd32(ip + 1);
   }
   DISPATCH();
 L_GETG:
-  *sp++ = gl[rd16(ip + 1)];
+  (sp++)->initFrom(gl[rd16(ip + 1)]);
   ip += 3;
   DISPATCH();
 L_SETG:
@@ -304,8 +305,8 @@ L_SETG:
   DISPATCH();
 L_GETL : {
   Value& v = bp[ip[1]];
-  if (__builtin_expect(v.type() == Type::kCell, 0)) *sp++ = v.as<CellObj>()->v;
-  else *sp++ = v;
+  if (__builtin_expect(v.type() == Type::kCell, 0)) (sp++)->initFrom(v.as<CellObj>()->v);
+  else (sp++)->initFrom(v);
   ip += 2;
   DISPATCH();
 }
@@ -322,7 +323,7 @@ L_DEFL:
   ip += 2;
   DISPATCH();
 L_GETF:
-  *sp++ = f->fn->free[ip[1]].as<CellObj>()->v;
+  (sp++)->initFrom(f->fn->free[ip[1]].as<CellObj>()->v);
   ip += 2;
   DISPATCH();
 L_SETF:
@@ -336,16 +337,16 @@ L_GETLP : {
     c->v = std::move(v);
     v = Value::object(Type::kCell, c);
   }
-  *sp++ = v;
+  (sp++)->initFrom(v);
   ip += 2;
   DISPATCH();
 }
 L_GETFP:
-  *sp++ = f->fn->free[ip[1]];
+  (sp++)->initFrom(f->fn->free[ip[1]]);
   ip += 2;
   DISPATCH();
 L_GETB:
-  *sp++ = Value::builtin(ip[1]);
+  (sp++)->initFrom(Value::builtin(ip[1]));
   ip += 2;
   DISPATCH();
 
@@ -376,7 +377,7 @@ L_SETSELF : {
     target = std::move(next);
   }
   if (!indexSet(*this, target, sels[0], val, &err)) goto L_error;
-  sp -= n + 1;
+  for (int k = 0; k <= n; ++k) (--sp)->reset();
   ip += 1 + opOperandBytes(static_cast<Op>(*ip));
   DISPATCH();
 }
@@ -395,7 +396,10 @@ L_ARRAY : {
 L_MAP : {
   int n = rd16(ip + 1);
   auto* m = new MapObj();
-  for (Value* p = sp - n; p < sp; p += 2) m->m[p->as<StringObj>()->s] = std::move(p[1]);
+  for (Value* p = sp - n; p < sp; p += 2) {
+    m->m[p->as<StringObj>()->s] = std::move(p[1]);
+    p->reset();
+  }
   sp -= n;
   *sp++ = Value::object(Type::kMap, m);
   ip += 3;
@@ -419,7 +423,7 @@ L_IMMUTABLE:
 L_INDEX : {
   Value r;
   if (!indexGet(*this, sp[-2], sp[-1], &r, &err)) goto L_error;
-  --sp;
+  (--sp)->reset();
   sp[-1] = std::move(r);
   ip += 1;
   DISPATCH();
@@ -427,7 +431,8 @@ L_INDEX : {
 L_SLICE : {
   Value r;
   if (!sliceOp(*this, sp[-3], sp[-2], sp[-1], &r, &err)) goto L_error;
-  sp -= 2;
+  (--sp)->reset();
+  (--sp)->reset();
   sp[-1] = std::move(r);
   ip += 1;
   ALLOC();
@@ -483,8 +488,10 @@ L_CALL : {
     if (fn == f->fn && (next[0] == OP_RET || (next[0] == OP_POP && next[1] == OP_RET))) {
       // Self tail call: reuse the frame.
       for (int k = 0; k < nargs; ++k) bp[k] = std::move(callee[1 + k]);
+      Value* oldSp = sp;
       sp = bp + nargs;
-      for (int k = nargs; k < p->numLocals; ++k) *sp++ = Value();
+      for (Value* q = sp; q < oldSp; ++q) q->reset();
+      for (int k = nargs; k < p->numLocals; ++k) (sp++)->initUndefined();
       ip = p->code.data();
       DISPATCH();
     }
@@ -497,7 +504,7 @@ L_CALL : {
     f->fn = fn;
     bp = callee + 1;
     f->bp = bp;
-    for (int k = nargs; k < p->numLocals; ++k) *sp++ = Value();
+    for (int k = nargs; k < p->numLocals; ++k) (sp++)->initUndefined();
     ip = p->code.data();
     f->ip = ip;
     DISPATCH();
@@ -521,6 +528,7 @@ L_CALL : {
       r = Result::error("native function threw an exception");
     }
     sp = this->sp;
+    for (Value* q = callee + 1; q < sp; ++q) q->reset();
     ALLOC();
     switch (r.kind()) {
       case Result::Kind::kValue:
@@ -533,6 +541,7 @@ L_CALL : {
           err.msg = "cannot suspend inside a nested call";
           goto L_error;
         }
+        callee->reset();
         sp = callee;
         ip += 3;
         f->ip = ip;
@@ -565,12 +574,14 @@ L_RET : {
   Value ret;
   if (ip[1]) ret = std::move(sp[-1]);
   Value* callee = bp - 1;
+  for (Value* q = bp; q < sp; ++q) q->reset();
   --fp;
   *callee = std::move(ret);
   sp = callee + 1;
   if (fp < stopFp) {
-    if (result) *result = *callee;
-    if (fp == 0) sp = stack.get();
+    if (result) *result = std::move(*callee);
+    callee->reset();
+    sp = callee;
     this->sp = sp;
     running = false;
     return st;
@@ -699,18 +710,113 @@ L_ITVAL : {
   DISPATCH();
 }
 
+#define K_ARITH(LABEL, BASEOP, EXPR)                                              \
+  LABEL : {                                                                       \
+    Value* a = sp - 1;                                                            \
+    const Value& b = consts[rd16(ip + 1)];                                        \
+    if (__builtin_expect(a->type() == Type::kInt && b.type() == Type::kInt, 1)) { \
+      uint64_t x = static_cast<uint64_t>(a->i()), y = static_cast<uint64_t>(b.i()); \
+      a->initInt(static_cast<int64_t>(EXPR));                                     \
+    } else {                                                                      \
+      Value r;                                                                    \
+      if (!binaryOp(*this, BASEOP, *a, b, &r, &err)) goto L_error;                \
+      *a = std::move(r);                                                          \
+    }                                                                             \
+    ip += 3;                                                                      \
+    ALLOC();                                                                      \
+    DISPATCH();                                                                   \
+  }
+  K_ARITH(L_ADDK, OP_ADD, x + y)
+  K_ARITH(L_SUBK, OP_SUB, x - y)
+#undef K_ARITH
+
+#define K_CMP(LABEL, BASEOP, OPR)                                                 \
+  LABEL : {                                                                       \
+    Value* a = sp - 1;                                                            \
+    const Value& b = consts[rd16(ip + 1)];                                        \
+    if (__builtin_expect(a->type() == Type::kInt && b.type() == Type::kInt, 1)) { \
+      a->initBool(a->i() OPR b.i());                                              \
+    } else {                                                                      \
+      Value r;                                                                    \
+      if (!binaryOp(*this, BASEOP, *a, b, &r, &err)) goto L_error;                \
+      *a = std::move(r);                                                          \
+    }                                                                             \
+    ip += 3;                                                                      \
+    ALLOC();                                                                      \
+    DISPATCH();                                                                   \
+  }
+  K_CMP(L_LTK, OP_LT, <)
+  K_CMP(L_LEK, OP_LE, <=)
+  K_CMP(L_GTK, OP_GT, >)
+  K_CMP(L_GEK, OP_GE, >=)
+#undef K_CMP
+
+L_EQK : {
+  bool r = valuesEqual(sp[-1], consts[rd16(ip + 1)]);
+  sp[-1] = Value::boolean(r);
+  ip += 3;
+  DISPATCH();
+}
+L_NEK : {
+  bool r = !valuesEqual(sp[-1], consts[rd16(ip + 1)]);
+  sp[-1] = Value::boolean(r);
+  ip += 3;
+  DISPATCH();
+}
+
+#define J_CMP(LABEL, BASEOP, OPR)                                                 \
+  LABEL : {                                                                       \
+    Value* a = sp - 1;                                                            \
+    const Value& b = consts[rd16(ip + 1)];                                        \
+    bool truth;                                                                   \
+    if (__builtin_expect(a->type() == Type::kInt && b.type() == Type::kInt, 1)) { \
+      truth = a->i() OPR b.i();                                                   \
+      --sp;                                                                       \
+    } else {                                                                      \
+      Value r;                                                                    \
+      if (!binaryOp(*this, BASEOP, *a, b, &r, &err)) goto L_error;                \
+      truth = !isFalsy(r);                                                        \
+      (--sp)->reset();                                                            \
+    }                                                                             \
+    if (__builtin_expect(countAllocs, 0) && --allocsLeft == 0) {                  \
+      err.msg = "object allocation limit exceeded";                               \
+      err.limit = true;                                                           \
+      goto L_error;                                                               \
+    }                                                                             \
+    if (truth) ip += 7;                                                           \
+    else ip = f->fn->proto->code.data() + rd32(ip + 3);                           \
+    DISPATCH();                                                                   \
+  }
+  J_CMP(L_JLTK, OP_LT, <)
+  J_CMP(L_JLEK, OP_LE, <=)
+  J_CMP(L_JGTK, OP_GT, >)
+  J_CMP(L_JGEK, OP_GE, >=)
+#undef J_CMP
+
+#define J_EQ(LABEL, NEG)                                                          \
+  LABEL : {                                                                       \
+    bool truth = NEG valuesEqual(sp[-1], consts[rd16(ip + 1)]);                   \
+    (--sp)->reset();                                                              \
+    if (truth) ip += 7;                                                           \
+    else ip = f->fn->proto->code.data() + rd32(ip + 3);                           \
+    DISPATCH();                                                                   \
+  }
+  J_EQ(L_JEQK, )
+  J_EQ(L_JNEK, !)
+#undef J_EQ
+
 L_error : {
   f->ip = ip;
   st.kind = err.limit ? Status::Kind::kLimitExceeded : Status::Kind::kRuntimeError;
   st.message = "Runtime Error: " + err.msg + trace(op, stopFp);
   // Unwind the frames belonging to this execution.
+  {
+    Value* base = stopFp == 1 ? stack.get() : frames[stopFp - 1].bp - 1;
+    for (Value* q = base; q < sp; ++q) q->reset();
+    this->sp = base;
+  }
   fp = stopFp - 1;
   if (fp < 0) fp = 0;
-  if (stopFp == 1) {
-    this->sp = stack.get();
-  } else {
-    this->sp = frames[stopFp - 1].bp - 1;
-  }
   suspended = false;
   running = false;
   return st;
@@ -738,7 +844,7 @@ Status Vm::run() {
 Status Vm::resume(Value v) {
   if (!impl_->suspended) return Status{Status::Kind::kRuntimeError, "Runtime Error: not suspended"};
   impl_->suspended = false;
-  *impl_->sp++ = std::move(v);
+  (impl_->sp++)->initFrom(v);
   impl_->resetBudget();
   return impl_->execute(1, nullptr);
 }
@@ -750,6 +856,7 @@ Status Vm::resumeError(const std::string& message) {
   const uint8_t* at = f.ip - 1;
   Status st{Status::Kind::kRuntimeError, "Runtime Error: " + message + impl_->trace(at, 1)};
   impl_->fp = 0;
+  for (Value* q = impl_->stack.get(); q < impl_->sp; ++q) q->reset();
   impl_->sp = impl_->stack.get();
   return st;
 }
@@ -802,12 +909,13 @@ Result Vm::call(const Value& fn, Args args) {
       sp + 2 + args.size() + p->numLocals + p->maxStack > im.stack.get() + kStackSize)
     return Result::error("stack overflow");
   Value* callee = sp;
-  *sp++ = fn;
+  (sp++)->initFrom(fn);
   std::vector<Value> argv(args.begin(), args.end());
   size_t nargs = argv.size();
   if (p->varArgs) {
     size_t real = static_cast<size_t>(p->numParams - 1);
     if (nargs < real) {
+      callee->reset();
       im.sp = callee;
       return Result::error("wrong number of arguments: want>=" + std::to_string(real) +
                            ", got=" + std::to_string(nargs));
@@ -817,12 +925,13 @@ Result Vm::call(const Value& fn, Args args) {
     argv.push_back(makeArray(std::move(rest)));
     nargs = argv.size();
   } else if (nargs != static_cast<size_t>(p->numParams)) {
+    callee->reset();
     im.sp = callee;
     return Result::error("wrong number of arguments: want=" + std::to_string(p->numParams) +
                          ", got=" + std::to_string(nargs));
   }
-  for (auto& a : argv) *sp++ = std::move(a);
-  for (int k = static_cast<int>(nargs); k < p->numLocals; ++k) *sp++ = Value();
+  for (auto& a : argv) (sp++)->initFrom(a);
+  for (int k = static_cast<int>(nargs); k < p->numLocals; ++k) (sp++)->initUndefined();
   im.frames[im.fp] = Frame{fn.as<FuncObj>(), p->code.data(), callee + 1};
   ++im.fp;
   im.sp = sp;

@@ -112,6 +112,29 @@ class Value {
     type_ = Type::kInt;
     i_ = v;
   }
+  // VM internals: initialise a slot that is known to hold no heap reference.
+  void initFrom(const Value& o) {
+    type_ = o.type_;
+    i_ = o.i_;
+    if (isHeap()) ++o_->refs;
+  }
+  void initInt(int64_t v) {
+    type_ = Type::kInt;
+    i_ = v;
+  }
+  void initBool(bool b) {
+    type_ = Type::kBool;
+    i_ = b ? 1 : 0;
+  }
+  void initUndefined() {
+    type_ = Type::kUndefined;
+    i_ = 0;
+  }
+  // Drops any heap reference and becomes undefined.
+  void reset() {
+    release();
+    type_ = Type::kUndefined;
+  }
 
  private:
   Value(Type t, int64_t v) : type_(t), i_(v) {}
