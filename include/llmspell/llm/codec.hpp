@@ -44,6 +44,7 @@ struct ProviderConfig {
   Headers headers;        // extra headers sent with every request
   double timeoutSeconds = 300;        // whole request, per attempt
   double connectTimeoutSeconds = 15;
+  double idleTimeoutSeconds = 120;    // max silence inside a response (a stalled stream)
   int maxRetries = 2;
   double retryBaseSeconds = 0.5;      // backoff base: base * 2^n, capped, jittered x(0.75-1.0)
   double retryMaxSeconds = 8;

@@ -1,0 +1,42 @@
+// The built-in model catalog: context window, max output, capabilities and prices (USD per
+// million tokens) for current models; cost of a call from its usage. Read-only, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmspell/core/value.hpp"
+#include "llmspell/llm/types.hpp"
+
+namespace llmspell::llm {
+
+struct ModelInfo {
+  std::string id;        // "openai/gpt-4o-mini"
+  std::string provider;  // "openai"
+  std::string model;     // "gpt-4o-mini"
+  std::string kind = "chat";  // chat | embedding
+  int64_t contextWindow = 0;
+  int64_t maxOutput = 0;
+  std::vector<std::string> capabilities;  // tools, vision, json_schema, streaming, reasoning
+  double inputPrice = 0;   // USD per 1M input tokens
+  double outputPrice = 0;  // USD per 1M output tokens
+  double cachedPrice = -1; // USD per 1M cached input tokens (-1 = same as input)
+  bool local = false;      // runs locally (free)
+};
+
+const std::vector<ModelInfo>& builtinCatalog();
+// Exact "provider/model", else the longest catalog model that prefixes it within the same
+// provider ("openai/gpt-4o-2024-08-06" -> openai/gpt-4o). nullptr when unknown.
+const ModelInfo* findModel(std::string_view id);
+// A bare model name ("gpt-4o-mini") -> its provider ("openai"), or "" when unknown.
+std::string providerOfBareModel(std::string_view model);
+// {id, provider, model, kind, context_window, max_output, capabilities, input_price,
+//  output_price, cached_price, local}
+Value toValue(const ModelInfo& m);
+// Cost of `usage` on `modelId`; nullopt when the catalog has no price for it. Cached input
+// tokens are billed at the cached price.
+std::optional<double> costUsd(const Usage& usage, std::string_view modelId);
+
+}  // namespace llmspell::llm

@@ -1,0 +1,126 @@
+// The LLM client: providers by name, model names "provider/model", chat and streaming over the
+// net layer's HttpClient with retries and backoff, the deterministic mock provider, embeddings
+// and model listing.
+//
+// Usage (on the loop thread):
+//   llm::LlmClient client(loop);                 // providers configured from the environment
+//   llm::ChatRequest req; req.messages = {llm::Message::user("hi")};
+//   PromisePtr p = client.chat("openai/gpt-4o-mini", req, {});
+//   p->onSettle([](const Promise& p) { auto r = llm::chatResponseFromValue(p.value()); ... });
+//
+// Thread-safety: loop-affine. Create, configure and call a client on its loop's thread only.
+// Failure: calls never throw; promises reject with API.md codes (invalid_argument, auth_error,
+// rate_limited, provider_error, network_error, timeout, cancelled, not_found). API keys never
+// appear in errors or logs.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llmspell/llm/codec.hpp"
+#include "llmspell/llm/types.hpp"
+#include "llmspell/runtime/loop.hpp"
+#include "llmspell/runtime/promise.hpp"
+
+namespace llmspell::llm {
+
+struct CallOptions {
+  double timeoutSeconds = 0;  // per attempt; 0 = the provider's configured timeout
+  int maxRetries = -1;        // -1 = the provider's configured retries
+  // Streaming when set: called on the loop thread for every delta, in order.
+  std::function<void(const StreamChunk&)> onChunk;
+};
+
+// One scripted mock reply (API.md: {text, tool_calls, usage, delay, error}).
+struct MockReply {
+  std::string text;
+  std::string reasoning;
+  std::vector<ToolCall> toolCalls;
+  Usage usage;          // present=false: estimated from the words
+  double delaySeconds = 0;
+  std::optional<Error> error;
+  std::string finishReason;  // "" = stop, or tool_calls when calls are present
+};
+// Reads {text, reasoning, tool_calls = {{name, arguments, id}}, usage, delay, error = {code,
+// message}, finish_reason}; a plain string is a text reply. Throws invalid_argument.
+MockReply mockReplyFromValue(const Value& v);
+// One reply per non-empty line of a JSON Lines file; throws invalid_argument / not_found.
+std::vector<MockReply> loadMockReplies(const std::string& path);
+
+// "openai/gpt-4o-mini" -> {"openai", "gpt-4o-mini"}; the model part may contain '/'
+// ("openrouter/openai/gpt-4o"). A name without '/' is looked up in the catalog ("gpt-4o-mini"
+// -> openai). Throws invalid_argument.
+std::pair<std::string, std::string> splitModelName(std::string_view name);
+
+class LlmClient {
+ public:
+  // Reads provider keys and base URLs from the environment: OPENAI_API_KEY / OPENAI_BASE_URL,
+  // ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL, GEMINI_API_KEY (or GOOGLE_API_KEY) /
+  // GEMINI_BASE_URL, OLLAMA_HOST / OLLAMA_API_KEY, OPENAI_COMPATIBLE_BASE_URL /
+  // OPENAI_COMPATIBLE_API_KEY, and the presets (groq, openrouter, together, mistral, deepseek,
+  // lmstudio, llamacpp, vllm) with their *_API_KEY / *_BASE_URL.
+  explicit LlmClient(Loop& loop);
+  ~LlmClient();
+  LlmClient(const LlmClient&) = delete;
+  LlmClient& operator=(const LlmClient&) = delete;
+
+  Loop& loop() { return loop_; }
+
+  // Adds or updates a provider from a script config table: {kind, base_url, api_key_env,
+  // api_key (tests only), headers, timeout, connect_timeout, idle_timeout, retries, retry_base,
+  // max_retry_after, max_completion_tokens, stream_usage, replies (mock), replies_file (mock)}.
+  // Throws invalid_argument on a bad field.
+  void configure(const std::string& provider, const Value& config);
+  // The provider's config; throws invalid_argument naming the known providers.
+  const ProviderConfig& provider(const std::string& name) const;
+  bool hasProvider(const std::string& name) const;
+  // [{name, kind, base_url, has_key, key_env}] in name order (keys never included).
+  Value providers() const;
+
+  // Mock script: replies served in order by mock/script.
+  void setMockReplies(std::vector<MockReply> replies);
+  size_t mockRepliesLeft() const { return mockReplies_.size(); }
+
+  // One chat call. `model` is "provider/model". Resolves with toValue(ChatResponse) plus
+  // cost_usd when the catalog knows the model's price.
+  PromisePtr chat(const std::string& model, ChatRequest req, CallOptions opts);
+  // Resolves with an array of vectors (arrays of numbers), in input order.
+  PromisePtr embed(const std::string& model, std::vector<std::string> texts, const Value& opts);
+  // Resolves with the provider's model list: [{id, ...}].
+  PromisePtr listModels(const std::string& provider);
+
+  // Total calls made through this client (attempts included) and retries, for tests/metrics.
+  uint64_t attempts() const { return attempts_; }
+  uint64_t retries() const { return retries_; }
+
+  // Seeds the backoff jitter (tests).
+  void setJitterSeed(uint64_t seed) { rng_ = seed ? seed : 1; }
+  double jitter();  // in [0.75, 1.0]
+
+ private:
+  PromisePtr chatMock(const std::string& model, ChatRequest req, CallOptions opts);
+  PromisePtr chatHttp(const ProviderConfig& cfg, ChatRequest req, CallOptions opts);
+
+  Loop& loop_;
+  std::map<std::string, ProviderConfig> providers_;
+  std::deque<MockReply> mockReplies_;
+  size_t mockServed_ = 0;
+  uint64_t attempts_ = 0, retries_ = 0;
+  uint64_t rng_ = 0x9E3779B97F4A7C15ull;
+  std::shared_ptr<bool> alive_;
+  std::shared_ptr<void> http_;  // keeps the loop's HttpClient (and its connections) alive
+};
+
+// The backoff before retry `attempt` (0-based): the server's delay when given, else
+// base * 2^attempt capped at max, times `jitter`.
+double retryDelay(const ProviderConfig& cfg, int attempt, std::optional<double> serverDelay,
+                  double jitter);
+
+// Rough token estimate (no tokenizer): max(words, ceil(chars / 4)).
+int64_t estimateTokens(std::string_view text);
+
+}  // namespace llmspell::llm

@@ -1,0 +1,721 @@
+// LlmClient: provider table from the environment and llm.configure, chat calls over HttpClient
+// (retries with backoff and jitter, server-requested delays, streaming through SSE / NDJSON
+// parsers into the codecs' stream decoders, cancellation), the mock provider, embeddings and
+// model lists.
+#include "llmspell/llm/client.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "llmspell/core/convert.hpp"
+#include "llmspell/core/log.hpp"
+#include "llmspell/llm/catalog.hpp"
+#include "llmspell/net/http.hpp"
+#include "llmspell/net/ndjson.hpp"
+#include "llmspell/net/sse.hpp"
+
+namespace llmspell::llm {
+
+namespace {
+
+struct Preset {
+  const char* name;
+  const char* kind;
+  const char* baseUrl;
+  const char* keyEnv;
+  const char* baseEnv;
+};
+
+constexpr Preset kPresets[] = {
+    {"openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL"},
+    {"anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
+    {"gemini", "gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
+    {"ollama", "ollama", "http://localhost:11434", "OLLAMA_API_KEY", "OLLAMA_HOST"},
+    {"openai-compatible", "openai-compatible", "", "OPENAI_COMPATIBLE_API_KEY", "OPENAI_COMPATIBLE_BASE_URL"},
+    {"groq", "openai-compatible", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL"},
+    {"openrouter", "openai-compatible", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL"},
+    {"together", "openai-compatible", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL"},
+    {"mistral", "openai-compatible", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL"},
+    {"deepseek", "openai-compatible", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL"},
+    {"lmstudio", "openai-compatible", "http://localhost:1234/v1", "LMSTUDIO_API_KEY", "LMSTUDIO_BASE_URL"},
+    {"llamacpp", "openai-compatible", "http://localhost:8080/v1", "LLAMACPP_API_KEY", "LLAMACPP_BASE_URL"},
+    {"vllm", "openai-compatible", "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL"},
+    {"mock", "mock", "", "", ""},
+};
+
+std::string env(const char* name) {
+  if (!name || !*name) return "";
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::vector<std::string> wordChunks(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    bool space = ch == ' ' || ch == '\n' || ch == '\t';
+    if (space && !cur.empty() && cur.find_first_not_of(" \n\t") != std::string::npos) {
+      out.push_back(cur);
+      cur.clear();
+    }
+    cur += ch;
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+int64_t estimateMessages(const std::vector<Message>& ms) {
+  int64_t n = 0;
+  for (const auto& m : ms) {
+    n += 4 + estimateTokens(m.text());
+    for (const auto& p : m.parts) {
+      if (p.kind == ContentPart::Kind::kToolResult) n += estimateTokens(p.text);
+    }
+  }
+  return n;
+}
+
+Value withCost(const ChatResponse& r, const std::string& catalogId) {
+  Value v = toValue(r);
+  auto c = costUsd(r.usage, catalogId);
+  v.asObject().set("cost_usd", c ? Value(*c) : Value(0.0));
+  return v;
+}
+
+}  // namespace
+
+int64_t estimateTokens(std::string_view text) {
+  int64_t words = 0;
+  bool in = false;
+  for (char c : text) {
+    bool sp = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (!sp && !in) ++words;
+    in = !sp;
+  }
+  int64_t chars = static_cast<int64_t>((text.size() + 3) / 4);
+  return std::max(words, chars);
+}
+
+double retryDelay(const ProviderConfig& cfg, int attempt, std::optional<double> serverDelay,
+                  double jitter) {
+  if (serverDelay && *serverDelay >= 0) return *serverDelay;
+  double d = cfg.retryBaseSeconds * std::pow(2.0, attempt);
+  if (d > cfg.retryMaxSeconds) d = cfg.retryMaxSeconds;
+  return d * jitter;
+}
+
+std::pair<std::string, std::string> splitModelName(std::string_view name) {
+  auto slash = name.find('/');
+  if (slash == std::string_view::npos) {
+    std::string p = providerOfBareModel(name);
+    if (p.empty()) {
+      fail(codes::kInvalidArgument, "model \"" + std::string(name) +
+                                        "\" has no provider; write it as provider/model "
+                                        "(openai/gpt-4o-mini, anthropic/claude-sonnet-4-5, mock/echo)");
+    }
+    return {p, std::string(name)};
+  }
+  if (slash == 0 || slash + 1 == name.size()) {
+    fail(codes::kInvalidArgument, "model name \"" + std::string(name) + "\" must be provider/model");
+  }
+  return {std::string(name.substr(0, slash)), std::string(name.substr(slash + 1))};
+}
+
+MockReply mockReplyFromValue(const Value& v) {
+  MockReply r;
+  if (v.isString()) {
+    r.text = v.asString();
+    return r;
+  }
+  if (!v.isObject()) fail(codes::kInvalidArgument, "a mock reply must be a string or a table, got " + v.describe());
+  r.text = v.getString("text");
+  r.reasoning = v.getString("reasoning");
+  const Value& calls = v.get("tool_calls");
+  if (calls.isArray()) {
+    for (const auto& c : calls.asArray()) r.toolCalls.push_back(toolCallFromValue(c));
+  }
+  if (v.get("usage").isObject()) r.usage = usageFromValue(v.get("usage"));
+  r.delaySeconds = v.getNumber("delay", 0);
+  const Value& e = v.get("error");
+  if (e.isObject()) {
+    Error err(e.getString("code", std::string(codes::kProviderError)), e.getString("message", "mock error"),
+              e.getBool("retryable"));
+    r.error = err;
+  } else if (e.isString()) {
+    r.error = Error(codes::kProviderError, e.asString());
+  }
+  r.finishReason = v.getString("finish_reason");
+  return r;
+}
+
+std::vector<MockReply> loadMockReplies(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(codes::kNotFound, "cannot read mock replies file " + path);
+  std::vector<MockReply> out;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      out.push_back(mockReplyFromValue(parseJson(line)));
+    } catch (const Exception& e) {
+      fail(codes::kInvalidArgument, path + ":" + std::to_string(n) + ": " + e.error().message);
+    }
+  }
+  return out;
+}
+
+// ---------------- LlmClient ----------------
+
+LlmClient::LlmClient(Loop& loop) : loop_(loop), alive_(std::make_shared<bool>(true)) {
+  for (const auto& p : kPresets) {
+    ProviderConfig c;
+    c.name = p.name;
+    c.kind = p.kind;
+    c.baseUrl = env(p.baseEnv);
+    if (c.baseUrl.empty()) c.baseUrl = p.baseUrl;
+    c.apiKeyEnv = p.keyEnv;
+    c.apiKey = env(p.keyEnv);
+    if (c.name == "gemini" && c.apiKey.empty() && !env("GOOGLE_API_KEY").empty()) {
+      c.apiKey = env("GOOGLE_API_KEY");
+      c.apiKeyEnv = "GOOGLE_API_KEY";
+    }
+    if (c.kind == "openai") c.useMaxCompletionTokens = true;
+    providers_[c.name] = c;
+  }
+}
+
+LlmClient::~LlmClient() { *alive_ = false; }
+
+double LlmClient::jitter() {
+  // xorshift64: deterministic when seeded, good enough for spreading retries.
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  return 0.75 + 0.25 * static_cast<double>(rng_ % 10000) / 10000.0;
+}
+
+bool LlmClient::hasProvider(const std::string& name) const { return providers_.count(name) > 0; }
+
+const ProviderConfig& LlmClient::provider(const std::string& name) const {
+  auto it = providers_.find(name);
+  if (it == providers_.end()) {
+    std::string known;
+    for (const auto& [k, v] : providers_) known += (known.empty() ? "" : ", ") + k;
+    fail(codes::kInvalidArgument, "unknown provider \"" + name + "\" (known: " + known +
+                                      "; add one with llm.configure(name, {kind=..., base_url=...}))");
+  }
+  return it->second;
+}
+
+void LlmClient::configure(const std::string& name, const Value& config) {
+  if (name.empty()) fail(codes::kInvalidArgument, "llm.configure: provider name is empty");
+  if (!config.isObject()) fail(codes::kInvalidArgument, "llm.configure: config must be a table");
+  ProviderConfig c;
+  auto it = providers_.find(name);
+  if (it != providers_.end()) {
+    c = it->second;
+  } else {
+    c.name = name;
+    c.kind = "openai-compatible";
+  }
+  for (const auto& [k, v] : config.asObject()) {
+    auto needString = [&]() -> const std::string& {
+      if (!v.isString()) fail(codes::kInvalidArgument, "llm.configure: `" + k + "` must be a string");
+      return v.asString();
+    };
+    auto needNumber = [&]() -> double {
+      if (!v.isNumber() || v.asNumber() < 0) {
+        fail(codes::kInvalidArgument, "llm.configure: `" + k + "` must be a non-negative number");
+      }
+      return v.asNumber();
+    };
+    if (k == "kind") {
+      std::string kind = needString();
+      if (kind != "mock") (void)codecFor(kind);  // validates
+      c.kind = kind;
+    } else if (k == "base_url") {
+      c.baseUrl = needString();
+    } else if (k == "api_key_env") {
+      c.apiKeyEnv = needString();
+      c.apiKey = env(c.apiKeyEnv.c_str());
+    } else if (k == "api_key") {
+      c.apiKey = needString();
+      c.apiKeyEnv = "(configured)";
+    } else if (k == "headers") {
+      if (!v.isObject()) fail(codes::kInvalidArgument, "llm.configure: `headers` must be a table");
+      for (const auto& [hk, hv] : v.asObject()) {
+        if (!hv.isString()) fail(codes::kInvalidArgument, "llm.configure: header " + hk + " must be a string");
+        c.headers.emplace_back(hk, hv.asString());
+      }
+    } else if (k == "timeout") {
+      c.timeoutSeconds = needNumber();
+    } else if (k == "connect_timeout") {
+      c.connectTimeoutSeconds = needNumber();
+    } else if (k == "idle_timeout") {
+      c.idleTimeoutSeconds = needNumber();
+    } else if (k == "retries") {
+      c.maxRetries = static_cast<int>(needNumber());
+    } else if (k == "retry_base") {
+      c.retryBaseSeconds = needNumber();
+    } else if (k == "retry_max") {
+      c.retryMaxSeconds = needNumber();
+    } else if (k == "max_retry_after") {
+      c.maxRetryAfterSeconds = needNumber();
+    } else if (k == "max_completion_tokens") {
+      c.useMaxCompletionTokens = v.truthy();
+    } else if (k == "stream_usage") {
+      c.streamUsage = v.truthy();
+    } else if (k == "default_max_tokens") {
+      c.defaultMaxTokens = static_cast<int>(needNumber());
+    } else if (k == "replies") {
+      if (!v.isArray()) fail(codes::kInvalidArgument, "llm.configure: `replies` must be a list");
+      std::vector<MockReply> rs;
+      for (const auto& r : v.asArray()) rs.push_back(mockReplyFromValue(r));
+      setMockReplies(std::move(rs));
+    } else if (k == "replies_file") {
+      setMockReplies(loadMockReplies(needString()));
+    } else {
+      fail(codes::kInvalidArgument, "llm.configure: unknown option `" + k +
+                                        "` (kind, base_url, api_key_env, headers, timeout, "
+                                        "connect_timeout, idle_timeout, retries, retry_base, retry_max, "
+                                        "max_retry_after, max_completion_tokens, stream_usage, replies, "
+                                        "replies_file)");
+    }
+  }
+  if (c.kind != "mock" && c.kind != "ollama" && c.baseUrl.empty() && c.kind == "openai-compatible") {
+    fail(codes::kInvalidArgument, "llm.configure: provider " + name + " needs a base_url");
+  }
+  providers_[name] = c;
+}
+
+Value LlmClient::providers() const {
+  Value out = Value::array();
+  for (const auto& [name, c] : providers_) {
+    out.asArray().push(Value::object({{"name", name},
+                                      {"kind", c.kind},
+                                      {"base_url", c.baseUrl},
+                                      {"has_key", !c.apiKey.empty()},
+                                      {"key_env", c.apiKeyEnv}}));
+  }
+  return out;
+}
+
+void LlmClient::setMockReplies(std::vector<MockReply> replies) {
+  mockReplies_.assign(replies.begin(), replies.end());
+  mockServed_ = 0;
+}
+
+PromisePtr LlmClient::chat(const std::string& model, ChatRequest req, CallOptions opts) {
+  try {
+    auto [prov, id] = splitModelName(model);
+    const ProviderConfig& cfg = provider(prov);
+    req.model = id;
+    if (opts.onChunk) req.stream = true;
+    if (cfg.kind == "mock") return chatMock(id, std::move(req), std::move(opts));
+    return chatHttp(cfg, std::move(req), std::move(opts));
+  } catch (const Exception& e) {
+    return Promise::rejected(e.error());
+  }
+}
+
+// ---------------- mock ----------------
+
+PromisePtr LlmClient::chatMock(const std::string& model, ChatRequest req, CallOptions opts) {
+  MockReply reply;
+  if (model == "echo") {
+    for (auto it = req.messages.rbegin(); it != req.messages.rend(); ++it) {
+      if (it->role == Role::kUser) {
+        reply.text = it->text();
+        break;
+      }
+    }
+  } else if (model == "script") {
+    if (mockReplies_.empty()) {
+      return Promise::rejected(Error(
+          codes::kProviderError,
+          "mock/script has no more scripted replies (" + std::to_string(mockServed_) +
+              " served); give them with llm.configure(\"mock\", {replies = {...}}) or --mock-replies FILE"));
+    }
+    reply = mockReplies_.front();
+    mockReplies_.pop_front();
+    ++mockServed_;
+  } else {
+    return Promise::rejected(Error(codes::kInvalidArgument,
+                                   "unknown mock model \"mock/" + model + "\" (use mock/echo or mock/script)"));
+  }
+  ++attempts_;
+  ChatResponse r;
+  r.text = reply.text;
+  r.reasoning = reply.reasoning;
+  r.model = model;
+  r.provider = "mock";
+  int n = 0;
+  for (auto c : reply.toolCalls) {
+    if (c.id.empty()) c.id = "call_mock_" + std::to_string(mockServed_) + "_" + std::to_string(n);
+    ++n;
+    r.toolCalls.push_back(c);
+  }
+  if (reply.usage.present) {
+    r.usage = reply.usage;
+  } else {
+    r.usage.present = true;
+    r.usage.inputTokens = estimateMessages(req.messages);
+    r.usage.outputTokens = estimateTokens(r.text);
+    r.usage.totalTokens = r.usage.inputTokens + r.usage.outputTokens;
+  }
+  r.rawFinishReason = !reply.finishReason.empty() ? reply.finishReason
+                      : r.toolCalls.empty()       ? "stop"
+                                                  : "tool_calls";
+  r.finishReason = parseFinishReason(r.rawFinishReason);
+  r.message.role = Role::kAssistant;
+  if (!r.reasoning.empty()) {
+    ContentPart p;
+    p.kind = ContentPart::Kind::kReasoning;
+    p.text = r.reasoning;
+    r.message.parts.push_back(p);
+  }
+  if (!r.text.empty() || r.toolCalls.empty()) r.message.parts.push_back(ContentPart::textPart(r.text));
+  for (const auto& c : r.toolCalls) r.message.parts.push_back(ContentPart::toolCallPart(c));
+
+  // Deliver asynchronously (like a real provider): after the delay, chunks one loop turn each.
+  struct MockCall : std::enable_shared_from_this<MockCall> {
+    PromisePtr promise = Promise::create();
+    Loop* loop = nullptr;
+    std::vector<StreamChunk> chunks;
+    size_t next = 0;
+    Loop::TimerHandle timer;
+    std::function<void(const StreamChunk&)> onChunk;
+    std::optional<Error> error;
+    Value result;
+    void step() {
+      if (!promise->pending()) return;
+      if (error) {
+        promise->reject(*error);
+        return;
+      }
+      if (next < chunks.size()) {
+        if (onChunk) onChunk(chunks[next]);
+        ++next;
+        auto self = shared_from_this();
+        loop->post([self] { self->step(); });
+        return;
+      }
+      promise->resolve(result);
+    }
+  };
+  auto st = std::make_shared<MockCall>();
+  st->loop = &loop_;
+  st->onChunk = opts.onChunk;
+  st->error = reply.error;
+  if (req.stream) {
+    if (!r.reasoning.empty()) st->chunks.push_back(StreamChunk{"", r.reasoning, std::nullopt});
+    for (auto& w : wordChunks(r.text)) st->chunks.push_back(StreamChunk{w, "", std::nullopt});
+    int64_t i = 0;
+    for (const auto& c : r.toolCalls) {
+      StreamChunk ch;
+      ch.toolCall = ToolCallDelta{i++, c.id, c.name, toJsonText(c.arguments)};
+      st->chunks.push_back(ch);
+    }
+  }
+  st->result = withCost(r, "mock/" + model);
+  st->timer = loop_.setTimeout(reply.delaySeconds, [st] { st->step(); });
+  std::weak_ptr<MockCall> weak = st;
+  st->promise->setCanceller([weak] {
+    if (auto s = weak.lock()) s->timer.cancel();
+  });
+  return st->promise;
+}
+
+// ---------------- HTTP providers ----------------
+
+namespace {
+
+struct HttpCall : std::enable_shared_from_this<HttpCall> {
+  LlmClient* client = nullptr;
+  std::shared_ptr<bool> alive;
+  Loop* loop = nullptr;
+  ProviderConfig cfg;
+  const Codec* codec = nullptr;
+  ChatRequest req;
+  CallOptions opts;
+  PromisePtr outer = Promise::create();
+  PromisePtr inner;
+  Loop::TimerHandle timer;
+  int attempt = 0;
+  int maxRetries = 2;
+  bool delivered = false;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // Per attempt.
+  std::unique_ptr<StreamDecoder> dec;
+  std::unique_ptr<net::SseParser> sse;
+  std::unique_ptr<net::NdjsonParser> nd;
+  std::string head;  // first bytes of a streamed body, to explain a body that was not a stream
+  uint64_t events = 0;
+  uint64_t* attemptsCounter = nullptr;
+  uint64_t* retriesCounter = nullptr;
+
+  void begin() {
+    if (!outer->pending()) return;
+    if (*alive) ++*attemptsCounter;
+    WireRequest w;
+    try {
+      w = codec->encodeChat(req, cfg);
+    } catch (const Exception& e) {
+      outer->reject(e.error());
+      return;
+    } catch (const std::exception& e) {
+      outer->reject(Error(codes::kInternal, e.what()));
+      return;
+    }
+    net::HttpRequest hr;
+    hr.method = w.method;
+    hr.url = w.url;
+    hr.headers = w.headers;
+    hr.body = std::move(w.body);
+    hr.connectTimeout = cfg.connectTimeoutSeconds;
+    hr.totalTimeout = opts.timeoutSeconds > 0 ? opts.timeoutSeconds : cfg.timeoutSeconds;
+    hr.idleTimeout = cfg.idleTimeoutSeconds;
+    dec.reset();
+    sse.reset();
+    nd.reset();
+    head.clear();
+    events = 0;
+    auto self = shared_from_this();
+    if (w.framing != Framing::kJson) {
+      dec = codec->streamDecoder();
+      HttpCall* raw = this;
+      if (w.framing == Framing::kSse) {
+        sse = std::make_unique<net::SseParser>([raw](const net::SseEvent& e) { raw->onEvent(e.event, e.data); });
+      } else {
+        nd = std::make_unique<net::NdjsonParser>([raw](std::string_view line) { raw->onEvent("", line); });
+      }
+      hr.onData = [self](std::string_view chunk) {
+        if (self->head.size() < 2048) self->head.append(chunk.substr(0, 2048 - self->head.size()));
+        if (self->sse) self->sse->feed(chunk);
+        else self->nd->feed(chunk);
+      };
+    }
+    inner = net::HttpClient::forLoop(*loop)->request(std::move(hr));
+    inner->onSettle([self](const Promise& p) { self->done(p); });
+  }
+
+  void onEvent(std::string_view event, std::string_view data) {
+    ++events;
+    if (dec->finished()) return;
+    std::vector<StreamChunk> out;
+    dec->feed(event, data, out);  // an in-band error throws: the transfer is aborted with it
+    for (const auto& c : out) {
+      delivered = true;
+      if (opts.onChunk) opts.onChunk(c);
+      if (!outer->pending()) return;
+    }
+  }
+
+  void done(const Promise& p) {
+    if (!outer->pending()) return;
+    if (p.rejected()) {
+      retryOr(p.error(), std::nullopt);
+      return;
+    }
+    const net::HttpResponse& resp = net::responseOf(p.value());
+    if (resp.status >= 400) {
+      HttpFailure f = classifyHttpError(cfg.name, resp.status, resp.headers, resp.body);
+      retryOr(f.error, f.retryAfterSeconds);
+      return;
+    }
+    try {
+      ChatResponse r;
+      if (dec) {
+        if (sse) sse->finish();
+        if (nd) nd->finish();
+        if (!dec->finished() && events == 0) {
+          // Not a stream at all: maybe an error object on a 200 (LM Studio) or plain JSON.
+          if (auto e = inBandError(cfg.name, head)) throw Exception(*e);
+        }
+        r = dec->finish();
+      } else {
+        r = codec->decodeChat(resp.body);
+      }
+      succeed(std::move(r));
+    } catch (const Exception& e) {
+      retryOr(e.error(), std::nullopt);
+    } catch (const std::exception& e) {
+      retryOr(Error(codes::kProviderError, cfg.name + ": " + e.what()), std::nullopt);
+    }
+  }
+
+  void retryOr(Error err, std::optional<double> serverDelay) {
+    if (err.code == codes::kCancelled) {
+      outer->reject(err);
+      return;
+    }
+    bool can = err.retryable && !delivered && attempt < maxRetries;
+    if (can && serverDelay && *serverDelay > cfg.maxRetryAfterSeconds) can = false;
+    if (!can) {
+      if (err.details.isNull()) err.details = Value::object();
+      if (err.details.isObject()) {
+        err.details.asObject().set("provider", cfg.name);
+        err.details.asObject().set("attempts", attempt + 1);
+        if (delivered) err.details.asObject().set("partial", true);
+      }
+      err.message = redactSecrets(err.message);
+      outer->reject(err);
+      return;
+    }
+    double d = retryDelay(cfg, attempt, serverDelay, *alive ? client->jitter() : 1.0);
+    ++attempt;
+    if (*alive) ++*retriesCounter;
+    logMessage(LogLevel::kDebug, "llm: retrying after error",
+               Value::object({{"provider", cfg.name}, {"code", err.code}, {"attempt", attempt}, {"delay_s", d}}));
+    auto self = shared_from_this();
+    timer = loop->setTimeout(d, [self] { self->begin(); });
+  }
+
+  void succeed(ChatResponse r) {
+    r.provider = cfg.name;
+    if (r.model.empty()) r.model = req.model;
+    r.latencyMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    // Anthropic structured output came back as the forced tool's input: make it the text.
+    if (!req.responseSchema.isNull() && cfg.kind == "anthropic") {
+      for (size_t i = 0; i < r.toolCalls.size(); ++i) {
+        if (r.toolCalls[i].name == req.responseSchemaName) {
+          r.text = toJsonText(r.toolCalls[i].arguments);
+          r.toolCalls.erase(r.toolCalls.begin() + static_cast<std::ptrdiff_t>(i));
+          if (r.finishReason == FinishReason::kToolCalls) r.finishReason = FinishReason::kStop;
+          r.message = Message::assistant(r.text);
+          break;
+        }
+      }
+    }
+    outer->resolve(withCost(r, cfg.name + "/" + req.model));
+  }
+};
+
+}  // namespace
+
+PromisePtr LlmClient::chatHttp(const ProviderConfig& cfg, ChatRequest req, CallOptions opts) {
+  if (!http_) http_ = net::HttpClient::forLoop(loop_);
+  auto call = std::make_shared<HttpCall>();
+  call->client = this;
+  call->alive = alive_;
+  call->loop = &loop_;
+  call->cfg = cfg;
+  call->codec = &codecFor(cfg.kind);
+  call->req = std::move(req);
+  call->maxRetries = opts.maxRetries >= 0 ? opts.maxRetries : cfg.maxRetries;
+  call->opts = std::move(opts);
+  call->attemptsCounter = &attempts_;
+  call->retriesCounter = &retries_;
+  std::weak_ptr<HttpCall> weak = call;
+  call->outer->setCanceller([weak] {
+    if (auto c = weak.lock()) {
+      c->timer.cancel();
+      if (c->inner && c->inner->pending()) c->inner->cancel();
+    }
+  });
+  call->begin();
+  return call->outer;
+}
+
+namespace {
+
+// One JSON exchange (embeddings, model lists): no streaming, no retries.
+PromisePtr exchange(Loop& loop, const ProviderConfig& cfg, WireRequest w,
+                    std::function<Value(const std::string&)> decode) {
+  net::HttpRequest hr;
+  hr.method = w.method;
+  hr.url = w.url;
+  hr.headers = w.headers;
+  hr.body = std::move(w.body);
+  hr.connectTimeout = cfg.connectTimeoutSeconds;
+  hr.totalTimeout = cfg.timeoutSeconds;
+  PromisePtr inner = net::HttpClient::forLoop(loop)->request(std::move(hr));
+  PromisePtr out = Promise::create();
+  std::string name = cfg.name;
+  inner->onSettle([out, decode, name](const Promise& p) {
+    if (!out->pending()) return;
+    if (p.rejected()) {
+      out->reject(p.error());
+      return;
+    }
+    const net::HttpResponse& r = net::responseOf(p.value());
+    if (r.status >= 400) {
+      out->reject(classifyHttpError(name, r.status, r.headers, r.body).error);
+      return;
+    }
+    try {
+      out->resolve(decode(r.body));
+    } catch (...) {
+      out->rejectCurrentException();
+    }
+  });
+  std::weak_ptr<Promise> wi = inner;
+  out->setCanceller([wi] {
+    if (auto i = wi.lock()) i->cancel();
+  });
+  return out;
+}
+
+}  // namespace
+
+PromisePtr LlmClient::embed(const std::string& model, std::vector<std::string> texts, const Value& opts) {
+  try {
+    auto [prov, id] = splitModelName(model);
+    const ProviderConfig& cfg = provider(prov);
+    if (cfg.kind == "mock") {
+      // Deterministic pseudo-embeddings: a hash of each text spread over `dimensions` values.
+      int64_t dims = opts.getInt("dimensions", 8);
+      if (dims <= 0 || dims > 4096) fail(codes::kInvalidArgument, "dimensions must be 1..4096");
+      Value out = Value::array();
+      for (const auto& t : texts) {
+        uint64_t h = 1469598103934665603ull;
+        for (unsigned char c : t) h = (h ^ c) * 1099511628211ull;
+        Value v = Value::array();
+        for (int64_t i = 0; i < dims; ++i) {
+          h ^= h << 13;
+          h ^= h >> 7;
+          h ^= h << 17;
+          v.asArray().push(static_cast<double>(h % 2000) / 1000.0 - 1.0);
+        }
+        out.asArray().push(v);
+      }
+      return Promise::resolved(out);
+    }
+    if (!http_) http_ = net::HttpClient::forLoop(loop_);
+    const Codec& codec = codecFor(cfg.kind);
+    WireRequest w = codec.encodeEmbed(texts, id, opts, cfg);
+    return exchange(loop_, cfg, std::move(w), [&codec](const std::string& body) {
+      Value out = Value::array();
+      for (const auto& vec : codec.decodeEmbed(body)) {
+        Value v = Value::array();
+        for (double d : vec) v.asArray().push(d);
+        out.asArray().push(v);
+      }
+      return out;
+    });
+  } catch (const Exception& e) {
+    return Promise::rejected(e.error());
+  }
+}
+
+PromisePtr LlmClient::listModels(const std::string& name) {
+  try {
+    const ProviderConfig& cfg = provider(name);
+    if (cfg.kind == "mock") {
+      return Promise::resolved(Value::array({Value::object({{"id", "echo"}}), Value::object({{"id", "script"}})}));
+    }
+    if (!http_) http_ = net::HttpClient::forLoop(loop_);
+    const Codec& codec = codecFor(cfg.kind);
+    return exchange(loop_, cfg, codec.encodeListModels(cfg),
+                    [&codec](const std::string& body) { return codec.decodeListModels(body); });
+  } catch (const Exception& e) {
+    return Promise::rejected(e.error());
+  }
+}
+
+}  // namespace llmspell::llm
