@@ -147,7 +147,7 @@ void llmspell_register_errors(Registry& r) {
         return Value(e);
       });
   r.fn("errors", "is")
-      .param("error", R"({})", "an error value, a {code, message} table or a message")
+      .opt("error", R"({})", "an error value, a {code, message} table or a message; nil gives false")
       .param("code", R"({"type":"string"})")
       .returns("boolean")
       .doc("Whether the error, or any error it wraps, has the code")
