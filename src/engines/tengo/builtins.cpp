@@ -52,6 +52,7 @@ Result bAppend(Vm::Impl&, Args a) {
   }
   for (size_t i = 1; i < a.size(); ++i) r->store->push_back(a[i]);
   r->len = src->len + a.size() - 1;
+  r->charge(static_cast<int64_t>((a.size() - 1) * sizeof(Value)));
   return rv;
 }
 

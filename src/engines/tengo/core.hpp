@@ -132,6 +132,8 @@ struct Vm::Impl {
   std::chrono::steady_clock::time_point deadline;
   bool hasDeadline = false;
   std::atomic<bool> abortFlag{false};
+  int64_t memBase = 0;                // tlHeapBytes at run start
+  int64_t memCap = INT64_MAX;         // allowed growth
   int nested = 0;
 
   Status execute(int stopFp, Value* result);

@@ -12,6 +12,8 @@ namespace llmspell::tengo {
 
 using namespace detail;
 
+thread_local int64_t tlHeapBytes = 0;
+
 Value makeString(std::string s) { return Value::object(Type::kString, new StringObj(std::move(s))); }
 Value makeBytes(std::string b) { return Value::object(Type::kBytes, new BytesObj(std::move(b))); }
 Value makeArray(std::vector<Value> items, bool immutable) {
@@ -247,7 +249,9 @@ Value deepCopy(const Value& v) {
     case Type::kMap: case Type::kImmutableMap: {
       std::map<std::string, Value, std::less<>> m;
       for (auto& [k, x] : v.as<MapObj>()->m) m.emplace(k, deepCopy(x));
-      return makeMap(std::move(m));
+      Value r = makeMap(std::move(m));
+      r.as<MapObj>()->charge(static_cast<int64_t>(r.as<MapObj>()->m.size()) * 96);
+      return r;
     }
     case Type::kError: return makeError(deepCopy(v.as<ErrorObj>()->v));
     case Type::kTime: {
@@ -584,7 +588,10 @@ bool indexSet(Vm::Impl& vm, const Value& x, const Value& idx, const Value& val, 
         err->msg = "invalid index type: " + typeName(idx);
         return false;
       }
-      x.as<MapObj>()->m[k] = val;
+      auto* mo = x.as<MapObj>();
+      auto [it, inserted] = mo->m.insert_or_assign(k, val);
+      if (inserted) mo->charge(static_cast<int64_t>(k.size()) + 80);
+      (void)it;
       return true;
     }
     default:

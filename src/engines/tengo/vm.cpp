@@ -48,6 +48,8 @@ void Vm::Impl::resetBudget() {
     if (budget == 0) budget = 1;  // the first tick reports the limit
   }
   hasDeadline = limits.deadlineMs >= 0;
+  memBase = tlHeapBytes;
+  memCap = limits.maxMemoryBytes >= 0 ? limits.maxMemoryBytes : INT64_MAX;
   if (hasDeadline)
     deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.deadlineMs);
 }
@@ -107,6 +109,14 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
       goto L_error;                                                       \
     }                                                                     \
   } while (0)
+#define MEMCHECK()                                                  \
+  do {                                                             \
+    if (__builtin_expect(tlHeapBytes - memBase > memCap, 0)) {     \
+      err.msg = "memory limit exceeded";                           \
+      err.limit = true;                                            \
+      goto L_error;                                                \
+    }                                                              \
+  } while (0)
 #define TICK()                                                 \
   do {                                                         \
     if (__builtin_expect(--budget <= 0, 0)) {                  \
@@ -122,6 +132,11 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
     }
     if (budgetLeft == 0) {
       e->msg = "instruction limit exceeded";
+      e->limit = true;
+      return false;
+    }
+    if (tlHeapBytes - memBase > memCap) {
+      e->msg = "memory limit exceeded";
       e->limit = true;
       return false;
     }
@@ -217,6 +232,7 @@ L_binop_slow : {
   sp[-1] = std::move(r);
   ip += 1;
   ALLOC();
+  MEMCHECK();
   DISPATCH();
 }
 
@@ -379,6 +395,7 @@ L_SETSELF : {
   if (!indexSet(*this, target, sels[0], val, &err)) goto L_error;
   for (int k = 0; k <= n; ++k) (--sp)->reset();
   ip += 1 + opOperandBytes(static_cast<Op>(*ip));
+  MEMCHECK();
   DISPATCH();
 }
 
@@ -391,6 +408,7 @@ L_ARRAY : {
   *sp++ = makeArray(std::move(items));
   ip += 3;
   ALLOC();
+  MEMCHECK();
   DISPATCH();
 }
 L_MAP : {
@@ -401,9 +419,11 @@ L_MAP : {
     p->reset();
   }
   sp -= n;
+  m->charge(static_cast<int64_t>(m->m.size()) * 96);
   *sp++ = Value::object(Type::kMap, m);
   ip += 3;
   ALLOC();
+  MEMCHECK();
   DISPATCH();
 }
 L_ERROR:
@@ -535,6 +555,7 @@ L_CALL : {
         *callee = std::move(r.value());
         sp = callee + 1;
         ip += 3;
+        MEMCHECK();
         DISPATCH();
       case Result::Kind::kPending:
         if (nested > 0) {

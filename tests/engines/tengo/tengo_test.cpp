@@ -1,5 +1,10 @@
-// Unit tests for the Tengo engine: host API, limits, suspend/resume, errors.
+// Unit tests for the Tengo engine: host API (native modules, globals, JSON conversion), the
+// suspend/resume seam, limits, the os permission gate and the defined behaviour where Go's
+// Tengo crashes.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "llmspell/engines/tengo/tengo.hpp"
 
@@ -7,20 +12,273 @@ namespace tg = llmspell::tengo;
 
 namespace {
 
-tg::Status runScript(const std::string& src, std::unique_ptr<tg::Vm>* vm,
-                     tg::Limits limits = {}) {
+struct RunResult {
+  std::unique_ptr<tg::Vm> vm;
+  tg::Status st;
+};
+
+RunResult run(const std::string& src, const tg::Limits& limits = {},
+        const std::function<void(tg::Script&)>& setup = nullptr) {
   tg::Script s(src, "test");
   s.modules().addStdlib(tg::ModuleMap::allStdlibNames());
   s.limits() = limits;
-  tg::Status st = s.compile(vm);
-  if (!st.ok()) return st;
-  return (*vm)->run();
+  if (setup) setup(s);
+  RunResult r;
+  r.st = s.compile(&r.vm);
+  if (r.st.ok()) r.st = r.vm->run();
+  return r;
 }
+
+int64_t outInt(const RunResult& r) { return r.vm->get("out").i(); }
 
 }  // namespace
 
-TEST(TengoTest, RunsArithmetic) {
+TEST(TengoBasics, RunsArithmeticAndReadsGlobals) {
+  RunResult r = run("out := 1 + 2 * 3");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(outInt(r), 7);
+  EXPECT_TRUE(r.vm->isDefined("out"));
+  EXPECT_TRUE(r.vm->get("nope").isUndefined());
+}
+
+TEST(TengoBasics, PredeclaredGlobalsAreVisibleAndSettable) {
+  RunResult r = run("out := x * 2", {}, [](tg::Script& s) { s.define("x", tg::Value::integer(21)); });
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(outInt(r), 42);
+  EXPECT_TRUE(r.vm->set("x", tg::Value::integer(5)));
+  ASSERT_TRUE(r.vm->run().ok());
+  EXPECT_EQ(outInt(r), 10);
+  EXPECT_FALSE(r.vm->set("unknown", tg::Value::integer(1)));
+}
+
+TEST(TengoErrors, RuntimeErrorsCarryPositions) {
+  RunResult r = run("a := 1\nb := a + \"x\"");
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kRuntimeError);
+  EXPECT_EQ(r.st.message, "Runtime Error: invalid operation: int + string\n\tat test:2:6");
+}
+
+TEST(TengoErrors, ParseAndCompileErrorsAreDistinguished) {
+  EXPECT_EQ(run("a := [1,]").st.kind, tg::Status::Kind::kParseError);
+  RunResult c = run("a := b");
+  EXPECT_EQ(c.st.kind, tg::Status::Kind::kCompileError);
+  EXPECT_EQ(c.st.message, "Compile Error: unresolved reference 'b'\n\tat test:1:6");
+}
+
+TEST(TengoErrors, IntegerDivisionByZeroIsARuntimeError) {
+  RunResult r = run("a := 0\nout := 5 / a");
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kRuntimeError);
+  EXPECT_NE(r.st.message.find("integer divide by zero"), std::string::npos);
+  EXPECT_NE(run("a := 0\nout := 5 % a").st.message.find("integer divide by zero"),
+            std::string::npos);
+}
+
+TEST(TengoErrors, MinIntDividedByMinusOneWraps) {
+  RunResult r = run("m := -9223372036854775807 - 1\nout := [m / -1 == m, m % -1, m * -1 == m]");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "[true, 0, true]");
+}
+
+TEST(TengoErrors, ShiftsPast63AreDefined) {
+  RunResult r = run("out := [1 << 64, 1 << -1, -8 >> 100, 8 >> 100, 1 << 63]");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "[0, 0, -1, 0, -9223372036854775808]");
+}
+
+TEST(TengoErrors, DeepRecursionIsAStackOverflow) {
+  RunResult r = run("f := func(n) { return n == 0 ? 0 : 1 + f(n - 1) }\nout := f(100000)");
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kRuntimeError);
+  EXPECT_NE(r.st.message.find("stack overflow"), std::string::npos);
+}
+
+TEST(TengoErrors, SelfTailCallsDoNotOverflow) {
+  RunResult r = run("f := func(n, a) { if n == 0 { return a }; return f(n - 1, a + 1) }\nout := f(1000000, 0)");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(outInt(r), 1000000);
+}
+
+TEST(TengoErrors, DeletingMapKeysWhileIteratingSkipsThem) {
+  RunResult r = run(R"(
+m := {a: 1, b: 2, c: 3, d: 4}
+out := 0
+for k, v in m {
+  delete(m, "a"); delete(m, "b"); delete(m, "c"); delete(m, "d")
+  out += v
+})");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_GE(outInt(r), 1);
+  EXPECT_LE(outInt(r), 4);
+}
+
+TEST(TengoLimits, AllocationLimitIsUncatchable) {
+  tg::Limits l;
+  l.maxAllocs = 10;
+  RunResult r = run("a := []\nfor i := 0; i < 100; i++ { a = append(a, i) }", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kLimitExceeded);
+  EXPECT_NE(r.st.message.find("object allocation limit exceeded"), std::string::npos);
+}
+
+TEST(TengoLimits, InstructionBudgetStopsInfiniteLoops) {
+  tg::Limits l;
+  l.maxInstructions = 100000;
+  RunResult r = run("for {}", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kLimitExceeded);
+  EXPECT_NE(r.st.message.find("instruction limit exceeded"), std::string::npos);
+}
+
+TEST(TengoLimits, DeadlineStopsLongRuns) {
+  tg::Limits l;
+  l.deadlineMs = 50;
+  RunResult r = run("x := 0\nfor { x++ }", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kLimitExceeded);
+  EXPECT_NE(r.st.message.find("deadline"), std::string::npos);
+}
+
+TEST(TengoLimits, MemoryCapStopsGrowth) {
+  tg::Limits l;
+  l.maxMemoryBytes = 1 << 20;
+  RunResult r = run("a := []\nfor { a = append(a, [1, 2, 3]) }", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kLimitExceeded);
+  EXPECT_NE(r.st.message.find("memory limit exceeded"), std::string::npos);
+}
+
+TEST(TengoLimits, StringSizeLimit) {
+  tg::Limits l;
+  l.maxStringLen = 8;
+  RunResult r = run("out := \"abcde\" + \"fghij\"", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kLimitExceeded);
+  EXPECT_NE(r.st.message.find("exceeding string size limit"), std::string::npos);
+}
+
+TEST(TengoLimits, AbortFromAnotherThread) {
+  tg::Script s("for {}", "test");
   std::unique_ptr<tg::Vm> vm;
-  ASSERT_TRUE(runScript("out := 1 + 2 * 3", &vm).ok());
-  EXPECT_EQ(vm->get("out").i(), 7);
+  ASSERT_TRUE(s.compile(&vm).ok());
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    vm->abort();
+  });
+  tg::Status st = vm->run();
+  t.join();
+  EXPECT_EQ(st.kind, tg::Status::Kind::kLimitExceeded);
+}
+
+TEST(TengoHost, NativeBuiltinModule) {
+  RunResult r = run("h := import(\"host\")\nout := [h.add(2, 3), h.name, type_name(h.add)]", {},
+              [](tg::Script& s) {
+                s.modules().addBuiltinModule(
+                    "host", {{"add", tg::makeNative("add",
+                                                    [](tg::Vm&, tg::Args a) -> tg::Result {
+                                                      if (a.size() != 2) return tg::Result::wrongArgs();
+                                                      return tg::Value::integer(a[0].i() + a[1].i());
+                                                    })},
+                             {"name", tg::makeString("llmspell")}});
+              });
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "[5, \"llmspell\", \"user-function:add\"]");
+}
+
+TEST(TengoHost, NativeErrorsAbortWithPosition) {
+  RunResult r = run("h := import(\"host\")\nh.fail()", {}, [](tg::Script& s) {
+    s.modules().addBuiltinModule(
+        "host", {{"fail", tg::makeNative("fail", [](tg::Vm&, tg::Args) -> tg::Result {
+                    return tg::Result::error("boom");
+                  })}});
+  });
+  EXPECT_EQ(r.st.message, "Runtime Error: boom\n\tat test:2:1");
+}
+
+TEST(TengoHost, NativeCanCallBackIntoScript) {
+  RunResult r = run("h := import(\"host\")\nout := h.apply(func(x) { return x * 10 }, 4)", {},
+              [](tg::Script& s) {
+                s.modules().addBuiltinModule(
+                    "host", {{"apply", tg::makeNative("apply", [](tg::Vm& vm, tg::Args a) {
+                                return vm.call(a[0], a.subspan(1));
+                              })}});
+              });
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(outInt(r), 40);
+}
+
+TEST(TengoHost, SuspendAndResumeKeepFrames) {
+  tg::Script s(R"(
+h := import("host")
+f := func(a) {
+  b := h.wait(a)       // suspends
+  return a + b
+}
+out := [f(1), f(10)]
+)",
+               "test");
+  int calls = 0;
+  s.modules().addBuiltinModule(
+      "host", {{"wait", tg::makeNative("wait", [&calls](tg::Vm&, tg::Args) -> tg::Result {
+                  ++calls;
+                  return tg::Result::pending();
+                })}});
+  std::unique_ptr<tg::Vm> vm;
+  ASSERT_TRUE(s.compile(&vm).ok());
+  tg::Status st = vm->run();
+  ASSERT_EQ(st.kind, tg::Status::Kind::kSuspended);
+  EXPECT_TRUE(vm->suspended());
+  st = vm->resume(tg::Value::integer(100));
+  ASSERT_EQ(st.kind, tg::Status::Kind::kSuspended);
+  st = vm->resume(tg::Value::integer(1000));
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(tg::toDisplay(vm->get("out")), "[101, 1010]");
+}
+
+TEST(TengoHost, ResumeWithErrorReportsCallSite) {
+  tg::Script s("h := import(\"host\")\nx := h.wait()", "test");
+  s.modules().addBuiltinModule(
+      "host", {{"wait", tg::makeNative("wait", [](tg::Vm&, tg::Args) -> tg::Result {
+                  return tg::Result::pending();
+                })}});
+  std::unique_ptr<tg::Vm> vm;
+  ASSERT_TRUE(s.compile(&vm).ok());
+  ASSERT_EQ(vm->run().kind, tg::Status::Kind::kSuspended);
+  tg::Status st = vm->resumeError("timeout");
+  EXPECT_EQ(st.message, "Runtime Error: timeout\n\tat test:2:6");
+  EXPECT_FALSE(vm->suspended());
+}
+
+TEST(TengoHost, JsonConversionRoundTrip) {
+  auto j = nlohmann::json::parse(R"({"a":[1,2.5,"x",true,null],"b":{"c":"d"}})");
+  tg::Value v = tg::fromJson(j);
+  EXPECT_EQ(tg::typeName(v), "map");
+  EXPECT_EQ(tg::toJson(v), j);
+}
+
+TEST(TengoSandbox, OsIsDeniedByDefault) {
+  RunResult r = run("os := import(\"os\")\nout := os.getenv(\"HOME\")");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "error: \"permission denied: getenv\"");
+}
+
+TEST(TengoSandbox, OsPermissionCallbackGrantsAccess) {
+  RunResult r = run("os := import(\"os\")\nout := os.getenv(\"TENGO_TEST_VAR\")", {}, [](tg::Script& s) {
+    setenv("TENGO_TEST_VAR", "yes", 1);
+    s.setOsPermission([](std::string_view op, std::string_view arg) {
+      return op == "getenv" && arg == "TENGO_TEST_VAR";
+    });
+  });
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "\"yes\"");
+}
+
+TEST(TengoStdlib, FormatAndText) {
+  RunResult r = run(R"TG(
+text := import("text")
+out := [format("%5.2f|%-4d|%x|%v", 3.14159, 7, 255, "s"), text.join(["a", "b"], "-"),
+        text.re_replace("(\\w+)@(\\w+)", "me@host", "$2 at $1")]
+)TG");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")),
+            "[\" 3.14|7   |ff|\\\"s\\\"\", \"a-b\", \"host at me\"]");
+}
+
+TEST(TengoParser, CanonicalAstString) {
+  std::string ast;
+  ASSERT_TRUE(tg::Script::parseToString("a + b * c", "test", &ast).ok());
+  EXPECT_EQ(ast, "(a + (b * c))");
 }

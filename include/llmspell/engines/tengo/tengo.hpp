@@ -47,9 +47,18 @@ enum class Type : uint8_t {
   kIterator,  // internal
 };
 
+// Approximate bytes held by live heap values created on this thread; the VM compares its growth
+// during a run against Limits::maxMemoryBytes.
+extern thread_local int64_t tlHeapBytes;
+
 struct Object {
   int32_t refs = 0;
-  virtual ~Object() = default;
+  int64_t charged = 0;  // bytes accounted in tlHeapBytes for this object
+  void charge(int64_t n) {
+    charged += n;
+    tlHeapBytes += n;
+  }
+  virtual ~Object() { tlHeapBytes -= charged; }
 };
 
 class Value {
@@ -150,25 +159,28 @@ class Value {
 };
 
 struct StringObj : Object {
-  explicit StringObj(std::string v) : s(std::move(v)) {}
+  explicit StringObj(std::string v) : s(std::move(v)) { charge(static_cast<int64_t>(s.size()) + 48); }
   std::string s;
   int8_t ascii = -1;  // cached: 1 if all bytes < 0x80
 };
 struct BytesObj : Object {
-  explicit BytesObj(std::string v) : b(std::move(v)) {}
+  explicit BytesObj(std::string v) : b(std::move(v)) { charge(static_cast<int64_t>(b.size()) + 48); }
   std::string b;
 };
 // Arrays follow Go slice semantics: a view (off, len) on shared storage, so slices alias.
 struct ArrayObj : Object {
-  ArrayObj() : store(std::make_shared<std::vector<Value>>()) {}
+  ArrayObj() : store(std::make_shared<std::vector<Value>>()) { charge(64); }
   explicit ArrayObj(std::vector<Value> v)
-      : store(std::make_shared<std::vector<Value>>(std::move(v))), len(store->size()) {}
+      : store(std::make_shared<std::vector<Value>>(std::move(v))), len(store->size()) {
+    charge(static_cast<int64_t>(len * sizeof(Value)) + 64);
+  }
   std::shared_ptr<std::vector<Value>> store;
   size_t off = 0, len = 0;
   Value* data() const { return store->data() + off; }
   Value& at(size_t i) const { return (*store)[off + i]; }
 };
 struct MapObj : Object {
+  MapObj() { charge(64); }
   std::map<std::string, Value, std::less<>> m;
 };
 struct ErrorObj : Object {
@@ -292,7 +304,7 @@ struct Limits {
   int64_t maxBytesLen = 2147483647;        // "exceeding bytes size limit"
   int64_t maxInstructions = -1;            // budget consumed by backward jumps and calls
   int64_t deadlineMs = -1;                 // wall-clock budget from run()/resume() start
-  int64_t maxMemoryBytes = -1;             // approximate live bytes of strings/bytes/containers
+  int64_t maxMemoryBytes = -1;  // growth of approximate live heap bytes during a run (-1 = off)
 };
 
 // Outcome of compile/run/resume.
