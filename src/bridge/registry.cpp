@@ -150,14 +150,20 @@ std::vector<std::string> Registry::namespaces() const {
   return out;
 }
 
-const Registry& Registry::global() {
-  static const Registry* reg = [] {
+namespace {
+Registry& globalInstance() {
+  static Registry* reg = [] {
     auto* r = new Registry();
     registerAllModules(*r);
     return r;
   }();
   return *reg;
 }
+}  // namespace
+
+const Registry& Registry::global() { return globalInstance(); }
+
+void Registry::extend(const std::function<void(Registry&)>& add) { add(globalInstance()); }
 
 namespace {
 

@@ -106,6 +106,10 @@ class Registry {
  public:
   // The process-wide registry with every built-in module registered (built once, thread-safe).
   static const Registry& global();
+  // Lets an embedding program add its own host functions to the global registry. Call it before
+  // the first script context is created (contexts bind the registry when they start); not
+  // thread-safe with concurrent context creation.
+  static void extend(const std::function<void(Registry&)>& add);
 
   FnBuilder fn(std::string ns, std::string name);
   FnBuilder method(std::string type, std::string name);

@@ -875,8 +875,15 @@ void openSandbox(lua_State* L) {
     setDenied(L, -1, f, (std::string("os.") + f +
                          " is not available in spells (use env.get with --allow-env, fs.* with "
                          "--allow-read/--allow-write)").c_str());
+  lua_pushvalue(L, -1);
   lua_setglobal(L, "os");
-  lua_pop(L, 1);
+  // The full library must not stay reachable through require's cache.
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "os");
+  lua_pushnil(L);
+  lua_setfield(L, -2, "__os_full");
+  lua_pop(L, 2);
 
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
@@ -934,6 +941,8 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
   auto makeTypeMeta = [&](const std::string& type) {
     std::string meta = std::string(kHandlePrefix) + type;
     luaL_newmetatable(L, meta.c_str());
+    lua_pushstring(L, type.c_str());  // messages say "channel", not the registry key
+    lua_setfield(L, -2, "__name");
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "__llmspell");
     lua_pushcfunction(L, boxedGc);
@@ -1130,11 +1139,17 @@ class LuaContext final : public ScriptContext {
   }
 
   bool busy() const override { return !c_.tasks.empty(); }
+  lua_State* state() const { return L_; }
 
  private:
   void runPrelude() {
     lua_pushlightuserdata(L_, &kYieldSentinel);
     lua_setglobal(L_, "__llmspell_sentinel");
+    lua_pushcfunction(L_, [](lua_State* L) -> int {
+      lua_pushboolean(L, ctxOf(L)->killed);
+      return 1;
+    });
+    lua_setglobal(L_, "__llmspell_stopped");
     if (luaL_loadbufferx(L_, kLuaPrelude, strlen(kLuaPrelude), "=prelude", "t") != LUA_OK ||
         lua_pcall(L_, 0, 0, 0) != LUA_OK) {
       std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "?";
@@ -1183,6 +1198,11 @@ class LuaEngine final : public Engine {
   }
 };
 }  // namespace
+
+lua_State* luaStateOf(ScriptContext& ctx) {
+  auto* lc = dynamic_cast<LuaContext*>(&ctx);
+  return lc ? lc->state() : nullptr;
+}
 
 Engine& luaEngine() {
   static LuaEngine e;

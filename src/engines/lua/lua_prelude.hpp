@@ -9,7 +9,19 @@ namespace llmspell {
 // so async calls work inside user coroutines too (OpenResty does the same).
 inline const char* const kLuaPrelude = R"LUA(
 local SENTINEL = __llmspell_sentinel
+local stopped = __llmspell_stopped
 __llmspell_sentinel = nil
+__llmspell_stopped = nil
+
+-- A limit stop raised by the VM hook runs the message handler with hooks disabled, so a
+-- handler that loops would never be stopped: skip the spell's handler once the spell is stopped.
+local xp = xpcall
+xpcall = function(f, handler, ...)
+  return xp(f, function(e)
+    if stopped() then return e end
+    return handler(e)
+  end, ...)
+end
 local co_create, co_resume, co_yield, co_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
 local pack, unpack = table.pack, table.unpack
 

@@ -88,6 +88,7 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
   Frame* f = &frames[fp - 1];
   const uint8_t* ip = f->ip;
   const uint8_t* op = ip;
+  const uint8_t* code = f->fn->proto->code.data();  // current function's bytecode
   Value* bp = f->bp;
   Value* sp = this->sp;
   Value* const stackEnd = stack.get() + kStackSize;
@@ -278,7 +279,7 @@ L_LNOT:
   ip += 1;
   DISPATCH();
 L_JMP : {
-  const uint8_t* target = f->fn->proto->code.data() + rd32(ip + 1);
+  const uint8_t* target = code + rd32(ip + 1);
   if (target <= ip) TICK();
   ip = target;
   DISPATCH();
@@ -291,13 +292,13 @@ L_JMPF : {
     case Type::kInt: falsy = sp->i() == 0; break;
     default: falsy = isFalsy(*sp); sp->reset();
   }
-  if (falsy) ip = f->fn->proto->code.data() + rd32(ip + 1);
+  if (falsy) ip = code + rd32(ip + 1);
   else ip += 5;
   DISPATCH();
 }
 L_ANDJMP:
   if (isFalsy(sp[-1])) {
-    ip = f->fn->proto->code.data() + rd32(ip + 1);
+    ip = code + rd32(ip + 1);
   } else {
     (--sp)->reset();
     ip += 5;
@@ -308,7 +309,7 @@ L_ORJMP:
     (--sp)->reset();
     ip += 5;
   } else {
-    ip = f->fn->proto->code.data() + rd32(ip + 1);
+    ip = code + rd32(ip + 1);
   }
   DISPATCH();
 L_GETG:
@@ -512,7 +513,7 @@ L_CALL : {
       sp = bp + nargs;
       for (Value* q = sp; q < oldSp; ++q) q->reset();
       for (int k = nargs; k < p->numLocals; ++k) (sp++)->initUndefined();
-      ip = p->code.data();
+      ip = code;
       DISPATCH();
     }
     if (fp >= kMaxFrames || callee + 1 + p->numLocals + p->maxStack > stackEnd) {
@@ -525,8 +526,8 @@ L_CALL : {
     bp = callee + 1;
     f->bp = bp;
     for (int k = nargs; k < p->numLocals; ++k) (sp++)->initUndefined();
-    ip = p->code.data();
-    f->ip = ip;
+    code = p->code.data();
+    ip = code;
     DISPATCH();
   }
   // Builtin or native ("non-compiled callable").
@@ -610,6 +611,7 @@ L_RET : {
   f = &frames[fp - 1];
   ip = f->ip;
   bp = f->bp;
+  code = f->fn->proto->code.data();
   DISPATCH();
 }
 
@@ -805,7 +807,7 @@ L_NEK : {
       goto L_error;                                                               \
     }                                                                             \
     if (truth) ip += 7;                                                           \
-    else ip = f->fn->proto->code.data() + rd32(ip + 3);                           \
+    else ip = code + rd32(ip + 3);                           \
     DISPATCH();                                                                   \
   }
   J_CMP(L_JLTK, OP_LT, <)
@@ -819,7 +821,7 @@ L_NEK : {
     bool truth = NEG valuesEqual(sp[-1], consts[rd16(ip + 1)]);                   \
     (--sp)->reset();                                                              \
     if (truth) ip += 7;                                                           \
-    else ip = f->fn->proto->code.data() + rd32(ip + 3);                           \
+    else ip = code + rd32(ip + 3);                           \
     DISPATCH();                                                                   \
   }
   J_EQ(L_JEQK, )

@@ -9,6 +9,10 @@ namespace llmspell {
 
 Engine& luaEngine();
 
+// The lua_State behind a context made by luaEngine(), for embedders that must register a raw
+// lua_CFunction (benchmarks compare against one). Host functions belong in the registry.
+lua_State* luaStateOf(ScriptContext& ctx);
+
 // A Lua function held as a Value. Engines unwrap their own functions instead of wrapping twice.
 class LuaFunctionBase : public Function {
  public:

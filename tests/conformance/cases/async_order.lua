@@ -1,0 +1,11 @@
+local order = {}
+local a = spawn(function() sleep(0.02); order[#order+1] = "a" end)
+local b = spawn(function() sleep(0.01); order[#order+1] = "b" end)
+await(a); await(b)
+print(table.concat(order, ","))
+local p = promise.new(function(resolve) resolve(42) end)
+print(await(p), p:status())
+local chained = promise.resolve(1):next(function(v) return v + 1 end)
+print(await(chained))
+local ok, e = pcall(await, promise.reject(errors and errors.new and errors.new("not_found", "gone") or {code="not_found", message="gone"}))
+print(ok, e.code)

@@ -1,0 +1,2 @@
+local ok, e = pcall(env.get, "HOME")
+print(ok, e.code)

@@ -1,0 +1,2 @@
+local ok, e = pcall(fs.read, "/etc/hostname")
+print(ok, e.code)

@@ -1,0 +1,3 @@
+local ch = channel(1)
+print(getmetatable(ch))
+print(pcall(setmetatable, ch, {}))

@@ -1,0 +1,1 @@
+print(type(os.time()), type(os.clock()), type(os.date("%Y")))

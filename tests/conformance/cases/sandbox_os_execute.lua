@@ -1,0 +1,2 @@
+local ok, e = pcall(os.execute, "id")
+print(ok, e.code)

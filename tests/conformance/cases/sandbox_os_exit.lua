@@ -1,0 +1,2 @@
+local ok, e = pcall(os.exit, 0)
+print(ok, e.code)

@@ -1,0 +1,2 @@
+local ok, e = pcall(os.getenv, "HOME")
+print(ok, e.code)

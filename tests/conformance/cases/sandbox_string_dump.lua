@@ -1,0 +1,2 @@
+local ok, e = pcall(string.dump, function() end)
+print(ok, e.code)

@@ -1,0 +1,3 @@
+print(getmetatable(""))
+local ok = pcall(function() getmetatable("").__index = {} end)
+print(ok, ("abc"):upper())

@@ -1,0 +1,67 @@
+// Value semantics: kinds, equality, object order and lookups, deep copies.
+#include <gtest/gtest.h>
+
+#include "llmspell/core/error.hpp"
+#include "llmspell/core/value.hpp"
+
+using namespace llmspell;
+
+TEST(Value, KindsAndAccessors) {
+  EXPECT_TRUE(Value().isNull());
+  EXPECT_EQ(Value(int64_t{5}).asInt(), 5);
+  EXPECT_EQ(Value(2.5).asDouble(), 2.5);
+  EXPECT_EQ(Value("x").asString(), "x");
+  EXPECT_TRUE(Value(Bytes{"\x01"}).isBytes());
+  EXPECT_EQ(Value(true).kindName(), "boolean");
+  EXPECT_FALSE(Value(false).truthy());
+  EXPECT_FALSE(Value().truthy());
+  EXPECT_TRUE(Value(0).truthy());
+}
+
+TEST(Value, EqualityIsStructuralAndNumeric) {
+  EXPECT_EQ(Value(1), Value(1.0));
+  EXPECT_NE(Value(1), Value("1"));
+  Value a = Value::object({{"x", Value::array({1, 2})}});
+  Value b = Value::object({{"x", Value::array({1, 2})}});
+  EXPECT_EQ(a, b);
+  b.get("x").asArray().push(3);
+  EXPECT_NE(a, b);
+}
+
+TEST(Value, ObjectKeepsInsertionOrderAndIndexesLargeObjects) {
+  auto o = std::make_shared<Object>();
+  for (int i = 0; i < 100; ++i) o->set("k" + std::to_string(99 - i), Value(i));
+  EXPECT_EQ(o->entries().front().first, "k99");
+  ASSERT_NE(o->find("k5"), nullptr);
+  EXPECT_EQ(o->find("k5")->asInt(), 94);
+  o->set("k5", Value("replaced"));
+  EXPECT_EQ(o->find("k5")->asString(), "replaced");
+  EXPECT_EQ(o->size(), 100u);
+  EXPECT_TRUE(o->erase("k5"));
+  EXPECT_EQ(o->find("k5"), nullptr);
+  EXPECT_EQ(o->find("k6")->asInt(), 93);
+}
+
+TEST(Value, SharedContainersAndDeepCopy) {
+  Value a = Value::array({Value::object({{"n", 1}})});
+  Value alias = a;
+  Value copy = a.deepCopy();
+  a.asArray()[0].asObject().set("n", Value(2));
+  EXPECT_EQ(alias.asArray()[0].getInt("n"), 2);
+  EXPECT_EQ(copy.asArray()[0].getInt("n"), 1);
+}
+
+TEST(Error, ObjectRoundTrip) {
+  Error e(codes::kRateLimited, "slow down", true);
+  e.details = Value::object({{"retry_after", 2}});
+  e.source = "main.lua";
+  e.line = 3;
+  Error back = Error::fromValue(e.toObject());
+  EXPECT_EQ(back.code, "rate_limited");
+  EXPECT_EQ(back.message, "slow down");
+  EXPECT_TRUE(back.retryable);
+  EXPECT_EQ(back.line, 3);
+  EXPECT_EQ(back.details.getInt("retry_after"), 2);
+  EXPECT_EQ(e.toString(), "rate_limited: slow down (at main.lua:3)");
+  EXPECT_EQ(standardErrorCodes().size(), 13u);
+}
