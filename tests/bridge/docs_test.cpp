@@ -1,1 +1,136 @@
+// generateDocs: Markdown, JSON and LuaLS meta output from a small registry and from the global one.
+#include "llmspell/bridge/docs.hpp"
+
 #include <gtest/gtest.h>
+#include <lua.hpp>
+
+#include "llmspell/core/convert.hpp"
+
+namespace llmspell {
+namespace {
+
+// A registry with one of each shape: sync, async with permission, a method, a global, a type.
+Registry sampleRegistry() {
+  Registry r;
+  r.type("widget", "A thing with parts");
+  r.fn("demo", "greet")
+      .param("name", R"({"type":"string"})", "who to greet")
+      .opt("opts", R"({"type":"object","properties":{"loud":{"type":"boolean"}}})", "{loud}")
+      .returns("string: the greeting")
+      .doc("Says hello")
+      .sync([](CallContext&, Args) -> Value { return Value("hi"); });
+  r.fn("demo", "fetch")
+      .param("url", R"({"type":"string"})")
+      .opt("mode", R"({"enum":["fast","slow"],"default":"fast"})")
+      .opt("tags", R"({"type":"array","items":{"type":"string"}})")
+      .permission(Permission::kNet)
+      .returns("widget")
+      .doc("Fetches a widget")
+      .async([](CallContext&, Args) { return Promise::resolved(Value()); });
+  r.method("widget", "parts")
+      .param("self", R"({"type":"handle"})")
+      .opt("limit", R"({"type":"integer","minimum":1})")
+      .returns("array of strings")
+      .doc("The widget's parts")
+      .sync([](CallContext&, Args) -> Value { return Value::array(); });
+  r.fn("", "pause")
+      .param("seconds", R"({"type":"number"})")
+      .returns("nil")
+      .doc("Waits")
+      .async([](CallContext&, Args) { return Promise::resolved(Value()); });
+  return r;
+}
+
+TEST(Docs, MarkdownHasSignaturesParamsAndNotes) {
+  Registry r = sampleRegistry();
+  std::string md = generateDocs(r, "md");
+  EXPECT_NE(md.find("## demo"), std::string::npos);
+  EXPECT_NE(md.find("### `demo.greet(name, opts?)`"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `name` | string | yes |  | who to greet |"), std::string::npos) << md;
+  EXPECT_NE(md.find("### `demo.fetch(url, mode?, tags?)` *async*"), std::string::npos);
+  EXPECT_NE(md.find("| `mode` | \"fast\" \\| \"slow\" | no | `\"fast\"` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("array of string"), std::string::npos);
+  EXPECT_NE(md.find("`demo.fetch_async(url, mode?, tags?)` returns a promise"), std::string::npos);
+  EXPECT_NE(md.find("**Permission:** needs `--allow-net`"), std::string::npos);
+  EXPECT_NE(md.find("## type `widget`"), std::string::npos);
+  EXPECT_NE(md.find("### `widget:parts(limit?)`"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Globals"), std::string::npos);
+  EXPECT_NE(md.find("### `pause(seconds)` *async*"), std::string::npos);
+}
+
+TEST(Docs, JsonIsMachineReadable) {
+  Registry r = sampleRegistry();
+  Value doc = parseJson(generateDocs(r, "json"));
+  EXPECT_EQ(doc.getString("format"), "llmspell-api");
+  const auto& nss = doc.get("namespaces").asArray();
+  ASSERT_EQ(nss.size(), 1u);
+  EXPECT_EQ(nss[0].getString("name"), "demo");
+  const Value& fetch = nss[0].get("functions").asArray()[1];
+  EXPECT_EQ(fetch.getString("qualified_name"), "demo.fetch");
+  EXPECT_TRUE(fetch.getBool("async"));
+  EXPECT_EQ(fetch.getString("async_twin"), "demo.fetch_async(url, mode?, tags?)");
+  EXPECT_EQ(fetch.getString("permission"), "--allow-net");
+  EXPECT_EQ(fetch.get("params").asArray()[1].getString("default"), "fast");
+  EXPECT_EQ(fetch.get("params").asArray()[0].get("schema").getString("type"), "string");
+  const Value& widget = doc.get("types").asArray()[0];
+  EXPECT_EQ(widget.getString("name"), "widget");
+  EXPECT_EQ(widget.get("methods").asArray()[0].get("params").asArray().size(), 1u);  // no self
+  EXPECT_EQ(doc.get("globals").asArray()[0].getString("name"), "pause");
+}
+
+TEST(Docs, LuaMetaAnnotations) {
+  Registry r = sampleRegistry();
+  std::string meta = generateDocs(r, "lua-meta");
+  EXPECT_EQ(meta.rfind("---@meta\n", 0), 0u);
+  EXPECT_NE(meta.find("---@class widget\nlocal __widget = {}"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("---@param limit? integer\n---@return any[]"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("function __widget:parts(limit) end"), std::string::npos);
+  EXPECT_NE(meta.find("demo = {}"), std::string::npos);
+  EXPECT_NE(meta.find("---@param name string who to greet\n"), std::string::npos);
+  EXPECT_NE(meta.find("---@return string # string: the greeting\nfunction demo.greet(name, opts) end"),
+            std::string::npos) << meta;
+  EXPECT_NE(meta.find("---@async\n---@param url string\n---@param mode? \"fast\"|\"slow\"\n"
+                      "---@param tags? string[]\n---@return widget"),
+            std::string::npos) << meta;
+  EXPECT_NE(meta.find("---@return promise # widget\nfunction demo.fetch_async(url, mode, tags) end"),
+            std::string::npos) << meta;
+  EXPECT_NE(meta.find("function pause(seconds) end"), std::string::npos);
+  EXPECT_NE(meta.find("function pause_async(seconds) end"), std::string::npos);
+}
+
+// The stub file must be valid Lua, for the real registry too.
+void expectValidLua(const std::string& code) {
+  lua_State* L = luaL_newstate();
+  int rc = luaL_loadbufferx(L, code.data(), code.size(), "=meta", "t");
+  EXPECT_EQ(rc, LUA_OK) << (rc == LUA_OK ? "" : lua_tostring(L, -1));
+  lua_close(L);
+}
+
+TEST(Docs, LuaMetaIsValidLua) {
+  expectValidLua(generateDocs(sampleRegistry(), "lua-meta"));
+  expectValidLua(generateDocs(Registry::global(), "lua-meta"));
+}
+
+TEST(Docs, GlobalRegistryRendersEveryFormat) {
+  const Registry& r = Registry::global();
+  std::string md = generateDocs(r, "md");
+  for (const char* ns : {"json", "yaml", "log", "time", "crypto", "text", "fs", "env", "schema", "errors"})
+    EXPECT_NE(md.find(std::string("## ") + ns + "\n"), std::string::npos) << ns;
+  EXPECT_NE(md.find("`errors.retry_async(fn, opts?)`"), std::string::npos);
+  EXPECT_NE(md.find("## type `logger`"), std::string::npos);
+  Value j = parseJson(generateDocs(r, "json"));
+  EXPECT_GE(j.get("namespaces").asArray().size(), 10u);
+}
+
+TEST(Docs, UnknownFormatListsValidOnes) {
+  try {
+    generateDocs(sampleRegistry(), "pdf");
+    FAIL() << "expected an error";
+  } catch (const Exception& e) {
+    EXPECT_EQ(e.error().code, codes::kInvalidArgument);
+    EXPECT_NE(e.error().message.find("md, json, lua-meta"), std::string::npos) << e.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace llmspell
