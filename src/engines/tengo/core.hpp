@@ -66,9 +66,31 @@ struct Proto {
   std::string positionAt(uint32_t ip) const;  // file:line:col of the instruction at/before ip
 };
 
+struct FuncObj;
+// Closures created by a VM, so that its destructor can break closure <-> cell cycles (a
+// recursive local function captures the cell that holds itself).
+struct ClosureList {
+  FuncObj* head = nullptr;
+};
+
 struct FuncObj : Object {
   Proto* proto = nullptr;
   std::vector<Value> free;  // cells (Type::kCell)
+  ClosureList* list = nullptr;
+  FuncObj* prevLive = nullptr;
+  FuncObj* nextLive = nullptr;
+  void link(ClosureList* l) {
+    list = l;
+    nextLive = l->head;
+    if (nextLive) nextLive->prevLive = this;
+    l->head = this;
+  }
+  ~FuncObj() override {
+    if (!list) return;
+    if (prevLive) prevLive->nextLive = nextLive;
+    else list->head = nextLive;
+    if (nextLive) nextLive->prevLive = prevLive;
+  }
 };
 
 struct Program {
@@ -135,6 +157,7 @@ struct Vm::Impl {
   int64_t memBase = 0;                // tlHeapBytes at run start
   int64_t memCap = INT64_MAX;         // allowed growth
   int nested = 0;
+  detail::ClosureList closures;
 
   Status execute(int stopFp, Value* result);
   Status runMain();

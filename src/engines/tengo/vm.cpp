@@ -154,6 +154,9 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
     return true;
   };
 
+L_dispatch:
+  // Handlers with non-trivial locals jump here with a plain goto so that their destructors run
+  // (a computed goto out of a scope skips them).
   DISPATCH();
 
 L_CONST:
@@ -234,7 +237,7 @@ L_binop_slow : {
   ip += 1;
   ALLOC();
   MEMCHECK();
-  DISPATCH();
+  goto L_dispatch;
 }
 
 L_EQ : {
@@ -397,7 +400,7 @@ L_SETSELF : {
   for (int k = 0; k <= n; ++k) (--sp)->reset();
   ip += 1 + opOperandBytes(static_cast<Op>(*ip));
   MEMCHECK();
-  DISPATCH();
+  goto L_dispatch;
 }
 
 L_ARRAY : {
@@ -410,7 +413,7 @@ L_ARRAY : {
   ip += 3;
   ALLOC();
   MEMCHECK();
-  DISPATCH();
+  goto L_dispatch;
 }
 L_MAP : {
   int n = rd16(ip + 1);
@@ -447,7 +450,7 @@ L_INDEX : {
   (--sp)->reset();
   sp[-1] = std::move(r);
   ip += 1;
-  DISPATCH();
+  goto L_dispatch;
 }
 L_SLICE : {
   Value r;
@@ -457,7 +460,7 @@ L_SLICE : {
   sp[-1] = std::move(r);
   ip += 1;
   ALLOC();
-  DISPATCH();
+  goto L_dispatch;
 }
 
 L_CALL : {
@@ -536,7 +539,6 @@ L_CALL : {
     this->sp = sp;
     Args args(callee + 1, static_cast<size_t>(nargs));
     Result r = Value();
-    std::string calleeName = ct == Type::kBuiltin ? std::string("builtin-function:") + kBuiltins[callee->i()].name : std::string();
     try {
       if (ct == Type::kBuiltin) {
         r = kBuiltins[callee->i()].fn(*this, args);
@@ -557,7 +559,7 @@ L_CALL : {
         sp = callee + 1;
         ip += 3;
         MEMCHECK();
-        DISPATCH();
+        goto L_dispatch;
       case Result::Kind::kPending:
         if (nested > 0) {
           err.msg = "cannot suspend inside a nested call";
@@ -587,18 +589,16 @@ L_CALL : {
         err.msg = r.message();
         goto L_error;
     }
-    (void)calleeName;
   }
   goto L_error;
 }
 
 L_RET : {
-  Value ret;
-  if (ip[1]) ret = std::move(sp[-1]);
   Value* callee = bp - 1;
+  if (ip[1]) *callee = std::move(sp[-1]);
+  else callee->reset();
   for (Value* q = bp; q < sp; ++q) q->reset();
   --fp;
-  *callee = std::move(ret);
   sp = callee + 1;
   if (fp < stopFp) {
     if (result) *result = std::move(*callee);
@@ -622,6 +622,7 @@ L_CLOSURE : {
   fo->proto = consts[ci].as<FuncObj>()->proto;
   fo->free.reserve(nfree);
   for (Value* p = sp - nfree; p < sp; ++p) fo->free.push_back(std::move(*p));
+  fo->link(&closures);
   sp -= nfree;
   *sp++ = Value::object(Type::kFunction, fo);
   ip += 4;
@@ -653,7 +654,7 @@ L_ITINIT : {
   sp[-1] = std::move(itv);
   ip += 1;
   ALLOC();
-  DISPATCH();
+  goto L_dispatch;
 }
 L_ITNEXT : {
   auto* it = sp[-1].as<IterObj>();
@@ -709,7 +710,7 @@ L_ITKEY : {
   }
   sp[-1] = std::move(k);
   ip += 1;
-  DISPATCH();
+  goto L_dispatch;
 }
 L_ITVAL : {
   auto* it = sp[-1].as<IterObj>();
@@ -730,7 +731,7 @@ L_ITVAL : {
   }
   sp[-1] = std::move(v);
   ip += 1;
-  DISPATCH();
+  goto L_dispatch;
 }
 
 #define K_ARITH(LABEL, BASEOP, EXPR)                                              \
@@ -857,7 +858,19 @@ Vm::Vm() : impl_(std::make_unique<Impl>()) {
   impl_->self = this;
   impl_->stack = std::make_unique<Value[]>(kStackSize + 64);
 }
-Vm::~Vm() = default;
+Vm::~Vm() {
+  // Break closure <-> cell cycles so that recursive local functions are freed with the VM.
+  std::vector<Value> drop;
+  for (FuncObj* f = impl_->closures.head; f != nullptr;) {
+    FuncObj* next = f->nextLive;
+    f->list = nullptr;
+    f->prevLive = f->nextLive = nullptr;
+    for (auto& v : f->free) drop.push_back(std::move(v));
+    f->free.clear();
+    f = next;
+  }
+  impl_->closures.head = nullptr;
+}
 
 Status Vm::run() {
   impl_->suspended = false;
