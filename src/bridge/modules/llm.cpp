@@ -1,0 +1,574 @@
+// `llm` namespace: chat, complete, stream, structured, embed, count_tokens, use, configure,
+// providers, cost — over the llm layer's LlmClient, with the llm.call hook point, llm.request /
+// llm.response / llm.error events, and the run's cost/token budget.
+#include <cstdlib>
+#include <cstdio>
+
+#include "bridge/modules/llm_service.hpp"
+#include "llmspell/core/convert.hpp"
+#include "llmspell/events/bus.hpp"
+#include "llmspell/hooks/hooks.hpp"
+#include "llmspell/llm/catalog.hpp"
+#include "llmspell/net/http.hpp"
+
+namespace llmspell {
+
+// ---------------- the service ----------------
+
+LlmService::LlmService(RunContext& run, Loop& loop) : client(loop) {
+  const Value& mr = run.config.get("mock_replies");
+  if (mr.isString() && !mr.asString().empty()) {
+    try {
+      client.setMockReplies(llm::loadMockReplies(mr.asString()));
+    } catch (const Exception& e) {
+      mockRepliesError = e.error().message;
+    }
+  }
+}
+
+std::string LlmService::resolve(RunContext& run, const Value& opts) {
+  std::string m;
+  const Value& om = opts.get("model");
+  if (om.isString() && !om.asString().empty()) m = om.asString();
+  else if (!om.isNull() && !om.isString()) fail(codes::kInvalidArgument, "opts.model must be a string like \"openai/gpt-4o-mini\", got " + om.describe());
+  if (m.empty()) m = chosen;
+  if (m.empty() && run.config.get("model").isString()) m = run.config.getString("model");
+  if (m.empty() && std::getenv("LLMSPELL_MODEL")) m = std::getenv("LLMSPELL_MODEL");
+  if (m.empty()) {
+    if (!client.provider("openai").apiKey.empty()) m = "openai/gpt-4o-mini";
+    else if (!client.provider("anthropic").apiKey.empty()) m = "anthropic/claude-haiku-4-5";
+    else if (!client.provider("gemini").apiKey.empty()) m = "gemini/gemini-2.5-flash";
+  }
+  if (m.empty()) {
+    m = client.mockRepliesLeft() > 0 || run.config.get("mock_replies").isString() ? "mock/script" : "mock/echo";
+    if (!noticed) {
+      noticed = true;
+      std::fprintf(stderr, "llmspell: no model chosen and no provider key found; using %s "
+                           "(set --model, LLMSPELL_MODEL or a provider key such as OPENAI_API_KEY)\n", m.c_str());
+    }
+  }
+  const Value& aliases = run.config.get("aliases");
+  if (aliases.isObject() && aliases.get(m).isString()) m = aliases.getString(m);
+  if (!mockRepliesError.empty() && m.rfind("mock/", 0) == 0) fail(codes::kInvalidArgument, mockRepliesError);
+  return m;
+}
+
+namespace {
+
+using llm::ChatRequest;
+using llm::Message;
+
+// ---------------- options ----------------
+
+const char* const kChatOpts[] = {"model", "system", "temperature", "top_p", "max_tokens", "stop", "seed",
+                                 "tools", "tool_choice", "parallel_tool_calls", "response_format", "schema",
+                                 "schema_name", "images", "timeout", "retries", "extra", "attempts", "mode",
+                                 "on_chunk"};
+
+void checkKnown(const Value& opts, std::string_view fname) {
+  if (!opts.isObject()) return;
+  for (const auto& [k, v] : opts.asObject()) {
+    bool ok = false;
+    for (const char* n : kChatOpts) ok |= k == n;
+    if (!ok) {
+      fail(codes::kInvalidArgument, std::string(fname) + ": unknown option `" + k +
+                                        "` (model, system, temperature, top_p, max_tokens, stop, seed, tools, "
+                                        "tool_choice, parallel_tool_calls, response_format, schema, images, "
+                                        "timeout, retries, extra)");
+    }
+  }
+}
+
+double number(const Value& opts, std::string_view k, double lo, double hi) {
+  const Value& v = opts.get(k);
+  if (!v.isNumber() || v.asNumber() < lo || v.asNumber() > hi) {
+    fail(codes::kInvalidArgument, "opts." + std::string(k) + " must be a number between " + toJsonText(Value(lo)) +
+                                      " and " + toJsonText(Value(hi)) + ", got " + v.describe());
+  }
+  return v.asNumber();
+}
+
+ChatRequest buildRequest(const Value& pm, const Value& opts, std::string_view fname) {
+  checkKnown(opts, fname);
+  ChatRequest req;
+  req.messages = llm::messagesFromValue(pm);
+  if (!opts.isObject()) return req;
+  const Value& sys = opts.get("system");
+  if (sys.isString()) req.messages.insert(req.messages.begin(), Message::system(sys.asString()));
+  else if (!sys.isNull()) fail(codes::kInvalidArgument, "opts.system must be a string, got " + sys.describe());
+  const Value& imgs = opts.get("images");
+  if (!imgs.isNull()) {
+    if (!imgs.isArray()) fail(codes::kInvalidArgument, "opts.images must be a list of URLs or {data, media_type} tables");
+    Message* last = nullptr;
+    for (auto& m : req.messages) if (m.role == llm::Role::kUser) last = &m;
+    if (!last) fail(codes::kInvalidArgument, "opts.images needs a user message to attach to");
+    Value tmp = Value::object({{"role", "user"}, {"content", ""}, {"images", imgs}});
+    for (auto& p : llm::messageFromValue(tmp).parts) if (p.kind == llm::ContentPart::Kind::kImage) last->parts.push_back(p);
+  }
+  if (!opts.get("temperature").isNull()) req.temperature = number(opts, "temperature", 0, 2);
+  if (!opts.get("top_p").isNull()) req.topP = number(opts, "top_p", 0, 1);
+  if (!opts.get("max_tokens").isNull()) req.maxTokens = static_cast<int64_t>(number(opts, "max_tokens", 1, 1e9));
+  if (!opts.get("seed").isNull()) req.seed = static_cast<int64_t>(number(opts, "seed", -9e18, 9e18));
+  const Value& stop = opts.get("stop");
+  if (stop.isString()) req.stop.push_back(stop.asString());
+  else if (stop.isArray()) {
+    for (const auto& s : stop.asArray()) {
+      if (!s.isString()) fail(codes::kInvalidArgument, "opts.stop must be a string or a list of strings");
+      req.stop.push_back(s.asString());
+    }
+  } else if (!stop.isNull()) fail(codes::kInvalidArgument, "opts.stop must be a string or a list of strings, got " + stop.describe());
+  const Value& tools = opts.get("tools");
+  if (tools.isArray()) {
+    for (const auto& t : tools.asArray()) req.tools.push_back(llm::toolSpecFromValue(t));
+  } else if (!tools.isNull() && !(tools.isObject() && tools.asObject().empty())) {
+    fail(codes::kInvalidArgument, "opts.tools must be a list of {name, description, parameters}, got " + tools.describe());
+  }
+  const Value& tc = opts.get("tool_choice");
+  if (tc.isString()) {
+    const std::string& s = tc.asString();
+    if (s == "auto" || s == "none" || s == "required") req.toolChoice.mode = s;
+    else req.toolChoice = {"tool", s};
+  } else if (tc.isObject() && tc.get("name").isString()) {
+    req.toolChoice = {"tool", tc.getString("name")};
+  } else if (!tc.isNull()) {
+    fail(codes::kInvalidArgument, "opts.tool_choice must be \"auto\", \"none\", \"required\" or a tool name");
+  }
+  if (opts.get("parallel_tool_calls").isBool()) req.parallelToolCalls = opts.getBool("parallel_tool_calls");
+  const Value& rf = opts.get("response_format");
+  if (rf.isString()) {
+    if (rf.asString() == "json" || rf.asString() == "json_object") req.jsonMode = true;
+    else if (rf.asString() != "text") fail(codes::kInvalidArgument, "opts.response_format must be \"text\", \"json\" or a schema table");
+  } else if (rf.isObject()) {
+    std::string type = rf.getString("type");
+    if (type == "json_object") req.jsonMode = true;
+    else if (type == "json_schema") {
+      const Value& js = rf.get("json_schema").isObject() ? rf.get("json_schema") : rf;
+      req.responseSchema = js.get("schema");
+      if (!js.getString("name").empty()) req.responseSchemaName = js.getString("name");
+    } else {
+      req.responseSchema = rf;  // a bare JSON Schema
+    }
+  }
+  const Value& schema = opts.get("schema");
+  if (schema.isObject()) req.responseSchema = schema;
+  else if (!schema.isNull()) fail(codes::kInvalidArgument, "opts.schema must be a JSON Schema table");
+  if (opts.get("schema_name").isString()) req.responseSchemaName = opts.getString("schema_name");
+  if (opts.get("extra").isObject()) req.extra = opts.get("extra");
+  return req;
+}
+
+llm::CallOptions callOptions(const Value& opts) {
+  llm::CallOptions co;
+  if (opts.get("retries").isNumber()) co.maxRetries = static_cast<int>(opts.getNumber("retries"));
+  if (opts.get("timeout").isNumber()) co.timeoutSeconds = opts.getNumber("timeout");
+  return co;
+}
+
+// ---------------- one hooked, evented, budgeted call ----------------
+
+struct CallEnv {
+  RunContext* run;
+  Loop* loop;
+};
+
+PromisePtr budgetCheck(RunContext& run, LlmService& s) {
+  const Value& maxCost = run.config.get("max_cost_usd");
+  if (maxCost.isNumber() && s.spentUsd >= maxCost.asNumber()) {
+    return Promise::rejected(Error(codes::kBudgetExceeded, "the spell has spent $" + toJsonText(Value(s.spentUsd)) +
+                                                               " of its $" + toJsonText(maxCost) + " budget (--max-cost)"));
+  }
+  const Value& maxTok = run.config.get("max_tokens");
+  if (maxTok.isNumber() && static_cast<double>(s.spentTokens) >= maxTok.asNumber()) {
+    return Promise::rejected(Error(codes::kBudgetExceeded, "the spell has used " + std::to_string(s.spentTokens) +
+                                                               " tokens of its " + toJsonText(maxTok) + " token limit"));
+  }
+  return nullptr;
+}
+
+// Runs one chat call through the llm.call hooks. `onChunk` streams when set.
+PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
+                      std::function<void(const llm::StreamChunk&)> onChunk) {
+  RunContext& run = *env.run;
+  Value args = Value::object({{"messages", messages}, {"opts", opts.isObject() ? opts : Value::object()}});
+  auto inner = [env, onChunk](Value a) -> PromisePtr {
+    RunContext& run = *env.run;
+    try {
+      LlmService& s = run.service<LlmService>([&] { return std::make_shared<LlmService>(run, *env.loop); });
+      if (auto b = budgetCheck(run, s)) return b;
+      const Value& o = a.get("opts");
+      ChatRequest req = buildRequest(a.get("messages"), o, "llm.chat");
+      std::string model = s.resolve(run, o);
+      llm::CallOptions co = callOptions(o);
+      co.onChunk = onChunk;
+      auto& bus = busFor(run);
+      auto [prov, id] = llm::splitModelName(model);
+      bus.emit("llm.request", Value::object({{"model", model}, {"provider", prov}, {"messages", static_cast<int64_t>(req.messages.size())},
+                                             {"stream", static_cast<bool>(onChunk)}}));
+      PromisePtr p = s.client.chat(model, std::move(req), std::move(co));
+      RunContext* rp = &run;
+      std::string m = model;
+      p->onSettle([rp, m](const Promise& q) {
+        auto* svc = rp->findService<LlmService>();
+        auto& bus = busFor(*rp);
+        if (q.fulfilled()) {
+          const Value& v = q.value();
+          if (svc) {
+            svc->spentUsd += v.getNumber("cost_usd");
+            svc->spentTokens += v.get("usage").getInt("total_tokens");
+          }
+          bus.emit("llm.response", Value::object({{"model", m}, {"provider", v.getString("provider")}, {"usage", v.get("usage")},
+                                                  {"cost_usd", v.get("cost_usd")}, {"latency_ms", v.get("latency_ms")},
+                                                  {"finish_reason", v.get("finish_reason")}}));
+        } else {
+          bus.emit("llm.error", Value::object({{"model", m}, {"code", q.error().code}, {"message", q.error().message}}));
+        }
+      });
+      return p;
+    } catch (...) {
+      PromisePtr p = Promise::create();
+      p->rejectCurrentException();
+      return p;
+    }
+  };
+  return runHooked(run, hook_points::kLlmCall, std::move(args), inner);
+}
+
+Value messagesArg(const Value& v) {
+  // Validate early so argument errors name the right function.
+  (void)llm::messagesFromValue(v);
+  return v;
+}
+
+// ---------------- structured output ----------------
+
+// JSON out of model text: the whole text, a ```json fence, or the first balanced {...} / [...].
+std::optional<Value> extractJson(const std::string& text) {
+  auto tryParse = [](std::string_view s) -> std::optional<Value> {
+    try {
+      return parseJson(s);
+    } catch (const Exception&) {
+      return std::nullopt;
+    }
+  };
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::nullopt;
+  if (auto v = tryParse(text)) return v;
+  auto fence = text.find("```");
+  if (fence != std::string::npos) {
+    auto nl = text.find('\n', fence);
+    auto end = nl == std::string::npos ? std::string::npos : text.find("```", nl);
+    if (end != std::string::npos) {
+      if (auto v = tryParse(std::string_view(text).substr(nl + 1, end - nl - 1))) return v;
+    }
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    char open = text[i];
+    if (open != '{' && open != '[') continue;
+    char close = open == '{' ? '}' : ']';
+    int depth = 0;
+    bool inStr = false, esc = false;
+    for (size_t j = i; j < text.size(); ++j) {
+      char c = text[j];
+      if (inStr) {
+        if (esc) esc = false;
+        else if (c == '\\') esc = true;
+        else if (c == '"') inStr = false;
+        continue;
+      }
+      if (c == '"') inStr = true;
+      else if (c == open) ++depth;
+      else if (c == close && --depth == 0) {
+        if (auto v = tryParse(std::string_view(text).substr(i, j - i + 1))) return v;
+        break;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
+  CallEnv env;
+  Value messages;  // array of message values
+  Value opts;
+  Value schema;
+  int attempts = 3;
+  int n = 0;
+  PromisePtr out = Promise::create();
+  PromisePtr current;
+
+  void attempt() {
+    ++n;
+    auto self = shared_from_this();
+    current = hookedChat(env, messages, opts, nullptr);
+    current->onSettle([self](const Promise& p) {
+      if (!self->out->pending()) return;
+      if (p.rejected()) {
+        self->out->reject(p.error());
+        return;
+      }
+      std::string text = p.value().getString("text");
+      std::vector<std::string> errors;
+      auto v = extractJson(text);
+      if (!v) errors.push_back("$: the reply contains no JSON value");
+      else errors = validateSchema(*v, self->schema);
+      if (errors.empty()) {
+        self->out->resolve(*v);
+        return;
+      }
+      if (self->n >= self->attempts) {
+        Error e(codes::kValidationFailed, "the model's reply did not match the schema after " + std::to_string(self->n) +
+                                              " attempt(s): " + errors[0]);
+        auto errs = Value::array();
+        for (const auto& x : errors) errs.asArray().push(x);
+        e.details = Value::object({{"errors", errs}, {"text", text}, {"attempts", self->n}});
+        self->out->reject(e);
+        return;
+      }
+      std::string fix = "Your reply did not match the required JSON Schema:\n";
+      for (const auto& x : errors) fix += "- " + x + "\n";
+      fix += "Reply again with only the corrected JSON value.";
+      self->messages.asArray().push(Value::object({{"role", "assistant"}, {"content", text}}));
+      self->messages.asArray().push(Value::object({{"role", "user"}, {"content", fix}}));
+      self->attempt();
+    });
+  }
+};
+
+PromisePtr structured(CallContext& cx, const Value& prompt, const Value& schema, const Value& optsIn) {
+  if (!schema.isObject()) fail(codes::kInvalidArgument, "llm.structured: schema must be a JSON Schema table, got " + schema.describe());
+  Value opts = optsIn.isObject() ? optsIn.deepCopy() : Value::object();
+  checkKnown(opts, "llm.structured");
+  LlmService& s = LlmService::of(cx);
+  std::string model = s.resolve(cx.run, opts);
+  auto [prov, id] = llm::splitModelName(model);
+  std::string kind = s.client.provider(prov).kind;
+  std::string mode = opts.getString("mode", "auto");
+  if (mode != "auto" && mode != "native" && mode != "instructed") {
+    fail(codes::kInvalidArgument, "llm.structured: opts.mode must be \"auto\", \"native\" or \"instructed\"");
+  }
+  bool native = mode == "native" || (mode == "auto" && kind != "mock");
+  auto run = std::make_shared<StructuredRun>();
+  run->env = {&cx.run, &cx.loop};
+  run->schema = schema;
+  run->attempts = static_cast<int>(opts.getInt("attempts", 3));
+  if (run->attempts < 1) fail(codes::kInvalidArgument, "llm.structured: opts.attempts must be at least 1");
+  opts.asObject().erase("attempts");
+  opts.asObject().erase("mode");
+  opts.asObject().set("model", model);
+  Value msgs = Value::array();
+  for (const auto& m : llm::messagesFromValue(prompt)) msgs.asArray().push(llm::toValue(m));
+  std::string instruction = "Respond with only a JSON value (no prose, no code fences) that validates against this JSON Schema:\n" +
+                            toJsonText(schema);
+  if (native) {
+    opts.asObject().set("schema", schema);
+  } else {
+    msgs.asArray().items().insert(msgs.asArray().items().begin(), Value::object({{"role", "system"}, {"content", instruction}}));
+  }
+  run->messages = msgs;
+  run->opts = opts;
+  run->attempt();
+  std::weak_ptr<StructuredRun> weak = run;
+  run->out->setCanceller([weak] {
+    if (auto r = weak.lock()) {
+      if (r->current) r->current->cancel();
+    }
+  });
+  return run->out;
+}
+
+}  // namespace
+
+void llmspell_register_llm(Registry& r) {
+  r.fn("llm", "chat")
+      .param("messages", R"({"type":["string","array","object"]})", "a prompt or a list of {role, content} messages")
+      .opt("opts", R"({"type":"object"})", "model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries")
+      .returns("{text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage, cost_usd, model, provider, latency_ms}")
+      .doc("One model call.")
+      .async([](CallContext& cx, Args a) {
+        return hookedChat({&cx.run, &cx.loop}, messagesArg(a[0]), a[1], nullptr);
+      });
+
+  r.fn("llm", "complete")
+      .param("prompt", R"({"type":["string","array","object"]})")
+      .opt("opts", R"({"type":"object"})")
+      .returns("the reply text")
+      .doc("One model call; only the text of the reply.")
+      .async([](CallContext& cx, Args a) {
+        PromisePtr p = hookedChat({&cx.run, &cx.loop}, messagesArg(a[0]), a[1], nullptr);
+        PromisePtr out = Promise::create();
+        p->onSettle([out](const Promise& q) {
+          if (q.fulfilled()) out->resolve(q.value().get("text"));
+          else out->reject(q.error());
+        });
+        std::weak_ptr<Promise> wp = p;
+        out->setCanceller([wp] { if (auto x = wp.lock()) x->cancel(); });
+        return out;
+      });
+
+  r.fn("llm", "stream")
+      .param("messages", R"({"type":["string","array","object"]})")
+      .opt("opts", R"({"type":["object","function"]})", "as for llm.chat (or the callback)")
+      .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta} per delta")
+      .returns("the same final result as llm.chat")
+      .doc("Streams a model call, calling on_chunk for every delta.")
+      .async([](CallContext& cx, Args a) {
+        Value opts = a[1];
+        Value cb = a[2];
+        if (opts.isFunction()) {
+          cb = opts;
+          opts = Value::object();
+        }
+        if (cb.isNull() && opts.get("on_chunk").isFunction()) cb = opts.get("on_chunk");
+        if (!cb.isFunction()) fail(codes::kInvalidArgument, "llm.stream: on_chunk must be a function");
+        FunctionPtr fn = cb.asFunction();
+        auto holder = std::make_shared<std::weak_ptr<Promise>>();
+        auto onChunk = [fn, holder](const llm::StreamChunk& c) {
+          PromisePtr r = fn->call({llm::toValue(c)});
+          r->onSettle([holder](const Promise& q) {
+            if (!q.rejected()) return;
+            // A failing callback stops the stream with its error.
+            if (auto p = holder->lock()) p->cancel(q.error());
+          });
+        };
+        if (opts.isObject() && opts.get("on_chunk").isFunction()) {
+          opts = opts.deepCopy();
+          opts.asObject().erase("on_chunk");
+        }
+        PromisePtr p = hookedChat({&cx.run, &cx.loop}, messagesArg(a[0]), opts, onChunk);
+        *holder = p;
+        if (opts.get("timeout").isNumber() && opts.getNumber("timeout") > 0) {
+          double secs = opts.getNumber("timeout");
+          std::weak_ptr<Promise> wp = p;
+          auto t = cx.loop.setTimeout(secs, [wp, secs] {
+            if (auto x = wp.lock()) x->cancel(Error(codes::kTimeout, "llm.stream timed out after " + fmtSeconds(secs), true));
+          });
+          p->onSettle([t](const Promise&) mutable { t.cancel(); });
+        }
+        return p;
+      });
+
+  r.fn("llm", "structured")
+      .param("prompt", R"({"type":["string","array","object"]})")
+      .param("schema", R"({"type":"object"})", "a JSON Schema")
+      .opt("opts", R"({"type":"object"})", "as for llm.chat, plus attempts (default 3) and mode (auto | native | instructed)")
+      .returns("a value that validates against the schema")
+      .doc("Structured output: native mode where the provider has one, else instructed JSON; validated and retried with the errors.")
+      .async([](CallContext& cx, Args a) { return structured(cx, a[0], a[1], a[2]); });
+
+  r.fn("llm", "embed")
+      .param("texts", R"({"type":["string","array"]})")
+      .opt("opts", R"({"type":"object"})", "model, dimensions, timeout")
+      .returns("a vector (for a string) or a list of vectors")
+      .doc("Embeddings.")
+      .async([](CallContext& cx, Args a) {
+        LlmService& s = LlmService::of(cx);
+        const Value& opts = a[1];
+        std::vector<std::string> texts;
+        bool single = a[0].isString();
+        if (single) texts.push_back(a[0].asString());
+        else {
+          for (const auto& t : a[0].asArray()) {
+            if (!t.isString()) fail(codes::kInvalidArgument, "llm.embed: texts must be strings, got " + t.describe());
+            texts.push_back(t.asString());
+          }
+        }
+        std::string model = opts.getString("model");
+        if (model.empty()) {
+          auto [prov, id] = llm::splitModelName(s.resolve(cx.run, Value::object()));
+          std::string kind = s.client.provider(prov).kind;
+          model = kind == "openai" ? "openai/text-embedding-3-small"
+                  : kind == "gemini" ? "gemini/gemini-embedding-001"
+                  : kind == "ollama" ? prov + "/all-minilm"
+                  : kind == "mock" ? "mock/embed"
+                                   : prov + "/" + id;
+        }
+        PromisePtr p = s.client.embed(model, texts, opts);
+        if (!single) return p;
+        PromisePtr out = Promise::create();
+        p->onSettle([out](const Promise& q) {
+          if (q.fulfilled()) out->resolve(q.value().asArray()[0]);
+          else out->reject(q.error());
+        });
+        return out;
+      });
+
+  r.fn("llm", "count_tokens")
+      .param("input", R"({"type":["string","array","object"]})", "text or messages")
+      .opt("opts", R"({"type":"object"})", "model")
+      .returns("{tokens, estimated, method}")
+      .doc("Token count: an estimate (about 4 characters per token) unless a tokenizer ships for the model.")
+      .sync([](CallContext&, Args a) {
+        int64_t n = 0;
+        if (a[0].isString()) {
+          n = llm::estimateTokens(a[0].asString());
+        } else {
+          for (const auto& m : llm::messagesFromValue(a[0])) {
+            n += 4 + llm::estimateTokens(m.text());
+            for (const auto& p : m.parts) {
+              if (p.kind == llm::ContentPart::Kind::kToolResult) n += llm::estimateTokens(p.text);
+              if (p.kind == llm::ContentPart::Kind::kToolCall) n += llm::estimateTokens(toJsonText(p.call.arguments));
+            }
+          }
+        }
+        return Value::object({{"tokens", n}, {"estimated", true}, {"method", "chars/4"}});
+      });
+
+  r.fn("llm", "use")
+      .param("model", R"({"type":"string","minLength":1})", "provider/model")
+      .opt("opts", R"({"type":"object"})")
+      .returns("the model now used by default")
+      .doc("Sets the default model for this run.")
+      .sync([](CallContext& cx, Args a) {
+        LlmService& s = LlmService::of(cx);
+        auto [prov, id] = llm::splitModelName(a[0].asString());
+        (void)s.client.provider(prov);  // must exist
+        s.chosen = prov + "/" + id;
+        return Value(s.chosen);
+      });
+
+  r.fn("llm", "configure")
+      .param("provider", R"({"type":"string","minLength":1})")
+      .param("config", R"({"type":"object"})", "kind, base_url, api_key_env, headers, timeout, retries, replies (mock), ...")
+      .returns("nothing")
+      .doc("Configures (or adds) a provider. A base_url outside loopback needs --allow-net for its host.")
+      .sync([](CallContext& cx, Args a) {
+        LlmService& s = LlmService::of(cx);
+        const Value& cfg = a[1];
+        if (cfg.get("api_key").isString()) {
+          fail(codes::kInvalidArgument, "llm.configure: keys never go in spell text; name the variable with api_key_env");
+        }
+        if (cfg.get("base_url").isString()) {
+          net::UrlParts u = net::parseUrl(cfg.getString("base_url"));
+          bool loopback = u.host == "127.0.0.1" || u.host == "localhost" || u.host == "::1";
+          if (!loopback) cx.run.permissions().checkNet(u.host, u.port);
+        }
+        s.client.configure(a[0].asString(), cfg);
+        return Value();
+      });
+
+  r.fn("llm", "providers")
+      .returns("[{name, kind, base_url, has_key, key_env, ready}]")
+      .doc("The configured providers (keys are never shown).")
+      .sync([](CallContext& cx, Args) {
+        Value list = LlmService::of(cx).client.providers();
+        for (auto& p : list.asArray()) {
+          std::string kind = p.getString("kind");
+          bool local = kind == "mock" || kind == "ollama" || p.getString("base_url").find("localhost") != std::string::npos;
+          p.asObject().set("ready", p.getBool("has_key") || local);
+        }
+        return list;
+      });
+
+  r.fn("llm", "cost")
+      .param("usage", R"({"type":"object"})", "{input_tokens, output_tokens, cached_tokens}")
+      .opt("model", R"({"type":"string"})")
+      .returns("USD, or null when the catalog has no price for the model")
+      .doc("Cost of a call from the model catalog.")
+      .sync([](CallContext& cx, Args a) {
+        std::string model = a[1].isString() ? a[1].asString() : LlmService::of(cx).resolve(cx.run, Value::object());
+        auto c = llm::costUsd(llm::usageFromValue(a[0]), model);
+        return c ? Value(*c) : Value();
+      });
+}
+
+}  // namespace llmspell

@@ -1,0 +1,32 @@
+// The per-run LLM service shared by the `llm` and `models` modules: the run's LlmClient, the
+// default model choice, spending totals. Loop-affine (one per RunContext).
+#pragma once
+
+#include <string>
+
+#include "llmspell/bridge/registry.hpp"
+#include "llmspell/llm/client.hpp"
+
+namespace llmspell {
+
+class LlmService {
+ public:
+  LlmService(RunContext& run, Loop& loop);
+  llm::LlmClient client;
+  std::string chosen;          // set by llm.use
+  bool noticed = false;        // the "using mock" notice was printed
+  double spentUsd = 0;         // cost of the calls made so far
+  int64_t spentTokens = 0;
+  std::string mockRepliesError;  // a --mock-replies file that failed to load
+
+  // The model for a call: opts.model, else llm.use, else config/--model/manifest, else
+  // LLMSPELL_MODEL, else the first provider with a key, else mock (with a notice on stderr).
+  // Aliases from config `aliases` are resolved.
+  std::string resolve(RunContext& run, const Value& opts);
+
+  static LlmService& of(CallContext& cx) {
+    return cx.run.service<LlmService>([&] { return std::make_shared<LlmService>(cx.run, cx.loop); });
+  }
+};
+
+}  // namespace llmspell
