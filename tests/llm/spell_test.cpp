@@ -1,0 +1,161 @@
+// Spell-level tests: Lua spells run through the `llmspell` CLI against the fake provider server
+// (base URLs and keys come from the environment, as a user would set them).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "fake_provider.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+
+const std::string kCli = std::string(LLMSPELL_BINARY_DIR) + "/src/cli/llmspell";
+const std::string kSpells = std::string(LLMSPELL_SOURCE_DIR) + "/tests/llm/spells/";
+
+struct RunResult {
+  int exit = -1;
+  std::string out, err;
+};
+
+RunResult runCli(const std::string& args) {
+  std::string errFile = testing::TempDir() + "/llm_spell_stderr.txt";
+  std::string cmd = kCli + " " + args + " 2>" + errFile;
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(errFile);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+class SpellTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* k : {"LLMSPELL_MODEL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"}) unsetenv(k);
+    setenv("OPENAI_BASE_URL", fp.baseUrl("openai").c_str(), 1);
+    setenv("ANTHROPIC_BASE_URL", fp.baseUrl("anthropic").c_str(), 1);
+    setenv("GEMINI_BASE_URL", fp.baseUrl("gemini").c_str(), 1);
+    setenv("OLLAMA_HOST", fp.baseUrl("ollama").c_str(), 1);
+    setenv("OPENAI_COMPATIBLE_BASE_URL", fp.baseUrl("openai-compatible").c_str(), 1);
+  }
+  void withKeys() {
+    setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+    setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789", 1);
+    setenv("GEMINI_API_KEY", "AIzaTestKey0123456789", 1);
+  }
+  llmspell::fake::FakeProvider fp{11};
+};
+
+TEST_F(SpellTest, ChatStreamAndToolRoundTripThroughOpenAi) {
+  withKeys();
+  fp.push(json{{"text", "Hello!"}, {"usage", {{"input_tokens", 7}, {"output_tokens", 2}}}});
+  fp.push(json{{"text", "a b c"}});
+  fp.push(json{{"tool_calls", {{{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}});
+  fp.push(json{{"text", "It is sunny."}});
+  auto r = runCli("run " + kSpells + "chat_openai.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "text=Hello!\tfinish=stop\tprovider=openai\n"
+            "usage=7/2\n"
+            "chunks=3\tjoined=a b c\tfinal=a b c\n"
+            "tool=get_weather\tcity=Paris\tfinish=tool_calls\n"
+            "answer=It is sunny.\n");
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(reqs[0].header("authorization"), "Bearer sk-test-openai-0123456789");
+  EXPECT_EQ(reqs[0].json()["messages"][0]["content"], "Be brief.");
+  EXPECT_TRUE(reqs[1].json()["stream"].get<bool>());
+  EXPECT_EQ(reqs[3].json()["messages"][2]["role"], "tool");
+}
+
+TEST_F(SpellTest, EveryProviderKind) {
+  withKeys();
+  auto r = runCli("run " + kSpells + "providers_all.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "openai/gpt-4o-mini -> echo openai/gpt-4o-mini [stop]\n"
+            "anthropic/claude-sonnet-4-5 -> echo anthropic/claude-sonnet-4-5 [stop]\n"
+            "gemini/gemini-2.5-flash -> echo gemini/gemini-2.5-flash [stop]\n"
+            "ollama/llama3.2 -> echo ollama/llama3.2 [stop]\n"
+            "openai-compatible/qwen -> echo openai-compatible/qwen [stop]\n");
+  EXPECT_EQ(fp.requests().size(), 5u);
+}
+
+TEST_F(SpellTest, StructuredOutputNativeAndRepair) {
+  withKeys();
+  fp.push(json{{"json", {{"city", "Paris"}, {"pop", 2100000}}}});
+  fp.push(json{{"json", {{"city", "Rome"}, {"pop", 2800000}}}});
+  fp.push(json{{"text", "Sure! ```json\n{\"city\": \"Madrid\"}\n```"}});           // missing pop
+  fp.push(json{{"text", "Here you go: {\"city\": \"Madrid\", \"pop\": 3300000} hope it helps"}});
+  fp.push(json{{"text", "no json here"}});
+  fp.push(json{{"text", "{\"city\": 5}"}});
+  auto r = runCli("run " + kSpells + "structured.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "openai city=Paris pop=2100000\n"
+            "anthropic city=Rome pop=2800000\n"
+            "gemini city=Madrid pop=3300000\n"
+            "invalid ok=false code=validation_failed\n");
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 6u);
+  EXPECT_EQ(reqs[0].json()["response_format"]["type"], "json_schema");
+  EXPECT_EQ(reqs[1].json()["tool_choice"]["type"], "tool");
+  EXPECT_EQ(reqs[2].json()["generationConfig"]["responseMimeType"], "application/json");
+  // The repair request tells the model what was wrong.
+  EXPECT_NE(reqs[3].body.find("did not match"), std::string::npos);
+  EXPECT_NE(reqs[3].body.find("pop"), std::string::npos);
+}
+
+TEST_F(SpellTest, ErrorsRetriesAndTimeouts) {
+  withKeys();
+  fp.push(json{{"fault", "rate_limit"}, {"retry", "ms"}, {"retry_after", 0.05}});
+  fp.push(json{{"text", "made it"}});
+  fp.push(json{{"fault", "auth"}});
+  fp.push(json{{"fault", "stall"}});
+  auto r = runCli("run " + kSpells + "errors.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "after retry: made it\n"
+            "auth ok=false code=auth_error retryable=false\n"
+            "timeout ok=false code=timeout\n"
+            "bad model code=invalid_argument\n");
+  EXPECT_EQ(r.err.find("sk-test-openai"), std::string::npos);
+}
+
+TEST_F(SpellTest, MockRepliesFileAndDefaultMockNotice) {
+  auto r = runCli("run --mock-replies " + kSpells + "mock_replies.jsonl " + kSpells + "mock_offline.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "scripted one\t7\nsearch\tllmspell\ttool_calls\nfalse\tprovider_error\n");
+  auto e = runCli("exec 'print(llm.complete(\"offline echo\"))'");
+  ASSERT_EQ(e.exit, 0) << e.err;
+  EXPECT_EQ(e.out, "offline echo\n");
+  EXPECT_NE(e.err.find("using mock/echo"), std::string::npos);
+  // --model wins over the fallback (and the notice disappears).
+  auto m = runCli("exec --model mock/echo 'print(llm.complete(\"chosen\"))'");
+  EXPECT_EQ(m.out, "chosen\n");
+  EXPECT_EQ(m.err.find("using mock"), std::string::npos);
+}
+
+TEST_F(SpellTest, FirstProviderWithAKeyIsTheDefault) {
+  setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789", 1);
+  fp.push(json{{"text", "from claude"}});
+  auto r = runCli("exec 'local r = llm.chat(\"hi\"); print(r.provider, r.text)'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "anthropic\tfrom claude\n");
+  ASSERT_EQ(fp.requests().size(), 1u);
+  EXPECT_EQ(fp.requests()[0].path, "/v1/messages");
+}
+
+}  // namespace
