@@ -61,7 +61,7 @@ void llmspell_register_log(Registry& r) {
         .param("message", R"({"type":["string","number","boolean"]})")
         .opt("fields", R"({"type":"object"})", "key/value pairs appended to the line")
         .returns("nil")
-        .doc(std::string("Writes a ") + lv.name + " line to stderr (secrets are redacted)")
+        .doc(std::string(lv.name[0] == 'i' || lv.name[0] == 'e' ? "Writes an " : "Writes a ") + lv.name + " line to stderr (secrets are redacted)")
         .sync([level](CallContext&, Args a) -> Value {
           logMessage(level, messageText(a[0]), a[1]);
           return Value();
@@ -71,7 +71,7 @@ void llmspell_register_log(Registry& r) {
         .param("message", R"({"type":["string","number","boolean"]})")
         .opt("fields", R"({"type":"object"})", "more fields for this line")
         .returns("nil")
-        .doc(std::string("Writes a ") + lv.name + " line with the logger's fields")
+        .doc(std::string(lv.name[0] == 'i' || lv.name[0] == 'e' ? "Writes an " : "Writes a ") + lv.name + " line with the logger's fields")
         .sync([level](CallContext&, Args a) -> Value {
           const auto& l = loggerOf(a[0]);
           logMessage(level, messageText(a[1]), mergeFields(l.fields(), a[2]));
