@@ -131,7 +131,25 @@ bool EventPattern::matches(std::string_view name) const {
   return false;
 }
 
+namespace {
+// Whether `name` begins / ends with the whole segment `seg`.
+bool startsWithSegment(std::string_view name, std::string_view seg) {
+  return name.size() >= seg.size() && name.compare(0, seg.size(), seg) == 0 &&
+         (name.size() == seg.size() || name[seg.size()] == '.');
+}
+bool endsWithSegment(std::string_view name, std::string_view seg) {
+  return name.size() >= seg.size() &&
+         name.compare(name.size() - seg.size(), seg.size(), seg) == 0 &&
+         (name.size() == seg.size() || name[name.size() - seg.size() - 1] == '.');
+}
+}  // namespace
+
 bool EventPattern::matchGeneral(std::string_view name) const {
+  // Cheap rejections before splitting: a literal first or last part must be there.
+  if (parts_.front().kind == Seg::kLiteral && !startsWithSegment(name, parts_.front().lit))
+    return false;
+  if (parts_.back().kind == Seg::kLiteral && !endsWithSegment(name, parts_.back().lit))
+    return false;
   // Segment views of the name, on the stack for ordinary names.
   struct Segs {
     std::string_view inline_[16];

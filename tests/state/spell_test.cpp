@@ -1,0 +1,232 @@
+// Spell-level tests of the state, events and hooks namespaces: Lua snippets run through the
+// real `llmspell` binary (`llmspell exec`), with LLMSPELL_HOME pointing at a fresh directory.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''"; else out += c;
+  }
+  return out + "'";
+}
+
+class SpellTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = fs::temp_directory_path() /
+            ("llmspell_state_spell_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(home_);
+    fs::create_directories(home_);
+  }
+  void TearDown() override { fs::remove_all(home_); }
+
+  // stderr is merged into the output unless `quiet` (warnings of handlers that fail on purpose).
+  std::string command(const std::string& code, const std::string& flags = "",
+                      bool quiet = false) const {
+    return "LLMSPELL_HOME=" + shellQuote(home_.string()) + " " + LLMSPELL_BIN + " exec " + flags +
+           " " + shellQuote(code) + (quiet ? " 2>/dev/null" : " 2>&1");
+  }
+  // Runs a snippet; returns its output and sets `status` to the exit code.
+  std::string exec(const std::string& code, int* status = nullptr,
+                   const std::string& flags = "", bool quiet = false) const {
+    FILE* p = ::popen(command(code, flags, quiet).c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int st = ::pclose(p);
+    if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+  }
+  fs::path home_;
+};
+
+TEST_F(SpellTest, SetGetPersistsBetweenRuns) {
+  EXPECT_EQ(exec(R"(state.set("k", 1); print(state.get("k")))"), "1\n");
+  EXPECT_EQ(exec(R"(print(state.get("k")))"), "1\n");  // same spell scope ("exec")
+  EXPECT_TRUE(fs::exists(home_ / "state.db"));
+  // Session state does not outlive the run.
+  EXPECT_EQ(exec(R"(state.set("s", 1, {scope = "session"}); print(state.get("s", nil, {scope = "session"})))"),
+            "1\n");
+  EXPECT_EQ(exec(R"(print(state.get("s", "gone", {scope = "session"})))"), "gone\n");
+}
+
+TEST_F(SpellTest, FullApi) {
+  std::string out = exec(R"(
+state.set("n", 0)
+for i = 1, 5 do state.update("n", function(v) return v + 1 end) end
+print(state.get("n"), state.get("missing", "dflt"))
+state.set("t", {a = 1, b = {c = 2}})
+local m = state.merge("t", {b = {d = 3}})
+print(m.a, m.b.c, m.b.d)
+print(table.concat(state.keys(), ","))
+print(#state.versions("n"), state.get_version("n", 2))
+print(state.snapshot("s1"))
+state.set("n", 100)
+print(state.restore("s1"), state.get("n"), #state.snapshots())
+local g = state.scope("global")
+g:set("x", "gx")
+print(g:get("x"), state.get("x"), state.get("x", nil, {scope = "global"}), g:name())
+local f = state.filter("", function(v, k) return type(v) == "number" end)
+print(f.n, f.t)
+print(state.validate("n", {type = "integer"}).ok, state.validate("t", {type = "integer"}).ok)
+print(state.transform("n", function(v) return v * 2 end))
+local ok, e = pcall(state.transform, "nokey", function(v) return v end)
+print(ok, e.code)
+ok, e = pcall(state.get, "k", nil, {scope = "bogus"})
+print(ok, e.code)
+ok, e = pcall(state.set, "f", function() end)
+print(ok, e.code)
+state.set("tmp", 1, {ttl = 30})
+print(state.expire("tmp", 0), state.get("tmp"))
+print(state.delete("t"), state.delete("t"))
+state.update("n", function() return nil end)
+print(state.get("n"))
+)");
+  EXPECT_EQ(out,
+            "5\tdflt\n"
+            "1\t2\t3\n"
+            "n,t\n"
+            "6\t1\n"
+            "2\n"
+            "2\t5\t1\n"
+            "gx\tnil\tgx\tglobal\n"
+            "5\tnil\n"
+            "true\tfalse\n"
+            "10\n"
+            "false\tnot_found\n"
+            "false\tinvalid_argument\n"
+            "false\tinvalid_argument\n"
+            "true\tnil\n"
+            "true\tfalse\n"
+            "nil\n");
+}
+
+TEST_F(SpellTest, ScriptUpdatesAreAtomicAcrossProcesses) {
+  const std::string code = R"(
+for i = 1, 40 do
+  state.update("counter", function(v) return (v or 0) + 1 end, {scope = "global"})
+end)";
+  std::vector<FILE*> ps;
+  for (int i = 0; i < 5; ++i) ps.push_back(::popen(command(code).c_str(), "r"));
+  for (FILE* p : ps) {
+    char buf[256];
+    while (std::fread(buf, 1, sizeof buf, p) > 0) {
+    }
+    EXPECT_EQ(::pclose(p), 0);
+  }
+  EXPECT_EQ(exec(R"(print(state.get("counter", nil, {scope = "global"})))"), "200\n");
+}
+
+TEST_F(SpellTest, EventsOnOnceOffWaitStats) {
+  std::string out = exec(R"(
+local got = {}
+local id = events.on("order.*", function(e) table.insert(got, e.name .. "=" .. tostring(e.data.id)) end)
+events.once("**", function(e) table.insert(got, "once:" .. e.name) end)
+events.emit("order.created", {id = 1})
+events.emit("order.paid", {id = 2})
+events.emit("user.x")
+print(table.concat(got, ","))
+print(events.off(id), events.off(id))
+local p = events.wait_async("job.done", {timeout = 5})
+events.emit("job.done", {ok = true})
+local e = await(p)
+print(e.name, e.data.ok)
+local ok, err = pcall(events.wait, "never", {timeout = 0.05})
+print(ok, err.code)
+local s = events.stats("order.**")
+print(s.count, s.names["order.created"].count)
+ok, err = pcall(events.emit, "bad..name")
+print(ok, err.code)
+events.on("boom", function() error("handler failed") end)
+events.on("boom", function() print("second handler still runs") end)
+events.emit("boom")
+local changes = {}
+events.on("state.change", function(e) table.insert(changes, e.data.op .. ":" .. e.data.key) end)
+state.set("c", 1); state.delete("c")
+print(table.concat(changes, ","))
+)", nullptr, "", true);
+  EXPECT_EQ(out, std::string("order.created=1,once:order.created,order.paid=2\n"
+                     "true\tfalse\n"
+                     "job.done\ttrue\n"
+                     "false\ttimeout\n"
+                     "2\t1\n"
+                     "false\tinvalid_argument\n"
+                     "second handler still runs\n"
+                     "set:c,delete:c\n"));
+}
+
+TEST_F(SpellTest, RecordAndReplay) {
+  std::string path = (home_ / "events.jsonl").string();
+  int status = 0;
+  std::string out = exec(R"(
+events.record(")" + path + R"(", {filter = "app.**"})
+events.emit("app.start", {v = 1})
+events.emit("noise")
+events.emit("app.finish", {v = 2})
+print(events.stop_recording())
+local seen = {}
+events.on("app.**", function(e) table.insert(seen, e.name .. ":" .. e.data.v) end)
+print(events.replay(")" + path + R"(", {speed = 0}))
+print(table.concat(seen, ","))
+)",
+                         &status, "--allow-write " + home_.string() + " --allow-read " + home_.string());
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, "1\n2\napp.start:1,app.finish:2\n");
+  // Without the permission, recording is refused.
+  out = exec(R"(local ok, e = pcall(events.record, ")" + path + R"("); print(ok, e.code))");
+  EXPECT_EQ(out, "false\tpermission_denied\n");
+}
+
+TEST_F(SpellTest, HooksOnStateSet) {
+  std::string out = exec(R"(
+local h1 = hooks.before("state.set", function(ctx)
+  if ctx.args.key == "secret" then return {cancel = "no secrets allowed"} end
+  ctx.args.value = tostring(ctx.args.value) .. "!"
+  return ctx
+end, {priority = 5, name = "bang"})
+local h2 = hooks.after("state.set", function(ctx) return {result = ctx.result * 1000} end)
+local h3 = hooks.around("state.set", function(ctx, next) return next() + 1 end)
+print(state.set("a", "x"), state.get("a"))
+local ok, e = pcall(state.set, "secret", 1)
+print(ok, e.code, e.message, state.get("secret"))
+for _, h in ipairs(hooks.list()) do print(h.point, h.kind, h.priority, h.name ~= nil) end
+print(hooks.remove(h1), hooks.remove(h1))
+hooks.remove(h2); hooks.remove(h3)
+print(state.set("a", "y"), state.get("a"))
+ok, e = pcall(hooks.before, "nope", function() end)
+print(ok, e.code)
+hooks.before("state.set", function(ctx)
+  sleep(0.01)
+  return {args = {key = ctx.args.key, value = 42, scope = ctx.args.scope}}
+end)
+state.set("b", 1)
+print(state.get("b"))
+hooks.around("state.set", function(ctx, next) return "cached" end, {priority = 100})
+print(state.set("c", 1), state.get("c"))
+)");
+  EXPECT_EQ(out,
+            "2000\tx!\n"
+            "false\tcancelled\tno secrets allowed\tnil\n"
+            "state.set\tbefore\t5\ttrue\n"
+            "state.set\tafter\t0\ttrue\n"
+            "state.set\taround\t0\ttrue\n"
+            "true\tfalse\n"
+            "2\ty\n"
+            "false\tinvalid_argument\n"
+            "42\n"
+            "cached\tnil\n");
+}
+
+}  // namespace
