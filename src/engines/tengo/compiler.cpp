@@ -15,7 +15,7 @@ int opOperandBytes(Op op) {
     case OP_GETL: case OP_SETL: case OP_DEFL: case OP_GETF: case OP_SETF: case OP_GETLP:
     case OP_GETFP: case OP_GETB: case OP_RET: return 1;
     case OP_SETSELG: case OP_CLOSURE: return 3;
-    case OP_SETSELL: case OP_SETSELF: case OP_CALL: return 2;
+    case OP_SETSELL: case OP_SETSELF: case OP_CALL: case OP_TAILCALL: return 2;
     case OP_ADDK: case OP_SUBK: case OP_LTK: case OP_LEK: case OP_GTK: case OP_GEK: case OP_EQK:
     case OP_NEK: return 2;
     case OP_JLTK: case OP_JLEK: case OP_JGTK: case OP_JGEK: case OP_JEQK: case OP_JNEK: return 6;
@@ -61,6 +61,7 @@ struct Loop {
 };
 
 struct CScope {
+  size_t lastOp = SIZE_MAX, prevOp = SIZE_MAX;  // starts of the last two instructions
   std::vector<uint8_t> code;
   std::vector<std::pair<uint32_t, int>> srcmap;
   std::vector<Loop> loops;
@@ -165,8 +166,10 @@ class Compiler {
     CScope& s = cur();
     size_t at = s.code.size();
     int pos = n ? n->pos : 0;
-    if (s.srcmap.empty() || s.srcmap.back().second != pos || true)
-      s.srcmap.emplace_back(static_cast<uint32_t>(at), pos);
+    s.srcmap.emplace_back(static_cast<uint32_t>(at), pos);
+    if (op == OP_RET) markTailCall(s);
+    s.prevOp = s.lastOp;
+    s.lastOp = at;
     s.code.push_back(op);
     switch (op) {
       case OP_CONST: case OP_GETG: case OP_SETG: case OP_ARRAY: case OP_MAP:
@@ -611,7 +614,19 @@ class Compiler {
     leaveBlock();
   }
 
+  // A call whose result is returned directly (CALL; RET or CALL; POP; RET) becomes TAILCALL.
+  static void markTailCall(CScope& s) {
+    if (s.lastOp == SIZE_MAX) return;
+    if (s.code[s.lastOp] == OP_CALL) {
+      s.code[s.lastOp] = OP_TAILCALL;
+    } else if (s.code[s.lastOp] == OP_POP && s.prevOp != SIZE_MAX && s.code[s.prevOp] == OP_CALL &&
+               s.prevOp + 3 == s.lastOp) {
+      s.code[s.prevOp] = OP_TAILCALL;
+    }
+  }
+
   Proto* finishProto(CScope&& sc, int numLocals, int numParams, bool varArgs) {
+    markTailCall(sc);
     auto p = std::make_unique<Proto>();
     p->code = std::move(sc.code);
     p->srcmap = std::move(sc.srcmap);
@@ -625,6 +640,7 @@ class Compiler {
     p->varArgs = varArgs;
     p->file = file_;
     p->maxStack = computeMaxStack(p->code);
+    p->frameSize = p->numLocals + p->maxStack;
     Proto* raw = p.get();
     sh_.prog->protos.push_back(std::move(p));
     return raw;
@@ -666,7 +682,7 @@ class Compiler {
           case OP_SETSELG: h -= o[2] + 1; break;
           case OP_SETSELL: case OP_SETSELF: h -= o[1] + 1; break;
           case OP_ARRAY: case OP_MAP: h += 1 - u16; break;
-          case OP_CALL: h -= o[0]; break;
+          case OP_CALL: case OP_TAILCALL: h -= o[0]; break;
           case OP_CLOSURE: h += 1 - o[2]; break;
           case OP_JMP: push(u32, h); stop = true; break;
           case OP_JMPF: h -= 1; push(u32, h); break;

@@ -50,6 +50,7 @@ enum Op : uint8_t {
   // Fused forms (operand: u16 constant; J*K also u32 target, jumping when the test is false).
   OP_ADDK, OP_SUBK, OP_LTK, OP_LEK, OP_GTK, OP_GEK, OP_EQK, OP_NEK,
   OP_JLTK, OP_JLEK, OP_JGTK, OP_JGEK, OP_JEQK, OP_JNEK,
+  OP_TAILCALL,  // OP_CALL followed by RET (or POP; RET): may reuse the frame for self calls
   OP__COUNT
 };
 
@@ -61,6 +62,7 @@ struct Proto {
   int numParams = 0;
   bool varArgs = false;
   int maxStack = 0;
+  int frameSize = 0;  // numLocals + maxStack: stack slots a call may use
   std::vector<std::pair<uint32_t, int>> srcmap;  // instruction start -> source pos
   const SourceFile* file = nullptr;
   std::string positionAt(uint32_t ip) const;  // file:line:col of the instruction at/before ip
@@ -121,6 +123,7 @@ struct Frame {
   FuncObj* fn;
   const uint8_t* ip;
   Value* bp;
+  const uint8_t* code;  // fn->proto->code.data(), cached for returns
 };
 
 // Error raised inside the VM loop.

@@ -60,7 +60,7 @@ Status Vm::Impl::runMain() {
   (sp++)->initFrom(mainFn);
   fp = 0;
   Proto* p = prog->main;
-  frames[0] = Frame{mainFn.as<FuncObj>(), p->code.data(), sp};
+  frames[0] = Frame{mainFn.as<FuncObj>(), p->code.data(), sp, p->code.data()};
   fp = 1;
   for (int i = 0; i < p->numLocals; ++i) (sp++)->initUndefined();
   countAllocs = limits.maxAllocs >= 0;
@@ -81,14 +81,14 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
       &&L_ARRAY, &&L_MAP, &&L_ERROR, &&L_IMMUTABLE, &&L_INDEX, &&L_SLICE, &&L_CALL, &&L_RET,
       &&L_CLOSURE, &&L_ITINIT, &&L_ITNEXT, &&L_ITKEY, &&L_ITVAL, &&L_ADDK, &&L_SUBK, &&L_LTK,
       &&L_LEK, &&L_GTK, &&L_GEK, &&L_EQK, &&L_NEK, &&L_JLTK, &&L_JLEK, &&L_JGTK, &&L_JGEK,
-      &&L_JEQK, &&L_JNEK};
+      &&L_JEQK, &&L_JNEK, &&L_TAILCALL};
   static_assert(sizeof(dispatch) / sizeof(dispatch[0]) == OP__COUNT);
 
   running = true;
   Frame* f = &frames[fp - 1];
   const uint8_t* ip = f->ip;
   const uint8_t* op = ip;
-  const uint8_t* code = f->fn->proto->code.data();  // current function's bytecode
+  const uint8_t* code = f->code;  // current function's bytecode
   Value* bp = f->bp;
   Value* sp = this->sp;
   Value* const stackEnd = stack.get() + kStackSize;
@@ -96,6 +96,8 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
   Value* gl = globals.data();
   VmError err;
   Status st;
+  bool tailOp = false;
+  const bool counting = countAllocs;  // register copy: fixed for the whole run
 
 #define DISPATCH()         \
   do {                     \
@@ -104,7 +106,7 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
   } while (0)
 #define ALLOC()                                                           \
   do {                                                                    \
-    if (__builtin_expect(countAllocs, 0) && --allocsLeft == 0) {          \
+    if (__builtin_expect(counting, 0) && --allocsLeft == 0) {          \
       err.msg = "object allocation limit exceeded";                       \
       err.limit = true;                                                   \
       goto L_error;                                                       \
@@ -463,7 +465,12 @@ L_SLICE : {
   goto L_dispatch;
 }
 
-L_CALL : {
+L_TAILCALL:
+  tailOp = true;
+  goto L_call_body;
+L_CALL:
+  tailOp = false;
+L_call_body : {
   int nargs = ip[1];
   bool spread = ip[2] != 0;
   Value* callee = sp - nargs - 1;
@@ -508,8 +515,7 @@ L_CALL : {
                 ", got=" + std::to_string(nargs);
       goto L_error;
     }
-    const uint8_t* next = ip + 3;
-    if (fn == f->fn && (next[0] == OP_RET || (next[0] == OP_POP && next[1] == OP_RET))) {
+    if (tailOp && fn == f->fn) {
       // Self tail call: reuse the frame.
       for (int k = 0; k < nargs; ++k) bp[k] = std::move(callee[1 + k]);
       Value* oldSp = sp;
@@ -519,7 +525,7 @@ L_CALL : {
       ip = code;
       DISPATCH();
     }
-    if (fp >= kMaxFrames || callee + 1 + p->numLocals + p->maxStack > stackEnd) {
+    if (fp >= kMaxFrames || callee + 1 + p->frameSize > stackEnd) {
       err.msg = "stack overflow";
       goto L_error;
     }
@@ -530,6 +536,7 @@ L_CALL : {
     f->bp = bp;
     for (int k = nargs; k < p->numLocals; ++k) (sp++)->initUndefined();
     code = p->code.data();
+    f->code = code;
     ip = code;
     DISPATCH();
   }
@@ -611,7 +618,7 @@ L_RET : {
   f = &frames[fp - 1];
   ip = f->ip;
   bp = f->bp;
-  code = f->fn->proto->code.data();
+  code = f->code;
   DISPATCH();
 }
 
@@ -802,7 +809,7 @@ L_NEK : {
       truth = !isFalsy(r);                                                        \
       (--sp)->reset();                                                            \
     }                                                                             \
-    if (__builtin_expect(countAllocs, 0) && --allocsLeft == 0) {                  \
+    if (__builtin_expect(counting, 0) && --allocsLeft == 0) {                  \
       err.msg = "object allocation limit exceeded";                               \
       err.limit = true;                                                           \
       goto L_error;                                                               \
@@ -968,7 +975,7 @@ Result Vm::call(const Value& fn, Args args) {
   }
   for (auto& a : argv) (sp++)->initFrom(a);
   for (int k = static_cast<int>(nargs); k < p->numLocals; ++k) (sp++)->initUndefined();
-  im.frames[im.fp] = Frame{fn.as<FuncObj>(), p->code.data(), callee + 1};
+  im.frames[im.fp] = Frame{fn.as<FuncObj>(), p->code.data(), callee + 1, p->code.data()};
   ++im.fp;
   im.sp = sp;
   ++im.nested;
