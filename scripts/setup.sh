@@ -14,6 +14,7 @@ PACKAGES=(
   libsodium-dev libssl-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   hyperfine clang-format clang-tidy
+  clang  # libFuzzer targets (-DLLMSPELL_FUZZ=ON, CXX=clang++)
 )
 
 missing=()

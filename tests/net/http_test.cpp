@@ -149,15 +149,16 @@ TEST_F(HttpTest, ChunkedStreamIsDeliveredInPiecesAsItArrives) {
   std::atomic<int> written{0};
   TestHttpServer srv([&](const ServerRequest&, ResponsePtr res) {
     res->writeHead(200, {{"content-type", "text/event-stream"}});
-    std::shared_ptr<std::function<void(int)>> step = std::make_shared<std::function<void(int)>>();
-    *step = [res, &written, step](int i) {
+    // Each step schedules the next; the pending timer holds the only strong reference.
+    auto step = std::make_shared<std::function<void(int)>>();
+    *step = [res, &written, weak = std::weak_ptr<std::function<void(int)>>(step)](int i) {
       if (i == 5) {
         res->end();
         return;
       }
       res->write("data: {\"i\":" + std::to_string(i) + "}\n\n");
       ++written;
-      res->after(0.05, [step, i] { (*step)(i + 1); });
+      if (auto next = weak.lock()) res->after(0.05, [next, i] { (*next)(i + 1); });
     };
     (*step)(0);
   });
