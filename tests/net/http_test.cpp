@@ -158,7 +158,7 @@ TEST_F(HttpTest, ChunkedStreamIsDeliveredInPiecesAsItArrives) {
       }
       res->write("data: {\"i\":" + std::to_string(i) + "}\n\n");
       ++written;
-      if (auto next = weak.lock()) res->after(0.05, [next, i] { (*next)(i + 1); });
+      if (auto next = weak.lock()) res->after(0.1, [next, i] { (*next)(i + 1); });
     };
     (*step)(0);
   });
@@ -284,17 +284,17 @@ TEST_F(HttpTest, IdleTimeoutCoversSlowFirstByte) {
 }
 
 TEST_F(HttpTest, IdleTimerIsResetByEachChunk) {
-  // Chunks every 50 ms for 0.5 s with a 0.4 s idle timeout: the total exceeds the idle timeout
+  // Chunks every 50 ms for 1.5 s with a 1 s idle timeout: the total exceeds the idle timeout
   // but no gap does, so the request succeeds.
   TestHttpServer srv([](const ServerRequest&, ResponsePtr res) {
     res->writeHead(200, {});
-    for (int i = 0; i < 10; ++i) res->after(0.05 * (i + 1), [res] { res->write("."); });
-    res->after(0.55, [res] { res->end(); });
+    for (int i = 0; i < 30; ++i) res->after(0.05 * (i + 1), [res] { res->write("."); });
+    res->after(1.55, [res] { res->end(); });
   });
   HttpRequest rq = get(srv.url("/trickle"));
-  rq.idleTimeout = 0.4;
+  rq.idleTimeout = 1.0;
   auto r = fetch(rq);
-  EXPECT_EQ(r->body, "..........");
+  EXPECT_EQ(r->body, std::string(30, '.'));
 }
 
 TEST_F(HttpTest, TotalTimeout) {
@@ -525,4 +525,46 @@ TEST(HttpClientLifetime, DestroyingClientRejectsInFlightAsCancelled) {
   }
   ASSERT_TRUE(p->rejected());
   EXPECT_EQ(p->error().code, "cancelled");
+}
+
+TEST_F(HttpTest, HostNameIsResolvedThroughTheLoop) {
+  // "localhost" goes through curl's resolver (not a literal address) without blocking the loop.
+  TestHttpServer srv([](const ServerRequest& rq, ResponsePtr res) { res->send(200, rq.header("host")); });
+  auto r = fetch(get("http://localhost:" + std::to_string(srv.port()) + "/"));
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "localhost:" + std::to_string(srv.port()));
+}
+
+TEST_F(HttpTest, TlsHandshakeWithAPlainServerIsNetworkError) {
+  TestHttpServer srv([](const ServerRequest&, ResponsePtr res) { res->send(200, "plain"); });
+  HttpRequest rq = get("https://127.0.0.1:" + std::to_string(srv.port()) + "/");
+  rq.totalTimeout = 10;
+  Error e = fetchError(rq);
+  EXPECT_EQ(e.code, "network_error") << e.toString();
+  EXPECT_TRUE(e.details.get("curl_code").isInt());
+}
+
+TEST_F(HttpTest, RequestStartedFromADataCallbackRuns) {
+  // curl forbids adding transfers inside its callbacks; the client defers such a start.
+  TestHttpServer srv([](const ServerRequest& rq, ResponsePtr res) {
+    if (rq.path == "/outer") {
+      res->writeHead(200, {});
+      res->write("go");
+      res->after(0.05, [res] { res->end(); });
+    } else {
+      res->send(200, "inner");
+    }
+  });
+  PromisePtr inner;
+  HttpRequest rq = get(srv.url("/outer"));
+  rq.onData = [&](std::string_view) {
+    if (!inner) inner = client->request(get(srv.url("/inner")));
+  };
+  auto outer = client->request(rq);
+  wait(outer);
+  ASSERT_TRUE(outer->fulfilled()) << outer->error().toString();
+  ASSERT_TRUE(inner);
+  wait(inner);
+  ASSERT_TRUE(inner->fulfilled()) << inner->error().toString();
+  EXPECT_EQ(responseOf(inner->value()).body, "inner");
 }
