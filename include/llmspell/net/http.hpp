@@ -35,7 +35,8 @@
 //   failure retryable=false), timeout (connect, total or idle; retryable=true),
 //   limit_exceeded (body larger than maxResponseBytes), cancelled (Promise::cancel), or the
 //   Exception an onData/onHeaders callback threw (the transfer is aborted).
-// Error details: {url, curl_code, curl_error} where known.
+// Error details: {url, curl_code, curl_error} where known; timeouts add timeout = "connect",
+// "total" or "idle".
 #pragma once
 
 #include <cstdint>
