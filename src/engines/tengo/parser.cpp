@@ -1405,11 +1405,11 @@ class Parser {
   }
 
   SourceFile& file_;
+  std::vector<PError> errors_;  // before scanner_: the scanner reports errors while constructed
   Scanner scanner_;
   Tok tok_ = Tok::Illegal;
   std::string lit_;
   int pos_ = 0;
-  std::vector<PError> errors_;
   int syncPos_ = 0, syncCount_ = 0;
 };
 

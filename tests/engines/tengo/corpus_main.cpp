@@ -2,7 +2,7 @@
 // ../shared/tengo/corpus-schema.md) against llmspell's Tengo implementation and prints failures,
 // a per-kind summary and finally "N passed, N failed, N skipped".
 //
-// Usage: tengo_corpus CORPUS [--skips FILE] [--known FILE] [--filter SUBSTR] [-v]
+// Usage: tengo_corpus CORPUS [--skips FILE] [--known FILE] [--filter SUBSTR] [-v] [--mutate N]
 //   --skips: "id reason" lines; those cases are skipped.
 //   --known: ids of known failures; exit status is 1 only for failures not listed there.
 // Exit 77 (ctest SKIP_RETURN_CODE) when the corpus file is absent.
@@ -212,6 +212,53 @@ Outcome runCase(const json& c) {
   return {true, ""};
 }
 
+// Robustness mode: runs random mutations of a case's source under tight limits; only crashes
+// (or sanitizer reports) matter, results are ignored.
+void mutateCase(const json& c, int rounds, uint32_t* seed) {
+  auto rnd = [seed]() {
+    *seed = *seed * 1664525u + 1013904223u;
+    return *seed >> 8;
+  };
+  static const char* pieces[] = {"(", ")", "[", "]", "{", "}", ",", ":", ";", "\n", "...", "func",
+                                 "x", "0", "\"", "'", "`", "+", "-", "/", "%", "<<", "&^", ".",
+                                 "import(\"enum\")", "for", "if", "return", "export", "?", "=",
+                                 ":=", "++", "error(", "immutable(", "1e400", "0x", "\\u"};
+  std::string base = c["source"];
+  for (int r = 0; r < rounds; ++r) {
+    std::string src = base;
+    int edits = 1 + static_cast<int>(rnd() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = src.empty() ? 0 : rnd() % (src.size() + 1);
+      switch (rnd() % 3) {
+        case 0:
+          if (!src.empty() && pos < src.size()) src.erase(pos, 1 + rnd() % 3);
+          break;
+        case 1: src.insert(pos, pieces[rnd() % (sizeof(pieces) / sizeof(pieces[0]))]); break;
+        default:
+          if (!src.empty() && pos < src.size()) src[pos] = static_cast<char>(rnd() % 128);
+      }
+    }
+    tg::Script s(src, "test");
+    s.modules().addStdlib(tg::ModuleMap::allStdlibNames());
+    if (c.contains("modules"))
+      for (auto it = c["modules"].begin(); it != c["modules"].end(); ++it)
+        s.modules().addSourceModule(it.key(), it.value().get<std::string>());
+    s.limits().maxInstructions = 200000;
+    s.limits().maxMemoryBytes = 64 << 20;
+    s.limits().deadlineMs = 500;
+    s.limits().maxStringLen = 1 << 20;
+    s.limits().maxBytesLen = 1 << 20;
+    std::string ast;
+    (void)tg::Script::parseToString(src, "test", &ast);
+    std::unique_ptr<tg::Vm> vm;
+    tg::Status st = s.compile(&vm);
+    if (st.ok()) {
+      vm->setOutput([](std::string_view) {});
+      (void)vm->run();
+    }
+  }
+}
+
 std::map<std::string, std::string> readIdFile(const std::string& path) {
   std::map<std::string, std::string> out;
   if (path.empty()) return out;
@@ -234,6 +281,7 @@ int main(int argc, char** argv) {
   }
   std::string corpus = argv[1], skipsPath, knownPath, filter;
   bool verbose = false, writeKnown = false;
+  int mutate = 0;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--skips" && i + 1 < argc) skipsPath = argv[++i];
@@ -241,6 +289,7 @@ int main(int argc, char** argv) {
     else if (a == "--filter" && i + 1 < argc) filter = argv[++i];
     else if (a == "--write-known") writeKnown = true;
     else if (a == "-v") verbose = true;
+    else if (a == "--mutate" && i + 1 < argc) mutate = std::atoi(argv[++i]);
   }
   std::ifstream in(corpus);
   if (!in) {
@@ -262,6 +311,11 @@ int main(int argc, char** argv) {
     std::string id = c["id"];
     if (!filter.empty() && id.find(filter) == std::string::npos) continue;
     std::string kind = c["kind"];
+    if (mutate > 0) {
+      static uint32_t seed = 12345;
+      mutateCase(c, mutate, &seed);
+      continue;
+    }
     if (skips.count(id)) {
       ++skipped;
       ++byKind[kind].skip;
