@@ -8,13 +8,15 @@ namespace llmspell::net {
 namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-// Position of the first CR or LF in s, or npos.
+// Position of the first CR or LF in s, or npos. Two memchr passes (vectorized by libc) beat a
+// byte loop several times over on typical LF-terminated provider streams.
 size_t findEol(std::string_view s) {
-  const char* p = s.data();
-  const char* end = p + s.size();
-  for (; p != end; ++p)
-    if (*p == '\n' || *p == '\r') return static_cast<size_t>(p - s.data());
-  return std::string_view::npos;
+  const char* b = s.data();
+  const void* lf = std::memchr(b, '\n', s.size());
+  size_t limit = lf ? static_cast<size_t>(static_cast<const char*>(lf) - b) : s.size();
+  const void* cr = std::memchr(b, '\r', limit);
+  if (cr) return static_cast<size_t>(static_cast<const char*>(cr) - b);
+  return lf ? limit : std::string_view::npos;
 }
 }  // namespace
 
