@@ -168,8 +168,11 @@ void mdFunction(std::ostringstream& o, const FunctionDecl& f) {
   if (!f.returns.empty()) o << "**Returns:** " << f.returns << "\n\n";
   if (f.async) {
     o << "**Async:** in Lua and Tengo the call suspends the spell until the result is ready; `"
-      << signature(f, true) << "` returns a promise instead. Accepts `timeout` (seconds) in its "
-                               "options and can be cancelled.\n\n";
+      << signature(f, true) << "` returns a promise instead";
+    // The registry applies `timeout` from a trailing options object.
+    bool opts = !f.params.empty() && f.params.back().schema.getString("type") == "object";
+    o << (opts ? ". Accepts `timeout` (seconds) in its options; can be cancelled.\n\n"
+               : ". Can be cancelled.\n\n");
   }
   if (f.permission != Permission::kNone)
     o << "**Permission:** needs `" << permissionFlag(f.permission) << "`.\n\n";

@@ -54,6 +54,9 @@ std::string numText(double d) {
 }
 
 std::string valueText(const Value& v) {
+  // Large containers are summarized: serializing them only to cut the text would be wasted work.
+  if (v.isArray() && v.asArray().size() > 8) return "[" + std::to_string(v.asArray().size()) + " items]";
+  if (v.isObject() && v.asObject().size() > 8) return "{" + std::to_string(v.asObject().size()) + " keys}";
   try {
     std::string s = toJsonText(v);
     if (s.size() > 60) s = s.substr(0, 57) + "...";

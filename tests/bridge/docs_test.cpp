@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <lua.hpp>
 
+#include <set>
+
 #include "llmspell/core/convert.hpp"
 
 namespace llmspell {
@@ -120,6 +122,27 @@ TEST(Docs, GlobalRegistryRendersEveryFormat) {
   EXPECT_NE(md.find("## type `logger`"), std::string::npos);
   Value j = parseJson(generateDocs(r, "json"));
   EXPECT_GE(j.get("namespaces").asArray().size(), 10u);
+}
+
+TEST(Docs, UtilityNamespacesAreFullyDocumented) {
+  // Every function of the utility namespaces states what it does and what it returns, so the
+  // generated reference has no holes.
+  const std::set<std::string> mine{"json", "yaml", "log", "time", "crypto", "text",
+                                   "fs",   "env",  "schema", "errors"};
+  size_t n = 0;
+  for (const auto& f : Registry::global().functions()) {
+    if (!mine.count(f.ns) && f.self != "logger") continue;
+    ++n;
+    EXPECT_FALSE(f.doc.empty()) << f.qualifiedName();
+    EXPECT_FALSE(f.returns.empty()) << f.qualifiedName();
+    if (f.ns == "fs") {
+      EXPECT_NE(f.permission, Permission::kNone) << f.qualifiedName();
+    }
+    if (f.ns == "env") {
+      EXPECT_EQ(f.permission, Permission::kEnv) << f.qualifiedName();
+    }
+  }
+  EXPECT_GE(n, 50u);
 }
 
 TEST(Docs, UnknownFormatListsValidOnes) {

@@ -129,6 +129,20 @@ TEST_F(FsTest, SymlinkEscapeIsDenied) {
   EXPECT_FALSE(stdfs::exists(outside_ / "new.txt"));
 }
 
+TEST_F(FsTest, DanglingSymlinkCannotBeWrittenThrough) {
+  // The link's target does not exist yet, so the permission check sees the link's own path
+  // (inside the grant); the O_NOFOLLOW open must still refuse to create the target outside.
+  Harness h;
+  h.run().permissions().allowWrite(granted_);
+  stdfs::create_symlink(outside_ / "created.txt", granted_ / "dangling.txt");
+  Error e = h.error("fs.write", {Value(in("dangling.txt")), Value("pwned")});
+  EXPECT_EQ(e.code, codes::kPermissionDenied);
+  EXPECT_NE(e.message.find("symbolic link"), std::string::npos) << e.message;
+  EXPECT_FALSE(stdfs::exists(outside_ / "created.txt"));
+  EXPECT_EQ(h.error("fs.append", {Value(in("dangling.txt")), Value("x")}).code, codes::kPermissionDenied);
+  EXPECT_FALSE(stdfs::exists(outside_ / "created.txt"));
+}
+
 TEST_F(FsTest, SymlinkInsideTheGrantIsFollowed) {
   Harness h;
   h.run().permissions().allowRead(granted_);

@@ -33,6 +33,20 @@ TEST(JsonModule, DecodeRoundTripAndSyntaxError) {
   EXPECT_NE(e.message.find("line 3"), std::string::npos) << e.message;
 }
 
+TEST(JsonModule, DeepNestingIsRefusedNotACrash) {
+  Harness h;
+  std::string deep(200000, '[');
+  deep += std::string(200000, ']');
+  Error e = h.error("json.decode", {Value(deep)});
+  EXPECT_EQ(e.code, codes::kInvalidArgument);
+  EXPECT_NE(e.message.find("nested deeper than 512"), std::string::npos) << e.message;
+  // Brackets inside strings do not count.
+  std::string inString = "\"" + std::string(1000, '[') + "\"";
+  EXPECT_EQ(h.call("json.decode", {Value(inString)}).asString().size(), 1000u);
+  std::string ok = std::string(100, '[') + std::string(100, ']');
+  EXPECT_TRUE(h.call("json.decode", {Value(ok)}).isArray());
+}
+
 TEST(JsonModule, FunctionsCannotBeEncoded) {
   Harness h2;
   Value fn = testing::fnValue([](std::vector<Value>) { return Value(); });
@@ -110,6 +124,13 @@ TEST(TimeModule, ParseErrors) {
   EXPECT_EQ(h.error("time.parse", {Value("2024-05-01"), Value("%H:%M")}).code, codes::kInvalidArgument);
   EXPECT_EQ(h.error("time.format", {Value(0), Value("%Y"), J(R"({"tz":"mars"})")}).code,
             codes::kInvalidArgument);
+}
+
+TEST(TimeModule, OutOfRangeTimes) {
+  Harness h;
+  EXPECT_EQ(h.error("time.format", {Value(1e300)}).code, codes::kInvalidArgument);
+  EXPECT_EQ(h.error("time.format", {Value(-1e300)}).code, codes::kInvalidArgument);
+  EXPECT_EQ(h.call("time.format", {Value(-86400)}).asString(), "1969-12-31T00:00:00Z");
 }
 
 TEST(TimeModule, NowAndSince) {

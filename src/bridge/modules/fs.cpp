@@ -56,7 +56,8 @@ class Fd {
     case EPERM: fail(codes::kPermissionDenied, where + ": the operating system denied access");
     case ELOOP:
       fail(codes::kPermissionDenied,
-           where + ": the path changed to a symbolic link while it was being accessed");
+           where + ": is a symbolic link the permission check did not cover (dangling, or "
+                   "swapped in during the access); access refused");
     case EISDIR: fail(codes::kInvalidArgument, where + ": is a directory, not a file");
     case EEXIST: fail(codes::kInvalidArgument, where + ": already exists");
     case ENOTEMPTY:

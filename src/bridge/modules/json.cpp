@@ -1,5 +1,6 @@
 // `json` namespace: Value <-> JSON text (core/convert does the work; this declares it).
 #include "llmspell/bridge/registry.hpp"
+#include "bridge/json_depth.hpp"
 #include "llmspell/core/convert.hpp"
 
 namespace llmspell {
@@ -28,7 +29,10 @@ void llmspell_register_json(Registry& r) {
       .param("text", R"({"type":"string"})", "JSON text")
       .returns("the decoded value (objects become tables, null becomes nil)")
       .doc("Parses JSON text; a syntax error raises invalid_argument with line and column")
-      .sync([](CallContext&, Args a) -> Value { return parseJson(a[0].asString()); });
+      .sync([](CallContext&, Args a) -> Value {
+        checkJsonDepth(a[0].asString(), "json.decode");
+        return parseJson(a[0].asString());
+      });
 }
 
 }  // namespace llmspell

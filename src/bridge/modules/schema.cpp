@@ -1,6 +1,7 @@
 // `schema` namespace: JSON Schema validation and inference for spells (validateSchema does the
 // checking; this adapts its "path: message" lines into {path, message} records).
 #include "llmspell/bridge/registry.hpp"
+#include "bridge/json_depth.hpp"
 #include "llmspell/core/convert.hpp"
 
 namespace llmspell {
@@ -33,7 +34,10 @@ std::pair<std::string, std::string> splitError(const std::string& e) {
 }
 
 Value schemaArg(const Value& s) {
-  if (s.isString()) return parseJson(s.asString());
+  if (s.isString()) {
+    checkJsonDepth(s.asString(), "schema");
+    return parseJson(s.asString());
+  }
   return s;
 }
 

@@ -100,7 +100,9 @@ double parseWithFormat(const std::string& s, const std::string& fmt, bool local)
 }
 
 std::string formatTime(double t, const std::string& fmt, bool local) {
-  if (!std::isfinite(t)) fail(codes::kInvalidArgument, "time.format: time must be a finite number");
+  // Beyond ±1e15 s (about 31 million years) time_t conversion and the calendar break down.
+  if (!std::isfinite(t) || std::fabs(t) > 1e15)
+    fail(codes::kInvalidArgument, "time.format: time must be a finite number of seconds within ±1e15");
   double whole = std::floor(t);
   auto secs = static_cast<time_t>(whole);
   std::tm tm{};
