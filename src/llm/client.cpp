@@ -313,14 +313,256 @@ void LlmClient::setMockReplies(std::vector<MockReply> replies) {
 PromisePtr LlmClient::chat(const std::string& model, ChatRequest req, CallOptions opts) {
   try {
     auto [prov, id] = splitModelName(model);
+    if (prov == "pool") return chatPool(id, std::move(req), std::move(opts));
+    if (replaying()) return chatReplay(model, req, opts);
     const ProviderConfig& cfg = provider(prov);
     req.model = id;
     if (opts.onChunk) req.stream = true;
-    if (cfg.kind == "mock") return chatMock(id, std::move(req), std::move(opts));
-    return chatHttp(cfg, std::move(req), std::move(opts));
+    Value canon = recordPath_.empty() ? Value() : canonicalRequest(model, req);
+    std::shared_ptr<Value> chunks;
+    if (!recordPath_.empty() && opts.onChunk) {
+      chunks = std::make_shared<Value>(Value::array());
+      auto user = opts.onChunk;
+      opts.onChunk = [chunks, user](const StreamChunk& c) {
+        chunks->asArray().push(toValue(c));
+        user(c);
+      };
+    }
+    PromisePtr p = cfg.kind == "mock" ? chatMock(id, std::move(req), std::move(opts))
+                                      : chatHttp(cfg, std::move(req), std::move(opts));
+    if (!recordPath_.empty()) {
+      std::weak_ptr<bool> alive = alive_;
+      p->onSettle([this, alive, canon, chunks](const Promise& q) {
+        if (alive.expired() || !q.fulfilled()) return;
+        record(canon, q.value(), chunks ? *chunks : Value());
+      });
+    }
+    return p;
   } catch (const Exception& e) {
     return Promise::rejected(e.error());
   }
+}
+
+// ---------------- record / replay ----------------
+
+Value canonicalRequest(const std::string& model, const ChatRequest& req) {
+  Value msgs = Value::array();
+  for (const auto& m : req.messages) msgs.asArray().push(toValue(m));
+  Value o = Value::object({{"model", model}, {"messages", msgs}});
+  auto& obj = o.asObject();
+  if (req.temperature) obj.set("temperature", *req.temperature);
+  if (req.topP) obj.set("top_p", *req.topP);
+  if (req.maxTokens) obj.set("max_tokens", *req.maxTokens);
+  if (!req.stop.empty()) {
+    Value s = Value::array();
+    for (const auto& x : req.stop) s.asArray().push(x);
+    obj.set("stop", s);
+  }
+  if (req.seed) obj.set("seed", *req.seed);
+  if (!req.tools.empty()) {
+    Value t = Value::array();
+    for (const auto& x : req.tools) t.asArray().push(toValue(x));
+    obj.set("tools", t);
+  }
+  if (!req.toolChoice.mode.empty()) obj.set("tool_choice", req.toolChoice.mode == "tool" ? req.toolChoice.name : req.toolChoice.mode);
+  if (!req.responseSchema.isNull()) obj.set("schema", req.responseSchema);
+  if (req.jsonMode) obj.set("json", true);
+  return o;
+}
+
+std::vector<std::string> valueDiff(const Value& a, const Value& b, size_t limit) {
+  std::vector<std::string> out;
+  std::function<void(const Value&, const Value&, const std::string&)> walk =
+      [&](const Value& x, const Value& y, const std::string& path) {
+        if (out.size() >= limit || x == y) return;
+        if (x.isObject() && y.isObject()) {
+          for (const auto& [k, v] : x.asObject()) walk(v, y.get(k), path + "." + k);
+          for (const auto& [k, v] : y.asObject()) {
+            if (!x.asObject().contains(k)) walk(Value(), v, path + "." + k);
+          }
+          return;
+        }
+        if (x.isArray() && y.isArray() && x.asArray().size() == y.asArray().size()) {
+          for (size_t i = 0; i < x.asArray().size(); ++i) walk(x.asArray()[i], y.asArray()[i], path + "[" + std::to_string(i) + "]");
+          return;
+        }
+        auto show = [](const Value& v) {
+          if (v.isNull()) return std::string("(absent)");
+          std::string t = toJsonText(v);
+          return t.size() > 80 ? t.substr(0, 77) + "..." : t;
+        };
+        out.push_back(path + ": recorded " + show(x) + ", got " + show(y));
+      };
+  walk(a, b, "$");
+  return out;
+}
+
+void LlmClient::recordTo(const std::string& path) {
+  std::ofstream f(path, std::ios::app);
+  if (!f) fail(codes::kInvalidArgument, "cannot write the recording file " + path);
+  recordPath_ = path;
+}
+
+void LlmClient::record(const Value& request, const Value& response, const Value& chunks) {
+  // One short append per call, done inline: small and rare next to the network call it records.
+  Value line = Value::object({{"request", request}, {"response", response}});
+  if (chunks.isArray()) line.asObject().set("chunks", chunks);
+  std::ofstream f(recordPath_, std::ios::app);
+  f << redactSecrets(toJsonText(line)) << "\n";
+}
+
+void LlmClient::replayFrom(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(codes::kNotFound, "cannot read the recording " + path);
+  std::string line;
+  int n = 0;
+  replay_.clear();
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Value v;
+    try {
+      v = parseJson(line);
+    } catch (const Exception& e) {
+      fail(codes::kInvalidArgument, path + ":" + std::to_string(n) + ": " + e.error().message);
+    }
+    replay_.push_back({v.get("request"), v.get("response"), v.get("chunks")});
+  }
+  replayPath_ = path;
+  replayLoaded_ = true;
+}
+
+PromisePtr LlmClient::chatReplay(const std::string& model, const ChatRequest& reqIn, const CallOptions& opts) {
+  ChatRequest req = reqIn;
+  auto [prov, id] = splitModelName(model);
+  req.model = id;
+  Value canon = canonicalRequest(model, req);
+  Recording* hit = nullptr;
+  for (auto& r : replay_) {
+    if (!r.used && r.request == canon) {
+      hit = &r;
+      break;
+    }
+  }
+  if (!hit) {
+    for (auto& r : replay_) {
+      if (r.request == canon) hit = &r;  // all used: the last identical one answers again
+    }
+  }
+  if (!hit) {
+    std::vector<std::string> best;
+    size_t bestN = SIZE_MAX;
+    for (const auto& r : replay_) {
+      auto d = valueDiff(r.request, canon, 1000);
+      if (d.size() < bestN) {
+        bestN = d.size();
+        best = std::move(d);
+      }
+    }
+    std::string msg = "--replay " + replayPath_ + ": no recorded call matches this " + model + " request";
+    if (!best.empty()) {
+      msg += "; the nearest recording differs at:";
+      for (size_t i = 0; i < best.size() && i < 5; ++i) msg += "\n  " + best[i];
+    }
+    return Promise::rejected(Error(codes::kNotFound, msg));
+  }
+  hit->used = true;
+  Value response = hit->response;
+  Value chunks = hit->chunks;
+  PromisePtr out = Promise::create();
+  auto onChunk = opts.onChunk;
+  loop_.post([out, response, chunks, onChunk] {
+    if (!out->pending()) return;
+    if (onChunk) {
+      if (chunks.isArray()) {
+        for (const auto& c : chunks.asArray()) {
+          StreamChunk sc;
+          sc.text = c.getString("text");
+          sc.reasoning = c.getString("reasoning");
+          const Value& d = c.get("tool_call_delta");
+          if (d.isObject()) sc.toolCall = ToolCallDelta{d.getInt("index"), d.getString("id"), d.getString("name"), d.getString("arguments")};
+          onChunk(sc);
+        }
+      } else {
+        for (auto& w : wordChunks(response.getString("text"))) onChunk(StreamChunk{w, "", std::nullopt});
+      }
+    }
+    out->resolve(response);
+  });
+  return out;
+}
+
+// ---------------- pools ----------------
+
+std::string LlmClient::definePool(const std::string& name, std::vector<std::string> models, const std::string& strategy) {
+  if (models.empty()) fail(codes::kInvalidArgument, "a pool needs at least one model");
+  if (strategy != "fallback" && strategy != "round_robin") {
+    fail(codes::kInvalidArgument, "pool strategy must be \"fallback\" or \"round_robin\" (got \"" + strategy + "\")");
+  }
+  for (const auto& m : models) {
+    auto [p, id] = splitModelName(m);
+    if (p == "pool") fail(codes::kInvalidArgument, "a pool cannot contain another pool");
+    (void)provider(p);
+  }
+  pools_[name] = Pool{std::move(models), strategy, 0};
+  return "pool/" + name;
+}
+
+PromisePtr LlmClient::chatPool(const std::string& name, ChatRequest req, CallOptions opts) {
+  auto it = pools_.find(name);
+  if (it == pools_.end()) return Promise::rejected(Error(codes::kInvalidArgument, "no pool named " + name + " (create it with llm.pool)"));
+  Pool& pool = it->second;
+  size_t start = 0;
+  if (pool.strategy == "round_robin") start = pool.next++ % pool.models.size();
+  struct Walk : std::enable_shared_from_this<Walk> {
+    LlmClient* client;
+    std::vector<std::string> order;
+    size_t i = 0;
+    ChatRequest req;
+    CallOptions opts;
+    PromisePtr out = Promise::create();
+    PromisePtr current;
+    std::vector<std::string> failures;
+    void next() {
+      auto self = shared_from_this();
+      current = client->chat(order[i], req, opts);
+      current->onSettle([self](const Promise& p) {
+        if (!self->out->pending()) return;
+        if (p.fulfilled()) {
+          Value v = p.value();
+          v.asObject().set("pool_model", self->order[self->i]);
+          self->out->resolve(v);
+          return;
+        }
+        const Error& e = p.error();
+        self->failures.push_back(self->order[self->i] + ": " + e.message);
+        bool stop = e.code == codes::kCancelled || e.code == codes::kInvalidArgument;
+        if (stop || ++self->i >= self->order.size()) {
+          Error all = e;
+          if (!stop && self->failures.size() > 1) {
+            all.message = "every model of the pool failed: ";
+            for (size_t k = 0; k < self->failures.size(); ++k) all.message += (k ? "; " : "") + self->failures[k];
+          }
+          self->out->reject(all);
+          return;
+        }
+        self->next();
+      });
+    }
+  };
+  auto w = std::make_shared<Walk>();
+  w->client = this;
+  for (size_t k = 0; k < pool.models.size(); ++k) w->order.push_back(pool.models[(start + k) % pool.models.size()]);
+  w->req = std::move(req);
+  w->opts = std::move(opts);
+  w->next();
+  std::weak_ptr<Walk> weak = w;
+  w->out->setCanceller([weak] {
+    if (auto x = weak.lock()) {
+      if (x->current) x->current->cancel();
+    }
+  });
+  return w->out;
 }
 
 // ---------------- mock ----------------

@@ -3,6 +3,10 @@
 // cancellation mid-stream; and the mock provider.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "fake_provider.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/llm/catalog.hpp"
@@ -522,6 +526,78 @@ TEST(RetryDelay, ExponentialCappedAndServerOverride) {
     EXPECT_GE(j, 0.75);
     EXPECT_LE(j, 1.0);
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(RecordReplay, RecordsWithoutSecretsAndReplaysWithDiffOnMiss) {
+  fake::FakeProvider fp{5};
+  std::string path = testing::TempDir() + "/llm_record_test.jsonl";
+  std::remove(path.c_str());
+  {
+    Loop loop;
+    LlmClient c(loop);
+    c.configure("openai", Value::object({{"base_url", fp.baseUrl("openai")}, {"api_key", "sk-secret-abcdef0123456789"}}));
+    c.recordTo(path);
+    fp.push({{"text", "recorded answer"}});
+    fp.push({{"text", "streamed answer here"}});
+    ChatRequest r;
+    r.messages = {Message::user("question one")};
+    ASSERT_TRUE(wait(loop, c.chat("openai/gpt-4o-mini", r, {})).ok);
+    r.messages = {Message::user("question two")};
+    CallOptions o;
+    o.onChunk = [](const StreamChunk&) {};
+    ASSERT_TRUE(wait(loop, c.chat("openai/gpt-4o-mini", r, o)).ok);
+  }
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  EXPECT_EQ(text.find("sk-secret"), std::string::npos);
+  EXPECT_NE(text.find("question one"), std::string::npos);
+  EXPECT_NE(text.find("\"chunks\""), std::string::npos);
+
+  Loop loop;
+  LlmClient c(loop);
+  c.replayFrom(path);
+  ChatRequest r;
+  r.messages = {Message::user("question two")};
+  std::string streamed;
+  CallOptions o;
+  o.onChunk = [&](const StreamChunk& ch) { streamed += ch.text; };
+  auto a = wait(loop, c.chat("openai/gpt-4o-mini", r, o));
+  ASSERT_TRUE(a.ok) << a.error.toString();
+  EXPECT_EQ(a.value.getString("text"), "streamed answer here");
+  EXPECT_EQ(streamed, "streamed answer here");
+  r.messages = {Message::user("question three")};
+  auto miss = wait(loop, c.chat("openai/gpt-4o-mini", r, {}));
+  EXPECT_EQ(miss.error.code, "not_found");
+  EXPECT_NE(miss.error.message.find("$.messages[0].content"), std::string::npos);
+  EXPECT_EQ(fp.requests().size(), 2u);  // replay never reached the server
+}
+
+TEST(Pools, FallbackAndRoundRobin) {
+  fake::FakeProvider fp{6};
+  Loop loop;
+  LlmClient c(loop);
+  c.configure("openai", Value::object({{"base_url", fp.baseUrl("openai")}, {"api_key", "k"}, {"retries", 0}}));
+  c.configure("anthropic", Value::object({{"base_url", fp.baseUrl("anthropic")}, {"api_key", "k"}, {"retries", 0}}));
+  std::string pool = c.definePool("p", {"openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"}, "fallback");
+  EXPECT_EQ(pool, "pool/p");
+  fp.push({{"fault", "server_error"}});
+  fp.push({{"text", "from the second"}});
+  ChatRequest r;
+  r.messages = {Message::user("x")};
+  auto o = wait(loop, c.chat(pool, r, {}));
+  ASSERT_TRUE(o.ok) << o.error.toString();
+  EXPECT_EQ(o.value.getString("pool_model"), "anthropic/claude-haiku-4-5");
+  std::string rr = c.definePool("rr", {"openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"}, "round_robin");
+  EXPECT_EQ(wait(loop, c.chat(rr, r, {})).value.getString("pool_model"), "openai/gpt-4o-mini");
+  EXPECT_EQ(wait(loop, c.chat(rr, r, {})).value.getString("pool_model"), "anthropic/claude-haiku-4-5");
+  EXPECT_THROW(c.definePool("bad", {"openai/x"}, "fastest-ever"), Exception);
+  EXPECT_THROW(c.definePool("bad", {}, "fallback"), Exception);
 }
 
 }  // namespace

@@ -159,3 +159,36 @@ TEST_F(SpellTest, FirstProviderWithAKeyIsTheDefault) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SpellTest, RecordThenReplayOffline) {
+  withKeys();
+  std::string rec = testing::TempDir() + "/llm_spell_rec.jsonl";
+  std::remove(rec.c_str());
+  fp.push(json{{"text", "live answer"}});
+  std::string spell = "'print(llm.complete(\"what is up\", {model = \"openai/gpt-4o-mini\"}))'";
+  auto a = runCli("exec --record " + rec + " " + spell);
+  ASSERT_EQ(a.exit, 0) << a.err;
+  EXPECT_EQ(a.out, "live answer\n");
+  unsetenv("OPENAI_API_KEY");
+  auto b = runCli("exec --replay " + rec + " " + spell);
+  ASSERT_EQ(b.exit, 0) << b.err;
+  EXPECT_EQ(b.out, "live answer\n");
+  EXPECT_EQ(fp.requests().size(), 1u);
+  auto c = runCli("exec --replay " + rec + " 'print(llm.complete(\"what is down\", {model = \"openai/gpt-4o-mini\"}))'");
+  EXPECT_NE(c.exit, 0);
+  EXPECT_NE(c.err.find("what is up"), std::string::npos) << c.err;
+}
+
+TEST_F(SpellTest, PoolFallsBackAcrossProviders) {
+  withKeys();
+  fp.push(json{{"fault", "auth"}});
+  fp.push(json{{"text", "gemini saved the day"}});
+  auto r = runCli("exec 'local p = llm.pool({models = {\"openai/gpt-4o-mini\", \"gemini/gemini-2.5-flash\"}}); "
+                  "local r = llm.chat(\"hi\", {model = p}); print(r.text, r.pool_model)'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "gemini saved the day\tgemini/gemini-2.5-flash\n");
+}
+
+}  // namespace

@@ -93,6 +93,19 @@ class LlmClient {
   // Resolves with the provider's model list: [{id, ...}].
   PromisePtr listModels(const std::string& provider);
 
+  // Record / replay (JSON Lines; one line per call: {request, response, chunks}). The request is
+  // the canonical form (canonicalRequest) so no header or key is ever written. Replay answers a
+  // call from the first unused recording whose request is equal; a miss fails with not_found and
+  // a diff against the nearest recording. Throws invalid_argument / not_found for a bad file.
+  void recordTo(const std::string& path);
+  void replayFrom(const std::string& path);
+  bool replaying() const { return !replay_.empty() || replayLoaded_; }
+
+  // Pools: a virtual model "pool/<name>" over several models. strategy "fallback" tries them in
+  // order until one succeeds (invalid_argument and cancelled stop the walk); "round_robin"
+  // starts each call at the next model (and falls back from there). Throws invalid_argument.
+  std::string definePool(const std::string& name, std::vector<std::string> models, const std::string& strategy);
+
   // Total calls made through this client (attempts included) and retries, for tests/metrics.
   uint64_t attempts() const { return attempts_; }
   uint64_t retries() const { return retries_; }
@@ -105,7 +118,28 @@ class LlmClient {
   PromisePtr chatMock(const std::string& model, ChatRequest req, CallOptions opts);
   PromisePtr chatHttp(const ProviderConfig& cfg, ChatRequest req, CallOptions opts);
 
+  PromisePtr chatReplay(const std::string& model, const ChatRequest& req, const CallOptions& opts);
+  PromisePtr chatPool(const std::string& name, ChatRequest req, CallOptions opts);
+  void record(const Value& request, const Value& response, const Value& chunks);
+
+  struct Recording {
+    Value request;
+    Value response;
+    Value chunks;
+    bool used = false;
+  };
+  struct Pool {
+    std::vector<std::string> models;
+    std::string strategy;
+    size_t next = 0;
+  };
+
   Loop& loop_;
+  std::string recordPath_;
+  std::vector<Recording> replay_;
+  bool replayLoaded_ = false;
+  std::string replayPath_;
+  std::map<std::string, Pool> pools_;
   std::map<std::string, ProviderConfig> providers_;
   std::deque<MockReply> mockReplies_;
   size_t mockServed_ = 0;
@@ -119,6 +153,11 @@ class LlmClient {
 // base * 2^attempt capped at max, times `jitter`.
 double retryDelay(const ProviderConfig& cfg, int attempt, std::optional<double> serverDelay,
                   double jitter);
+
+// The canonical, secret-free form of a call used by record/replay: {model, messages, options}.
+Value canonicalRequest(const std::string& model, const ChatRequest& req);
+// Differences between two values as "path: recorded X, got Y" lines (at most `limit`).
+std::vector<std::string> valueDiff(const Value& recorded, const Value& got, size_t limit = 5);
 
 // Rough token estimate (no tokenizer): max(words, ceil(chars / 4)).
 int64_t estimateTokens(std::string_view text);

@@ -24,6 +24,13 @@ LlmService::LlmService(RunContext& run, Loop& loop) : client(loop) {
       mockRepliesError = e.error().message;
     }
   }
+  // --record / --replay: a bad file fails the first call (with the reason) rather than the run.
+  try {
+    if (run.config.get("record").isString()) client.recordTo(run.config.getString("record"));
+    if (run.config.get("replay").isString()) client.replayFrom(run.config.getString("replay"));
+  } catch (const Exception& e) {
+    setupError = e.error().message;
+  }
 }
 
 std::string LlmService::resolve(RunContext& run, const Value& opts) {
@@ -50,6 +57,7 @@ std::string LlmService::resolve(RunContext& run, const Value& opts) {
   const Value& aliases = run.config.get("aliases");
   if (aliases.isObject() && aliases.get(m).isString()) m = aliases.getString(m);
   if (!mockRepliesError.empty() && m.rfind("mock/", 0) == 0) fail(codes::kInvalidArgument, mockRepliesError);
+  if (!setupError.empty()) fail(codes::kInvalidArgument, setupError);
   return m;
 }
 
@@ -557,6 +565,24 @@ void llmspell_register_llm(Registry& r) {
           p.asObject().set("ready", p.getBool("has_key") || local);
         }
         return list;
+      });
+
+  r.fn("llm", "pool")
+      .param("opts", R"({"type":"object","required":["models"]})", "{models = {...}, strategy = \"fallback\" | \"round_robin\", name}")
+      .returns("the pool's model name (\"pool/<name>\"), usable wherever a model name is")
+      .doc("A virtual model over several models.")
+      .sync([](CallContext& cx, Args a) {
+        LlmService& s = LlmService::of(cx);
+        const Value& ms = a[0].get("models");
+        if (!ms.isArray() || ms.asArray().empty()) fail(codes::kInvalidArgument, "llm.pool: models must be a non-empty list of model names");
+        std::vector<std::string> models;
+        for (const auto& m : ms.asArray()) {
+          if (!m.isString()) fail(codes::kInvalidArgument, "llm.pool: every model must be a string, got " + m.describe());
+          models.push_back(m.asString());
+        }
+        std::string name = a[0].getString("name");
+        if (name.empty()) name = "pool" + std::to_string(++s.pools);
+        return Value(s.client.definePool(name, std::move(models), a[0].getString("strategy", "fallback")));
       });
 
   r.fn("llm", "cost")

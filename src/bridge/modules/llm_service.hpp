@@ -18,6 +18,8 @@ class LlmService {
   double spentUsd = 0;         // cost of the calls made so far
   int64_t spentTokens = 0;
   std::string mockRepliesError;  // a --mock-replies file that failed to load
+  std::string setupError;        // a --record / --replay file that failed to open
+  int pools = 0;                 // unnamed pools created (for their names)
 
   // The model for a call: opts.model, else llm.use, else config/--model/manifest, else
   // LLMSPELL_MODEL, else the first provider with a key, else mock (with a notice on stderr).
