@@ -895,7 +895,21 @@ class Parser {
     return list;
   }
 
+  // Bounds recursion so hostile input cannot exhaust the C++ stack.
+  struct Depth {
+    explicit Depth(Parser* p) : p_(p) {
+      if (++p_->depth_ > kMaxDepth) {
+        p_->error(p_->pos_, "exceeded max nesting depth");
+        throw Bailout{};
+      }
+    }
+    ~Depth() { --p_->depth_; }
+    Parser* p_;
+  };
+  static constexpr int kMaxDepth = 500;
+
   NodeP parseStmt() {
+    Depth d(this);
     switch (tok_) {
       case Tok::Int: case Tok::Float: case Tok::Char: case Tok::String: case Tok::Ident:
       case Tok::Func: case Tok::LParen: case Tok::LBrack: case Tok::LBrace: case Tok::Add:
@@ -962,6 +976,7 @@ class Parser {
   }
 
   NodeP parseIfStmt() {
+    Depth d(this);
     NodeP s = mk(NK::If, pos_);
     expect(Tok::If);
     // header
@@ -1147,9 +1162,20 @@ class Parser {
     return e;
   }
 
+  void chainCheck(int* links) {
+    // Left-deep chains (a + b + c ..., a.b.c ..., f()()...) recurse in the compiler.
+    if (++*links > kMaxChain) {
+      error(pos_, "expression too long");
+      throw Bailout{};
+    }
+  }
+  static constexpr int kMaxChain = 2000;
+
   NodeP parseBinaryExpr(int prec1) {
     NodeP x = parseUnaryExpr();
+    int links = 0;
     for (;;) {
+      chainCheck(&links);
       Tok op = tok_;
       int prec = tokPrecedence(op);
       if (prec < prec1 || prec == 0) return x;
@@ -1164,6 +1190,7 @@ class Parser {
   }
 
   NodeP parseUnaryExpr() {
+    Depth d(this);
     if (tok_ == Tok::Add || tok_ == Tok::Sub || tok_ == Tok::Not || tok_ == Tok::Xor) {
       NodeP u = mk(NK::Unary, pos_);
       u->tok = tok_;
@@ -1176,7 +1203,9 @@ class Parser {
 
   NodeP parsePrimaryExpr() {
     NodeP x = parseOperand();
+    int links = 0;
     for (;;) {
+      chainCheck(&links);
       switch (tok_) {
         case Tok::Period: {
           next();
@@ -1411,6 +1440,7 @@ class Parser {
   std::string lit_;
   int pos_ = 0;
   int syncPos_ = 0, syncCount_ = 0;
+  int depth_ = 0;
 };
 
 std::string joinNodes(const std::vector<NodeP>& v, const char* sep) {

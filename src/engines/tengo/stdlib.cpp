@@ -445,7 +445,11 @@ void jsonQuote(std::string& out, const std::string& s) {
   out += '"';
 }
 
-bool jsonEncode(std::string& out, const Value& v, std::string* err) {
+bool jsonEncode(std::string& out, const Value& v, std::string* err, int depth = 0) {
+  if (depth > 256) {
+    *err = "json: nesting too deep";
+    return false;
+  }
   switch (v.type()) {
     case Type::kUndefined: out += "null"; return true;
     case Type::kBool: out += v.i() ? "true" : "false"; return true;
@@ -483,7 +487,7 @@ bool jsonEncode(std::string& out, const Value& v, std::string* err) {
       auto* a = v.as<ArrayObj>();
       for (size_t i = 0; i < a->len; ++i) {
         if (i) out += ',';
-        if (!jsonEncode(out, a->at(i), err)) return false;
+        if (!jsonEncode(out, a->at(i), err, depth + 1)) return false;
       }
       out += ']';
       return true;
@@ -496,7 +500,7 @@ bool jsonEncode(std::string& out, const Value& v, std::string* err) {
         first = false;
         jsonQuote(out, k);
         out += ':';
-        if (!jsonEncode(out, x, err)) return false;
+        if (!jsonEncode(out, x, err, depth + 1)) return false;
       }
       out += '}';
       return true;

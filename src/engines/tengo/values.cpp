@@ -14,6 +14,39 @@ using namespace detail;
 
 thread_local int64_t tlHeapBytes = 0;
 
+namespace {
+thread_local int tlDestroyDepth = 0;
+thread_local std::vector<Object*> tlPendingDestroy;
+}  // namespace
+
+void destroyObject(Object* o) {
+  if (tlDestroyDepth > 64) {
+    tlPendingDestroy.push_back(o);
+    return;
+  }
+  ++tlDestroyDepth;
+  delete o;
+  if (tlDestroyDepth == 1) {
+    while (!tlPendingDestroy.empty()) {
+      Object* p = tlPendingDestroy.back();
+      tlPendingDestroy.pop_back();
+      delete p;
+    }
+  }
+  --tlDestroyDepth;
+}
+
+namespace {
+// Guards recursion over containers that may contain themselves (a[0] = a).
+constexpr int kMaxNesting = 256;
+thread_local int tlNesting = 0;
+struct NestGuard {
+  NestGuard() { ++tlNesting; }
+  ~NestGuard() { --tlNesting; }
+  bool tooDeep() const { return tlNesting > kMaxNesting; }
+};
+}  // namespace
+
 Value makeString(std::string s) { return Value::object(Type::kString, new StringObj(std::move(s))); }
 Value makeBytes(std::string b) { return Value::object(Type::kBytes, new BytesObj(std::move(b))); }
 Value makeArray(std::vector<Value> items, bool immutable) {
@@ -121,6 +154,8 @@ static std::string timeDisplay(const Value& v) { return timeString(*v.as<TimeObj
 }  // namespace detail
 
 std::string toDisplay(const Value& v) {
+  NestGuard g;
+  if (g.tooDeep() && v.type() >= Type::kArray && v.type() <= Type::kError) return "...";
   switch (v.type()) {
     case Type::kUndefined: return "<undefined>";
     case Type::kBool: return v.i() ? "true" : "false";
@@ -191,6 +226,8 @@ bool isFalsy(const Value& v) {
 }
 
 bool valuesEqual(const Value& a, const Value& b) {
+  NestGuard g;
+  if (g.tooDeep()) return a.isHeap() && a.obj() == b.obj() && a.type() == b.type();
   switch (a.type()) {
     case Type::kUndefined: return b.type() == Type::kUndefined;
     case Type::kBool: return b.type() == Type::kBool && a.i() == b.i();
@@ -236,6 +273,8 @@ bool valuesEqual(const Value& a, const Value& b) {
 }
 
 Value deepCopy(const Value& v) {
+  NestGuard g;
+  if (g.tooDeep()) return v;  // self-referencing containers: stop copying, share the rest
   switch (v.type()) {
     case Type::kString: return makeString(v.as<StringObj>()->s);
     case Type::kBytes: return makeBytes(v.as<BytesObj>()->b);

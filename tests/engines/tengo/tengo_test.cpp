@@ -282,3 +282,25 @@ TEST(TengoParser, CanonicalAstString) {
   ASSERT_TRUE(tg::Script::parseToString("a + b * c", "test", &ast).ok());
   EXPECT_EQ(ast, "(a + (b * c))");
 }
+
+TEST(TengoRobustness, DeepNestingIsAParseErrorNotACrash) {
+  std::string src = "x := " + std::string(5000, '(') + "1" + std::string(5000, ')');
+  EXPECT_EQ(run(src).st.kind, tg::Status::Kind::kParseError);
+  std::string chain = "x := 1";
+  for (int i = 0; i < 50000; ++i) chain += " + 1";
+  RunResult r = run(chain);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kParseError);
+  EXPECT_NE(r.st.message.find("expression too long"), std::string::npos);
+}
+
+TEST(TengoRobustness, SelfReferencingArrayPrintsComparesAndCopies) {
+  RunResult r = run("a := [1]\na[0] = a\ns := string(a)\nb := copy(a)\nc := a == a\nout := len(s) > 0\na[0] = 0\nb[0] = 0");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "true");
+}
+
+TEST(TengoRobustness, MillionNestedArraysAreFreedIteratively) {
+  RunResult r = run("a := []\nfor i := 0; i < 1000000; i++ { a = [a] }\na = 0\nout := 1");
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(outInt(r), 1);
+}

@@ -51,6 +51,11 @@ enum class Type : uint8_t {
 // during a run against Limits::maxMemoryBytes.
 extern thread_local int64_t tlHeapBytes;
 
+struct Object;
+// Deletes an object whose count reached zero; deep chains are freed iteratively (no C++ stack
+// exhaustion when a million nested arrays die at once).
+void destroyObject(Object* o);
+
 struct Object {
   int32_t refs = 0;
   int64_t charged = 0;  // bytes accounted in tlHeapBytes for this object
@@ -148,7 +153,7 @@ class Value {
  private:
   Value(Type t, int64_t v) : type_(t), i_(v) {}
   void release() {
-    if (isHeap() && --o_->refs == 0) delete o_;
+    if (isHeap() && --o_->refs == 0) destroyObject(o_);
   }
   Type type_;
   union {
