@@ -215,6 +215,8 @@ class Result {
   enum class Kind : uint8_t { kValue, kError, kPending, kWrongArgs, kBadArg, kLimit };
   Result(Value v) : kind_(Kind::kValue), value_(std::move(v)) {}  // NOLINT: implicit by design
   static Result error(std::string msg) { return Result(Kind::kError, std::move(msg)); }
+  // Suspends the VM (see Vm). Copy any argument Values you need before returning: the argument
+  // span is invalid after the call.
   static Result pending() { return Result(Kind::kPending, {}); }
   static Result wrongArgs() { return Result(Kind::kWrongArgs, {}); }
   // "invalid type for argument 'first' in call to '...': expected int, found string"
@@ -264,8 +266,8 @@ bool valuesEqual(const Value& a, const Value& b);
 Value deepCopy(const Value& v);
 
 // Neutral conversion for hosts: JSON null <-> undefined, numbers (integral -> int), strings,
-// arrays, objects <-> maps. toJson maps bytes to base64-free raw strings, errors to
-// {"error": payload}, chars to numbers, functions to null.
+// arrays, objects <-> maps. toJson maps bytes to their raw bytes as a string, errors to
+// {"error": payload}, chars to numbers, times to their String() form, functions to null.
 Value fromJson(const nlohmann::json& j);
 nlohmann::json toJson(const Value& v);
 
@@ -327,9 +329,16 @@ struct Status {
   bool ok() const { return kind == Kind::kOk; }
 };
 
-
-
-// A compiled script plus its globals. Create with Script::compile; run, read globals, re-run.
+// A compiled script plus its globals and value stack. Create with Script::compile; run, read
+// globals, re-run (globals persist across runs, as in Tengo). Not thread-safe: use a Vm from one
+// thread at a time; only abort() may be called from another thread.
+//
+// Suspend/resume seam: a native function that cannot answer synchronously returns
+// Result::pending(). The VM then stops with Status::Kind::kSuspended, keeping every frame and
+// the value stack; the pending call's arguments have already been consumed. The host later
+// calls resume(value) (the value becomes the native call's result and execution continues) or
+// resumeError(msg) (a runtime error at the call site ends the run). Limits budgets restart on
+// each resume. A pending result inside a nested Vm::call is a runtime error.
 class Vm {
  public:
   ~Vm();
@@ -344,7 +353,8 @@ class Vm {
   // Resumes a suspended VM by raising a runtime error at the pending call site.
   Status resumeError(const std::string& message);
   bool suspended() const;
-  // Asynchronous-signal-safe request to stop: the run ends with kLimitExceeded "aborted".
+  // Thread- and signal-safe request to stop: the current run ends at its next budget check
+  // (backward jump or call) with kLimitExceeded "execution aborted".
   void abort();
 
   // Globals by name (those the script defines or the host predeclared). Undefined if unknown.
@@ -363,8 +373,9 @@ class Vm {
   // For natives: enforce the string/bytes limits ("exceeding string size limit").
   bool checkStringLen(size_t n) const;
   bool checkBytesLen(size_t n) const;
-  // Calls a Tengo callable (compiled function, builtin, native) from a native function.
-  // Nested calls must not suspend. On error returns a kError result.
+  // Calls a Tengo callable (compiled function, builtin, native) from inside a native function
+  // (re-enters the interpreter on the same stack). Returns the callee's value, or a kError /
+  // kLimit result whose message the native may return as its own result. Must not suspend.
   Result call(const Value& fn, Args args);
 
   struct Impl;
@@ -390,7 +401,9 @@ class Script {
   ModuleMap& modules() { return modules_; }
   Limits& limits() { return limits_; }
   void setOsPermission(OsPermission p) { perm_ = std::move(p); }
-  // Parses and compiles. On success stores a ready-to-run Vm in *out.
+  // Parses and compiles. On success stores a ready-to-run Vm in *out (the Vm copies the
+  // predeclared globals, limits and permission callback; the Script may then be destroyed).
+  // On failure returns kParseError / kCompileError with Tengo's message and position.
   Status compile(std::unique_ptr<Vm>* out) const;
 
   // Parser access for tooling/tests: canonical AST string (Tengo's String() forms).
