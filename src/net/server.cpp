@@ -133,6 +133,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     rq.body = std::move(msg.body());
     keepAlive_ = msg.keep_alive();
+    head_ = rq.method == "HEAD";
     ++core_.requests;
     current_ = std::make_shared<ResponseWriter>(core_.shared_from_this(), weak_from_this());
     auto w = current_;
@@ -217,6 +218,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool closed() const { return closed_; }
   bool keepAlive() const { return keepAlive_; }
+  bool isHead() const { return head_; }  // HEAD: headers only, whatever the handler writes
   void setCloseAfterFlush() { closeAfterFlush_ = true; flushOrClose(); }
   const std::shared_ptr<ResponseWriter>& current() const { return current_; }
 
@@ -230,6 +232,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool closeAfterFlush_ = false;
   bool keepAlive_ = true;
+  bool head_ = false;
   std::shared_ptr<ResponseWriter> current_;
 };
 
@@ -259,7 +262,7 @@ void ServerCore::head(ResponseWriter& w, Connection& c, int status, Headers head
   w.headSent_ = true;
   bool hasLength = findHeader(headers, "content-length") != nullptr;
   bool hasTe = findHeader(headers, "transfer-encoding") != nullptr;
-  bool noBody = status == 204 || status == 304 || (status >= 100 && status < 200);
+  bool noBody = status == 204 || status == 304 || (status >= 100 && status < 200) || c.isHead();
   w.chunked_ = !hasLength && !noBody;
   std::string reason(http::obsolete_reason(static_cast<http::status>(status)));
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + (reason.empty() ? "Status" : reason) + "\r\n";
@@ -273,7 +276,7 @@ void ServerCore::head(ResponseWriter& w, Connection& c, int status, Headers head
 void ServerCore::body(ResponseWriter& w, Connection& c, std::string chunk) {
   if (w.ended_ || c.closed()) return;
   if (!w.headSent_) head(w, c, 200, {});
-  if (chunk.empty()) return;
+  if (chunk.empty() || c.isHead()) return;
   if (w.chunked_) {
     char hex[32];
     std::snprintf(hex, sizeof hex, "%zx\r\n", chunk.size());

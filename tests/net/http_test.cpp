@@ -127,6 +127,9 @@ TEST_F(HttpTest, PutDeleteAndHeadMethods) {
   EXPECT_EQ(h->status, 200);
   EXPECT_EQ(h->body, "");
   EXPECT_EQ(*h->header("x-method"), "HEAD");
+  // The kept-alive connection is still in sync after a HEAD.
+  EXPECT_EQ(fetch(get(srv.url("/r")))->body, "GET:");
+  EXPECT_EQ(srv.connections(), 1u);
 }
 
 TEST_F(HttpTest, LargeBodyArrivesIntact) {
