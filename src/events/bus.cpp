@@ -3,8 +3,8 @@
 #include "llmspell/events/bus.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -29,7 +29,9 @@ std::string secondsText(double s) {
   return buf;
 }
 
-bool badChar(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0'; }
+bool badChar(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
+}
 
 // Splits on '.' into views; returns false for an empty segment.
 template <typename Out>
@@ -71,8 +73,8 @@ EventPattern EventPattern::compile(std::string_view pattern) {
   if (pattern.empty()) fail(codes::kInvalidArgument, "event pattern is empty");
   for (char c : pattern)
     if (badChar(c))
-      fail(codes::kInvalidArgument, "event pattern '" + p.text_ +
-                                        "' contains whitespace or a control character");
+      fail(codes::kInvalidArgument,
+           "event pattern '" + p.text_ + "' contains whitespace or a control character");
   std::vector<std::string_view> segs;
   if (!splitDots(pattern, segs))
     fail(codes::kInvalidArgument,
@@ -95,8 +97,7 @@ EventPattern EventPattern::compile(std::string_view pattern) {
       part.lit = std::string(s);
     }
     // Consecutive globstars are the same as one.
-    if (part.kind == Seg::kGlobstar && !p.parts_.empty() &&
-        p.parts_.back().kind == Seg::kGlobstar)
+    if (part.kind == Seg::kGlobstar && !p.parts_.empty() && p.parts_.back().kind == Seg::kGlobstar)
       continue;
     p.parts_.push_back(std::move(part));
   }
@@ -169,8 +170,8 @@ bool EventPattern::matchGeneral(std::string_view name) const {
   if (!splitDots(name, segs)) return false;
   // Classic wildcard matching with one backtrack point: `**` is "any run of segments", `*` is
   // "exactly one segment", a literal is one equal segment. Linear in practice.
-  size_t i = 0, j = 0;                    // i: name segment, j: pattern part
-  size_t starJ = SIZE_MAX, starI = 0;     // last globstar seen and where it began matching
+  size_t i = 0, j = 0;                 // i: name segment, j: pattern part
+  size_t starJ = SIZE_MAX, starI = 0;  // last globstar seen and where it began matching
   const size_t n = segs.n, m = parts_.size();
   while (i < n) {
     if (j < m && parts_[j].kind == Seg::kGlobstar) {
@@ -194,10 +195,8 @@ bool EventPattern::matchGeneral(std::string_view name) const {
 // Events
 
 Value Event::toValue() const {
-  return Value::object({{"name", name},
-                        {"data", data},
-                        {"ts", ts},
-                        {"seq", static_cast<int64_t>(seq)}});
+  return Value::object(
+      {{"name", name}, {"data", data}, {"ts", ts}, {"seq", static_cast<int64_t>(seq)}});
 }
 
 struct EventBus::Sub {
@@ -381,8 +380,8 @@ uint64_t EventBus::startRecording(const std::string& path, std::string_view filt
   auto rec = std::make_shared<Recorder>();
   rec->f = std::fopen(path.c_str(), "a");
   if (!rec->f)
-    fail(codes::kInvalidArgument, "cannot open '" + path + "' for recording events: " +
-                                      std::string(std::strerror(errno)));
+    fail(codes::kInvalidArgument,
+         "cannot open '" + path + "' for recording events: " + std::string(std::strerror(errno)));
   std::weak_ptr<Recorder> wr = rec;
   uint64_t id = subscribe(filter, [wr](const Event& e) {
     auto r = wr.lock();
@@ -447,8 +446,8 @@ PromisePtr EventBus::replay(Loop& loop, const std::string& path, double speed,
   PromisePtr read = loop.runBlocking([path, pat]() -> Value {
     std::ifstream in(path);
     if (!in)
-      fail(codes::kInvalidArgument, "cannot open recording '" + path + "': " +
-                                        std::string(std::strerror(errno)));
+      fail(codes::kInvalidArgument,
+           "cannot open recording '" + path + "': " + std::string(std::strerror(errno)));
     std::vector<Value> evs;
     std::string line;
     size_t lineNo = 0;
@@ -459,12 +458,12 @@ PromisePtr EventBus::replay(Loop& loop, const std::string& path, double speed,
       try {
         v = parseJson(line);
       } catch (const Exception& e) {
-        fail(codes::kInvalidArgument, path + ":" + std::to_string(lineNo) +
-                                          ": not a recorded event: " + e.error().message);
+        fail(codes::kInvalidArgument,
+             path + ":" + std::to_string(lineNo) + ": not a recorded event: " + e.error().message);
       }
       if (!v.isObject() || !v.get("name").isString() || !v.get("ts").isNumber())
-        fail(codes::kInvalidArgument, path + ":" + std::to_string(lineNo) +
-                                          ": a recorded event needs 'name' and 'ts'");
+        fail(codes::kInvalidArgument,
+             path + ":" + std::to_string(lineNo) + ": a recorded event needs 'name' and 'ts'");
       if (!pat->matches(v.get("name").asString())) continue;
       evs.push_back(std::move(v));
     }
@@ -561,10 +560,10 @@ Value EventBus::stats(std::string_view pattern, double windowSeconds) const {
     uint64_t c = totals_.at(names_[i]);
     total += c;
     windowTotal += inWindow[i];
-    names.asObject().set(names_[i],
-                         Value::object({{"count", static_cast<int64_t>(c)},
-                                        {"window_count", static_cast<int64_t>(inWindow[i])},
-                                        {"rate", static_cast<double>(inWindow[i]) / windowSeconds}}));
+    names.asObject().set(
+        names_[i], Value::object({{"count", static_cast<int64_t>(c)},
+                                  {"window_count", static_cast<int64_t>(inWindow[i])},
+                                  {"rate", static_cast<double>(inWindow[i]) / windowSeconds}}));
   }
   return Value::object({{"pattern", pat.text()},
                         {"count", static_cast<int64_t>(total)},

@@ -165,9 +165,7 @@ struct Chain : std::enable_shared_from_this<Chain> {
   Value args;
   Value result;
 
-  Value ctx(const Value& a) const {
-    return Value::object({{"point", point}, {"args", a}});
-  }
+  Value ctx(const Value& a) const { return Value::object({{"point", point}, {"args", a}}); }
 
   // Tracks the step in flight and continues with `k` when it settles (fails the chain on a
   // rejection).
@@ -276,7 +274,8 @@ PromisePtr HookRegistry::run(std::string_view point, Value args, HookInner inner
   // canceller): pass the cancellation on to the step in flight.
   out->onSettle([c](const Promise& o) {
     PromisePtr cur = std::move(c->current);
-    if (cur && cur->pending()) cur->cancel(o.rejected() ? o.error() : Error(codes::kCancelled, "cancelled"));
+    if (cur && cur->pending())
+      cur->cancel(o.rejected() ? o.error() : Error(codes::kCancelled, "cancelled"));
   });
   c->runBefore(0);
   return out;

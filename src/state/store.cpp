@@ -150,9 +150,9 @@ StateStore::StateStore(StateOptions opts) : opts_(std::move(opts)) {
     auto parent = std::filesystem::path(opts_.path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
-  int rc = sqlite3_open_v2(opts_.path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(opts_.path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -199,7 +199,9 @@ std::string StateStore::defaultPath() {
   return (std::filesystem::path(home && *home ? home : ".") / ".llmspell" / "state.db").string();
 }
 
-double StateStore::now() const { return opts_.clock ? opts_.clock() : systemNow(); }
+double StateStore::now() const {
+  return opts_.clock ? opts_.clock() : systemNow();
+}
 
 sqlite3_stmt* StateStore::prepare(const char* sql) {
   for (auto& [k, st] : stmts_)
@@ -227,8 +229,8 @@ void StateStore::raise(int rc, std::string_view what) {
                     true);
   std::string w(what);
   if (w.size() > 60) w = w.substr(0, 60) + "...";
-  fail(codes::kInternal, "state database '" + opts_.path + "': " + sqlite3_errmsg(db_) +
-                             " (during " + w + ")");
+  fail(codes::kInternal,
+       "state database '" + opts_.path + "': " + sqlite3_errmsg(db_) + " (during " + w + ")");
 }
 
 Versioned StateStore::readLocked(std::string_view scope, std::string_view key, double t) {
@@ -260,7 +262,10 @@ int64_t StateStore::writeLocked(std::string_view scope, std::string_view key,
            "value=excluded.value, version=excluded.version, updated_at=excluded.updated_at, "
            "expires_at=excluded.expires_at");
     w.text(1, scope).text(2, key).text(3, *json).integer(4, v).num(5, t);
-    if (expiresAt) w.num(6, *expiresAt); else w.null(6);
+    if (expiresAt)
+      w.num(6, *expiresAt);
+    else
+      w.null(6);
     w.run();
   } else {
     Stmt d(*this, "DELETE FROM kv WHERE scope=?1 AND key=?2");
@@ -269,7 +274,10 @@ int64_t StateStore::writeLocked(std::string_view scope, std::string_view key,
   {
     Stmt h(*this, "INSERT INTO kv_versions(scope, key, version, value, ts) VALUES(?1,?2,?3,?4,?5)");
     h.text(1, scope).text(2, key).integer(3, v).num(5, t);
-    if (json) h.text(4, *json); else h.null(4);
+    if (json)
+      h.text(4, *json);
+    else
+      h.null(4);
     h.run();
   }
   {
@@ -367,7 +375,10 @@ std::vector<std::pair<std::string, Value>> StateStore::entries(std::string_view 
   Stmt q(*this,
          "SELECT key, value FROM kv WHERE scope=?1 AND key >= ?2 AND (?4 = 0 OR key < ?3) AND "
          "(expires_at IS NULL OR expires_at > ?5) ORDER BY key");
-  q.text(1, scope).text(2, prefix).text(3, upper ? *upper : std::string()).integer(4, upper ? 1 : 0)
+  q.text(1, scope)
+      .text(2, prefix)
+      .text(3, upper ? *upper : std::string())
+      .integer(4, upper ? 1 : 0)
       .num(5, now());
   std::vector<std::pair<std::string, Value>> out;
   while (q.step()) out.emplace_back(q.colText(0), parseJson(q.colText(1)));
@@ -380,7 +391,10 @@ std::vector<std::string> StateStore::keys(std::string_view scope, std::string_vi
   Stmt q(*this,
          "SELECT key FROM kv WHERE scope=?1 AND key >= ?2 AND (?4 = 0 OR key < ?3) AND "
          "(expires_at IS NULL OR expires_at > ?5) ORDER BY key");
-  q.text(1, scope).text(2, prefix).text(3, upper ? *upper : std::string()).integer(4, upper ? 1 : 0)
+  q.text(1, scope)
+      .text(2, prefix)
+      .text(3, upper ? *upper : std::string())
+      .integer(4, upper ? 1 : 0)
       .num(5, now());
   std::vector<std::string> out;
   while (q.step()) out.push_back(q.colText(0));
@@ -456,8 +470,8 @@ Value StateStore::merge(std::string_view scope, std::string_view key, const Valu
     fail(codes::kInvalidArgument, "state.merge needs an object to merge, got " + patch.describe());
   auto r = update(scope, key, [&](std::optional<Value> cur) -> std::optional<Value> {
     if (cur && !cur->isObject())
-      fail(codes::kInvalidArgument, "state.merge: the value at '" + std::string(key) +
-                                        "' is " + cur->describe() + ", not an object");
+      fail(codes::kInvalidArgument, "state.merge: the value at '" + std::string(key) + "' is " +
+                                        cur->describe() + ", not an object");
     return deepMerge(cur ? *cur : Value::object(), patch);
   });
   return *r;
@@ -504,7 +518,10 @@ int64_t StateStore::snapshot(std::string_view scope, std::string_view name) {
     q.text(1, scope).num(2, t);
     while (q.step()) {
       nlohmann::json row = nlohmann::json::array({q.colText(0), q.colText(1)});
-      if (q.colNull(2)) row.push_back(nullptr); else row.push_back(q.colNum(2));
+      if (q.colNull(2))
+        row.push_back(nullptr);
+      else
+        row.push_back(q.colNum(2));
       rows.push_back(std::move(row));
     }
   }
@@ -527,8 +544,8 @@ int64_t StateStore::restore(std::string_view scope, std::string_view name) {
       Stmt q(*this, "SELECT data FROM snapshots WHERE scope=?1 AND name=?2");
       q.text(1, scope).text(2, name);
       if (!q.step())
-        fail(codes::kNotFound, "no snapshot named '" + std::string(name) + "' in scope '" +
-                                   std::string(scope) + "'");
+        fail(codes::kNotFound,
+             "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
       data = q.colText(0);
     }
     auto rows = nlohmann::json::parse(data);
@@ -554,8 +571,8 @@ int64_t StateStore::restore(std::string_view scope, std::string_view name) {
     }
     tx.commit();
   }
-  emitChange(Value::object(
-      {{"scope", scope}, {"key", Value()}, {"op", "restore"}, {"snapshot", name}}));
+  emitChange(
+      Value::object({{"scope", scope}, {"key", Value()}, {"op", "restore"}, {"snapshot", name}}));
   return n;
 }
 

@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 #include <typeindex>
-#include <unistd.h>
 #include <unordered_map>
 
 #include "llmspell/core/convert.hpp"
@@ -76,7 +76,8 @@ TEST(EventPattern, Table) {
   };
   for (const auto& c : cases) {
     auto p = EventPattern::compile(c.pattern);
-    EXPECT_EQ(p.matches(c.name), c.match) << "pattern '" << c.pattern << "' name '" << c.name << "'";
+    EXPECT_EQ(p.matches(c.name), c.match)
+        << "pattern '" << c.pattern << "' name '" << c.name << "'";
   }
 }
 
@@ -131,7 +132,8 @@ TEST(EventBus, DeliversInSubscriptionOrderAndIsolatesFailures) {
 TEST(EventBus, OnceAndOff) {
   EventBus bus;
   int once = 0, many = 0;
-  bus.subscribe("t", [&](const Event&) { ++once; }, nullptr, true);
+  bus.subscribe(
+      "t", [&](const Event&) { ++once; }, nullptr, true);
   uint64_t id = bus.subscribe("t", [&](const Event&) { ++many; });
   bus.emit("t");
   bus.emit("t");
@@ -172,10 +174,13 @@ TEST(EventBus, CrossThreadDeliveryRunsOnTheSubscribersLoop) {
   std::thread::id loopThread = std::this_thread::get_id();
   int got = 0;
   bool sameThread = true;
-  bus.subscribe("work.done", [&](const Event& e) {
-    sameThread = sameThread && std::this_thread::get_id() == loopThread;
-    got += static_cast<int>(e.data.getInt("n"));
-  }, &loop);
+  bus.subscribe(
+      "work.done",
+      [&](const Event& e) {
+        sameThread = sameThread && std::this_thread::get_id() == loopThread;
+        got += static_cast<int>(e.data.getInt("n"));
+      },
+      &loop);
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t)
     ts.emplace_back([&] {
@@ -224,8 +229,8 @@ TEST(EventBus, WaitCancelRemovesSubscription) {
 }
 
 std::string tempPath(const std::string& leaf) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("llmspell_events_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("llmspell_events_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto p = dir / leaf;
   std::filesystem::remove(p);
@@ -291,7 +296,9 @@ TEST(EventBus, ReplayReportsBadFiles) {
   std::string path = tempPath("bad.jsonl");
   {
     std::ofstream out(path);
-    out << R"({"ts":1,"name":"a"})" << "\n" << "not json\n";
+    out << R"({"ts":1,"name":"a"})"
+        << "\n"
+        << "not json\n";
   }
   auto q = bus.replay(loop, path);
   loop.runUntil([&] { return !q->pending(); });

@@ -59,9 +59,12 @@ TEST(Hooks, BeforeChangesArgsInPriorityOrder) {
 TEST(Hooks, BeforeCancelFailsWithReason) {
   HookRegistry reg;
   int later = 0;
-  reg.add("llm.call", HookKind::kBefore, [](const Value&, const HookNext&) {
-    return Promise::resolved(Value::object({{"cancel", "budget used up"}}));
-  }, 5);
+  reg.add(
+      "llm.call", HookKind::kBefore,
+      [](const Value&, const HookNext&) {
+        return Promise::resolved(Value::object({{"cancel", "budget used up"}}));
+      },
+      5);
   reg.add("llm.call", HookKind::kBefore, [&](const Value&, const HookNext&) {
     ++later;
     return PromisePtr();
@@ -81,11 +84,14 @@ TEST(Hooks, AfterChangesResult) {
     int64_t c = ctx.get("result").getInt("calls");
     return Promise::resolved(Value::object({{"result", c * 100}}));
   });
-  reg.add("agent.run", HookKind::kAfter, [](const Value& ctx, const HookNext&) {
-    // Lower priority runs later and sees the changed result; null keeps it.
-    EXPECT_EQ(ctx.get("result"), Value(100));
-    return PromisePtr();
-  }, -1);
+  reg.add(
+      "agent.run", HookKind::kAfter,
+      [](const Value& ctx, const HookNext&) {
+        // Lower priority runs later and sees the changed result; null keeps it.
+        EXPECT_EQ(ctx.get("result"), Value(100));
+        return PromisePtr();
+      },
+      -1);
   Op op;
   EXPECT_EQ(settledValue(reg.run("agent.run", Value(), op.fn())), Value(100));
 }
@@ -94,15 +100,18 @@ TEST(Hooks, AroundCachesRetriesAndRedirects) {
   HookRegistry reg;
   // Outer (priority 10): cache by args.
   auto cache = std::make_shared<std::unordered_map<std::string, Value>>();
-  reg.add("tool.call", HookKind::kAround, [cache](const Value& ctx, const HookNext& next) {
-    std::string k = ctx.get("args").isString() ? ctx.get("args").asString() : "?";
-    if (auto it = cache->find(k); it != cache->end()) return Promise::resolved(it->second);
-    auto p = next(Value());
-    p->onSettle([cache, k](const Promise& q) {
-      if (q.fulfilled()) (*cache)[k] = q.value();
-    });
-    return p;
-  }, 10);
+  reg.add(
+      "tool.call", HookKind::kAround,
+      [cache](const Value& ctx, const HookNext& next) {
+        std::string k = ctx.get("args").isString() ? ctx.get("args").asString() : "?";
+        if (auto it = cache->find(k); it != cache->end()) return Promise::resolved(it->second);
+        auto p = next(Value());
+        p->onSettle([cache, k](const Promise& q) {
+          if (q.fulfilled()) (*cache)[k] = q.value();
+        });
+        return p;
+      },
+      10);
   // Inner (priority 0): redirect "old" to "new".
   reg.add("tool.call", HookKind::kAround, [](const Value& ctx, const HookNext& next) {
     if (ctx.get("args") == Value("old")) return next(Value("new"));
@@ -126,9 +135,12 @@ TEST(Hooks, AroundCachesRetriesAndRedirects) {
     auto tryOnce = std::make_shared<std::function<void(int)>>();
     *tryOnce = [out, next, tryOnce](int left) {
       next(Value())->onSettle([out, tryOnce, left](const Promise& q) {
-        if (q.fulfilled()) out->resolve(q.value());
-        else if (left > 1) (*tryOnce)(left - 1);
-        else out->reject(q.error());
+        if (q.fulfilled())
+          out->resolve(q.value());
+        else if (left > 1)
+          (*tryOnce)(left - 1);
+        else
+          out->reject(q.error());
         if (!out->pending()) *tryOnce = nullptr;  // break the self-reference
       });
     };
@@ -157,9 +169,8 @@ TEST(Hooks, FailuresPropagate) {
   ASSERT_TRUE(p->rejected());
   EXPECT_EQ(p->error().code, codes::kValidationFailed);
   HookRegistry r2;
-  auto p2 = r2.run("workflow.step", Value(), [](Value) -> PromisePtr {
-    throw std::runtime_error("inner blew up");
-  });
+  auto p2 = r2.run("workflow.step", Value(),
+                   [](Value) -> PromisePtr { throw std::runtime_error("inner blew up"); });
   ASSERT_TRUE(p2->rejected());
   EXPECT_EQ(p2->error().code, codes::kInternal);
 }
@@ -243,18 +254,27 @@ TEST(Hooks, ParentHooksMergeByPriority) {
   HookRegistry parent;
   HookRegistry child(&parent);
   std::string trail;
-  parent.add("tool.call", HookKind::kBefore, [&](const Value&, const HookNext&) {
-    trail += "P";
-    return PromisePtr();
-  }, 5);
-  child.add("tool.call", HookKind::kBefore, [&](const Value&, const HookNext&) {
-    trail += "c";
-    return PromisePtr();
-  }, 1);
-  child.add("tool.call", HookKind::kBefore, [&](const Value&, const HookNext&) {
-    trail += "C";
-    return PromisePtr();
-  }, 9);
+  parent.add(
+      "tool.call", HookKind::kBefore,
+      [&](const Value&, const HookNext&) {
+        trail += "P";
+        return PromisePtr();
+      },
+      5);
+  child.add(
+      "tool.call", HookKind::kBefore,
+      [&](const Value&, const HookNext&) {
+        trail += "c";
+        return PromisePtr();
+      },
+      1);
+  child.add(
+      "tool.call", HookKind::kBefore,
+      [&](const Value&, const HookNext&) {
+        trail += "C";
+        return PromisePtr();
+      },
+      9);
   Op op;
   settledValue(child.run("tool.call", Value(), op.fn()));
   EXPECT_EQ(trail, "CPc");

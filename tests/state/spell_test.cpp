@@ -15,7 +15,10 @@ namespace fs = std::filesystem;
 std::string shellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''"; else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -38,8 +41,8 @@ class SpellTest : public ::testing::Test {
            " " + shellQuote(code) + (quiet ? " 2>/dev/null" : " 2>&1");
   }
   // Runs a snippet; returns its output and sets `status` to the exit code.
-  std::string exec(const std::string& code, int* status = nullptr,
-                   const std::string& flags = "", bool quiet = false) const {
+  std::string exec(const std::string& code, int* status = nullptr, const std::string& flags = "",
+                   bool quiet = false) const {
     FILE* p = ::popen(command(code, flags, quiet).c_str(), "r");
     std::string out;
     char buf[4096];
@@ -57,8 +60,10 @@ TEST_F(SpellTest, SetGetPersistsBetweenRuns) {
   EXPECT_EQ(exec(R"(print(state.get("k")))"), "1\n");  // same spell scope ("exec")
   EXPECT_TRUE(fs::exists(home_ / "state.db"));
   // Session state does not outlive the run.
-  EXPECT_EQ(exec(R"(state.set("s", 1, {scope = "session"}); print(state.get("s", nil, {scope = "session"})))"),
-            "1\n");
+  EXPECT_EQ(
+      exec(
+          R"(state.set("s", 1, {scope = "session"}); print(state.get("s", nil, {scope = "session"})))"),
+      "1\n");
   EXPECT_EQ(exec(R"(print(state.get("s", "gone", {scope = "session"})))"), "gone\n");
 }
 
@@ -156,15 +161,16 @@ local changes = {}
 events.on("state.change", function(e) table.insert(changes, e.data.op .. ":" .. e.data.key) end)
 state.set("c", 1); state.delete("c")
 print(table.concat(changes, ","))
-)", nullptr, "", true);
+)",
+                         nullptr, "", true);
   EXPECT_EQ(out, std::string("order.created=1,once:order.created,order.paid=2\n"
-                     "true\tfalse\n"
-                     "job.done\ttrue\n"
-                     "false\ttimeout\n"
-                     "2\t1\n"
-                     "false\tinvalid_argument\n"
-                     "second handler still runs\n"
-                     "set:c,delete:c\n"));
+                             "true\tfalse\n"
+                             "job.done\ttrue\n"
+                             "false\ttimeout\n"
+                             "2\t1\n"
+                             "false\tinvalid_argument\n"
+                             "second handler still runs\n"
+                             "set:c,delete:c\n"));
 }
 
 TEST_F(SpellTest, RecordAndReplay) {
@@ -178,10 +184,12 @@ events.emit("app.finish", {v = 2})
 print(events.stop_recording())
 local seen = {}
 events.on("app.**", function(e) table.insert(seen, e.name .. ":" .. e.data.v) end)
-print(events.replay(")" + path + R"(", {speed = 0}))
+print(events.replay(")" + path +
+                             R"(", {speed = 0}))
 print(table.concat(seen, ","))
 )",
-                         &status, "--allow-write " + home_.string() + " --allow-read " + home_.string());
+                         &status,
+                         "--allow-write " + home_.string() + " --allow-read " + home_.string());
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, "1\n2\napp.start:1,app.finish:2\n");
   // Without the permission, recording is refused.

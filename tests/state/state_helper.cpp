@@ -49,9 +49,8 @@ int main(int argc, char** argv) {
       for (long i = 1;; ++i) {
         store.set("durability", "r" + round + "." + std::to_string(i), Value(int64_t{i}));
         // Also churn a hot key so the WAL grows and checkpoints happen under the kill.
-        store.update("durability", "r" + round + ".count", [i](std::optional<Value>) {
-          return std::optional<Value>(Value(int64_t{i}));
-        });
+        store.update("durability", "r" + round + ".count",
+                     [i](std::optional<Value>) { return std::optional<Value>(Value(int64_t{i})); });
         std::printf("%ld\n", i);
         std::fflush(stdout);
       }

@@ -15,8 +15,8 @@ namespace llmspell {
 namespace {
 
 std::string freshDb(const std::string& leaf) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("llmspell_state_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("llmspell_state_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto p = dir / leaf;
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
@@ -39,8 +39,8 @@ class StoreTest : public ::testing::TestWithParam<bool> {
     o.bus = &bus_;
     if (GetParam()) {
       if (path_.empty())
-        path_ = freshDb(
-            sanitize(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".db");
+        path_ = freshDb(sanitize(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+                        ".db");
       o.path = path_;
       return std::make_unique<StateStore>(o);
     }
@@ -58,8 +58,7 @@ TEST_P(StoreTest, GetSetDeleteKeys) {
   EXPECT_EQ(s.set("global", "a", Value(1)), 1);
   EXPECT_EQ(s.set("global", "a", Value::object({{"x", Value::array({Value(1), Value("two")})}})),
             2);
-  EXPECT_EQ(*s.get("global", "a"),
-            Value::object({{"x", Value::array({Value(1), Value("two")})}}));
+  EXPECT_EQ(*s.get("global", "a"), Value::object({{"x", Value::array({Value(1), Value("two")})}}));
   s.set("global", "user.1", Value("ann"));
   s.set("global", "user.2", Value("bob"));
   s.set("global", "userx", Value(true));
@@ -153,7 +152,8 @@ TEST_P(StoreTest, UpdateAndMerge) {
   s.update("global", "n", [](std::optional<Value>) { return std::optional<Value>(); });
   EXPECT_FALSE(s.get("global", "n"));
 
-  s.set("global", "cfg", Value::object({{"a", 1}, {"nested", Value::object({{"x", 1}, {"y", 2}})}}));
+  s.set("global", "cfg",
+        Value::object({{"a", 1}, {"nested", Value::object({{"x", 1}, {"y", 2}})}}));
   Value m = s.merge("global", "cfg",
                     Value::object({{"b", 2}, {"nested", Value::object({{"y", 20}, {"z", 30}})}}));
   Value want = Value::object(
@@ -248,8 +248,8 @@ TEST(StateStore, DeepMerge) {
   Value a = Value::object({{"x", Value::object({{"y", 1}})}, {"l", Value::array({Value(1)})}});
   Value b = Value::object({{"x", Value::object({{"z", 2}})}, {"l", Value::array({Value(2)})}});
   Value m = deepMerge(a, b);
-  EXPECT_EQ(m, Value::object({{"x", Value::object({{"y", 1}, {"z", 2}})},
-                              {"l", Value::array({Value(2)})}}));
+  EXPECT_EQ(m, Value::object(
+                   {{"x", Value::object({{"y", 1}, {"z", 2}})}, {"l", Value::array({Value(2)})}}));
   // Inputs untouched.
   EXPECT_EQ(a.get("x"), Value::object({{"y", 1}}));
 }

@@ -135,7 +135,7 @@ class EventBus {
   void countEvent(const std::string& name, double ts);
 
   Clock clock_;
-  mutable std::mutex mu_;              // guards subs_, table_, recorders_
+  mutable std::mutex mu_;  // guards subs_, table_, recorders_
   std::vector<SubPtr> subs_;
   std::shared_ptr<const Table> table_;
   std::unordered_map<uint64_t, std::shared_ptr<Recorder>> recorders_;

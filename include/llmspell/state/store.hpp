@@ -45,12 +45,12 @@ class EventBus;
 enum class Durability { kNormal, kFull };
 
 struct StateOptions {
-  std::string path;                 // database file; ":memory:" (or empty) for the memory store
+  std::string path;  // database file; ":memory:" (or empty) for the memory store
   Durability durability = Durability::kNormal;
-  int versionLimit = 10;            // versions kept per key (>= 1)
-  int busyTimeoutMs = 10000;        // how long a write waits for another writer
-  std::function<double()> clock;    // seconds since the epoch; default: the system clock
-  EventBus* bus = nullptr;          // when set, writes emit `state.change` after commit
+  int versionLimit = 10;          // versions kept per key (>= 1)
+  int busyTimeoutMs = 10000;      // how long a write waits for another writer
+  std::function<double()> clock;  // seconds since the epoch; default: the system clock
+  EventBus* bus = nullptr;        // when set, writes emit `state.change` after commit
 };
 
 // A stored value and its version (version 0 = absent).

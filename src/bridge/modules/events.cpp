@@ -43,8 +43,8 @@ uint64_t subscribeScript(CallContext& cx, const Value& pattern, const Value& fn,
         p->onSettle([pat, name = e.name](const Promise& q) {
           if (q.rejected())
             logMessage(LogLevel::kWarn, "event handler failed",
-                       Value::object({{"pattern", pat}, {"event", name},
-                                      {"error", q.error().toString()}}));
+                       Value::object(
+                           {{"pattern", pat}, {"event", name}, {"error", q.error().toString()}}));
         });
       },
       &cx.loop, once);
@@ -60,8 +60,9 @@ void llmspell_register_events(Registry& r) {
       .param("name", R"({"type":"string"})", "dotted name, e.g. \"order.created\"")
       .opt("data", R"({})", "any value (JSON-compatible when recorded)")
       .returns("the event's sequence number")
-      .doc("Emits an event to every matching subscriber (handlers on this loop run before emit "
-           "returns)")
+      .doc(
+          "Emits an event to every matching subscriber (handlers on this loop run before emit "
+          "returns)")
       .sync([](CallContext& cx, Args a) -> Value {
         return Value(static_cast<int64_t>(eventsRun(cx.run).bus->emit(a[0].asString(), a[1])));
       });
@@ -136,8 +137,10 @@ void llmspell_register_events(Registry& r) {
       });
   r.fn("events", "replay")
       .param("path", R"({"type":"string"})")
-      .opt("opts", R"({"type":"object","properties":{"speed":{"type":"number"},"filter":{"type":"string"}}})",
-           "speed: 1 = as recorded, 2 = twice as fast, 0 = no pauses; filter: a pattern")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"speed":{"type":"number"},"filter":{"type":"string"}}})",
+          "speed: 1 = as recorded, 2 = twice as fast, 0 = no pauses; filter: a pattern")
       .permission(Permission::kRead)
       .returns("the number of events re-emitted")
       .doc("Re-emits a recording, keeping its timing")

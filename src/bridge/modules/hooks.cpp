@@ -1,7 +1,7 @@
 // `hooks` namespace: script functions as before / after / around hooks of the run's
 // HookRegistry (removed with the run).
-#include "llmspell/bridge/registry.hpp"
 #include "llmspell/hooks/hooks.hpp"
+#include "llmspell/bridge/registry.hpp"
 
 namespace llmspell {
 
@@ -23,8 +23,10 @@ void addHook(Registry& r, const char* name, HookKind kind, const char* doc, cons
       .param("point", R"({"type":"string"})",
              "llm.call, tool.call, agent.run, workflow.step or state.set")
       .param("fn", R"({"type":"function"})", fnDoc)
-      .opt("opts", R"({"type":"object","properties":{"priority":{"type":"integer"},"name":{"type":"string"}}})",
-           "priority: higher runs first (outermost for around), default 0; name: shown by list")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"priority":{"type":"integer"},"name":{"type":"string"}}})",
+          "priority: higher runs first (outermost for around), default 0; name: shown by list")
       .returns("hook id for hooks.remove")
       .doc(doc)
       .sync([kind](CallContext& cx, Args a) -> Value {

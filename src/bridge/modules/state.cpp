@@ -7,10 +7,10 @@
 // Callbacks (update, transform, filter) are script functions that may suspend, so they never
 // run inside a transaction: update reads (value, version), awaits the callback, then
 // compare-and-sets, retrying on a conflict — atomic across threads and processes.
-#include <cstdlib>
-#include <random>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <random>
 
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
@@ -61,7 +61,8 @@ std::shared_ptr<StateStore> openPersistent(RunContext& run) {
 // "global", "spell" / nil (this spell), "session", "spell:<n>", "agent:<n>", "workflow:<n>".
 std::string canonicalScope(RunContext& run, const Value& v) {
   if (v.isNull()) return "spell:" + run.spellName;
-  if (!v.isString()) fail(codes::kInvalidArgument, "state scope must be a string, got " + v.describe());
+  if (!v.isString())
+    fail(codes::kInvalidArgument, "state scope must be a string, got " + v.describe());
   const std::string& s = v.asString();
   if (s == "spell") return "spell:" + run.spellName;
   if (s == "global" || s == "session") return s;
@@ -109,8 +110,8 @@ std::optional<double> ttlOf(const Value& opts) {
   const Value& t = opts.get("ttl");
   if (t.isNull()) return std::nullopt;
   if (!t.isNumber() || !(t.asNumber() > 0))
-    fail(codes::kInvalidArgument, "state: ttl must be a positive number of seconds, got " +
-                                      t.describe());
+    fail(codes::kInvalidArgument,
+         "state: ttl must be a positive number of seconds, got " + t.describe());
   return t.asNumber();
 }
 
@@ -169,8 +170,7 @@ PromisePtr casUpdate(Loop& loop, Target t, std::string key, FunctionPtr fn, bool
                if (n + 1 >= kMaxUpdateAttempts) {
                  out->reject(Error(codes::kLimitExceeded,
                                    fname + ": '" + key + "' kept changing under " +
-                                       std::to_string(kMaxUpdateAttempts) +
-                                       " attempts; try again",
+                                       std::to_string(kMaxUpdateAttempts) + " attempts; try again",
                                    true));
                  return;
                }
@@ -216,11 +216,17 @@ void registerSpec(Registry& r, const Spec& s) {
   auto build = [&](FnBuilder b, bool method) {
     if (method) b.param("self", R"({"type":"handle"})");
     for (const auto& p : s.params) {
-      if (std::string_view(p[2]) == "req") b.param(p[0], p[1]); else b.opt(p[0], p[1]);
+      if (std::string_view(p[2]) == "req")
+        b.param(p[0], p[1]);
+      else
+        b.opt(p[0], p[1]);
     }
-    b.opt("opts", method ? R"({"type":"object","properties":{"ttl":{"type":"number"}}})"
-                         : R"({"type":"object","properties":{"scope":{"type":"string"},"ttl":{"type":"number"}}})",
-          method ? "ttl where it applies" : "scope (default: this spell) and ttl where it applies");
+    b.opt(
+        "opts",
+        method
+            ? R"({"type":"object","properties":{"ttl":{"type":"number"}}})"
+            : R"({"type":"object","properties":{"scope":{"type":"string"},"ttl":{"type":"number"}}})",
+        method ? "ttl where it applies" : "scope (default: this spell) and ttl where it applies");
     b.returns(s.returns).doc(s.doc);
     auto resolve = [method](CallContext& cx, Args a) -> std::pair<Target, Args> {
       if (method) {
@@ -250,17 +256,20 @@ void registerSpec(Registry& r, const Spec& s) {
 }  // namespace
 
 void llmspell_register_state(Registry& r) {
-  r.type("state_scope", "State bound to one scope, from state.scope(name): the state functions "
-                        "as methods, without the scope option");
+  r.type("state_scope",
+         "State bound to one scope, from state.scope(name): the state functions "
+         "as methods, without the scope option");
   const std::vector<Spec> specs = {
-      {"get", {{"key", R"({"type":"string"})", "req"}, {"default", R"({})", "opt"}},
+      {"get",
+       {{"key", R"({"type":"string"})", "req"}, {"default", R"({})", "opt"}},
        "the value, or `default` (nil) when absent or expired",
        "Reads a key",
        [](CallContext&, const Target& t, Args a) -> Value {
          auto v = t.store->get(t.scope, keyArg(a[0]));
          return v ? *v : a[1];
        }},
-      {"set", {{"key", R"({"type":"string"})", "req"}, {"value", R"({})", "req"}},
+      {"set",
+       {{"key", R"({"type":"string"})", "req"}, {"value", R"({})", "req"}},
        "the key's new version number",
        "Writes a value (JSON-compatible); opts.ttl in seconds makes it expire. Runs the "
        "`state.set` hooks",
@@ -278,25 +287,29 @@ void llmspell_register_state(Registry& r) {
            Target tt = t;
            if (h.get("scope").isString() && h.get("scope").asString() != t.scope)
              tt = targetFor(*run, canonicalScope(*run, h.get("scope")));
-           int64_t v = tt.store->set(tt.scope, keyArg(h.get("key")), h.get("value"),
-                                     ttlOf(h));
+           int64_t v = tt.store->set(tt.scope, keyArg(h.get("key")), h.get("value"), ttlOf(h));
            return Promise::resolved(Value(v));
          });
        }},
-      {"delete", {{"key", R"({"type":"string"})", "req"}},
-       "true when a live key was deleted", "Deletes a key",
+      {"delete",
+       {{"key", R"({"type":"string"})", "req"}},
+       "true when a live key was deleted",
+       "Deletes a key",
        [](CallContext&, const Target& t, Args a) -> Value {
          return Value(t.store->del(t.scope, keyArg(a[0])));
        }},
-      {"keys", {{"prefix", R"({"type":"string","default":""})", "opt"}},
-       "sorted list of live keys", "Lists the keys starting with prefix",
+      {"keys",
+       {{"prefix", R"({"type":"string","default":""})", "opt"}},
+       "sorted list of live keys",
+       "Lists the keys starting with prefix",
        [](CallContext&, const Target& t, Args a) -> Value {
          std::vector<Value> out;
          for (auto& k : t.store->keys(t.scope, a[0].isString() ? a[0].asString() : ""))
            out.emplace_back(std::move(k));
          return Value::array(std::move(out));
        }},
-      {"update", {{"key", R"({"type":"string"})", "req"}, {"fn", R"({"type":"function"})", "req"}},
+      {"update",
+       {{"key", R"({"type":"string"})", "req"}, {"fn", R"({"type":"function"})", "req"}},
        "the value written (nil when fn returned nil, which deletes the key)",
        "Atomic read-modify-write: fn(current, key) returns the new value; re-run on a "
        "concurrent change (atomic across processes)",
@@ -304,7 +317,8 @@ void llmspell_register_state(Registry& r) {
        [](CallContext& cx, const Target& t, Args a) -> PromisePtr {
          return casUpdate(cx.loop, t, keyArg(a[0]), a[1].asFunction(), false, "state.update");
        }},
-      {"transform", {{"key", R"({"type":"string"})", "req"}, {"fn", R"({"type":"function"})", "req"}},
+      {"transform",
+       {{"key", R"({"type":"string"})", "req"}, {"fn", R"({"type":"function"})", "req"}},
        "the transformed value",
        "Like update for an existing key: fn(value, key) returns its replacement; not_found when "
        "the key is absent",
@@ -312,47 +326,61 @@ void llmspell_register_state(Registry& r) {
        [](CallContext& cx, const Target& t, Args a) -> PromisePtr {
          return casUpdate(cx.loop, t, keyArg(a[0]), a[1].asFunction(), true, "state.transform");
        }},
-      {"merge", {{"key", R"({"type":"string"})", "req"}, {"value", R"({"type":"object"})", "req"}},
-       "the merged object", "Deep-merges an object into the object at key (atomic)",
+      {"merge",
+       {{"key", R"({"type":"string"})", "req"}, {"value", R"({"type":"object"})", "req"}},
+       "the merged object",
+       "Deep-merges an object into the object at key (atomic)",
        [](CallContext&, const Target& t, Args a) -> Value {
          return t.store->merge(t.scope, keyArg(a[0]), a[1]);
        }},
-      {"expire", {{"key", R"({"type":"string"})", "req"}, {"seconds", R"({"type":"number"})", "req"}},
-       "true when the key exists", "Makes a key expire after `seconds`",
+      {"expire",
+       {{"key", R"({"type":"string"})", "req"}, {"seconds", R"({"type":"number"})", "req"}},
+       "true when the key exists",
+       "Makes a key expire after `seconds`",
        [](CallContext&, const Target& t, Args a) -> Value {
          return Value(t.store->expire(t.scope, keyArg(a[0]), a[1].asNumber()));
        }},
-      {"versions", {{"key", R"({"type":"string"})", "req"}},
+      {"versions",
+       {{"key", R"({"type":"string"})", "req"}},
        "list of {version, value, deleted, ts}, newest first",
        "The kept versions of a key (the last 10 writes)",
        [](CallContext&, const Target& t, Args a) -> Value {
          return versionList(t.store->versions(t.scope, keyArg(a[0])));
        }},
-      {"get_version", {{"key", R"({"type":"string"})", "req"}, {"n", R"({"type":"integer","minimum":1})", "req"}},
-       "the value at version n, or nil when not kept", "Reads one past version of a key",
+      {"get_version",
+       {{"key", R"({"type":"string"})", "req"}, {"n", R"({"type":"integer","minimum":1})", "req"}},
+       "the value at version n, or nil when not kept",
+       "Reads one past version of a key",
        [](CallContext&, const Target& t, Args a) -> Value {
          auto v = t.store->getVersion(t.scope, keyArg(a[0]), a[1].asInt());
          return v ? *v : Value();
        }},
-      {"snapshot", {{"name", R"({"type":"string","minLength":1})", "req"}},
-       "the number of keys saved", "Saves the whole scope under a name",
+      {"snapshot",
+       {{"name", R"({"type":"string","minLength":1})", "req"}},
+       "the number of keys saved",
+       "Saves the whole scope under a name",
        [](CallContext&, const Target& t, Args a) -> Value {
          return Value(t.store->snapshot(t.scope, a[0].asString()));
        }},
-      {"restore", {{"name", R"({"type":"string","minLength":1})", "req"}},
+      {"restore",
+       {{"name", R"({"type":"string","minLength":1})", "req"}},
        "the number of keys restored",
        "Replaces the scope's keys with a snapshot's (not_found for an unknown name)",
        [](CallContext&, const Target& t, Args a) -> Value {
          return Value(t.store->restore(t.scope, a[0].asString()));
        }},
-      {"snapshots", {}, "list of {name, ts, keys}", "The scope's snapshots, oldest first",
+      {"snapshots",
+       {},
+       "list of {name, ts, keys}",
+       "The scope's snapshots, oldest first",
        [](CallContext&, const Target& t, Args) -> Value {
          std::vector<Value> out;
          for (const auto& s : t.store->snapshots(t.scope))
            out.push_back(Value::object({{"name", s.name}, {"ts", s.ts}, {"keys", s.keys}}));
          return Value::array(std::move(out));
        }},
-      {"filter", {{"prefix", R"({"type":"string"})", "req"}, {"pred", R"({"type":"function"})", "req"}},
+      {"filter",
+       {{"prefix", R"({"type":"string"})", "req"}, {"pred", R"({"type":"function"})", "req"}},
        "object {key = value} of the entries pred accepted",
        "The entries under prefix for which pred(value, key) is truthy",
        nullptr,
@@ -382,7 +410,9 @@ void llmspell_register_state(Registry& r) {
          out->onSettle([step](const Promise&) mutable { *step = nullptr; });
          return out;
        }},
-      {"validate", {{"key", R"({"type":"string"})", "req"}, {"schema", R"({"type":["object","boolean"]})", "req"}},
+      {"validate",
+       {{"key", R"({"type":"string"})", "req"},
+        {"schema", R"({"type":["object","boolean"]})", "req"}},
        "{ok = boolean, errors = {\"path: message\"...}}",
        "Checks the stored value (nil when absent) against a JSON Schema",
        [](CallContext&, const Target& t, Args a) -> Value {
