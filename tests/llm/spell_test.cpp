@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sstream>
 
 #include "fake_provider.hpp"
@@ -189,6 +191,63 @@ TEST_F(SpellTest, PoolFallsBackAcrossProviders) {
                   "local r = llm.chat(\"hi\", {model = p}); print(r.text, r.pool_model)'");
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out, "gemini saved the day\tgemini/gemini-2.5-flash\n");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(SpellTest, HooksRedirectAndEventsReport) {
+  withKeys();
+  fp.push(json{{"text", "via the hook"}});
+  auto r = runCli("run " + kSpells + "hooks_events.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "openai\tvia the hook\nllm.request,llm.response\nfalse\tcancelled\tno calls today\n");
+}
+
+// The fake provider as a program: prints its port, takes a --script and control requests.
+TEST(FakeProviderProgram, PrintsPortServesScriptAndControlEndpoint) {
+  std::string script = testing::TempDir() + "/fake_script.json";
+  {
+    std::ofstream f(script);
+    f << R"([{"text": "from the script"}])";
+  }
+  int toChild[2], fromChild[2];
+  ASSERT_EQ(pipe(toChild), 0);
+  ASSERT_EQ(pipe(fromChild), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(toChild[0], 0);
+    dup2(fromChild[1], 1);
+    close(toChild[1]);
+    close(fromChild[0]);
+    std::string bin = std::string(LLMSPELL_BINARY_DIR) + "/tests/fake_provider/fake_provider";
+    execl(bin.c_str(), bin.c_str(), "--script", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(toChild[0]);
+  close(fromChild[1]);
+  std::string line;
+  char c;
+  while (read(fromChild[0], &c, 1) == 1 && c != '\n') line += c;
+  int port = std::atoi(line.c_str());
+  ASSERT_GT(port, 0) << line;
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  setenv("OPENAI_BASE_URL", (base + "/v1").c_str(), 1);
+  setenv("OPENAI_API_KEY", "sk-x-0123456789", 1);
+  auto a = runCli("exec 'print(llm.complete(\"q\", {model = \"openai/gpt-4o-mini\"}))'");
+  EXPECT_EQ(a.out, "from the script\n") << a.err;
+  // Queue a reply over the control endpoint, from a spell (loopback needs --allow-net).
+  auto b = runCli("exec --allow-net=127.0.0.1 'http.post(\"" + base + "/_control/replies\", {text = \"queued over http\"}); "
+                  "print(llm.complete(\"q\", {model = \"openai/gpt-4o-mini\"}))'");
+  EXPECT_EQ(b.out, "queued over http\n") << b.err;
+  close(toChild[1]);  // EOF on stdin: the program exits
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  close(fromChild[0]);
 }
 
 }  // namespace
