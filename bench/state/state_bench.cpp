@@ -1,6 +1,11 @@
 // State store and event bus speed: set/get/update latency (p50, p99) and throughput on the
 // SQLite file backend (WAL; synchronous NORMAL = the default, and FULL for comparison), and bus
 // emit throughput with 1/10/100 subscribers.
+// Measured (Release, ext4, 2 shared cores at load average ~17, so wall times are ~3x CPU):
+//   state.set NORMAL p50 19 us, p99 80 us, ~12k/s;  FULL p50 8 ms, p99 16 ms, ~135/s
+//   state.get p50 3.9 us, p99 5.8 us, ~84k/s;  update (C++ fn) p50 18.5 us
+//   bus emit, CPU per emit: 1 sub 78 ns, 10 subs 215 ns, 100 subs 1.6 us (~60M deliveries/s);
+//   100 non-matching wildcard subs 615 ns
 // The database lives in $BENCH_STATE_DIR (default: ./bench_state_tmp) — put it on a real disk,
 // not tmpfs, or fsync costs nothing.
 #include <benchmark/benchmark.h>
