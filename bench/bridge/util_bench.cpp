@@ -35,7 +35,8 @@ void BM_ValidateSchemaInvalid(benchmark::State& st) {
 BENCHMARK(BM_ValidateSchemaInvalid);
 
 void BM_ValidateSchemaPattern(benchmark::State& st) {
-  Value schema = parseJson(R"({"type":"string","pattern":"^[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}$"})");
+  Value schema =
+      parseJson(R"({"type":"string","pattern":"^[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}$"})");
   Value v("someone@example.com");
   for (auto _ : st) benchmark::DoNotOptimize(validateSchema(v, schema));
 }

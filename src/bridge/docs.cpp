@@ -23,13 +23,14 @@ struct Grouped {
   std::vector<const FunctionDecl*> globals;
   std::vector<std::pair<std::string, std::vector<const FunctionDecl*>>> namespaces;
   // Every host type: declared ones first (with docs), then types only seen through methods.
-  std::vector<std::pair<std::string, std::string>> types;  // name, doc
+  std::vector<std::pair<std::string, std::string>> types;                         // name, doc
   std::vector<std::pair<std::string, std::vector<const FunctionDecl*>>> methods;  // by type
 };
 
 Grouped group(const Registry& reg) {
   Grouped g;
-  for (const auto& ns : reg.namespaces()) g.namespaces.emplace_back(ns, std::vector<const FunctionDecl*>{});
+  for (const auto& ns : reg.namespaces())
+    g.namespaces.emplace_back(ns, std::vector<const FunctionDecl*>{});
   std::set<std::string> typeSeen;
   for (const auto& t : reg.types()) {
     if (typeSeen.insert(t.name).second) g.types.emplace_back(t.name, t.doc);
@@ -94,7 +95,8 @@ std::string humanType(const Value& schema) {
   }
   if (t.isArray()) {
     std::string s;
-    for (const auto& x : t.asArray()) s += (s.empty() ? "" : " | ") + (x.isString() ? x.asString() : "?");
+    for (const auto& x : t.asArray())
+      s += (s.empty() ? "" : " | ") + (x.isString() ? x.asString() : "?");
     return s;
   }
   if (schema.get("anyOf").isArray() || schema.get("oneOf").isArray()) {
@@ -108,8 +110,10 @@ std::string humanType(const Value& schema) {
 
 std::string signature(const FunctionDecl& f, bool asyncTwin = false) {
   std::string s;
-  if (!f.self.empty()) s = f.self + ":" + f.name;
-  else s = f.ns.empty() ? f.name : f.ns + "." + f.name;
+  if (!f.self.empty())
+    s = f.self + ":" + f.name;
+  else
+    s = f.ns.empty() ? f.name : f.ns + "." + f.name;
   if (asyncTwin) s += "_async";
   if (f.property) return s;
   s += "(";
@@ -127,9 +131,12 @@ std::string signature(const FunctionDecl& f, bool asyncTwin = false) {
 std::string mdEscape(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -137,7 +144,8 @@ std::string mdEscape(std::string s) {
 std::string anchor(std::string s) {
   std::string out;
   for (char c : s) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') out += static_cast<char>(std::tolower(c));
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')
+      out += static_cast<char>(std::tolower(c));
   }
   return out;
 }
@@ -157,8 +165,9 @@ void mdFunction(std::ostringstream& o, const FunctionDecl& f) {
     for (const auto* p : params) {
       const Value& d = p->schema.get("default");
       o << "| `" << p->name << "` | " << mdEscape(humanType(p->schema)) << " | "
-        << (p->required ? "yes" : "no") << " | " << (d.isNull() ? "" : "`" + mdEscape(jsonText(d)) + "`")
-        << " | " << mdEscape(p->doc) << " |\n";
+        << (p->required ? "yes" : "no") << " | "
+        << (d.isNull() ? "" : "`" + mdEscape(jsonText(d)) + "`") << " | " << mdEscape(p->doc)
+        << " |\n";
     }
     if (f.variadic) o << "| `...` | any | no | | further arguments |\n";
     o << "\n";
@@ -256,13 +265,15 @@ std::string renderJson(const Registry& reg) {
   for (const auto& [ns, fns] : g.namespaces) {
     std::vector<Value> list;
     for (const auto* f : fns) list.push_back(functionJson(*f));
-    namespaces.push_back(Value::object({{"name", ns}, {"functions", Value::array(std::move(list))}}));
+    namespaces.push_back(
+        Value::object({{"name", ns}, {"functions", Value::array(std::move(list))}}));
   }
   for (const auto& [name, doc] : g.types) {
     std::vector<Value> list;
     if (const auto* ms = methodsOf(g, name))
       for (const auto* f : *ms) list.push_back(functionJson(*f));
-    types.push_back(Value::object({{"name", name}, {"doc", doc}, {"methods", Value::array(std::move(list))}}));
+    types.push_back(
+        Value::object({{"name", name}, {"doc", doc}, {"methods", Value::array(std::move(list))}}));
   }
   for (auto c : standardErrorCodes()) errs.emplace_back(c);
   Value doc = Value::object({{"format", "llmspell-api"},
@@ -279,10 +290,10 @@ std::string renderJson(const Registry& reg) {
 // ---- LuaLS meta ----
 
 bool luaKeyword(const std::string& s) {
-  static const std::set<std::string> kw{"and",   "break", "do",     "else", "elseif", "end",
-                                        "false", "for",   "function", "goto", "if",   "in",
-                                        "local", "nil",   "not",    "or",   "repeat", "return",
-                                        "then",  "true",  "until",  "while"};
+  static const std::set<std::string> kw{"and",   "break", "do",       "else", "elseif", "end",
+                                        "false", "for",   "function", "goto", "if",     "in",
+                                        "local", "nil",   "not",      "or",   "repeat", "return",
+                                        "then",  "true",  "until",    "while"};
   return kw.count(s) > 0;
 }
 
@@ -293,17 +304,26 @@ bool luaIdent(const std::string& s) {
   });
 }
 
-std::string luaParamName(const std::string& s) { return luaIdent(s) ? s : "_" + anchor(s); }
+std::string luaParamName(const std::string& s) {
+  return luaIdent(s) ? s : "_" + anchor(s);
+}
 
-std::string className(const std::string& type) { return type; }
-std::string classVar(const std::string& type) { return "__" + anchor(type); }
+std::string className(const std::string& type) {
+  return type;
+}
+std::string classVar(const std::string& type) {
+  return "__" + anchor(type);
+}
 
 std::string luaType(const Value& schema, const std::set<std::string>& classes, int depth = 0) {
   if (!schema.isObject() || depth > 8) return "any";
   if (const Value& e = schema.get("enum"); e.isArray()) {
     std::string s;
     for (const auto& x : e.asArray()) {
-      std::string t = x.isString() ? jsonText(x) : x.isNumber() ? jsonText(x) : x.isBool() ? jsonText(x) : "nil";
+      std::string t = x.isString()   ? jsonText(x)
+                      : x.isNumber() ? jsonText(x)
+                      : x.isBool()   ? jsonText(x)
+                                     : "nil";
       s += (s.empty() ? "" : "|") + t;
     }
     return s.empty() ? "any" : s;
@@ -389,8 +409,10 @@ void luaFunction(std::ostringstream& o, const FunctionDecl& f, const std::set<st
   std::string name = f.name + (twin ? "_async" : "");
   std::string owner = !f.self.empty() ? classVar(f.self) : f.ns;
   if (owner.empty()) {
-    if (luaIdent(name)) o << "function " << name << "(" << args << ") end\n\n";
-    else o << "_G[\"" << name << "\"] = function(" << args << ") end\n\n";
+    if (luaIdent(name))
+      o << "function " << name << "(" << args << ") end\n\n";
+    else
+      o << "_G[\"" << name << "\"] = function(" << args << ") end\n\n";
   } else if (luaIdent(name)) {
     o << "function " << owner << (f.self.empty() ? "." : ":") << name << "(" << args << ") end\n\n";
   } else {
@@ -399,7 +421,8 @@ void luaFunction(std::ostringstream& o, const FunctionDecl& f, const std::set<st
   }
 }
 
-void luaProperty(std::ostringstream& o, const FunctionDecl& f, const std::set<std::string>& classes) {
+void luaProperty(std::ostringstream& o, const FunctionDecl& f,
+                 const std::set<std::string>& classes) {
   if (!f.doc.empty()) o << "---" << oneLine(f.doc) << "\n";
   o << "---@type " << luaReturnType(f.returns, classes) << "\n";
   std::string owner = f.ns.empty() ? "" : f.ns + ".";
@@ -438,14 +461,20 @@ std::string renderLuaMeta(const Registry& reg) {
     }
   }
   for (const auto* f : g.globals) {
-    if (f->property) { luaProperty(o, *f, classes); continue; }
+    if (f->property) {
+      luaProperty(o, *f, classes);
+      continue;
+    }
     luaFunction(o, *f, classes, false);
     if (f->async) luaFunction(o, *f, classes, true);
   }
   for (const auto& [ns, fns] : g.namespaces) {
     o << "---@class " << ns << "lib\n" << ns << " = {}\n\n";
     for (const auto* f : fns) {
-      if (f->property) { luaProperty(o, *f, classes); continue; }
+      if (f->property) {
+        luaProperty(o, *f, classes);
+        continue;
+      }
       luaFunction(o, *f, classes, false);
       if (f->async) luaFunction(o, *f, classes, true);
     }

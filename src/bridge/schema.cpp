@@ -55,8 +55,10 @@ std::string numText(double d) {
 
 std::string valueText(const Value& v) {
   // Large containers are summarized: serializing them only to cut the text would be wasted work.
-  if (v.isArray() && v.asArray().size() > 8) return "[" + std::to_string(v.asArray().size()) + " items]";
-  if (v.isObject() && v.asObject().size() > 8) return "{" + std::to_string(v.asObject().size()) + " keys}";
+  if (v.isArray() && v.asArray().size() > 8)
+    return "[" + std::to_string(v.asArray().size()) + " items]";
+  if (v.isObject() && v.asObject().size() > 8)
+    return "{" + std::to_string(v.asObject().size()) + " keys}";
   try {
     std::string s = toJsonText(v);
     if (s.size() > 60) s = s.substr(0, 57) + "...";
@@ -241,7 +243,10 @@ void checkString(const Value& v, const Object& s, const std::string& path, Ctx& 
   size_t len = 0;
   bool counted = false;
   auto length = [&] {
-    if (!counted) { len = utf8Length(str); counted = true; }
+    if (!counted) {
+      len = utf8Length(str);
+      counted = true;
+    }
     return len;
   };
   if (const Value* m = s.find("minLength"); m && m->isNumber() && length() < m->asNumber())
@@ -254,9 +259,11 @@ void checkString(const Value& v, const Object& s, const std::string& path, Ctx& 
     std::string err;
     const RE2* re = compiledPattern(p->asString(), &err);
     if (!re)
-      cx.errs.push_back(path + ": the schema's pattern " + valueText(*p) + " is not a valid regular expression: " + err);
+      cx.errs.push_back(path + ": the schema's pattern " + valueText(*p) +
+                        " is not a valid regular expression: " + err);
     else if (!RE2::PartialMatch(str, *re))
-      cx.errs.push_back(path + ": " + valueText(v) + " does not match the pattern " + valueText(*p));
+      cx.errs.push_back(path + ": " + valueText(v) + " does not match the pattern " +
+                        valueText(*p));
   }
   if (const Value* f = s.find("format"); f && f->isString() && !checkFormat(f->asString(), str))
     cx.errs.push_back(path + ": " + valueText(v) + " is not a valid " + f->asString());
@@ -292,8 +299,8 @@ void checkArray(const Value& v, const Object& s, const std::string& path, Ctx& c
     for (size_t i = 0; i < items.size(); ++i)
       for (size_t j = i + 1; j < items.size(); ++j)
         if (items[i] == items[j]) {
-          cx.errs.push_back(indexPath(path, j) + ": duplicate of item " + std::to_string(i) +
-                            " (" + valueText(items[j]) + "); items must be unique");
+          cx.errs.push_back(indexPath(path, j) + ": duplicate of item " + std::to_string(i) + " (" +
+                            valueText(items[j]) + "); items must be unique");
           i = items.size();
           break;
         }
@@ -346,7 +353,8 @@ void checkObject(const Value& v, const Object& s, const std::string& path, Ctx& 
           cx.errs.push_back(childPath(path, k) + ": unknown property (allowed: " + [&] {
             std::string names;
             if (props && props->isObject())
-              for (const auto& [pk, _] : props->asObject()) names += (names.empty() ? "" : ", ") + pk;
+              for (const auto& [pk, _] : props->asObject())
+                names += (names.empty() ? "" : ", ") + pk;
             return names.empty() ? std::string("none") : names;
           }() + ")");
       } else if (addl->isObject()) {
@@ -358,8 +366,8 @@ void checkObject(const Value& v, const Object& s, const std::string& path, Ctx& 
     cx.errs.push_back(path + ": must have at least " + numText(m->asNumber()) +
                       " properties, got " + std::to_string(o.size()));
   if (const Value* m = s.find("maxProperties"); m && m->isNumber() && o.size() > m->asNumber())
-    cx.errs.push_back(path + ": must have at most " + numText(m->asNumber()) +
-                      " properties, got " + std::to_string(o.size()));
+    cx.errs.push_back(path + ": must have at most " + numText(m->asNumber()) + " properties, got " +
+                      std::to_string(o.size()));
 }
 
 void check(const Value& v, const Value& schema, const std::string& path, Ctx& cx) {
@@ -433,7 +441,10 @@ void check(const Value& v, const Value& schema, const std::string& path, Ctx& cx
     size_t i = 0;
     for (const auto& sub : any->asArray()) {
       auto errs = trial(v, sub, path, cx);
-      if (errs.empty()) { ok = true; break; }
+      if (errs.empty()) {
+        ok = true;
+        break;
+      }
       why += (why.empty() ? "" : "; ") + std::string("option ") + std::to_string(++i) + ": " +
              summarize(errs);
     }
@@ -446,9 +457,11 @@ void check(const Value& v, const Value& schema, const std::string& path, Ctx& cx
     for (const auto& sub : one->asArray()) {
       ++i;
       auto errs = trial(v, sub, path, cx);
-      if (errs.empty()) matched.push_back(i);
-      else why += (why.empty() ? "" : "; ") + std::string("option ") + std::to_string(i) + ": " +
-                  summarize(errs);
+      if (errs.empty())
+        matched.push_back(i);
+      else
+        why += (why.empty() ? "" : "; ") + std::string("option ") + std::to_string(i) + ": " +
+               summarize(errs);
     }
     if (matched.empty())
       cx.errs.push_back(path + ": does not match any allowed schema (" + why + ")");
@@ -468,7 +481,8 @@ void check(const Value& v, const Value& schema, const std::string& path, Ctx& cx
 
 }  // namespace
 
-std::vector<std::string> validateSchema(const Value& v, const Value& schema, const std::string& path) {
+std::vector<std::string> validateSchema(const Value& v, const Value& schema,
+                                        const std::string& path) {
   std::vector<std::string> errs;
   Ctx cx{schema, errs, 0};
   check(v, schema, path, cx);

@@ -50,7 +50,8 @@ TEST(Docs, MarkdownHasSignaturesParamsAndNotes) {
   EXPECT_NE(md.find("### `demo.greet(name, opts?)`"), std::string::npos) << md;
   EXPECT_NE(md.find("| `name` | string | yes |  | who to greet |"), std::string::npos) << md;
   EXPECT_NE(md.find("### `demo.fetch(url, mode?, tags?)` *async*"), std::string::npos);
-  EXPECT_NE(md.find("| `mode` | \"fast\" \\| \"slow\" | no | `\"fast\"` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `mode` | \"fast\" \\| \"slow\" | no | `\"fast\"` |"), std::string::npos)
+      << md;
   EXPECT_NE(md.find("array of string"), std::string::npos);
   EXPECT_NE(md.find("`demo.fetch_async(url, mode?, tags?)` returns a promise"), std::string::npos);
   EXPECT_NE(md.find("**Permission:** needs `--allow-net`"), std::string::npos);
@@ -89,13 +90,18 @@ TEST(Docs, LuaMetaAnnotations) {
   EXPECT_NE(meta.find("function __widget:parts(limit) end"), std::string::npos);
   EXPECT_NE(meta.find("demo = {}"), std::string::npos);
   EXPECT_NE(meta.find("---@param name string who to greet\n"), std::string::npos);
-  EXPECT_NE(meta.find("---@return string # string: the greeting\nfunction demo.greet(name, opts) end"),
-            std::string::npos) << meta;
+  EXPECT_NE(
+      meta.find("---@return string # string: the greeting\nfunction demo.greet(name, opts) end"),
+      std::string::npos)
+      << meta;
   EXPECT_NE(meta.find("---@async\n---@param url string\n---@param mode? \"fast\"|\"slow\"\n"
                       "---@param tags? string[]\n---@return widget"),
-            std::string::npos) << meta;
-  EXPECT_NE(meta.find("---@return promise # widget\nfunction demo.fetch_async(url, mode, tags) end"),
-            std::string::npos) << meta;
+            std::string::npos)
+      << meta;
+  EXPECT_NE(
+      meta.find("---@return promise # widget\nfunction demo.fetch_async(url, mode, tags) end"),
+      std::string::npos)
+      << meta;
   EXPECT_NE(meta.find("function pause(seconds) end"), std::string::npos);
   EXPECT_NE(meta.find("function pause_async(seconds) end"), std::string::npos);
 }
@@ -116,7 +122,8 @@ TEST(Docs, LuaMetaIsValidLua) {
 TEST(Docs, GlobalRegistryRendersEveryFormat) {
   const Registry& r = Registry::global();
   std::string md = generateDocs(r, "md");
-  for (const char* ns : {"json", "yaml", "log", "time", "crypto", "text", "fs", "env", "schema", "errors"})
+  for (const char* ns :
+       {"json", "yaml", "log", "time", "crypto", "text", "fs", "env", "schema", "errors"})
     EXPECT_NE(md.find(std::string("## ") + ns + "\n"), std::string::npos) << ns;
   EXPECT_NE(md.find("`errors.retry_async(fn, opts?)`"), std::string::npos);
   EXPECT_NE(md.find("## type `logger`"), std::string::npos);
@@ -127,8 +134,8 @@ TEST(Docs, GlobalRegistryRendersEveryFormat) {
 TEST(Docs, UtilityNamespacesAreFullyDocumented) {
   // Every function of the utility namespaces states what it does and what it returns, so the
   // generated reference has no holes.
-  const std::set<std::string> mine{"json", "yaml", "log", "time", "crypto", "text",
-                                   "fs",   "env",  "schema", "errors"};
+  const std::set<std::string> mine{"json", "yaml", "log", "time",   "crypto",
+                                   "text", "fs",   "env", "schema", "errors"};
   size_t n = 0;
   for (const auto& f : Registry::global().functions()) {
     if (!mine.count(f.ns) && f.self != "logger") continue;

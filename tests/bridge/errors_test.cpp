@@ -25,7 +25,8 @@ TEST(ErrorsModule, NewIsWrap) {
   EXPECT_EQ(e.asError()->code, "timeout");
   EXPECT_TRUE(e.asError()->retryable);
   EXPECT_EQ(e.asError()->details.getInt("ms"), 5);
-  Value custom = h.call("errors.new", {Value("my_code"), Value("m"), Value(), J(R"({"retryable":true})")});
+  Value custom =
+      h.call("errors.new", {Value("my_code"), Value("m"), Value(), J(R"({"retryable":true})")});
   EXPECT_TRUE(custom.asError()->retryable);
   EXPECT_FALSE(h.call("errors.new", {Value("not_found"), Value("m")}).asError()->retryable);
 
@@ -39,7 +40,8 @@ TEST(ErrorsModule, NewIsWrap) {
 
   EXPECT_TRUE(h.call("errors.is", {w2, Value("timeout")}).asBool());
   EXPECT_FALSE(h.call("errors.is", {w2, Value("not_found")}).asBool());
-  EXPECT_TRUE(h.call("errors.is", {J(R"({"code":"not_found","message":"x"})"), Value("not_found")}).asBool());
+  EXPECT_TRUE(h.call("errors.is", {J(R"({"code":"not_found","message":"x"})"), Value("not_found")})
+                  .asBool());
   EXPECT_FALSE(h.call("errors.is", {Value(), Value("not_found")}).asBool());
   // A wrapped error with a different code still matches through its cause.
   Value other = h.call("errors.new", {Value("internal"), Value("x")});
@@ -64,13 +66,19 @@ TEST(ErrorsModule, AggregateAndCodes) {
 TEST(ErrorsModule, TryCatchFinally) {
   Harness h;
   int finallyCalls = 0;
-  Value fin = fnValue([&](std::vector<Value>) { ++finallyCalls; return Value(); });
+  Value fin = fnValue([&](std::vector<Value>) {
+    ++finallyCalls;
+    return Value();
+  });
   Value ok = fnValue([](std::vector<Value>) { return Value(42); });
   EXPECT_EQ(h.call("errors.try", {ok, Value(), fin}).asInt(), 42);
   EXPECT_EQ(finallyCalls, 1);
 
   Value seen;
-  Value handler = fnValue([&](std::vector<Value> a) { seen = a.at(0); return Value("recovered"); });
+  Value handler = fnValue([&](std::vector<Value> a) {
+    seen = a.at(0);
+    return Value("recovered");
+  });
   EXPECT_EQ(h.call("errors.try", {failing("not_found", "no such thing"), handler, fin}).asString(),
             "recovered");
   ASSERT_TRUE(seen.isError());
@@ -83,7 +91,8 @@ TEST(ErrorsModule, TryCatchFinally) {
   EXPECT_EQ(finallyCalls, 3);
 
   // A failing catch replaces the error; a failing finally wins over a value.
-  EXPECT_EQ(h.error("errors.try", {failing("timeout", "a"), failing("internal", "b")}).message, "b");
+  EXPECT_EQ(h.error("errors.try", {failing("timeout", "a"), failing("internal", "b")}).message,
+            "b");
   EXPECT_EQ(h.error("errors.try", {ok, Value(), failing("internal", "fin")}).message, "fin");
 }
 
@@ -106,7 +115,8 @@ TEST(ErrorsModule, RetryUntilSuccess) {
     if (attempts.size() < 3) throw Exception(codes::kRateLimited, "slow down", true);
     return Value("done");
   });
-  EXPECT_EQ(h.call("errors.retry", {flaky, J(R"({"attempts":5,"backoff":0.001,"jitter":true})")}).asString(),
+  EXPECT_EQ(h.call("errors.retry", {flaky, J(R"({"attempts":5,"backoff":0.001,"jitter":true})")})
+                .asString(),
             "done");
   EXPECT_EQ(attempts, (std::vector<int64_t>{1, 2, 3}));
 }
@@ -150,11 +160,13 @@ TEST(ErrorsModule, Fallback) {
   Harness h;
   int calls = 0;
   Value good = fnValue([](std::vector<Value>) { return Value("second"); });
-  EXPECT_EQ(h.call("errors.fallback", {Value::array({failing("timeout", "a", &calls), good})}).asString(),
-            "second");
+  EXPECT_EQ(
+      h.call("errors.fallback", {Value::array({failing("timeout", "a", &calls), good})}).asString(),
+      "second");
   EXPECT_EQ(calls, 1);
-  Error e = h.error("errors.fallback",
-                    {Value::array({failing("timeout", "first down"), failing("not_found", "second down")})});
+  Error e = h.error(
+      "errors.fallback",
+      {Value::array({failing("timeout", "first down"), failing("not_found", "second down")})});
   EXPECT_EQ(e.code, "not_found");
   EXPECT_EQ(e.message, "errors.fallback: all 2 alternatives failed: 1) first down; 2) second down");
   EXPECT_EQ(e.details.get("errors").asArray().size(), 2u);

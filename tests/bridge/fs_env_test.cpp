@@ -101,7 +101,8 @@ TEST_F(FsTest, DotDotTraversalIsDenied) {
   EXPECT_NE(e.message.find((outside_ / "secret.txt").string()), std::string::npos) << e.message;
   EXPECT_EQ(h.error("fs.write", {Value(in("../outside/new.txt")), Value("x")}).code,
             codes::kPermissionDenied);
-  EXPECT_EQ(h.error("fs.remove", {Value(in("../outside/secret.txt"))}).code, codes::kPermissionDenied);
+  EXPECT_EQ(h.error("fs.remove", {Value(in("../outside/secret.txt"))}).code,
+            codes::kPermissionDenied);
   EXPECT_EQ(h.error("fs.list", {Value(in(".."))}).code, codes::kPermissionDenied);
   EXPECT_TRUE(stdfs::exists(outside_ / "secret.txt"));
   EXPECT_FALSE(stdfs::exists(outside_ / "new.txt"));
@@ -114,7 +115,8 @@ TEST_F(FsTest, SymlinkEscapeIsDenied) {
   stdfs::create_directory_symlink(outside_, granted_ / "linkdir");
   EXPECT_EQ(h.error("fs.read", {Value(in("link.txt"))}).code, codes::kPermissionDenied);
   EXPECT_EQ(h.error("fs.read", {Value(in("linkdir/secret.txt"))}).code, codes::kPermissionDenied);
-  EXPECT_EQ(h.error("fs.write", {Value(in("link.txt")), Value("pwned")}).code, codes::kPermissionDenied);
+  EXPECT_EQ(h.error("fs.write", {Value(in("link.txt")), Value("pwned")}).code,
+            codes::kPermissionDenied);
   EXPECT_EQ(h.error("fs.write", {Value(in("linkdir/new.txt")), Value("pwned")}).code,
             codes::kPermissionDenied);
   EXPECT_EQ(h.error("fs.list", {Value(in("linkdir"))}).code, codes::kPermissionDenied);
@@ -139,7 +141,8 @@ TEST_F(FsTest, DanglingSymlinkCannotBeWrittenThrough) {
   EXPECT_EQ(e.code, codes::kPermissionDenied);
   EXPECT_NE(e.message.find("symbolic link"), std::string::npos) << e.message;
   EXPECT_FALSE(stdfs::exists(outside_ / "created.txt"));
-  EXPECT_EQ(h.error("fs.append", {Value(in("dangling.txt")), Value("x")}).code, codes::kPermissionDenied);
+  EXPECT_EQ(h.error("fs.append", {Value(in("dangling.txt")), Value("x")}).code,
+            codes::kPermissionDenied);
   EXPECT_FALSE(stdfs::exists(outside_ / "created.txt"));
 }
 

@@ -56,7 +56,9 @@ class Harness {
   RunContext run_;
 };
 
-inline Value J(std::string_view json) { return parseJson(json); }
+inline Value J(std::string_view json) {
+  return parseJson(json);
+}
 
 // A script-like function from a C++ lambda returning a Value (or throwing Exception).
 inline Value fnValue(std::function<Value(std::vector<Value>)> f) {

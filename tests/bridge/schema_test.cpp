@@ -10,7 +10,9 @@ namespace {
 std::vector<std::string> errs(std::string_view value, std::string_view schema) {
   return validateSchema(parseJson(value), parseJson(schema));
 }
-bool ok(std::string_view value, std::string_view schema) { return errs(value, schema).empty(); }
+bool ok(std::string_view value, std::string_view schema) {
+  return errs(value, schema).empty();
+}
 std::string first(std::string_view value, std::string_view schema) {
   auto e = errs(value, schema);
   return e.empty() ? "" : e.front();
@@ -33,7 +35,8 @@ TEST(Schema, IntegerAcceptsIntegralDoubles) {
 TEST(Schema, TypeLists) {
   EXPECT_TRUE(ok("null", R"({"type":["string","null"]})"));
   EXPECT_TRUE(ok("\"a\"", R"({"type":["string","null"]})"));
-  EXPECT_EQ(first("1", R"({"type":["string","null"]})"), "$: expected string or null, got integer 1");
+  EXPECT_EQ(first("1", R"({"type":["string","null"]})"),
+            "$: expected string or null, got integer 1");
 }
 
 TEST(Schema, RuntimeKinds) {
@@ -95,7 +98,8 @@ TEST(Schema, Formats) {
   EXPECT_TRUE(ok("\"2024-02-29T12:30:00.123+02:00\"", R"({"format":"date-time"})"));
   EXPECT_FALSE(ok("\"2024-13-01T00:00:00Z\"", R"({"format":"date-time"})"));
   EXPECT_FALSE(ok("\"2024-01-01\"", R"({"format":"date-time"})"));
-  EXPECT_EQ(first("\"yesterday\"", R"({"format":"date-time"})"), "$: \"yesterday\" is not a valid date-time");
+  EXPECT_EQ(first("\"yesterday\"", R"({"format":"date-time"})"),
+            "$: \"yesterday\" is not a valid date-time");
   EXPECT_TRUE(ok("\"anything\"", R"({"format":"made-up"})"));
 }
 
@@ -116,7 +120,8 @@ TEST(Schema, ObjectsRequiredAndAdditional) {
       "user":{"type":"object","properties":{"age":{"type":"integer","minimum":0}}}},
       "required":["name"],"additionalProperties":false})";
   EXPECT_EQ(first(R"({})", s), "$.name: required property missing");
-  EXPECT_EQ(first(R"({"name":"a","user":{"age":-2}})", s), "$.user.age: must be at least 0, got -2");
+  EXPECT_EQ(first(R"({"name":"a","user":{"age":-2}})", s),
+            "$.user.age: must be at least 0, got -2");
   auto e = errs(R"({"name":"a","extra":1})", s);
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0], "$.extra: unknown property (allowed: name, user)");
@@ -129,8 +134,9 @@ TEST(Schema, ObjectsRequiredAndAdditional) {
 }
 
 TEST(Schema, ReportsEveryError) {
-  auto e = errs(R"({"a":"x","b":"y"})",
-                R"({"properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["c"]})");
+  auto e =
+      errs(R"({"a":"x","b":"y"})",
+           R"({"properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["c"]})");
   EXPECT_EQ(e.size(), 3u);
 }
 

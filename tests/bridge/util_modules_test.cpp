@@ -108,11 +108,14 @@ TEST(TimeModule, FormatAndParseKnownInstant) {
   EXPECT_EQ(h.call("time.format", {Value(1714564800.25), Value("%Y/%m/%d %H:%M:%S.%f")}).asString(),
             "2024/05/01 12:00:00.250");
   EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01T12:00:00Z")}).asNumber(), 1714564800);
-  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01T14:00:00+02:00")}).asNumber(), 1714564800);
-  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01")}).asNumber(), 1714521600);
-  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01T12:00:00.5Z")}).asNumber(), 1714564800.5);
-  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("01/05/2024 12:00"), Value("%d/%m/%Y %H:%M")}).asNumber(),
+  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01T14:00:00+02:00")}).asNumber(),
                    1714564800);
+  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01")}).asNumber(), 1714521600);
+  EXPECT_DOUBLE_EQ(h.call("time.parse", {Value("2024-05-01T12:00:00.5Z")}).asNumber(),
+                   1714564800.5);
+  EXPECT_DOUBLE_EQ(
+      h.call("time.parse", {Value("01/05/2024 12:00"), Value("%d/%m/%Y %H:%M")}).asNumber(),
+      1714564800);
 }
 
 TEST(TimeModule, ParseErrors) {
@@ -121,7 +124,8 @@ TEST(TimeModule, ParseErrors) {
   EXPECT_EQ(e.code, codes::kInvalidArgument);
   EXPECT_NE(e.message.find("ISO 8601"), std::string::npos);
   EXPECT_EQ(h.error("time.parse", {Value("2023-02-29")}).code, codes::kInvalidArgument);
-  EXPECT_EQ(h.error("time.parse", {Value("2024-05-01"), Value("%H:%M")}).code, codes::kInvalidArgument);
+  EXPECT_EQ(h.error("time.parse", {Value("2024-05-01"), Value("%H:%M")}).code,
+            codes::kInvalidArgument);
   EXPECT_EQ(h.error("time.format", {Value(0), Value("%Y"), J(R"({"tz":"mars"})")}).code,
             codes::kInvalidArgument);
 }
@@ -157,16 +161,18 @@ TEST(CryptoModule, KnownDigests) {
   EXPECT_EQ(h.call("crypto.hash", {Value(""), Value("sha512")}).asString().substr(0, 16),
             "cf83e1357eefb8bd");
   EXPECT_EQ(h.call("crypto.hash", {Value("abc"), Value("blake2b")}).asString().size(), 128u);
-  EXPECT_EQ(h.call("crypto.hash", {Value(Bytes{"abc"}), Value("sha256"), J(R"({"encoding":"base64"})")})
-                .asString(),
-            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+  EXPECT_EQ(
+      h.call("crypto.hash", {Value(Bytes{"abc"}), Value("sha256"), J(R"({"encoding":"base64"})")})
+          .asString(),
+      "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
   EXPECT_EQ(h.error("crypto.hash", {Value("abc"), Value("crc32")}).code, codes::kInvalidArgument);
 }
 
 TEST(CryptoModule, HmacRfc4231Case2) {
   Harness h;
-  EXPECT_EQ(h.call("crypto.hmac", {Value("Jefe"), Value("what do ya want for nothing?")}).asString(),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(
+      h.call("crypto.hmac", {Value("Jefe"), Value("what do ya want for nothing?")}).asString(),
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(CryptoModule, UuidAndRandomness) {
@@ -193,7 +199,8 @@ TEST(CryptoModule, UuidAndRandomness) {
 TEST(CryptoModule, Base64AndHex) {
   Harness h;
   EXPECT_EQ(h.call("crypto.base64_encode", {Value("hello?")}).asString(), "aGVsbG8/");
-  EXPECT_EQ(h.call("crypto.base64_encode", {Value("hello?"), J(R"({"url":true})")}).asString(), "aGVsbG8_");
+  EXPECT_EQ(h.call("crypto.base64_encode", {Value("hello?"), J(R"({"url":true})")}).asString(),
+            "aGVsbG8_");
   EXPECT_EQ(h.call("crypto.base64_decode", {Value("aGVsbG8/")}).asString(), "hello?");
   EXPECT_EQ(h.call("crypto.base64_decode", {Value("aGk")}).asString(), "hi");  // no padding
   EXPECT_EQ(h.call("crypto.base64_decode", {Value("aG\nk=")}).asString(), "hi");
@@ -203,9 +210,11 @@ TEST(CryptoModule, Base64AndHex) {
   Error e = h.error("crypto.base64_decode", {Value("ab$d")});
   EXPECT_EQ(e.code, codes::kInvalidArgument);
   EXPECT_NE(e.message.find("position 3"), std::string::npos) << e.message;
-  EXPECT_EQ(h.call("crypto.hex_encode", {Value(Bytes{std::string("\x00\xab", 2)})}).asString(), "00ab");
+  EXPECT_EQ(h.call("crypto.hex_encode", {Value(Bytes{std::string("\x00\xab", 2)})}).asString(),
+            "00ab");
   EXPECT_EQ(h.call("crypto.hex_decode", {Value("6869")}).asString(), "hi");
-  EXPECT_EQ(h.call("crypto.hex_decode", {Value("6869"), J(R"({"binary":true})")}).asBytes().data, "hi");
+  EXPECT_EQ(h.call("crypto.hex_decode", {Value("6869"), J(R"({"binary":true})")}).asBytes().data,
+            "hi");
   EXPECT_EQ(h.error("crypto.hex_decode", {Value("abc")}).code, codes::kInvalidArgument);
   Error hx = h.error("crypto.hex_decode", {Value("zz")});
   EXPECT_NE(hx.message.find("position 1"), std::string::npos) << hx.message;
@@ -216,24 +225,31 @@ TEST(CryptoModule, Base64AndHex) {
 TEST(TextModule, Template) {
   Harness h;
   Value vars = J(R"({"name":"Ann","user":{"age":41,"tags":["a","b"]},"pi":3.5})");
-  EXPECT_EQ(h.call("text.template", {Value("Hi {{ name }}, {{user.age}} {{pi}} {{user.tags.2}}"), vars})
-                .asString(),
-            "Hi Ann, 41 3.5 b");
+  EXPECT_EQ(
+      h.call("text.template", {Value("Hi {{ name }}, {{user.age}} {{pi}} {{user.tags.2}}"), vars})
+          .asString(),
+      "Hi Ann, 41 3.5 b");
   Error e = h.error("text.template", {Value("a\n{{missing.x}}"), vars});
   EXPECT_EQ(e.code, codes::kInvalidArgument);
   EXPECT_NE(e.message.find("'missing.x' (line 2)"), std::string::npos) << e.message;
-  EXPECT_EQ(h.call("text.template", {Value("[{{x}}]"), vars, J(R"({"missing":"blank"})")}).asString(), "[]");
-  EXPECT_EQ(h.call("text.template", {Value("[{{x}}]"), vars, J(R"({"missing":"keep"})")}).asString(),
-            "[{{x}}]");
+  EXPECT_EQ(
+      h.call("text.template", {Value("[{{x}}]"), vars, J(R"({"missing":"blank"})")}).asString(),
+      "[]");
+  EXPECT_EQ(
+      h.call("text.template", {Value("[{{x}}]"), vars, J(R"({"missing":"keep"})")}).asString(),
+      "[{{x}}]");
   EXPECT_EQ(h.error("text.template", {Value("{{name"), vars}).code, codes::kInvalidArgument);
 }
 
 TEST(TextModule, Slugify) {
   Harness h;
-  EXPECT_EQ(h.call("text.slugify", {Value("  Héllo, Wörld!  Ça va? ")}).asString(), "hello-world-ca-va");
-  EXPECT_EQ(h.call("text.slugify", {Value("a b c"), J(R"({"separator":"_"})")}).asString(), "a_b_c");
-  EXPECT_EQ(h.call("text.slugify", {Value("hello world again"), J(R"({"max_length":11})")}).asString(),
-            "hello-world");
+  EXPECT_EQ(h.call("text.slugify", {Value("  Héllo, Wörld!  Ça va? ")}).asString(),
+            "hello-world-ca-va");
+  EXPECT_EQ(h.call("text.slugify", {Value("a b c"), J(R"({"separator":"_"})")}).asString(),
+            "a_b_c");
+  EXPECT_EQ(
+      h.call("text.slugify", {Value("hello world again"), J(R"({"max_length":11})")}).asString(),
+      "hello-world");
   EXPECT_EQ(h.call("text.slugify", {Value("日本語")}).asString(), "");
 }
 
@@ -241,11 +257,13 @@ TEST(TextModule, TruncateIsUtf8Safe) {
   Harness h;
   EXPECT_EQ(h.call("text.truncate", {Value("hello"), Value(10)}).asString(), "hello");
   EXPECT_EQ(h.call("text.truncate", {Value("hello world"), Value(8)}).asString(), "hello...");
-  EXPECT_EQ(h.call("text.truncate", {Value("ééééé"), Value(4), J(R"({"suffix":"…"})")}).asString(), "ééé…");
+  EXPECT_EQ(h.call("text.truncate", {Value("ééééé"), Value(4), J(R"({"suffix":"…"})")}).asString(),
+            "ééé…");
   EXPECT_EQ(h.call("text.truncate", {Value("ééééé"), Value(2)}).asString(), "éé");
-  EXPECT_EQ(h.call("text.truncate", {Value("hello wonderful world"), Value(14), J(R"({"words":true})")})
-                .asString(),
-            "hello...");
+  EXPECT_EQ(
+      h.call("text.truncate", {Value("hello wonderful world"), Value(14), J(R"({"words":true})")})
+          .asString(),
+      "hello...");
 }
 
 TEST(TextModule, ChunkRespectsBoundsAndParagraphs) {
@@ -258,7 +276,8 @@ TEST(TextModule, ChunkRespectsBoundsAndParagraphs) {
   EXPECT_EQ(chunks.asArray()[1].asString(), para2);
 
   std::string longText;
-  for (int i = 0; i < 200; ++i) longText += "Sentence number " + std::to_string(i) + " has some words. ";
+  for (int i = 0; i < 200; ++i)
+    longText += "Sentence number " + std::to_string(i) + " has some words. ";
   Value c2 = h.call("text.chunk", {Value(longText), J(R"({"max_tokens":50,"overlap":10})")});
   ASSERT_GT(c2.asArray().size(), 5u);
   for (const auto& c : c2.asArray()) EXPECT_LE(c.asString().size(), 200u) << c.asString();
@@ -299,9 +318,11 @@ TEST(SchemaModule, ValidateReturnsPathAndMessage) {
   EXPECT_EQ(errs[1].getString("path"), "$.user.age");
   EXPECT_EQ(errs[2].getString("path"), "$.tags[1]");
   EXPECT_EQ(errs[2].getString("message"), "expected string, got integer 1");
-  Value ok = h.call("schema.validate", {Value(5), Value(R"({"type":"integer"})")});  // JSON text schema
+  Value ok =
+      h.call("schema.validate", {Value(5), Value(R"({"type":"integer"})")});  // JSON text schema
   EXPECT_TRUE(ok.getBool("ok"));
-  Value quoted = h.call("schema.validate", {J(R"({"a: b":1})"), J(R"({"properties":{"a: b":{"type":"string"}}})")});
+  Value quoted = h.call("schema.validate",
+                        {J(R"({"a: b":1})"), J(R"({"properties":{"a: b":{"type":"string"}}})")});
   EXPECT_EQ(quoted.get("errors").asArray()[0].getString("path"), "$[\"a: b\"]");
 }
 

@@ -54,9 +54,9 @@ const EVP_MD* digestFor(const std::string& alg, std::string_view fname) {
   if (alg == "blake2s" || alg == "blake2s256") return EVP_blake2s256();
   if (alg == "sha3-256") return EVP_sha3_256();
   if (alg == "sha3-512") return EVP_sha3_512();
-  fail(codes::kInvalidArgument,
-       std::string(fname) + ": unknown algorithm '" + alg +
-           "' (use sha256, sha1, sha512, sha384, sha224, md5, blake2b, blake2s, sha3-256, sha3-512)");
+  fail(codes::kInvalidArgument, std::string(fname) + ": unknown algorithm '" + alg +
+                                    "' (use sha256, sha1, sha512, sha384, sha224, md5, blake2b, "
+                                    "blake2s, sha3-256, sha3-512)");
 }
 
 std::string hexOf(const unsigned char* p, size_t n) {
@@ -99,7 +99,9 @@ void llmspell_register_crypto(Registry& r) {
       });
   r.fn("crypto", "hash")
       .param("data", R"({"type":["string","bytes"]})")
-      .opt("alg", kAlgSchema, "sha256 (default), sha1, sha512, sha384, sha224, md5, blake2b, blake2s, sha3-256, sha3-512")
+      .opt("alg", kAlgSchema,
+           "sha256 (default), sha1, sha512, sha384, sha224, md5, blake2b, blake2s, sha3-256, "
+           "sha3-512")
       .opt("opts", kDigestOpts, "{encoding = \"hex\" (default) | \"base64\" | \"bytes\"}")
       .returns("string: the digest in hex (or opts.encoding)")
       .doc("A message digest of data")
@@ -131,7 +133,8 @@ void llmspell_register_crypto(Registry& r) {
         return encodeDigest(out, n, a[3]);
       });
   r.fn("crypto", "random_bytes")
-      .param("n", R"({"type":"integer","minimum":0,"maximum":16777216})", "how many bytes (at most 16 MiB)")
+      .param("n", R"({"type":"integer","minimum":0,"maximum":16777216})",
+             "how many bytes (at most 16 MiB)")
       .returns("bytes")
       .doc("Cryptographically secure random bytes")
       .sync([](CallContext&, Args a) -> Value {
@@ -153,23 +156,28 @@ void llmspell_register_crypto(Registry& r) {
                                 : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         for (unsigned char c : alpha)
           if (c >= 0x80)
-            fail(codes::kInvalidArgument, "crypto.random_string: the alphabet must be ASCII characters");
+            fail(codes::kInvalidArgument,
+                 "crypto.random_string: the alphabet must be ASCII characters");
         std::string out(static_cast<size_t>(a[0].asInt()), '\0');
         for (auto& c : out) c = alpha[randombytes_uniform(static_cast<uint32_t>(alpha.size()))];
         return Value(std::move(out));
       });
   r.fn("crypto", "base64_encode")
       .param("data", R"({"type":["string","bytes"]})")
-      .opt("opts", R"({"type":"object","properties":{"url":{"type":"boolean"},"padding":{"type":"boolean"}}})",
-           "{url = true for the URL-safe alphabet, padding = false to drop '='}")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"url":{"type":"boolean"},"padding":{"type":"boolean"}}})",
+          "{url = true for the URL-safe alphabet, padding = false to drop '='}")
       .returns("string")
       .doc("Base64 text of data")
       .sync([](CallContext&, Args a) -> Value {
         const std::string& d = rawOf(a[0]);
         bool url = a[1].getBool("url");
         bool pad = a[1].getBool("padding", true);
-        int variant = url ? (pad ? sodium_base64_VARIANT_URLSAFE : sodium_base64_VARIANT_URLSAFE_NO_PADDING)
-                          : (pad ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+        int variant =
+            url ? (pad ? sodium_base64_VARIANT_URLSAFE : sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+                : (pad ? sodium_base64_VARIANT_ORIGINAL
+                       : sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
         std::string out(sodium_base64_encoded_len(d.size(), variant), '\0');
         sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(d.data()),
                           d.size(), variant);
@@ -178,10 +186,14 @@ void llmspell_register_crypto(Registry& r) {
       });
   r.fn("crypto", "base64_decode")
       .param("text", R"({"type":"string"})")
-      .opt("opts", R"({"type":"object","properties":{"url":{"type":"boolean"},"binary":{"type":"boolean"}}})",
-           "{url = true for the URL-safe alphabet, binary = true to always get bytes}")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"url":{"type":"boolean"},"binary":{"type":"boolean"}}})",
+          "{url = true for the URL-safe alphabet, binary = true to always get bytes}")
       .returns("string, or bytes when the result is not UTF-8 text or opts.binary")
-      .doc("Decodes base64 (padding optional, whitespace ignored); bad input raises invalid_argument")
+      .doc(
+          "Decodes base64 (padding optional, whitespace ignored); bad input raises "
+          "invalid_argument")
       .sync([](CallContext&, Args a) -> Value {
         std::string s;
         for (char c : a[0].asString())
@@ -201,7 +213,8 @@ void llmspell_register_crypto(Registry& r) {
           fail(codes::kInvalidArgument,
                "crypto.base64_decode: the text is not valid base64" +
                    std::string(end && end < s.data() + s.size()
-                                   ? " (bad character at position " + std::to_string(end - s.data() + 1) + ")"
+                                   ? " (bad character at position " +
+                                         std::to_string(end - s.data() + 1) + ")"
                                    : ""));
         out.resize(n);
         return decodedValue(std::move(out), a[1]);
@@ -223,16 +236,17 @@ void llmspell_register_crypto(Registry& r) {
       .sync([](CallContext&, Args a) -> Value {
         const std::string& s = a[0].asString();
         if (s.size() % 2)
-          fail(codes::kInvalidArgument, "crypto.hex_decode: hex text must have an even number of digits, got " + std::to_string(s.size()));
+          fail(codes::kInvalidArgument,
+               "crypto.hex_decode: hex text must have an even number of digits, got " +
+                   std::to_string(s.size()));
         std::string out(s.size() / 2, '\0');
         size_t n = 0;
         const char* end = nullptr;
         if (sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), s.data(),
                            s.size(), nullptr, &n, &end) != 0 ||
             end != s.data() + s.size())
-          fail(codes::kInvalidArgument,
-               "crypto.hex_decode: not a hex digit at position " +
-                   std::to_string((end ? end - s.data() : 0) + 1));
+          fail(codes::kInvalidArgument, "crypto.hex_decode: not a hex digit at position " +
+                                            std::to_string((end ? end - s.data() : 0) + 1));
         out.resize(n);
         return decodedValue(std::move(out), a[1]);
       });

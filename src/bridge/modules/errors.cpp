@@ -31,7 +31,10 @@ bool hardStop(std::string_view code) {
 // Settles `out` like `p` (value or error).
 void adopt(const PromisePtr& p, const PromisePtr& out) {
   p->onSettle([out](const Promise& q) {
-    if (q.fulfilled()) out->resolve(q.value()); else out->reject(q.error());
+    if (q.fulfilled())
+      out->resolve(q.value());
+    else
+      out->reject(q.error());
   });
 }
 
@@ -100,8 +103,8 @@ void tryNext(std::shared_ptr<std::vector<FunctionPtr>> fns, size_t i,
              std::shared_ptr<PromisePtr> current) {
   if (!out->pending()) return;
   if (i >= fns->size()) {
-    Error e(errs->back()->code, "errors.fallback: all " + std::to_string(fns->size()) +
-                                    " alternatives failed: ");
+    Error e(errs->back()->code,
+            "errors.fallback: all " + std::to_string(fns->size()) + " alternatives failed: ");
     std::vector<Value> list;
     for (size_t k = 0; k < errs->size(); ++k) {
       e.message += (k ? "; " : "") + std::to_string(k + 1) + ") " + (*errs)[k]->message;
@@ -132,7 +135,8 @@ void tryNext(std::shared_ptr<std::vector<FunctionPtr>> fns, size_t i,
 
 void llmspell_register_errors(Registry& r) {
   r.fn("errors", "new")
-      .param("code", R"({"type":"string","minLength":1})", "a standard code (errors.codes()) or your own")
+      .param("code", R"({"type":"string","minLength":1})",
+             "a standard code (errors.codes()) or your own")
       .param("message", R"({"type":"string"})")
       .opt("details", R"({"type":"object"})", "extra facts for handlers and logs")
       .opt("opts", R"({"type":"object","properties":{"retryable":{"type":"boolean"}}})",
@@ -141,13 +145,14 @@ void llmspell_register_errors(Registry& r) {
       .doc("Creates an error value; raise it with error(e) (Lua) or throw e (JS)")
       .sync([](CallContext&, Args a) -> Value {
         auto e = makeError(a[0].asString(), a[1].asString());
-        e->retryable = a[3].get("retryable").isBool() ? a[3].getBool("retryable")
-                                                      : defaultRetryable(e->code);
+        e->retryable =
+            a[3].get("retryable").isBool() ? a[3].getBool("retryable") : defaultRetryable(e->code);
         e->details = a[2].isNull() ? Value() : a[2].deepCopy();
         return Value(e);
       });
   r.fn("errors", "is")
-      .opt("error", R"({})", "an error value, a {code, message} table or a message; nil gives false")
+      .opt("error", R"({})",
+           "an error value, a {code, message} table or a message; nil gives false")
       .param("code", R"({"type":"string"})")
       .returns("boolean")
       .doc("Whether the error, or any error it wraps, has the code")
@@ -180,7 +185,8 @@ void llmspell_register_errors(Registry& r) {
         for (const auto& v : a[0].asArray()) errs.push_back(errorOf(v));
         std::string code = errs.front()->code;
         bool retryable = true;
-        std::string msg = std::to_string(errs.size()) + " error" + (errs.size() == 1 ? "" : "s") + ": ";
+        std::string msg =
+            std::to_string(errs.size()) + " error" + (errs.size() == 1 ? "" : "s") + ": ";
         std::vector<Value> list;
         for (size_t i = 0; i < errs.size(); ++i) {
           retryable = retryable && errs[i]->retryable;
@@ -222,9 +228,12 @@ void llmspell_register_errors(Registry& r) {
           ErrorPtr e = ok ? nullptr : result.errorPtr();
           *current = fin->call({});
           (*current)->onSettle([out, ok, v, e](const Promise& f) {
-            if (f.rejected()) out->reject(f.error());
-            else if (ok) out->resolve(v);
-            else out->reject(*e);
+            if (f.rejected())
+              out->reject(f.error());
+            else if (ok)
+              out->resolve(v);
+            else
+              out->reject(*e);
           });
         };
         (*current)->onSettle([out, onErr, finish, current](const Promise& q) {
@@ -246,8 +255,9 @@ void llmspell_register_errors(Registry& r) {
            "{attempts = 3, backoff = 0.5 (seconds, doubled each retry), max_backoff = 30, "
            "jitter = false | true (±50%) | fraction, on = {codes to retry}}")
       .returns("fn's value from the first attempt that succeeds")
-      .doc("Calls fn until it succeeds; without `on`, every error but cancelled, "
-           "permission_denied and budget_exceeded is retried")
+      .doc(
+          "Calls fn until it succeeds; without `on`, every error but cancelled, "
+          "permission_denied and budget_exceeded is retried")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         auto st = std::make_shared<RetryState>();
         st->fn = a[0].asFunction();

@@ -33,21 +33,33 @@ class Fd {
   explicit Fd(int fd) : fd_(fd) {}
   Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) { reset(); fd_ = o.fd_; o.fd_ = -1; }
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
     return *this;
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   ~Fd() { reset(); }
   int get() const { return fd_; }
-  int release() { int f = fd_; fd_ = -1; return f; }
-  void reset() { if (fd_ >= 0) ::close(fd_); fd_ = -1; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
 
  private:
   int fd_ = -1;
 };
 
-[[noreturn]] void sysFail(std::string_view fname, const stdfs::path& p, int err, std::string_view what = "") {
+[[noreturn]] void sysFail(std::string_view fname, const stdfs::path& p, int err,
+                          std::string_view what = "") {
   std::string where = std::string(fname) + ": " + p.string();
   switch (err) {
     case ENOENT: fail(codes::kNotFound, where + ": no such file or directory");
@@ -56,8 +68,9 @@ class Fd {
     case EPERM: fail(codes::kPermissionDenied, where + ": the operating system denied access");
     case ELOOP:
       fail(codes::kPermissionDenied,
-           where + ": is a symbolic link the permission check did not cover (dangling, or "
-                   "swapped in during the access); access refused");
+           where +
+               ": is a symbolic link the permission check did not cover (dangling, or "
+               "swapped in during the access); access refused");
     case EISDIR: fail(codes::kInvalidArgument, where + ": is a directory, not a file");
     case EEXIST: fail(codes::kInvalidArgument, where + ": already exists");
     case ENOTEMPTY:
@@ -66,7 +79,8 @@ class Fd {
     case EDQUOT:
     case EFBIG: fail(codes::kLimitExceeded, where + ": " + std::strerror(err));
     default:
-      fail(codes::kInternal, where + ": " + std::string(what.empty() ? "" : std::string(what) + ": ") +
+      fail(codes::kInternal, where + ": " +
+                                 std::string(what.empty() ? "" : std::string(what) + ": ") +
                                  std::strerror(err));
   }
 }
@@ -75,8 +89,8 @@ class Fd {
 // the tree changed after the permission check.
 int stepErrno(int dirfd, const std::string& name, int err) {
   struct stat st;
-  if ((err == ENOTDIR || err == ELOOP) && ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-      S_ISLNK(st.st_mode))
+  if ((err == ENOTDIR || err == ELOOP) &&
+      ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
     return ELOOP;
   return err;
 }
@@ -113,7 +127,9 @@ Fd openResolved(std::string_view fname, const stdfs::path& abs, int flags, mode_
   return Fd(fd);
 }
 
-const std::string& pathArg(const Value& v) { return v.asString(); }
+const std::string& pathArg(const Value& v) {
+  return v.asString();
+}
 
 stdfs::path checkRead(CallContext& cx, const Value& path) {
   return cx.run.permissions().checkRead(pathArg(path));
@@ -128,8 +144,8 @@ std::string readAll(std::string_view fname, const stdfs::path& abs) {
   if (::fstat(fd.get(), &st) != 0) sysFail(fname, abs, errno);
   if (S_ISDIR(st.st_mode)) sysFail(fname, abs, EISDIR);
   auto tooBig = [&] {
-    fail(codes::kLimitExceeded, std::string(fname) + ": " + abs.string() +
-                                    " is larger than the 64 MiB read limit");
+    fail(codes::kLimitExceeded,
+         std::string(fname) + ": " + abs.string() + " is larger than the 64 MiB read limit");
   };
   if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > kMaxRead) tooBig();
   std::string out;
@@ -148,7 +164,8 @@ std::string readAll(std::string_view fname, const stdfs::path& abs) {
   return out;
 }
 
-size_t writeAll(std::string_view fname, const stdfs::path& abs, const std::string& data, int flags) {
+size_t writeAll(std::string_view fname, const stdfs::path& abs, const std::string& data,
+                int flags) {
   Fd fd = openResolved(fname, abs, O_WRONLY | O_CREAT | flags, 0644);
   size_t off = 0;
   while (off < data.size()) {
@@ -194,7 +211,9 @@ bool statResolved(std::string_view fname, const stdfs::path& abs, struct stat& s
 
 void removeTree(std::string_view fname, int dirfd, const std::string& name, const stdfs::path& abs,
                 int depth) {
-  if (depth > 256) fail(codes::kLimitExceeded, std::string(fname) + ": directory tree too deep at " + abs.string());
+  if (depth > 256)
+    fail(codes::kLimitExceeded,
+         std::string(fname) + ": directory tree too deep at " + abs.string());
   struct stat st;
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) sysFail(fname, abs, errno);
   if (!S_ISDIR(st.st_mode)) {  // files and symlinks (the link itself, never its target)
@@ -243,7 +262,8 @@ void llmspell_register_fs(Registry& r) {
       .doc("Creates or replaces a file; needs --allow-write")
       .sync([](CallContext& cx, Args a) -> Value {
         auto abs = checkWrite(cx, a[0]);
-        return Value(static_cast<int64_t>(writeAll("fs.write", abs, dataArg("fs.write", a[1]), O_TRUNC)));
+        return Value(
+            static_cast<int64_t>(writeAll("fs.write", abs, dataArg("fs.write", a[1]), O_TRUNC)));
       });
   r.fn("fs", "append")
       .param("path", R"({"type":"string","minLength":1})")
@@ -253,7 +273,8 @@ void llmspell_register_fs(Registry& r) {
       .doc("Appends to a file, creating it when missing; needs --allow-write")
       .sync([](CallContext& cx, Args a) -> Value {
         auto abs = checkWrite(cx, a[0]);
-        return Value(static_cast<int64_t>(writeAll("fs.append", abs, dataArg("fs.append", a[1]), O_APPEND)));
+        return Value(
+            static_cast<int64_t>(writeAll("fs.append", abs, dataArg("fs.append", a[1]), O_APPEND)));
       });
   r.fn("fs", "exists")
       .param("path", R"({"type":"string","minLength":1})")
@@ -268,7 +289,9 @@ void llmspell_register_fs(Registry& r) {
   r.fn("fs", "stat")
       .param("path", R"({"type":"string","minLength":1})")
       .permission(Permission::kRead)
-      .returns("{type = \"file\"|\"dir\"|\"other\", size, mtime (seconds since epoch), mode (octal string)}")
+      .returns(
+          "{type = \"file\"|\"dir\"|\"other\", size, mtime (seconds since epoch), mode (octal "
+          "string)}")
       .doc("Facts about a file; a missing path raises not_found; needs --allow-read")
       .sync([](CallContext& cx, Args a) -> Value {
         auto abs = checkRead(cx, a[0]);
@@ -312,9 +335,10 @@ void llmspell_register_fs(Registry& r) {
           }
           struct stat st;
           bool ok = ::fstatat(::dirfd(d), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-          out.push_back(Value::object({{"name", n},
-                                       {"type", ok ? kindOf(st.st_mode) : "other"},
-                                       {"size", ok ? static_cast<int64_t>(st.st_size) : int64_t{0}}}));
+          out.push_back(
+              Value::object({{"name", n},
+                             {"type", ok ? kindOf(st.st_mode) : "other"},
+                             {"size", ok ? static_cast<int64_t>(st.st_size) : int64_t{0}}}));
         }
         ::closedir(d);
         return Value::array(std::move(out));
@@ -357,7 +381,9 @@ void llmspell_register_fs(Registry& r) {
            "{recursive = true to remove a directory and everything in it}")
       .permission(Permission::kWrite)
       .returns("nil")
-      .doc("Removes a file or an empty directory (any directory with recursive); needs --allow-write")
+      .doc(
+          "Removes a file or an empty directory (any directory with recursive); needs "
+          "--allow-write")
       .sync([](CallContext& cx, Args a) -> Value {
         // A symlink is removed itself, never its target: removing a directory entry changes
         // the directory, so a link needs write access to the directory that holds it.

@@ -1,6 +1,6 @@
 // `json` namespace: Value <-> JSON text (core/convert does the work; this declares it).
-#include "llmspell/bridge/registry.hpp"
 #include "bridge/json_depth.hpp"
+#include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 
 namespace llmspell {

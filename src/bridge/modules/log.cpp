@@ -1,7 +1,7 @@
 // `log` namespace: structured log lines from spells, plus loggers bound to fields (log.with).
+#include "llmspell/core/log.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
-#include "llmspell/core/log.hpp"
 
 namespace llmspell {
 
@@ -30,11 +30,15 @@ Value mergeFields(const Value& base, const Value& extra) {
 
 const BoundLogger& loggerOf(const Value& v) {
   auto* l = dynamic_cast<const BoundLogger*>(v.asHandle().get());
-  if (!l) fail(codes::kInvalidArgument, "expected a logger from log.with, got " + std::string(v.asHandle()->typeName()));
+  if (!l)
+    fail(codes::kInvalidArgument,
+         "expected a logger from log.with, got " + std::string(v.asHandle()->typeName()));
   return *l;
 }
 
-std::string messageText(const Value& v) { return v.isString() ? v.asString() : toJsonText(v); }
+std::string messageText(const Value& v) {
+  return v.isString() ? v.asString() : toJsonText(v);
+}
 
 struct LevelName {
   const char* name;
@@ -61,7 +65,8 @@ void llmspell_register_log(Registry& r) {
         .param("message", R"({"type":["string","number","boolean"]})")
         .opt("fields", R"({"type":"object"})", "key/value pairs appended to the line")
         .returns("nil")
-        .doc(std::string(lv.name[0] == 'i' || lv.name[0] == 'e' ? "Writes an " : "Writes a ") + lv.name + " line to stderr (secrets are redacted)")
+        .doc(std::string(lv.name[0] == 'i' || lv.name[0] == 'e' ? "Writes an " : "Writes a ") +
+             lv.name + " line to stderr (secrets are redacted)")
         .sync([level](CallContext&, Args a) -> Value {
           logMessage(level, messageText(a[0]), a[1]);
           return Value();
@@ -71,7 +76,8 @@ void llmspell_register_log(Registry& r) {
         .param("message", R"({"type":["string","number","boolean"]})")
         .opt("fields", R"({"type":"object"})", "more fields for this line")
         .returns("nil")
-        .doc(std::string(lv.name[0] == 'i' || lv.name[0] == 'e' ? "Writes an " : "Writes a ") + lv.name + " line with the logger's fields")
+        .doc(std::string(lv.name[0] == 'i' || lv.name[0] == 'e' ? "Writes an " : "Writes a ") +
+             lv.name + " line with the logger's fields")
         .sync([level](CallContext&, Args a) -> Value {
           const auto& l = loggerOf(a[0]);
           logMessage(level, messageText(a[1]), mergeFields(l.fields(), a[2]));
@@ -92,7 +98,8 @@ void llmspell_register_log(Registry& r) {
       .doc("A child logger with more fields")
       .sync([](CallContext&, Args a) -> Value {
         const auto& l = loggerOf(a[0]);
-        return Value(HostObjectPtr(std::make_shared<BoundLogger>(mergeFields(l.fields(), a[1].deepCopy()))));
+        return Value(
+            HostObjectPtr(std::make_shared<BoundLogger>(mergeFields(l.fields(), a[1].deepCopy()))));
       });
   r.fn("log", "level")
       .opt("level", R"({"enum":["debug","info","warn","error","off"]})",

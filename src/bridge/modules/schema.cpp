@@ -1,7 +1,7 @@
 // `schema` namespace: JSON Schema validation and inference for spells (validateSchema does the
 // checking; this adapts its "path: message" lines into {path, message} records).
-#include "llmspell/bridge/registry.hpp"
 #include "bridge/json_depth.hpp"
+#include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 
 namespace llmspell {
@@ -61,7 +61,8 @@ Value infer(const Value& v, int depth) {
   Value s = Value::object({{"type", typeName(v)}});
   if (v.isArray()) {
     Value items;
-    for (const auto& x : v.asArray()) items = items.isNull() ? infer(x, depth + 1) : merge(items, infer(x, depth + 1));
+    for (const auto& x : v.asArray())
+      items = items.isNull() ? infer(x, depth + 1) : merge(items, infer(x, depth + 1));
     if (!items.isNull()) s.asObject().set("items", items);
   } else if (v.isObject()) {
     Value props = Value::object();
@@ -97,7 +98,8 @@ Value merge(const Value& a, const Value& b) {
       for (const auto& k2 : b.get("required").asArray())
         if (k == k2) req.push_back(k);
     }
-    return Value::object({{"type", "object"}, {"properties", props}, {"required", Value::array(std::move(req))}});
+    return Value::object(
+        {{"type", "object"}, {"properties", props}, {"required", Value::array(std::move(req))}});
   }
   if (!ta.empty() && ta == tb && ta == "array") {
     const Value& ia = a.get("items");
@@ -136,7 +138,9 @@ void llmspell_register_schema(Registry& r) {
       .param("value", R"({})")
       .param("schema", R"({"type":["object","boolean","string"]})",
              "a JSON Schema (a table, or JSON text)")
-      .returns("{ok = boolean, errors = {{path, message}...}}; in Lua: local res = schema.validate(v, s); if not res.ok then ... end")
+      .returns(
+          "{ok = boolean, errors = {{path, message}...}}; in Lua: local res = schema.validate(v, "
+          "s); if not res.ok then ... end")
       .doc("Checks a value against a JSON Schema and lists every problem with its path")
       .sync([](CallContext&, Args a) -> Value {
         auto errs = validateSchema(a[0], schemaArg(a[1]));

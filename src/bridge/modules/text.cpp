@@ -92,11 +92,12 @@ std::string renderTemplate(const std::string& tpl, const Value& vars, const std:
     out.append(tpl, i, open - i);
     size_t close = tpl.find("}}", open + 2);
     if (close == std::string::npos)
-      fail(codes::kInvalidArgument,
-           "text.template: \"{{\" on line " + std::to_string(line) + " is never closed with \"}}\"");
+      fail(codes::kInvalidArgument, "text.template: \"{{\" on line " + std::to_string(line) +
+                                        " is never closed with \"}}\"");
     std::string name = trim(std::string_view(tpl).substr(open + 2, close - open - 2));
     if (name.empty())
-      fail(codes::kInvalidArgument, "text.template: empty placeholder \"{{}}\" on line " + std::to_string(line));
+      fail(codes::kInvalidArgument,
+           "text.template: empty placeholder \"{{}}\" on line " + std::to_string(line));
     const Value* v = lookup(vars, name);
     if (v) {
       out += valueAsText(*v);
@@ -115,10 +116,10 @@ std::string renderTemplate(const std::string& tpl, const Value& vars, const std:
 // Latin-1 supplement letters (U+00C0..U+00FF) to ASCII for slugs.
 const char* latinFold(unsigned cp) {
   static const char* kMap[64] = {
-      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-      "d", "n", "o", "o", "o", "o", "o", "",  "o", "u", "u", "u", "u", "y", "th", "ss",
-      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-      "d", "n", "o", "o", "o", "o", "o", "",  "o", "u", "u", "u", "u", "y", "th", "y"};
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+      "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "ss",
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+      "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y"};
   return (cp >= 0xC0 && cp <= 0xFF) ? kMap[cp - 0xC0] : "";
 }
 
@@ -143,7 +144,10 @@ std::string slugify(const std::string& s, const std::string& sep, size_t maxLen)
     } else if (len == 2 && i + 1 < s.size()) {
       unsigned cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu);
       const char* f = latinFold(cp);
-      if (*f) put(f); else pendingSep = true;
+      if (*f)
+        put(f);
+      else
+        pendingSep = true;
     } else {
       pendingSep = true;
     }
@@ -180,7 +184,8 @@ std::string truncate(const std::string& s, size_t n, const std::string& suffix, 
 
 // Splits text into pieces no longer than maxChars, preferring paragraph, then sentence, then
 // word boundaries; never splits inside a UTF-8 sequence.
-void splitPiece(const std::string& text, size_t maxChars, int level, std::vector<std::string>& out) {
+void splitPiece(const std::string& text, size_t maxChars, int level,
+                std::vector<std::string>& out) {
   if (text.size() <= maxChars) {
     std::string t = trim(text);
     if (!t.empty()) out.push_back(std::move(t));
@@ -191,7 +196,10 @@ void splitPiece(const std::string& text, size_t maxChars, int level, std::vector
     size_t i = 0;
     while (i < text.size()) {
       size_t b = text.find("\n\n", i);
-      if (b == std::string::npos) { parts.push_back(text.substr(i)); break; }
+      if (b == std::string::npos) {
+        parts.push_back(text.substr(i));
+        break;
+      }
       parts.push_back(text.substr(i, b - i));
       i = b + 2;
     }
@@ -268,7 +276,8 @@ void llmspell_register_text(Registry& r) {
   r.fn("text", "template")
       .param("template", R"({"type":"string"})", "text with {{name}} / {{a.b}} placeholders")
       .param("vars", R"({"type":"object"})", "values for the placeholders")
-      .opt("opts", R"({"type":"object","properties":{"missing":{"enum":["error","blank","keep"]}}})",
+      .opt("opts",
+           R"({"type":"object","properties":{"missing":{"enum":["error","blank","keep"]}}})",
            "{missing = \"error\" (default) | \"blank\" | \"keep\"}")
       .returns("string")
       .doc("Fills {{placeholders}} from vars; a missing variable raises invalid_argument naming it")
@@ -288,9 +297,12 @@ void llmspell_register_text(Registry& r) {
       });
   r.fn("text", "truncate")
       .param("text", R"({"type":"string"})")
-      .param("max", R"({"type":"integer","minimum":0})", "maximum length in characters, suffix included")
-      .opt("opts", R"({"type":"object","properties":{"suffix":{"type":"string"},"words":{"type":"boolean"}}})",
-           "{suffix = \"...\", words = true to avoid cutting a word}")
+      .param("max", R"({"type":"integer","minimum":0})",
+             "maximum length in characters, suffix included")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"suffix":{"type":"string"},"words":{"type":"boolean"}}})",
+          "{suffix = \"...\", words = true to avoid cutting a word}")
       .returns("string")
       .doc("Shortens text to at most max characters (UTF-8 safe), ending with a suffix when cut")
       .sync([](CallContext&, Args a) -> Value {
@@ -304,11 +316,14 @@ void llmspell_register_text(Registry& r) {
               "overlap":{"type":"integer","minimum":0}}})",
            "{max_tokens = 500, overlap = 0} (tokens estimated as 4 characters)")
       .returns("array of strings")
-      .doc("Splits text into chunks of about max_tokens, on paragraph, then sentence, then word boundaries")
+      .doc(
+          "Splits text into chunks of about max_tokens, on paragraph, then sentence, then word "
+          "boundaries")
       .sync([](CallContext&, Args a) -> Value {
         int64_t maxTokens = a[1].getInt("max_tokens", 500);
         int64_t overlap = a[1].getInt("overlap", 0);
-        if (maxTokens < 1) fail(codes::kInvalidArgument, "text.chunk: max_tokens must be at least 1");
+        if (maxTokens < 1)
+          fail(codes::kInvalidArgument, "text.chunk: max_tokens must be at least 1");
         if (overlap >= maxTokens)
           fail(codes::kInvalidArgument, "text.chunk: overlap (" + std::to_string(overlap) +
                                             ") must be smaller than max_tokens (" +

@@ -50,8 +50,9 @@ double parseIso(const std::string& s, bool local) {
   std::string y, mo, d, h, mi, se, frac, zone;
   if (!RE2::FullMatch(s, re, &y, &mo, &d, &h, &mi, &se, &frac, &zone))
     fail(codes::kInvalidArgument,
-         "time.parse: \"" + s + "\" is not an ISO 8601 date or date-time (e.g. "
-         "\"2024-05-01T12:00:00Z\"); pass a format as the second argument for other layouts");
+         "time.parse: \"" + s +
+             "\" is not an ISO 8601 date or date-time (e.g. "
+             "\"2024-05-01T12:00:00Z\"); pass a format as the second argument for other layouts");
   int Y = std::stoi(y), M = std::stoi(mo), D = std::stoi(d);
   int hh = h.empty() ? 0 : std::stoi(h), mm = mi.empty() ? 0 : std::stoi(mi);
   int ss = se.empty() ? 0 : std::stoi(se);
@@ -93,7 +94,8 @@ double parseWithFormat(const std::string& s, const std::string& fmt, bool local)
          "time.parse: \"" + s + "\" does not match the format \"" + fmt + "\"");
   while (*end == ' ') ++end;
   if (*end)
-    fail(codes::kInvalidArgument, "time.parse: unexpected text \"" + std::string(end) + "\" after the format \"" + fmt + "\" in \"" + s + "\"");
+    fail(codes::kInvalidArgument, "time.parse: unexpected text \"" + std::string(end) +
+                                      "\" after the format \"" + fmt + "\" in \"" + s + "\"");
   if (local) return static_cast<double>(mktime(&tm));
   long off = tm.tm_gmtoff;  // set by %z
   return static_cast<double>(timegm(&tm) - off);
@@ -102,7 +104,8 @@ double parseWithFormat(const std::string& s, const std::string& fmt, bool local)
 std::string formatTime(double t, const std::string& fmt, bool local) {
   // Beyond ±1e15 s (about 31 million years) time_t conversion and the calendar break down.
   if (!std::isfinite(t) || std::fabs(t) > 1e15)
-    fail(codes::kInvalidArgument, "time.format: time must be a finite number of seconds within ±1e15");
+    fail(codes::kInvalidArgument,
+         "time.format: time must be a finite number of seconds within ±1e15");
   double whole = std::floor(t);
   auto secs = static_cast<time_t>(whole);
   std::tm tm{};
@@ -111,7 +114,10 @@ std::string formatTime(double t, const std::string& fmt, bool local) {
   // "%f" (not in strftime) is replaced by milliseconds first.
   std::string f = fmt;
   for (size_t i = 0; (i = f.find("%f", i)) != std::string::npos;) {
-    if (i > 0 && f[i - 1] == '%') { i += 2; continue; }
+    if (i > 0 && f[i - 1] == '%') {
+      i += 2;
+      continue;
+    }
     char ms[8];
     snprintf(ms, sizeof ms, "%03d", static_cast<int>((t - whole) * 1000) % 1000);
     f.replace(i, 2, ms);
@@ -119,7 +125,8 @@ std::string formatTime(double t, const std::string& fmt, bool local) {
   std::string out(64 + f.size() * 4, '\0');
   size_t n = strftime(out.data(), out.size(), f.c_str(), &tm);
   if (n == 0 && !f.empty())
-    fail(codes::kInvalidArgument, "time.format: the format \"" + fmt + "\" produces no text or too much");
+    fail(codes::kInvalidArgument,
+         "time.format: the format \"" + fmt + "\" produces no text or too much");
   out.resize(n);
   return out;
 }
