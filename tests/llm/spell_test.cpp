@@ -251,3 +251,19 @@ TEST(FakeProviderProgram, PrintsPortServesScriptAndControlEndpoint) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SpellTest, StreamIteratorForm) {
+  withKeys();
+  fp.push(json{{"text", "alpha beta gamma"}, {"chunk_delay", 0.01}});
+  fp.push(json{{"text", "a b c d e f g h"}, {"chunk_delay", 0.05}});
+  auto r = runCli("exec 'local t = {} "
+                  "for c in llm.stream(\"q\", {model = \"anthropic/claude-haiku-4-5\"}) do t[#t + 1] = c.text end "
+                  "print(#t, table.concat(t)) "
+                  "for c in llm.stream(\"q\", {model = \"anthropic/claude-haiku-4-5\"}) do print(\"first\", c.text) break end'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "3\talpha beta gamma\nfirst\ta\n");
+}
+
+}  // namespace

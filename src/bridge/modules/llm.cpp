@@ -2,6 +2,8 @@
 // providers, cost — over the llm layer's LlmClient, with the llm.call hook point, llm.request /
 // llm.response / llm.error events, and the run's cost/token budget.
 #include <cstdlib>
+#include <deque>
+#include <optional>
 #include <cstdio>
 
 #include "bridge/modules/llm_service.hpp"
@@ -384,6 +386,70 @@ PromisePtr structured(CallContext& cx, const Value& prompt, const Value& schema,
   return run->out;
 }
 
+// The iterator form of llm.stream: `for chunk in llm.stream(prompt) do ... end`. Resolves at
+// once with a function; each call returns the next chunk (waiting for it), nil at the end, or
+// raises the call's error. Dropping the iterator before the end cancels the call.
+struct StreamQueue {
+  std::deque<Value> chunks;
+  bool done = false;
+  std::optional<Error> error;
+  PromisePtr waiter;
+  PromisePtr call;
+  ~StreamQueue() {
+    if (call && call->pending()) call->cancel();
+  }
+  void wake() {
+    if (!waiter || !waiter->pending()) return;
+    PromisePtr w = std::move(waiter);
+    waiter = nullptr;
+    if (!chunks.empty()) {
+      Value v = std::move(chunks.front());
+      chunks.pop_front();
+      w->resolve(std::move(v));
+    } else if (error) {
+      w->reject(*error);
+    } else if (done) {
+      w->resolve(Value());
+    }
+  }
+};
+
+PromisePtr streamIterator(CallEnv env, const Value& messages, const Value& opts) {
+  auto q = std::make_shared<StreamQueue>();
+  std::weak_ptr<StreamQueue> weak = q;
+  auto onChunk = [weak](const llm::StreamChunk& c) {
+    if (auto s = weak.lock()) {
+      s->chunks.push_back(llm::toValue(c));
+      s->wake();
+    }
+  };
+  q->call = hookedChat(env, messages, opts, onChunk);
+  q->call->onSettle([weak](const Promise& p) {
+    auto s = weak.lock();
+    if (!s) return;
+    s->done = true;
+    if (p.rejected()) s->error = p.error();
+    s->wake();
+  });
+  auto next = std::make_shared<HostFunction>(
+      [q](std::vector<Value>) -> PromisePtr {
+        if (!q->chunks.empty()) {
+          Value v = std::move(q->chunks.front());
+          q->chunks.pop_front();
+          return Promise::resolved(std::move(v));
+        }
+        if (q->error) return Promise::rejected(*q->error);
+        if (q->done) return Promise::resolved(Value());
+        if (q->waiter && q->waiter->pending()) {
+          return Promise::rejected(Error(codes::kInvalidArgument, "llm.stream iterator: already waiting for a chunk"));
+        }
+        q->waiter = Promise::create();
+        return q->waiter;
+      },
+      "llm.stream iterator");
+  return Promise::resolved(Value(FunctionPtr(next)));
+}
+
 }  // namespace
 
 void llmspell_register_llm(Registry& r) {
@@ -417,8 +483,8 @@ void llmspell_register_llm(Registry& r) {
       .param("messages", R"({"type":["string","array","object"]})")
       .opt("opts", R"({"type":["object","function"]})", "as for llm.chat (or the callback)")
       .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta} per delta")
-      .returns("the same final result as llm.chat")
-      .doc("Streams a model call, calling on_chunk for every delta.")
+      .returns("the same final result as llm.chat; without on_chunk, an iterator over the chunks")
+      .doc("Streams a model call, calling on_chunk for every delta (or: for chunk in llm.stream(prompt) do ... end).")
       .async([](CallContext& cx, Args a) {
         Value opts = a[1];
         Value cb = a[2];
@@ -427,6 +493,7 @@ void llmspell_register_llm(Registry& r) {
           opts = Value::object();
         }
         if (cb.isNull() && opts.get("on_chunk").isFunction()) cb = opts.get("on_chunk");
+        if (cb.isNull()) return streamIterator({&cx.run, &cx.loop}, messagesArg(a[0]), opts);
         if (!cb.isFunction()) fail(codes::kInvalidArgument, "llm.stream: on_chunk must be a function");
         FunctionPtr fn = cb.asFunction();
         auto holder = std::make_shared<std::weak_ptr<Promise>>();
