@@ -267,3 +267,30 @@ TEST_F(SpellTest, StreamIteratorForm) {
 }
 
 }  // namespace
+
+#include "llmspell/llm/call_log.hpp"
+
+namespace {
+
+TEST_F(SpellTest, CallLogRecordsEveryCallInSqlite) {
+  withKeys();
+  std::string db = testing::TempDir() + "/llm_calls_test.sqlite";
+  std::remove(db.c_str());
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  fp.push(json{{"text", "logged"}, {"usage", {{"input_tokens", 100}, {"output_tokens", 50}}}});
+  fp.push(json{{"fault", "auth"}});
+  auto r = runCli("exec 'print(llm.complete(\"a\", {model = \"openai/gpt-4o-mini\"})); "
+                  "print(pcall(llm.complete, \"b\", {model = \"openai/gpt-4o-mini\"}))'");
+  unsetenv("LLMSPELL_CALL_LOG");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  llmspell::llm::CallLog log(db);
+  auto rows = log.recent(10);
+  ASSERT_EQ(rows.asArray().size(), 2u);
+  EXPECT_EQ(rows.asArray()[0].getString("error_code"), "auth_error");
+  EXPECT_EQ(rows.asArray()[1].getString("model"), "openai/gpt-4o-mini");
+  EXPECT_EQ(rows.asArray()[1].getInt("input_tokens"), 100);
+  EXPECT_EQ(rows.asArray()[1].getString("finish_reason"), "stop");
+  EXPECT_GT(rows.asArray()[1].getNumber("cost_usd"), 0.0);
+}
+
+}  // namespace

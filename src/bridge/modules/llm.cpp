@@ -30,6 +30,9 @@ LlmService::LlmService(RunContext& run, Loop& loop) : client(loop) {
   try {
     if (run.config.get("record").isString()) client.recordTo(run.config.getString("record"));
     if (run.config.get("replay").isString()) client.replayFrom(run.config.getString("replay"));
+    std::string logPath = run.config.getString("call_log");
+    if (logPath.empty() && std::getenv("LLMSPELL_CALL_LOG")) logPath = std::getenv("LLMSPELL_CALL_LOG");
+    if (!logPath.empty()) log = std::make_shared<llm::CallLog>(logPath);
   } catch (const Exception& e) {
     setupError = e.error().message;
   }
@@ -220,6 +223,26 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       p->onSettle([rp, m](const Promise& q) {
         auto* svc = rp->findService<LlmService>();
         auto& bus = busFor(*rp);
+        if (svc && svc->log) {
+          Value entry = Value::object({{"run_id", rp->runId}, {"spell", rp->spellName}, {"model", m}});
+          if (q.fulfilled()) {
+            const Value& v = q.value();
+            entry.asObject().set("provider", v.get("provider"));
+            entry.asObject().set("input_tokens", v.get("usage").get("input_tokens"));
+            entry.asObject().set("output_tokens", v.get("usage").get("output_tokens"));
+            entry.asObject().set("cost_usd", v.get("cost_usd"));
+            entry.asObject().set("latency_ms", v.get("latency_ms"));
+            entry.asObject().set("finish_reason", v.get("finish_reason"));
+          } else {
+            entry.asObject().set("error_code", q.error().code);
+          }
+          // SQLite may wait on the disk: the insert runs on the loop's thread pool.
+          auto log = svc->log;
+          rp->loop().runBlocking([log, entry]() -> Value {
+            log->append(entry);
+            return Value();
+          })->onSettle([](const Promise&) {});
+        }
         if (q.fulfilled()) {
           const Value& v = q.value();
           if (svc) {

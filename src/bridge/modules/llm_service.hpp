@@ -5,6 +5,7 @@
 #include <string>
 
 #include "llmspell/bridge/registry.hpp"
+#include "llmspell/llm/call_log.hpp"
 #include "llmspell/llm/client.hpp"
 
 namespace llmspell {
@@ -20,6 +21,8 @@ class LlmService {
   std::string mockRepliesError;  // a --mock-replies file that failed to load
   std::string setupError;        // a --record / --replay file that failed to open
   int pools = 0;                 // unnamed pools created (for their names)
+  // The SQLite call log (config `call_log` or LLMSPELL_CALL_LOG), or null.
+  std::shared_ptr<llm::CallLog> log;
 
   // The model for a call: opts.model, else llm.use, else config/--model/manifest, else
   // LLMSPELL_MODEL, else the first provider with a key, else mock (with a notice on stderr).

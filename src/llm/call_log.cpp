@@ -1,0 +1,96 @@
+// The SQLite call log.
+#include "llmspell/llm/call_log.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include "llmspell/core/error.hpp"
+
+namespace llmspell::llm {
+
+namespace {
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS llm_calls (id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id TEXT, spell TEXT,"
+    " model TEXT, provider TEXT, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, latency_ms INTEGER,"
+    " finish_reason TEXT, error_code TEXT)";
+}
+
+CallLog::CallLog(const std::string& path) {
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    fail(codes::kInvalidArgument, "cannot open the LLM call log " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 2000);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "?";
+    sqlite3_free(err);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    fail(codes::kInvalidArgument, "cannot create the LLM call log in " + path + ": " + msg);
+  }
+}
+
+CallLog::~CallLog() {
+  if (db_) sqlite3_close(db_);
+}
+
+void CallLog::append(const Value& e) {
+  std::lock_guard<std::mutex> g(mu_);
+  sqlite3_stmt* st = nullptr;
+  const char* sql =
+      "INSERT INTO llm_calls (ts, run_id, spell, model, provider, input_tokens, output_tokens, cost_usd,"
+      " latency_ms, finish_reason, error_code) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+  if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) fail(codes::kInternal, sqlite3_errmsg(db_));
+  double ts = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto text = [&](int i, const char* k) {
+    std::string s = e.getString(k);
+    sqlite3_bind_text(st, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  };
+  sqlite3_bind_double(st, 1, ts);
+  text(2, "run_id");
+  text(3, "spell");
+  text(4, "model");
+  text(5, "provider");
+  sqlite3_bind_int64(st, 6, e.getInt("input_tokens"));
+  sqlite3_bind_int64(st, 7, e.getInt("output_tokens"));
+  sqlite3_bind_double(st, 8, e.getNumber("cost_usd"));
+  sqlite3_bind_int64(st, 9, e.getInt("latency_ms"));
+  text(10, "finish_reason");
+  text(11, "error_code");
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) fail(codes::kInternal, std::string("LLM call log write failed: ") + sqlite3_errmsg(db_));
+}
+
+Value CallLog::recent(int limit) const {
+  std::lock_guard<std::mutex> g(mu_);
+  Value out = Value::array();
+  sqlite3_stmt* st = nullptr;
+  const char* sql =
+      "SELECT ts, run_id, spell, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, finish_reason,"
+      " error_code FROM llm_calls ORDER BY id DESC LIMIT ?";
+  if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return out;
+  sqlite3_bind_int(st, 1, limit);
+  const char* names[] = {"ts", "run_id", "spell", "model", "provider", "input_tokens", "output_tokens",
+                         "cost_usd", "latency_ms", "finish_reason", "error_code"};
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    Value row = Value::object();
+    for (int i = 0; i < 11; ++i) {
+      switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: row.asObject().set(names[i], static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
+        case SQLITE_FLOAT: row.asObject().set(names[i], sqlite3_column_double(st, i)); break;
+        case SQLITE_TEXT: row.asObject().set(names[i], std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)))); break;
+        default: row.asObject().set(names[i], Value()); break;
+      }
+    }
+    out.asArray().push(row);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+}  // namespace llmspell::llm
