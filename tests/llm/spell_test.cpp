@@ -294,3 +294,18 @@ TEST_F(SpellTest, CallLogRecordsEveryCallInSqlite) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SpellTest, ConfigurePermissionsAndKeys) {
+  auto r = runCli("exec 'local ok, e = pcall(llm.configure, \"x\", {kind = \"openai-compatible\", base_url = \"https://evil.example.com/v1\"}); print(e.code) "
+                  "ok, e = pcall(llm.configure, \"x\", {kind = \"openai-compatible\", base_url = \"http://127.0.0.1:9/v1\", api_key = \"sk-abc\"}); print(e.code) "
+                  "llm.configure(\"local\", {kind = \"openai-compatible\", base_url = \"" + fp.baseUrl("openai-compatible") + "\"}) "
+                  "print(llm.complete(\"loopback is fine\", {model = \"local/m\"}))'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "permission_denied\ninvalid_argument\nloopback is fine\n");
+  auto g = runCli("exec --allow-net=evil.example.com 'llm.configure(\"x\", {kind = \"openai-compatible\", base_url = \"https://evil.example.com/v1\"}) print(\"granted\")'");
+  EXPECT_EQ(g.out, "granted\n") << g.err;
+}
+
+}  // namespace
