@@ -52,6 +52,24 @@ void BM_RegistryHostCall(benchmark::State& state) { runLoop(state, "bench.add");
 BENCHMARK(BM_RawLuaCFunction)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RegistryHostCall)->Unit(benchmark::kMillisecond);
 
+// The same registry call from Tengo: the generic binder's cost per engine.
+void BM_TengoRegistryHostCall(benchmark::State& state) {
+  registerBenchFunctions();
+  Loop loop;
+  RunContext run(loop);
+  Engine* tengo = findEngine("tengo");
+  const char* code =
+      "b := import(\"bench\")\nn := 0\nfor i := 0; i < 100000; i++ { n = b.add(i, 1) }\n";
+  for (auto _ : state) {
+    auto ctx = tengo->createContext(run, {});
+    auto p = ctx->run(code, "bench.tengo");
+    loop.runUntil([&] { return !p->pending(); });
+    if (!p->fulfilled()) state.SkipWithError(p->error().toString().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * 100000);
+}
+BENCHMARK(BM_TengoRegistryHostCall)->Unit(benchmark::kMillisecond);
+
 void BM_IdleContext(benchmark::State& state) {
   Loop loop;
   RunContext run(loop);

@@ -77,7 +77,7 @@ void compileParam(ParamDecl& p) {
                         "oneOf", "minItems", "maxItems", "exclusiveMinimum", "exclusiveMaximum"}) {
     if (p.schema.isObject() && p.schema.asObject().contains(k)) p.deep = true;
   }
-  if (p.schema.get("type").isString() && p.schema.get("type").asString() == "integer") p.deep = true;
+  p.integer = p.schema.get("type").isString() && p.schema.get("type").asString() == "integer";
 }
 
 }  // namespace
@@ -184,18 +184,21 @@ std::optional<Error> checkOne(const FunctionDecl& d, size_t i, Value& v) {
     if (!dflt.isNull()) v = dflt.deepCopy();
     return std::nullopt;
   }
+  // An empty Lua table arrives as an empty object; where an array is expected it is one.
+  if (v.isObject() && v.asObject().empty() && (p.kindMask & bit(ValueKind::kArray)) &&
+      !(p.kindMask & bit(ValueKind::kObject)))
+    v = Value::array();
   uint32_t b = 1u << static_cast<unsigned>(v.kind());
   if (!(p.kindMask & b))
     return argError(d, i, "expected " + typeText(p.schema) + ", got " + v.describe());
+  // integer: an integral double is accepted and normalized to an int.
+  if (p.integer && v.isDouble()) {
+    double x = v.asDouble();
+    if (!(x >= -9.2e18 && x <= 9.2e18) || x != static_cast<double>(static_cast<int64_t>(x)))
+      return argError(d, i, "expected integer, got " + v.describe());
+    v = Value(static_cast<int64_t>(x));
+  }
   if (p.deep) {
-    // integer: an integral double is accepted and normalized to an int.
-    if (v.isDouble() && p.schema.get("type").isString() &&
-        p.schema.get("type").asString() == "integer") {
-      double x = v.asDouble();
-      if (x != static_cast<double>(static_cast<int64_t>(x)))
-        return argError(d, i, "expected integer, got " + v.describe());
-      v = Value(static_cast<int64_t>(x));
-    }
 #ifdef LLMSPELL_NO_SCHEMA
     std::vector<std::string> errs;  // schema.cpp not built yet: kinds are still checked
 #else

@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   check->add_option("spell", checkPath, "Spell file or directory")->required();
   auto* mk = app.add_subcommand("new", "Create a new spell directory");
   mk->add_option("name", newName, "Directory name")->required();
-  mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua"}));
+  mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
   auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
   docs->add_option("--format,-f", docsFormat, "md, json or lua-meta");
 

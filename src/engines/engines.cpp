@@ -7,8 +7,10 @@
 
 namespace llmspell {
 
+Engine& tengoEngine();  // tengo_engine.cpp
+
 const std::vector<Engine*>& allEngines() {
-  static const std::vector<Engine*> all = {&luaEngine()};
+  static const std::vector<Engine*> all = {&luaEngine(), &tengoEngine()};
   return all;
 }
 

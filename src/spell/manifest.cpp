@@ -89,7 +89,7 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
   str("entry", m.entry);
   str("model", m.model);
   if (!m.engine.empty() && !findEngine(m.engine))
-    err({"engine"}, "unknown engine '" + m.engine + "' (this build has: lua)");
+    err({"engine"}, "unknown engine '" + m.engine + "' (this build has: lua, tengo)");
   const Value& params = m.raw.get("params");
   if (!params.isNull()) {
     if (!params.isObject()) {

@@ -120,7 +120,7 @@ RunResult runSpell(const RunOptions& opts) {
   Engine* engine = nullptr;
   if (!engineName.empty()) {
     engine = findEngine(engineName);
-    if (!engine) return usage("unknown engine '" + engineName + "' (this build has: lua)");
+    if (!engine) return usage("unknown engine '" + engineName + "' (this build has: lua, tengo)");
   } else if (!entryPath.empty()) {
     engine = engineForPath(entryPath);
     if (!engine) return usage("cannot tell the engine of " + entryPath + " from its extension; pass --engine");

@@ -56,6 +56,7 @@ struct ParamDecl {
   // Compiled from schema by the registry: bit per ValueKind accepted.
   uint32_t kindMask = 0;
   bool deep = false;  // schema has enum/min/max/items/properties: full validation needed
+  bool integer = false;  // type is exactly "integer": integral doubles are converted
 };
 
 struct FunctionDecl {

@@ -67,13 +67,20 @@ struct LuaCtx {
   std::unordered_set<TaskPtr> tasks;
   std::string chunkName = "spell";
 
-  void kill(Error reason) {
-    if (killed) return;
-    killed = true;
-    killReason = std::move(reason);
-    killReason.code = std::string(codes::kLimitExceeded);
-  }
+  void kill(Error reason);
 };
+
+void countHook(lua_State* L, lua_Debug*);
+
+void LuaCtx::kill(Error reason) {
+  if (killed) return;
+  killed = true;
+  killReason = std::move(reason);
+  killReason.code = std::string(codes::kLimitExceeded);
+  // Stop at the very next instruction of the running task, not at the next periodic check
+  // (lua_sethook is safe to call at any point, even from the allocator).
+  if (currentRoot && currentRoot->co) lua_sethook(currentRoot->co, countHook, LUA_MASKCOUNT, 1);
+}
 
 LuaCtx* ctxOf(lua_State* L) { return *static_cast<LuaCtx**>(lua_getextraspace(L)); }
 
@@ -424,7 +431,10 @@ void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
   Value result;
   c->inHost = true;
   try {
-    if (status == LUA_OK) {
+    if (c->killed) {
+      // A stop that the script swallowed before the hook could fire again still ends it.
+      err = std::make_shared<Error>(c->killReason);
+    } else if (status == LUA_OK) {
       if (nres > 0) result = toValue(co, -nres);
     } else if (c->killed) {
       err = std::make_shared<Error>(c->killReason);
@@ -515,10 +525,14 @@ struct ThunkOut {
 // Host errors get the script position of the call (chunk and line).
 void pushErrorAt(lua_State* L, Error e) {
   if (e.source.empty()) {
+    // The nearest Lua frame: pcall(f, ...) puts a C frame between the call and the script.
     lua_Debug ar;
-    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
-      e.source = ar.short_src;
-      e.line = ar.currentline;
+    for (int level = 1; level < 8 && lua_getstack(L, level, &ar); ++level) {
+      if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+        e.source = ar.short_src;
+        e.line = ar.currentline;
+        break;
+      }
     }
   }
   pushError(L, e);

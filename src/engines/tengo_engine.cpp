@@ -1,0 +1,505 @@
+// The Tengo engine: binds the whole registry into llmspell's native Tengo VM (src/engines/tengo).
+// Each registry namespace is an importable module (`json := import("json")`), globals such as
+// `sleep` and `await` are predeclared, and an async host call suspends the VM with its frames
+// kept; the loop resumes it when the promise settles.
+//
+// Host failures come back as Tengo error values (`is_error(x)`, `x.code`, `x.message`), the
+// idiom Tengo scripts already use; only limit stops end the script, uncatchably.
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "llmspell/engines/engine.hpp"
+#include "llmspell/engines/tengo/tengo.hpp"
+
+namespace llmspell {
+
+namespace tg = llmspell::tengo;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class TengoContext;
+
+// A Tengo compiled function as a Value. Called synchronously on the VM (nested calls cannot
+// suspend, so a callback that performs an async host call fails with a clear error).
+class TengoFunction final : public Function {
+ public:
+  TengoFunction(TengoContext* ctx, tg::Value fn, std::weak_ptr<bool> alive)
+      : ctx_(ctx), fn_(std::move(fn)), alive_(std::move(alive)) {}
+  PromisePtr call(std::vector<Value> args) override;
+  std::string describe() const override { return "tengo function"; }
+
+ private:
+  TengoContext* ctx_;
+  tg::Value fn_;
+  std::weak_ptr<bool> alive_;
+};
+
+class TengoContext final : public ScriptContext {
+ public:
+  TengoContext(RunContext& run, const Limits& limits) : run_(run), limits_(limits) {}
+  ~TengoContext() override {
+    alive_.reset();
+    if (done_ && done_->pending()) done_->reject(Error(codes::kCancelled, "spell ended"));
+    vm_.reset();
+  }
+
+  std::optional<Error> check(std::string_view source, std::string_view chunkName) override {
+    tg::Script s{std::string(source), std::string(chunkName)};
+    addModules(s);
+    std::unique_ptr<tg::Vm> vm;
+    tg::Status st = s.compile(&vm);
+    if (st.ok()) return std::nullopt;
+    Error e = toError(st);
+    e.code = std::string(codes::kInvalidArgument);
+    return e;
+  }
+
+  PromisePtr run(std::string_view source, std::string_view chunkName) override {
+    done_ = Promise::create();
+    chunk_ = std::string(chunkName);
+    tg::Script s{std::string(source), chunk_};
+    addModules(s);
+    s.limits().maxMemoryBytes = limits_.memoryBytes ? static_cast<int64_t>(limits_.memoryBytes) : -1;
+    s.limits().maxInstructions = limits_.instructions ? static_cast<int64_t>(limits_.instructions) : -1;
+    s.setOsPermission([this](std::string_view op, std::string_view arg) { return osAllowed(op, arg); });
+    tg::Status st = s.compile(&vm_);
+    if (!st.ok()) {
+      Error e = toError(st);
+      e.code = std::string(codes::kInvalidArgument);
+      done_->reject(e);
+      return done_;
+    }
+    vm_->setOutput([](std::string_view t) {
+      fwrite(t.data(), 1, t.size(), stdout);
+    });
+    if (limits_.timeoutSeconds > 0) {
+      deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(limits_.timeoutSeconds));
+      std::weak_ptr<bool> alive = alive_;
+      double secs = limits_.timeoutSeconds;
+      timer_ = run_.loop().setTimeout(secs, [this, alive, secs] {
+        if (!alive.expired())
+          interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(secs) + " exceeded"));
+      });
+      done_->onSettle([this](const Promise&) { timer_.cancel(); });
+    }
+    setSegmentDeadline();
+    handle(vm_->run());
+    return done_;
+  }
+
+  size_t memoryUsed() const override {
+    return static_cast<size_t>(std::max<int64_t>(0, tg::tlHeapBytes));
+  }
+
+  void interrupt(const Error& reason) override {
+    if (!done_ || !done_->pending()) return;
+    Error e = reason;
+    e.code = std::string(codes::kLimitExceeded);
+    killed_ = true;
+    if (vm_ && vm_->suspended()) {
+      done_->reject(e);
+      run_.scope().cancelAll(e);
+    } else if (vm_) {
+      killReason_ = e;
+      vm_->abort();
+    }
+  }
+
+  bool busy() const override { return false; }
+
+  // ---- conversions ----
+
+  tg::Value toTengo(const Value& v, int depth = 0) {
+    if (depth > 200) return tg::Value();
+    switch (v.kind()) {
+      case ValueKind::kNull: return tg::Value();
+      case ValueKind::kBool: return tg::Value::boolean(v.asBool());
+      case ValueKind::kInt: return tg::Value::integer(v.asInt());
+      case ValueKind::kDouble: return tg::Value::number(v.asDouble());
+      case ValueKind::kString: return tg::makeString(v.asString());
+      case ValueKind::kBytes: return tg::makeBytes(v.asBytes().data);
+      case ValueKind::kArray: {
+        std::vector<tg::Value> items;
+        items.reserve(v.asArray().size());
+        for (const auto& x : v.asArray()) items.push_back(toTengo(x, depth + 1));
+        return tg::makeArray(std::move(items));
+      }
+      case ValueKind::kObject: {
+        std::map<std::string, tg::Value, std::less<>> m;
+        for (const auto& [k, x] : v.asObject()) m.emplace(k, toTengo(x, depth + 1));
+        return tg::makeMap(std::move(m));
+      }
+      case ValueKind::kError: {
+        Value o = v.asError()->toObject();
+        std::map<std::string, tg::Value, std::less<>> m;
+        for (const auto& [k, x] : o.asObject()) m.emplace(k, toTengo(x, depth + 1));
+        return tg::makeError(tg::makeMap(std::move(m), true));
+      }
+      case ValueKind::kFunction: {
+        FunctionPtr fn = v.asFunction();
+        tg::Value native = tg::makeNative("function", [this, fn](tg::Vm&, tg::Args args) {
+          std::vector<Value> in;
+          for (const auto& a : args) in.push_back(fromTengo(a));
+          return await(fn->call(std::move(in)));
+        });
+        natives_[native.obj()] = {native, v};  // keeps the native alive: its address is the key
+        return native;
+      }
+      case ValueKind::kPromise:
+      case ValueKind::kHandle: return handleMap(v);
+    }
+    return tg::Value();
+  }
+
+  Value fromTengo(const tg::Value& v, int depth = 0) {
+    if (depth > 200) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic)");
+    switch (v.type()) {
+      case tg::Type::kUndefined: return Value();
+      case tg::Type::kBool: return Value(v.i() != 0);
+      case tg::Type::kInt: return Value(static_cast<int64_t>(v.i()));
+      case tg::Type::kFloat: return Value(v.f());
+      case tg::Type::kChar: {
+        std::string s;
+        tg::toStringValue(v, &s);
+        return Value(s);
+      }
+      case tg::Type::kString: return Value(v.as<tg::StringObj>()->s);
+      case tg::Type::kBytes: return Value(Bytes{v.as<tg::BytesObj>()->b});
+      case tg::Type::kArray:
+      case tg::Type::kImmutableArray: {
+        auto* a = v.as<tg::ArrayObj>();
+        std::vector<Value> items;
+        items.reserve(a->len);
+        for (size_t i = 0; i < a->len; ++i) items.push_back(fromTengo(a->at(i), depth + 1));
+        return Value::array(std::move(items));
+      }
+      case tg::Type::kMap:
+      case tg::Type::kImmutableMap: {
+        auto& m = v.as<tg::MapObj>()->m;
+        if (auto it = m.find("__handle__"); it != m.end() && it->second.type() == tg::Type::kInt) {
+          auto h = handles_.find(it->second.i());
+          if (h != handles_.end()) return h->second;
+        }
+        auto o = std::make_shared<Object>();
+        for (const auto& [k, x] : m) o->set(k, fromTengo(x, depth + 1));
+        return Value(std::move(o));
+      }
+      case tg::Type::kError: {
+        Value payload = fromTengo(v.as<tg::ErrorObj>()->v, depth + 1);
+        return Value(std::make_shared<Error>(Error::fromValue(payload)));
+      }
+      case tg::Type::kTime: {
+        auto* t = v.as<tg::TimeObj>();
+        return Value(static_cast<double>(t->sec) + t->nsec / 1e9);
+      }
+      case tg::Type::kFunction:
+        return Value(FunctionPtr(std::make_shared<TengoFunction>(this, v, alive_)));
+      case tg::Type::kNative: {
+        auto it = natives_.find(v.obj());
+        if (it != natives_.end()) return it->second.second;
+        return Value(FunctionPtr(std::make_shared<TengoFunction>(this, v, alive_)));
+      }
+      default: fail(codes::kInvalidArgument, "a " + tg::typeName(v) + " cannot leave the script");
+    }
+  }
+
+  tg::Value errorValue(const Error& e) { return toTengo(Value(std::make_shared<Error>(e))); }
+
+  // Turns a promise into a native result: its value, an error value, or a suspension.
+  tg::Result await(const PromisePtr& p) {
+    if (p->fulfilled()) return toTengo(p->value());
+    if (p->rejected()) {
+      p->markHandled();
+      if (p->error().code == codes::kLimitExceeded && killed_) return tg::Result::limit(p->error().message);
+      return errorValue(p->error());
+    }
+    if (!vm_ || nestedCall_ > 0)
+      return errorValue(Error(codes::kInvalidArgument,
+                              "cannot wait inside a callback called by the host; use the _async form"));
+    pending_ = p;
+    return tg::Result::pending();
+  }
+
+  tg::Result callHost(const FunctionDecl& d, int mode, tg::Args args) {
+    if (killed_) return tg::Result::limit(killReason_.message);
+    std::vector<Value> in;
+    try {
+      in.reserve(std::max(args.size(), d.params.size()));
+      for (const auto& a : args) in.push_back(fromTengo(a));
+    } catch (const Exception& e) {
+      return errorValue(e.error());
+    }
+    if (auto err = Registry::validate(d, in)) return errorValue(*err);
+    CallContext cx{run_, run_.loop(), d.qualifiedName()};
+    Args span(in.data(), in.size());
+    if (!d.async) {
+      ErrorPtr err;
+      Value r = Registry::callSync(d, cx, span, err);
+      if (err) return errorValue(*err);
+      return toTengo(r);
+    }
+    PromisePtr p = Registry::callAsync(d, cx, span);
+    if (mode == 1) return toTengo(Value(p));
+    return await(p);
+  }
+
+  friend class TengoFunction;
+
+ private:
+  tg::Value native(const FunctionDecl& d, int mode, std::string name) {
+    const FunctionDecl* dp = &d;
+    return tg::makeNative(std::move(name),
+                          [this, dp, mode](tg::Vm&, tg::Args a) { return callHost(*dp, mode, a); });
+  }
+
+  // Promises and host objects: an immutable map with their methods bound, plus a hidden id.
+  tg::Value handleMap(const Value& v) {
+    int64_t id = nextHandle_++;
+    handles_[id] = v;
+    std::string type = v.isPromise() ? "promise" : std::string(v.asHandle()->typeName());
+    std::map<std::string, tg::Value, std::less<>> m;
+    m.emplace("__handle__", tg::Value::integer(id));
+    m.emplace("type", tg::makeString(type));
+    for (const auto& d : Registry::global().functions()) {
+      if (d.self != type) continue;
+      const FunctionDecl* dp = &d;
+      auto bind = [this, dp, v](int mode) {
+        return tg::makeNative(dp->name, [this, dp, v, mode](tg::Vm&, tg::Args a) {
+          std::vector<tg::Value> all;
+          all.push_back(tg::Value());  // placeholder for self, replaced below
+          all.insert(all.end(), a.begin(), a.end());
+          std::vector<Value> in;
+          in.push_back(v);
+          try {
+            for (size_t i = 1; i < all.size(); ++i) in.push_back(fromTengo(all[i]));
+          } catch (const Exception& e) {
+            return tg::Result(errorValue(e.error()));
+          }
+          return callHostValues(*dp, mode, std::move(in));
+        });
+      };
+      m.emplace(d.name, bind(0));
+      if (d.async) m.emplace(d.name + "_async", bind(1));
+    }
+    return tg::makeMap(std::move(m), true);
+  }
+
+  tg::Result callHostValues(const FunctionDecl& d, int mode, std::vector<Value> in) {
+    if (auto err = Registry::validate(d, in)) return errorValue(*err);
+    CallContext cx{run_, run_.loop(), d.qualifiedName()};
+    Args span(in.data(), in.size());
+    if (!d.async) {
+      ErrorPtr err;
+      Value r = Registry::callSync(d, cx, span, err);
+      if (err) return errorValue(*err);
+      return toTengo(r);
+    }
+    PromisePtr p = Registry::callAsync(d, cx, span);
+    if (mode == 1) return toTengo(Value(p));
+    return await(p);
+  }
+
+  void addModules(tg::Script& s) {
+    const Registry& reg = Registry::global();
+    s.modules().addStdlib(tg::ModuleMap::allStdlibNames());
+    std::map<std::string, std::map<std::string, tg::Value, std::less<>>> mods;
+    for (const auto& d : reg.functions()) {
+      if (!d.self.empty()) continue;
+      if (d.ns.empty()) {
+        if (d.property) continue;
+        s.define(d.name, native(d, 0, d.name));
+        if (d.async) s.define(d.name + "_async", native(d, 1, d.name + "_async"));
+        continue;
+      }
+      auto& m = mods[d.ns];
+      if (d.property) {
+        ErrorPtr err;
+        CallContext cx{run_, run_.loop(), d.name};
+        Value v = Registry::callSync(d, cx, Args(), err);
+        m[d.name] = toTengo(err ? Value() : v);
+        continue;
+      }
+      m[d.name] = native(d, 0, d.ns + "." + d.name);
+      if (d.async) m[d.name + "_async"] = native(d, 1, d.ns + "." + d.name + "_async");
+    }
+    for (auto& [ns, attrs] : mods) {
+      // Where Tengo's stdlib has a module of the same name (json, text), the registry's
+      // functions are added to it and win on a clash.
+      if (const auto* e = s.modules().find(ns); e && !e->isSource && e->value.type() != tg::Type::kUndefined) {
+        for (const auto& [k, x] : e->value.as<tg::MapObj>()->m)
+          if (k != "__module_name__" && !attrs.count(k)) attrs.emplace(k, x);
+      }
+      s.modules().addBuiltinModule(ns, std::move(attrs));
+    }
+  }
+
+  bool osAllowed(std::string_view op, std::string_view arg) {
+    const Permissions& p = run_.permissions();
+    if (op == "getenv" || op == "setenv" || op == "environ") {
+      try {
+        p.checkEnv(arg);
+        return true;
+      } catch (const Exception&) {
+        return false;
+      }
+    }
+    if (op == "exec" || op == "start_process" || op == "exit") return op != "exit" && p.run();
+    if (op == "read_file" || op == "stat" || op == "open_file" || op == "lookup_env")
+      return p.canRead(arg);
+    try {
+      p.checkWrite(arg);
+      return true;
+    } catch (const Exception&) {
+      return false;
+    }
+  }
+
+  void setSegmentDeadline() {
+    if (deadline_ == Clock::time_point::max() || !vm_) return;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+    vm_->limits().deadlineMs = std::max<int64_t>(1, left);
+  }
+
+  Error toError(const tg::Status& st) {
+    Error e(st.kind == tg::Status::Kind::kLimitExceeded ? codes::kLimitExceeded : "script_error",
+            st.message);
+    // "Runtime Error: msg\n\tat file:line:col"
+    std::string msg = st.message;
+    for (const char* prefix : {"Runtime Error: ", "Parse Error: ", "Compile Error: "})
+      if (msg.rfind(prefix, 0) == 0) msg = msg.substr(strlen(prefix));
+    auto at = msg.find("\n\tat ");
+    if (at != std::string::npos) {
+      std::string pos = msg.substr(at + 5);
+      pos = pos.substr(0, pos.find('\n'));
+      msg = msg.substr(0, at);
+      auto c2 = pos.rfind(':');
+      auto c1 = c2 == std::string::npos ? std::string::npos : pos.rfind(':', c2 - 1);
+      if (c1 != std::string::npos) {
+        e.source = pos.substr(0, c1);
+        e.line = std::atoi(pos.substr(c1 + 1, c2 - c1 - 1).c_str());
+      }
+    }
+    e.message = msg;
+    return e;
+  }
+
+  // The VM's limit messages, worded as the other engines word them (no position: a limit is
+  // not a bug at a line).
+  Error limitError(const tg::Status& st) {
+    Error e = toError(st);
+    e.source.clear();
+    e.line = 0;
+    if (e.message.find("deadline") != std::string::npos)
+      e.message = "time limit of " + fmtSeconds(limits_.timeoutSeconds) + " exceeded";
+    else if (e.message.find("instruction limit") != std::string::npos)
+      e.message = "instruction limit of " + std::to_string(limits_.instructions) + " exceeded";
+    else if (e.message.find("memory limit") != std::string::npos)
+      e.message = "memory limit of " + std::to_string(limits_.memoryBytes >> 20) + " MiB exceeded";
+    return e;
+  }
+
+  // Handles the outcome of run()/resume(): done, failed, or suspended on pending_.
+  void handle(tg::Status st) {
+    if (!done_->pending()) return;
+    switch (st.kind) {
+      case tg::Status::Kind::kOk: {
+        Value out;
+        try {
+          if (vm_->isDefined("out")) out = fromTengo(vm_->get("out"));
+        } catch (const Exception&) {
+        }
+        done_->resolve(out);
+        return;
+      }
+      case tg::Status::Kind::kSuspended: {
+        PromisePtr p = std::move(pending_);
+        pending_.reset();
+        std::weak_ptr<bool> alive = alive_;
+        p->onSettle([this, alive, p](const Promise&) {
+          run_.loop().post([this, alive, p] {
+            if (alive.expired() || !done_->pending() || !vm_->suspended()) return;
+            tg::Result r = await(p);
+            setSegmentDeadline();
+            if (r.kind() == tg::Result::Kind::kLimit) {
+              handle(vm_->resumeError(r.message()));
+              return;
+            }
+            handle(vm_->resume(std::move(r.value())));
+          });
+        });
+        return;
+      }
+      case tg::Status::Kind::kLimitExceeded: {
+        Error e = killed_ && !killReason_.message.empty() ? killReason_ : limitError(st);
+        e.code = std::string(codes::kLimitExceeded);
+        done_->reject(e);
+        return;
+      }
+      default: done_->reject(toError(st));
+    }
+  }
+
+  RunContext& run_;
+  Limits limits_;
+  std::unique_ptr<tg::Vm> vm_;
+  PromisePtr done_, pending_;
+  std::string chunk_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::unordered_map<int64_t, Value> handles_;
+  std::unordered_map<const void*, std::pair<tg::Value, Value>> natives_;
+  int64_t nextHandle_ = 1;
+  int nestedCall_ = 0;
+  bool killed_ = false;
+  Error killReason_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Loop::TimerHandle timer_;
+};
+
+PromisePtr TengoFunction::call(std::vector<Value> args) {
+  if (alive_.expired() || !ctx_->vm_)
+    return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
+  std::vector<tg::Value> in;
+  for (const auto& a : args) in.push_back(ctx_->toTengo(a));
+  ++ctx_->nestedCall_;
+  tg::Result r = ctx_->vm_->call(fn_, tg::Args(in.data(), in.size()));
+  --ctx_->nestedCall_;
+  switch (r.kind()) {
+    case tg::Result::Kind::kValue: {
+      if (r.value().type() == tg::Type::kError) {
+        return Promise::rejected(*ctx_->fromTengo(r.value()).asError());
+      }
+      try {
+        return Promise::resolved(ctx_->fromTengo(r.value()));
+      } catch (const Exception& e) {
+        return Promise::rejected(e.error());
+      }
+    }
+    case tg::Result::Kind::kLimit:
+      return Promise::rejected(Error(codes::kLimitExceeded, r.message()));
+    default:
+      return Promise::rejected(Error("script_error", r.message().empty() ? "callback failed" : r.message()));
+  }
+}
+
+class TengoEngine final : public Engine {
+ public:
+  std::string_view name() const override { return "tengo"; }
+  std::vector<std::string> extensions() const override { return {".tengo"}; }
+  std::unique_ptr<ScriptContext> createContext(RunContext& run, const Limits& limits) override {
+    return std::make_unique<TengoContext>(run, limits);
+  }
+};
+
+}  // namespace
+
+Engine& tengoEngine() {
+  static TengoEngine e;
+  return e;
+}
+
+}  // namespace llmspell

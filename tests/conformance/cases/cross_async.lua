@@ -1,0 +1,11 @@
+-- Async calls suspend the spell; _async twins return promises to await together.
+local p = sleep_async(0.01)
+local q = sleep_async(0.02)
+await(p)
+await(q)
+print(p:status())
+local ch = channel(2)
+ch:send("one")
+ch:send("two")
+print(ch:recv())
+print(ch:len())
