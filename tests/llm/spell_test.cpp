@@ -25,7 +25,7 @@ struct RunResult {
 };
 
 RunResult runCli(const std::string& args) {
-  std::string errFile = testing::TempDir() + "/llm_spell_stderr.txt";
+  std::string errFile = testing::TempDir() + "/llm_spell_stderr_" + std::to_string(getpid()) + ".txt";
   std::string cmd = kCli + " " + args + " 2>" + errFile;
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
