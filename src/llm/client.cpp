@@ -750,7 +750,14 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
     ++events;
     if (dec->finished()) return;
     std::vector<StreamChunk> out;
-    dec->feed(event, data, out);  // an in-band error throws: the transfer is aborted with it
+    try {
+      dec->feed(event, data, out);  // an in-band error throws: the transfer is aborted with it
+    } catch (const Exception&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A JSON shape the decoder did not expect: report it as the provider's fault.
+      fail(codes::kProviderError, cfg.name + " sent an unexpected stream event: " + e.what());
+    }
     for (const auto& c : out) {
       delivered = true;
       if (opts.onChunk) opts.onChunk(c);

@@ -661,3 +661,55 @@ TEST(ChatTypes, AssemblerKeysByIndexAndReportsBadJson) {
   EXPECT_TRUE(calls[0].arguments.isObject());
   EXPECT_EQ(calls[1].arguments.getInt("y"), 2);
 }
+
+// Mangled events (truncated, wrong types, random bytes) must fail with an Exception, never
+// crash or throw anything else.
+TEST(CodecRobustness, MangledEventsOnlyThrowExceptions) {
+  std::vector<std::pair<std::string, std::string>> seeds = {
+      {"openai", R"({"choices":[{"index":0,"delta":{"content":"Hi","tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}],"usage":{"prompt_tokens":1}})"},
+      {"openai-compatible", R"({"choices":[{"index":0,"delta":{"reasoning_content":"x"}}],"x_groq":{"usage":{"prompt_tokens":2}}})"},
+      {"anthropic", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}})"},
+      {"anthropic", R"({"type":"message_start","message":{"model":"c","usage":{"input_tokens":3,"output_tokens":1}}})"},
+      {"gemini", R"({"candidates":[{"content":{"parts":[{"text":"a","thought":true},{"functionCall":{"name":"f","args":{"x":1}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1}})"},
+      {"ollama", R"({"message":{"content":"a","tool_calls":[{"function":{"name":"f","arguments":{"x":1}}}]},"done":true,"eval_count":3})"}};
+  std::vector<std::string> swaps = {"1", "\"s\"", "[]", "{}", "null", "true", "-1", "1e400"};
+  uint64_t rng = 12345;
+  int checked = 0;
+  for (const auto& [kind, seed] : seeds) {
+    for (int i = 0; i < 400; ++i) {
+      std::string m = seed;
+      rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+      size_t pos = (rng >> 33) % m.size();
+      switch (i % 4) {
+        case 0: m = m.substr(0, pos); break;                                   // truncated
+        case 1: m[pos] = static_cast<char>((rng >> 20) & 0x7f); break;        // one byte changed
+        case 2: {                                                              // a value of another type
+          auto colon = m.find(':', pos);
+          if (colon == std::string::npos) break;
+          auto end = m.find_first_of(",}", colon + 1);
+          if (end == std::string::npos) break;
+          m = m.substr(0, colon + 1) + swaps[(rng >> 40) % swaps.size()] + m.substr(end);
+          break;
+        }
+        default: m.insert(pos, "\"\\u0000\x01"); break;
+      }
+      auto dec = codecFor(kind).streamDecoder();
+      std::vector<StreamChunk> out;
+      try {
+        dec->feed(kind == "anthropic" ? "content_block_delta" : "message", m, out);
+        dec->finish();
+      } catch (const Exception&) {
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << kind << " threw a non-Exception (" << e.what() << ") for: " << m;
+      }
+      try {
+        codecFor(kind).decodeChat(m);
+      } catch (const Exception&) {
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << kind << " decodeChat threw a non-Exception (" << e.what() << ") for: " << m;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2400);
+}
