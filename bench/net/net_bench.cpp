@@ -15,8 +15,10 @@ namespace {
 std::string openAiStream() {
   std::string s;
   for (int i = 0; i < 1000; ++i)
-    s += "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-         "\"delta\":{\"content\":\"tok" + std::to_string(i) + " \"},\"finish_reason\":null}]}\n\n";
+    s += "data: "
+         "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+         "\"delta\":{\"content\":\"tok" +
+         std::to_string(i) + " \"},\"finish_reason\":null}]}\n\n";
   s += "data: [DONE]\n\n";
   return s;
 }
@@ -28,7 +30,8 @@ void BM_SseParse(benchmark::State& st) {
   uint64_t events = 0;
   for (auto _ : st) {
     SseParser p([&](const SseEvent& e) { events += e.data.size() > 0; });
-    for (size_t off = 0; off < in.size(); off += chunk) p.feed(std::string_view(in).substr(off, chunk));
+    for (size_t off = 0; off < in.size(); off += chunk)
+      p.feed(std::string_view(in).substr(off, chunk));
     p.finish();
   }
   st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * in.size()));
@@ -39,13 +42,14 @@ BENCHMARK(BM_SseParse)->Arg(7)->Arg(512)->Arg(16384);
 void BM_NdjsonSplit(benchmark::State& st) {
   std::string in;
   for (int i = 0; i < 1000; ++i)
-    in += "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"tok" + std::to_string(i) +
-          "\"},\"done\":false}\n";
+    in += "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"tok" +
+          std::to_string(i) + "\"},\"done\":false}\n";
   const size_t chunk = static_cast<size_t>(st.range(0));
   uint64_t lines = 0;
   for (auto _ : st) {
     NdjsonParser p([&](std::string_view l) { lines += l.size() > 0; });
-    for (size_t off = 0; off < in.size(); off += chunk) p.feed(std::string_view(in).substr(off, chunk));
+    for (size_t off = 0; off < in.size(); off += chunk)
+      p.feed(std::string_view(in).substr(off, chunk));
     p.finish();
   }
   st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * in.size()));
@@ -99,7 +103,8 @@ BENCHMARK(BM_Http100Concurrent)->Unit(benchmark::kMillisecond);
 void BM_HttpSseStream(benchmark::State& st) {
   TestHttpServer srv([](const ServerRequest&, ResponsePtr res) {
     res->writeHead(200, {{"content-type", "text/event-stream"}});
-    for (int i = 0; i < 1000; ++i) res->write("data: {\"delta\":\"tok" + std::to_string(i) + "\"}\n\n");
+    for (int i = 0; i < 1000; ++i)
+      res->write("data: {\"delta\":\"tok" + std::to_string(i) + "\"}\n\n");
     res->end();
   });
   Loop loop(1);

@@ -41,7 +41,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
@@ -64,7 +65,9 @@ struct UrlHandle {
   }
 };
 
-double secondsToMsLong(double s) { return s * 1000.0; }
+double secondsToMsLong(double s) {
+  return s * 1000.0;
+}
 
 bool isToken(std::string_view s) {
   if (s.empty()) return false;
@@ -94,17 +97,19 @@ std::vector<std::string> headerValues(const Headers& h, std::string_view name) {
 UrlParts parseUrl(std::string_view url) {
   globalInit();
   if (url.find_first_of(std::string_view("\r\n\0 ", 4)) != std::string_view::npos)
-    fail(codes::kInvalidArgument, "invalid URL '" + std::string(url) + "': contains whitespace or control characters");
+    fail(codes::kInvalidArgument,
+         "invalid URL '" + std::string(url) + "': contains whitespace or control characters");
   UrlHandle u;
   std::string s(url);
   CURLUcode rc = curl_url_set(u.h, CURLUPART_URL, s.c_str(), 0);
   if (rc != CURLUE_OK)
-    fail(codes::kInvalidArgument,
-         "invalid URL '" + s + "': " + curl_url_strerror(rc) + " (expected http://host/path or https://host/path)");
+    fail(codes::kInvalidArgument, "invalid URL '" + s + "': " + curl_url_strerror(rc) +
+                                      " (expected http://host/path or https://host/path)");
   UrlParts p;
   p.scheme = lower(u.get(CURLUPART_SCHEME));
   if (p.scheme != "http" && p.scheme != "https")
-    fail(codes::kInvalidArgument, "unsupported URL scheme '" + p.scheme + "' in '" + s + "': only http and https are allowed");
+    fail(codes::kInvalidArgument, "unsupported URL scheme '" + p.scheme + "' in '" + s +
+                                      "': only http and https are allowed");
   p.host = lower(u.get(CURLUPART_HOST));
   if (p.host.size() >= 2 && p.host.front() == '[' && p.host.back() == ']')
     p.host = p.host.substr(1, p.host.size() - 2);
@@ -125,16 +130,19 @@ std::string resolveUrl(std::string_view base, std::string_view location) {
     fail(codes::kInvalidArgument, "invalid base URL '" + b + "'");
   CURLUcode rc = curl_url_set(u.h, CURLUPART_URL, l.c_str(), 0);
   if (rc != CURLUE_OK)
-    fail(codes::kInvalidArgument, "invalid redirect location '" + l + "': " + curl_url_strerror(rc));
+    fail(codes::kInvalidArgument,
+         "invalid redirect location '" + l + "': " + curl_url_strerror(rc));
   return u.get(CURLUPART_URL);
 }
 
-std::string appendQuery(std::string_view url, const std::vector<std::pair<std::string, std::string>>& params) {
+std::string appendQuery(std::string_view url,
+                        const std::vector<std::pair<std::string, std::string>>& params) {
   globalInit();
   UrlHandle u;
   std::string s(url);
   CURLUcode rc = curl_url_set(u.h, CURLUPART_URL, s.c_str(), 0);
-  if (rc != CURLUE_OK) fail(codes::kInvalidArgument, "invalid URL '" + s + "': " + curl_url_strerror(rc));
+  if (rc != CURLUE_OK)
+    fail(codes::kInvalidArgument, "invalid URL '" + s + "': " + curl_url_strerror(rc));
   auto esc = [](const std::string& x) {
     char* e = curl_easy_escape(nullptr, x.data(), static_cast<int>(x.size()));
     std::string out = e ? e : "";
@@ -145,7 +153,9 @@ std::string appendQuery(std::string_view url, const std::vector<std::pair<std::s
     // Encoded here (RFC 3986, space as %20); curl's URLENCODE would use '+' for spaces.
     std::string item = esc(k) + "=" + esc(v);
     rc = curl_url_set(u.h, CURLUPART_QUERY, item.c_str(), CURLU_APPENDQUERY);
-    if (rc != CURLUE_OK) fail(codes::kInvalidArgument, "cannot add query parameter '" + k + "': " + curl_url_strerror(rc));
+    if (rc != CURLUE_OK)
+      fail(codes::kInvalidArgument,
+           "cannot add query parameter '" + k + "': " + curl_url_strerror(rc));
   }
   return u.get(CURLUPART_URL);
 }
@@ -160,7 +170,9 @@ UrlCheck netPermissionCheck(const Permissions& perms, std::vector<std::string> t
   };
 }
 
-const HttpResponse& responseOf(const Value& v) { return *responsePtrOf(v); }
+const HttpResponse& responseOf(const Value& v) {
+  return *responsePtrOf(v);
+}
 
 HttpResponsePtr responsePtrOf(const Value& v) {
   if (v.isHandle()) {
@@ -208,14 +220,13 @@ Error curlError(int code, std::string_view detail, std::string_view url) {
       e = Error(codes::kInvalidArgument, "invalid URL " + u + ": " + what, false);
       break;
     case CURLE_FILESIZE_EXCEEDED:
-      e = Error(codes::kLimitExceeded, "response from " + u + " is larger than the allowed size", false);
+      e = Error(codes::kLimitExceeded, "response from " + u + " is larger than the allowed size",
+                false);
       break;
     case CURLE_TOO_MANY_REDIRECTS:
       e = Error(codes::kNetworkError, "too many redirects from " + u, false);
       break;
-    default:
-      e = Error(codes::kNetworkError, "request to " + u + " failed: " + what, false);
-      break;
+    default: e = Error(codes::kNetworkError, "request to " + u + " failed: " + what, false); break;
   }
   e.details = Value::object({{"url", u}, {"curl_code", code}, {"curl_error", what}});
   return e;
@@ -257,8 +268,8 @@ struct Transfer {
   bool followingHop = false;
   bool streamBody = false;
 
-  bool done = false;                 // settled or aborted: curl callbacks refuse more data
-  std::optional<Error> abortError;   // set inside a curl callback; reported at completion
+  bool done = false;                // settled or aborted: curl callbacks refuse more data
+  std::optional<Error> abortError;  // set inside a curl callback; reported at completion
   Clock::time_point start, lastActivity;
   std::unique_ptr<asio::steady_timer> idleTimer;
 
@@ -363,8 +374,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         if (ec || sp->removed) return;
         if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_IN);
       };
-      if (ready(sp->fd, POLLIN)) asio::post(io, [h] { h({}); });
-      else sp->sd.async_wait(asio::posix::stream_descriptor::wait_read, h);
+      if (ready(sp->fd, POLLIN))
+        asio::post(io, [h] { h({}); });
+      else
+        sp->sd.async_wait(asio::posix::stream_descriptor::wait_read, h);
     }
     if ((sp->what & CURL_POLL_OUT) && !sp->writeArmed) {
       sp->writeArmed = true;
@@ -373,8 +386,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         if (ec || sp->removed) return;
         if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_OUT);
       };
-      if (ready(sp->fd, POLLOUT)) asio::post(io, [h] { h({}); });
-      else sp->sd.async_wait(asio::posix::stream_descriptor::wait_write, h);
+      if (ready(sp->fd, POLLOUT))
+        asio::post(io, [h] { h({}); });
+      else
+        sp->sd.async_wait(asio::posix::stream_descriptor::wait_write, h);
     }
   }
 
@@ -431,7 +446,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     t->follow = t->req.followRedirects.value_or(t->method == "GET" || t->method == "HEAD");
     PromisePtr p = t->promise;
     try {
-      if (!isToken(t->method)) fail(codes::kInvalidArgument, "invalid HTTP method '" + t->method + "'");
+      if (!isToken(t->method))
+        fail(codes::kInvalidArgument, "invalid HTTP method '" + t->method + "'");
       for (const auto& [k, v] : t->req.headers) {
         if (!isToken(k)) fail(codes::kInvalidArgument, "invalid HTTP header name '" + k + "'");
         if (v.find_first_of("\r\n") != std::string::npos)
@@ -480,25 +496,30 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   }
 
   void armIdle(const std::shared_ptr<Transfer>& t) {
-    auto idle = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t->req.idleTimeout));
+    auto idle = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(t->req.idleTimeout));
     t->idleTimer->expires_at(t->lastActivity + idle);
-    t->idleTimer->async_wait([w = weak_from_this(), id = t->id](const boost::system::error_code& ec) {
-      if (ec) return;
-      auto me = w.lock();
-      if (!me) return;
-      auto it = me->transfers.find(id);
-      if (it == me->transfers.end() || it->second->done) return;
-      auto& tr = it->second;
-      auto idle = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tr->req.idleTimeout));
-      if (Clock::now() - tr->lastActivity >= idle) {
-        Error e(codes::kTimeout,
-                "no data from " + tr->url + " for " + secondsText(tr->req.idleTimeout) + " (idle timeout)", true);
-        e.details = Value::object({{"url", tr->url}, {"timeout", "idle"}});
-        me->abort(id, e);
-      } else {
-        me->armIdle(tr);  // data arrived meanwhile: wait for the rest of the new deadline
-      }
-    });
+    t->idleTimer->async_wait(
+        [w = weak_from_this(), id = t->id](const boost::system::error_code& ec) {
+          if (ec) return;
+          auto me = w.lock();
+          if (!me) return;
+          auto it = me->transfers.find(id);
+          if (it == me->transfers.end() || it->second->done) return;
+          auto& tr = it->second;
+          auto idle = std::chrono::duration_cast<Clock::duration>(
+              std::chrono::duration<double>(tr->req.idleTimeout));
+          if (Clock::now() - tr->lastActivity >= idle) {
+            Error e(codes::kTimeout,
+                    "no data from " + tr->url + " for " + secondsText(tr->req.idleTimeout) +
+                        " (idle timeout)",
+                    true);
+            e.details = Value::object({{"url", tr->url}, {"timeout", "idle"}});
+            me->abort(id, e);
+          } else {
+            me->armIdle(tr);  // data arrived meanwhile: wait for the rest of the new deadline
+          }
+        });
   }
 
   static std::string secondsText(double s) {
@@ -536,11 +557,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->req.verifyTls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->req.verifyTls ? 2L : 0L);
     if (t->req.connectTimeout > 0)
-      curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(secondsToMsLong(t->req.connectTimeout)));
+      curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                       static_cast<long>(secondsToMsLong(t->req.connectTimeout)));
     if (t->req.totalTimeout > 0)
-      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, std::max(1L, static_cast<long>(secondsToMsLong(t->req.totalTimeout))));
+      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                       std::max(1L, static_cast<long>(secondsToMsLong(t->req.totalTimeout))));
     if (t->req.maxResponseBytes > 0)
-      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t->req.maxResponseBytes));
+      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                       static_cast<curl_off_t>(t->req.maxResponseBytes));
 
     const std::string& m = t->method;
     bool body = t->sendBody && (!t->req.body.empty() || m == "POST" || m == "PUT" || m == "PATCH");
@@ -551,7 +575,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     } else {
       if (m != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m.c_str());
       if (body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(t->req.body.size()));
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
       }
     }
@@ -569,7 +594,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (!hasUa) curl_easy_setopt(e, CURLOPT_USERAGENT, "llmspell/0.1");
 
     CURLMcode rc = curl_multi_add_handle(multi, e);
-    if (rc != CURLM_OK) fail_(t, Error(codes::kInternal, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)));
+    if (rc != CURLM_OK)
+      fail_(t, Error(codes::kInternal,
+                     std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc)));
   }
 
   static size_t headerCb(char* p, size_t size, size_t n, void* ud) {
@@ -581,7 +608,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (line.substr(0, 5) == "HTTP/") {
       size_t sp = line.find(' ');
-      t->hopStatus = sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
+      t->hopStatus =
+          sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
       t->hopHeaders.clear();
       t->headersDone = false;
       return len;
@@ -591,7 +619,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (!line.empty() && !t->followingHop) {
         size_t c = line.find(':');
         if (c != std::string_view::npos)
-          t->resp->headers.emplace_back(lower(trim(line.substr(0, c))), std::string(trim(line.substr(c + 1))));
+          t->resp->headers.emplace_back(lower(trim(line.substr(0, c))),
+                                        std::string(trim(line.substr(c + 1))));
       }
       return len;
     }
@@ -599,7 +628,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (t->hopStatus >= 100 && t->hopStatus < 200) return len;  // interim response
       t->headersDone = true;
       static constexpr int kRedirects[] = {301, 302, 303, 307, 308};
-      bool isRedirect = std::find(std::begin(kRedirects), std::end(kRedirects), t->hopStatus) != std::end(kRedirects);
+      bool isRedirect = std::find(std::begin(kRedirects), std::end(kRedirects), t->hopStatus) !=
+                        std::end(kRedirects);
       if (t->follow && isRedirect && findHeader(t->hopHeaders, "location")) {
         t->followingHop = true;
         return len;
@@ -620,7 +650,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     size_t c = line.find(':');
     if (c == std::string_view::npos) return len;  // not a header: ignore
-    t->hopHeaders.emplace_back(lower(trim(line.substr(0, c))), std::string(trim(line.substr(c + 1))));
+    t->hopHeaders.emplace_back(lower(trim(line.substr(0, c))),
+                               std::string(trim(line.substr(c + 1))));
     return len;
   }
 
@@ -632,9 +663,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (t->followingHop) return len;  // body of a redirect we follow: discard
     t->resp->bytesReceived += len;
     if (t->req.maxResponseBytes > 0 && t->resp->bytesReceived > t->req.maxResponseBytes) {
-      Error e(codes::kLimitExceeded,
-              "response from " + t->url + " exceeds the limit of " + std::to_string(t->req.maxResponseBytes) + " bytes");
-      e.details = Value::object({{"url", t->url}, {"max_bytes", static_cast<int64_t>(t->req.maxResponseBytes)}});
+      Error e(codes::kLimitExceeded, "response from " + t->url + " exceeds the limit of " +
+                                         std::to_string(t->req.maxResponseBytes) + " bytes");
+      e.details = Value::object(
+          {{"url", t->url}, {"max_bytes", static_cast<int64_t>(t->req.maxResponseBytes)}});
       t->abortError = e;
       return 0;
     }
@@ -655,7 +687,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     } catch (const Exception& e) {
       t->abortError = e.error();
     } catch (const std::exception& e) {
-      t->abortError = Error(codes::kInternal, std::string("HTTP stream callback failed: ") + e.what());
+      t->abortError =
+          Error(codes::kInternal, std::string("HTTP stream callback failed: ") + e.what());
     } catch (...) {
       t->abortError = Error(codes::kInternal, "HTTP stream callback failed");
     }
@@ -703,7 +736,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     t->resp->timing.connectMs = ms(CURLINFO_CONNECT_TIME_T);
     t->resp->timing.tlsMs = ms(CURLINFO_APPCONNECT_TIME_T);
     t->resp->timing.firstByteMs = ms(CURLINFO_STARTTRANSFER_TIME_T);
-    t->resp->timing.totalMs = std::chrono::duration<double, std::milli>(Clock::now() - t->start).count();
+    t->resp->timing.totalMs =
+        std::chrono::duration<double, std::milli>(Clock::now() - t->start).count();
     char* eff = nullptr;
     curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &eff);
     t->resp->effectiveUrl = eff ? eff : t->url;
@@ -712,8 +746,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   void redirect(const std::shared_ptr<Transfer>& t) {
     const std::string* loc = findHeader(t->hopHeaders, "location");
     if (t->resp->redirects >= t->req.maxRedirects) {
-      Error e(codes::kNetworkError,
-              "too many redirects from " + t->req.url + " (limit " + std::to_string(t->req.maxRedirects) + ")");
+      Error e(codes::kNetworkError, "too many redirects from " + t->req.url + " (limit " +
+                                        std::to_string(t->req.maxRedirects) + ")");
       e.details = Value::object({{"url", t->url}});
       fail_(t, e);
       return;
@@ -795,7 +829,9 @@ std::shared_ptr<HttpClient> HttpClient::forLoop(Loop& loop) {
 
 HttpClient::HttpClient(Loop& loop) : loop_(loop), impl_(std::make_shared<Impl>(loop)) {}
 
-HttpClient::~HttpClient() { impl_->shutdown(); }
+HttpClient::~HttpClient() {
+  impl_->shutdown();
+}
 
 PromisePtr HttpClient::request(HttpRequest req) {
   try {
@@ -807,6 +843,8 @@ PromisePtr HttpClient::request(HttpRequest req) {
   }
 }
 
-size_t HttpClient::active() const { return impl_->transfers.size(); }
+size_t HttpClient::active() const {
+  return impl_->transfers.size();
+}
 
 }  // namespace llmspell::net

@@ -6,9 +6,8 @@
 namespace llmspell::net {
 
 NdjsonParser NdjsonParser::values(std::function<void(Value)> onValue) {
-  return NdjsonParser([onValue = std::move(onValue)](std::string_view line) {
-    onValue(parseJson(line));
-  });
+  return NdjsonParser(
+      [onValue = std::move(onValue)](std::string_view line) { onValue(parseJson(line)); });
 }
 
 void NdjsonParser::feed(std::string_view in) {

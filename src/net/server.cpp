@@ -75,15 +75,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read() {
     if (closed_) return;
     auto self = shared_from_this();
-    sock_.async_read_some(buf_.prepare(16384), [self](const boost::system::error_code& ec, size_t n) {
-      if (ec) {
-        self->gone();
-        return;
-      }
-      self->buf_.commit(n);
-      self->parse();
-      self->read();
-    });
+    sock_.async_read_some(buf_.prepare(16384),
+                          [self](const boost::system::error_code& ec, size_t n) {
+                            if (ec) {
+                              self->gone();
+                              return;
+                            }
+                            self->buf_.commit(n);
+                            self->parse();
+                            self->read();
+                          });
   }
 
   // Parses buffered bytes into requests while no response is open (HTTP/1.1 pipelining order).
@@ -129,7 +130,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (const auto& f : msg) {
       auto n = f.name_string();
       auto v = f.value();
-      rq.headers.emplace_back(lowerStr(std::string_view(n.data(), n.size())), std::string(v.data(), v.size()));
+      rq.headers.emplace_back(lowerStr(std::string_view(n.data(), n.size())),
+                              std::string(v.data(), v.size()));
     }
     rq.body = std::move(msg.body());
     keepAlive_ = msg.keep_alive();
@@ -158,15 +160,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     writing_ = true;
     auto self = shared_from_this();
-    asio::async_write(sock_, asio::buffer(out_.front()), [self](const boost::system::error_code& ec, size_t) {
-      if (ec) {
-        self->writing_ = false;
-        self->gone();
-        return;
-      }
-      self->out_.pop_front();
-      self->write();
-    });
+    asio::async_write(sock_, asio::buffer(out_.front()),
+                      [self](const boost::system::error_code& ec, size_t) {
+                        if (ec) {
+                          self->writing_ = false;
+                          self->gone();
+                          return;
+                        }
+                        self->out_.pop_front();
+                        self->write();
+                      });
   }
 
   void flushOrClose() {
@@ -219,7 +222,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const { return closed_; }
   bool keepAlive() const { return keepAlive_; }
   bool isHead() const { return head_; }  // HEAD: headers only, whatever the handler writes
-  void setCloseAfterFlush() { closeAfterFlush_ = true; flushOrClose(); }
+  void setCloseAfterFlush() {
+    closeAfterFlush_ = true;
+    flushOrClose();
+  }
   const std::shared_ptr<ResponseWriter>& current() const { return current_; }
 
  private:
@@ -265,7 +271,8 @@ void ServerCore::head(ResponseWriter& w, Connection& c, int status, Headers head
   bool noBody = status == 204 || status == 304 || (status >= 100 && status < 200) || c.isHead();
   w.chunked_ = !hasLength && !noBody;
   std::string reason(http::obsolete_reason(static_cast<http::status>(status)));
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + (reason.empty() ? "Status" : reason) + "\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + (reason.empty() ? "Status" : reason) + "\r\n";
   for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
   if (w.chunked_ && !hasTe) out += "transfer-encoding: chunked\r\n";
   if (!c.keepAlive()) out += "connection: close\r\n";
@@ -343,25 +350,30 @@ void onServer(const std::shared_ptr<ResponseWriter>& w, const std::weak_ptr<Serv
 }  // namespace
 
 void ResponseWriter::writeHead(int status, Headers headers) {
-  onServer(shared_from_this(), core_, conn_, [status, headers = std::move(headers)](ResponseWriter& w, Connection& c) mutable {
-    ServerCore::head(w, c, status, std::move(headers));
-  });
+  onServer(shared_from_this(), core_, conn_,
+           [status, headers = std::move(headers)](ResponseWriter& w, Connection& c) mutable {
+             ServerCore::head(w, c, status, std::move(headers));
+           });
 }
 
 void ResponseWriter::write(std::string chunk) {
-  onServer(shared_from_this(), core_, conn_, [chunk = std::move(chunk)](ResponseWriter& w, Connection& c) mutable {
-    ServerCore::body(w, c, std::move(chunk));
-  });
+  onServer(shared_from_this(), core_, conn_,
+           [chunk = std::move(chunk)](ResponseWriter& w, Connection& c) mutable {
+             ServerCore::body(w, c, std::move(chunk));
+           });
 }
 
 void ResponseWriter::end() {
-  onServer(shared_from_this(), core_, conn_, [](ResponseWriter& w, Connection& c) { ServerCore::end(w, c); });
+  onServer(shared_from_this(), core_, conn_,
+           [](ResponseWriter& w, Connection& c) { ServerCore::end(w, c); });
 }
 
 void ResponseWriter::send(int status, std::string body, Headers headers) {
-  if (!findHeader(headers, "content-length")) headers.emplace_back("content-length", std::to_string(body.size()));
+  if (!findHeader(headers, "content-length"))
+    headers.emplace_back("content-length", std::to_string(body.size()));
   onServer(shared_from_this(), core_, conn_,
-           [status, body = std::move(body), headers = std::move(headers)](ResponseWriter& w, Connection& c) mutable {
+           [status, body = std::move(body), headers = std::move(headers)](ResponseWriter& w,
+                                                                          Connection& c) mutable {
              ServerCore::head(w, c, status, std::move(headers));
              ServerCore::body(w, c, std::move(body));
              ServerCore::end(w, c);
@@ -369,11 +381,13 @@ void ResponseWriter::send(int status, std::string body, Headers headers) {
 }
 
 void ResponseWriter::abort() {
-  onServer(shared_from_this(), core_, conn_, [](ResponseWriter& w, Connection& c) { ServerCore::abort(w, c); });
+  onServer(shared_from_this(), core_, conn_,
+           [](ResponseWriter& w, Connection& c) { ServerCore::abort(w, c); });
 }
 
 void ResponseWriter::close() {
-  onServer(shared_from_this(), core_, conn_, [](ResponseWriter& w, Connection& c) { ServerCore::close(w, c); });
+  onServer(shared_from_this(), core_, conn_,
+           [](ResponseWriter& w, Connection& c) { ServerCore::close(w, c); });
 }
 
 void ResponseWriter::onPeerClose(std::function<void()> fn) {
@@ -421,9 +435,17 @@ std::string TestHttpServer::url(std::string_view path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
 }
 
-uint64_t TestHttpServer::requests() const { return core_->requests.load(); }
-uint64_t TestHttpServer::connections() const { return core_->connections.load(); }
-uint64_t TestHttpServer::peerCloses() const { return core_->peerCloses.load(); }
-size_t TestHttpServer::openConnections() const { return core_->open.load(); }
+uint64_t TestHttpServer::requests() const {
+  return core_->requests.load();
+}
+uint64_t TestHttpServer::connections() const {
+  return core_->connections.load();
+}
+uint64_t TestHttpServer::peerCloses() const {
+  return core_->peerCloses.load();
+}
+size_t TestHttpServer::openConnections() const {
+  return core_->open.load();
+}
 
 }  // namespace llmspell::net

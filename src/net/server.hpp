@@ -104,10 +104,10 @@ class TestHttpServer {
   std::string url(std::string_view path = "/") const;  // "http://127.0.0.1:<port><path>"
 
   // Counters (thread-safe).
-  uint64_t requests() const;        // requests handled
-  uint64_t connections() const;     // connections accepted
-  uint64_t peerCloses() const;      // responses whose client went away before end()
-  size_t openConnections() const;   // connections currently open
+  uint64_t requests() const;       // requests handled
+  uint64_t connections() const;    // connections accepted
+  uint64_t peerCloses() const;     // responses whose client went away before end()
+  size_t openConnections() const;  // connections currently open
 
  private:
   std::shared_ptr<ServerCore> core_;

@@ -39,7 +39,10 @@ void echo(const ServerRequest& rq, ResponsePtr res) {
   }
   Value h = Value::object();
   for (auto& [k, v] : rq.headers) h.asObject().set(k, v);
-  auto v = Value::object({{"method", rq.method}, {"path", rq.path}, {"query", rq.query}, {"body", rq.body},
+  auto v = Value::object({{"method", rq.method},
+                          {"path", rq.path},
+                          {"query", rq.query},
+                          {"body", rq.body},
                           {"headers", h}});
   res->send(200, toJsonText(v), {{"content-type", "application/json; charset=utf-8"}});
 }
@@ -60,9 +63,12 @@ Ran runLua(const std::string& code, int grantPort) {
   loop.runUntil([&] { return (!p->pending() && !ctx->busy()) || expired; });
   guard.cancel();
   Ran r;
-  if (p->fulfilled()) r.value = p->value();
-  else if (p->rejected()) r.error = p->error();
-  else r.error = Error(codes::kInternal, "still pending");
+  if (p->fulfilled())
+    r.value = p->value();
+  else if (p->rejected())
+    r.error = p->error();
+  else
+    r.error = Error(codes::kInternal, "still pending");
   return r;
 }
 
@@ -72,7 +78,8 @@ TEST(HttpModule, GetReturnsResultTableWithDecodedJson) {
   TestHttpServer srv(echo);
   Harness h;
   h.run().permissions().allowNet("127.0.0.1:" + std::to_string(srv.port()));
-  Value r = h.call("http.get", {srv.url("/x"), J(R"({"query":{"a":"1 2","n":[1,2]},"headers":{"X-Key":"k"}})")});
+  Value r = h.call(
+      "http.get", {srv.url("/x"), J(R"({"query":{"a":"1 2","n":[1,2]},"headers":{"X-Key":"k"}})")});
   EXPECT_EQ(r.getInt("status"), 200);
   EXPECT_TRUE(r.getBool("ok"));
   EXPECT_EQ(r.get("json").getString("method"), "GET");
@@ -91,7 +98,8 @@ TEST(HttpModule, PostTableBodyIsJsonWithContentType) {
   EXPECT_EQ(r.get("json").getString("method"), "POST");
   EXPECT_EQ(parseJson(r.get("json").getString("body")), J(R"({"a":[1,2],"b":"c"})"));
   EXPECT_EQ(r.get("json").get("headers").getString("content-type"), "application/json");
-  Value s = h.call("http.post", {srv.url("/p"), "raw text", J(R"({"headers":{"content-type":"text/plain"}})")});
+  Value s = h.call("http.post",
+                   {srv.url("/p"), "raw text", J(R"({"headers":{"content-type":"text/plain"}})")});
   EXPECT_EQ(s.get("json").getString("body"), "raw text");
   EXPECT_EQ(s.get("json").get("headers").getString("content-type"), "text/plain");
 }
@@ -100,7 +108,8 @@ TEST(HttpModule, RequestWithMethodAndErrorStatusIsAResult) {
   TestHttpServer srv(echo);
   Harness h;
   h.run().permissions().allowNet("127.0.0.1");
-  Value r = h.call("http.request", {J(R"({"url":")" + srv.url("/teapot") + R"(","method":"delete"})")});
+  Value r =
+      h.call("http.request", {J(R"({"url":")" + srv.url("/teapot") + R"(","method":"delete"})")});
   EXPECT_EQ(r.getInt("status"), 418);
   EXPECT_FALSE(r.getBool("ok"));
   EXPECT_EQ(r.getString("body"), "short and stout");
@@ -137,19 +146,22 @@ TEST(HttpModule, TimeoutMaxBytesAndBadOptions) {
   EXPECT_EQ(big.code, "limit_exceeded");
   EXPECT_EQ(h.error("http.get", {"ftp://127.0.0.1/"}).code, "invalid_argument");
   EXPECT_EQ(h.error("http.request", {J(R"({"method":"GET"})")}).code, "invalid_argument");
-  EXPECT_EQ(h.error("http.get", {srv.url("/x"), J(R"({"headers":{"a":{}}})")}).code, "invalid_argument");
+  EXPECT_EQ(h.error("http.get", {srv.url("/x"), J(R"({"headers":{"a":{}}})")}).code,
+            "invalid_argument");
   EXPECT_EQ(h.error("http.get", {srv.url("/x"), J(R"({"timeout":-1})")}).code, "invalid_argument");
 }
 
 TEST(HttpModuleLua, GetAndPostFromAScript) {
   TestHttpServer srv(echo);
   auto r = runLua(R"(
-    local base = ")" + srv.url("") + R"("
+    local base = ")" + srv.url("") +
+                      R"("
     local g = await(http.get(base .. "/hello", {query = {q = "x"}}))
     local p = await(http.post(base .. "/items", {name = "n", tags = {"a", "b"}}))
     local t = await(http.request({url = base .. "/teapot", method = "PUT", body = "x"}))
     return {g.status, g.json.path, g.json.query, p.json.method, p.json.body, t.status, t.ok}
-  )", srv.port());
+  )",
+                  srv.port());
   ASSERT_FALSE(r.error) << r.error->toString();
   auto& a = r.value.asArray();
   EXPECT_EQ(a[0].asInt(), 200);
@@ -164,10 +176,13 @@ TEST(HttpModuleLua, GetAndPostFromAScript) {
 TEST(HttpModuleLua, ErrorsAreCatchableObjects) {
   TestHttpServer srv(echo);
   auto r = runLua(R"(
-    local ok, e = pcall(function() return await(http.get(")" + srv.url("/x") + R"(")) end)
-    local ok2, e2 = pcall(function() return await(http.get(")" + srv.url("/slow") + R"(", {timeout = 0.2})) end)
+    local ok, e = pcall(function() return await(http.get(")" +
+                      srv.url("/x") + R"(")) end)
+    local ok2, e2 = pcall(function() return await(http.get(")" +
+                      srv.url("/slow") + R"(", {timeout = 0.2})) end)
     return {ok, e.code, ok2, e2.code, e2.retryable}
-  )", 0);
+  )",
+                  0);
   ASSERT_FALSE(r.error) << r.error->toString();
   auto& a = r.value.asArray();
   EXPECT_FALSE(a[0].asBool());
@@ -181,12 +196,14 @@ TEST(HttpModuleLua, ConcurrentRequestsWithPromiseAll) {
   TestHttpServer srv(echo);
   auto r = runLua(R"(
     local ps = {}
-    for i = 1, 20 do ps[i] = http.get(")" + srv.url("/n") + R"(" .. i) end
+    for i = 1, 20 do ps[i] = http.get(")" +
+                      srv.url("/n") + R"(" .. i) end
     local rs = await(promise.all(ps))
     local paths = {}
     for i, x in ipairs(rs) do paths[i] = x.json.path end
     return paths
-  )", srv.port());
+  )",
+                  srv.port());
   ASSERT_FALSE(r.error) << r.error->toString();
   ASSERT_EQ(r.value.asArray().size(), 20u);
   EXPECT_EQ(r.value.asArray()[19].asString(), "/n20");

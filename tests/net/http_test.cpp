@@ -21,7 +21,8 @@ class HttpTest : public ::testing::Test {
   // Runs the loop until `p` settles. A hang guard (not a timing assertion) cancels it after
   // `guard` seconds so a broken client fails the test instead of hanging CTest.
   void wait(const PromisePtr& p, double guard = 30) {
-    auto h = loop.setTimeout(guard, [p] { p->cancel(Error(codes::kInternal, "test hang guard fired")); });
+    auto h = loop.setTimeout(guard,
+                             [p] { p->cancel(Error(codes::kInternal, "test hang guard fired")); });
     loop.runUntil([&] { return !p->pending(); });
     h.cancel();
     ASSERT_FALSE(p->pending());
@@ -67,7 +68,10 @@ HttpRequest get(std::string url) {
 TEST_F(HttpTest, GetReturnsStatusLowercasedMultiValuedHeadersAndBody) {
   TestHttpServer srv([](const ServerRequest& rq, ResponsePtr res) {
     res->send(200, "hello " + rq.path,
-              {{"Content-Type", "text/plain"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}, {"X-Custom", "v"}});
+              {{"Content-Type", "text/plain"},
+               {"Set-Cookie", "a=1"},
+               {"Set-Cookie", "b=2"},
+               {"X-Custom", "v"}});
   });
   auto r = fetch(get(srv.url("/hi")));
   EXPECT_EQ(r->status, 200);
@@ -88,9 +92,13 @@ TEST_F(HttpTest, GetReturnsStatusLowercasedMultiValuedHeadersAndBody) {
 
 TEST_F(HttpTest, PostSendsMethodHeadersAndBody) {
   TestHttpServer srv([](const ServerRequest& rq, ResponsePtr res) {
-    auto echo = Value::object({{"method", rq.method}, {"body", rq.body}, {"ct", rq.header("content-type")},
-                               {"auth", rq.header("authorization")}, {"ua", rq.header("user-agent")},
-                               {"expect", rq.header("expect")}, {"query", rq.query}});
+    auto echo = Value::object({{"method", rq.method},
+                               {"body", rq.body},
+                               {"ct", rq.header("content-type")},
+                               {"auth", rq.header("authorization")},
+                               {"ua", rq.header("user-agent")},
+                               {"expect", rq.header("expect")},
+                               {"query", rq.query}});
     res->send(201, toJsonText(echo), {{"content-type", "application/json"}});
   });
   HttpRequest rq;
@@ -197,7 +205,8 @@ TEST_F(HttpTest, ChunkedStreamIsDeliveredInPiecesAsItArrives) {
 
 TEST_F(HttpTest, Status429IsAResponseWithRetryAfterVisible) {
   TestHttpServer srv([](const ServerRequest&, ResponsePtr res) {
-    res->send(429, R"({"error":{"message":"slow down"}})", {{"Retry-After", "2"}, {"content-type", "application/json"}});
+    res->send(429, R"({"error":{"message":"slow down"}})",
+              {{"Retry-After", "2"}, {"content-type", "application/json"}});
   });
   auto r = fetch(get(srv.url("/v1/chat")));
   EXPECT_EQ(r->status, 429);
@@ -207,7 +216,8 @@ TEST_F(HttpTest, Status429IsAResponseWithRetryAfterVisible) {
 }
 
 TEST_F(HttpTest, StreamingErrorStatusBodyIsBufferedNotStreamed) {
-  TestHttpServer srv([](const ServerRequest&, ResponsePtr res) { res->send(500, R"({"error":"boom"})"); });
+  TestHttpServer srv(
+      [](const ServerRequest&, ResponsePtr res) { res->send(500, R"({"error":"boom"})"); });
   HttpRequest rq = get(srv.url("/x"));
   int dataCalls = 0, status = 0;
   rq.onHeaders = [&](int s, const Headers&) { status = s; };
@@ -315,7 +325,8 @@ TEST_F(HttpTest, TotalTimeout) {
 }
 
 TEST_F(HttpTest, MaxResponseBytesWithContentLength) {
-  TestHttpServer srv([](const ServerRequest&, ResponsePtr res) { res->send(200, std::string(1 << 20, 'a')); });
+  TestHttpServer srv(
+      [](const ServerRequest&, ResponsePtr res) { res->send(200, std::string(1 << 20, 'a')); });
   HttpRequest rq = get(srv.url("/big"));
   rq.maxResponseBytes = 1000;
   Error e = fetchError(rq);
@@ -372,7 +383,8 @@ TEST_F(HttpTest, CancelScopeCancelsInFlightRequest) {
   CancelScope scope;
   auto p = client->request(get(srv.url("/hang")));
   scope.add(p);
-  auto t = loop.setTimeout(0.1, [&] { scope.cancelAll(Error(codes::kCancelled, "run cancelled")); });
+  auto t =
+      loop.setTimeout(0.1, [&] { scope.cancelAll(Error(codes::kCancelled, "run cancelled")); });
   wait(p);
   ASSERT_TRUE(p->rejected());
   EXPECT_EQ(p->error().code, "cancelled");
@@ -385,7 +397,10 @@ TEST_F(HttpTest, CallbackExceptionAbortsWithItsError) {
   TestHttpServer srv([](const ServerRequest&, ResponsePtr res) {
     res->writeHead(200, {});
     res->write("x");
-    res->after(0.05, [res] { res->write("y"); res->end(); });
+    res->after(0.05, [res] {
+      res->write("y");
+      res->end();
+    });
   });
   HttpRequest rq = get(srv.url("/"));
   rq.onData = [](std::string_view) { fail(codes::kValidationFailed, "bad chunk"); };
@@ -399,7 +414,8 @@ TEST_F(HttpTest, HundredConcurrentRequestsOnOneLoop) {
     res->after(0.01, [res, path = rq.path] { res->send(200, path); });
   });
   std::vector<PromisePtr> ps;
-  for (int i = 0; i < 100; ++i) ps.push_back(client->request(get(srv.url("/r" + std::to_string(i)))));
+  for (int i = 0; i < 100; ++i)
+    ps.push_back(client->request(get(srv.url("/r" + std::to_string(i)))));
   EXPECT_EQ(client->active(), 100u);
   auto all = promiseAll(ps);
   wait(all, 60);
@@ -421,9 +437,12 @@ TEST_F(HttpTest, ConnectionsAreReused) {
 
 TEST_F(HttpTest, RedirectsFollowedForGetNotForPost) {
   TestHttpServer srv([](const ServerRequest& rq, ResponsePtr res) {
-    if (rq.path == "/a") res->send(302, "moved", {{"location", "/b?x=1"}});
-    else if (rq.path == "/loop") res->send(301, "", {{"location", "/loop"}});
-    else res->send(200, rq.method + " " + rq.target);
+    if (rq.path == "/a")
+      res->send(302, "moved", {{"location", "/b?x=1"}});
+    else if (rq.path == "/loop")
+      res->send(301, "", {{"location", "/loop"}});
+    else
+      res->send(200, rq.method + " " + rq.target);
   });
   auto r = fetch(get(srv.url("/a")));
   EXPECT_EQ(r->status, 200);
@@ -447,8 +466,10 @@ TEST_F(HttpTest, RedirectsFollowedForGetNotForPost) {
 
 TEST_F(HttpTest, PermissionCheckedBeforeConnectingAndOnEveryRedirect) {
   TestHttpServer srv([&](const ServerRequest& rq, ResponsePtr res) {
-    if (rq.path == "/out") res->send(302, "", {{"location", "http://localhost:" + std::to_string(srv.port()) + "/x"}});
-    else res->send(200, "in");
+    if (rq.path == "/out")
+      res->send(302, "", {{"location", "http://localhost:" + std::to_string(srv.port()) + "/x"}});
+    else
+      res->send(200, "in");
   });
   Permissions none;
   HttpRequest rq = get(srv.url("/in"));
@@ -515,7 +536,8 @@ TEST(HttpClientLifetime, ForLoopSharesOneClientPerLoop) {
 }
 
 TEST(HttpClientLifetime, DestroyingClientRejectsInFlightAsCancelled) {
-  TestHttpServer srv([](const ServerRequest&, ResponsePtr res) { res->after(30, [res] { res->send(200, ""); }); });
+  TestHttpServer srv(
+      [](const ServerRequest&, ResponsePtr res) { res->after(30, [res] { res->send(200, ""); }); });
   Loop loop(1);
   PromisePtr p;
   {
@@ -532,7 +554,8 @@ TEST(HttpClientLifetime, DestroyingClientRejectsInFlightAsCancelled) {
 
 TEST_F(HttpTest, HostNameIsResolvedThroughTheLoop) {
   // "localhost" goes through curl's resolver (not a literal address) without blocking the loop.
-  TestHttpServer srv([](const ServerRequest& rq, ResponsePtr res) { res->send(200, rq.header("host")); });
+  TestHttpServer srv(
+      [](const ServerRequest& rq, ResponsePtr res) { res->send(200, rq.header("host")); });
   auto r = fetch(get("http://localhost:" + std::to_string(srv.port()) + "/"));
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "localhost:" + std::to_string(srv.port()));

@@ -24,7 +24,9 @@ std::vector<SseEvent> sseAll(const std::vector<std::string_view>& pieces, bool f
   return out;
 }
 
-std::vector<SseEvent> sseWhole(std::string_view s) { return sseAll({s}); }
+std::vector<SseEvent> sseWhole(std::string_view s) {
+  return sseAll({s});
+}
 
 std::vector<std::string> ndAll(const std::vector<std::string_view>& pieces) {
   std::vector<std::string> out;
@@ -74,13 +76,13 @@ TEST(Sse, WhatwgFieldRules) {
   EXPECT_EQ(ev[2].id, "42");
   EXPECT_EQ(ev[2].event, "message");
   EXPECT_EQ(ev[3].data, "line1\nline2\n");  // a bare "data" line is an empty data line
-  EXPECT_EQ(ev[3].id, "42");                 // the id persists
+  EXPECT_EQ(ev[3].id, "42");                // the id persists
   EXPECT_EQ(ev[4].data, "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
   EXPECT_EQ(ev[4].retry, 1500);
-  EXPECT_EQ(ev[4].event, "message");         // "ping" had no data and was reset
+  EXPECT_EQ(ev[4].event, "message");  // "ping" had no data and was reset
   EXPECT_EQ(ev[5].data, "[DONE]");
   EXPECT_EQ(ev[5].id, "42");
-  EXPECT_FALSE(ev[5].retry.has_value());     // "15x" is not a valid retry
+  EXPECT_FALSE(ev[5].retry.has_value());  // "15x" is not a valid retry
   EXPECT_EQ(ev[6].data, "trailing without blank line");
 }
 
@@ -118,7 +120,10 @@ TEST(Sse, Utf8SplitAcrossChunksPreserved) {
 }
 
 TEST(Sse, BomOnlyAtStart) {
-  auto ev = sseWhole("\xEF\xBB\xBF" "data: x\n\n\xEF\xBB\xBF" "data: y\n\n");
+  auto ev = sseWhole(
+      "\xEF\xBB\xBF"
+      "data: x\n\n\xEF\xBB\xBF"
+      "data: y\n\n");
   // A second BOM is part of the field name, so "\xEF\xBB\xBFdata" is an unknown field.
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].data, "x");
@@ -172,9 +177,17 @@ TEST(SseProperty, ByteByByteAndRandomSplitsMatchWhole) {
 
 TEST(SseProperty, GeneratedStreamsAnySplit) {
   // Random streams built from the grammar's pieces, each checked under random splits.
-  const std::vector<std::string> parts = {
-      "data: x", "data:y", "data", "event: e", "id: 7", "retry: 30", ": c", "foo: bar",
-      "data: \xC3\xA9\xE2\x82\xAC", "", "data: {\"k\": [1, 2]}   "};
+  const std::vector<std::string> parts = {"data: x",
+                                          "data:y",
+                                          "data",
+                                          "event: e",
+                                          "id: 7",
+                                          "retry: 30",
+                                          ": c",
+                                          "foo: bar",
+                                          "data: \xC3\xA9\xE2\x82\xAC",
+                                          "",
+                                          "data: {\"k\": [1, 2]}   "};
   const std::vector<std::string> eols = {"\n", "\r", "\r\n"};
   std::mt19937 rng(7);
   for (int round = 0; round < 300; ++round) {
@@ -187,7 +200,8 @@ TEST(SseProperty, GeneratedStreamsAnySplit) {
     auto whole = sseWhole(stream);
     std::string_view s = stream;
     for (size_t i = 0; i <= s.size(); ++i)
-      ASSERT_EQ(sseAll({s.substr(0, i), s.substr(i)}), whole) << "round " << round << " split " << i;
+      ASSERT_EQ(sseAll({s.substr(0, i), s.substr(i)}), whole)
+          << "round " << round << " split " << i;
   }
 }
 

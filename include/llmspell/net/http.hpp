@@ -79,7 +79,8 @@ UrlParts parseUrl(std::string_view url);
 // Resolves `location` (absolute or relative) against `base`; throws invalid_argument.
 std::string resolveUrl(std::string_view base, std::string_view location);
 // Appends `params` to `url`'s query, percent-encoding names and values; throws invalid_argument.
-std::string appendQuery(std::string_view url, const std::vector<std::pair<std::string, std::string>>& params);
+std::string appendQuery(std::string_view url,
+                        const std::vector<std::pair<std::string, std::string>>& params);
 
 // Called with each URL a request will reach (the first one and every redirect target) before
 // connecting; throws an Exception (permission_denied) to refuse.
@@ -101,10 +102,10 @@ struct HttpTiming {
 class HttpResponse : public HostObject {
  public:
   int status = 0;
-  Headers headers;           // lowercased names, multi-valued preserved
-  std::string body;          // empty for streamed (onData) responses with status < 400
-  std::string effectiveUrl;  // after redirects
-  int redirects = 0;         // redirects followed
+  Headers headers;             // lowercased names, multi-valued preserved
+  std::string body;            // empty for streamed (onData) responses with status < 400
+  std::string effectiveUrl;    // after redirects
+  int redirects = 0;           // redirects followed
   uint64_t bytesReceived = 0;  // body bytes (decoded), streamed or buffered
   HttpTiming timing;
 
@@ -130,10 +131,10 @@ struct HttpRequest {
   // Follow 3xx redirects with a Location. Default: on for GET/HEAD, off for other methods.
   // 303 (and 301/302 after POST) continue as GET without a body; 307/308 keep method and body.
   std::optional<bool> followRedirects;
-  int maxRedirects = 5;        // more -> network_error "too many redirects"
-  bool verifyTls = true;       // peer and host verification; keep on outside tests
+  int maxRedirects = 5;   // more -> network_error "too many redirects"
+  bool verifyTls = true;  // peer and host verification; keep on outside tests
 
-  UrlCheck checkUrl;           // empty = no check (trusted callers only)
+  UrlCheck checkUrl;  // empty = no check (trusted callers only)
 
   // Streaming. onHeaders runs once with the final response's status and headers (not for
   // followed redirects or 1xx); onData receives body bytes as they arrive (any split). When

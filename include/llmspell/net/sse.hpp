@@ -30,8 +30,8 @@ namespace llmspell::net {
 
 struct SseEvent {
   std::string event = "message";
-  std::string data;   // data lines joined with '\n'
-  std::string id;     // last event id
+  std::string data;              // data lines joined with '\n'
+  std::string id;                // last event id
   std::optional<int64_t> retry;  // reconnection time (ms) when this event carried retry:
   bool operator==(const SseEvent&) const = default;
 };
@@ -59,9 +59,9 @@ class SseParser {
   void dispatch();
 
   Callback onEvent_;
-  std::string line_;        // partial line
-  bool skipLf_ = false;     // last byte seen was CR: a following LF belongs to it
-  bool bomChecked_ = false; // stream start handled (BOM dropped)
+  std::string line_;         // partial line
+  bool skipLf_ = false;      // last byte seen was CR: a following LF belongs to it
+  bool bomChecked_ = false;  // stream start handled (BOM dropped)
   std::string data_;
   bool hasData_ = false;
   std::string type_;

@@ -20,12 +20,14 @@ std::string scalarText(const Value& v, std::string_view what) {
     case ValueKind::kInt: return std::to_string(v.asInt());
     case ValueKind::kDouble: {
       double d = v.asDouble();
-      if (d == static_cast<double>(static_cast<int64_t>(d))) return std::to_string(static_cast<int64_t>(d));
+      if (d == static_cast<double>(static_cast<int64_t>(d)))
+        return std::to_string(static_cast<int64_t>(d));
       return toJsonText(v);
     }
     case ValueKind::kBool: return v.asBool() ? "true" : "false";
     default:
-      fail(codes::kInvalidArgument, std::string(what) + " must be a string, number or boolean, got " + v.describe());
+      fail(codes::kInvalidArgument,
+           std::string(what) + " must be a string, number or boolean, got " + v.describe());
   }
 }
 
@@ -33,19 +35,24 @@ double seconds(const Value& opts, std::string_view key, double dflt) {
   const Value& v = opts.get(key);
   if (v.isNull()) return dflt;
   if (!v.isNumber() || v.asNumber() < 0)
-    fail(codes::kInvalidArgument, "http: opts." + std::string(key) + " must be a non-negative number of seconds, got " + v.describe());
+    fail(codes::kInvalidArgument, "http: opts." + std::string(key) +
+                                      " must be a non-negative number of seconds, got " +
+                                      v.describe());
   return v.asNumber();
 }
 
-bool hasHeader(const net::Headers& h, std::string_view name) { return net::findHeader(h, name) != nullptr; }
+bool hasHeader(const net::Headers& h, std::string_view name) {
+  return net::findHeader(h, name) != nullptr;
+}
 
 // Builds the C++ request from the script options. `method`/`url`/`body` override opts when set.
-net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_view method, const Value* url,
-                              const Value* body) {
+net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_view method,
+                              const Value* url, const Value* body) {
   net::HttpRequest rq;
   const Value& u = url ? *url : opts.get("url");
   if (!u.isString() || u.asString().empty())
-    fail(codes::kInvalidArgument, std::string(cx.qualifiedName) + ": url must be a non-empty string, got " + u.describe());
+    fail(codes::kInvalidArgument,
+         std::string(cx.qualifiedName) + ": url must be a non-empty string, got " + u.describe());
   rq.url = u.asString();
 
   rq.method = method.empty() ? opts.getString("method", "GET") : std::string(method);
@@ -55,13 +62,15 @@ net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_vi
   if (hs.isObject()) {
     for (const auto& [k, v] : hs.asObject()) {
       if (v.isArray()) {
-        for (const auto& x : v.asArray()) rq.headers.emplace_back(k, scalarText(x, "header '" + k + "'"));
+        for (const auto& x : v.asArray())
+          rq.headers.emplace_back(k, scalarText(x, "header '" + k + "'"));
       } else {
         rq.headers.emplace_back(k, scalarText(v, "header '" + k + "'"));
       }
     }
   } else if (!hs.isNull()) {
-    fail(codes::kInvalidArgument, "http: opts.headers must be a table of name = value, got " + hs.describe());
+    fail(codes::kInvalidArgument,
+         "http: opts.headers must be a table of name = value, got " + hs.describe());
   }
 
   const Value& q = opts.get("query");
@@ -69,7 +78,8 @@ net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_vi
     std::vector<std::pair<std::string, std::string>> params;
     for (const auto& [k, v] : q.asObject()) {
       if (v.isArray()) {
-        for (const auto& x : v.asArray()) params.emplace_back(k, scalarText(x, "query '" + k + "'"));
+        for (const auto& x : v.asArray())
+          params.emplace_back(k, scalarText(x, "query '" + k + "'"));
       } else {
         params.emplace_back(k, scalarText(v, "query '" + k + "'"));
       }
@@ -87,10 +97,12 @@ net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_vi
     case ValueKind::kObject:
     case ValueKind::kArray:
       rq.body = toJsonText(b);
-      if (!hasHeader(rq.headers, "content-type")) rq.headers.emplace_back("content-type", "application/json");
+      if (!hasHeader(rq.headers, "content-type"))
+        rq.headers.emplace_back("content-type", "application/json");
       break;
     default:
-      fail(codes::kInvalidArgument, "http: body must be a string or a table (sent as JSON), got " + b.describe());
+      fail(codes::kInvalidArgument,
+           "http: body must be a string or a table (sent as JSON), got " + b.describe());
   }
 
   rq.totalTimeout = seconds(opts, "timeout", 0);
@@ -102,11 +114,15 @@ net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_vi
   } else if (mb.isNumber() && mb.asNumber() >= 1) {
     rq.maxResponseBytes = static_cast<uint64_t>(mb.asNumber());
   } else {
-    fail(codes::kInvalidArgument, "http: opts.max_bytes must be a positive number, got " + mb.describe());
+    fail(codes::kInvalidArgument,
+         "http: opts.max_bytes must be a positive number, got " + mb.describe());
   }
   const Value& fr = opts.get("follow_redirects");
-  if (fr.isBool()) rq.followRedirects = fr.asBool();
-  else if (!fr.isNull()) fail(codes::kInvalidArgument, "http: opts.follow_redirects must be a boolean, got " + fr.describe());
+  if (fr.isBool())
+    rq.followRedirects = fr.asBool();
+  else if (!fr.isNull())
+    fail(codes::kInvalidArgument,
+         "http: opts.follow_redirects must be a boolean, got " + fr.describe());
   const Value& mr = opts.get("max_redirects");
   if (mr.isNumber()) rq.maxRedirects = static_cast<int>(mr.asNumber());
 
@@ -122,7 +138,8 @@ bool isJsonType(const std::string* ct) {
   std::string t = *ct;
   std::transform(t.begin(), t.end(), t.begin(), ::tolower);
   t = t.substr(0, t.find(';'));
-  return t == "application/json" || (t.size() > 5 && t.compare(t.size() - 5, 5, "+json") == 0) || t == "text/json";
+  return t == "application/json" || (t.size() > 5 && t.compare(t.size() - 5, 5, "+json") == 0) ||
+         t == "text/json";
 }
 
 // The script-visible result table.
@@ -131,8 +148,10 @@ Value toResult(const net::HttpResponse& r) {
   Value list = Value::array();
   for (const auto& [k, v] : r.headers) {
     Value* prev = headers.asObject().find(k);
-    if (prev) prev->asString() += ", " + v;  // RFC 9110 list join
-    else headers.asObject().set(k, v);
+    if (prev)
+      prev->asString() += ", " + v;  // RFC 9110 list join
+    else
+      headers.asObject().set(k, v);
     list.asArray().push(Value::object({{"name", k}, {"value", v}}));
   }
   Value json;
@@ -212,7 +231,8 @@ void llmspell_register_http(Registry& r) {
 
   r.fn("http", "post")
       .param("url", R"({"type":"string"})", "absolute http(s) URL")
-      .opt("body", R"({"type":["string","object","array","bytes","null"]})", "a string, or a table sent as JSON")
+      .opt("body", R"({"type":["string","object","array","bytes","null"]})",
+           "a string, or a table sent as JSON")
       .opt("opts", R"({"type":"object"})", std::string(kOptsDoc))
       .returns(std::string(kReturns))
       .doc("POST a body to a URL (host granted with --allow-net)")
