@@ -899,8 +899,10 @@ PromisePtr exchange(Loop& loop, const ProviderConfig& cfg, WireRequest w,
     }
     try {
       out->resolve(decode(r.body));
-    } catch (...) {
-      out->rejectCurrentException();
+    } catch (const Exception& e) {
+      out->reject(e.error());
+    } catch (const std::exception& e) {
+      out->reject(Error(codes::kProviderError, name + " sent a response of an unexpected shape: " + e.what()));
     }
   });
   std::weak_ptr<Promise> wi = inner;
