@@ -128,7 +128,7 @@ std::string signature(const FunctionDecl& f, bool asyncTwin = false) {
   return s + ")";
 }
 
-std::string mdEscape(std::string s) {
+std::string mdEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '|')
@@ -141,7 +141,7 @@ std::string mdEscape(std::string s) {
   return out;
 }
 
-std::string anchor(std::string s) {
+std::string anchor(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')

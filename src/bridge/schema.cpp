@@ -249,10 +249,12 @@ void checkString(const Value& v, const Object& s, const std::string& path, Ctx& 
     }
     return len;
   };
-  if (const Value* m = s.find("minLength"); m && m->isNumber() && length() < m->asNumber())
+  if (const Value* m = s.find("minLength");
+      m && m->isNumber() && static_cast<double>(length()) < m->asNumber())
     cx.errs.push_back(path + ": must be at least " + numText(m->asNumber()) +
                       " characters long, got " + std::to_string(length()));
-  if (const Value* m = s.find("maxLength"); m && m->isNumber() && length() > m->asNumber())
+  if (const Value* m = s.find("maxLength");
+      m && m->isNumber() && static_cast<double>(length()) > m->asNumber())
     cx.errs.push_back(path + ": must be at most " + numText(m->asNumber()) +
                       " characters long, got " + std::to_string(length()));
   if (const Value* p = s.find("pattern"); p && p->isString()) {
@@ -273,10 +275,12 @@ void checkArray(const Value& v, const Object& s, const std::string& path, Ctx& c
   static const std::vector<Value> kNone;
   // An empty object stands in for an empty array (an empty script table).
   const auto& items = v.isArray() ? v.asArray().items() : kNone;
-  if (const Value* m = s.find("minItems"); m && m->isNumber() && items.size() < m->asNumber())
+  if (const Value* m = s.find("minItems");
+      m && m->isNumber() && static_cast<double>(items.size()) < m->asNumber())
     cx.errs.push_back(path + ": must have at least " + numText(m->asNumber()) + " item" +
                       (m->asNumber() == 1 ? "" : "s") + ", got " + std::to_string(items.size()));
-  if (const Value* m = s.find("maxItems"); m && m->isNumber() && items.size() > m->asNumber())
+  if (const Value* m = s.find("maxItems");
+      m && m->isNumber() && static_cast<double>(items.size()) > m->asNumber())
     cx.errs.push_back(path + ": must have at most " + numText(m->asNumber()) + " item" +
                       (m->asNumber() == 1 ? "" : "s") + ", got " + std::to_string(items.size()));
   size_t tupleLen = 0;
@@ -362,10 +366,12 @@ void checkObject(const Value& v, const Object& s, const std::string& path, Ctx& 
       }
     }
   }
-  if (const Value* m = s.find("minProperties"); m && m->isNumber() && o.size() < m->asNumber())
+  if (const Value* m = s.find("minProperties");
+      m && m->isNumber() && static_cast<double>(o.size()) < m->asNumber())
     cx.errs.push_back(path + ": must have at least " + numText(m->asNumber()) +
                       " properties, got " + std::to_string(o.size()));
-  if (const Value* m = s.find("maxProperties"); m && m->isNumber() && o.size() > m->asNumber())
+  if (const Value* m = s.find("maxProperties");
+      m && m->isNumber() && static_cast<double>(o.size()) > m->asNumber())
     cx.errs.push_back(path + ": must have at most " + numText(m->asNumber()) + " properties, got " +
                       std::to_string(o.size()));
 }

@@ -98,9 +98,9 @@ void attempt(const std::shared_ptr<RetryState>& st) {
   });
 }
 
-void tryNext(std::shared_ptr<std::vector<FunctionPtr>> fns, size_t i,
-             std::shared_ptr<std::vector<ErrorPtr>> errs, PromisePtr out,
-             std::shared_ptr<PromisePtr> current) {
+void tryNext(const std::shared_ptr<std::vector<FunctionPtr>>& fns, size_t i,
+             const std::shared_ptr<std::vector<ErrorPtr>>& errs, const PromisePtr& out,
+             const std::shared_ptr<PromisePtr>& current) {
   if (!out->pending()) return;
   if (i >= fns->size()) {
     Error e(errs->back()->code,

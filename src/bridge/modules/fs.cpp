@@ -299,7 +299,8 @@ void llmspell_register_fs(Registry& r) {
         if (!statResolved("fs.stat", abs, st)) sysFail("fs.stat", abs, ENOENT);
         char mode[8];
         snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        double mtime = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9;
+        double mtime =
+            static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
         return Value::object({{"type", kindOf(st.st_mode)},
                               {"size", static_cast<int64_t>(st.st_size)},
                               {"mtime", mtime},

@@ -71,7 +71,7 @@ double parseIso(const std::string& s, bool local) {
     return static_cast<double>(mktime(&tm)) + f;
   }
   int64_t secs = daysFromCivil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400 +
-                 hh * 3600 + mm * 60 + ss;
+                 int64_t{hh} * 3600 + int64_t{mm} * 60 + ss;
   if (!zone.empty() && zone != "Z" && zone != "z") {
     int sign = zone[0] == '-' ? -1 : 1;
     std::string digits;
@@ -79,7 +79,7 @@ double parseIso(const std::string& s, bool local) {
       if (c != ':') digits += c;
     int oh = std::stoi(digits.substr(0, 2));
     int om = digits.size() >= 4 ? std::stoi(digits.substr(2, 2)) : 0;
-    secs -= sign * (oh * 3600 + om * 60);
+    secs -= int64_t{sign} * (int64_t{oh} * 3600 + int64_t{om} * 60);
   }
   return static_cast<double>(secs) + f;
 }
