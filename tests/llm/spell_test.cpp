@@ -309,3 +309,18 @@ TEST_F(SpellTest, ConfigurePermissionsAndKeys) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SpellTest, BatchKeepsInputOrderAndCompareRunsModelsSideBySide) {
+  withKeys();
+  auto r = runCli("exec 'local rs = llm.batch({\"p1\", \"p2\", \"p3\", \"p4\"}, {model = \"openai/gpt-4o-mini\", concurrency = 2}) "
+                  "local t = {} for _, x in ipairs(rs) do t[#t + 1] = x.text end print(table.concat(t, \" \")) "
+                  "local c = llm.compare(\"same\", {\"openai/gpt-4o-mini\", \"gemini/gemini-2.5-flash\", \"nobody/x\"}) "
+                  "for _, x in ipairs(c) do print(x.model, x.text or x.error.code) end'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "p1 p2 p3 p4\nopenai/gpt-4o-mini\tsame\ngemini/gemini-2.5-flash\tsame\nnobody/x\tinvalid_argument\n");
+  EXPECT_EQ(fp.requests().size(), 6u);
+}
+
+}  // namespace

@@ -473,9 +473,104 @@ PromisePtr streamIterator(CallEnv env, const Value& messages, const Value& opts)
   return Promise::resolved(Value(FunctionPtr(next)));
 }
 
+// llm.batch: many prompts, at most `concurrency` in flight; results in input order, failures as
+// error values.
+struct Batch : std::enable_shared_from_this<Batch> {
+  CallEnv env;
+  std::vector<Value> prompts;
+  Value opts;
+  size_t next = 0, done = 0, limit = 4;
+  std::vector<Value> results;
+  std::vector<PromisePtr> inflight;
+  PromisePtr out = Promise::create();
+
+  void pump() {
+    while (out->pending() && next < prompts.size() && next - done < limit) {
+      size_t i = next++;
+      auto self = shared_from_this();
+      PromisePtr p = hookedChat(env, prompts[i], opts, nullptr);
+      inflight.push_back(p);
+      p->onSettle([self, i](const Promise& q) {
+        self->results[i] = q.fulfilled() ? q.value() : Value(std::make_shared<Error>(q.error()));
+        ++self->done;
+        if (self->done == self->prompts.size()) {
+          self->out->resolve(Value::array(self->results));
+          return;
+        }
+        self->pump();
+      });
+    }
+  }
+};
+
 }  // namespace
 
 void llmspell_register_llm(Registry& r) {
+  r.fn("llm", "batch")
+      .param("prompts", R"({"type":"array"})", "prompts or message lists")
+      .opt("opts", R"({"type":"object"})", "as for llm.chat, plus concurrency (default 4)")
+      .returns("the llm.chat results in input order; a failed prompt gives an error value")
+      .doc("Many prompts with bounded concurrency.")
+      .async([](CallContext& cx, Args a) {
+        auto b = std::make_shared<Batch>();
+        b->env = {&cx.run, &cx.loop};
+        for (const auto& p : a[0].asArray()) b->prompts.push_back(messagesArg(p));
+        Value opts = a[1].isObject() ? a[1].deepCopy() : Value::object();
+        if (!opts.get("concurrency").isNull()) {
+          double c = number(opts, "concurrency", 1, 1000);
+          b->limit = static_cast<size_t>(c);
+          opts.asObject().erase("concurrency");
+        }
+        checkKnown(opts, "llm.batch");
+        b->opts = opts;
+        b->results.assign(b->prompts.size(), Value());
+        if (b->prompts.empty()) return Promise::resolved(Value::array());
+        b->pump();
+        std::weak_ptr<Batch> weak = b;
+        b->out->setCanceller([weak] {
+          if (auto x = weak.lock()) {
+            for (auto& p : x->inflight) if (p->pending()) p->cancel();
+          }
+        });
+        return b->out;
+      });
+
+  r.fn("llm", "compare")
+      .param("prompt", R"({"type":["string","array","object"]})")
+      .param("models", R"({"type":"array","minItems":1})", "model names")
+      .opt("opts", R"({"type":"object"})", "as for llm.chat")
+      .returns("[{model, text, latency_ms, usage, cost_usd, error}] in the order of `models`")
+      .doc("The same prompt to several models at once, side by side.")
+      .async([](CallContext& cx, Args a) {
+        Value prompt = messagesArg(a[0]);
+        std::vector<PromisePtr> calls;
+        std::vector<std::string> names;
+        for (const auto& m : a[1].asArray()) {
+          if (!m.isString()) fail(codes::kInvalidArgument, "llm.compare: models must be model names, got " + m.describe());
+          Value opts = a[2].isObject() ? a[2].deepCopy() : Value::object();
+          opts.asObject().set("model", m);
+          names.push_back(m.asString());
+          calls.push_back(hookedChat({&cx.run, &cx.loop}, prompt, opts, nullptr));
+        }
+        PromisePtr out = Promise::create();
+        promiseAllSettled(calls)->onSettle([out, names](const Promise& all) {
+          Value rows = Value::array();
+          for (size_t i = 0; i < names.size(); ++i) {
+            const Value& s = all.value().asArray()[i];
+            Value row = Value::object({{"model", names[i]}});
+            const Value& v = s.get("value");
+            if (v.isObject()) {
+              for (const char* k : {"text", "latency_ms", "usage", "cost_usd", "finish_reason"}) row.asObject().set(k, v.get(k));
+            } else {
+              row.asObject().set("error", s.get("error"));
+            }
+            rows.asArray().push(row);
+          }
+          out->resolve(rows);
+        });
+        return out;
+      });
+
   r.fn("llm", "chat")
       .param("messages", R"({"type":["string","array","object"]})", "a prompt or a list of {role, content} messages")
       .opt("opts", R"({"type":"object"})", "model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries")
