@@ -1,6 +1,7 @@
 // fs and env modules: real temp directories, grants, symlink escapes, `..` traversal.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -176,6 +177,16 @@ TEST_F(FsTest, ReadOnlyGrantCannotWrite) {
   EXPECT_NE(e.message.find("--allow-write"), std::string::npos);
   EXPECT_EQ(h.error("fs.mkdir", {Value(in("d"))}).code, codes::kPermissionDenied);
   EXPECT_EQ(h.error("fs.remove", {Value(in("hello.txt"))}).code, codes::kPermissionDenied);
+}
+
+TEST_F(FsTest, FifoDoesNotHangTheLoop) {
+  Harness h;
+  h.run().permissions().allowWrite(granted_);
+  ASSERT_EQ(mkfifo((granted_ / "pipe").c_str(), 0600), 0);
+  EXPECT_EQ(h.error("fs.read", {Value(in("pipe"))}).code, codes::kInvalidArgument);
+  // No reader: the non-blocking open fails at once instead of waiting.
+  Error w = h.error("fs.write", {Value(in("pipe")), Value("x")});
+  EXPECT_EQ(w.code, codes::kInvalidArgument);
 }
 
 TEST_F(FsTest, ReadSizeCap) {

@@ -71,6 +71,8 @@ class Fd {
            where +
                ": is a symbolic link the permission check did not cover (dangling, or "
                "swapped in during the access); access refused");
+    case ENXIO:
+      fail(codes::kInvalidArgument, where + ": is a FIFO or device with nothing on the other end");
     case EISDIR: fail(codes::kInvalidArgument, where + ": is a directory, not a file");
     case EEXIST: fail(codes::kInvalidArgument, where + ": already exists");
     case ENOTEMPTY:
@@ -139,10 +141,14 @@ stdfs::path checkWrite(CallContext& cx, const Value& path) {
 }
 
 std::string readAll(std::string_view fname, const stdfs::path& abs) {
-  Fd fd = openResolved(fname, abs, O_RDONLY);
+  // O_NONBLOCK: opening a FIFO must not hang the loop thread waiting for a writer.
+  Fd fd = openResolved(fname, abs, O_RDONLY | O_NONBLOCK);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) sysFail(fname, abs, errno);
   if (S_ISDIR(st.st_mode)) sysFail(fname, abs, EISDIR);
+  if (!S_ISREG(st.st_mode))
+    fail(codes::kInvalidArgument, std::string(fname) + ": " + abs.string() +
+                                      " is not a regular file (a device, FIFO or socket)");
   auto tooBig = [&] {
     fail(codes::kLimitExceeded,
          std::string(fname) + ": " + abs.string() + " is larger than the 64 MiB read limit");
@@ -166,7 +172,12 @@ std::string readAll(std::string_view fname, const stdfs::path& abs) {
 
 size_t writeAll(std::string_view fname, const stdfs::path& abs, const std::string& data,
                 int flags) {
-  Fd fd = openResolved(fname, abs, O_WRONLY | O_CREAT | flags, 0644);
+  Fd fd = openResolved(fname, abs, O_WRONLY | O_CREAT | O_NONBLOCK | flags, 0644);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) sysFail(fname, abs, errno);
+  if (!S_ISREG(st.st_mode))
+    fail(codes::kInvalidArgument, std::string(fname) + ": " + abs.string() +
+                                      " is not a regular file (a device, FIFO or socket)");
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
