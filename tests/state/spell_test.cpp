@@ -237,4 +237,20 @@ print(state.set("c", 1), state.get("c"))
             "cached\tnil\n");
 }
 
+TEST_F(SpellTest, AroundHookRedirectsAndCallsNextTwice) {
+  std::string out = exec(R"(
+local calls = 0
+hooks.around("state.set", function(ctx, next)
+  calls = calls + 1
+  local a = ctx.args
+  a.key = "redirected." .. a.key
+  local first = next(a)
+  return next(a) - first   -- a second call: one more version
+end)
+print(state.set("x", 5), calls)
+print(state.get("x"), state.get("redirected.x"), #state.versions("redirected.x"))
+)");
+  EXPECT_EQ(out, "1\t1\nnil\t5\t2\n");
+}
+
 }  // namespace
