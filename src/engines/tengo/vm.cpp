@@ -48,7 +48,6 @@ void Vm::Impl::resetBudget() {
     if (budget == 0) budget = 1;  // the first tick reports the limit
   }
   hasDeadline = limits.deadlineMs >= 0;
-  memBase = tlHeapBytes;
   memCap = limits.maxMemoryBytes >= 0 ? limits.maxMemoryBytes : INT64_MAX;
   if (hasDeadline)
     deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.deadlineMs);
@@ -66,6 +65,7 @@ Status Vm::Impl::runMain() {
   countAllocs = limits.maxAllocs >= 0;
   allocsLeft = limits.maxAllocs + 1;
   abortFlag = false;
+  memBase = tlHeapBytes;  // growth is measured from the start of run(), across resumes
   resetBudget();
   if (p->maxStack + p->numLocals + 1 > kStackSize) return fail("stack overflow", false, p->code.data());
   return execute(1, nullptr);
