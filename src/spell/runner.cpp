@@ -58,15 +58,35 @@ RunResult usage(std::string msg) {
 
 }  // namespace
 
+RunResult runSpellImpl(const RunOptions& opts);
+
 RunResult runSpell(const RunOptions& opts) {
+  // Never throws: anything unexpected becomes an `internal` error with its message.
+  try {
+    return runSpellImpl(opts);
+  } catch (const Exception& e) {
+    RunResult r;
+    r.exitCode = exitCodeFor(e.error());
+    r.error = e.error();
+    return r;
+  } catch (const std::exception& e) {
+    RunResult r;
+    r.exitCode = 1;
+    r.error = Error(codes::kInternal, e.what());
+    return r;
+  }
+}
+
+RunResult runSpellImpl(const RunOptions& opts) {
   if (sodium_init() < 0) return usage("libsodium failed to initialise");
   std::optional<Manifest> manifest;
   std::string source, chunkName = "exec", entryPath, spellDir;
   try {
     if (!opts.spellPath.empty()) {
-      fs::path p = opts.spellPath;
       std::error_code ec;
-      if (!fs::exists(p, ec)) return usage("spell not found: " + p.string());
+      if (!fs::exists(opts.spellPath, ec)) return usage("spell not found: " + opts.spellPath);
+      fs::path p = fs::absolute(opts.spellPath, ec);
+      if (ec) return usage("cannot resolve " + opts.spellPath + ": " + ec.message());
       fs::path manifestPath;
       if (fs::is_directory(p, ec)) {
         manifestPath = p / "spell.yaml";
@@ -110,8 +130,9 @@ RunResult runSpell(const RunOptions& opts) {
       spellDir = fs::current_path().string();
     }
   } catch (const Exception& e) {
-    RunResult r = usage(e.error().message);
-    return r;
+    return usage(e.error().message);
+  } catch (const std::filesystem::filesystem_error& e) {
+    return usage(e.what());
   }
 
   // Engine: flag, manifest, extension, default lua.

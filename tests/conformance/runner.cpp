@@ -83,6 +83,12 @@ int main(int argc, char** argv) {
     std::cerr << "conformance_runner: not a directory: " << dir << "\n";
     return 2;
   }
+  // Lua is in every build: if it cannot run, the binary is broken, not the cases.
+  if (!engineAvailable(bin, "lua")) {
+    std::cerr << "conformance_runner: " << bin << " cannot run `exec 'return 1'`\n";
+    std::cout << "0 passed, 1 failed, 0 skipped\n";
+    return 1;
+  }
   std::vector<fs::path> expectations;
   for (const auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".expected") expectations.push_back(e.path());
