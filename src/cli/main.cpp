@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   CLI::App app{"llmspell: run spells (Lua scripts) that drive LLMs, agents, tools and workflows"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llmspell 0.1.0");
-  std::string logLevel = "warn";
+  std::string logLevel = "info";
   app.add_option("--log-level", logLevel, "debug, info, warn, error, off")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
 

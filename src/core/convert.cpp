@@ -105,7 +105,15 @@ Value parseJson(std::string_view text) {
   // Parse straight into Value with the SAX interface would avoid the intermediate tree; the
   // ordered_json tree keeps key order and is fast enough for provider payloads.
   try {
-    return fromJsonT(ojson::parse(text.begin(), text.end()));
+    // Conversion is recursive, so nesting is bounded here (deep input would overflow the stack).
+    constexpr int kMaxDepth = 512;
+    auto limitDepth = [](int depth, ojson::parse_event_t, ojson&) {
+      if (depth > kMaxDepth)
+        fail(codes::kInvalidArgument,
+             "JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
+      return true;
+    };
+    return fromJsonT(ojson::parse(text.begin(), text.end(), limitDepth));
   } catch (const ojson::parse_error& e) {
     // Turn the byte offset into line:column for a person.
     size_t off = e.byte > 0 ? e.byte - 1 : 0;

@@ -1,4 +1,4 @@
-// `promise` namespace and the async globals: await, async, spawn, sleep, channel, select.
+// `promise` namespace and the async globals: await, async, spawn, sleep, channel, recv_any.
 // Everything is host-side over runtime Promises, so every engine gets the same semantics.
 #include <deque>
 
@@ -318,7 +318,8 @@ void llmspell_register_promise(Registry& r) {
       .param("self", R"({"type":"handle"})")
       .returns("integer").doc("Buffered values")
       .sync([](CallContext&, Args a) -> Value { return Value(static_cast<int64_t>(channelOf(a[0]).size())); });
-  r.fn("", "select")
+  // Named recv_any, not select: Lua's own select('#', ...) must keep working.
+  r.fn("", "recv_any")
       .param("channels", R"({"type":"array","items":{"type":"handle"}})")
       .opt("timeout", R"({"type":"number","minimum":0})")
       .returns("{index, value}, or nil on timeout").doc("Receives from whichever channel is ready first")
