@@ -20,11 +20,7 @@ std::string_view permissionFlag(Permission p) {
   return "";
 }
 
-std::string FunctionDecl::qualifiedName() const {
-  if (!self.empty()) return self + ":" + name;
-  if (ns.empty()) return name;
-  return ns + "." + name;
-}
+const std::string& FunctionDecl::qualifiedName() const { return qualified; }
 
 namespace {
 
@@ -130,7 +126,8 @@ void Registry::type(std::string name, std::string doc) {
 
 void Registry::add(FunctionDecl d) {
   for (auto& p : d.params) compileParam(p);
-  std::string q = d.qualifiedName();
+  d.qualified = !d.self.empty() ? d.self + ":" + d.name : d.ns.empty() ? d.name : d.ns + "." + d.name;
+  std::string q = d.qualified;
   if (byName_.count(q)) fail(codes::kInternal, "registry: '" + q + "' is declared twice");
   byName_.emplace(q, fns_.size());
   fns_.push_back(std::move(d));

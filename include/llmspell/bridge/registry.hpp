@@ -74,7 +74,10 @@ struct FunctionDecl {
   SyncFn sync;
   AsyncFn asyncFn;
 
-  std::string qualifiedName() const;  // "json.encode", "sleep", "channel:send"
+  // "json.encode", "sleep", "channel:send"; computed once when the declaration is added, so
+  // engines can hand it to CallContext without building a string per call.
+  const std::string& qualifiedName() const;
+  std::string qualified;  // set by Registry::add
 };
 
 struct TypeDecl {
