@@ -420,8 +420,10 @@ class TengoContext final : public ScriptContext {
         PromisePtr p = std::move(pending_);
         pending_.reset();
         std::weak_ptr<bool> alive = alive_;
-        p->onSettle([this, alive, p](const Promise&) {
-          run_.loop().post([this, alive, p] {
+        Loop* loop = &run_.loop();  // outlives this context, which may be gone by then
+        p->onSettle([this, alive, p, loop](const Promise&) {
+          if (alive.expired()) return;
+          loop->post([this, alive, p] {
             if (alive.expired() || !done_->pending() || !vm_->suspended()) return;
             tg::Result r = await(p);
             setSegmentDeadline();

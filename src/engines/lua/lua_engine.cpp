@@ -483,8 +483,10 @@ TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
 void resumeWhenSettled(LuaCtx* c, const PromisePtr& p, Task* root) {
   TaskPtr t = root->shared_from_this();
   std::weak_ptr<bool> alive = c->alive;
-  p->onSettle([c, t, alive, p](const Promise&) {
-    c->loop->post([c, t, alive, p] {
+  Loop* loop = c->loop;  // outlives the context; `c` may be gone when the promise settles
+  p->onSettle([c, t, alive, p, loop](const Promise&) {
+    if (alive.expired()) return;
+    loop->post([c, t, alive, p] {
       if (alive.expired() || t->ref == LUA_NOREF) return;
       lua_State* co = t->co;
       if (c->killed) {
