@@ -3,7 +3,8 @@
 # 1,000-sleeps spell. Needs the release build: cmake --preset release && cmake --build --preset release
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="$root/build/release/src/cli/llmspell"
+bin="${LLMSPELL_BIN:-$root/build/release/src/cli/llmspell}"
+[ -x "$bin" ] || bin="$root/build/ci/src/cli/llmspell"
 hyperfine -N --warmup 5 --runs 50 --export-markdown /dev/stdout \
   "$bin exec 'return 1'" \
   "lua5.4 -e 'return 1'"
