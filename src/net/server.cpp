@@ -167,7 +167,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           self->gone();
                           return;
                         }
-                        self->out_.pop_front();
+                        if (!self->out_.empty()) self->out_.pop_front();
                         self->write();
                       });
   }
@@ -214,8 +214,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closed_ = true;
     --core_.open;
     boost::system::error_code ec;
-    sock_.close(ec);
-    out_.clear();
+    sock_.close(ec);  // out_ is kept: an in-flight async_write may still reference its front
     core_.conns.erase(this);
   }
 
