@@ -234,18 +234,7 @@ class TengoContext final : public ScriptContext {
     } catch (const Exception& e) {
       return errorValue(e.error());
     }
-    if (auto err = Registry::validate(d, in)) return errorValue(*err);
-    CallContext cx{run_, run_.loop(), d.qualifiedName()};
-    Args span(in.data(), in.size());
-    if (!d.async) {
-      ErrorPtr err;
-      Value r = Registry::callSync(d, cx, span, err);
-      if (err) return errorValue(*err);
-      return toTengo(r);
-    }
-    PromisePtr p = Registry::callAsync(d, cx, span);
-    if (mode == 1) return toTengo(Value(p));
-    return await(p);
+    return callHostValues(d, mode, std::move(in));
   }
 
   friend class TengoFunction;

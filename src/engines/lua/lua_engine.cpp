@@ -10,6 +10,7 @@
 
 #include <lua.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -349,7 +350,10 @@ Value toValue(lua_State* L, int idx, int depth) {
         }
         return Value(std::move(a));
       }
-      auto o = std::make_shared<Object>();
+      // Lua tables have no key order; sorting the keys makes every conversion deterministic
+      // (printed results, provider requests that record/replay must match).
+      std::vector<Object::Entry> entries;
+      entries.reserve(count);
       lua_pushnil(L);
       while (lua_next(L, idx)) {
         std::string key;
@@ -367,9 +371,13 @@ Value toValue(lua_State* L, int idx, int depth) {
           lua_pop(L, 1);
           continue;  // boolean/table keys have no Value form
         }
-        o->set(std::move(key), toValue(L, -1, depth + 1));
+        entries.emplace_back(std::move(key), toValue(L, -1, depth + 1));
         lua_pop(L, 1);
       }
+      std::sort(entries.begin(), entries.end(),
+                [](const Object::Entry& a, const Object::Entry& b) { return a.first < b.first; });
+      auto o = std::make_shared<Object>();
+      o->entries() = std::move(entries);  // keys are unique and no index exists yet
       return Value(std::move(o));
     }
     case LUA_TFUNCTION: {
@@ -540,6 +548,21 @@ void pushErrorAt(lua_State* L, Error e) {
   pushError(L, e);
 }
 
+// A settled promise pushes its value (returns 1) or its error object (returns -1); a pending
+// one pushes nothing (returns 0).
+int pushSettled(lua_State* L, const PromisePtr& p) {
+  if (p->fulfilled()) {
+    pushValue(L, p->value());
+    return 1;
+  }
+  if (p->rejected()) {
+    p->markHandled();
+    pushErrorAt(L, p->error());
+    return -1;
+  }
+  return 0;
+}
+
 int thunkImpl(lua_State* L, const FunctionDecl* d, int mode, ThunkOut& out) {
   LuaCtx* c = ctxOf(L);
   int n = lua_gettop(L);
@@ -582,15 +605,7 @@ int thunkImpl(lua_State* L, const FunctionDecl* d, int mode, ThunkOut& out) {
     pushValue(L, Value(p));
     return 1;
   }
-  if (p->fulfilled()) {
-    pushValue(L, p->value());
-    return 1;
-  }
-  if (p->rejected()) {
-    p->markHandled();
-    pushErrorAt(L, p->error());
-    return -1;
-  }
+  if (int r = pushSettled(L, p); r != 0) return r;
   if (!lua_isyieldable(L) || !c->currentRoot) {
     p->cancel();
     pushErrorAt(L, Error(codes::kInvalidArgument,
@@ -643,15 +658,7 @@ int callHostFunctionValueImpl(lua_State* L, ThunkOut& out) {
     return -1;
   }
   PromisePtr p = b->v.asFunction()->call(std::move(args));
-  if (p->fulfilled()) {
-    pushValue(L, p->value());
-    return 1;
-  }
-  if (p->rejected()) {
-    p->markHandled();
-    pushError(L, p->error());
-    return -1;
-  }
+  if (int r = pushSettled(L, p); r != 0) return r;
   if (!lua_isyieldable(L) || !c->currentRoot) {
     // Not resumable here: hand back the promise so the caller can await it.
     pushValue(L, Value(p));
