@@ -2,6 +2,7 @@
 // for blocking work whose results come back to the loop.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -33,7 +34,8 @@ class Loop {
   // Runs ready handlers without blocking.
   void poll();
 
-  bool inLoopThread() const { return std::this_thread::get_id() == owner_; }
+  // Thread-safe: other threads ask this before posting (the event bus does).
+  bool inLoopThread() const { return std::this_thread::get_id() == owner_.load(); }
 
   // A promise fulfilled with null after `seconds`; cancelling it cancels the timer.
   PromisePtr sleep(double seconds);
@@ -60,7 +62,7 @@ class Loop {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::unique_ptr<asio::thread_pool> pool_;
-  std::thread::id owner_;
+  std::atomic<std::thread::id> owner_;  // written by run*(), read from any thread
   size_t pending_ = 0;
   bool idleGuard_ = false;
 };
