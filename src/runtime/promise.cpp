@@ -9,6 +9,13 @@ PromisePtr Promise::resolved(Value v) {
   return p;
 }
 
+PromisePtr Promise::fulfilledWith(Value v) {
+  auto p = create();
+  p->value_ = std::move(v);
+  p->state_ = State::kFulfilled;
+  return p;
+}
+
 PromisePtr Promise::rejected(Error e) {
   auto p = create();
   p->reject(std::move(e));

@@ -20,6 +20,9 @@ class Promise : public std::enable_shared_from_this<Promise> {
   static PromisePtr create() { return std::make_shared<Promise>(); }
   static PromisePtr resolved(Value v);
   static PromisePtr rejected(Error e);
+  // Fulfilled with `v` as it is: a promise value is NOT adopted (async(fn) returns a promise as
+  // the result of calling the wrapper).
+  static PromisePtr fulfilledWith(Value v);
 
   void resolve(Value v);
   void reject(Error e);

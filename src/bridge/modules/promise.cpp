@@ -261,7 +261,8 @@ void llmspell_register_promise(Registry& r) {
         FunctionPtr fn = a[0].asFunction();
         auto wrapped = std::make_shared<HostFunction>(
             [fn](std::vector<Value> args) {
-              return Promise::resolved(Value(fn->call(std::move(args))));
+              // The call's result is the promise itself, available at once.
+              return Promise::fulfilledWith(Value(fn->call(std::move(args))));
             },
             "async function");
         return Value(FunctionPtr(wrapped));

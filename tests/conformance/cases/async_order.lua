@@ -15,3 +15,7 @@ local c1, c2 = channel(1), channel(1)
 c2:send("from c2")
 local got = recv_any({c1, c2}, 1)
 print(got.index, got.value)
+-- async(fn) returns a function whose call starts fn and returns its promise at once.
+local double = async(function(x) sleep(0.01) return x * 2 end)
+local pr = double(21)
+print(pr:status(), await(pr))
