@@ -283,9 +283,11 @@ PromisePtr Registry::callAsync(const FunctionDecl& d, CallContext& cx, Args args
   }
   if (!p->pending()) return p;
   cx.run.scope().add(p);
-  // Every async call accepts `timeout` (seconds) in its trailing options object.
-  if (!args.empty() && args.back().isObject()) {
-    const Value& t = args.back().get("timeout");
+  // Every async call accepts `timeout` (seconds) in its trailing options object (the parameter
+  // named `opts`; a data argument that happens to have a `timeout` field is left alone).
+  if (!d.params.empty() && d.params.back().name == "opts" && args.size() >= d.params.size() &&
+      args[d.params.size() - 1].isObject()) {
+    const Value& t = args[d.params.size() - 1].get("timeout");
     if (t.isNumber() && t.asNumber() > 0) {
       double secs = t.asNumber();
       std::string name = d.qualifiedName();
