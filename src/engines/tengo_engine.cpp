@@ -246,6 +246,19 @@ class TengoContext final : public ScriptContext {
                           [this, dp, mode](tg::Vm&, tg::Args a) { return callHost(*dp, mode, a); });
   }
 
+  // The registry's methods of `type`, indexed once (handles are made on every async call).
+  static const std::vector<const FunctionDecl*>& methodsOf(const std::string& type) {
+    static const auto index = [] {
+      std::unordered_map<std::string, std::vector<const FunctionDecl*>> m;
+      for (const auto& d : Registry::global().functions())
+        if (!d.self.empty()) m[d.self].push_back(&d);
+      return m;
+    }();
+    static const std::vector<const FunctionDecl*> none;
+    auto it = index.find(type);
+    return it == index.end() ? none : it->second;
+  }
+
   // Promises and host objects: an immutable map with their methods bound, plus a hidden id.
   tg::Value handleMap(const Value& v) {
     int64_t id = nextHandle_++;
@@ -254,9 +267,8 @@ class TengoContext final : public ScriptContext {
     std::map<std::string, tg::Value, std::less<>> m;
     m.emplace("__handle__", tg::Value::integer(id));
     m.emplace("type", tg::makeString(type));
-    for (const auto& d : Registry::global().functions()) {
-      if (d.self != type) continue;
-      const FunctionDecl* dp = &d;
+    for (const FunctionDecl* dp : methodsOf(type)) {
+      const FunctionDecl& d = *dp;
       auto bind = [this, dp, v](int mode) {
         return tg::makeNative(dp->name, [this, dp, v, mode](tg::Vm&, tg::Args a) {
           std::vector<tg::Value> all;
