@@ -196,11 +196,7 @@ std::optional<Error> checkOne(const FunctionDecl& d, size_t i, Value& v) {
     v = Value(static_cast<int64_t>(x));
   }
   if (p.deep) {
-#ifdef LLMSPELL_NO_SCHEMA
-    std::vector<std::string> errs;  // schema.cpp not built yet: kinds are still checked
-#else
     auto errs = validateSchema(v, p.schema, p.name);
-#endif
     if (!errs.empty()) {
       std::string msg = "is invalid: " + errs.front();
       if (errs.size() > 1) msg += " (and " + std::to_string(errs.size() - 1) + " more)";

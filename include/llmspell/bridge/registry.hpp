@@ -20,6 +20,7 @@
 
 #include "llmspell/core/error.hpp"
 #include "llmspell/core/permissions.hpp"
+#include "llmspell/core/schema.hpp"
 #include "llmspell/core/value.hpp"
 #include "llmspell/runtime/loop.hpp"
 
@@ -144,10 +145,6 @@ class Registry {
   std::unordered_map<std::string, size_t> byName_;
 };
 
-// Validates a value against a JSON Schema subset (type, enum, const, minimum, maximum,
-// minLength, maxLength, pattern, items, minItems, maxItems, properties, required,
-// additionalProperties, anyOf, oneOf). Returns a list of "path: message" errors (empty = valid).
-std::vector<std::string> validateSchema(const Value& v, const Value& schema, const std::string& path = "$");
 
 // Per-spell-run state shared by host functions: permissions, params, the cancel scope, and
 // services that higher layers attach (the state store, the event bus, the LLM client...).

@@ -505,6 +505,11 @@ struct Batch : std::enable_shared_from_this<Batch> {
 
 }  // namespace
 
+PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
+                   std::function<void(const llm::StreamChunk&)> onChunk) {
+  return hookedChat({&run, &loop}, messages, opts, std::move(onChunk));
+}
+
 void llmspell_register_llm(Registry& r) {
   r.fn("llm", "batch")
       .param("prompts", R"({"type":"array"})", "prompts or message lists")

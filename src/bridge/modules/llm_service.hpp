@@ -2,6 +2,7 @@
 // default model choice, spending totals. Loop-affine (one per RunContext).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "llmspell/bridge/registry.hpp"
@@ -33,5 +34,13 @@ class LlmService {
     return cx.run.service<LlmService>([&] { return std::make_shared<LlmService>(cx.run, cx.loop); });
   }
 };
+
+// One chat call exactly as llm.chat makes it: through the llm.call hooks, with the run's budget
+// checked, llm.request / llm.response / llm.error emitted and the call logged. `messages` is a
+// prompt string or an array of message tables; `opts` is llm.chat's options table (model,
+// tools, ...). Streams when `onChunk` is set. Resolves with llm.chat's result table. Other
+// modules (agent, workflow) call this rather than the client so every call is accounted.
+PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
+                   std::function<void(const llm::StreamChunk&)> onChunk = nullptr);
 
 }  // namespace llmspell

@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "llmspell/bridge/registry.hpp"
+#include "llmspell/core/schema.hpp"
 #include "llmspell/core/convert.hpp"
 
 namespace llmspell {
