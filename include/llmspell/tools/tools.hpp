@@ -14,20 +14,17 @@
 #pragma once
 
 #include <functional>
-#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "llmspell/core/permissions.hpp"
 #include "llmspell/core/value.hpp"
+#include "llmspell/events/bus.hpp"
+#include "llmspell/hooks/hooks.hpp"
 #include "llmspell/runtime/loop.hpp"
 #include "llmspell/runtime/promise.hpp"
-
-namespace llmspell {
-class HookRegistry;
-class EventBus;
-}  // namespace llmspell
 
 namespace llmspell::tools {
 
@@ -106,14 +103,14 @@ class ToolRegistry {
   HookRegistry* hooks_;
   EventBus* bus_;
   Approver approver_;
-  std::map<std::string, std::string> approved_;  // tool -> canonical args JSON, approved
+  std::set<std::string> approved_;  // tool name + "\n" + canonical args JSON
   std::vector<ToolPtr> defined_;
 };
 
 // The run's tool registry (a RunContext service), wired to the run's hooks and event bus.
 // `Run` is any type with RunContext's service API, so this layer does not depend on the bridge.
-template <typename Run, typename HooksFor, typename BusFor>
-ToolRegistry& toolsFor(Run& run, HooksFor hooksFor, BusFor busFor) {
+template <typename Run>
+ToolRegistry& toolsFor(Run& run) {
   return run.template service<ToolRegistry>([&] {
     return std::make_shared<ToolRegistry>(run.loop(), run.permissions(), &hooksFor(run), &busFor(run));
   });
