@@ -268,6 +268,17 @@ Value Registry::callSync(const FunctionDecl& d, CallContext& cx, Args args, Erro
   }
 }
 
+PromisePtr Registry::invoke(std::string_view qualifiedName, CallContext& cx, std::vector<Value> args) noexcept {
+  const FunctionDecl* d = global().find(qualifiedName);
+  if (!d) return Promise::rejected(Error(codes::kNotFound, "no function named '" + std::string(qualifiedName) + "'"));
+  if (auto e = validate(*d, args)) return Promise::rejected(*e);
+  CallContext inner{cx.run, cx.loop, d->qualifiedName()};
+  if (d->async) return callAsync(*d, inner, Args(args));
+  ErrorPtr err;
+  Value v = callSync(*d, inner, Args(args), err);
+  return err ? Promise::rejected(*err) : Promise::fulfilledWith(std::move(v));
+}
+
 PromisePtr Registry::callAsync(const FunctionDecl& d, CallContext& cx, Args args) noexcept {
   PromisePtr p;
   try {

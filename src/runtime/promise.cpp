@@ -59,6 +59,9 @@ void Promise::rejectCurrentException() {
 }
 
 void Promise::settle() {
+  // A callback may drop the last outside reference to this promise (a run that clears its
+  // in-flight list); keep it alive until every callback has run.
+  auto keep = weak_from_this().lock();
   canceller_ = nullptr;
   auto cbs = std::move(callbacks_);
   callbacks_.clear();

@@ -138,6 +138,10 @@ class Registry {
   static Value callSync(const FunctionDecl& d, CallContext& cx, Args args, ErrorPtr& err) noexcept;
   // Invokes an async declaration; never throws; applies `timeout` from a trailing options object.
   static PromisePtr callAsync(const FunctionDecl& d, CallContext& cx, Args args) noexcept;
+  // Calls any declaration of the global registry by qualified name ("state.get", "agent:run")
+  // the way a script would: validates, then runs it sync or async. Never throws; a sync result
+  // comes back as a settled promise. How one module uses another without linking to it.
+  static PromisePtr invoke(std::string_view qualifiedName, CallContext& cx, std::vector<Value> args) noexcept;
 
  private:
   std::vector<FunctionDecl> fns_;
