@@ -91,6 +91,7 @@ class ToolRegistry {
   // A call-time approver (tools.set_approver / the CLI's --approve). Approvals are remembered
   // per tool and exact arguments for the registry's lifetime.
   void setApprover(Approver a) { approver_ = std::move(a); }
+  const Approver& approver() const { return approver_; }
 
   // The validated, approved, hooked, timed call. `ctx` is merged into the ctx the tool gets.
   PromisePtr call(const std::string& name, Value args, Value ctx = {});
@@ -109,10 +110,17 @@ class ToolRegistry {
 
 // The run's tool registry (a RunContext service), wired to the run's hooks and event bus.
 // `Run` is any type with RunContext's service API, so this layer does not depend on the bridge.
+// When the run's config has `approve` (the CLI's --approve POLICY), that policy is the
+// registry's approver until a spell sets its own.
 template <typename Run>
 ToolRegistry& toolsFor(Run& run) {
   return run.template service<ToolRegistry>([&] {
-    return std::make_shared<ToolRegistry>(run.loop(), run.permissions(), &hooksFor(run), &busFor(run));
+    auto reg = std::make_shared<ToolRegistry>(run.loop(), run.permissions(), &hooksFor(run), &busFor(run));
+    if constexpr (requires { run.config; }) {
+      const Value& policy = run.config.get("approve");
+      if (policy.isString()) reg->setApprover(approvalPolicy(policy.asString()));
+    }
+    return reg;
   });
 }
 
