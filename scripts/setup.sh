@@ -24,13 +24,29 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# npm installs the tokenizer data below (the nodejs package may already bring it).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Data dependency: OpenAI's BPE rank files (cl100k_base, o200k_base) as shipped by the npm
+# package `tiktoken` (encoders/*.json). llm.count_tokens reads them at run time for exact
+# counts (src/llm/tokenizer.cpp); without them it estimates. Installed into the checkout's
+# third_party_data/ (ignored by git); nothing is copied into the repository.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tk_version=1.0.22
+if [ ! -f "$root/third_party_data/node_modules/tiktoken/encoders/o200k_base.json" ] ||
+   ! grep -q "\"version\": \"$tk_version\"" "$root/third_party_data/node_modules/tiktoken/package.json" 2>/dev/null; then
+  echo "setup: installing tokenizer data (npm tiktoken@$tk_version) into third_party_data/" >&2
+  mkdir -p "$root/third_party_data"
+  npm install --prefix "$root/third_party_data" --no-save --no-audit --no-fund --ignore-scripts \
+    "tiktoken@$tk_version" >/dev/null ||
+    echo "setup: npm install failed; llm.count_tokens will estimate" >&2
+fi
