@@ -20,7 +20,7 @@ struct RunFlags {
   double timeout = 0;
   size_t memory = 0;
   uint64_t instructions = 0;
-  std::string record, replay, mockReplies;
+  std::string record, replay, mockReplies, approve;
 };
 
 void addRunOptions(CLI::App* cmd, RunFlags& f) {
@@ -43,6 +43,13 @@ void addRunOptions(CLI::App* cmd, RunFlags& f) {
   cmd->add_option("--replay", f.replay, "Answer provider calls from a recording FILE");
   cmd->add_option("--mock-replies", f.mockReplies, "Scripted replies for the mock provider (JSON Lines)");
   cmd->add_option("--max-cost", "Stop when the run's LLM cost exceeds USD");
+  cmd->add_option("--approve", f.approve,
+                  "Approve calls of tools that require approval: deny (default), all, ask, or NAME,NAME")
+      ->check([](const std::string& v) -> std::string {
+        if (v.empty() || v.front() == ',' || v.back() == ',' || v.find(",,") != std::string::npos)
+          return "--approve takes deny, all, ask or a comma-separated list of tool names";
+        return "";
+      });
 }
 
 int finish(const RunFlags& f, const RunResult& r) {
@@ -96,6 +103,7 @@ RunResult runWith(RunFlags& f) {
   if (!f.record.empty()) f.opts.extraConfig.asObject().set("record", f.record);
   if (!f.replay.empty()) f.opts.extraConfig.asObject().set("replay", f.replay);
   if (!f.mockReplies.empty()) f.opts.extraConfig.asObject().set("mock_replies", f.mockReplies);
+  if (!f.approve.empty()) f.opts.extraConfig.asObject().set("approve", f.approve);
   return runSpell(f.opts);
 }
 
