@@ -811,7 +811,8 @@ Value datetime(const Value& a, ToolEnv&) {
   if (op == "diff") {
     if (a.get("other").isNull()) fail(codes::kInvalidArgument, "datetime: diff needs other (a second date)");
     double d = toUnix(a.get("other"), inFormat) - when();
-    return Value::object({{"seconds", d}, {"minutes", d / 60}, {"hours", d / 3600}, {"days", d / 86400}});
+    auto num = [](double x) { return x == std::floor(x) && std::fabs(x) < 9e15 ? Value(static_cast<int64_t>(x)) : Value(x); };
+    return Value::object({{"seconds", num(d)}, {"minutes", num(d / 60)}, {"hours", num(d / 3600)}, {"days", num(d / 86400)}});
   }
   fail(codes::kInvalidArgument, "datetime: unknown operation '" + op + "'");
 }

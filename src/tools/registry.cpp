@@ -270,7 +270,7 @@ std::string similarNames(const std::string& name, const std::vector<ToolPtr>& al
   for (const auto& t : all) {
     std::string lt = lower(t->name);
     size_t d = editDistance(ln, lt);
-    bool sub = !ln.empty() && (lt.find(ln) != std::string::npos || ln.find(lt) != std::string::npos);
+    bool sub = ln.size() >= 3 && (lt.find(ln) != std::string::npos || ln.find(lt) != std::string::npos);
     if (d <= std::max<size_t>(2, ln.size() / 3) || sub) c.emplace_back(sub ? 0 : d, t->name);
   }
   std::stable_sort(c.begin(), c.end(), [](auto& x, auto& y) { return x.first < y.first; });

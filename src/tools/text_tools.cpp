@@ -159,7 +159,7 @@ class Calc {
       size_t open = pos_++;
       bool b = false;
       double v = cmp(b);
-      if (!eat(")")) calcFail("missing ')' for the '(' at position " + std::to_string(open + 1), pos_);
+      if (!eat(")")) calcFail("unclosed '('", open);
       return v;
     }
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') return number();

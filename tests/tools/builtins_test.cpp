@@ -65,7 +65,7 @@ TEST(Calculator, Comparisons) {
 TEST(Calculator, ErrorsNamePosition) {
   EXPECT_EQ(calcErr("1 / 0"), "calculator: division by zero at position 3");
   EXPECT_EQ(calcErr("1 +"), "calculator: unexpected end of expression at position 4");
-  EXPECT_EQ(calcErr("(1 + 2"), "calculator: missing ')' for the '(' at position 1 at position 7");
+  EXPECT_EQ(calcErr("(1 + 2"), "calculator: unclosed '(' at position 1");
   EXPECT_EQ(calcErr("2 $ 3"), "calculator: unexpected '$' at position 3");
   EXPECT_EQ(calcErr("foo(1)"), "calculator: unknown function 'foo' (known: sqrt abs min max floor ceil round log log10 log2 exp sin cos tan) at position 1");
   EXPECT_EQ(calcErr("bar + 1"), "calculator: unknown name 'bar' at position 1");
