@@ -5,6 +5,7 @@
 #include "llmspell/llm/client.hpp"
 
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -496,8 +497,9 @@ PromisePtr LlmClient::chatReplay(const std::string& model, const ChatRequest& re
 
 std::string LlmClient::definePool(const std::string& name, std::vector<std::string> models, const std::string& strategy) {
   if (models.empty()) fail(codes::kInvalidArgument, "a pool needs at least one model");
-  if (strategy != "fallback" && strategy != "round_robin") {
-    fail(codes::kInvalidArgument, "pool strategy must be \"fallback\" or \"round_robin\" (got \"" + strategy + "\")");
+  if (strategy != "fallback" && strategy != "round_robin" && strategy != "fastest" && strategy != "consensus") {
+    fail(codes::kInvalidArgument, "pool strategy must be \"fallback\", \"fastest\", \"round_robin\" or \"consensus\" (got \"" +
+                                      strategy + "\")");
   }
   for (const auto& m : models) {
     auto [p, id] = splitModelName(m);
@@ -512,6 +514,8 @@ PromisePtr LlmClient::chatPool(const std::string& name, ChatRequest req, CallOpt
   auto it = pools_.find(name);
   if (it == pools_.end()) return Promise::rejected(Error(codes::kInvalidArgument, "no pool named " + name + " (create it with llm.pool)"));
   Pool& pool = it->second;
+  if (pool.strategy == "fastest") return chatFastest(pool.models, std::move(req), std::move(opts));
+  if (pool.strategy == "consensus") return chatConsensus(pool.models, std::move(req), std::move(opts));
   size_t start = 0;
   if (pool.strategy == "round_robin") start = pool.next++ % pool.models.size();
   struct Walk : std::enable_shared_from_this<Walk> {
@@ -563,6 +567,196 @@ PromisePtr LlmClient::chatPool(const std::string& name, ChatRequest req, CallOpt
     }
   });
   return w->out;
+}
+
+namespace {
+
+std::string poolFailure(const std::vector<std::string>& failures) {
+  std::string m = "every model of the pool failed: ";
+  for (size_t k = 0; k < failures.size(); ++k) m += (k ? "; " : "") + failures[k];
+  return m;
+}
+
+}  // namespace
+
+std::string normalizeAnswer(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isspace(c)) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(static_cast<char>(std::tolower(c)));
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    while (!out.empty() && (out.back() == '.' || out.back() == '!' || out.back() == '?' || out.back() == ' ')) {
+      out.pop_back();
+      changed = true;
+    }
+    if (out.size() >= 2 && ((out.front() == '"' && out.back() == '"') || (out.front() == '\'' && out.back() == '\''))) {
+      out = out.substr(1, out.size() - 2);
+      changed = true;
+    }
+  }
+  return out;
+}
+
+PromisePtr LlmClient::chatFastest(const std::vector<std::string>& models, ChatRequest req, CallOptions opts) {
+  // Every model at once; the first to succeed (or, when streaming, to deliver a first chunk)
+  // wins and the others are cancelled.
+  struct Race {
+    std::vector<std::string> models;
+    std::vector<PromisePtr> calls;
+    std::vector<std::string> failures;
+    size_t failed = 0;
+    int winner = -1;
+    PromisePtr out = Promise::create();
+    void cancelOthers() {
+      for (size_t k = 0; k < calls.size(); ++k) {
+        if (static_cast<int>(k) != winner && calls[k] && calls[k]->pending()) calls[k]->cancel();
+      }
+    }
+  };
+  auto race = std::make_shared<Race>();
+  race->models = models;
+  race->calls.resize(models.size());
+  auto user = opts.onChunk;
+  for (size_t i = 0; i < models.size(); ++i) {
+    CallOptions o = opts;
+    std::weak_ptr<Race> weak = race;
+    if (user) {
+      o.onChunk = [weak, i, user](const StreamChunk& c) {
+        auto r = weak.lock();
+        if (!r || !r->out->pending()) return;
+        if (r->winner < 0) {
+          r->winner = static_cast<int>(i);
+          r->cancelOthers();
+        }
+        if (r->winner == static_cast<int>(i)) user(c);
+      };
+    }
+    race->calls[i] = chat(models[i], req, std::move(o));
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    race->calls[i]->onSettle([race, i](const Promise& p) {
+      if (!race->out->pending()) return;
+      bool mine = race->winner == static_cast<int>(i);
+      if (p.fulfilled() && (race->winner < 0 || mine)) {
+        race->winner = static_cast<int>(i);
+        Value v = p.value();
+        v.asObject().set("pool_model", race->models[i]);
+        race->out->resolve(v);
+        race->cancelOthers();
+        return;
+      }
+      if (p.fulfilled()) return;
+      race->failures.push_back(race->models[i] + ": " + p.error().message);
+      if (mine) {  // the streaming winner failed after its first chunk: nothing to fall back on
+        race->out->reject(p.error());
+        return;
+      }
+      if (++race->failed == race->models.size()) {
+        Error all = p.error();
+        if (race->failures.size() > 1) all.message = poolFailure(race->failures);
+        race->out->reject(all);
+      }
+    });
+  }
+  std::weak_ptr<Race> weak = race;
+  race->out->setCanceller([weak] {
+    if (auto r = weak.lock()) {
+      for (auto& c : r->calls) if (c && c->pending()) c->cancel();
+    }
+  });
+  return race->out;
+}
+
+PromisePtr LlmClient::chatConsensus(const std::vector<std::string>& models, ChatRequest req, CallOptions opts) {
+  // Every model answers (not streamed); the most common normalized answer wins (ties: the earlier
+  // model of the pool). Usage and cost are the totals of every answer, so budgets see them all.
+  auto user = opts.onChunk;
+  opts.onChunk = nullptr;
+  std::vector<PromisePtr> calls;
+  for (const auto& m : models) calls.push_back(chat(m, req, opts));
+  PromisePtr out = Promise::create();
+  promiseAllSettled(calls)->onSettle([out, models, user](const Promise& all) {
+    if (!out->pending()) return;
+    const auto& rows = all.value().asArray();
+    std::vector<std::string> keys(models.size());
+    std::vector<std::string> failures;
+    std::map<std::string, size_t> votes;
+    size_t answered = 0;
+    for (size_t i = 0; i < models.size(); ++i) {
+      const Value& v = rows[i].get("value");
+      if (!v.isObject()) {
+        const Value& e = rows[i].get("error");
+        failures.push_back(models[i] + ": " + (e.isError() ? e.asError()->message : e.describe()));
+        continue;
+      }
+      ++answered;
+      keys[i] = normalizeAnswer(v.getString("text"));
+      ++votes[keys[i]];
+    }
+    if (answered == 0) {
+      const Value& e = rows[0].get("error");
+      Error err = e.isError() ? *e.asError() : Error(codes::kProviderError, "no model of the pool answered");
+      if (failures.size() > 1) err.message = poolFailure(failures);
+      out->reject(err);
+      return;
+    }
+    int best = -1;
+    for (size_t i = 0; i < models.size(); ++i) {
+      if (!rows[i].get("value").isObject()) continue;
+      if (best < 0 || votes[keys[i]] > votes[keys[static_cast<size_t>(best)]]) best = static_cast<int>(i);
+    }
+    Value result = rows[static_cast<size_t>(best)].get("value").deepCopy();
+    Value agreeing = Value::array(), answers = Value::array();
+    Usage total;
+    total.present = true;
+    double cost = 0;
+    for (size_t i = 0; i < models.size(); ++i) {
+      const Value& v = rows[i].get("value");
+      Value row = Value::object({{"model", models[i]}});
+      if (v.isObject()) {
+        row.asObject().set("text", v.get("text"));
+        if (keys[i] == keys[static_cast<size_t>(best)]) agreeing.asArray().push(Value(models[i]));
+        Usage u = usageFromValue(v.get("usage"));
+        total.inputTokens += u.inputTokens;
+        total.outputTokens += u.outputTokens;
+        total.totalTokens += u.totalTokens;
+        total.cachedTokens += u.cachedTokens;
+        total.reasoningTokens += u.reasoningTokens;
+        cost += v.getNumber("cost_usd");
+      } else {
+        row.asObject().set("error", rows[i].get("error"));
+      }
+      answers.asArray().push(row);
+    }
+    size_t n = votes[keys[static_cast<size_t>(best)]];
+    result.asObject().set("pool_model", models[static_cast<size_t>(best)]);
+    result.asObject().set("usage", toValue(total));
+    result.asObject().set("cost_usd", cost);
+    result.asObject().set("consensus", Value::object({{"agreement", static_cast<double>(n) / static_cast<double>(answered)},
+                                                      {"votes", static_cast<int64_t>(n)},
+                                                      {"answered", static_cast<int64_t>(answered)},
+                                                      {"models", agreeing},
+                                                      {"answers", answers}}));
+    if (user) {
+      StreamChunk c;
+      c.text = result.getString("text");
+      user(c);
+    }
+    out->resolve(result);
+  });
+  out->setCanceller([calls] {
+    for (auto& c : calls) if (c->pending()) c->cancel();
+  });
+  return out;
 }
 
 // ---------------- mock ----------------
@@ -873,28 +1067,43 @@ PromisePtr LlmClient::chatHttp(const ProviderConfig& cfg, ChatRequest req, CallO
 
 namespace {
 
-// One JSON exchange (embeddings, model lists): no streaming, no retries.
-PromisePtr exchange(Loop& loop, const ProviderConfig& cfg, WireRequest w,
-                    std::function<Value(const std::string&)> decode) {
-  net::HttpRequest hr;
-  hr.method = w.method;
-  hr.url = w.url;
-  hr.headers = w.headers;
-  hr.body = std::move(w.body);
-  hr.connectTimeout = cfg.connectTimeoutSeconds;
-  hr.totalTimeout = cfg.timeoutSeconds;
-  PromisePtr inner = net::HttpClient::forLoop(loop)->request(std::move(hr));
+// One JSON exchange (embeddings, model lists): no streaming; 429 / 5xx / 529 / network errors
+// are retried up to `maxRetries` times with the chat calls' backoff (honouring retry-after).
+struct Exchange : std::enable_shared_from_this<Exchange> {
+  Loop* loop = nullptr;
+  ProviderConfig cfg;
+  WireRequest w;
+  std::function<Value(const std::string&)> decode;
+  std::function<double()> jitter;
+  int maxRetries = 0;
+  int attempt = 0;
   PromisePtr out = Promise::create();
-  std::string name = cfg.name;
-  inner->onSettle([out, decode, name](const Promise& p) {
+  PromisePtr inner;
+  Loop::TimerHandle timer;
+
+  void begin() {
+    net::HttpRequest hr;
+    hr.method = w.method;
+    hr.url = w.url;
+    hr.headers = w.headers;
+    hr.body = w.body;
+    hr.connectTimeout = cfg.connectTimeoutSeconds;
+    hr.totalTimeout = cfg.timeoutSeconds;
+    inner = net::HttpClient::forLoop(*loop)->request(std::move(hr));
+    auto self = shared_from_this();
+    inner->onSettle([self](const Promise& p) { self->done(p); });
+  }
+
+  void done(const Promise& p) {
     if (!out->pending()) return;
     if (p.rejected()) {
-      out->reject(p.error());
+      retryOr(p.error(), std::nullopt);
       return;
     }
     const net::HttpResponse& r = net::responseOf(p.value());
     if (r.status >= 400) {
-      out->reject(classifyHttpError(name, r.status, r.headers, r.body).error);
+      HttpFailure f = classifyHttpError(cfg.name, r.status, r.headers, r.body);
+      retryOr(f.error, f.retryAfterSeconds);
       return;
     }
     try {
@@ -902,14 +1111,46 @@ PromisePtr exchange(Loop& loop, const ProviderConfig& cfg, WireRequest w,
     } catch (const Exception& e) {
       out->reject(e.error());
     } catch (const std::exception& e) {
-      out->reject(Error(codes::kProviderError, name + " sent a response of an unexpected shape: " + e.what()));
+      out->reject(Error(codes::kProviderError, cfg.name + " sent a response of an unexpected shape: " + e.what()));
+    }
+  }
+
+  void retryOr(Error err, std::optional<double> serverDelay) {
+    bool can = err.code != codes::kCancelled && err.retryable && attempt < maxRetries;
+    if (can && serverDelay && *serverDelay > cfg.maxRetryAfterSeconds) can = false;
+    if (!can) {
+      err.message = redactSecrets(err.message);
+      out->reject(err);
+      return;
+    }
+    double d = retryDelay(cfg, attempt, serverDelay, jitter ? jitter() : 1.0);
+    ++attempt;
+    auto self = shared_from_this();
+    timer = loop->setTimeout(d, [self] {
+      if (self->out->pending()) self->begin();
+    });
+  }
+};
+
+PromisePtr exchange(Loop& loop, const ProviderConfig& cfg, WireRequest w,
+                    std::function<Value(const std::string&)> decode, int maxRetries,
+                    std::function<double()> jitter) {
+  auto x = std::make_shared<Exchange>();
+  x->loop = &loop;
+  x->cfg = cfg;
+  x->w = std::move(w);
+  x->decode = std::move(decode);
+  x->jitter = std::move(jitter);
+  x->maxRetries = maxRetries;
+  x->begin();
+  std::weak_ptr<Exchange> weak = x;
+  x->out->setCanceller([weak] {
+    if (auto e = weak.lock()) {
+      e->timer.cancel();
+      if (e->inner && e->inner->pending()) e->inner->cancel();
     }
   });
-  std::weak_ptr<Promise> wi = inner;
-  out->setCanceller([wi] {
-    if (auto i = wi.lock()) i->cancel();
-  });
-  return out;
+  return x->out;
 }
 
 }  // namespace
@@ -940,15 +1181,18 @@ PromisePtr LlmClient::embed(const std::string& model, std::vector<std::string> t
     if (!http_) http_ = net::HttpClient::forLoop(loop_);
     const Codec& codec = codecFor(cfg.kind);
     WireRequest w = codec.encodeEmbed(texts, id, opts, cfg);
-    return exchange(loop_, cfg, std::move(w), [&codec](const std::string& body) {
-      Value out = Value::array();
-      for (const auto& vec : codec.decodeEmbed(body)) {
-        Value v = Value::array();
-        for (double d : vec) v.asArray().push(d);
-        out.asArray().push(v);
-      }
-      return out;
-    });
+    return exchange(
+        loop_, cfg, std::move(w),
+        [&codec](const std::string& body) {
+          Value out = Value::array();
+          for (const auto& vec : codec.decodeEmbed(body)) {
+            Value v = Value::array();
+            for (double d : vec) v.asArray().push(d);
+            out.asArray().push(v);
+          }
+          return out;
+        },
+        cfg.maxRetries, jitterFn());
   } catch (const Exception& e) {
     return Promise::rejected(e.error());
   }
@@ -962,10 +1206,64 @@ PromisePtr LlmClient::listModels(const std::string& name) {
     }
     if (!http_) http_ = net::HttpClient::forLoop(loop_);
     const Codec& codec = codecFor(cfg.kind);
-    return exchange(loop_, cfg, codec.encodeListModels(cfg),
-                    [&codec](const std::string& body) { return codec.decodeListModels(body); });
+    return exchange(
+        loop_, cfg, codec.encodeListModels(cfg), [&codec](const std::string& body) { return codec.decodeListModels(body); },
+        cfg.maxRetries, jitterFn());
   } catch (const Exception& e) {
     return Promise::rejected(e.error());
+  }
+}
+
+std::function<double()> LlmClient::jitterFn() {
+  std::weak_ptr<bool> alive = alive_;
+  return [this, alive] {
+    auto a = alive.lock();
+    return a && *a ? jitter() : 1.0;
+  };
+}
+
+PromisePtr LlmClient::probe(const std::string& name, double timeoutSeconds) {
+  auto start = std::chrono::steady_clock::now();
+  auto result = [start](bool reachable, int status, const std::string& error) {
+    Value v = Value::object({{"reachable", reachable},
+                             {"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now() - start).count()}});
+    if (status) v.asObject().set("status", status);
+    if (!error.empty()) v.asObject().set("error", error);
+    return v;
+  };
+  try {
+    const ProviderConfig& cfg = provider(name);
+    if (cfg.kind == "mock") return Promise::resolved(result(true, 0, ""));
+    if (!http_) http_ = net::HttpClient::forLoop(loop_);
+    WireRequest w = codecFor(cfg.kind).encodeListModels(cfg);
+    net::HttpRequest hr;
+    hr.method = w.method;
+    hr.url = w.url;
+    hr.headers = w.headers;
+    hr.connectTimeout = timeoutSeconds;
+    hr.totalTimeout = timeoutSeconds;
+    PromisePtr inner = net::HttpClient::forLoop(loop_)->request(std::move(hr));
+    PromisePtr out = Promise::create();
+    std::string pname = cfg.name;
+    inner->onSettle([out, result, pname](const Promise& p) {
+      if (!out->pending()) return;
+      if (p.rejected()) {
+        out->resolve(result(false, 0, redactSecrets(p.error().message)));
+        return;
+      }
+      const net::HttpResponse& r = net::responseOf(p.value());
+      std::string err;
+      if (r.status >= 400) err = redactSecrets(classifyHttpError(pname, r.status, r.headers, r.body).error.message);
+      out->resolve(result(true, r.status, err));
+    });
+    std::weak_ptr<Promise> wi = inner;
+    out->setCanceller([wi] {
+      if (auto i = wi.lock()) i->cancel();
+    });
+    return out;
+  } catch (const Exception& e) {
+    return Promise::resolved(result(false, 0, e.error().message));
   }
 }
 

@@ -662,6 +662,7 @@ struct FakeProvider::Impl : std::enable_shared_from_this<FakeProvider::Impl> {
       else if (in.is_array()) for (const auto& t : in) texts.push_back(t.is_string() ? t.get<std::string>() : t.dump());
     }
     auto q = pop("embeddings");
+    if (q && listFault(p, *q, res)) return;
     std::vector<std::vector<float>> vecs;
     for (size_t i = 0; i < texts.size(); ++i) {
       if (q && i < (*q)["embeddings"].size()) vecs.push_back((*q)["embeddings"][i].get<std::vector<float>>());
@@ -688,8 +689,20 @@ struct FakeProvider::Impl : std::enable_shared_from_this<FakeProvider::Impl> {
     res->send(200, out.dump(), {{"content-type", "application/json"}});
   }
 
+  // A queued embeddings / models reply with `status` (429, 500, 503...) answers with that error,
+  // plus `retry_after_ms` as a retry-after-ms header.
+  bool listFault(Proto p, const json& q, ResponsePtr res) {
+    if (!q.contains("status")) return false;
+    int status = q["status"].get<int>();
+    Headers h;
+    if (q.contains("retry_after_ms")) h.emplace_back("retry-after-ms", std::to_string(q["retry_after_ms"].get<int>()));
+    sendError(p, res, status, status == 429 ? "rate_limit_error" : "server_error", "scripted failure " + std::to_string(status), h);
+    return true;
+  }
+
   void models(Proto p, ResponsePtr res) {
     auto q = pop("models");
+    if (q && listFault(p, *q, res)) return;
     json ids = q ? (*q)["models"] : json::array();
     json out;
     if (p == Proto::kOpenAi) {

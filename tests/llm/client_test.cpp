@@ -3,6 +3,7 @@
 // cancellation mid-stream; and the mock provider.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -598,6 +599,164 @@ TEST(Pools, FallbackAndRoundRobin) {
   EXPECT_EQ(wait(loop, c.chat(rr, r, {})).value.getString("pool_model"), "anthropic/claude-haiku-4-5");
   EXPECT_THROW(c.definePool("bad", {"openai/x"}, "fastest-ever"), Exception);
   EXPECT_THROW(c.definePool("bad", {}, "fallback"), Exception);
+}
+
+TEST(Pools, FastestTakesTheFirstSuccessAndCancelsTheRest) {
+  fake::FakeProvider slow{8}, fast{9};
+  Loop loop;
+  LlmClient c(loop);
+  c.configure("openai", Value::object({{"base_url", slow.baseUrl("openai")}, {"api_key", "k"}, {"retries", 0}}));
+  c.configure("anthropic", Value::object({{"base_url", fast.baseUrl("anthropic")}, {"api_key", "k"}, {"retries", 0}}));
+  std::string pool = c.definePool("f", {"openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"}, "fastest");
+  slow.push({{"text", "slow answer"}, {"delay", 3.0}});
+  fast.push({{"text", "fast answer"}, {"delay", 0.05}});
+  ChatRequest r;
+  r.messages = {Message::user("x")};
+  auto t0 = std::chrono::steady_clock::now();
+  auto o = wait(loop, c.chat(pool, r, {}));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(o.ok) << o.error.toString();
+  EXPECT_EQ(o.value.getString("text"), "fast answer");
+  EXPECT_EQ(o.value.getString("pool_model"), "anthropic/claude-haiku-4-5");
+  EXPECT_LT(secs, 2.5);  // did not wait for the slow one
+  // The slow call was cancelled: its connection was closed before the reply.
+  bool late = false;
+  auto timer = loop.setTimeout(2.0, [&] { late = true; });
+  loop.runUntil([&] { return slow.peerCloses() >= 1 || late; });
+  timer.cancel();
+  EXPECT_GE(slow.peerCloses(), 1u);
+
+  // Streaming: chunks come from the winner only.
+  slow.clear();
+  fast.clear();
+  slow.push({{"text", "slow slow slow"}, {"delay", 3.0}});
+  fast.push({{"text", "one two three"}});
+  CallOptions co;
+  std::string joined;
+  co.onChunk = [&](const StreamChunk& ch) { joined += ch.text; };
+  auto s = wait(loop, c.chat(pool, r, co));
+  ASSERT_TRUE(s.ok) << s.error.toString();
+  EXPECT_EQ(joined, "one two three");
+  EXPECT_EQ(s.value.getString("text"), "one two three");
+
+  // A failing model does not end the race; all failing does, naming each.
+  slow.clear();
+  fast.clear();
+  slow.push({{"text", "late but fine"}, {"delay", 0.2}});
+  fast.push({{"fault", "server_error"}});
+  auto f = wait(loop, c.chat(pool, r, {}));
+  ASSERT_TRUE(f.ok) << f.error.toString();
+  EXPECT_EQ(f.value.getString("pool_model"), "openai/gpt-4o-mini");
+  slow.push({{"fault", "server_error"}});
+  fast.push({{"fault", "auth"}});
+  auto e = wait(loop, c.chat(pool, r, {}));
+  ASSERT_FALSE(e.ok);
+  EXPECT_NE(e.error.message.find("every model of the pool failed"), std::string::npos) << e.error.message;
+  EXPECT_NE(e.error.message.find("openai/gpt-4o-mini: "), std::string::npos);
+  EXPECT_NE(e.error.message.find("anthropic/claude-haiku-4-5: "), std::string::npos);
+}
+
+TEST(Pools, ConsensusPicksTheMostCommonAnswer) {
+  fake::FakeProvider a{10}, b{11}, g{12};
+  Loop loop;
+  LlmClient c(loop);
+  c.configure("openai", Value::object({{"base_url", a.baseUrl("openai")}, {"api_key", "k"}, {"retries", 0}}));
+  c.configure("anthropic", Value::object({{"base_url", b.baseUrl("anthropic")}, {"api_key", "k"}, {"retries", 0}}));
+  c.configure("gemini", Value::object({{"base_url", g.baseUrl("gemini")}, {"api_key", "k"}, {"retries", 0}}));
+  std::string pool = c.definePool("c", {"gemini/gemini-2.5-flash", "openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"},
+                                  "consensus");
+  g.push({{"text", "London"}, {"usage", {{"input_tokens", 5}, {"output_tokens", 1}}}});
+  a.push({{"text", "Paris."}, {"usage", {{"input_tokens", 5}, {"output_tokens", 2}}}});
+  b.push({{"text", "  paris "}, {"usage", {{"input_tokens", 6}, {"output_tokens", 3}}}});
+  ChatRequest r;
+  r.messages = {Message::user("Capital of France?")};
+  auto o = wait(loop, c.chat(pool, r, {}));
+  ASSERT_TRUE(o.ok) << o.error.toString();
+  EXPECT_EQ(o.value.getString("text"), "Paris.");
+  EXPECT_EQ(o.value.getString("pool_model"), "openai/gpt-4o-mini");
+  const Value& cons = o.value.get("consensus");
+  EXPECT_EQ(cons.getInt("votes"), 2);
+  EXPECT_EQ(cons.getInt("answered"), 3);
+  EXPECT_NEAR(cons.getNumber("agreement"), 2.0 / 3.0, 1e-9);
+  EXPECT_EQ(toJsonText(cons.get("models")), R"(["openai/gpt-4o-mini","anthropic/claude-haiku-4-5"])");
+  EXPECT_EQ(cons.get("answers").asArray().size(), 3u);
+  EXPECT_EQ(o.value.get("usage").getInt("input_tokens"), 16);  // every answer counted
+  EXPECT_EQ(o.value.get("usage").getInt("output_tokens"), 6);
+  EXPECT_EQ(a.requests().size(), 1u);
+  EXPECT_EQ(b.requests().size(), 1u);
+  EXPECT_EQ(g.requests().size(), 1u);
+
+  // A failed model abstains; a tie goes to the earlier model of the pool.
+  g.push({{"fault", "server_error"}});
+  a.push({{"text", "yes"}});
+  b.push({{"text", "no"}});
+  auto t = wait(loop, c.chat(pool, r, {}));
+  ASSERT_TRUE(t.ok) << t.error.toString();
+  EXPECT_EQ(t.value.getString("text"), "yes");
+  EXPECT_EQ(t.value.get("consensus").getInt("answered"), 2);
+  EXPECT_EQ(t.value.get("consensus").getNumber("agreement"), 0.5);
+  EXPECT_TRUE(t.value.get("consensus").get("answers").asArray()[0].get("error").isError());
+
+  EXPECT_EQ(normalizeAnswer("  \"Paris!\"  "), "paris");
+  EXPECT_EQ(normalizeAnswer("The  answer\n is 42."), "the answer is 42");
+}
+
+TEST(ListsAndEmbeddings, RetriedOn429And5xx) {
+  fake::FakeProvider fp{13};
+  Loop loop;
+  LlmClient c(loop);
+  c.setJitterSeed(3);
+  c.configure("openai", Value::object({{"base_url", fp.baseUrl("openai")}, {"api_key", "k"}, {"retries", 2}, {"retry_base", 0.01}}));
+  fp.push({{"models", json::array()}, {"status", 503}});
+  fp.push({{"models", json::array()}, {"status", 429}, {"retry_after_ms", 20}});
+  fp.push({{"models", {"m1", "m2"}}});
+  auto l = wait(loop, c.listModels("openai"));
+  ASSERT_TRUE(l.ok) << l.error.toString();
+  EXPECT_EQ(l.value.asArray().size(), 2u);
+  EXPECT_EQ(fp.requests().size(), 3u);
+
+  fp.clear();
+  fp.push({{"embeddings", json::array()}, {"status", 500}});
+  auto e = wait(loop, c.embed("openai/text-embedding-3-small", {"a", "b"}, Value::object()));
+  ASSERT_TRUE(e.ok) << e.error.toString();
+  EXPECT_EQ(e.value.asArray().size(), 2u);
+  EXPECT_EQ(fp.requests().size(), 2u);
+
+  // Out of retries: the last error, with the provider's message.
+  fp.clear();
+  for (int i = 0; i < 3; ++i) fp.push({{"models", json::array()}, {"status", 500}});
+  auto f = wait(loop, c.listModels("openai"));
+  ASSERT_FALSE(f.ok);
+  EXPECT_EQ(f.error.code, "provider_error");
+  EXPECT_EQ(fp.requests().size(), 3u);
+  // A 400 is not retried.
+  fp.clear();
+  fp.push({{"models", json::array()}, {"status", 400}});
+  auto b = wait(loop, c.listModels("openai"));
+  EXPECT_EQ(b.error.code, "invalid_argument");
+  EXPECT_EQ(fp.requests().size(), 1u);
+}
+
+TEST(Probe, ReachableUnreachableAndMock) {
+  fake::FakeProvider fp{14};
+  Loop loop;
+  LlmClient c(loop);
+  c.configure("openai", Value::object({{"base_url", fp.baseUrl("openai")}, {"api_key", "k"}}));
+  c.configure("down", Value::object({{"kind", "openai-compatible"}, {"base_url", "http://127.0.0.1:1/v1"}}));
+  auto up = wait(loop, c.probe("openai", 2.0));
+  ASSERT_TRUE(up.ok);
+  EXPECT_TRUE(up.value.getBool("reachable"));
+  EXPECT_EQ(up.value.getInt("status"), 200);
+  EXPECT_TRUE(up.value.get("error").isNull());
+  EXPECT_GE(up.value.getInt("latency_ms"), 0);
+  auto down = wait(loop, c.probe("down", 1.0));
+  ASSERT_TRUE(down.ok);
+  EXPECT_FALSE(down.value.getBool("reachable"));
+  EXPECT_FALSE(down.value.getString("error").empty());
+  auto m = wait(loop, c.probe("mock", 1.0));
+  EXPECT_TRUE(m.value.getBool("reachable"));
+  auto none = wait(loop, c.probe("nosuch", 1.0));
+  EXPECT_FALSE(none.value.getBool("reachable"));
 }
 
 }  // namespace

@@ -88,10 +88,17 @@ class LlmClient {
   // One chat call. `model` is "provider/model". Resolves with toValue(ChatResponse) plus
   // cost_usd when the catalog knows the model's price.
   PromisePtr chat(const std::string& model, ChatRequest req, CallOptions opts);
-  // Resolves with an array of vectors (arrays of numbers), in input order.
+  // Resolves with an array of vectors (arrays of numbers), in input order. Retries 429 / 5xx /
+  // network errors like chat calls.
   PromisePtr embed(const std::string& model, std::vector<std::string> texts, const Value& opts);
-  // Resolves with the provider's model list: [{id, ...}].
+  // Resolves with the provider's model list: [{id, ...}]. Retries 429 / 5xx / network errors
+  // like chat calls (the provider's retries and backoff, honouring retry-after).
   PromisePtr listModels(const std::string& provider);
+  // A cheap reachability check: GET of the provider's model-list endpoint, no retries, with
+  // `timeoutSeconds` for connect and total. Never rejects; resolves with {reachable (an HTTP
+  // answer came back, whatever its status), status, latency_ms, error (message, or absent)}.
+  // mock answers reachable at once.
+  PromisePtr probe(const std::string& provider, double timeoutSeconds);
 
   // Record / replay (JSON Lines; one line per call: {request, response, chunks}). The request is
   // the canonical form (canonicalRequest) so no header or key is ever written. Replay answers a
@@ -103,7 +110,12 @@ class LlmClient {
 
   // Pools: a virtual model "pool/<name>" over several models. strategy "fallback" tries them in
   // order until one succeeds (invalid_argument and cancelled stop the walk); "round_robin"
-  // starts each call at the next model (and falls back from there). Throws invalid_argument.
+  // starts each call at the next model (and falls back from there); "fastest" asks all at once,
+  // the first success (when streaming: the first to deliver a chunk) wins and the rest are
+  // cancelled; "consensus" asks all (not streamed: the winning text arrives as one chunk) and
+  // returns the most common answer by normalizeAnswer, with `consensus = {agreement, votes,
+  // answered, models, answers}` and usage / cost_usd summed over every answer. Every result has
+  // `pool_model`. Throws invalid_argument.
   std::string definePool(const std::string& name, std::vector<std::string> models, const std::string& strategy);
 
   // Total calls made through this client (attempts included) and retries, for tests/metrics.
@@ -120,7 +132,10 @@ class LlmClient {
 
   PromisePtr chatReplay(const std::string& model, const ChatRequest& req, const CallOptions& opts);
   PromisePtr chatPool(const std::string& name, ChatRequest req, CallOptions opts);
+  PromisePtr chatFastest(const std::vector<std::string>& models, ChatRequest req, CallOptions opts);
+  PromisePtr chatConsensus(const std::vector<std::string>& models, ChatRequest req, CallOptions opts);
   void record(const Value& request, const Value& response, const Value& chunks);
+  std::function<double()> jitterFn();  // the client's jitter while it lives, else 1
 
   struct Recording {
     Value request;
@@ -158,6 +173,10 @@ double retryDelay(const ProviderConfig& cfg, int attempt, std::optional<double> 
 Value canonicalRequest(const std::string& model, const ChatRequest& req);
 // Differences between two values as "path: recorded X, got Y" lines (at most `limit`).
 std::vector<std::string> valueDiff(const Value& recorded, const Value& got, size_t limit = 5);
+
+// The answer text as consensus compares it: lower case, whitespace collapsed, trailing . ! ?
+// and enclosing quotes removed.
+std::string normalizeAnswer(std::string_view text);
 
 // Rough token estimate (no tokenizer): max(words, ceil(chars / 4)).
 int64_t estimateTokens(std::string_view text);
