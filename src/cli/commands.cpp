@@ -1,12 +1,17 @@
 // llmspell check / new / docs.
 #include "cli/commands.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "llmspell/core/convert.hpp"
+#include "llmspell/llm/call_log.hpp"
 #include "llmspell/spell/spell.hpp"
 #if __has_include("llmspell/bridge/docs.hpp")
 #include "llmspell/bridge/docs.hpp"
@@ -118,6 +123,102 @@ int docs(const std::string& format) {
   std::fprintf(stderr, "error[internal]: docs generator not built\n");
   return 1;
 #endif
+}
+
+namespace {
+
+// "30s" / "10m" / "2h" / "7d" before now, or an ISO date / date-time (UTC). nullopt when bad.
+std::optional<double> parseSince(const std::string& s, double now) {
+  if (s.empty()) return 0.0;
+  char* end = nullptr;
+  double n = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() && end && end[0] && !end[1] && n >= 0) {
+    switch (end[0]) {
+      case 's': return now - n;
+      case 'm': return now - n * 60;
+      case 'h': return now - n * 3600;
+      case 'd': return now - n * 86400;
+      default: break;
+    }
+  }
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  int got = std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec);
+  if (got < 3 || mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = got >= 4 ? h : 0;
+  tm.tm_min = got >= 5 ? mi : 0;
+  tm.tm_sec = got >= 6 ? sec : 0;
+  return static_cast<double>(timegm(&tm));
+}
+
+std::string isoTime(double ts) {
+  std::time_t t = static_cast<std::time_t>(ts);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+int logs(const LogsOptions& o) {
+  std::string path = o.db;
+  if (path.empty()) {
+    const char* env = std::getenv("LLMSPELL_CALL_LOG");
+    path = env && *env && std::string_view(env) != "off" ? env : defaultDataDir() + "/calls.db";
+  }
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto since = parseSince(o.since, now);
+  if (!since) {
+    std::fprintf(stderr, "error[invalid_argument]: --since expects 30s, 10m, 2h, 7d or a date like 2026-11-25T10:00, got '%s'\n",
+                 o.since.c_str());
+    return 2;
+  }
+  if (o.limit < 1) {
+    std::fprintf(stderr, "error[invalid_argument]: --limit must be at least 1\n");
+    return 2;
+  }
+  std::error_code ec;
+  Value rows = Value::array();
+  if (fs::exists(path, ec)) {
+    try {
+      llm::CallLog log(path);
+      llm::CallLog::Filter f;
+      f.model = o.model;
+      f.since = *since;
+      f.status = o.status;
+      f.limit = o.limit;
+      rows = log.query(f);
+    } catch (const Exception& e) {
+      std::fprintf(stderr, "error[%s]: %s\n", e.error().code.c_str(), e.error().message.c_str());
+      return 1;
+    }
+  }
+  if (o.json) {
+    for (auto& r : rows.asArray()) r.asObject().set("time", isoTime(r.getNumber("ts")));
+    std::printf("%s\n", toJsonText(rows, {.pretty = true}).c_str());
+    return 0;
+  }
+  if (rows.asArray().empty()) {
+    std::fprintf(stderr, "no LLM calls logged%s (%s)\n", o.model.empty() && o.since.empty() && o.status.empty() ? "" : " that match",
+                 path.c_str());
+    return 0;
+  }
+  std::printf("%-20s  %-32s  %-14s  %7s  %7s  %10s  %8s  %s\n", "TIME", "MODEL", "STATUS", "IN", "OUT", "COST_USD",
+              "MS", "SPELL");
+  for (const auto& r : rows.asArray()) {
+    std::string status = r.getString("error_code");
+    if (status.empty()) status = "ok";
+    std::printf("%-20s  %-32s  %-14s  %7lld  %7lld  %10.6f  %8lld  %s\n", isoTime(r.getNumber("ts")).c_str(),
+                r.getString("model").c_str(), status.c_str(), static_cast<long long>(r.getInt("input_tokens")),
+                static_cast<long long>(r.getInt("output_tokens")), r.getNumber("cost_usd"),
+                static_cast<long long>(r.getInt("latency_ms")), r.getString("spell").c_str());
+  }
+  return 0;
 }
 
 }  // namespace llmspell::cli

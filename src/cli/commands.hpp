@@ -12,4 +12,15 @@ int newSpell(const std::string& name, const std::string& engine);
 // `llmspell docs --format F`. Exit code.
 int docs(const std::string& format);
 
+// `llmspell logs`: the LLM call log (<data dir>/calls.db, or $LLMSPELL_CALL_LOG), newest first.
+struct LogsOptions {
+  std::string model;   // model or provider
+  std::string since;   // "30s", "10m", "2h", "7d", or a date "2026-11-25[THH:MM[:SS]]" (UTC)
+  std::string status;  // ok | error | an error code
+  int limit = 50;
+  bool json = false;
+  std::string db;      // explicit database file
+};
+int logs(const LogsOptions& o);
+
 }  // namespace llmspell::cli

@@ -132,6 +132,14 @@ int main(int argc, char** argv) {
   mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
   auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
   docs->add_option("--format,-f", docsFormat, "md, json or lua-meta");
+  cli::LogsOptions logsO;
+  auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
+  logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
+  logsCmd->add_option("--since", logsO.since, "Only calls since 30s / 10m / 2h / 7d ago, or a date (UTC)");
+  logsCmd->add_option("--status", logsO.status, "ok, error, or an error code");
+  logsCmd->add_option("--limit,-n", logsO.limit, "At most N calls (default 50)");
+  logsCmd->add_flag("--json", logsO.json, "JSON output");
+  logsCmd->add_option("--db", logsO.db, "The call log file (default: $LLMSPELL_CALL_LOG or <data dir>/calls.db)");
 
   try {
     app.parse(argc, argv);
@@ -152,5 +160,6 @@ int main(int argc, char** argv) {
   if (*check) return cli::checkSpell(checkPath);
   if (*mk) return cli::newSpell(newName, newEngine);
   if (*docs) return cli::docs(docsFormat);
+  if (*logsCmd) return cli::logs(logsO);
   return 2;
 }

@@ -24,6 +24,9 @@ CallLog::CallLog(const std::string& path) {
     fail(codes::kInvalidArgument, "cannot open the LLM call log " + path + ": " + msg);
   }
   sqlite3_busy_timeout(db_, 2000);
+  // WAL: concurrent runs append without blocking readers (`llmspell logs`); NORMAL sync is
+  // enough for a log.
+  sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
   char* err = nullptr;
   if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "?";
@@ -67,14 +70,33 @@ void CallLog::append(const Value& e) {
 }
 
 Value CallLog::recent(int limit) const {
+  Filter f;
+  f.limit = limit;
+  return query(f);
+}
+
+Value CallLog::query(const Filter& f) const {
   std::lock_guard<std::mutex> g(mu_);
   Value out = Value::array();
-  sqlite3_stmt* st = nullptr;
-  const char* sql =
+  std::string sql =
       "SELECT ts, run_id, spell, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, finish_reason,"
-      " error_code FROM llm_calls ORDER BY id DESC LIMIT ?";
-  if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return out;
-  sqlite3_bind_int(st, 1, limit);
+      " error_code FROM llm_calls WHERE 1";
+  if (!f.model.empty()) sql += " AND (model = ?1 OR provider = ?1 OR model LIKE ?1 || '/%')";
+  if (f.since > 0) sql += " AND ts >= ?2";
+  if (f.status == "ok") sql += " AND (error_code IS NULL OR error_code = '')";
+  else if (f.status == "error") sql += " AND error_code IS NOT NULL AND error_code != ''";
+  else if (!f.status.empty()) sql += " AND error_code = ?3";
+  sql += " ORDER BY id DESC LIMIT ?4";
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    fail(codes::kInternal, std::string("LLM call log query failed: ") + sqlite3_errmsg(db_));
+  }
+  if (!f.model.empty()) sqlite3_bind_text(st, 1, f.model.c_str(), static_cast<int>(f.model.size()), SQLITE_TRANSIENT);
+  if (f.since > 0) sqlite3_bind_double(st, 2, f.since);
+  if (!f.status.empty() && f.status != "ok" && f.status != "error") {
+    sqlite3_bind_text(st, 3, f.status.c_str(), static_cast<int>(f.status.size()), SQLITE_TRANSIENT);
+  }
+  sqlite3_bind_int(st, 4, f.limit > 0 ? f.limit : -1);
   const char* names[] = {"ts", "run_id", "spell", "model", "provider", "input_tokens", "output_tokens",
                          "cost_usd", "latency_ms", "finish_reason", "error_code"};
   while (sqlite3_step(st) == SQLITE_ROW) {

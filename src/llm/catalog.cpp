@@ -2,6 +2,17 @@
 // providers in 2025; refreshable from provider list endpoints by models.refresh).
 #include "llmspell/llm/catalog.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "llmspell/core/convert.hpp"
+#include "llmspell/core/error.hpp"
+
 namespace llmspell::llm {
 
 namespace {
@@ -104,7 +115,76 @@ Value toValue(const ModelInfo& m) {
                         {"input_price", m.inputPrice},
                         {"output_price", m.outputPrice},
                         {"cached_price", m.cachedPrice < 0 ? m.inputPrice : m.cachedPrice},
-                        {"local", m.local}});
+                        {"local", m.local},
+                        {"source", m.source}});
+}
+
+std::string modelCachePath(const std::string& dataDir, const std::string& provider) {
+  std::string safe;
+  for (char c : provider) safe.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_');
+  return (dataDir.empty() ? std::string(".") : dataDir) + "/models/" + safe + ".json";
+}
+
+void writeModelCache(const std::string& dataDir, const std::string& provider, const Value& models, double fetchedAt) {
+  std::string path = modelCachePath(dataDir, provider);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << toJsonText(Value::object({{"provider", provider}, {"fetched_at", fetchedAt}, {"models", models}}));
+    if (!out) fail(codes::kInternal, "cannot write the model cache " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(codes::kInternal, "cannot write the model cache " + path);
+}
+
+std::vector<ModelInfo> catalogWithCache(const std::string& dataDir) {
+  std::vector<ModelInfo> out = builtinCatalog();
+  if (dataDir.empty()) return out;
+  std::set<std::string> known;
+  for (const auto& m : out) known.insert(m.id);
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dataDir + "/models", ec)) {
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<ModelInfo> listed;
+  for (const auto& f : files) {
+    Value doc;
+    try {
+      std::ifstream in(f, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      doc = parseJson(ss.str());
+    } catch (const Exception&) {
+      continue;
+    }
+    std::string provider = doc.getString("provider");
+    if (provider.empty() || !doc.get("models").isArray()) continue;
+    for (const auto& e : doc.get("models").asArray()) {
+      std::string model = e.getString("id");
+      if (model.empty()) continue;
+      std::string id = provider + "/" + model;
+      if (!known.insert(id).second) continue;
+      ModelInfo i;
+      if (const ModelInfo* fam = findModel(id)) i = *fam;
+      else {
+        i.kind = model.find("embed") != std::string::npos ? "embedding" : "chat";
+        i.local = provider == "ollama";
+      }
+      i.id = id;
+      i.provider = provider;
+      i.model = model;
+      i.source = "listed";
+      if (e.get("context_window").isNumber()) i.contextWindow = e.getInt("context_window");
+      if (e.get("max_output").isNumber()) i.maxOutput = e.getInt("max_output");
+      listed.push_back(std::move(i));
+    }
+  }
+  std::sort(listed.begin(), listed.end(), [](const ModelInfo& a, const ModelInfo& b) { return a.id < b.id; });
+  out.insert(out.end(), listed.begin(), listed.end());
+  return out;
 }
 
 std::optional<double> costUsd(const Usage& u, std::string_view modelId) {

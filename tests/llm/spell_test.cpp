@@ -2,6 +2,7 @@
 // (base URLs and keys come from the environment, as a user would set them).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -321,6 +322,97 @@ TEST_F(SpellTest, BatchKeepsInputOrderAndCompareRunsModelsSideBySide) {
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out, "p1 p2 p3 p4\nopenai/gpt-4o-mini\tsame\ngemini/gemini-2.5-flash\tsame\nnobody/x\tinvalid_argument\n");
   EXPECT_EQ(fp.requests().size(), 6u);
+}
+
+}  // namespace
+
+namespace {
+
+// A fresh data directory for one test (LLMSPELL_HOME), removed afterwards.
+struct TempHome {
+  std::string dir;
+  TempHome() {
+    char tmpl[] = "/tmp/llmspell_llm_home_XXXXXX";
+    dir = mkdtemp(tmpl);
+    setenv("LLMSPELL_HOME", dir.c_str(), 1);
+    unsetenv("LLMSPELL_CALL_LOG");
+  }
+  ~TempHome() {
+    unsetenv("LLMSPELL_HOME");
+    std::string cmd = "rm -rf '" + dir + "'";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", dir.c_str());
+  }
+};
+
+TEST_F(SpellTest, ProvidersProbesReachability) {
+  withKeys();
+  auto r = runCli("run " + kSpells + "providers_probe.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "openai\ttrue\ttrue\t200\tfalse\tnumber\n"
+            "down\ttrue\tfalse\tnil\ttrue\tnumber\n"
+            "mock\ttrue\ttrue\tnil\tfalse\tnumber\n"
+            "groq\tfalse\tnil\tnil\ttrue\tnil\n"
+            "true\tnil\n");
+  bool sawList = false;
+  for (const auto& q : fp.requests()) sawList |= q.method == "GET" && q.path == "/v1/models";
+  EXPECT_TRUE(sawList);
+}
+
+TEST_F(SpellTest, ModelsRefreshIsCachedInTheDataDirectory) {
+  withKeys();
+  TempHome home;
+  fp.push(json{{"models", {"gemini-9-experimental", "gemini-2.5-flash"}}});
+  auto r = runCli("run " + kSpells + "models_refresh.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "2\tgemini-9-experimental\nlisted\t1048576\t65536\nbuiltin\n");
+  std::ifstream cache(home.dir + "/models/gemini.json");
+  ASSERT_TRUE(cache.good());
+  std::stringstream ss;
+  ss << cache.rdbuf();
+  auto j = json::parse(ss.str());
+  EXPECT_EQ(j["provider"], "gemini");
+  EXPECT_EQ(j["models"].size(), 2u);
+  // A later run reads the cache; no request is made.
+  fp.clear();
+  auto later = runCli("run " + kSpells + "models_cached.lua");
+  ASSERT_EQ(later.exit, 0) << later.err;
+  EXPECT_EQ(later.out, "listed\t1048576\nlisted\t1\n");
+  EXPECT_TRUE(fp.requests().empty());
+}
+
+TEST_F(SpellTest, LogsCommandListsAndFiltersTheCallLog) {
+  TempHome home;
+  auto r = runCli("run " + kSpells + "call_log.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 5), "false");
+  auto all = runCli("logs --json");
+  ASSERT_EQ(all.exit, 0) << all.err;
+  auto rows = json::parse(all.out);
+  ASSERT_EQ(rows.size(), 3u) << all.out;
+  EXPECT_EQ(rows[0]["model"], "mock/script");  // newest first
+  EXPECT_EQ(rows[0]["error_code"], "rate_limited");
+  EXPECT_EQ(rows[2]["model"], "mock/echo");
+  EXPECT_EQ(rows[2]["spell"], "call_log");
+  EXPECT_TRUE(rows[2]["time"].is_string());
+  EXPECT_EQ(json::parse(runCli("logs --json --status error").out).size(), 1u);
+  EXPECT_EQ(json::parse(runCli("logs --json --status ok").out).size(), 2u);
+  EXPECT_EQ(json::parse(runCli("logs --json --status rate_limited").out).size(), 1u);
+  EXPECT_EQ(json::parse(runCli("logs --json --model mock/echo").out).size(), 2u);
+  EXPECT_EQ(json::parse(runCli("logs --json --model mock").out).size(), 3u);
+  EXPECT_EQ(json::parse(runCli("logs --json --model openai").out).size(), 0u);
+  EXPECT_EQ(json::parse(runCli("logs --json --limit 1").out).size(), 1u);
+  EXPECT_EQ(json::parse(runCli("logs --json --since 1h").out).size(), 3u);
+  EXPECT_EQ(json::parse(runCli("logs --json --since 2999-01-01").out).size(), 0u);
+  EXPECT_EQ(json::parse(runCli("logs --json --since 2000-01-01T00:00").out).size(), 3u);
+  auto bad = runCli("logs --since yesterday");
+  EXPECT_EQ(bad.exit, 2);
+  EXPECT_NE(bad.err.find("--since"), std::string::npos);
+  auto text = runCli("logs --limit 2");
+  ASSERT_EQ(text.exit, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("TIME", 0), 0u) << text.out;
+  EXPECT_NE(text.out.find("rate_limited"), std::string::npos);
+  EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), 3);
 }
 
 }  // namespace

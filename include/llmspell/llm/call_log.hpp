@@ -28,6 +28,15 @@ class CallLog {
   // The most recent `limit` rows, newest first, as objects with the fields above plus `ts`.
   Value recent(int limit) const;
 
+  struct Filter {
+    std::string model;   // "" = any; matches the model ("openai/gpt-4o-mini") or its provider ("openai")
+    double since = 0;    // seconds since the epoch; 0 = any
+    std::string status;  // "" = any; "ok", "error", or an error code ("rate_limited")
+    int limit = 50;
+  };
+  // Rows matching `f`, newest first (fields as recent()).
+  Value query(const Filter& f) const;
+
  private:
   mutable std::mutex mu_;
   sqlite3* db_ = nullptr;

@@ -2,6 +2,7 @@
 // providers, cost — over the llm layer's LlmClient, with the llm.call hook point, llm.request /
 // llm.response / llm.error events, and the run's cost/token budget.
 #include <cstdlib>
+#include <filesystem>
 #include <deque>
 #include <optional>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
 #include "llmspell/llm/catalog.hpp"
+#include "llmspell/llm/tokenizer.hpp"
 #include "llmspell/net/http.hpp"
 
 namespace llmspell {
@@ -32,9 +34,21 @@ LlmService::LlmService(RunContext& run, Loop& loop) : client(loop) {
     if (run.config.get("replay").isString()) client.replayFrom(run.config.getString("replay"));
     std::string logPath = run.config.getString("call_log");
     if (logPath.empty() && std::getenv("LLMSPELL_CALL_LOG")) logPath = std::getenv("LLMSPELL_CALL_LOG");
-    if (!logPath.empty()) log = std::make_shared<llm::CallLog>(logPath);
+    if (!logPath.empty() && logPath != "off") log = std::make_shared<llm::CallLog>(logPath);
   } catch (const Exception& e) {
     setupError = e.error().message;
+  }
+  // By default every call is logged in <data dir>/calls.db (`llmspell logs`); a data directory
+  // that cannot hold it only loses the log, never the run.
+  if (!log && setupError.empty() && !run.dataDir.empty() && run.config.getString("call_log").empty() &&
+      !std::getenv("LLMSPELL_CALL_LOG")) {
+    try {
+      std::error_code ec;
+      std::filesystem::create_directories(run.dataDir, ec);
+      log = std::make_shared<llm::CallLog>(run.dataDir + "/calls.db");
+    } catch (const Exception&) {
+      log = nullptr;
+    }
   }
 }
 
@@ -692,23 +706,27 @@ void llmspell_register_llm(Registry& r) {
 
   r.fn("llm", "count_tokens")
       .param("input", R"({"type":["string","array","object"]})", "text or messages")
-      .opt("opts", R"({"type":"object"})", "model")
-      .returns("{tokens, estimated, method}")
-      .doc("Token count: an estimate (about 4 characters per token) unless a tokenizer ships for the model.")
-      .sync([](CallContext&, Args a) {
-        int64_t n = 0;
-        if (a[0].isString()) {
-          n = llm::estimateTokens(a[0].asString());
-        } else {
-          for (const auto& m : llm::messagesFromValue(a[0])) {
-            n += 4 + llm::estimateTokens(m.text());
-            for (const auto& p : m.parts) {
-              if (p.kind == llm::ContentPart::Kind::kToolResult) n += llm::estimateTokens(p.text);
-              if (p.kind == llm::ContentPart::Kind::kToolCall) n += llm::estimateTokens(toJsonText(p.call.arguments));
-            }
+      .opt("opts", R"({"type":"object"})", "model (default: the model calls would use)")
+      .returns("{tokens, exact, estimated, method, model}")
+      .doc("Token count: exact (BPE) for OpenAI models when the tokenizer data is installed (scripts/setup.sh), "
+           "else an estimate (about 4 characters per token) with exact = false.")
+      .sync([](CallContext& cx, Args a) {
+        std::string model;
+        const Value& om = a[1].get("model");
+        if (om.isString()) model = om.asString();
+        else if (!om.isNull()) fail(codes::kInvalidArgument, "llm.count_tokens: opts.model must be a string, got " + om.describe());
+        if (model.empty()) {
+          try {
+            model = LlmService::of(cx).resolve(cx.run, Value::object());
+          } catch (const Exception&) {
+            model.clear();  // no usable default: estimate
           }
         }
-        return Value::object({{"tokens", n}, {"estimated", true}, {"method", "chars/4"}});
+        llm::TokenCount c;
+        if (a[0].isString()) c = llm::countTokens(model, a[0].asString(), cx.run.dataDir);
+        else c = llm::countMessageTokens(model, llm::messagesFromValue(a[0]), cx.run.dataDir);
+        return Value::object({{"tokens", c.tokens}, {"exact", c.exact}, {"estimated", !c.exact},
+                              {"method", c.method == "estimate" ? std::string("chars/4") : c.method}, {"model", model}});
       });
 
   r.fn("llm", "use")
@@ -745,16 +763,49 @@ void llmspell_register_llm(Registry& r) {
       });
 
   r.fn("llm", "providers")
-      .returns("[{name, kind, base_url, has_key, key_env, ready}]")
-      .doc("The configured providers (keys are never shown).")
-      .sync([](CallContext& cx, Args) {
-        Value list = LlmService::of(cx).client.providers();
-        for (auto& p : list.asArray()) {
+      .opt("opts", R"({"type":"object","properties":{"probe":{"type":"boolean"},"probe_timeout":{"type":"number","minimum":0.05,"maximum":60}}})",
+           "probe (default true): check reachability; probe_timeout (seconds, default 2)")
+      .returns("[{name, kind, base_url, has_key, key_env, ready, reachable, latency_ms, status, error}]")
+      .doc("The configured providers (keys are never shown) and whether they answer: a GET of each ready provider's "
+           "model-list endpoint, all at once. Providers without a key are not probed (reachable = nil).")
+      .async([](CallContext& cx, Args a) {
+        auto& client = LlmService::of(cx).client;
+        Value list = client.providers();
+        bool probe = !a[0].get("probe").isBool() || a[0].getBool("probe");
+        double timeout = a[0].get("probe_timeout").isNumber() ? a[0].getNumber("probe_timeout") : 2.0;
+        std::vector<PromisePtr> probes;
+        std::vector<size_t> which;
+        auto& rows = list.asArray();
+        for (size_t i = 0; i < rows.size(); ++i) {
+          Value& p = rows[i];
           std::string kind = p.getString("kind");
-          bool local = kind == "mock" || kind == "ollama" || p.getString("base_url").find("localhost") != std::string::npos;
-          p.asObject().set("ready", p.getBool("has_key") || local);
+          std::string base = p.getString("base_url");
+          bool local = kind == "mock" || kind == "ollama" || base.find("localhost") != std::string::npos ||
+                       base.find("127.0.0.1") != std::string::npos;
+          bool ready = p.getBool("has_key") || local;
+          p.asObject().set("ready", ready);
+          if (!probe) continue;
+          if (!ready) {
+            p.asObject().set("error", "not probed: no API key (set " + p.getString("key_env") + ")");
+            continue;
+          }
+          probes.push_back(client.probe(p.getString("name"), timeout));
+          which.push_back(i);
         }
-        return list;
+        if (probes.empty()) return Promise::resolved(list);
+        PromisePtr out = Promise::create();
+        promiseAll(probes)->onSettle([out, list, which](const Promise& all) mutable {
+          if (all.rejected()) {
+            out->reject(all.error());
+            return;
+          }
+          for (size_t k = 0; k < which.size(); ++k) {
+            const Value& r = all.value().asArray()[k];
+            for (const auto& [key, v] : r.asObject()) list.asArray()[which[k]].asObject().set(key, v);
+          }
+          out->resolve(list);
+        });
+        return out;
       });
 
   r.fn("llm", "pool")

@@ -1,6 +1,7 @@
 // `models` namespace: the built-in model catalog (list, info, find) and refresh from a
 // provider's list endpoint.
 #include <algorithm>
+#include <chrono>
 
 #include "bridge/modules/llm_service.hpp"
 #include "llmspell/llm/catalog.hpp"
@@ -33,6 +34,28 @@ bool matches(const llm::ModelInfo& m, const Value& f) {
   return true;
 }
 
+// The run's catalog: built in + the lists cached by models.refresh (reloaded after a refresh).
+struct ModelsRun {
+  bool loaded = false;
+  std::vector<llm::ModelInfo> catalog;
+};
+
+const std::vector<llm::ModelInfo>& catalogOf(RunContext& run) {
+  auto& m = run.service<ModelsRun>([] { return std::make_shared<ModelsRun>(); });
+  if (!m.loaded) {
+    m.catalog = llm::catalogWithCache(run.dataDir);
+    m.loaded = true;
+  }
+  return m.catalog;
+}
+
+const llm::ModelInfo* findIn(RunContext& run, const std::string& id) {
+  for (const auto& m : catalogOf(run)) {
+    if (m.id == id) return &m;
+  }
+  return llm::findModel(id);
+}
+
 }  // namespace
 
 void llmspell_register_models(Registry& r) {
@@ -40,9 +63,9 @@ void llmspell_register_models(Registry& r) {
       .opt("filter", R"({"type":["string","object"]})", "a provider name or {provider, capability, capabilities, kind, local, min_context}")
       .returns("[{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local}]")
       .doc("The model catalog (prices in USD per million tokens).")
-      .sync([](CallContext&, Args a) {
+      .sync([](CallContext& cx, Args a) {
         Value out = Value::array();
-        for (const auto& m : llm::builtinCatalog()) {
+        for (const auto& m : catalogOf(cx.run)) {
           if (matches(m, a[0])) out.asArray().push(llm::toValue(m));
         }
         return out;
@@ -52,13 +75,13 @@ void llmspell_register_models(Registry& r) {
       .param("id", R"({"type":"string","minLength":1})", "provider/model")
       .returns("the catalog entry")
       .doc("One model's catalog entry; dated ids match their family (openai/gpt-4o-2024-08-06).")
-      .sync([](CallContext&, Args a) {
-        const llm::ModelInfo* m = llm::findModel(a[0].asString());
+      .sync([](CallContext& cx, Args a) {
+        const llm::ModelInfo* m = findIn(cx.run, a[0].asString());
         if (!m) {
           std::string id = a[0].asString();
           if (id.find('/') == std::string::npos) {
             std::string p = llm::providerOfBareModel(id);
-            if (!p.empty()) m = llm::findModel(p + "/" + id);
+            if (!p.empty()) m = findIn(cx.run, p + "/" + id);
           }
         }
         if (!m) fail(codes::kNotFound, "model " + a[0].asString() + " is not in the catalog (see models.list())");
@@ -68,11 +91,12 @@ void llmspell_register_models(Registry& r) {
   r.fn("models", "find")
       .param("requirements", R"({"type":"object"})", "{capabilities, provider, kind, local, min_context, max_input_price}")
       .returns("matching models, cheapest first (then larger context)")
-      .doc("Models meeting requirements, ranked by price then context window.")
-      .sync([](CallContext&, Args a) {
+      .doc("Models meeting requirements, ranked by price then context window (listed models without a known price are left out).")
+      .sync([](CallContext& cx, Args a) {
         std::vector<const llm::ModelInfo*> hits;
-        for (const auto& m : llm::builtinCatalog()) {
-          if (m.provider != "mock" && matches(m, a[0])) hits.push_back(&m);
+        for (const auto& m : catalogOf(cx.run)) {
+          bool unpriced = m.source == "listed" && m.inputPrice == 0 && m.outputPrice == 0 && !m.local;
+          if (m.provider != "mock" && !unpriced && matches(m, a[0])) hits.push_back(&m);
         }
         std::stable_sort(hits.begin(), hits.end(), [](auto* x, auto* y) {
           double px = x->inputPrice + x->outputPrice, py = y->inputPrice + y->outputPrice;
@@ -88,8 +112,32 @@ void llmspell_register_models(Registry& r) {
       .param("provider", R"({"type":"string","minLength":1})")
       .opt("opts", R"({"type":"object"})", "timeout")
       .returns("[{id, ...}] as the provider lists them")
-      .doc("Fetches the provider's model list.")
-      .async([](CallContext& cx, Args a) { return LlmService::of(cx).client.listModels(a[0].asString()); });
+      .doc("Fetches the provider's model list and caches it in the data directory (models/<provider>.json); "
+           "models.list / info / find include the listed models from then on, in later runs too.")
+      .async([](CallContext& cx, Args a) {
+        std::string provider = a[0].asString();
+        PromisePtr p = LlmService::of(cx).client.listModels(provider);
+        PromisePtr out = Promise::create();
+        RunContext* run = &cx.run;
+        p->onSettle([out, run, provider](const Promise& q) {
+          if (q.rejected()) {
+            out->reject(q.error());
+            return;
+          }
+          try {
+            double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+            llm::writeModelCache(run->dataDir, provider, q.value(), now);
+            if (auto* m = run->findService<ModelsRun>()) m->loaded = false;
+          } catch (const Exception& e) {
+            out->reject(e.error());
+            return;
+          }
+          out->resolve(q.value());
+        });
+        std::weak_ptr<Promise> wp = p;
+        out->setCanceller([wp] { if (auto x = wp.lock()) x->cancel(); });
+        return out;
+      });
 }
 
 }  // namespace llmspell
