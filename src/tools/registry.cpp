@@ -317,13 +317,15 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
   if (args.isNull()) args = Value::object();
 
   uint64_t seq = ++gCallSeq;
-  std::string callId = "call_" + std::to_string(seq);
+  // The caller's id (an agent passes the model's tool-call id) so events correlate with it.
+  std::string callId = ctx.get("call_id").isString() ? ctx.getString("call_id") : "call_" + std::to_string(seq);
+  std::string caller = ctx.get("caller").isString() ? ctx.getString("caller") : "spell";
   double start = nowMs();
   auto out = Promise::create();
   EventBus* bus = bus_;
   if (bus) {
     try {
-      bus->emit("tool.call", Value::object({{"name", name}, {"args", args}, {"call_id", callId}}));
+      bus->emit("tool.call", Value::object({{"name", name}, {"args", args}, {"call_id", callId}, {"caller", caller}}));
     } catch (...) {
     }
   }
@@ -355,7 +357,7 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
     return out;
   }
 
-  Value env = Value::object({{"tool", name}, {"call_id", callId}, {"caller", "spell"}});
+  Value env = Value::object({{"tool", name}, {"call_id", callId}, {"caller", caller}});
   if (ctx.isObject())
     for (const auto& [k, v] : ctx.asObject()) env.asObject().set(k, v);
 
