@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "fake_provider.hpp"
+#include "llmspell/llm/tokenizer.hpp"
 
 namespace {
 
@@ -413,6 +414,23 @@ TEST_F(SpellTest, LogsCommandListsAndFiltersTheCallLog) {
   EXPECT_EQ(text.out.rfind("TIME", 0), 0u) << text.out;
   EXPECT_NE(text.out.find("rate_limited"), std::string::npos);
   EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), 3);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(SpellTest, CountTokensExactForOpenAiModels) {
+  if (!llmspell::llm::tokenizerFor("o200k_base") || !llmspell::llm::tokenizerFor("cl100k_base")) {
+    GTEST_SKIP() << "tokenizer data not installed (scripts/setup.sh)";
+  }
+  auto r = runCli("run " + kSpells + "count_tokens.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "2\ttrue\to200k_base\n"
+            "2\ttrue\tcl100k_base\n"
+            "3\tfalse\tchars/4\n"
+            "16\ttrue\n");
 }
 
 }  // namespace

@@ -809,9 +809,11 @@ void llmspell_register_llm(Registry& r) {
       });
 
   r.fn("llm", "pool")
-      .param("opts", R"({"type":"object","required":["models"]})", "{models = {...}, strategy = \"fallback\" | \"round_robin\", name}")
+      .param("opts", R"({"type":"object","required":["models"]})", "{models = {...}, strategy = \"fallback\" | \"fastest\" | \"round_robin\" | \"consensus\", name}")
       .returns("the pool's model name (\"pool/<name>\"), usable wherever a model name is")
-      .doc("A virtual model over several models.")
+      .doc("A virtual model over several models: fallback (in order until one succeeds), fastest (all at once, the first "
+           "success wins, the rest are cancelled), round_robin, consensus (all answer; the most common normalized answer "
+           "wins, with result.consensus = {agreement, votes, answered, models, answers}). Results carry pool_model.")
       .sync([](CallContext& cx, Args a) {
         LlmService& s = LlmService::of(cx);
         const Value& ms = a[0].get("models");
