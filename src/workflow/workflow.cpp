@@ -396,10 +396,9 @@ struct RunState : std::enable_shared_from_this<RunState> {
     Loop::TimerHandle timer;
     if (s->timeout > 0 && p->pending()) {
       double secs = s->timeout;
-      std::string name = s->name;
-      timer = env.loop.setTimeout(secs, [w = std::weak_ptr<Promise>(p), secs, name] {
+      timer = env.loop.setTimeout(secs, [w = std::weak_ptr<Promise>(p), secs] {
         if (auto q = w.lock())
-          q->cancel(Error(codes::kTimeout, "step '" + name + "' timed out after " + fmtSecs(secs), true));
+          q->cancel(Error(codes::kTimeout, "timed out after " + fmtSecs(secs), true));
       });
     }
     g->track(p);
