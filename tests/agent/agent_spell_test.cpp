@@ -1,0 +1,100 @@
+// Agents through the `llmspell` CLI against the fake provider server: the tool loop over each
+// provider's native tool calling (parallel calls, a failing tool, results sent back by id).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fake_provider.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+
+const std::string kCli = std::string(LLMSPELL_BINARY_DIR) + "/src/cli/llmspell";
+const std::string kSpells = std::string(LLMSPELL_SOURCE_DIR) + "/tests/agent/spells/";
+
+struct RunResult {
+  int exit = -1;
+  std::string out, err;
+};
+
+RunResult runCli(const std::string& args) {
+  std::string errFile = testing::TempDir() + "/agent_spell_stderr_" + std::to_string(getpid()) + ".txt";
+  std::string cmd = kCli + " " + args + " 2>" + errFile;
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(errFile);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+class AgentSpell : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    for (const char* k : {"GOOGLE_API_KEY"}) unsetenv(k);
+    setenv("OPENAI_BASE_URL", fp.baseUrl("openai").c_str(), 1);
+    setenv("ANTHROPIC_BASE_URL", fp.baseUrl("anthropic").c_str(), 1);
+    setenv("GEMINI_BASE_URL", fp.baseUrl("gemini").c_str(), 1);
+    setenv("OLLAMA_HOST", fp.baseUrl("ollama").c_str(), 1);
+    setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+    setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789", 1);
+    setenv("GEMINI_API_KEY", "AIzaTestKey0123456789", 1);
+    setenv("LLMSPELL_STATE_BACKEND", "memory", 1);
+  }
+  llmspell::fake::FakeProvider fp{7};
+};
+
+TEST_P(AgentSpell, ParallelToolCallsRoundTrip) {
+  const std::string model = GetParam();
+  // Turn 1: two lookups at once plus one for a city with no data; turn 2: the calculator;
+  // turn 3: the answer.
+  fp.push(json{{"tool_calls", {{{"name", "lookup"}, {"arguments", {{"city", "Paris"}}}},
+                               {{"name", "lookup"}, {"arguments", {{"city", "Rome"}}}},
+                               {{"name", "lookup"}, {"arguments", {{"city", "Atlantis"}}}}}}});
+  fp.push(json{{"tool_calls", {{{"name", "calculator"}, {"arguments", {{"expression", "2.1 + 2.8"}}}}}}});
+  fp.push(json{{"text", "4.9 million"}});
+  setenv("LLMSPELL_MODEL", model.c_str(), 1);
+  auto r = runCli("run " + kSpells + "agent_tools.lua");
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.out,
+            "status=completed\titerations=3\ttext=4.9 million\n"
+            "lookup\ttrue\t2.1\n"
+            "lookup\ttrue\t2.8\n"
+            "lookup\tfalse\t\"not_found\"\n"
+            "calculator\ttrue\t{\"expression\":\"2.1 + 2.8\",\"result\":4.9}\n"
+            "history=8\n")
+      << r.err;
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  // The second request carries the three tool results; the failed one marked as an error.
+  std::string second = reqs[1].json().dump();
+  EXPECT_NE(second.find("2.1"), std::string::npos) << second;
+  EXPECT_NE(second.find("no data for Atlantis"), std::string::npos) << second;
+  // Tool specs were sent natively.
+  std::string first = reqs[0].json().dump();
+  EXPECT_NE(first.find("lookup"), std::string::npos);
+  EXPECT_NE(first.find("calculator"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, AgentSpell,
+                         testing::Values("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash",
+                                         "ollama/llama3.2"),
+                         [](const testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param.substr(0, i.param.find('/'));
+                           return n;
+                         });
+
+}  // namespace
