@@ -434,3 +434,27 @@ TEST_F(SpellTest, CountTokensExactForOpenAiModels) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SpellTest, SessionSendsTheTrimmedHistoryToTheProvider) {
+  withKeys();
+  auto r = runCli("run " + kSpells + "session_openai.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].json()["messages"].size(), 2u);
+  EXPECT_EQ(reqs[2].json()["messages"][0]["role"], "system");
+  if (llmspell::llm::tokenizerFor("o200k_base")) {
+    EXPECT_EQ(reqs[1].json()["messages"].size(), 4u);
+    // Exact counts: system 7, each user / assistant message 9, +3: the third turn drops the first.
+    EXPECT_EQ(reqs[2].json()["messages"].size(), 4u);
+    EXPECT_EQ(r.out, "alpha beta gamma delta epsilon\nalpha beta gamma delta epsilon\nalpha beta gamma delta epsilon\n5\t2\n");
+  } else {
+    // Estimates (about 4 characters a token) are larger: each turn keeps only itself.
+    EXPECT_EQ(reqs[1].json()["messages"].size(), 2u);
+    EXPECT_EQ(reqs[2].json()["messages"].size(), 2u);
+  }
+}
+
+}  // namespace

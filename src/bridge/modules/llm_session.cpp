@@ -33,6 +33,15 @@ class Session : public HostObject {
   std::vector<Value> history;  // message tables; the system message first when there is one
   int64_t trimmed = 0;         // messages dropped so far
   PromisePtr tail;             // the send in flight (sends are queued in order)
+  // Token counts of history[i] for costModel (-1 = not counted yet); see trim.
+  std::vector<int64_t> costs;
+  std::string costModel;
+
+  // Every change to `history` other than appending goes through here so counts stay aligned.
+  void setHistory(std::vector<Value> h) {
+    history = std::move(h);
+    costs.clear();
+  }
 
   void configure(const Value& opts) {
     if (!opts.isObject()) return;
@@ -53,6 +62,7 @@ class Session : public HostObject {
 
   void resetHistory() {
     history.clear();
+    costs.clear();
     if (!system.empty()) history.push_back(Value::object({{"role", "system"}, {"content", system}}));
   }
 
@@ -84,12 +94,18 @@ class Session : public HostObject {
       keep = mt.isNumber() ? static_cast<int64_t>(mt.asNumber()) : std::min<int64_t>(maxOut, window / 4);
     }
     int64_t limit = window - keep;
-    std::vector<int64_t> cost;
+    // Per-message counts are kept between turns (for the same model): each turn counts only the
+    // messages added since the last one.
+    if (costModel != model) {
+      costs.clear();
+      costModel = model;
+    }
+    costs.resize(history.size(), -1);
+    std::vector<int64_t>& cost = costs;
     int64_t total = 3;
-    for (const auto& m : history) {
-      int64_t c = llm::countMessageTokens(model, {llm::messageFromValue(m)}, dataDir).tokens - 3;
-      cost.push_back(c);
-      total += c;
+    for (size_t i = 0; i < history.size(); ++i) {
+      if (cost[i] < 0) cost[i] = llm::countMessageTokens(model, {llm::messageFromValue(history[i])}, dataDir).tokens - 3;
+      total += cost[i];
     }
     size_t first = !history.empty() && history[0].getString("role") == "system" ? 1 : 0;
     while (total > limit) {
@@ -148,7 +164,7 @@ PromisePtr sendTurn(RunContext& run, Loop& loop, std::shared_ptr<Session> s, Val
     try {
       s->trim(model, run.dataDir);
     } catch (...) {
-      s->history = std::move(before);
+      s->setHistory(std::move(before));
       s->trimmed = trimmedBefore;
       throw;
     }
@@ -162,7 +178,7 @@ PromisePtr sendTurn(RunContext& run, Loop& loop, std::shared_ptr<Session> s, Val
         out->resolve(q.value());
       } else {
         // A failed turn leaves the conversation as it was, so it can be retried.
-        s->history = std::move(before);
+        s->setHistory(std::move(before));
         s->trimmed = trimmedBefore;
         out->reject(q.error());
       }
