@@ -102,4 +102,7 @@ TEST(ToolsSpell, ApproveFlagIsChecked) {
       "local r = tools.try_call('x') print(r.ok, r.result)";
   EXPECT_EQ(exec(code, "--approve deny"), "false\tnil\n");
   EXPECT_EQ(exec(code, "--approve y,x"), "true\tran\n");
+  EXPECT_EQ(exec(code, "--approve all"), "true\tran\n");
+  // ask without a terminal refuses.
+  EXPECT_EQ(exec(code, "--approve ask </dev/null"), "false\tnil\n");
 }
