@@ -181,6 +181,29 @@ print(r.status, r.error.code)
             "failed\tnot_found\n");
 }
 
+TEST_F(WorkflowSpellTest, AgentSteps) {
+  // An agent handle is a step: its answer text is the output, its tokens count in the usage.
+  // Declarative steps find agents by name when they run.
+  EXPECT_EQ(exec(R"(
+llm.configure("mock", {replies = {
+  {text = "first answer", usage = {input_tokens = 10, output_tokens = 2}},
+  {text = "second answer", usage = {input_tokens = 20, output_tokens = 3}},
+}})
+local a = agent.create{name = "helper", model = "mock/script"}
+local w = workflow.sequential{name = "ask", steps = {function(x) return "question: " .. x end, a}}
+local r = w:run("why")
+print(r.status, r.output, r.steps[2].name, r.usage.input_tokens, r.usage.output_tokens)
+print(w:to_json())
+local d = workflow.from_json([[{"type": "sequential", "steps": [{"agent": "helper"}, {"agent": "nobody"}]}]])
+r = d:run("again")
+print(r.status, r.steps[1].output, r.steps[2].status, r.error.code, r.error.message)
+)"),
+            "completed\tfirst answer\thelper\t10\t2\n"
+            "{\"type\":\"sequential\",\"name\":\"ask\",\"on_error\":\"fail\",\"steps\":[{\"name\":\"step1\","
+            "\"kind\":\"function\"},{\"name\":\"helper\",\"kind\":\"agent\",\"agent\":\"helper\"}]}\n"
+            "failed\tsecond answer\tfailed\tnot_found\tstep 'nobody' failed: no agent named 'nobody'\n");
+}
+
 TEST_F(WorkflowSpellTest, ConditionalLoopAndMap) {
   EXPECT_EQ(exec(R"(
 local c = workflow.conditional{branches = {
