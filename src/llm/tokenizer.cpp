@@ -308,7 +308,9 @@ std::string encodingForModel(std::string_view modelId) {
 
 std::vector<std::string> tokenizerSearchPath(const std::string& dataDir) {
   std::vector<std::string> dirs;
-  if (const char* e = std::getenv("LLMSPELL_TOKENIZER_DIR"); e && *e) dirs.emplace_back(e);
+  const char* e = std::getenv("LLMSPELL_TOKENIZER_DIR");
+  if (e && std::string_view(e) == "off") return dirs;  // estimates only
+  if (e && *e) dirs.emplace_back(e);
   if (!dataDir.empty()) dirs.push_back(dataDir + "/tokenizers");
   if (*LLMSPELL_TOKENIZER_DATA_DIR) dirs.emplace_back(LLMSPELL_TOKENIZER_DATA_DIR);
   dirs.emplace_back("/usr/local/lib/node_modules/tiktoken/encoders");

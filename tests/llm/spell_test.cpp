@@ -433,6 +433,18 @@ TEST_F(SpellTest, CountTokensExactForOpenAiModels) {
             "16\ttrue\n");
 }
 
+TEST_F(SpellTest, CountTokensFallsBackToAnEstimateWithoutTheData) {
+  setenv("LLMSPELL_TOKENIZER_DIR", "off", 1);
+  auto r = runCli("run " + kSpells + "count_tokens.lua");
+  unsetenv("LLMSPELL_TOKENIZER_DIR");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "3\tfalse\tchars/4\n"
+            "3\tfalse\tchars/4\n"
+            "3\tfalse\tchars/4\n"
+            "18\tfalse\n");
+}
+
 }  // namespace
 
 namespace {

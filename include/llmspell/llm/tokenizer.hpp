@@ -52,6 +52,7 @@ std::string encodingForModel(std::string_view modelId);
 // Directories searched for <encoding>.json, in order: $LLMSPELL_TOKENIZER_DIR,
 // <dataDir>/tokenizers, the checkout's third_party_data/node_modules/tiktoken/encoders (compiled
 // in), /usr/local/lib/node_modules/tiktoken/encoders, /usr/lib/node_modules/tiktoken/encoders.
+// LLMSPELL_TOKENIZER_DIR=off: none (every count is an estimate).
 std::vector<std::string> tokenizerSearchPath(const std::string& dataDir = "");
 // The encoding, loaded once per process; nullptr when no data file is found or it fails to load.
 std::shared_ptr<const BpeTokenizer> tokenizerFor(const std::string& encoding, const std::string& dataDir = "");
