@@ -267,6 +267,9 @@ WorkflowPtr Workflow::create(Config c) {
 struct Group {
   bool aborted = false;
   std::vector<std::weak_ptr<Promise>> inflight;
+  // Nested runs in flight: stopped first, so they end with status "cancelled" and their records
+  // reach the step's record before the step's promise is cancelled.
+  std::vector<std::function<void(const Error&)>> stoppers;
   void track(const PromisePtr& p) {
     if (!p->pending()) return;
     std::erase_if(inflight, [](const std::weak_ptr<Promise>& w) { return w.expired(); });
@@ -274,6 +277,9 @@ struct Group {
   }
   void abort(const Error& reason) {
     aborted = true;
+    auto ss = std::move(stoppers);
+    stoppers.clear();
+    for (auto& f : ss) f(reason);
     auto ps = std::move(inflight);
     inflight.clear();
     for (auto& w : ps)
@@ -325,6 +331,14 @@ struct RunState : std::enable_shared_from_this<RunState> {
     auto gs = groups;
     for (auto& g : gs) g->abort(reason);
   }
+  // Stops the run and resolves it with status "cancelled" and the records so far.
+  void stopGracefully(const Error& reason) {
+    if (done) return;
+    stopAll(reason);
+    finish("cancelled", Value(), std::make_shared<Error>(reason));
+  }
+
+  static std::shared_ptr<RunState> launch(const Workflow& w, Value input, const RunEnv& env);
 
   void finish(const std::string& status, Value output, const ErrorPtr& err) {
     if (done) return;
@@ -389,9 +403,9 @@ struct RunState : std::enable_shared_from_this<RunState> {
     if (index >= 0) hargs.asObject().set("index", index + 1);
     HookRegistry& hooks = env.hooks ? *env.hooks : HookRegistry::global();
     PromisePtr p = hooks.run(hook_points::kWorkflowStep, std::move(hargs),
-                             [self, s, senv, in](Value a) -> PromisePtr {
+                             [self, s, senv, in, g](Value a) -> PromisePtr {
                                Value input = a.isObject() && a.asObject().contains("input") ? a.get("input") : in;
-                               return self->invoke(*s, std::move(input), *senv);
+                               return self->invoke(*s, std::move(input), *senv, g);
                              });
     Loop::TimerHandle timer;
     if (s->timeout > 0 && p->pending()) {
@@ -428,6 +442,8 @@ struct RunState : std::enable_shared_from_this<RunState> {
       if (g->aborted || self->done) {
         Value r = makeRecord("cancelled");
         r.asObject().set("error", q.error().toObject());
+        if (senv->details.isObject())
+          for (const auto& [kk, vv] : senv->details.asObject()) r.asObject().set(kk, vv);
         self->settleRecord(s, std::move(r), rec);
         return;
       }
@@ -484,9 +500,14 @@ struct RunState : std::enable_shared_from_this<RunState> {
   }
 
   // The step itself: a nested workflow or the step's run function.
-  PromisePtr invoke(const Step& s, Value input, StepEnv& senv) {
+  PromisePtr invoke(const Step& s, Value input, StepEnv& senv, const GroupPtr& g) {
     if (s.workflow) {
-      PromisePtr np = s.workflow->run(std::move(input), env);
+      auto nst = launch(*s.workflow, std::move(input), env);
+      PromisePtr np = nst->out;
+      if (np->pending())
+        g->stoppers.push_back([w = std::weak_ptr<RunState>(nst)](const Error& reason) {
+          if (auto n = w.lock()) n->stopGracefully(reason);
+        });
       auto q = Promise::create();
       StepEnv* pe = &senv;  // valid until q settles (the record callback holds the StepEnv)
       np->onSettle([q, pe](const Promise& r) {
@@ -502,7 +523,9 @@ struct RunState : std::enable_shared_from_this<RunState> {
         pe->details = Value::object({{"steps", res.get("steps")}});
         std::string st = res.getString("status");
         if (st == "completed") q->resolve(res.get("output"));
-        else if (st == "cancelled") q->reject(Error(codes::kCancelled, "nested workflow cancelled"));
+        else if (st == "cancelled")
+          q->reject(res.get("error").isObject() ? Error::fromValue(res.get("error"))
+                                                : Error(codes::kCancelled, "nested workflow cancelled"));
         else q->reject(Error::fromValue(res.get("error")));
       });
       q->setCanceller([np] { if (np->pending()) np->cancel(); });
@@ -815,15 +838,15 @@ struct RunState : std::enable_shared_from_this<RunState> {
   }
 };
 
-PromisePtr Workflow::run(Value input, const RunEnv& env) const {
-  auto st = std::make_shared<RunState>(shared_from_this(), env);
+std::shared_ptr<RunState> RunState::launch(const Workflow& w, Value input, const RunEnv& env) {
+  auto st = std::make_shared<RunState>(w.shared_from_this(), env);
   st->input = std::move(input);
   st->out = Promise::create();
   PromisePtr out = st->out;
   {
-    std::lock_guard<std::mutex> lk(activeMu_);
-    std::erase_if(active_, [](const std::weak_ptr<void>& w) { return w.expired(); });
-    active_.push_back(st);
+    std::lock_guard<std::mutex> lk(w.activeMu_);
+    std::erase_if(w.active_, [](const std::weak_ptr<void>& x) { return x.expired(); });
+    w.active_.push_back(st);
   }
   // Settling `out` while the run is still going means someone cancelled it (or a timeout did):
   // stop every step in flight. The state lives until `out` settles.
@@ -837,7 +860,7 @@ PromisePtr Workflow::run(Value input, const RunEnv& env) const {
                                                 {"duration_ms", msSince(st->t0)},
                                                 {"error", reason.toObject()}}));
   });
-  st->emit("workflow.start", Value::object({{"workflow", c_.name}, {"kind", kindName(c_.kind)}}));
+  st->emit("workflow.start", Value::object({{"workflow", w.c_.name}, {"kind", kindName(w.c_.kind)}}));
   try {
     st->start();
   } catch (...) {
@@ -848,7 +871,11 @@ PromisePtr Workflow::run(Value input, const RunEnv& env) const {
       st->finish("failed", Value(), p->errorPtr());
     }
   }
-  return out;
+  return st;
+}
+
+PromisePtr Workflow::run(Value input, const RunEnv& env) const {
+  return RunState::launch(*this, std::move(input), env)->out;
 }
 
 size_t Workflow::cancel() const {
@@ -862,9 +889,7 @@ size_t Workflow::cancel() const {
   for (auto& st : runs) {
     if (st->done) continue;
     ++n;
-    Error reason(codes::kCancelled, "workflow '" + c_.name + "' cancelled");
-    st->stopAll(reason);
-    st->finish("cancelled", Value(), std::make_shared<Error>(reason));
+    st->stopGracefully(Error(codes::kCancelled, "workflow '" + c_.name + "' cancelled"));
   }
   return n;
 }

@@ -142,6 +142,7 @@ print(w:cancel())
 local r = await(p)
 print(r.status)
 for _, s in ipairs(r.steps) do print(s.name, s.status, s.error.code) end
+print(r.steps[2].steps[1].name, r.steps[2].steps[1].status)
 -- A timeout cancels the run's promise: the call fails with `timeout`.
 local ok, e = pcall(function() return w:run("x", {timeout = 0.05}) end)
 print(ok, e.code)
@@ -155,6 +156,7 @@ print(time.since(started) < 10)
             "sleep\tcancelled\tcancelled\n"
             "inner\tcancelled\tcancelled\n"
             "fn\tcancelled\tcancelled\n"
+            "nap\tcancelled\n"
             "false\ttimeout\n"
             "inner=cancelled inner=cancelled p=cancelled p=cancelled\n"
             "true\n");

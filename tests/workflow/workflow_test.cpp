@@ -303,6 +303,26 @@ TEST_F(WorkflowTest, WorkflowCancelResolvesWithStatusCancelled) {
   EXPECT_EQ(w->cancel(), 0u);
 }
 
+TEST_F(WorkflowTest, CancelledNestedWorkflowsKeepTheirRecords) {
+  auto pr = std::make_shared<Probe>();
+  Config inner;
+  inner.name = "inner";
+  inner.steps = {pure("quick", [](const Value& v) { return v; }), sleeper("nap", 10, pr)};
+  Config c;
+  c.kind = Kind::kParallel;
+  c.name = "outer";
+  c.steps = {Step::nested(Workflow::create(inner)), sleeper("other", 10, pr)};
+  auto w = Workflow::create(c);
+  auto p = w->run(Value(), env());
+  auto t = loop.setTimeout(0.02, [w] { w->cancel(); });
+  wait(p);
+  ASSERT_TRUE(p->fulfilled());
+  const Value& r = p->value();
+  EXPECT_EQ(statuses(r), (std::vector<std::string>{"inner=cancelled", "other=cancelled"}));
+  EXPECT_EQ(statuses(r.get("steps").asArray()[0]), (std::vector<std::string>{"quick=completed", "nap=cancelled"}));
+  EXPECT_EQ(pr->cancelled, 2);
+}
+
 TEST_F(WorkflowTest, ConditionalPicksTheFirstMatchingBranch) {
   Config c;
   c.kind = Kind::kConditional;
