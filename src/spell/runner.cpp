@@ -1,6 +1,7 @@
 // Runs a spell end to end: manifest, permissions, params, limits, engine context, loop.
 #include <sodium.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
+#include "llmspell/events/bus.hpp"
 #include "llmspell/spell/spell.hpp"
 
 namespace llmspell {
@@ -217,6 +219,8 @@ RunResult runSpellImpl(const RunOptions& opts) {
     result.error = e.error();
     return result;
   }
+  auto t0 = std::chrono::steady_clock::now();
+  busFor(run).emit("spell.start", Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"engine", run.engine}}));
   PromisePtr done = ctx->run(source, chunkName);
   loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
   if (done->pending()) {
@@ -229,6 +233,13 @@ RunResult runSpellImpl(const RunOptions& opts) {
     result.exitCode = exitCodeFor(done->error());
   } else {
     result.value = done->value();
+  }
+  {
+    Value fin = Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"ok", !result.error},
+                               {"duration_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()}});
+    if (result.error) fin.asObject().set("error", result.error->code);
+    busFor(run).emit("spell.finish", fin);
+    loop.poll();  // deliver it to the spell's own subscribers
   }
   fflush(stdout);
   ctx.reset();

@@ -89,6 +89,20 @@ TEST_P(AgentSpell, ParallelToolCallsRoundTrip) {
   EXPECT_NE(first.find("calculator"), std::string::npos);
 }
 
+// The runtime's own spell.start / spell.finish and agent.* events reach a recording.
+TEST(RuntimeEvents, SpellAndAgentEventsAreEmitted) {
+  std::string path = testing::TempDir() + "/agent_events_" + std::to_string(getpid()) + ".jsonl";
+  std::remove(path.c_str());
+  auto r = runCli("exec 'events.record(\"" + path + "\"); "
+                  "llm.configure(\"mock\", {replies = {{text = \"hi\"}}}); "
+                  "agent.create{model = \"mock/script\"}:run(\"x\")' --allow-write " + testing::TempDir());
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::ifstream in(path);
+  std::string line, names;
+  while (std::getline(in, line)) names += json::parse(line)["name"].get<std::string>() + ",";
+  EXPECT_EQ(names, "agent.start,llm.request,llm.response,agent.step,agent.finish,spell.finish,");
+}
+
 INSTANTIATE_TEST_SUITE_P(Providers, AgentSpell,
                          testing::Values("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash",
                                          "ollama/llama3.2"),
