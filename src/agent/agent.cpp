@@ -75,7 +75,10 @@ Value usageZero() {
 AgentConfig configFromValue(const Value& v) {
   if (!v.isObject()) fail(codes::kInvalidArgument, "agent config must be a table, got " + v.describe());
   static const char* const known[] = {"name", "model", "system", "tools", "max_iterations", "max_repeats", "temperature",
-                                      "memory", "output_schema", "budget", "description", "options", "hooks"};
+                                      "memory", "output_schema", "budget", "description", "options"};
+  if (!v.get("hooks").isNull())
+    fail(codes::kInvalidArgument, "agent config: 'hooks' is not supported; register hooks at the \"agent.run\", "
+                                  "\"llm.call\" or \"tool.call\" points and check ctx.args.agent / ctx.args.opts");
   for (const auto& [k, val] : v.asObject()) {
     (void)val;
     bool ok = false;
