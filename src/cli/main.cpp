@@ -132,6 +132,20 @@ int main(int argc, char** argv) {
   mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
   auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
   docs->add_option("--format,-f", docsFormat, "md, json or lua-meta");
+  // `tool list|info|call`: small spells run through the same runner as `exec`, so the allow
+  // flags and --approve apply to `tool call` exactly as to a spell.
+  RunFlags toolF;
+  std::string toolName, toolArgs = "{}", toolCategory;
+  auto* tool = app.add_subcommand("tool", "List, describe or call tools");
+  tool->require_subcommand(1);
+  auto* toolList = tool->add_subcommand("list", "List the built-in tools");
+  toolList->add_option("--category", toolCategory, "Only this category");
+  auto* toolInfo = tool->add_subcommand("info", "A tool's description and parameter schema (JSON)");
+  toolInfo->add_option("name", toolName, "Tool name")->required();
+  auto* toolCall = tool->add_subcommand("call", "Call a tool with JSON arguments");
+  toolCall->add_option("name", toolName, "Tool name")->required();
+  toolCall->add_option("args", toolArgs, "Arguments as a JSON object (default {})");
+  addRunOptions(toolCall, toolF);
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
@@ -156,6 +170,21 @@ int main(int argc, char** argv) {
   if (*exec) {
     execF.opts.code = code;
     return finish(execF, runWith(execF));
+  }
+  if (*tool) {
+    toolF.opts.params = {{"tool", toolName}, {"args", toolArgs}, {"category", toolCategory}};
+    if (*toolList) {
+      toolF.opts.code =
+          "local c = spell.params.category\n"
+          "for _, t in ipairs(tools.list(c ~= '' and c or nil)) do\n"
+          "  print(string.format('%-14s %-10s %-5s %s', t.name, t.category, t.permission, t.description))\n"
+          "end";
+    } else if (*toolInfo) {
+      toolF.opts.code = "return tools.info(spell.params.tool)";
+    } else {
+      toolF.opts.code = "return tools.call(spell.params.tool, json.decode(spell.params.args))";
+    }
+    return finish(toolF, runWith(toolF));
   }
   if (*check) return cli::checkSpell(checkPath);
   if (*mk) return cli::newSpell(newName, newEngine);

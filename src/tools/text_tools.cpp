@@ -72,7 +72,7 @@ class Calc {
   }
   struct Depth {
     explicit Depth(Calc& c) : c_(c) {
-      if (++c_.depth_ > kMaxDepth) calcFail("expression nested too deeply (limit " + std::to_string(kMaxDepth) + ")", c_.pos_);
+      if (++c_.depth_ > kMaxDepth) calcFail("expression nested too deeply (about 100 levels of parentheses at most)", c_.pos_);
     }
     ~Depth() { --c_.depth_; }
     Calc& c_;

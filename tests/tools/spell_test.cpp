@@ -106,3 +106,33 @@ TEST(ToolsSpell, ApproveFlagIsChecked) {
   // ask without a terminal refuses.
   EXPECT_EQ(exec(code, "--approve ask </dev/null"), "false\tnil\n");
 }
+
+TEST(ToolsSpell, ToolCommand) {
+  auto run = [](const std::string& args, int* status) {
+    std::string cmd = std::string(LLMSPELL_BIN) + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int st = ::pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+  };
+  int status = 0;
+  std::string out = run("tool list --category math", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out.rfind("calculator     math       none  Evaluates", 0), 0u) << out;
+  out = run("tool info csv_parse", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("\"name\": \"csv_parse\""), std::string::npos) << out;
+  out = run("tool call calculator '{\"expression\":\"6*7\"}'", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("\"result\": 42"), std::string::npos) << out;
+  out = run("tool call file_read '{\"path\":\"/etc/hostname\"}'", &status);
+  EXPECT_EQ(status, 3) << out;  // a permission stop
+  EXPECT_NE(out.find("--allow-read"), std::string::npos) << out;
+  out = run("tool call calculator '{\"expression\":1}'", &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("error[validation_failed]"), std::string::npos) << out;
+}
