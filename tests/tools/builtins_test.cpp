@@ -192,3 +192,42 @@ TEST(Shell, SplitCommand) {
   EXPECT_EQ(splitCommand("  ls   -l "), (std::vector<std::string>{"ls", "-l"}));
   EXPECT_EQ(errorOf([] { splitCommand("echo 'x"); }).code, "invalid_argument");
 }
+
+// Random garbage never crashes a parser: each call returns or throws Exception (ASan builds
+// check the memory side).
+TEST(Hostile, RandomInputOnlyThrowsExceptions) {
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const std::string alphabet = "0123456789+-*/%^()., <>=!&|?@$[]'\"{}:;\\\n\r\tabcxyzpie_\x01\xff";
+  auto garbage = [&](size_t maxLen) {
+    std::string s;
+    size_t n = next() % maxLen;
+    for (size_t i = 0; i < n; ++i) s += alphabet[next() % alphabet.size()];
+    return s;
+  };
+  Value doc = parseJson(R"({"a":[1,{"b":2,"c":[3,4]}],"d":{"e":"f"}})");
+  Value vars = parseJson(R"({"a":{"b":[1,2]},"c":"d"})");
+  int threw = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string g = garbage(64);
+    auto attempt = [&](const std::function<void()>& f) {
+      try {
+        f();
+      } catch (const Exception&) {
+        ++threw;
+      }
+    };
+    attempt([&] { evalExpression(g); });
+    attempt([&] { jsonQuery(doc, "$" + g); });
+    attempt([&] { renderTemplate("{{" + g + "}} " + g, vars, "keep"); });
+    attempt([&] { parseCsv(g); });
+    attempt([&] { htmlToText("<" + g + ">" + g); });
+    attempt([&] { splitCommand(g); });
+  }
+  EXPECT_GT(threw, 1000);  // most garbage is refused, with an Exception
+}
