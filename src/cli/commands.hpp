@@ -1,5 +1,7 @@
 // Sub-commands of the llmspell CLI that are more than a call into the spell layer.
 #pragma once
+#include <optional>
+#include <functional>
 
 #include <string>
 
@@ -22,5 +24,9 @@ struct LogsOptions {
   std::string db;      // explicit database file
 };
 int logs(const LogsOptions& o);
+
+// `llmspell repl`: reads chunks from stdin, with a prompt ("> ", or ">> " inside an unfinished
+// chunk) when stdin is a terminal. Plain line reading: no editing or history (wrap it in rlwrap).
+std::function<std::optional<std::string>(bool continuation)> replReader();
 
 }  // namespace llmspell::cli

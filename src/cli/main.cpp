@@ -21,6 +21,7 @@ struct RunFlags {
   size_t memory = 0;
   uint64_t instructions = 0;
   std::string record, replay, mockReplies, approve;
+  double maxCost = 0;
 };
 
 void addRunOptions(CLI::App* cmd, RunFlags& f) {
@@ -42,7 +43,7 @@ void addRunOptions(CLI::App* cmd, RunFlags& f) {
   cmd->add_option("--record", f.record, "Record every provider exchange to FILE (JSON Lines)");
   cmd->add_option("--replay", f.replay, "Answer provider calls from a recording FILE");
   cmd->add_option("--mock-replies", f.mockReplies, "Scripted replies for the mock provider (JSON Lines)");
-  cmd->add_option("--max-cost", "Stop when the run's LLM cost exceeds USD");
+  cmd->add_option("--max-cost", f.maxCost, "Stop LLM calls once the run has spent USD")->check(CLI::PositiveNumber);
   cmd->add_option("--approve", f.approve,
                   "Approve calls of tools that require approval: deny (default), all, ask, or NAME,NAME")
       ->check([](const std::string& v) -> std::string {
@@ -104,6 +105,7 @@ RunResult runWith(RunFlags& f) {
   if (!f.replay.empty()) f.opts.extraConfig.asObject().set("replay", f.replay);
   if (!f.mockReplies.empty()) f.opts.extraConfig.asObject().set("mock_replies", f.mockReplies);
   if (!f.approve.empty()) f.opts.extraConfig.asObject().set("approve", f.approve);
+  if (f.maxCost > 0) f.opts.extraConfig.asObject().set("max_cost_usd", f.maxCost);
   return runSpell(f.opts);
 }
 
@@ -146,6 +148,9 @@ int main(int argc, char** argv) {
   toolCall->add_option("name", toolName, "Tool name")->required();
   toolCall->add_option("args", toolArgs, "Arguments as a JSON object (default {})");
   addRunOptions(toolCall, toolF);
+  RunFlags replF;
+  auto* repl = app.add_subcommand("repl", "An interactive session: expressions print their value, globals persist");
+  addRunOptions(repl, replF);
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
@@ -170,6 +175,15 @@ int main(int argc, char** argv) {
   if (*exec) {
     execF.opts.code = code;
     return finish(execF, runWith(execF));
+  }
+  if (*repl) {
+    replF.opts.replInput = cli::replReader();
+    replF.opts.replOutput = [](const std::string& line) {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+    };
+    return finish(replF, runWith(replF));
   }
   if (*tool) {
     toolF.opts.params = {{"tool", toolName}, {"args", toolArgs}, {"category", toolCategory}};

@@ -62,6 +62,57 @@ RunResult usage(std::string msg) {
 
 RunResult runSpellImpl(const RunOptions& opts);
 
+namespace {
+
+// A chunk the compiler rejects only because it ended too early (Lua says "<eof>", Tengo
+// "unexpected EOF" / "expected ... found 'EOF'"): the REPL reads another line.
+bool incomplete(const Error& e) {
+  const std::string& m = e.message;
+  return m.find("<eof>") != std::string::npos || m.find("EOF") != std::string::npos ||
+         m.find("unfinished") != std::string::npos;
+}
+
+std::string replText(const Value& v) {
+  if (v.isString()) return v.asString();
+  try {
+    return toJsonText(v);
+  } catch (const Exception&) {
+    return v.describe();
+  }
+}
+
+void replLoop(const RunOptions& opts, Loop& loop, ScriptContext& ctx) {
+  const bool lua = opts.engine.empty() || opts.engine == "lua";
+  int n = 0;
+  std::string chunk;
+  while (auto line = opts.replInput(!chunk.empty())) {
+    chunk += *line;
+    chunk += "\n";
+    std::string name = "repl:" + std::to_string(++n);
+    // An expression prints its value: try `return <chunk>` first (Lua), as lua.c does.
+    std::string code = chunk;
+    if (lua && !ctx.check("return " + chunk, name)) code = "return " + chunk;
+    else if (auto err = ctx.check(chunk, name)) {
+      if (incomplete(*err)) continue;
+      opts.replOutput("error[" + err->code + "]: " + err->message);
+      chunk.clear();
+      continue;
+    }
+    chunk.clear();
+    PromisePtr done = ctx.run(code, name);
+    loop.runUntil([&] { return !done->pending() && !ctx.busy(); });
+    if (done->pending()) {
+      opts.replOutput("error[internal]: the chunk is waiting for something that can never happen");
+    } else if (done->rejected()) {
+      opts.replOutput("error[" + done->error().code + "]: " + done->error().message);
+    } else if (!done->value().isNull()) {
+      opts.replOutput(replText(done->value()));
+    }
+  }
+}
+
+}  // namespace
+
 RunResult runSpell(const RunOptions& opts) {
   // Never throws: anything unexpected becomes an `internal` error with its message.
   try {
@@ -221,6 +272,11 @@ RunResult runSpellImpl(const RunOptions& opts) {
   }
   auto t0 = std::chrono::steady_clock::now();
   busFor(run).emit("spell.start", Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"engine", run.engine}}));
+  if (opts.replInput) {
+    replLoop(opts, loop, *ctx);
+    ctx.reset();
+    return result;
+  }
   PromisePtr done = ctx->run(source, chunkName);
   loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
   if (done->pending()) {

@@ -2,6 +2,7 @@
 // fresh runtime loop with its permissions and limits. Used by the CLI and by embedding programs.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -54,6 +55,13 @@ struct RunOptions {
   std::string outputFormat = "text";  // text | json
   std::string dataDir;                // default $LLMSPELL_HOME or ~/.llmspell
   Value extraConfig = Value::object(); // e.g. record/replay paths for higher layers
+  // REPL mode (`llmspell repl`): when set, chunks are read with `replInput(continuation)` until
+  // it returns nullopt, and run one after another in the same context (globals persist). A
+  // chunk that reads as an expression prints its value through `replOutput`; an error prints
+  // `error[code]: message` and the session goes on. `continuation` is true while a chunk is
+  // incomplete (an unclosed block or string), so the caller can show a different prompt.
+  std::function<std::optional<std::string>(bool continuation)> replInput;
+  std::function<void(const std::string& line)> replOutput;
 };
 
 struct RunResult {
