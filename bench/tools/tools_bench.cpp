@@ -26,14 +26,19 @@ struct Fixture {
   Fixture() {
     Tool t;
     t.name = "add";
-    t.parameters = parseJson(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},
+    t.parameters =
+        parseJson(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},
                                "required":["a","b"],"additionalProperties":false})");
-    t.run = [](const Value& a, ToolEnv&) { return Promise::resolved(Value(a.getInt("a") + a.getInt("b"))); };
+    t.run = [](const Value& a, ToolEnv&) {
+      return Promise::resolved(Value(a.getInt("a") + a.getInt("b")));
+    };
     reg.define(t);
   }
 };
 
-Value addArgs() { return Value::object({{"a", 2}, {"b", 3}}); }
+Value addArgs() {
+  return Value::object({{"a", 2}, {"b", 3}});
+}
 
 // Baseline: the tool's work without the registry.
 void BM_DirectAdd(benchmark::State& st) {
@@ -60,7 +65,8 @@ void BM_RegistryCallAddWithSubscriberAndHook(benchmark::State& st) {
   Fixture f;
   uint64_t n = 0;
   f.bus.subscribe("tool.*", [&](const Event&) { ++n; });
-  f.hooks.add("tool.call", HookKind::kBefore, [](const Value&, const HookNext&) { return PromisePtr(); });
+  f.hooks.add("tool.call", HookKind::kBefore,
+              [](const Value&, const HookNext&) { return PromisePtr(); });
   Value a = addArgs();
   for (auto _ : st) {
     PromisePtr p = f.reg.call("add", a);
@@ -80,7 +86,8 @@ void BM_ValidateOnly(benchmark::State& st) {
 BENCHMARK(BM_ValidateOnly);
 
 void BM_CalculatorDirect(benchmark::State& st) {
-  for (auto _ : st) benchmark::DoNotOptimize(evalExpression("2 * (3 + 4) ^ 2 - sqrt(16) / max(1, 2)"));
+  for (auto _ : st)
+    benchmark::DoNotOptimize(evalExpression("2 * (3 + 4) ^ 2 - sqrt(16) / max(1, 2)"));
 }
 BENCHMARK(BM_CalculatorDirect);
 
@@ -101,7 +108,8 @@ BENCHMARK(BM_JsonQueryFilter1000);
 
 void BM_CsvParse1000Rows(benchmark::State& st) {
   std::string text = "name,qty,note\n";
-  for (int i = 0; i < 1000; ++i) text += "item" + std::to_string(i) + "," + std::to_string(i) + ",\"a, \"\"quoted\"\" note\"\n";
+  for (int i = 0; i < 1000; ++i)
+    text += "item" + std::to_string(i) + "," + std::to_string(i) + ",\"a, \"\"quoted\"\" note\"\n";
   for (auto _ : st) benchmark::DoNotOptimize(parseCsv(text));
   st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(text.size()));
 }

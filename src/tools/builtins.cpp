@@ -41,10 +41,13 @@ namespace stdfs = std::filesystem;
 
 constexpr size_t kMaxFileRead = 10u << 20;  // 10 MiB by default; a tool result goes to a model
 
-Value schema(std::string_view json) { return parseJson(json); }
+Value schema(std::string_view json) {
+  return parseJson(json);
+}
 
-ToolPtr make(std::string name, std::string category, std::string permission, std::string description,
-             std::string_view params, ToolRun run, std::string_view examples = "[]") {
+ToolPtr make(std::string name, std::string category, std::string permission,
+             std::string description, std::string_view params, ToolRun run,
+             std::string_view examples = "[]") {
   auto t = std::make_shared<Tool>();
   t->name = std::move(name);
   t->category = std::move(category);
@@ -99,7 +102,9 @@ class Fd {
     case ENOTDIR: fail(codes::kNotFound, where + ": no such file or directory");
     case EACCES:
     case EPERM: fail(codes::kPermissionDenied, where + ": the operating system denied access");
-    case ELOOP: fail(codes::kPermissionDenied, where + ": is a symbolic link the permission check did not cover");
+    case ELOOP:
+      fail(codes::kPermissionDenied,
+           where + ": is a symbolic link the permission check did not cover");
     case EISDIR: fail(codes::kInvalidArgument, where + ": is a directory, not a file");
     case ENOSPC:
     case EDQUOT:
@@ -134,7 +139,8 @@ std::string readFd(const std::string& tool, const stdfs::path& abs, Fd& fd, size
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) sysFail(tool, abs, errno);
   if (S_ISDIR(st.st_mode)) sysFail(tool, abs, EISDIR);
-  if (!S_ISREG(st.st_mode)) fail(codes::kInvalidArgument, tool + ": " + abs.string() + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    fail(codes::kInvalidArgument, tool + ": " + abs.string() + " is not a regular file");
   if (static_cast<uint64_t>(st.st_size) > limit)
     fail(codes::kLimitExceeded, tool + ": " + abs.string() + " is " + std::to_string(st.st_size) +
                                     " bytes, more than the limit of " + std::to_string(limit) +
@@ -149,7 +155,8 @@ std::string readFd(const std::string& tool, const stdfs::path& abs, Fd& fd, size
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
-    if (out.size() > limit) fail(codes::kLimitExceeded, tool + ": " + abs.string() + " is larger than max_bytes");
+    if (out.size() > limit)
+      fail(codes::kLimitExceeded, tool + ": " + abs.string() + " is larger than max_bytes");
   }
   return out;
 }
@@ -169,8 +176,8 @@ bool validUtf8(const std::string& s) {
 
 std::string base64(const std::string& s) {
   std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()), s.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
+                    s.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(std::strlen(out.c_str()));
   return out;
 }
@@ -202,7 +209,8 @@ Value fileWrite(const Value& a, ToolEnv& env) {
   Fd fd = openNoFollow("file_write", abs, flags);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) sysFail("file_write", abs, errno);
-  if (!S_ISREG(st.st_mode)) fail(codes::kInvalidArgument, "file_write: " + abs.string() + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    fail(codes::kInvalidArgument, "file_write: " + abs.string() + " is not a regular file");
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
@@ -212,12 +220,14 @@ Value fileWrite(const Value& a, ToolEnv& env) {
     }
     off += static_cast<size_t>(n);
   }
-  return Value::object({{"path", path}, {"bytes", static_cast<int64_t>(off)}, {"appended", a.getBool("append")}});
+  return Value::object(
+      {{"path", path}, {"bytes", static_cast<int64_t>(off)}, {"appended", a.getBool("append")}});
 }
 
 // Walks a directory tree without following symlinks. `visit(rel, abs, st)` returns false to stop.
-void walk(const std::string& tool, const stdfs::path& root, bool recursive, bool hidden,
-          const std::function<bool(const std::string&, const stdfs::path&, const struct stat&)>& visit) {
+void walk(
+    const std::string& tool, const stdfs::path& root, bool recursive, bool hidden,
+    const std::function<bool(const std::string&, const stdfs::path&, const struct stat&)>& visit) {
   std::vector<std::pair<stdfs::path, std::string>> todo{{root, ""}};
   size_t dirs = 0;
   while (!todo.empty()) {
@@ -281,7 +291,8 @@ Value fileList(const Value& a, ToolEnv& env) {
                                           {"size", static_cast<int64_t>(st.st_size)}}));
          return true;
        });
-  return Value::object({{"path", path}, {"entries", Value::array(std::move(entries))}, {"truncated", truncated}});
+  return Value::object(
+      {{"path", path}, {"entries", Value::array(std::move(entries))}, {"truncated", truncated}});
 }
 
 Value fileSearch(const Value& a, ToolEnv& env) {
@@ -311,7 +322,8 @@ Value fileSearch(const Value& a, ToolEnv& env) {
     size_t lineNo = 0, start = 0;
     while (start <= data.size()) {
       size_t nl = data.find('\n', start);
-      std::string_view line(data.data() + start, (nl == std::string::npos ? data.size() : nl) - start);
+      std::string_view line(data.data() + start,
+                            (nl == std::string::npos ? data.size() : nl) - start);
       ++lineNo;
       if (RE2::PartialMatch(line, re)) {
         if (matches.size() >= maxResults) {
@@ -319,7 +331,8 @@ Value fileSearch(const Value& a, ToolEnv& env) {
           return false;
         }
         std::string text(line.substr(0, 500));
-        matches.push_back(Value::object({{"path", shown}, {"line", static_cast<int64_t>(lineNo)}, {"text", text}}));
+        matches.push_back(Value::object(
+            {{"path", shown}, {"line", static_cast<int64_t>(lineNo)}, {"text", text}}));
       }
       if (nl == std::string::npos) break;
       start = nl + 1;
@@ -330,12 +343,14 @@ Value fileSearch(const Value& a, ToolEnv& env) {
   if (::stat(abs.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
     searchFile(path, abs);
   } else {
-    walk("file_search", abs, true, a.getBool("include_hidden"),
-         [&](const std::string& rel, const stdfs::path& fileAbs, const struct stat& s) {
-           if (!S_ISREG(s.st_mode)) return true;
-           if (!glob.empty() && ::fnmatch(glob.c_str(), stdfs::path(rel).filename().c_str(), 0) != 0) return true;
-           return searchFile(joinPath(path, rel), fileAbs);
-         });
+    walk(
+        "file_search", abs, true, a.getBool("include_hidden"),
+        [&](const std::string& rel, const stdfs::path& fileAbs, const struct stat& s) {
+          if (!S_ISREG(s.st_mode)) return true;
+          if (!glob.empty() && ::fnmatch(glob.c_str(), stdfs::path(rel).filename().c_str(), 0) != 0)
+            return true;
+          return searchFile(joinPath(path, rel), fileAbs);
+        });
   }
   return Value::object({{"path", path},
                         {"matches", Value::array(std::move(matches))},
@@ -364,7 +379,8 @@ net::HttpRequest requestFrom(const Value& a, ToolEnv& env) {
     rq.body = body.asString();
   } else if (!body.isNull()) {
     rq.body = toJsonText(body);
-    if (!net::findHeader(rq.headers, "content-type")) rq.headers.emplace_back("content-type", "application/json");
+    if (!net::findHeader(rq.headers, "content-type"))
+      rq.headers.emplace_back("content-type", "application/json");
   }
   rq.totalTimeout = a.getNumber("timeout", 30);
   rq.maxResponseBytes = static_cast<uint64_t>(a.getInt("max_bytes", 10 << 20));
@@ -435,7 +451,8 @@ PromisePtr webFetch(const Value& a, ToolEnv& env) {
     try {
       const auto& r = net::responseOf(q.value());
       if (r.status >= 400) {
-        Error e(codes::kNetworkError, "web_fetch: " + url + " answered HTTP " + std::to_string(r.status),
+        Error e(codes::kNetworkError,
+                "web_fetch: " + url + " answered HTTP " + std::to_string(r.status),
                 r.status >= 500 || r.status == 429);
         e.details = Value::object({{"url", url}, {"status", r.status}});
         out->reject(std::move(e));
@@ -448,7 +465,8 @@ PromisePtr webFetch(const Value& a, ToolEnv& env) {
       bool truncated = false;
       if (text.size() > maxChars) {
         size_t cut = maxChars;
-        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+          --cut;  // UTF-8 boundary
         text.resize(cut);
         truncated = true;
       }
@@ -498,7 +516,8 @@ Value runProcess(const ShellJob& job) {
   if (!job.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, job.cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t none, all;
   sigemptyset(&none);
@@ -520,7 +539,8 @@ Value runProcess(const ShellJob& job) {
   if (rc != 0) {
     for (int f : {inP[1], outP[0], errP[0]}) ::close(f);
     if (rc == ENOENT) fail(codes::kNotFound, "shell: command '" + job.argv[0] + "' not found");
-    if (rc == EACCES) fail(codes::kPermissionDenied, "shell: command '" + job.argv[0] + "' is not executable");
+    if (rc == EACCES)
+      fail(codes::kPermissionDenied, "shell: command '" + job.argv[0] + "' is not executable");
     fail(codes::kInternal, "shell: cannot start '" + job.argv[0] + "': " + std::strerror(rc));
   }
   auto start = std::chrono::steady_clock::now();
@@ -537,7 +557,8 @@ Value runProcess(const ShellJob& job) {
   bool timedOut = false, cancelled = false, truncated = false;
   ::signal(SIGPIPE, SIG_IGN);
   while (fds[0] >= 0 || fds[1] >= 0) {
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (job.timeout > 0 && elapsed >= job.timeout) {
       timedOut = true;
       break;
@@ -585,15 +606,18 @@ Value runProcess(const ShellJob& job) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (timedOut) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%g", job.timeout);
-    Error e(codes::kTimeout, "shell: '" + job.argv[0] + "' ran longer than " + secs + "s and was killed", true);
+    Error e(codes::kTimeout,
+            "shell: '" + job.argv[0] + "' ran longer than " + secs + "s and was killed", true);
     e.details = Value::object({{"stdout", out}, {"stderr", err}, {"timeout", job.timeout}});
     throw Exception(std::move(e));
   }
-  if (cancelled) throw Exception(codes::kCancelled, "shell: '" + job.argv[0] + "' was cancelled and killed");
+  if (cancelled)
+    throw Exception(codes::kCancelled, "shell: '" + job.argv[0] + "' was cancelled and killed");
   Value res = Value::object({{"exit_code", WIFEXITED(status) ? WEXITSTATUS(status) : -1},
                              {"stdout", out},
                              {"stderr", err},
@@ -608,7 +632,8 @@ PromisePtr shell(const Value& a, ToolEnv& env) {
   const Value& cmd = a.get("command");
   if (cmd.isArray()) {
     for (const auto& v : cmd.asArray()) {
-      if (!v.isString()) fail(codes::kInvalidArgument, "shell: command array items must be strings");
+      if (!v.isString())
+        fail(codes::kInvalidArgument, "shell: command array items must be strings");
       job.argv.push_back(v.asString());
     }
   } else {
@@ -617,11 +642,14 @@ PromisePtr shell(const Value& a, ToolEnv& env) {
   if (a.get("args").isArray())
     for (const auto& v : a.get("args").asArray())
       job.argv.push_back(v.isString() ? v.asString() : toJsonText(v));
-  if (job.argv.empty() || job.argv[0].empty()) fail(codes::kInvalidArgument, "shell: empty command");
+  if (job.argv.empty() || job.argv[0].empty())
+    fail(codes::kInvalidArgument, "shell: empty command");
   env.permissions.checkRun(job.argv[0]);
   std::string cwd = a.getString("cwd");
-  if (!cwd.empty()) job.cwd = env.permissions.resolve(cwd).string();
-  else if (!env.permissions.baseDir().empty()) job.cwd = env.permissions.baseDir().string();
+  if (!cwd.empty())
+    job.cwd = env.permissions.resolve(cwd).string();
+  else if (!env.permissions.baseDir().empty())
+    job.cwd = env.permissions.baseDir().string();
   job.input = a.getString("stdin");
   job.timeout = a.getNumber("timeout", 30);
   job.maxOutput = static_cast<size_t>(a.getInt("max_output", 1 << 20));
@@ -658,14 +686,17 @@ int parseOffset(const std::string& s) {
   if ((s[0] == '+' || s[0] == '-') && s.size() >= 3) {
     std::string d;
     for (size_t i = 1; i < s.size(); ++i)
-      if (std::isdigit(static_cast<unsigned char>(s[i]))) d += s[i];
-      else if (s[i] != ':') d = "x";
+      if (std::isdigit(static_cast<unsigned char>(s[i])))
+        d += s[i];
+      else if (s[i] != ':')
+        d = "x";
     if (d.size() == 2 || d.size() == 4) {
       int h = std::stoi(d.substr(0, 2)), m = d.size() == 4 ? std::stoi(d.substr(2)) : 0;
       if (h <= 14 && m < 60) return (s[0] == '-' ? -1 : 1) * (h * 60 + m);
     }
   }
-  fail(codes::kInvalidArgument, "datetime: offset '" + s + "' is not valid (use Z, +02:00 or -0530)");
+  fail(codes::kInvalidArgument,
+       "datetime: offset '" + s + "' is not valid (use Z, +02:00 or -0530)");
 }
 
 std::string offsetText(int minutes) {
@@ -681,9 +712,10 @@ double parseIso(const std::string& s, int* offsetOut) {
   int Y, M, D, h = 0, m = 0, n = 0;
   double sec = 0;
   auto bad = [&]() -> double {
-    fail(codes::kInvalidArgument, "datetime: '" + s +
-                                      "' is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ); "
-                                      "pass input_format for other forms");
+    fail(codes::kInvalidArgument,
+         "datetime: '" + s +
+             "' is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ); "
+             "pass input_format for other forms");
   };
   if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3 || n != 10) return bad();
   size_t i = 10;
@@ -720,12 +752,14 @@ double parseIso(const std::string& s, int* offsetOut) {
 
 double toUnix(const Value& v, const std::string& inputFormat) {
   if (v.isNumber()) return v.asNumber();
-  if (!v.isString()) fail(codes::kInvalidArgument, "datetime: date must be an ISO 8601 string or unix seconds");
+  if (!v.isString())
+    fail(codes::kInvalidArgument, "datetime: date must be an ISO 8601 string or unix seconds");
   if (!inputFormat.empty()) {
     std::tm tm{};
     const char* end = ::strptime(v.asString().c_str(), inputFormat.c_str(), &tm);
     if (!end || *end)
-      fail(codes::kInvalidArgument, "datetime: '" + v.asString() + "' does not match the format '" + inputFormat + "'");
+      fail(codes::kInvalidArgument,
+           "datetime: '" + v.asString() + "' does not match the format '" + inputFormat + "'");
     return static_cast<double>(::timegm(&tm));
   }
   return parseIso(v.asString(), nullptr);
@@ -747,7 +781,8 @@ Value describeTime(double unix, int offset, const std::string& format) {
     iso += ms;
   }
   iso += offsetText(offset);
-  static const char* days[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+  static const char* days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                               "Thursday", "Friday", "Saturday"};
   Value out = Value::object({{"iso", iso},
                              {"unix", frac > 0 ? Value(unix) : Value(static_cast<int64_t>(whole))},
                              {"date", date},
@@ -757,18 +792,21 @@ Value describeTime(double unix, int offset, const std::string& format) {
   if (!format.empty()) {
     char buf[512];
     size_t n = std::strftime(buf, sizeof buf, format.c_str(), &tm);
-    if (n == 0 && !format.empty()) fail(codes::kInvalidArgument, "datetime: format produced no output or is too long");
+    if (n == 0 && !format.empty())
+      fail(codes::kInvalidArgument, "datetime: format produced no output or is too long");
     out.asObject().set("formatted", std::string(buf, n));
   }
   return out;
 }
 
 double addAmount(double unix, const Value& amount) {
-  if (!amount.isObject()) fail(codes::kInvalidArgument, "datetime: add needs amount = {days = 1, hours = 2, ...}");
+  if (!amount.isObject())
+    fail(codes::kInvalidArgument, "datetime: add needs amount = {days = 1, hours = 2, ...}");
   auto num = [&](const char* k) { return amount.getNumber(k, 0); };
   double months = num("months") + 12 * num("years");
   if (months != 0) {
-    if (months != std::floor(months)) fail(codes::kInvalidArgument, "datetime: months and years must be whole numbers");
+    if (months != std::floor(months))
+      fail(codes::kInvalidArgument, "datetime: months and years must be whole numbers");
     auto whole = static_cast<time_t>(std::floor(unix));
     double frac = unix - static_cast<double>(whole);
     std::tm tm{};
@@ -809,10 +847,16 @@ Value datetime(const Value& a, ToolEnv&) {
   if (op == "now" || op == "format" || op == "parse") return describeTime(when(), offset, format);
   if (op == "add") return describeTime(addAmount(when(), a.get("amount")), offset, format);
   if (op == "diff") {
-    if (a.get("other").isNull()) fail(codes::kInvalidArgument, "datetime: diff needs other (a second date)");
+    if (a.get("other").isNull())
+      fail(codes::kInvalidArgument, "datetime: diff needs other (a second date)");
     double d = toUnix(a.get("other"), inFormat) - when();
-    auto num = [](double x) { return x == std::floor(x) && std::fabs(x) < 9e15 ? Value(static_cast<int64_t>(x)) : Value(x); };
-    return Value::object({{"seconds", num(d)}, {"minutes", num(d / 60)}, {"hours", num(d / 3600)}, {"days", num(d / 86400)}});
+    auto num = [](double x) {
+      return x == std::floor(x) && std::fabs(x) < 9e15 ? Value(static_cast<int64_t>(x)) : Value(x);
+    };
+    return Value::object({{"seconds", num(d)},
+                          {"minutes", num(d / 60)},
+                          {"hours", num(d / 3600)},
+                          {"days", num(d / 86400)}});
   }
   fail(codes::kInvalidArgument, "datetime: unknown operation '" + op + "'");
 }
@@ -827,30 +871,36 @@ Value uuidTool(const Value& a, ToolEnv&) {
     b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
     b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
     char out[37];
-    std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                  b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    std::snprintf(out, sizeof out,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                  b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                  b[14], b[15]);
     return std::string(out);
   };
   int64_t n = a.getInt("count", 1);
   if (n == 1 && a.get("count").isNull()) return Value::object({{"uuid", one()}});
   std::vector<Value> list;
   for (int64_t i = 0; i < n; ++i) list.emplace_back(one());
-  return Value::object({{"uuid", list.empty() ? Value() : list[0]}, {"uuids", Value::array(std::move(list))}});
+  return Value::object(
+      {{"uuid", list.empty() ? Value() : list[0]}, {"uuids", Value::array(std::move(list))}});
 }
 
 Value hashTool(const Value& a, ToolEnv&) {
   std::string alg = a.getString("algorithm", "sha256");
-  const EVP_MD* md = alg == "sha256" ? EVP_sha256()
-                     : alg == "sha1" ? EVP_sha1()
-                     : alg == "md5"  ? EVP_md5()
+  const EVP_MD* md = alg == "sha256"   ? EVP_sha256()
+                     : alg == "sha1"   ? EVP_sha1()
+                     : alg == "md5"    ? EVP_md5()
                      : alg == "sha512" ? EVP_sha512()
                                        : nullptr;
-  if (!md) fail(codes::kInvalidArgument, "hash: unknown algorithm '" + alg + "' (sha256, sha1, md5, sha512)");
+  if (!md)
+    fail(codes::kInvalidArgument,
+         "hash: unknown algorithm '" + alg + "' (sha256, sha1, md5, sha512)");
   const Value& d = a.get("data");
   std::string data = d.isString() ? d.asString() : toJsonText(d);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (!EVP_Digest(data.data(), data.size(), out, &n, md, nullptr)) fail(codes::kInternal, "hash: digest failed");
+  if (!EVP_Digest(data.data(), data.size(), out, &n, md, nullptr))
+    fail(codes::kInternal, "hash: digest failed");
   std::string raw(reinterpret_cast<char*>(out), n);
   std::string text;
   if (a.getString("encoding", "hex") == "base64") {
@@ -868,7 +918,8 @@ Value hashTool(const Value& a, ToolEnv&) {
 Value csvTool(const Value& a, ToolEnv&) {
   std::string delim = a.getString("delimiter", ",");
   if (delim.size() != 1 || delim == "\"" || delim == "\n" || delim == "\r")
-    fail(codes::kInvalidArgument, "csv_parse: delimiter must be one character other than a quote or line break");
+    fail(codes::kInvalidArgument,
+         "csv_parse: delimiter must be one character other than a quote or line break");
   auto rows = parseCsv(a.getString("text"), delim[0]);
   bool header = a.getBool("header", true);
   bool numbers = a.getBool("numbers", false);
@@ -896,22 +947,27 @@ Value csvTool(const Value& a, ToolEnv&) {
     for (auto& h : rows[0]) {
       std::string n = h;
       int k = 2;
-      while (std::find(names.begin(), names.end(), n) != names.end()) n = h + "_" + std::to_string(k++);
+      while (std::find(names.begin(), names.end(), n) != names.end())
+        n = h + "_" + std::to_string(k++);
       names.push_back(n);
       columns.emplace_back(n);
     }
     for (size_t i = 1; i < rows.size(); ++i) {
       if (rows[i].size() > names.size())
         fail(codes::kInvalidArgument, "csv_parse: record " + std::to_string(i + 1) + " has " +
-                                          std::to_string(rows[i].size()) + " fields but the header has " +
+                                          std::to_string(rows[i].size()) +
+                                          " fields but the header has " +
                                           std::to_string(names.size()));
       Value obj = Value::object();
-      for (size_t c = 0; c < rows[i].size(); ++c) obj.asObject().set(names[c], cell(std::move(rows[i][c])));
+      for (size_t c = 0; c < rows[i].size(); ++c)
+        obj.asObject().set(names[c], cell(std::move(rows[i][c])));
       out.push_back(obj);
     }
   }
   auto count = static_cast<int64_t>(out.size());
-  return Value::object({{"rows", Value::array(std::move(out))}, {"columns", Value::array(std::move(columns))}, {"count", count}});
+  return Value::object({{"rows", Value::array(std::move(out))},
+                        {"columns", Value::array(std::move(columns))},
+                        {"count", count}});
 }
 
 Value jsonQueryTool(const Value& a, ToolEnv&) {
@@ -920,7 +976,8 @@ Value jsonQueryTool(const Value& a, ToolEnv&) {
     try {
       data = parseJson(data.asString());
     } catch (const Exception& e) {
-      fail(codes::kInvalidArgument, "json_query: data is a string that is not JSON: " + e.error().message);
+      fail(codes::kInvalidArgument,
+           "json_query: data is a string that is not JSON: " + e.error().message);
     }
   }
   auto m = jsonQuery(data, a.getString("query"));
@@ -965,7 +1022,8 @@ std::vector<ToolPtr> makeBuiltins() {
   };
   std::vector<ToolPtr> v;
   v.push_back(make("http_request", "network", "net",
-                   "Makes an HTTP request (needs --allow-net for the host); returns {status, ok, headers, body, json}",
+                   "Makes an HTTP request (needs --allow-net for the host); returns {status, ok, "
+                   "headers, body, json}",
                    R"({"type":"object","properties":{
                      "url":{"type":"string","description":"absolute http(s) URL"},
                      "method":{"type":"string","enum":["GET","POST","PUT","PATCH","DELETE","HEAD","OPTIONS"],"default":"GET"},
@@ -975,33 +1033,38 @@ std::vector<ToolPtr> makeBuiltins() {
                      "timeout":{"type":"number","minimum":0,"description":"seconds, default 30"},
                      "max_bytes":{"type":"integer","minimum":1}},
                      "required":["url"],"additionalProperties":false})",
-                   async(&httpRequest), R"([{"args":{"url":"https://example.com/api","method":"GET"}}])"));
+                   async(&httpRequest),
+                   R"([{"args":{"url":"https://example.com/api","method":"GET"}}])"));
   v.push_back(make("web_fetch", "network", "net",
-                   "Fetches a web page and returns it as plain text (scripts, styles and tags removed): {url, status, title, text, truncated}",
+                   "Fetches a web page and returns it as plain text (scripts, styles and tags "
+                   "removed): {url, status, title, text, truncated}",
                    R"({"type":"object","properties":{
                      "url":{"type":"string"},
                      "max_chars":{"type":"integer","minimum":1,"default":20000},
                      "timeout":{"type":"number","minimum":0}},
                      "required":["url"],"additionalProperties":false})",
                    async(&webFetch), R"([{"args":{"url":"https://example.com/"}}])"));
-  v.push_back(make("file_read", "filesystem", "read",
-                   "Reads a file (needs --allow-read for the path): {path, size, encoding, content}",
-                   R"({"type":"object","properties":{
+  v.push_back(
+      make("file_read", "filesystem", "read",
+           "Reads a file (needs --allow-read for the path): {path, size, encoding, content}",
+           R"({"type":"object","properties":{
                      "path":{"type":"string"},
                      "max_bytes":{"type":"integer","minimum":1,"description":"default 10 MiB"}},
                      "required":["path"],"additionalProperties":false})",
-                   sync(&fileRead), R"([{"args":{"path":"notes.txt"}}])"));
-  v.push_back(make("file_write", "filesystem", "write",
-                   "Writes (or appends) text to a file (needs --allow-write for the path): {path, bytes}",
-                   R"({"type":"object","properties":{
+           sync(&fileRead), R"([{"args":{"path":"notes.txt"}}])"));
+  v.push_back(
+      make("file_write", "filesystem", "write",
+           "Writes (or appends) text to a file (needs --allow-write for the path): {path, bytes}",
+           R"({"type":"object","properties":{
                      "path":{"type":"string"},
                      "content":{"type":"string"},
                      "append":{"type":"boolean","default":false},
                      "create_dirs":{"type":"boolean","default":false}},
                      "required":["path","content"],"additionalProperties":false})",
-                   sync(&fileWrite), R"([{"args":{"path":"out/report.md","content":"# Report\n"}}])"));
+           sync(&fileWrite), R"([{"args":{"path":"out/report.md","content":"# Report\n"}}])"));
   v.push_back(make("file_list", "filesystem", "read",
-                   "Lists a directory (optionally recursively, filtered by a glob on the name): {entries = {{name, path, type, size}}}",
+                   "Lists a directory (optionally recursively, filtered by a glob on the name): "
+                   "{entries = {{name, path, type, size}}}",
                    R"({"type":"object","properties":{
                      "path":{"type":"string","default":"."},
                      "recursive":{"type":"boolean","default":false},
@@ -1010,9 +1073,10 @@ std::vector<ToolPtr> makeBuiltins() {
                      "max_entries":{"type":"integer","minimum":1,"default":1000}},
                      "additionalProperties":false})",
                    sync(&fileList), R"([{"args":{"path":".","pattern":"*.md"}}])"));
-  v.push_back(make("file_search", "filesystem", "read",
-                   "Searches files for a regular expression (RE2 syntax): {matches = {{path, line, text}}}",
-                   R"({"type":"object","properties":{
+  v.push_back(
+      make("file_search", "filesystem", "read",
+           "Searches files for a regular expression (RE2 syntax): {matches = {{path, line, text}}}",
+           R"({"type":"object","properties":{
                      "pattern":{"type":"string","minLength":1},
                      "path":{"type":"string","default":"."},
                      "glob":{"type":"string","description":"only files whose name matches, e.g. *.lua"},
@@ -1020,22 +1084,26 @@ std::vector<ToolPtr> makeBuiltins() {
                      "include_hidden":{"type":"boolean","default":false},
                      "max_results":{"type":"integer","minimum":1,"default":100}},
                      "required":["pattern"],"additionalProperties":false})",
-                   sync(&fileSearch), R"([{"args":{"pattern":"TODO","path":"src","glob":"*.cpp"}}])"));
-  v.push_back(make("calculator", "math", "none",
-                   "Evaluates an arithmetic expression safely: + - * / % ^, parentheses, comparisons, sqrt abs min max floor ceil round log exp sin cos tan, pi, e",
-                   R"({"type":"object","properties":{
+           sync(&fileSearch), R"([{"args":{"pattern":"TODO","path":"src","glob":"*.cpp"}}])"));
+  v.push_back(make(
+      "calculator", "math", "none",
+      "Evaluates an arithmetic expression safely: + - * / % ^, parentheses, comparisons, sqrt abs "
+      "min max floor ceil round log exp sin cos tan, pi, e",
+      R"({"type":"object","properties":{
                      "expression":{"type":"string","minLength":1,"maxLength":10000},
                      "variables":{"type":"object","description":"names usable in the expression, e.g. {x = 2}"}},
                      "required":["expression"],"additionalProperties":false})",
-                   [](const Value& a, ToolEnv&) {
-                     return now([&] {
-                       std::string e = a.getString("expression");
-                       return Value::object({{"result", evalExpression(e, a.get("variables"))}, {"expression", e}});
-                     });
-                   },
-                   R"J([{"args":{"expression":"2 * (3 + 4)"},"result":{"result":14}}])J"));
+      [](const Value& a, ToolEnv&) {
+        return now([&] {
+          std::string e = a.getString("expression");
+          return Value::object(
+              {{"result", evalExpression(e, a.get("variables"))}, {"expression", e}});
+        });
+      },
+      R"J([{"args":{"expression":"2 * (3 + 4)"},"result":{"result":14}}])J"));
   v.push_back(make("datetime", "time", "none",
-                   "Dates and times in UTC or a fixed offset: now, format (strftime), parse (ISO 8601 or input_format), add, diff",
+                   "Dates and times in UTC or a fixed offset: now, format (strftime), parse (ISO "
+                   "8601 or input_format), add, diff",
                    R"({"type":"object","properties":{
                      "operation":{"type":"string","enum":["now","format","parse","add","diff"],"default":"now"},
                      "date":{"type":["string","number"],"description":"ISO 8601 text or unix seconds"},
@@ -1045,31 +1113,36 @@ std::vector<ToolPtr> makeBuiltins() {
                      "offset":{"type":"string","description":"Z, +02:00 or -0530: the offset results are shown in"},
                      "amount":{"type":"object","properties":{"years":{"type":"number"},"months":{"type":"number"},"weeks":{"type":"number"},"days":{"type":"number"},"hours":{"type":"number"},"minutes":{"type":"number"},"seconds":{"type":"number"}},"additionalProperties":false}},
                      "additionalProperties":false})",
-                   sync(&datetime), R"([{"args":{"operation":"add","date":"2024-01-31","amount":{"months":1}}}])"));
+                   sync(&datetime),
+                   R"([{"args":{"operation":"add","date":"2024-01-31","amount":{"months":1}}}])"));
   v.push_back(make("json_query", "data", "none",
-                   "Queries JSON with a JSONPath subset ($, .key, ['key'], [n], [a:b], [*], .., [?(@.x > 1)]): {matches, count, value}",
+                   "Queries JSON with a JSONPath subset ($, .key, ['key'], [n], [a:b], [*], .., "
+                   "[?(@.x > 1)]): {matches, count, value}",
                    R"({"type":"object","properties":{
                      "data":{"description":"the document: a value, or JSON text"},
                      "query":{"type":"string","minLength":1},
                      "parse":{"type":"boolean","default":true,"description":"parse string data as JSON"}},
                      "required":["data","query"],"additionalProperties":false})",
-                   sync(&jsonQueryTool), R"([{"args":{"data":{"items":[{"n":1},{"n":2}]},"query":"$.items[*].n"}}])"));
-  v.push_back(make("text_template", "text", "none",
-                   "Fills {{name}} placeholders (dotted paths, 1-based array indexes) from vars: {text}",
-                   R"({"type":"object","properties":{
+                   sync(&jsonQueryTool),
+                   R"([{"args":{"data":{"items":[{"n":1},{"n":2}]},"query":"$.items[*].n"}}])"));
+  v.push_back(make(
+      "text_template", "text", "none",
+      "Fills {{name}} placeholders (dotted paths, 1-based array indexes) from vars: {text}",
+      R"({"type":"object","properties":{
                      "template":{"type":"string"},
                      "vars":{"type":"object"},
                      "missing":{"type":"string","enum":["error","empty","keep"],"default":"error"}},
                      "required":["template"],"additionalProperties":false})",
-                   [](const Value& a, ToolEnv&) {
-                     return now([&] {
-                       return Value::object({{"text", renderTemplate(a.getString("template"), a.get("vars"),
-                                                                     a.getString("missing", "error"))}});
-                     });
-                   },
-                   R"([{"args":{"template":"Hello {{user.name}}","vars":{"user":{"name":"Ada"}}}}])"));
+      [](const Value& a, ToolEnv&) {
+        return now([&] {
+          return Value::object({{"text", renderTemplate(a.getString("template"), a.get("vars"),
+                                                        a.getString("missing", "error"))}});
+        });
+      },
+      R"([{"args":{"template":"Hello {{user.name}}","vars":{"user":{"name":"Ada"}}}}])"));
   v.push_back(make("csv_parse", "data", "none",
-                   "Parses CSV (RFC 4180 quoting); with a header row each record becomes an object: {rows, columns, count}",
+                   "Parses CSV (RFC 4180 quoting); with a header row each record becomes an "
+                   "object: {rows, columns, count}",
                    R"({"type":"object","properties":{
                      "text":{"type":"string"},
                      "header":{"type":"boolean","default":true},
@@ -1077,18 +1150,22 @@ std::vector<ToolPtr> makeBuiltins() {
                      "numbers":{"type":"boolean","default":false,"description":"convert numeric fields to numbers"}},
                      "required":["text"],"additionalProperties":false})",
                    sync(&csvTool), R"([{"args":{"text":"name,age\nAda,36\n","numbers":true}}])"));
-  v.push_back(make("uuid", "util", "none", "Random (version 4) UUIDs: {uuid} or {uuids} with count",
-                   R"({"type":"object","properties":{"count":{"type":"integer","minimum":1,"maximum":1000}},"additionalProperties":false})",
-                   sync(&uuidTool)));
-  v.push_back(make("hash", "util", "none", "A digest of text: sha256 (default), sha1, md5 or sha512, hex or base64: {hash, algorithm}",
-                   R"({"type":"object","properties":{
+  v.push_back(make(
+      "uuid", "util", "none", "Random (version 4) UUIDs: {uuid} or {uuids} with count",
+      R"({"type":"object","properties":{"count":{"type":"integer","minimum":1,"maximum":1000}},"additionalProperties":false})",
+      sync(&uuidTool)));
+  v.push_back(make(
+      "hash", "util", "none",
+      "A digest of text: sha256 (default), sha1, md5 or sha512, hex or base64: {hash, algorithm}",
+      R"({"type":"object","properties":{
                      "data":{"description":"text; other values are hashed as JSON"},
                      "algorithm":{"type":"string","enum":["sha256","sha1","md5","sha512"],"default":"sha256"},
                      "encoding":{"type":"string","enum":["hex","base64"],"default":"hex"}},
                      "required":["data"],"additionalProperties":false})",
-                   sync(&hashTool), R"([{"args":{"data":"abc","algorithm":"sha256"}}])"));
+      sync(&hashTool), R"([{"args":{"data":"abc","algorithm":"sha256"}}])"));
   v.push_back(make("shell", "system", "run",
-                   "Runs a program without a shell (needs --allow-run): command is an argv array or a line split into words; {exit_code, stdout, stderr, duration_ms}",
+                   "Runs a program without a shell (needs --allow-run): command is an argv array "
+                   "or a line split into words; {exit_code, stdout, stderr, duration_ms}",
                    R"({"type":"object","properties":{
                      "command":{"type":["string","array"],"items":{"type":"string"},"minLength":1,"minItems":1},
                      "args":{"type":"array","items":{"type":"string"}},
@@ -1099,10 +1176,11 @@ std::vector<ToolPtr> makeBuiltins() {
                      "max_output":{"type":"integer","minimum":0}},
                      "required":["command"],"additionalProperties":false})",
                    async(&shell), R"([{"args":{"command":["echo","hi"]}}])"));
-  v.push_back(make("sleep", "util", "none", "Waits for a number of seconds (cancellable): {slept}",
-                   R"({"type":"object","properties":{"seconds":{"type":"number","minimum":0,"maximum":86400}},
+  v.push_back(make(
+      "sleep", "util", "none", "Waits for a number of seconds (cancellable): {slept}",
+      R"({"type":"object","properties":{"seconds":{"type":"number","minimum":0,"maximum":86400}},
                      "required":["seconds"],"additionalProperties":false})",
-                   async(&sleepTool)));
+      async(&sleepTool)));
   return v;
 }
 

@@ -22,7 +22,8 @@ Value evalExpression(std::string_view expr, const Value& vars = {});
 std::vector<Value> jsonQuery(const Value& data, std::string_view path);
 
 // text_template: {{name}} / {{a.b.1}} substitution. `missing` is "error", "empty" or "keep".
-std::string renderTemplate(std::string_view tpl, const Value& vars, std::string_view missing = "error");
+std::string renderTemplate(std::string_view tpl, const Value& vars,
+                           std::string_view missing = "error");
 
 // csv_parse: RFC 4180 records (quoted fields with "" escapes and line breaks, CRLF or LF).
 std::vector<std::vector<std::string>> parseCsv(std::string_view text, char delimiter = ',');

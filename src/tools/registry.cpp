@@ -36,7 +36,8 @@ size_t editDistance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     std::swap(prev, cur);
   }
   return prev[b.size()];
@@ -115,16 +116,16 @@ bool granted(const Permissions& p, const std::string& perm) {
 }  // namespace
 
 Value toolInfo(const Tool& t) {
-  return Value::object({{"name", t.name},
-                        {"description", t.description},
-                        {"category", t.category},
-                        {"parameters", t.parameters.isNull() ? Value::object({{"type", "object"}})
-                                                             : t.parameters},
-                        {"examples", t.examples.isNull() ? Value::array() : t.examples},
-                        {"permission", t.permission},
-                        {"requires_approval", t.requiresApproval},
-                        {"builtin", t.builtin},
-                        {"timeout", t.timeoutSeconds > 0 ? Value(t.timeoutSeconds) : Value()}});
+  return Value::object(
+      {{"name", t.name},
+       {"description", t.description},
+       {"category", t.category},
+       {"parameters", t.parameters.isNull() ? Value::object({{"type", "object"}}) : t.parameters},
+       {"examples", t.examples.isNull() ? Value::array() : t.examples},
+       {"permission", t.permission},
+       {"requires_approval", t.requiresApproval},
+       {"builtin", t.builtin},
+       {"timeout", t.timeoutSeconds > 0 ? Value(t.timeoutSeconds) : Value()}});
 }
 
 Approver approvalPolicy(const std::string& policy) {
@@ -138,7 +139,8 @@ Approver approvalPolicy(const std::string& policy) {
     // terminal the call is refused.
     return [](const std::string& tool, const Value& args) {
       if (!::isatty(0)) return Promise::resolved(Value(false));
-      std::fprintf(stderr, "Allow tool %s with %s? [y/N] ", tool.c_str(), canonicalArgs(args).c_str());
+      std::fprintf(stderr, "Allow tool %s with %s? [y/N] ", tool.c_str(),
+                   canonicalArgs(args).c_str());
       std::fflush(stderr);
       std::string line;
       if (!std::getline(std::cin, line)) return Promise::resolved(Value(false));
@@ -184,21 +186,24 @@ void ToolRegistry::define(Tool t) {
            "'" + t.name + "' is a built-in tool and cannot be redefined; choose another name");
   if (!t.parameters.isNull()) {
     if (!t.parameters.isObject())
-      fail(codes::kInvalidArgument, "tool '" + t.name + "': parameters must be a JSON Schema object, got " +
+      fail(codes::kInvalidArgument, "tool '" + t.name +
+                                        "': parameters must be a JSON Schema object, got " +
                                         t.parameters.describe());
     const Value& type = t.parameters.get("type");
     if (!type.isNull() && !(type.isString() && type.asString() == "object"))
-      fail(codes::kInvalidArgument, "tool '" + t.name +
-                                        "': parameters must describe an object (type = \"object\"), got type " +
-                                        type.describe());
+      fail(codes::kInvalidArgument,
+           "tool '" + t.name +
+               "': parameters must describe an object (type = \"object\"), got type " +
+               type.describe());
   }
   if (!t.run) fail(codes::kInvalidArgument, "tool '" + t.name + "' has no run function");
   if (t.timeoutSeconds < 0)
     fail(codes::kInvalidArgument, "tool '" + t.name + "': timeout must be >= 0 seconds");
   static const std::set<std::string> perms = {"none", "net", "read", "write", "env", "run"};
   if (!perms.count(t.permission))
-    fail(codes::kInvalidArgument, "tool '" + t.name + "': permission must be none, net, read, write, env or run, got '" +
-                                      t.permission + "'");
+    fail(codes::kInvalidArgument,
+         "tool '" + t.name + "': permission must be none, net, read, write, env or run, got '" +
+             t.permission + "'");
   t.builtin = false;
   auto p = std::make_shared<const Tool>(std::move(t));
   for (auto& d : defined_)
@@ -210,7 +215,8 @@ void ToolRegistry::define(Tool t) {
 }
 
 bool ToolRegistry::remove(const std::string& name) {
-  auto it = std::find_if(defined_.begin(), defined_.end(), [&](const ToolPtr& t) { return t->name == name; });
+  auto it = std::find_if(defined_.begin(), defined_.end(),
+                         [&](const ToolPtr& t) { return t->name == name; });
   if (it == defined_.end()) return false;
   defined_.erase(it);
   return true;
@@ -249,14 +255,17 @@ std::vector<ToolPtr> ToolRegistry::search(const std::string& text) const {
     std::string name = lower(t->name), desc = lower(t->description), cat = lower(t->category);
     int score = 0;
     for (const auto& word : words) {
-      if (name == word) score += 10;
-      else if (name.find(word) != std::string::npos) score += 5;
+      if (name == word)
+        score += 10;
+      else if (name.find(word) != std::string::npos)
+        score += 5;
       if (cat == word) score += 3;
       if (desc.find(word) != std::string::npos) score += 2;
     }
     if (score > 0) scored.emplace_back(score, t);
   }
-  std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<ToolPtr> out;
   for (auto& [s, t] : scored) out.push_back(t);
   return out;
@@ -270,7 +279,8 @@ std::string similarNames(const std::string& name, const std::vector<ToolPtr>& al
   for (const auto& t : all) {
     std::string lt = lower(t->name);
     size_t d = editDistance(ln, lt);
-    bool sub = ln.size() >= 3 && (lt.find(ln) != std::string::npos || ln.find(lt) != std::string::npos);
+    bool sub =
+        ln.size() >= 3 && (lt.find(ln) != std::string::npos || ln.find(lt) != std::string::npos);
     if (d <= std::max<size_t>(2, ln.size() / 3) || sub) c.emplace_back(sub ? 0 : d, t->name);
   }
   std::stable_sort(c.begin(), c.end(), [](auto& x, auto& y) { return x.first < y.first; });
@@ -318,14 +328,17 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
 
   uint64_t seq = ++gCallSeq;
   // The caller's id (an agent passes the model's tool-call id) so events correlate with it.
-  std::string callId = ctx.get("call_id").isString() ? ctx.getString("call_id") : "call_" + std::to_string(seq);
+  std::string callId =
+      ctx.get("call_id").isString() ? ctx.getString("call_id") : "call_" + std::to_string(seq);
   std::string caller = ctx.get("caller").isString() ? ctx.getString("caller") : "spell";
   double start = nowMs();
   auto out = Promise::create();
   EventBus* bus = bus_;
   if (bus) {
     try {
-      bus->emit("tool.call", Value::object({{"name", name}, {"args", args}, {"call_id", callId}, {"caller", caller}}));
+      bus->emit(
+          "tool.call",
+          Value::object({{"name", name}, {"args", args}, {"call_id", callId}, {"caller", caller}}));
     } catch (...) {
     }
   }
@@ -351,7 +364,8 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
   // 2. The tool's declared permission.
   if (!granted(perms_, tool->permission)) {
     Error e(codes::kPermissionDenied, "tool '" + name + "' needs " + tool->permission +
-                                          " permission; run with " + permissionFlag(tool->permission));
+                                          " permission; run with " +
+                                          permissionFlag(tool->permission));
     e.details = Value::object({{"tool", name}, {"permission", tool->permission}});
     out->reject(std::move(e));
     return out;
@@ -385,26 +399,30 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
       PromisePtr p = invoke(tool, a, te);
       if (tool->timeoutSeconds <= 0 || !p->pending()) return p;
       auto timed = Promise::create();
-      auto timer = loop->setTimeout(tool->timeoutSeconds, [p, timed, name, t = tool->timeoutSeconds] {
-        char secs[32];
-        std::snprintf(secs, sizeof secs, "%gs", t);
-        Error e(codes::kTimeout, "tool '" + name + "' timed out after " + secs, true);
-        e.details = Value::object({{"tool", name}, {"timeout", t}});
-        timed->reject(e);
-        p->cancel(e);
-      });
+      auto timer =
+          loop->setTimeout(tool->timeoutSeconds, [p, timed, name, t = tool->timeoutSeconds] {
+            char secs[32];
+            std::snprintf(secs, sizeof secs, "%gs", t);
+            Error e(codes::kTimeout, "tool '" + name + "' timed out after " + secs, true);
+            e.details = Value::object({{"tool", name}, {"timeout", t}});
+            timed->reject(e);
+            p->cancel(e);
+          });
       timed->setCanceller([p] { p->cancel(); });
       p->onSettle([timed, timer](const Promise& q) mutable {
         timer.cancel();
         if (!timed->pending()) return;
-        if (q.rejected()) timed->reject(q.error());
-        else timed->resolve(q.value());
+        if (q.rejected())
+          timed->reject(q.error());
+        else
+          timed->resolve(q.value());
       });
       return timed;
     };
     PromisePtr p;
     if (hooks && hooks->has(hook_points::kToolCall)) {
-      p = hooks->run(hook_points::kToolCall, Value::object({{"name", name}, {"args", args}}), inner);
+      p = hooks->run(hook_points::kToolCall, Value::object({{"name", name}, {"args", args}}),
+                     inner);
     } else {
       p = inner(Value());
     }

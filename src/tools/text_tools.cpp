@@ -26,7 +26,8 @@ constexpr size_t kMaxExpression = 10000;
 constexpr int kMaxDepth = 300;  // about 100 levels of parentheses
 
 [[noreturn]] void calcFail(const std::string& msg, size_t pos) {
-  Error e(codes::kInvalidArgument, "calculator: " + msg + " at position " + std::to_string(pos + 1));
+  Error e(codes::kInvalidArgument,
+          "calculator: " + msg + " at position " + std::to_string(pos + 1));
   e.details = Value::object({{"position", static_cast<int64_t>(pos + 1)}});
   throw Exception(std::move(e));
 }
@@ -44,8 +45,8 @@ class Calc {
 
   Value run() {
     if (s_.size() > kMaxExpression)
-      fail(codes::kInvalidArgument, "calculator: expression longer than " +
-                                        std::to_string(kMaxExpression) + " characters");
+      fail(codes::kInvalidArgument,
+           "calculator: expression longer than " + std::to_string(kMaxExpression) + " characters");
     skip();
     if (pos_ >= s_.size()) calcFail("empty expression", pos_);
     bool isBool = false;
@@ -54,7 +55,8 @@ class Calc {
     if (pos_ < s_.size()) calcFail(std::string("unexpected '") + s_[pos_] + "'", pos_);
     if (isBool) return Value(v != 0);
     if (!std::isfinite(v)) calcFail("the result is not a finite number", 0);
-    if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) return Value(static_cast<int64_t>(v));
+    if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0)
+      return Value(static_cast<int64_t>(v));
     return Value(v);
   }
 
@@ -72,7 +74,8 @@ class Calc {
   }
   struct Depth {
     explicit Depth(Calc& c) : c_(c) {
-      if (++c_.depth_ > kMaxDepth) calcFail("expression nested too deeply (about 100 levels of parentheses at most)", c_.pos_);
+      if (++c_.depth_ > kMaxDepth)
+        calcFail("expression nested too deeply (about 100 levels of parentheses at most)", c_.pos_);
     }
     ~Depth() { --c_.depth_; }
     Calc& c_;
@@ -110,9 +113,12 @@ class Calc {
     while (true) {
       skip();
       size_t at = pos_;
-      if (eat("+")) a = finite(a + mul(), at);
-      else if (eat("-")) a = finite(a - mul(), at);
-      else return a;
+      if (eat("+"))
+        a = finite(a + mul(), at);
+      else if (eat("-"))
+        a = finite(a - mul(), at);
+      else
+        return a;
     }
   }
   double mul() {
@@ -165,14 +171,17 @@ class Calc {
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') return number();
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t start = pos_;
-      while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
+      while (pos_ < s_.size() &&
+             (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
+        ++pos_;
       std::string name(s_.substr(start, pos_ - start));
       skip();
       if (pos_ < s_.size() && s_[pos_] == '(') return call(name, start);
       if (vars_.isObject()) {
         const Value* v = vars_.asObject().find(name);
         if (v) {
-          if (!v->isNumber()) calcFail("variable '" + name + "' is " + v->describe() + ", not a number", start);
+          if (!v->isNumber())
+            calcFail("variable '" + name + "' is " + v->describe() + ", not a number", start);
           return v->asNumber();
         }
       }
@@ -184,7 +193,9 @@ class Calc {
   }
   double number() {
     size_t start = pos_;
-    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.')) ++pos_;
+    while (pos_ < s_.size() &&
+           (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.'))
+      ++pos_;
     if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
       size_t save = pos_++;
       if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
@@ -218,17 +229,22 @@ class Calc {
     }
     auto need = [&](size_t n) {
       if (args.size() != n)
-        calcFail(name + "() takes " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") + ", got " +
-                     std::to_string(args.size()),
+        calcFail(name + "() takes " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") +
+                     ", got " + std::to_string(args.size()),
                  at);
     };
     using F = double (*)(double);
     static const std::pair<const char*, F> unaryFns[] = {
-        {"sqrt", [](double x) { return std::sqrt(x); }}, {"abs", [](double x) { return std::fabs(x); }},
-        {"floor", [](double x) { return std::floor(x); }}, {"ceil", [](double x) { return std::ceil(x); }},
-        {"round", [](double x) { return std::round(x); }}, {"exp", [](double x) { return std::exp(x); }},
-        {"sin", [](double x) { return std::sin(x); }},     {"cos", [](double x) { return std::cos(x); }},
-        {"tan", [](double x) { return std::tan(x); }},     {"log10", [](double x) { return std::log10(x); }},
+        {"sqrt", [](double x) { return std::sqrt(x); }},
+        {"abs", [](double x) { return std::fabs(x); }},
+        {"floor", [](double x) { return std::floor(x); }},
+        {"ceil", [](double x) { return std::ceil(x); }},
+        {"round", [](double x) { return std::round(x); }},
+        {"exp", [](double x) { return std::exp(x); }},
+        {"sin", [](double x) { return std::sin(x); }},
+        {"cos", [](double x) { return std::cos(x); }},
+        {"tan", [](double x) { return std::tan(x); }},
+        {"log10", [](double x) { return std::log10(x); }},
         {"log2", [](double x) { return std::log2(x); }},
     };
     if (name == "sqrt") {
@@ -237,7 +253,8 @@ class Calc {
     }
     if (name == "log") {
       if (args.size() == 2) {
-        if (args[0] <= 0 || args[1] <= 0 || args[1] == 1) calcFail("log() needs positive arguments and a base other than 1", at);
+        if (args[0] <= 0 || args[1] <= 0 || args[1] == 1)
+          calcFail("log() needs positive arguments and a base other than 1", at);
         return finite(std::log(args[0]) / std::log(args[1]), at);
       }
       need(1);
@@ -253,11 +270,14 @@ class Calc {
     for (const auto& [n, f] : unaryFns) {
       if (name == n) {
         need(1);
-        if ((name == "log10" || name == "log2") && args[0] <= 0) calcFail(name + "() of a number <= 0", at);
+        if ((name == "log10" || name == "log2") && args[0] <= 0)
+          calcFail(name + "() of a number <= 0", at);
         return finite(f(args[0]), at);
       }
     }
-    calcFail("unknown function '" + name + "' (known: sqrt abs min max floor ceil round log log10 log2 exp sin cos tan)", at);
+    calcFail("unknown function '" + name +
+                 "' (known: sqrt abs min max floor ceil round log log10 log2 exp sin cos tan)",
+             at);
   }
 
   std::string_view s_;
@@ -278,8 +298,8 @@ Value evalExpression(std::string_view expr, const Value& vars) {
 namespace {
 
 [[noreturn]] void pathFail(std::string_view path, size_t pos, const std::string& msg) {
-  Error e(codes::kInvalidArgument, "json_query: " + msg + " at position " + std::to_string(pos + 1) +
-                                       " of '" + std::string(path) + "'");
+  Error e(codes::kInvalidArgument, "json_query: " + msg + " at position " +
+                                       std::to_string(pos + 1) + " of '" + std::string(path) + "'");
   e.details = Value::object({{"position", static_cast<int64_t>(pos + 1)}});
   throw Exception(std::move(e));
 }
@@ -334,8 +354,8 @@ class PathParser {
   std::string ident() {
     size_t start = pos_;
     while (pos_ < p_.size() &&
-           (std::isalnum(static_cast<unsigned char>(p_[pos_])) || p_[pos_] == '_' || p_[pos_] == '-' ||
-            static_cast<unsigned char>(p_[pos_]) >= 0x80))
+           (std::isalnum(static_cast<unsigned char>(p_[pos_])) || p_[pos_] == '_' ||
+            p_[pos_] == '-' || static_cast<unsigned char>(p_[pos_]) >= 0x80))
       ++pos_;
     if (start == pos_) pathFail(p_, pos_, "expected a name");
     return std::string(p_.substr(start, pos_ - start));
@@ -377,8 +397,10 @@ class PathParser {
           s.key = ident();
         }
       } else if (eat('.')) {
-        if (eat('*')) s.kind = Segment::kWildcard;
-        else s.key = ident();
+        if (eat('*'))
+          s.kind = Segment::kWildcard;
+        else
+          s.key = ident();
       } else if (pos_ < p_.size() && p_[pos_] == '[') {
         bracket(s);
       } else {
@@ -522,8 +544,8 @@ class PathParser {
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '-') {
       size_t start = pos_;
       ++pos_;
-      while (pos_ < p_.size() && (std::isdigit(static_cast<unsigned char>(p_[pos_])) || p_[pos_] == '.' ||
-                                  p_[pos_] == 'e' || p_[pos_] == 'E'))
+      while (pos_ < p_.size() && (std::isdigit(static_cast<unsigned char>(p_[pos_])) ||
+                                  p_[pos_] == '.' || p_[pos_] == 'e' || p_[pos_] == 'E'))
         ++pos_;
       std::string t(p_.substr(start, pos_ - start));
       char* end = nullptr;
@@ -532,7 +554,9 @@ class PathParser {
       lit = Value(d);
       return;
     }
-    for (auto [word, v] : {std::pair<const char*, Value>{"true", Value(true)}, {"false", Value(false)}, {"null", Value()}}) {
+    for (auto [word, v] : {std::pair<const char*, Value>{"true", Value(true)},
+                           {"false", Value(false)},
+                           {"null", Value()}}) {
       if (peek(word)) {
         pos_ += std::strlen(word);
         lit = v;
@@ -664,7 +688,8 @@ void apply(const Segment& s, const Value& node, std::vector<Value>& out, int dep
 }  // namespace
 
 std::vector<Value> jsonQuery(const Value& data, std::string_view path) {
-  if (path.size() > 4096) fail(codes::kInvalidArgument, "json_query: path longer than 4096 characters");
+  if (path.size() > 4096)
+    fail(codes::kInvalidArgument, "json_query: path longer than 4096 characters");
   auto segs = PathParser(path).parseRoot();
   return select(segs, data);
 }
@@ -697,7 +722,8 @@ std::string scalarText(const Value& v) {
 
 std::string renderTemplate(std::string_view tpl, const Value& vars, std::string_view missing) {
   if (missing != "error" && missing != "empty" && missing != "keep")
-    fail(codes::kInvalidArgument, "text_template: missing must be \"error\", \"empty\" or \"keep\"");
+    fail(codes::kInvalidArgument,
+         "text_template: missing must be \"error\", \"empty\" or \"keep\"");
   std::string out;
   size_t i = 0;
   while (i < tpl.size()) {
@@ -715,10 +741,13 @@ std::string renderTemplate(std::string_view tpl, const Value& vars, std::string_
       fail(codes::kInvalidArgument,
            "text_template: '{{' at position " + std::to_string(i + 1) + " has no closing '}}'");
     std::string_view inner = tpl.substr(i + 2, close - i - 2);
-    while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.front()))) inner.remove_prefix(1);
-    while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.back()))) inner.remove_suffix(1);
+    while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.front())))
+      inner.remove_prefix(1);
+    while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.back())))
+      inner.remove_suffix(1);
     if (inner.empty())
-      fail(codes::kInvalidArgument, "text_template: empty placeholder at position " + std::to_string(i + 1));
+      fail(codes::kInvalidArgument,
+           "text_template: empty placeholder at position " + std::to_string(i + 1));
     // Walk the dotted path: object keys; on arrays a number is a 1-based index (as in Lua).
     const Value* cur = &vars;
     std::string name(inner);
@@ -726,14 +755,15 @@ std::string renderTemplate(std::string_view tpl, const Value& vars, std::string_
     bool found = true;
     while (found) {
       size_t dot = name.find('.', start);
-      std::string part = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string part =
+          name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (part.empty())
         fail(codes::kInvalidArgument, "text_template: malformed placeholder '{{" + name + "}}'");
       if (cur->isObject()) {
         cur = cur->asObject().find(part);
         found = cur != nullptr;
-      } else if (cur->isArray() && !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) &&
-                 part.size() < 10) {
+      } else if (cur->isArray() && !part.empty() &&
+                 std::all_of(part.begin(), part.end(), ::isdigit) && part.size() < 10) {
         size_t k = std::stoul(part);
         found = k >= 1 && k <= cur->asArray().size();
         if (found) cur = &cur->asArray()[k - 1];
@@ -789,8 +819,8 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, char delim
       ++i;
       while (true) {
         if (i >= text.size())
-          fail(codes::kInvalidArgument,
-               "csv_parse: the quoted field opened on line " + std::to_string(openLine) + " is never closed");
+          fail(codes::kInvalidArgument, "csv_parse: the quoted field opened on line " +
+                                            std::to_string(openLine) + " is never closed");
         if (text[i] == '"') {
           if (i + 1 < text.size() && text[i + 1] == '"') {
             field += '"';
@@ -805,7 +835,8 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, char delim
       }
       if (i < text.size() && text[i] != delim && text[i] != '\n' && text[i] != '\r')
         fail(codes::kInvalidArgument, "csv_parse: unexpected '" + std::string(1, text[i]) +
-                                          "' after a closing quote on line " + std::to_string(line));
+                                          "' after a closing quote on line " +
+                                          std::to_string(line));
       continue;
     }
     if (c == '"')
@@ -859,10 +890,11 @@ void appendUtf8(std::string& out, uint32_t cp) {
 
 std::string decodeEntities(std::string_view s) {
   static const std::pair<const char*, uint32_t> named[] = {
-      {"amp", '&'},     {"lt", '<'},       {"gt", '>'},        {"quot", '"'},     {"apos", '\''},
-      {"nbsp", 0xA0},   {"copy", 0xA9},    {"reg", 0xAE},      {"mdash", 0x2014}, {"ndash", 0x2013},
-      {"hellip", 0x2026}, {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D},
-      {"euro", 0x20AC}, {"trade", 0x2122},  {"middot", 0xB7},   {"laquo", 0xAB},   {"raquo", 0xBB},
+      {"amp", '&'},      {"lt", '<'},       {"gt", '>'},        {"quot", '"'},
+      {"apos", '\''},    {"nbsp", 0xA0},    {"copy", 0xA9},     {"reg", 0xAE},
+      {"mdash", 0x2014}, {"ndash", 0x2013}, {"hellip", 0x2026}, {"lsquo", 0x2018},
+      {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D},  {"euro", 0x20AC},
+      {"trade", 0x2122}, {"middot", 0xB7},  {"laquo", 0xAB},    {"raquo", 0xBB},
   };
   std::string out;
   for (size_t i = 0; i < s.size();) {
@@ -881,7 +913,10 @@ std::string decodeEntities(std::string_view s) {
       bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
       std::string digits(ent.substr(hex ? 2 : 1));
       if (!digits.empty() && digits.size() <= 7 &&
-          std::all_of(digits.begin(), digits.end(), [&](char c) { return hex ? std::isxdigit(static_cast<unsigned char>(c)) : std::isdigit(static_cast<unsigned char>(c)); })) {
+          std::all_of(digits.begin(), digits.end(), [&](char c) {
+            return hex ? std::isxdigit(static_cast<unsigned char>(c))
+                       : std::isdigit(static_cast<unsigned char>(c));
+          })) {
         appendUtf8(out, static_cast<uint32_t>(std::stoul(digits, nullptr, hex ? 16 : 10)));
         done = true;
       }
@@ -905,7 +940,9 @@ std::string decodeEntities(std::string_view s) {
 bool ieq(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   return true;
 }
 
@@ -918,9 +955,10 @@ size_t ifind(std::string_view hay, std::string_view needle, size_t from) {
 }  // namespace
 
 std::string htmlToText(std::string_view html, std::string* title) {
-  static const char* blocks[] = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4",
-                                 "h5", "h6", "section", "article", "header", "footer", "blockquote", "pre",
-                                 "hr", "title", "nav", "main", "aside", "dd", "dt", "form"};
+  static const char* blocks[] = {
+      "p",  "div",   "br",  "li",   "ul",      "ol",      "tr",     "table",  "h1",         "h2",
+      "h3", "h4",    "h5",  "h6",   "section", "article", "header", "footer", "blockquote", "pre",
+      "hr", "title", "nav", "main", "aside",   "dd",      "dt",     "form"};
   std::string raw;
   size_t i = 0;
   while (i < html.size()) {
@@ -943,8 +981,8 @@ std::string htmlToText(std::string_view html, std::string* title) {
     while (n < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[n])))) ++n;
     std::string_view name = tag.substr(0, n);
     i = close + 1;
-    if (!end && (ieq(name, "script") || ieq(name, "style") || ieq(name, "noscript") || ieq(name, "template") ||
-                 ieq(name, "svg") || ieq(name, "title"))) {
+    if (!end && (ieq(name, "script") || ieq(name, "style") || ieq(name, "noscript") ||
+                 ieq(name, "template") || ieq(name, "svg") || ieq(name, "title"))) {
       std::string endTag = "</" + std::string(name);
       size_t e = ifind(html, endTag, i);
       if (ieq(name, "title") && title) {
@@ -1009,7 +1047,8 @@ std::vector<std::string> splitCommand(std::string_view cmd) {
     char c = cmd[i];
     if (c == '\'') {
       size_t e = cmd.find('\'', i + 1);
-      if (e == std::string_view::npos) fail(codes::kInvalidArgument, "shell: unterminated ' in the command");
+      if (e == std::string_view::npos)
+        fail(codes::kInvalidArgument, "shell: unterminated ' in the command");
       cur.append(cmd.substr(i + 1, e - i - 1));
       i = e;
       inWord = true;

@@ -25,7 +25,9 @@ std::string calcErr(std::string_view e) {
   return errorOf([&] { evalExpression(e); }).message;
 }
 
-std::string json(const std::vector<Value>& v) { return toJsonText(Value::array(v)); }
+std::string json(const std::vector<Value>& v) {
+  return toJsonText(Value::array(v));
+}
 
 }  // namespace
 
@@ -67,11 +69,14 @@ TEST(Calculator, ErrorsNamePosition) {
   EXPECT_EQ(calcErr("1 +"), "calculator: unexpected end of expression at position 4");
   EXPECT_EQ(calcErr("(1 + 2"), "calculator: unclosed '(' at position 1");
   EXPECT_EQ(calcErr("2 $ 3"), "calculator: unexpected '$' at position 3");
-  EXPECT_EQ(calcErr("foo(1)"), "calculator: unknown function 'foo' (known: sqrt abs min max floor ceil round log log10 log2 exp sin cos tan) at position 1");
+  EXPECT_EQ(calcErr("foo(1)"),
+            "calculator: unknown function 'foo' (known: sqrt abs min max floor ceil round log "
+            "log10 log2 exp sin cos tan) at position 1");
   EXPECT_EQ(calcErr("bar + 1"), "calculator: unknown name 'bar' at position 1");
   EXPECT_EQ(calcErr("sqrt(-1)"), "calculator: sqrt() of a negative number at position 1");
   EXPECT_EQ(calcErr("sqrt(1, 2)"), "calculator: sqrt() takes 1 argument, got 2 at position 1");
-  EXPECT_EQ(calcErr("2 ** 3"), "calculator: '**' is not an operator; use '^' for powers at position 3");
+  EXPECT_EQ(calcErr("2 ** 3"),
+            "calculator: '**' is not an operator; use '^' for powers at position 3");
   EXPECT_EQ(calcErr(""), "calculator: empty expression at position 1");
   EXPECT_EQ(calcErr("1..2"), "calculator: malformed number '1..2' at position 1");
   EXPECT_EQ(errorOf([] { evalExpression("1/0"); }).code, "invalid_argument");
@@ -140,9 +145,11 @@ TEST(JsonQuery, Errors) {
 }
 
 TEST(Template, Substitution) {
-  Value vars = parseJson(R"({"name":"Ada","user":{"langs":["en","fr"],"age":36},"pi":3.5,"ok":true})");
+  Value vars =
+      parseJson(R"({"name":"Ada","user":{"langs":["en","fr"],"age":36},"pi":3.5,"ok":true})");
   EXPECT_EQ(renderTemplate("Hi {{name}}!", vars), "Hi Ada!");
-  EXPECT_EQ(renderTemplate("{{ user.age }} {{user.langs.2}} {{pi}} {{ok}}", vars), "36 fr 3.5 true");
+  EXPECT_EQ(renderTemplate("{{ user.age }} {{user.langs.2}} {{pi}} {{ok}}", vars),
+            "36 fr 3.5 true");
   EXPECT_EQ(renderTemplate("{{user.langs}}", vars), R"(["en","fr"])");
   EXPECT_EQ(renderTemplate(R"(\{{name}} {{name}})", vars), "{{name}} Ada");
   EXPECT_EQ(renderTemplate("a{{missing}}b", vars, "empty"), "ab");
@@ -179,7 +186,8 @@ TEST(Html, ToText) {
   std::string text = htmlToText(
       "<html><head><title> My  Page </title><style>p{color:red}</style>"
       "<script>alert('<p>x</p>')</script></head><body><h1>Hello &amp; welcome</h1>"
-      "<p>A&nbsp;&lt;b&gt; <b>bold</b>\n   word &#169; &#x263A;</p><!-- hidden --><ul><li>one</li><li>two</li></ul>"
+      "<p>A&nbsp;&lt;b&gt; <b>bold</b>\n   word &#169; &#x263A;</p><!-- hidden "
+      "--><ul><li>one</li><li>two</li></ul>"
       "</body></html>",
       &title);
   EXPECT_EQ(title, "My Page");

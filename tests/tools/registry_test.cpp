@@ -51,7 +51,8 @@ class RegistryTest : public ::testing::Test {
     t.name = "add";
     t.description = "adds two numbers";
     t.category = "math";
-    t.parameters = J(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},
+    t.parameters =
+        J(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},
                         "required":["a","b"],"additionalProperties":false})");
     t.run = [this](const Value& a, ToolEnv& env) {
       ++runs_;
@@ -73,9 +74,10 @@ class RegistryTest : public ::testing::Test {
 TEST_F(RegistryTest, BuiltinsArePresentWithSchemasAndPermissions) {
   std::vector<std::string> names;
   for (const auto& t : reg_.list()) names.push_back(t->name);
-  std::vector<std::string> want = {"http_request", "web_fetch", "file_read", "file_write", "file_list",
-                                   "file_search", "calculator", "datetime", "json_query", "text_template",
-                                   "csv_parse", "uuid", "hash", "shell", "sleep"};
+  std::vector<std::string> want = {"http_request", "web_fetch",     "file_read",  "file_write",
+                                   "file_list",    "file_search",   "calculator", "datetime",
+                                   "json_query",   "text_template", "csv_parse",  "uuid",
+                                   "hash",         "shell",         "sleep"};
   EXPECT_EQ(names, want);
   for (const auto& t : reg_.list()) {
     EXPECT_TRUE(t->builtin);
@@ -134,10 +136,12 @@ TEST_F(RegistryTest, ValidationNamesPathAndRuleAndListsAll) {
   reg_.define(adder());
   Error e = err("add", J(R"({"a":"x","c":1})"));
   EXPECT_EQ(e.code, "validation_failed");
-  EXPECT_EQ(e.message, "tool 'add': invalid arguments: $.b: required property missing (and 2 more)");
+  EXPECT_EQ(e.message,
+            "tool 'add': invalid arguments: $.b: required property missing (and 2 more)");
   EXPECT_NE(e.message.find("more"), std::string::npos) << e.message;
   ASSERT_TRUE(e.details.get("errors").isArray());
-  EXPECT_EQ(e.details.get("errors").asArray().size(), 3u) << toJsonText(e.details);  // type, missing b, extra c
+  EXPECT_EQ(e.details.get("errors").asArray().size(), 3u)
+      << toJsonText(e.details);  // type, missing b, extra c
   EXPECT_EQ(runs_, 0);
   EXPECT_EQ(reg_.validate("add", J(R"({"a":1,"b":2})")).size(), 0u);
 }
@@ -160,20 +164,25 @@ TEST_F(RegistryTest, FileToolsCheckEachPath) {
   std::ofstream(dir / "sub" / "b.md") << "nothing\nTODO again\n";
   perms_.allowRead(dir);
   perms_.allowWrite(dir / "sub");
-  EXPECT_EQ(ok("file_read", Value::object({{"path", (dir / "a.txt").string()}})).getString("content"),
-            "hello\nTODO: x\n");
+  EXPECT_EQ(
+      ok("file_read", Value::object({{"path", (dir / "a.txt").string()}})).getString("content"),
+      "hello\nTODO: x\n");
   Error e = err("file_read", Value::object({{"path", "/etc/passwd"}}));
   EXPECT_EQ(e.code, "permission_denied");
   EXPECT_NE(e.message.find("--allow-read"), std::string::npos);
   // Write: only under sub/.
-  EXPECT_EQ(err("file_write", Value::object({{"path", (dir / "x.txt").string()}, {"content", "no"}})).code,
-            "permission_denied");
-  EXPECT_EQ(ok("file_write", Value::object({{"path", (dir / "sub" / "c.txt").string()}, {"content", "yes"}}))
+  EXPECT_EQ(
+      err("file_write", Value::object({{"path", (dir / "x.txt").string()}, {"content", "no"}}))
+          .code,
+      "permission_denied");
+  EXPECT_EQ(ok("file_write",
+               Value::object({{"path", (dir / "sub" / "c.txt").string()}, {"content", "yes"}}))
                 .getInt("bytes"),
             3);
   Value list = ok("file_list", Value::object({{"path", dir.string()}, {"recursive", true}}));
   std::string names;
-  for (const auto& en : list.get("entries").asArray()) names += en.getString("name") + ":" + en.getString("type") + " ";
+  for (const auto& en : list.get("entries").asArray())
+    names += en.getString("name") + ":" + en.getString("type") + " ";
   EXPECT_EQ(names, "a.txt:file sub:directory b.md:file c.txt:file ");
   Value found = ok("file_search", Value::object({{"path", dir.string()}, {"pattern", "TODO"}}));
   ASSERT_EQ(found.get("matches").asArray().size(), 2u);
@@ -228,15 +237,21 @@ TEST_F(RegistryTest, HooksSeeAndChangeTheCall) {
   });
   EXPECT_EQ(ok("add", J(R"({"a":1,"b":2})")), Value(101));
   // A hook that breaks the arguments is caught by validation.
-  hooks_.add("tool.call", HookKind::kBefore, [](const Value& ctx, const HookNext&) {
-    Value args = ctx.get("args").deepCopy();
-    args.asObject()["args"].asObject().set("b", "str");
-    return Promise::resolved(Value::object({{"args", args}}));
-  }, -1);
+  hooks_.add(
+      "tool.call", HookKind::kBefore,
+      [](const Value& ctx, const HookNext&) {
+        Value args = ctx.get("args").deepCopy();
+        args.asObject()["args"].asObject().set("b", "str");
+        return Promise::resolved(Value::object({{"args", args}}));
+      },
+      -1);
   EXPECT_EQ(err("add", J(R"({"a":1,"b":2})")).code, "validation_failed");
-  hooks_.add("tool.call", HookKind::kBefore, [](const Value&, const HookNext&) {
-    return Promise::resolved(Value::object({{"cancel", "not today"}}));
-  }, 10);
+  hooks_.add(
+      "tool.call", HookKind::kBefore,
+      [](const Value&, const HookNext&) {
+        return Promise::resolved(Value::object({{"cancel", "not today"}}));
+      },
+      10);
   Error e = err("add", J(R"({"a":1,"b":2})"));
   EXPECT_EQ(e.code, "cancelled");
   EXPECT_EQ(e.message, "not today");
@@ -318,7 +333,8 @@ TEST_F(RegistryTest, PureBuiltinsThroughTheRegistry) {
   EXPECT_EQ(toJsonText(csv.get("rows")), R"([{"name":"Ada","age":36}])");
   Value q = ok("json_query", J(R"({"data":"{\"a\":[1,2,3]}","query":"$.a[1]"})"));
   EXPECT_EQ(q.get("value"), Value(2));
-  Value d = ok("datetime", J(R"({"operation":"add","date":"2024-01-31T10:00:00Z","amount":{"months":1}})"));
+  Value d = ok("datetime",
+               J(R"({"operation":"add","date":"2024-01-31T10:00:00Z","amount":{"months":1}})"));
   EXPECT_EQ(d.getString("iso"), "2024-02-29T10:00:00Z");
   d = ok("datetime", J(R"({"operation":"format","date":0,"offset":"+05:30","format":"%H:%M"})"));
   EXPECT_EQ(d.getString("iso"), "1970-01-01T05:30:00+05:30");
@@ -327,8 +343,11 @@ TEST_F(RegistryTest, PureBuiltinsThroughTheRegistry) {
   EXPECT_EQ(d.getString("iso"), "2024-03-01T10:00:00Z");
   d = ok("datetime", J(R"({"operation":"diff","date":"2024-01-01","other":"2024-01-03"})"));
   EXPECT_EQ(d.get("days"), Value(2));
-  EXPECT_EQ(err("datetime", J(R"({"operation":"parse","date":"2023-02-30"})")).code, "invalid_argument");
-  EXPECT_EQ(ok("text_template", J(R"({"template":"Hi {{n}}","vars":{"n":"Ada"}})")).getString("text"), "Hi Ada");
+  EXPECT_EQ(err("datetime", J(R"({"operation":"parse","date":"2023-02-30"})")).code,
+            "invalid_argument");
+  EXPECT_EQ(
+      ok("text_template", J(R"({"template":"Hi {{n}}","vars":{"n":"Ada"}})")).getString("text"),
+      "Hi Ada");
 }
 
 TEST_F(RegistryTest, ShellRunsWithoutAShellAndTimesOut) {

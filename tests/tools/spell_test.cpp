@@ -15,8 +15,10 @@ namespace {
 std::string shellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -41,8 +43,10 @@ void site(const net::ServerRequest& rq, net::ResponsePtr res) {
               "<a href='/x'>a link</a>.</p><p>Second &lt;para&gt;</p></body></html>",
               {{"content-type", "text/html; charset=utf-8"}});
   } else if (rq.path == "/api") {
-    res->send(200, R"({"method":")" + rq.method + R"(","body":)" + (rq.body.empty() ? "null" : rq.body) + "}",
-              {{"content-type", "application/json"}});
+    res->send(
+        200,
+        R"({"method":")" + rq.method + R"(","body":)" + (rq.body.empty() ? "null" : rq.body) + "}",
+        {{"content-type", "application/json"}});
   } else if (rq.path == "/away") {
     res->send(302, "", {{"location", "http://localhost:1/elsewhere"}});
   } else {
@@ -55,12 +59,14 @@ void site(const net::ServerRequest& rq, net::ResponsePtr res) {
 TEST(ToolsSpell, HttpRequestWithGrant) {
   net::TestHttpServer srv(site);
   std::string grant = "--allow-net=127.0.0.1:" + std::to_string(srv.port());
-  std::string code = "local r = tools.call('http_request', {url = '" + srv.url("/api") +
-                     "', method = 'POST', body = {x = 1}})\n"
-                     "print(r.status, r.ok, r.json.method, r.json.body.x, r.headers['content-type'])";
+  std::string code =
+      "local r = tools.call('http_request', {url = '" + srv.url("/api") +
+      "', method = 'POST', body = {x = 1}})\n"
+      "print(r.status, r.ok, r.json.method, r.json.body.x, r.headers['content-type'])";
   EXPECT_EQ(exec(code, grant), "200\ttrue\tPOST\t1\tapplication/json\n");
   // A 404 is a result, not an error.
-  code = "local r = tools.call('http_request', {url = '" + srv.url("/missing") + "'}) print(r.status, r.ok, r.body)";
+  code = "local r = tools.call('http_request', {url = '" + srv.url("/missing") +
+         "'}) print(r.status, r.ok, r.body)";
   EXPECT_EQ(exec(code, grant), "404\tfalse\tnot here\n");
 }
 
@@ -69,14 +75,17 @@ TEST(ToolsSpell, NetworkToolsNeedAGrantForTheHost) {
   std::string code = "local r = tools.try_call('http_request', {url = '" + srv.url("/api") +
                      "'}) print(r.ok, r.error.code, r.error.message)";
   EXPECT_EQ(exec(code, ""),
-            "false\tpermission_denied\ttool 'http_request' needs net permission; run with --allow-net=HOST\n");
+            "false\tpermission_denied\ttool 'http_request' needs net permission; run with "
+            "--allow-net=HOST\n");
   // A grant for another host does not cover this one.
   std::string out = exec(code, "--allow-net=example.com");
-  EXPECT_NE(out.find("false\tpermission_denied\tnetwork access to 127.0.0.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("false\tpermission_denied\tnetwork access to 127.0.0.1"), std::string::npos)
+      << out;
   // Redirects are checked too.
   code = "local r = tools.try_call('web_fetch', {url = '" + srv.url("/away") +
          "'}) print(r.ok, r.error.code)";
-  EXPECT_EQ(exec(code, "--allow-net=127.0.0.1:" + std::to_string(srv.port())), "false\tpermission_denied\n");
+  EXPECT_EQ(exec(code, "--allow-net=127.0.0.1:" + std::to_string(srv.port())),
+            "false\tpermission_denied\n");
 }
 
 TEST(ToolsSpell, WebFetchReturnsPageText) {
@@ -84,19 +93,23 @@ TEST(ToolsSpell, WebFetchReturnsPageText) {
   std::string grant = "--allow-net=127.0.0.1:" + std::to_string(srv.port());
   std::string code = "local r = tools.call('web_fetch', {url = '" + srv.url("/page") +
                      "'}) print(r.status, r.title) print(r.text) print(r.truncated)";
-  EXPECT_EQ(exec(code, grant), "200\tTest & Page\nHeading\nFirst para with a link.\nSecond <para>\nfalse\n");
+  EXPECT_EQ(exec(code, grant),
+            "200\tTest & Page\nHeading\nFirst para with a link.\nSecond <para>\nfalse\n");
   code = "local r = tools.call('web_fetch', {url = '" + srv.url("/page") +
          "', max_chars = 7}) print(r.text, r.truncated)";
   EXPECT_EQ(exec(code, grant), "Heading\ttrue\n");
-  code = "local r = tools.try_call('web_fetch', {url = '" + srv.url("/gone") + "'}) print(r.ok, r.error.code, r.error.message)";
-  EXPECT_EQ(exec(code, grant), "false\tnetwork_error\tweb_fetch: " + srv.url("/gone") + " answered HTTP 404\n");
+  code = "local r = tools.try_call('web_fetch', {url = '" + srv.url("/gone") +
+         "'}) print(r.ok, r.error.code, r.error.message)";
+  EXPECT_EQ(exec(code, grant),
+            "false\tnetwork_error\tweb_fetch: " + srv.url("/gone") + " answered HTTP 404\n");
 }
 
 TEST(ToolsSpell, ApproveFlagIsChecked) {
   int status = 0;
   std::string out = exec("print(1)", "--approve a,,b", &status);
   EXPECT_EQ(status, 2) << out;
-  EXPECT_NE(out.find("--approve takes deny, all, ask or a comma-separated list"), std::string::npos) << out;
+  EXPECT_NE(out.find("--approve takes deny, all, ask or a comma-separated list"), std::string::npos)
+      << out;
   std::string code =
       "tools.define{name = 'x', requires_approval = true, run = function() return 'ran' end}\n"
       "local r = tools.try_call('x') print(r.ok, r.result)";

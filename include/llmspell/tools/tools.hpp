@@ -14,8 +14,8 @@
 #pragma once
 
 #include <functional>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,15 +40,15 @@ struct ToolEnv {
 using ToolRun = std::function<PromisePtr(const Value& args, ToolEnv& env)>;
 
 struct Tool {
-  std::string name;         // [A-Za-z0-9_-]{1,64}: providers accept nothing else
+  std::string name;  // [A-Za-z0-9_-]{1,64}: providers accept nothing else
   std::string description;
   std::string category = "custom";
-  Value parameters;         // JSON Schema for the arguments object; null = {"type":"object"}
-  Value examples;           // [{args, result?, description?}] for discovery, or null
+  Value parameters;  // JSON Schema for the arguments object; null = {"type":"object"}
+  Value examples;    // [{args, result?, description?}] for discovery, or null
   // "none", "net", "read", "write", "env" or "run": the grant the tool needs, checked before
   // it runs (the tool still checks each path / host itself).
   std::string permission = "none";
-  double timeoutSeconds = 0;      // 0 = no per-call timeout
+  double timeoutSeconds = 0;  // 0 = no per-call timeout
   bool requiresApproval = false;
   bool builtin = false;
   ToolRun run;
@@ -69,7 +69,8 @@ Approver approvalPolicy(const std::string& policy);
 
 class ToolRegistry {
  public:
-  ToolRegistry(Loop& loop, const Permissions& perms, HookRegistry* hooks = nullptr, EventBus* bus = nullptr);
+  ToolRegistry(Loop& loop, const Permissions& perms, HookRegistry* hooks = nullptr,
+               EventBus* bus = nullptr);
 
   // The built-in tools (http_request, web_fetch, file_read, file_write, file_list, file_search,
   // calculator, datetime, json_query, text_template, csv_parse, uuid, hash, shell, sleep).
@@ -78,7 +79,7 @@ class ToolRegistry {
   // Adds or replaces a tool. Throws invalid_argument for a bad name, a parameters value that is
   // not a schema object, or a missing run function.
   void define(Tool t);
-  bool remove(const std::string& name);  // false when unknown or built in
+  bool remove(const std::string& name);         // false when unknown or built in
   ToolPtr find(const std::string& name) const;  // null when unknown
   // Every tool, built-ins first then defined ones in definition order; `category` filters
   // when non-empty.
@@ -115,7 +116,8 @@ class ToolRegistry {
 template <typename Run>
 ToolRegistry& toolsFor(Run& run) {
   return run.template service<ToolRegistry>([&] {
-    auto reg = std::make_shared<ToolRegistry>(run.loop(), run.permissions(), &hooksFor(run), &busFor(run));
+    auto reg =
+        std::make_shared<ToolRegistry>(run.loop(), run.permissions(), &hooksFor(run), &busFor(run));
     if constexpr (requires { run.config; }) {
       const Value& policy = run.config.get("approve");
       if (policy.isString()) reg->setApprover(approvalPolicy(policy.asString()));

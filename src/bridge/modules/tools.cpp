@@ -17,7 +17,9 @@ using tools::Tool;
 using tools::ToolPtr;
 using tools::ToolRegistry;
 
-ToolRegistry& reg(RunContext& run) { return tools::toolsFor(run); }
+ToolRegistry& reg(RunContext& run) {
+  return tools::toolsFor(run);
+}
 
 double nowMs() {
   using namespace std::chrono;
@@ -27,7 +29,8 @@ double nowMs() {
 // A tool from a script table {name, description, parameters, run, timeout, requires_approval,
 // category, examples, permission}.
 Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
-  if (!spec.isObject()) fail(codes::kInvalidArgument, "tools.define: expected a table, got " + spec.describe());
+  if (!spec.isObject())
+    fail(codes::kInvalidArgument, "tools.define: expected a table, got " + spec.describe());
   Tool t;
   const Value& name = spec.get("name");
   if (name.isNull() && !fallbackName.empty()) {
@@ -41,7 +44,8 @@ Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
     const Value& v = spec.get(k);
     if (v.isNull()) return;
     if (!v.isString())
-      fail(codes::kInvalidArgument, "tools.define '" + t.name + "': " + k + " must be a string, got " + v.describe());
+      fail(codes::kInvalidArgument,
+           "tools.define '" + t.name + "': " + k + " must be a string, got " + v.describe());
     out = v.asString();
   };
   str("description", t.description);
@@ -51,17 +55,20 @@ Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
   if (t.parameters.isString()) t.parameters = parseJson(t.parameters.asString());
   t.examples = spec.get("examples");
   if (!t.examples.isNull() && !t.examples.isArray())
-    fail(codes::kInvalidArgument, "tools.define '" + t.name + "': examples must be a list of {args, result, description}");
+    fail(codes::kInvalidArgument,
+         "tools.define '" + t.name + "': examples must be a list of {args, result, description}");
   const Value& timeout = spec.get("timeout");
   if (!timeout.isNull()) {
     if (!timeout.isNumber() || timeout.asNumber() < 0)
-      fail(codes::kInvalidArgument, "tools.define '" + t.name + "': timeout must be a number of seconds >= 0");
+      fail(codes::kInvalidArgument,
+           "tools.define '" + t.name + "': timeout must be a number of seconds >= 0");
     t.timeoutSeconds = timeout.asNumber();
   }
   t.requiresApproval = spec.get("requires_approval").truthy();
   const Value& run = spec.get("run");
   if (!run.isFunction())
-    fail(codes::kInvalidArgument, "tools.define '" + t.name + "': run must be a function run(args, ctx), got " +
+    fail(codes::kInvalidArgument, "tools.define '" + t.name +
+                                      "': run must be a function run(args, ctx), got " +
                                       run.describe());
   FunctionPtr fn = run.asFunction();
   t.run = [fn](const Value& args, tools::ToolEnv& env) { return fn->call({args, env.ctx}); };
@@ -109,14 +116,16 @@ PromisePtr runStep(RunContext& run, const Value& step, const Value& prev) {
   if (step.isObject()) {
     std::string name = step.getString("tool", step.getString("name"));
     if (name.empty())
-      return Promise::rejected(Error(codes::kInvalidArgument, "a pipeline step table needs tool = \"name\""));
+      return Promise::rejected(
+          Error(codes::kInvalidArgument, "a pipeline step table needs tool = \"name\""));
     Value args = step.get("args").isObject() ? step.get("args").deepCopy() : Value::object();
     if (step.get("input").isString()) args.asObject().set(step.getString("input"), prev);
     return reg(run).call(name, args, Value::object({{"caller", "pipeline"}}));
   }
-  return Promise::rejected(Error(codes::kInvalidArgument,
-                                 "a pipeline step is a tool name, a table {tool, args, input} or a function, got " +
-                                     step.describe()));
+  return Promise::rejected(
+      Error(codes::kInvalidArgument,
+            "a pipeline step is a tool name, a table {tool, args, input} or a function, got " +
+                step.describe()));
 }
 
 std::string stepName(const Value& step) {
@@ -148,7 +157,8 @@ void pipelineNext(const std::shared_ptr<PipelineState>& st, Value prev) {
     if (q.rejected()) {
       const_cast<Promise&>(q).markHandled();
       Error e = q.error();
-      e.message = "pipeline step " + std::to_string(idx + 1) + " (" + stepName(step) + "): " + e.message;
+      e.message =
+          "pipeline step " + std::to_string(idx + 1) + " (" + stepName(step) + "): " + e.message;
       Value d = e.details.isObject() ? e.details.deepCopy() : Value::object();
       d.asObject().set("step", static_cast<int64_t>(idx + 1));
       e.details = d;
@@ -161,7 +171,8 @@ void pipelineNext(const std::shared_ptr<PipelineState>& st, Value prev) {
 
 PromisePtr pipeline(RunContext& run, const Value& steps, const Value& input) {
   if (!steps.isArray() || steps.asArray().empty())
-    return Promise::rejected(Error(codes::kInvalidArgument, "tools.pipeline: steps must be a non-empty list"));
+    return Promise::rejected(
+        Error(codes::kInvalidArgument, "tools.pipeline: steps must be a non-empty list"));
   auto st = std::make_shared<PipelineState>();
   st->run = &run;
   st->steps = steps;
@@ -210,8 +221,9 @@ void llmspell_register_tools(Registry& r) {
              "{name, description, parameters (JSON Schema), run = function(args, ctx), timeout, "
              "requires_approval, category, examples, permission}")
       .returns("the tool's info {name, description, category, parameters, ...}")
-      .doc("Defines (or replaces) a tool written in the spell; arguments are validated against "
-           "parameters before run(args, ctx) is called")
+      .doc(
+          "Defines (or replaces) a tool written in the spell; arguments are validated against "
+          "parameters before run(args, ctx) is called")
       .sync([](CallContext& cx, Args a) -> Value {
         Tool t = toolFromSpec(a[0]);
         std::string name = t.name;
@@ -222,15 +234,20 @@ void llmspell_register_tools(Registry& r) {
       .param("name", R"({"type":"string"})")
       .returns("true when a defined tool was removed (built-in tools cannot be)")
       .doc("Removes a tool defined by the spell")
-      .sync([](CallContext& cx, Args a) -> Value { return Value(reg(cx.run).remove(a[0].asString())); });
+      .sync([](CallContext& cx, Args a) -> Value {
+        return Value(reg(cx.run).remove(a[0].asString()));
+      });
   r.fn("tools", "call")
       .param("name", R"({"type":"string"})")
       .opt("args", R"({"type":"object"})", "the tool's arguments, checked against its parameters")
-      .opt("opts", R"({"type":"object","properties":{"timeout":{"type":"number"},"ctx":{"type":"object"}}})",
-           "timeout in seconds; ctx: extra fields for the tool's ctx")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"timeout":{"type":"number"},"ctx":{"type":"object"}}})",
+          "timeout in seconds; ctx: extra fields for the tool's ctx")
       .returns("the tool's result")
-      .doc("Calls a tool: validation, permission and approval checks, tool.call hooks, "
-           "tool.call / tool.result events")
+      .doc(
+          "Calls a tool: validation, permission and approval checks, tool.call hooks, "
+          "tool.call / tool.result events")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         return reg(cx.run).call(a[0].asString(), a[1], callerCtx(a[2]));
       });
@@ -239,8 +256,10 @@ void llmspell_register_tools(Registry& r) {
       .opt("args", R"({"type":"object"})")
       // Not named `opts`: the registry's generic timeout would reject the whole call, and a
       // timeout here is an outcome like any other ({ok = false, error = {code = "timeout"}}).
-      .opt("options", R"({"type":"object","properties":{"timeout":{"type":"number"},"ctx":{"type":"object"}}})",
-           "timeout in seconds; ctx: extra fields for the tool's ctx")
+      .opt(
+          "options",
+          R"({"type":"object","properties":{"timeout":{"type":"number"},"ctx":{"type":"object"}}})",
+          "timeout in seconds; ctx: extra fields for the tool's ctx")
       .returns("{ok = true, result} or {ok = false, error = {code, message, ...}}")
       .doc("Calls a tool and returns the outcome instead of raising")
       .async([](CallContext& cx, Args a) -> PromisePtr {
@@ -250,7 +269,9 @@ void llmspell_register_tools(Registry& r) {
           std::string name = a[0].asString();
           auto timer = cx.loop.setTimeout(secs, [w = std::weak_ptr<Promise>(p), name, secs] {
             if (auto q = w.lock())
-              q->cancel(Error(codes::kTimeout, "tools.try_call('" + name + "') timed out after " + fmtSeconds(secs), true));
+              q->cancel(Error(codes::kTimeout,
+                              "tools.try_call('" + name + "') timed out after " + fmtSeconds(secs),
+                              true));
           });
           p->onSettle([timer](const Promise&) mutable { timer.cancel(); });
         }
@@ -268,25 +289,31 @@ void llmspell_register_tools(Registry& r) {
           const Value& b = a[0].get("builtin");
           std::string perm = a[0].getString("permission");
           std::erase_if(all, [&](const ToolPtr& t) {
-            return (b.isBool() && t->builtin != b.asBool()) || (!perm.empty() && t->permission != perm);
+            return (b.isBool() && t->builtin != b.asBool()) ||
+                   (!perm.empty() && t->permission != perm);
           });
         }
         return infoList(all);
       });
   r.fn("tools", "info")
       .param("name", R"({"type":"string"})")
-      .returns("{name, description, category, parameters, examples, permission, requires_approval, builtin, timeout}")
+      .returns(
+          "{name, description, category, parameters, examples, permission, requires_approval, "
+          "builtin, timeout}")
       .doc("One tool's description and schema; fails with not_found (naming similar tools)")
       .sync([](CallContext& cx, Args a) -> Value {
         ToolPtr t = reg(cx.run).find(a[0].asString());
-        if (!t) reg(cx.run).validate(a[0].asString(), Value());  // throws not_found with suggestions
+        if (!t)
+          reg(cx.run).validate(a[0].asString(), Value());  // throws not_found with suggestions
         return tools::toolInfo(*t);
       });
   r.fn("tools", "search")
       .param("text", R"({"type":"string"})")
       .returns("list of tool infos, best match first")
       .doc("Finds tools whose name, category or description match the words of text")
-      .sync([](CallContext& cx, Args a) -> Value { return infoList(reg(cx.run).search(a[0].asString())); });
+      .sync([](CallContext& cx, Args a) -> Value {
+        return infoList(reg(cx.run).search(a[0].asString()));
+      });
   r.fn("tools", "validate")
       .param("name", R"({"type":"string"})")
       .opt("args", R"({"type":"object"})")
@@ -299,9 +326,10 @@ void llmspell_register_tools(Registry& r) {
         return Value::object({{"ok", list.empty()}, {"errors", Value::array(std::move(list))}});
       });
   r.fn("tools", "pipeline")
-      .param("steps", R"({"type":"array"})",
-             "each a tool name (called with the previous output), {tool, args, input = \"arg name\"}, "
-             "or a function(previous)")
+      .param(
+          "steps", R"({"type":"array"})",
+          "each a tool name (called with the previous output), {tool, args, input = \"arg name\"}, "
+          "or a function(previous)")
       .opt("input", R"({})", "the first step's input")
       .opt("opts", R"({"type":"object","properties":{"timeout":{"type":"number"}}})")
       .returns("the last step's output")
@@ -309,9 +337,10 @@ void llmspell_register_tools(Registry& r) {
       .async([](CallContext& cx, Args a) -> PromisePtr { return pipeline(cx.run, a[0], a[1]); });
   r.fn("tools", "parallel")
       .param("calls", R"({"type":"array"})", "each {tool = name, args = {...}} (or {name, args})")
-      .opt("opts",
-           R"({"type":"object","properties":{"max_concurrency":{"type":"integer","minimum":1},"timeout":{"type":"number"}}})",
-           "max_concurrency: calls in flight at once (default: all)")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"max_concurrency":{"type":"integer","minimum":1},"timeout":{"type":"number"}}})",
+          "max_concurrency: calls in flight at once (default: all)")
       .returns("list of {name, ok, result | error, duration_ms}, in the order of calls")
       .doc("Runs tool calls concurrently; every call's outcome is returned, failures included")
       .async([](CallContext& cx, Args a) -> PromisePtr {
@@ -327,7 +356,8 @@ void llmspell_register_tools(Registry& r) {
         st->run = &cx.run;
         for (const auto& c : a[0].asArray()) {
           if (!c.isObject() || (c.getString("tool", c.getString("name"))).empty())
-            fail(codes::kInvalidArgument, "tools.parallel: each call is {tool = name, args = {...}}, got " + c.describe());
+            fail(codes::kInvalidArgument,
+                 "tools.parallel: each call is {tool = name, args = {...}}, got " + c.describe());
           st->calls.push_back(c);
         }
         st->results.resize(st->calls.size());
@@ -347,12 +377,14 @@ void llmspell_register_tools(Registry& r) {
         });
         auto launch = std::make_shared<std::function<void()>>();
         *launch = [st, launch] {
-          while (st->next < st->calls.size() && st->next - st->done < st->limit && st->out->pending()) {
+          while (st->next < st->calls.size() && st->next - st->done < st->limit &&
+                 st->out->pending()) {
             size_t i = st->next++;
             const Value& c = st->calls[i];
             std::string name = c.getString("tool", c.getString("name"));
             double start = nowMs();
-            PromisePtr p = reg(*st->run).call(name, c.get("args"), Value::object({{"caller", "parallel"}}));
+            PromisePtr p =
+                reg(*st->run).call(name, c.get("args"), Value::object({{"caller", "parallel"}}));
             st->inflight[i] = p;
             p->onSettle([st, launch, i, name, start](const Promise& q) {
               Value res = Value::object({{"name", name}, {"ok", q.fulfilled()}});
@@ -383,11 +415,13 @@ void llmspell_register_tools(Registry& r) {
       .returns("a function(input) that runs the steps as a pipeline (it waits like tools.call)")
       .doc("Makes one function out of several tools")
       .sync([](CallContext& cx, Args a) -> Value {
-        if (a[0].asArray().empty()) fail(codes::kInvalidArgument, "tools.compose: steps must be a non-empty list");
+        if (a[0].asArray().empty())
+          fail(codes::kInvalidArgument, "tools.compose: steps must be a non-empty list");
         Value steps = a[0];
         RunContext* run = &cx.run;
         std::string label = "composed(";
-        for (size_t i = 0; i < steps.asArray().size(); ++i) label += (i ? "," : "") + stepName(steps.asArray()[i]);
+        for (size_t i = 0; i < steps.asArray().size(); ++i)
+          label += (i ? "," : "") + stepName(steps.asArray()[i]);
         label += ")";
         return Value(FunctionPtr(std::make_shared<HostFunction>(
             [run, steps](std::vector<Value> args) {
@@ -396,10 +430,13 @@ void llmspell_register_tools(Registry& r) {
             label)));
       });
   r.fn("tools", "register_library")
-      .param("library", R"({"type":["array","object"]})",
-             "a list of tool specs, or a table name = spec (the key is the name when spec has none)")
-      .opt("opts", R"({"type":"object","properties":{"prefix":{"type":"string"},"category":{"type":"string"}}})",
-           "prefix: prepended to every name; category: default category")
+      .param(
+          "library", R"({"type":["array","object"]})",
+          "a list of tool specs, or a table name = spec (the key is the name when spec has none)")
+      .opt(
+          "opts",
+          R"({"type":"object","properties":{"prefix":{"type":"string"},"category":{"type":"string"}}})",
+          "prefix: prepended to every name; category: default category")
       .returns("the list of names defined")
       .doc("Defines many tools at once (all or nothing: a bad spec defines none)")
       .sync([](CallContext& cx, Args a) -> Value {
@@ -446,7 +483,9 @@ void llmspell_register_tools(Registry& r) {
         st->run = &cx.run;
         st->tool = a[0].asString();
         for (const auto& c : a[1].asArray()) {
-          if (!c.isObject()) fail(codes::kInvalidArgument, "tools.test: each case is a table {args, expect | expect_error}");
+          if (!c.isObject())
+            fail(codes::kInvalidArgument,
+                 "tools.test: each case is a table {args, expect | expect_error}");
           st->cases.push_back(c);
         }
         if (!reg(cx.run).find(st->tool)) reg(cx.run).validate(st->tool, Value());  // not_found
@@ -465,7 +504,8 @@ void llmspell_register_tools(Registry& r) {
           size_t idx = st->i++;
           Value c = st->cases[idx];
           std::string label = c.getString("name", "case " + std::to_string(idx + 1));
-          PromisePtr p = reg(*st->run).call(st->tool, c.get("args"), Value::object({{"caller", "test"}}));
+          PromisePtr p =
+              reg(*st->run).call(st->tool, c.get("args"), Value::object({{"caller", "test"}}));
           p->onSettle([st, step, c, label](const Promise& q) {
             bool ok;
             std::string msg;
@@ -476,7 +516,8 @@ void llmspell_register_tools(Registry& r) {
               res.asObject().set("error", q.error().toObject());
               if (wantErr.isString()) {
                 ok = q.error().code == wantErr.asString();
-                msg = ok ? "failed as expected" : "expected error " + wantErr.asString() + ", got " + q.error().toString();
+                msg = ok ? "failed as expected"
+                         : "expected error " + wantErr.asString() + ", got " + q.error().toString();
               } else {
                 ok = wantErr.truthy();
                 msg = ok ? "failed as expected" : "unexpected error: " + q.error().toString();
@@ -507,10 +548,12 @@ void llmspell_register_tools(Registry& r) {
   r.fn("tools", "benchmark")
       .param("name", R"({"type":"string"})")
       .opt("args", R"({"type":"object"})")
-      .opt("n", R"({"type":"integer","minimum":1,"maximum":1000000,"default":10})", "number of calls (default 10)")
+      .opt("n", R"({"type":"integer","minimum":1,"maximum":1000000,"default":10})",
+           "number of calls (default 10)")
       .returns("{n, errors, total_ms, mean_ms, min_ms, p50_ms, p95_ms, max_ms}")
-      .doc("Calls a tool n times in a row and reports the timings (the whole call path: "
-           "validation, hooks, events)")
+      .doc(
+          "Calls a tool n times in a row and reports the timings (the whole call path: "
+          "validation, hooks, events)")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         struct State {
           RunContext* run;
@@ -534,8 +577,9 @@ void llmspell_register_tools(Registry& r) {
           // Settled calls continue in this loop instead of recursing (deep stacks for sync tools).
           while (static_cast<int64_t>(st->ms.size()) < st->n) {
             double t0 = nowMs();
-            PromisePtr p = reg(*st->run).call(st->tool, st->args.isNull() ? Value() : st->args.deepCopy(),
-                                              Value::object({{"caller", "benchmark"}}));
+            PromisePtr p =
+                reg(*st->run).call(st->tool, st->args.isNull() ? Value() : st->args.deepCopy(),
+                                   Value::object({{"caller", "benchmark"}}));
             auto record = [st, t0](const Promise& q) {
               if (q.rejected()) {
                 const_cast<Promise&>(q).markHandled();
@@ -555,7 +599,10 @@ void llmspell_register_tools(Registry& r) {
           }
           auto sorted = st->ms;
           std::sort(sorted.begin(), sorted.end());
-          auto pct = [&](double q) { return sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())))]; };
+          auto pct = [&](double q) {
+            return sorted[std::min(sorted.size() - 1,
+                                   static_cast<size_t>(q * static_cast<double>(sorted.size())))];
+          };
           double total = 0;
           for (double m : sorted) total += m;
           st->out->resolve(Value::object({{"n", st->n},
@@ -575,12 +622,14 @@ void llmspell_register_tools(Registry& r) {
       .param("fn", R"({"type":["function","null"]})",
              "fn(name, args) returns true to allow the call; nil restores the --approve policy")
       .returns("nothing")
-      .doc("Decides calls of tools that require approval (approvals are remembered per tool and "
-           "exact arguments)")
+      .doc(
+          "Decides calls of tools that require approval (approvals are remembered per tool and "
+          "exact arguments)")
       .sync([](CallContext& cx, Args a) -> Value {
         if (a[0].isNull()) {
           const Value& policy = cx.run.config.get("approve");
-          reg(cx.run).setApprover(policy.isString() ? tools::approvalPolicy(policy.asString()) : tools::Approver());
+          reg(cx.run).setApprover(policy.isString() ? tools::approvalPolicy(policy.asString())
+                                                    : tools::Approver());
           return Value();
         }
         FunctionPtr fn = a[0].asFunction();
