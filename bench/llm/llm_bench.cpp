@@ -8,6 +8,7 @@
 #include "llmspell/core/convert.hpp"
 #include "llmspell/llm/client.hpp"
 #include "llmspell/llm/codec.hpp"
+#include "llmspell/llm/tokenizer.hpp"
 
 using namespace llmspell;
 using namespace llmspell::llm;
@@ -88,6 +89,84 @@ BENCHMARK_CAPTURE(BM_FakeServerChat, openai, "openai", "openai/gpt-4o-mini", fal
 BENCHMARK_CAPTURE(BM_FakeServerChat, openai_stream, "openai", "openai/gpt-4o-mini", true)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FakeServerChat, anthropic_stream, "anthropic", "anthropic/claude-haiku-4-5", true)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FakeServerChat, ollama_stream, "ollama", "ollama/llama3.2", true)->UseRealTime();
+
+// The issue's CPU target: build a typical request (about 2 KB of messages, 3 tools) and parse its
+// 4 KB reply, per provider codec. Target: < 50 us per call.
+ChatRequest typicalRequest() {
+  ChatRequest r;
+  r.model = "gpt-4o-mini";
+  r.messages.push_back(Message::system("You are a careful assistant for a travel agency. Answer briefly and use the tools "
+                                       "when a question needs live data."));
+  while (true) {
+    size_t bytes = 0;
+    for (const auto& m : r.messages) bytes += m.text().size();
+    if (bytes >= 2048) break;
+    r.messages.push_back(Message::user("What is the weather like in Lisbon next week, and which museums are open on Monday?"));
+    r.messages.push_back(Message::assistant("Lisbon should be sunny around 22 C; the Gulbenkian and MAAT are open on Mondays."));
+  }
+  auto schema = [](const char* field) {
+    return parseJson(std::string(R"({"type":"object","properties":{")") + field +
+                     R"(":{"type":"string","description":"what to look up"},"days":{"type":"integer","minimum":1}},"required":[")" +
+                     field + R"("]})");
+  };
+  r.tools.push_back({"get_weather", "Weather forecast for a city", schema("city")});
+  r.tools.push_back({"find_museums", "Museums open on a day", schema("city")});
+  r.tools.push_back({"book_table", "Book a restaurant table", schema("restaurant")});
+  return r;
+}
+
+std::string typicalReply() {
+  std::string text;
+  while (text.size() < 3900) text += "The forecast for Lisbon is mild with sunshine, light winds from the north-west. ";
+  nlohmann::json j = {{"id", "chatcmpl-1"},
+                      {"object", "chat.completion"},
+                      {"model", "gpt-4o-mini"},
+                      {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}}}},
+                      {"usage", {{"prompt_tokens", 512}, {"completion_tokens", 800}, {"total_tokens", 1312}}}};
+  return j.dump();
+}
+
+void BM_TypicalCallCpu(benchmark::State& st) {
+  ChatRequest r = typicalRequest();
+  std::string reply = typicalReply();
+  ProviderConfig cfg{"openai", "openai", "http://127.0.0.1:1"};
+  const Codec& codec = codecFor("openai");
+  for (auto _ : st) {
+    WireRequest w = codec.encodeChat(r, cfg);
+    benchmark::DoNotOptimize(w);
+    ChatResponse resp = codec.decodeChat(reply);
+    benchmark::DoNotOptimize(resp);
+  }
+  st.counters["reply_bytes"] = static_cast<double>(reply.size());
+}
+BENCHMARK(BM_TypicalCallCpu);
+
+void BM_TypicalEncode(benchmark::State& st) {
+  ChatRequest r = typicalRequest();
+  ProviderConfig cfg{"openai", "openai", "http://127.0.0.1:1"};
+  for (auto _ : st) benchmark::DoNotOptimize(codecFor("openai").encodeChat(r, cfg));
+}
+BENCHMARK(BM_TypicalEncode);
+
+void BM_TypicalDecode(benchmark::State& st) {
+  std::string reply = typicalReply();
+  for (auto _ : st) benchmark::DoNotOptimize(codecFor("openai").decodeChat(reply));
+}
+BENCHMARK(BM_TypicalDecode);
+
+// Exact token counting (o200k_base) of about 2 KB of English text.
+void BM_CountTokensO200k(benchmark::State& st) {
+  auto t = tokenizerFor("o200k_base");
+  if (!t) {
+    st.SkipWithError("tokenizer data not installed (scripts/setup.sh)");
+    return;
+  }
+  std::string text;
+  while (text.size() < 2048) text += "The quick brown fox jumps over the lazy dog, then reads 12 pages of API docs. ";
+  for (auto _ : st) benchmark::DoNotOptimize(t->count(text));
+  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(text.size()));
+}
+BENCHMARK(BM_CountTokensO200k);
 
 }  // namespace
 

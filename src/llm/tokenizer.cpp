@@ -64,7 +64,7 @@ bool base64Decode(std::string_view in, std::string& out) {
 // Unicode White_Space, as the members of a character class (RE2 syntax).
 constexpr std::string_view kSpaceMembers = "\\t\\n\\x0B\\f\\r\\x{85}\\p{Z}";
 
-// The pattern RE2 can run: the lookahead tail becomes a capture group and `\s` becomes Unicode
+// The pattern RE2 can run: the lookahead tail becomes a plain `\s+` and `\s` becomes Unicode
 // White_Space. Throws invalid_argument when the pattern does not have the expected tail.
 std::string translatePattern(const std::string& pat) {
   static const std::string kTail = "\\s+(?!\\S)|\\s+";
@@ -95,7 +95,7 @@ std::string translatePattern(const std::string& pat) {
     else if (c == ']' && inClass) --inClass;
     out += c;
   }
-  out += "([" + std::string(kSpaceMembers) + "]+)";
+  out += "[" + std::string(kSpaceMembers) + "]+";
   return out;
 }
 
@@ -119,6 +119,15 @@ bool isWhiteSpace(uint32_t cp) {
          cp == 0x3000;
 }
 
+bool allWhiteSpace(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp;
+    i += utf8At(s, i, cp);
+    if (!isWhiteSpace(cp)) return false;
+  }
+  return true;
+}
+
 // Start of the last UTF-8 character of s (s non-empty).
 size_t lastCharStart(std::string_view s) {
   size_t i = s.size() - 1;
@@ -131,6 +140,7 @@ size_t lastCharStart(std::string_view s) {
 struct BpeTokenizer::Impl {
   std::unordered_map<std::string, uint32_t, SvHash, SvEq> ranks;
   std::unique_ptr<RE2> re;
+  bool newlineBranch = false;  // the pattern has `\s*[\r\n]+` before its tail
 
   uint32_t rank(std::string_view s) const {
     auto it = ranks.find(s);
@@ -207,7 +217,12 @@ std::shared_ptr<const BpeTokenizer> BpeTokenizer::load(const std::string& path) 
   RE2::Options ro;
   ro.set_encoding(RE2::Options::EncodingUTF8);
   ro.set_log_errors(false);
-  t->impl_->re = std::make_unique<RE2>(translatePattern(j["pat_str"].get<std::string>()), ro);
+  // The Unicode classes make a large DFA; with the default 8 MB budget RE2 falls back to its
+  // (much slower) NFA on longer texts.
+  ro.set_max_mem(int64_t{64} << 20);
+  const std::string pat = j["pat_str"].get<std::string>();
+  t->impl_->newlineBranch = pat.find("\\s*[\\r\\n]+") != std::string::npos;
+  t->impl_->re = std::make_unique<RE2>(translatePattern(pat), ro);
   if (!t->impl_->re->ok()) fail(codes::kInvalidArgument, "tokenizer pattern does not compile: " + t->impl_->re->error());
   // bpe_ranks: lines "<first token> <first rank> <base64 token> <base64 token> ...", ranks
   // consecutive from <first rank>.
@@ -249,11 +264,14 @@ std::vector<uint32_t> BpeTokenizer::encode(std::string_view text) const {
   const RE2& re = *impl_->re;
   size_t pos = 0;
   re2::StringPiece input(text.data(), text.size());
-  re2::StringPiece m[2];
+  re2::StringPiece m[1];
   while (pos < text.size()) {
-    if (!re.Match(input, pos, text.size(), RE2::UNANCHORED, m, 2)) {
-      impl_->mergePiece(text.substr(pos), out);
-      break;
+    // Every byte belongs to some branch of these patterns, so pieces are contiguous: an
+    // anchored match at `pos` (a byte no branch takes, e.g. invalid UTF-8, is a piece of its own).
+    if (!re.Match(input, pos, text.size(), RE2::ANCHOR_START, m, 1)) {
+      impl_->mergePiece(text.substr(pos, 1), out);
+      ++pos;
+      continue;
     }
     size_t start = static_cast<size_t>(m[0].data() - text.data());
     size_t len = m[0].size();
@@ -264,7 +282,11 @@ std::vector<uint32_t> BpeTokenizer::encode(std::string_view text) const {
       continue;
     }
     std::string_view piece = text.substr(start, len);
-    if (m[1].data() != nullptr && start + len < text.size()) {
+    bool lineBreakEnd = impl_->newlineBranch && (piece.back() == '\n' || piece.back() == '\r');
+    if (start + len < text.size() && !lineBreakEnd && allWhiteSpace(piece)) {
+      // Only the tail `\s+` yields a whitespace-only piece, except one ending in a line break
+      // when the pattern has `\s*[\r\n]+` (cl100k, o200k), which comes first; every other
+      // branch needs a non-space.
       // `\s+(?!\S)`: a whitespace run followed by a non-space leaves its last character.
       uint32_t cp;
       utf8At(text, start + len, cp);

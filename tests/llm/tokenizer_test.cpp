@@ -75,6 +75,26 @@ TEST(Tokenizer, LongTextMatchesTiktoken) {
   EXPECT_EQ(b->count(s), 5200u);
 }
 
+// Whitespace runs around line breaks, where the hand-applied lookahead matters; r50k_base has no
+// `\s*[\r\n]+` branch, so there a run ending in a line break gives back its last character too.
+TEST(Tokenizer, WhitespaceAndLineBreaksMatchTiktoken) {
+  auto r50 = enc("r50k_base");
+  auto cl = enc("cl100k_base");
+  auto o200 = enc("o200k_base");
+  NEED(r50 && cl && o200);
+  const char* texts[] = {"a \n\nb", "x  \n  y\n\n\nz   \t w", "def f():\n    return 1\n"};
+  using V = std::vector<uint32_t>;
+  EXPECT_EQ(r50->encode(texts[0]), (V{64, 220, 198, 198, 65}));
+  EXPECT_EQ(r50->encode(texts[1]), (V{87, 220, 220, 198, 220, 331, 628, 198, 89, 220, 220, 220, 197, 266}));
+  EXPECT_EQ(r50->encode(texts[2]), (V{4299, 277, 33529, 198, 220, 220, 220, 1441, 352, 198}));
+  EXPECT_EQ(cl->encode(texts[0]), (V{64, 4815, 65}));
+  EXPECT_EQ(cl->encode(texts[1]), (V{87, 2355, 220, 379, 1432, 89, 40867, 289}));
+  EXPECT_EQ(cl->encode(texts[2]), (V{755, 282, 4019, 262, 471, 220, 16, 198}));
+  EXPECT_EQ(o200->encode(texts[0]), (V{64, 1202, 65}));
+  EXPECT_EQ(o200->encode(texts[1]), (V{87, 4066, 220, 342, 2499, 89, 94359, 286}));
+  EXPECT_EQ(o200->encode(texts[2]), (V{1314, 285, 8595, 271, 622, 220, 16, 198}));
+}
+
 TEST(Tokenizer, ModelsMapToTheirEncodings) {
   EXPECT_EQ(encodingForModel("openai/gpt-4o-mini"), "o200k_base");
   EXPECT_EQ(encodingForModel("openai/gpt-4.1"), "o200k_base");

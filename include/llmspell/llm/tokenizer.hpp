@@ -4,9 +4,11 @@
 // into third_party_data/. Without the data, counts fall back to estimateTokens and say so.
 //
 // The pre-tokenizer is the encoding's own pat_str compiled with RE2. RE2 has no lookahead, and
-// every OpenAI pattern ends in `\s+(?!\S)|\s+`; that tail becomes one capture `(\s+)` and the
-// lookahead is applied by hand (a whitespace run followed by a non-space gives back its last
-// character, which then starts the next piece) — the same pieces the lookahead regex yields.
+// every OpenAI pattern ends in `\s+(?!\S)|\s+`; that tail becomes `\s+` and the lookahead is
+// applied by hand: a whitespace-only piece not ending in a line break can only come from the
+// tail, and when a non-space follows it gives back its last character, which then starts the
+// next piece — the same pieces the lookahead regex yields. Pieces are matched anchored, one
+// after another, without submatches (RE2's DFA alone).
 // RE2's `\s` is ASCII-only, so `\s` is rewritten to Unicode White_Space as tiktoken's regex has it.
 //
 // Thread-safety: a loaded BpeTokenizer is immutable and safe to share; tokenizerFor caches one
