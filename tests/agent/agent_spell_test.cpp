@@ -89,6 +89,23 @@ TEST_P(AgentSpell, ParallelToolCallsRoundTrip) {
   EXPECT_NE(first.find("calculator"), std::string::npos);
 }
 
+// --max-cost: once the run has spent the amount, further model calls (an agent's too) fail
+// with budget_exceeded and the spell exits 3.
+TEST(MaxCost, StopsCallsOnceTheRunHasSpentIt) {
+  llmspell::fake::FakeProvider fp{3};
+  setenv("OPENAI_BASE_URL", fp.baseUrl("openai").c_str(), 1);
+  setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+  fp.push(json{{"text", "expensive"}, {"usage", {{"input_tokens", 1000000}, {"output_tokens", 1000000}}}});
+  fp.push(json{{"text", "never sent"}});
+  auto r = runCli("exec 'print(llm.chat(\"a\", {model = \"openai/gpt-4o-mini\"}).text); "
+                  "local a = agent.create{model = \"openai/gpt-4o-mini\"}; "
+                  "local ok, e = pcall(a.run, a, \"b\"); print(e.code); a:run(\"c\")' --max-cost 0.01");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.out, "expensive\nbudget_exceeded\n");
+  EXPECT_NE(r.err.find("budget"), std::string::npos) << r.err;
+  EXPECT_EQ(fp.requests().size(), 1u);
+}
+
 // The runtime's own spell.start / spell.finish and agent.* events reach a recording.
 TEST(RuntimeEvents, SpellAndAgentEventsAreEmitted) {
   std::string path = testing::TempDir() + "/agent_events_" + std::to_string(getpid()) + ".jsonl";
