@@ -21,6 +21,11 @@ hooks.around("tool.call", function(ctx, next)
   return cache[key]
 end)
 print(tools.call("greet", {who = "ann"}), tools.call("greet", {who = "ann"}), calls)
+-- An after hook changes the result.
+hooks.after("tool.call", function(ctx)
+  if ctx.args.name == "calculator" then return {result = {result = ctx.result.result * 10}} end
+end)
+print(tools.call("calculator", {expression = "1 + 2"}).result)
 hooks.before("tool.call", function(ctx) return {cancel = "tools are closed"} end, {priority = 100})
 local r = tools.try_call("greet", {who = "ann"})
 print(r.ok, r.error.code, r.error.message)
