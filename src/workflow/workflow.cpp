@@ -376,10 +376,24 @@ struct RunState : std::enable_shared_from_this<RunState> {
 
   // Runs one step (with its retries) and resolves with its record
   // {name, status, output, error, duration_ms, attempts[, index]}; never rejects.
+  // Steps that settle at once would continue the run from inside their own callbacks, one C++
+  // frame deeper per step; after kMaxSyncChain of them in a row the record is handed over
+  // through the loop, so the stack unwinds and long runs never overflow it.
+  static constexpr int kMaxSyncChain = 32;
+  int syncChain = 0;
+
   PromisePtr runStep(const Step& s, Value in, int64_t index, const GroupPtr& g) {
     auto rec = Promise::create();
     attempt(&s, std::move(in), index, g, 1, Clock::now(), rec);
-    return rec;
+    if (rec->pending()) {
+      syncChain = 0;
+      return rec;
+    }
+    if (++syncChain < kMaxSyncChain) return rec;
+    syncChain = 0;
+    auto later = Promise::create();
+    env.loop.post([later, rec] { later->resolve(rec->value()); });
+    return later;
   }
 
   void attempt(const Step* s, Value in, int64_t index, GroupPtr g, int k, Clock::time_point start,

@@ -390,6 +390,23 @@ TEST_F(WorkflowTest, LoopMaxIterationsIsAlwaysEnforced) {
   EXPECT_EQ(r.get("steps").asArray().size(), 0u);
 }
 
+TEST_F(WorkflowTest, ManyStepsThatSettleAtOnceDoNotGrowTheStack) {
+  Config c;
+  c.kind = Kind::kLoop;
+  c.body = pure("inc", [](const Value& v) { return add(v, 1); });
+  c.times = 50000;
+  c.maxIterations = 50000;
+  EXPECT_EQ(runOk(Workflow::create(c), Value(0)).get("output"), Value(50000));
+  Config seq;
+  for (int i = 0; i < 20000; ++i) seq.steps.push_back(pure("", [](const Value& v) { return add(v, 1); }));
+  EXPECT_EQ(runOk(Workflow::create(seq), Value(0)).get("output"), Value(20000));
+  Config par;
+  par.kind = Kind::kParallel;
+  par.maxConcurrency = 1;
+  par.steps = seq.steps;
+  EXPECT_EQ(runOk(Workflow::create(par), Value(0)).get("output").asArray().size(), 20000u);
+}
+
 TEST_F(WorkflowTest, MapOverTheInputWithBoundedConcurrency) {
   auto pr = std::make_shared<Probe>();
   Config c;
