@@ -516,7 +516,7 @@ struct RunState : std::enable_shared_from_this<RunState> {
   // The step itself: a nested workflow or the step's run function.
   PromisePtr invoke(const Step& s, Value input, StepEnv& senv, const GroupPtr& g) {
     if (s.workflow) {
-      auto nst = launch(*s.workflow, std::move(input), env);
+      auto nst = launch(*s.workflow, std::move(input), env.nested());
       PromisePtr np = nst->out;
       if (np->pending())
         g->stoppers.push_back([w = std::weak_ptr<RunState>(nst)](const Error& reason) {
@@ -875,6 +875,13 @@ std::shared_ptr<RunState> RunState::launch(const Workflow& w, Value input, const
                                                 {"error", reason.toObject()}}));
   });
   st->emit("workflow.start", Value::object({{"workflow", w.c_.name}, {"kind", kindName(w.c_.kind)}}));
+  if (env.depth > RunEnv::kMaxNesting) {
+    st->finish("failed", Value(),
+               makeError(codes::kLimitExceeded,
+                         "workflow '" + w.c_.name + "' is nested more than " +
+                             std::to_string(RunEnv::kMaxNesting) + " deep (does a workflow run itself?)"));
+    return st;
+  }
   try {
     st->start();
   } catch (...) {

@@ -273,6 +273,9 @@ ok, e = pcall(workflow.from_json, '{"type": "sequential", "steps": [{"workflow":
 print(ok)
 r = e:run("x")
 print(r.status, r.error.code, r.error.message)
+-- A workflow that runs itself stops at the nesting limit instead of exhausting the stack.
+r = workflow.from_json('{"type": "sequential", "name": "again", "steps": ["again"]}'):run("x")
+print(r.status, r.error.code)
 )"),
             "completed\tHI!\tHI!!\n"
             "exclaim,pipeline,shout\tpipeline\tnil\n"
@@ -284,7 +287,8 @@ print(r.status, r.error.code, r.error.message)
             "to_json cannot carry: define a tool or register a workflow with that name and refer to "
             "it by name ({tool = \"...\"} or {workflow = \"...\"})\n"
             "true\n"
-            "failed\tnot_found\tstep 'missing' failed: no workflow named 'missing' in this run\n");
+            "failed\tnot_found\tstep 'missing' failed: no workflow named 'missing' in this run\n"
+            "failed\tlimit_exceeded\n");
 }
 
 TEST_F(WorkflowSpellTest, BadStepsAreClearErrors) {

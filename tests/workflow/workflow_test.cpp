@@ -407,6 +407,27 @@ TEST_F(WorkflowTest, ManyStepsThatSettleAtOnceDoNotGrowTheStack) {
   EXPECT_EQ(runOk(Workflow::create(par), Value(0)).get("output").asArray().size(), 20000u);
 }
 
+TEST_F(WorkflowTest, AWorkflowThatRunsItselfStopsAtTheNestingLimit) {
+  auto self = std::make_shared<WorkflowPtr>();
+  Config c;
+  c.name = "again";
+  c.steps = {Step::fn("recurse", [self](Value in, StepEnv& e) {
+    auto p = (*self)->run(in, e.run.nested());
+    auto out = Promise::create();
+    p->onSettle([out](const Promise& q) {
+      const Value& r = q.value();
+      if (r.getString("status") == "completed") out->resolve(r.get("output"));
+      else out->reject(Error::fromValue(r.get("error")));
+    });
+    return out;
+  })};
+  *self = Workflow::create(c);
+  auto r = runOk(*self, Value());
+  EXPECT_EQ(r.getString("status"), "failed");
+  EXPECT_EQ(r.get("error").getString("code"), "limit_exceeded");
+  self->reset();
+}
+
 TEST_F(WorkflowTest, MapOverTheInputWithBoundedConcurrency) {
   auto pr = std::make_shared<Probe>();
   Config c;

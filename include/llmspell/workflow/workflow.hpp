@@ -64,6 +64,15 @@ struct RunEnv {
   HookRegistry* hooks = nullptr;
   EventBus* bus = nullptr;
   void* host = nullptr;
+  // How many workflows this run is nested in. A step that starts a workflow passes depth + 1;
+  // a run deeper than kMaxNesting fails with limit_exceeded (a workflow that runs itself).
+  int depth = 0;
+  static constexpr int kMaxNesting = 64;
+  RunEnv nested() const {
+    RunEnv e = *this;
+    ++e.depth;
+    return e;
+  }
 };
 
 // What a step's run function gets besides its input. Valid until the step's promise settles.

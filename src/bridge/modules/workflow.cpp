@@ -185,7 +185,7 @@ Step refStep(std::string name, std::string kind) {
     RunContext& run = hostRun(env);
     auto& names = namesOf(run).byName;
     if (auto it = names.find(name); it != names.end()) {
-      PromisePtr np = it->second->run(std::move(in), env.run);
+      PromisePtr np = it->second->run(std::move(in), env.run.nested());
       auto q = Promise::create();
       StepEnv* pe = &env;
       np->onSettle([q, pe](const Promise& r) {
