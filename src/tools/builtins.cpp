@@ -494,6 +494,7 @@ struct ShellJob {
   double timeout = 30;
   size_t maxOutput = 1 << 20;
   std::shared_ptr<std::atomic<bool>> cancelled;
+  std::shared_ptr<const std::atomic<bool>> runEnded;  // may be null
 };
 
 Value runProcess(const ShellJob& job) {
@@ -563,7 +564,7 @@ Value runProcess(const ShellJob& job) {
       timedOut = true;
       break;
     }
-    if (job.cancelled->load()) {
+    if (job.cancelled->load() || (job.runEnded && job.runEnded->load())) {
       cancelled = true;
       break;
     }
@@ -661,6 +662,7 @@ PromisePtr shell(const Value& a, ToolEnv& env) {
     for (const auto& [k, v] : a.get("env").asObject())
       job.envp.push_back(k + "=" + (v.isString() ? v.asString() : toJsonText(v)));
   job.cancelled = std::make_shared<std::atomic<bool>>(false);
+  job.runEnded = env.runEnded;
   auto flag = job.cancelled;
   PromisePtr p = env.loop.runBlocking([job = std::move(job)] { return runProcess(job); });
   auto out = Promise::create();

@@ -170,6 +170,10 @@ Approver approvalPolicy(const std::string& policy) {
 ToolRegistry::ToolRegistry(Loop& loop, const Permissions& perms, HookRegistry* hooks, EventBus* bus)
     : loop_(loop), perms_(perms), hooks_(hooks), bus_(bus) {}
 
+ToolRegistry::~ToolRegistry() {
+  ended_->store(true);
+}
+
 const std::vector<ToolPtr>& ToolRegistry::builtins() {
   static const std::vector<ToolPtr> all = makeBuiltins();
   return all;
@@ -383,8 +387,9 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
   Loop* loop = &loop_;
   const Permissions* perms = &perms_;
   HookRegistry* hooks = hooks_;
-  auto run = [tool, loop, perms, hooks, env, out, inflight, name](Value args) {
-    auto inner = [tool, loop, perms, env, name, args](Value hookArgs) -> PromisePtr {
+  std::shared_ptr<const std::atomic<bool>> ended = ended_;
+  auto run = [tool, loop, perms, hooks, env, out, inflight, name, ended](Value args) {
+    auto inner = [tool, loop, perms, env, name, args, ended](Value hookArgs) -> PromisePtr {
       Value a = args;
       if (hookArgs.isObject() && hookArgs.asObject().contains("args")) {
         Value changed = hookArgs.get("args");
@@ -395,7 +400,7 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
         }
         a = changed;
       }
-      auto te = std::make_shared<ToolEnv>(ToolEnv{*loop, *perms, name, env});
+      auto te = std::make_shared<ToolEnv>(ToolEnv{*loop, *perms, name, env, ended});
       PromisePtr p = invoke(tool, a, te);
       if (tool->timeoutSeconds <= 0 || !p->pending()) return p;
       auto timed = Promise::create();

@@ -2,6 +2,7 @@
 // web_fetch with and without a grant for the server's host, and the --approve flag's checks.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -148,4 +149,19 @@ TEST(ToolsSpell, ToolCommand) {
   out = run("tool call calculator '{\"expression\":1}'", &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("error[validation_failed]"), std::string::npos) << out;
+}
+
+// A shell command still running when the spell ends is killed (its process group), instead of
+// keeping llmspell alive until it finishes.
+TEST(ToolsSpell, ShellStillRunningWhenTheSpellEndsIsKilled) {
+  std::string marker = "/tmp/llmspell_tools_shell_" + std::to_string(::getpid());
+  std::remove(marker.c_str());
+  std::string code = "tools.call_async('shell', {command = {'sh', '-c', 'sleep 1; echo late > " +
+                     marker + "'}}) sleep(0.1) print('ended')";
+  EXPECT_EQ(exec(code, "--allow-run"), "ended\n");
+  ::sleep(2);
+  FILE* f = std::fopen(marker.c_str(), "r");
+  EXPECT_EQ(f, nullptr) << "the command outlived the spell";
+  if (f) std::fclose(f);
+  std::remove(marker.c_str());
 }

@@ -13,6 +13,7 @@
 // code (not_found, validation_failed, permission_denied, timeout, cancelled, or the tool's own).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <set>
@@ -34,6 +35,9 @@ struct ToolEnv {
   const Permissions& permissions;
   std::string toolName;
   Value ctx;  // {tool, call_id, caller}: passed to spell-defined tools as run(args, ctx)
+  // Becomes true when the registry (the run) goes away: work on other threads (shell) stops
+  // instead of keeping the process alive. Null for an env made outside the registry.
+  std::shared_ptr<const std::atomic<bool>> runEnded = nullptr;
 };
 
 // Resolves with the tool's result, or rejects with an Error.
@@ -71,6 +75,9 @@ class ToolRegistry {
  public:
   ToolRegistry(Loop& loop, const Permissions& perms, HookRegistry* hooks = nullptr,
                EventBus* bus = nullptr);
+  ~ToolRegistry();  // tells tools still running on other threads to stop (ToolEnv::runEnded)
+  ToolRegistry(const ToolRegistry&) = delete;
+  ToolRegistry& operator=(const ToolRegistry&) = delete;
 
   // The built-in tools (http_request, web_fetch, file_read, file_write, file_list, file_search,
   // calculator, datetime, json_query, text_template, csv_parse, uuid, hash, shell, sleep).
@@ -107,6 +114,7 @@ class ToolRegistry {
   Approver approver_;
   std::set<std::string> approved_;  // tool name + "\n" + canonical args JSON
   std::vector<ToolPtr> defined_;
+  std::shared_ptr<std::atomic<bool>> ended_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // The run's tool registry (a RunContext service), wired to the run's hooks and event bus.
