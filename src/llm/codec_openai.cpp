@@ -58,14 +58,14 @@ ojson encodeMessage(const Message& m) {
         parts.push_back({{"type", "image_url"}, {"image_url", {{"url", imageUrlOf(p)}}}});
       }
     }
-    o["content"] = parts;
+    o["content"] = std::move(parts);
   } else {
     auto calls = m.toolCalls();
     std::string text = m.text();
     if (m.role == Role::kAssistant && !calls.empty() && text.empty()) {
       o["content"] = nullptr;
     } else {
-      o["content"] = text;
+      o["content"] = std::move(text);
     }
     if (!calls.empty()) {
       ojson tcs = ojson::array();
@@ -74,7 +74,7 @@ ojson encodeMessage(const Message& m) {
                        {"type", "function"},
                        {"function", {{"name", c.name}, {"arguments", argumentsText(c)}}}});
       }
-      o["tool_calls"] = tcs;
+      o["tool_calls"] = std::move(tcs);
     }
   }
   return o;
@@ -229,8 +229,9 @@ WireRequest OpenAiCodec::encodeChat(const ChatRequest& req, const ProviderConfig
   ojson body = ojson::object();
   body["model"] = req.model;
   ojson msgs = ojson::array();
+  msgs.get_ref<ojson::array_t&>().reserve(req.messages.size());
   for (const auto& m : req.messages) msgs.push_back(encodeMessage(m));
-  body["messages"] = msgs;
+  body["messages"] = std::move(msgs);
   if (req.temperature) body["temperature"] = *req.temperature;
   if (req.topP) body["top_p"] = *req.topP;
   if (req.maxTokens) {
@@ -245,9 +246,12 @@ WireRequest OpenAiCodec::encodeChat(const ChatRequest& req, const ProviderConfig
       ojson fn = {{"name", t.name}};
       if (!t.description.empty()) fn["description"] = t.description;
       fn["parameters"] = toOjson(t.parameters);
-      tools.push_back({{"type", "function"}, {"function", fn}});
+      ojson tool = ojson::object();
+      tool["type"] = "function";
+      tool["function"] = std::move(fn);
+      tools.push_back(std::move(tool));
     }
-    body["tools"] = tools;
+    body["tools"] = std::move(tools);
     if (!req.toolChoice.mode.empty()) {
       if (req.toolChoice.mode == "tool") {
         body["tool_choice"] = {{"type", "function"}, {"function", {{"name", req.toolChoice.name}}}};
