@@ -48,7 +48,10 @@ void CallLog::append(const Value& e) {
       "INSERT INTO llm_calls (ts, run_id, spell, model, provider, input_tokens, output_tokens, cost_usd,"
       " latency_ms, finish_reason, error_code) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
   if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) fail(codes::kInternal, sqlite3_errmsg(db_));
-  double ts = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // The caller's time when it gives one (appends may run on several pool threads: the row order
+  // is by ts, not by insertion).
+  double ts = e.get("ts").isNumber() ? e.getNumber("ts")
+                                     : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto text = [&](int i, const char* k) {
     std::string s = e.getString(k);
     sqlite3_bind_text(st, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
@@ -86,7 +89,7 @@ Value CallLog::query(const Filter& f) const {
   if (f.status == "ok") sql += " AND (error_code IS NULL OR error_code = '')";
   else if (f.status == "error") sql += " AND error_code IS NOT NULL AND error_code != ''";
   else if (!f.status.empty()) sql += " AND error_code = ?3";
-  sql += " ORDER BY id DESC LIMIT ?4";
+  sql += " ORDER BY ts DESC, id DESC LIMIT ?4";
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
     fail(codes::kInternal, std::string("LLM call log query failed: ") + sqlite3_errmsg(db_));

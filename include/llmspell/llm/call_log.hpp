@@ -23,7 +23,8 @@ class CallLog {
   CallLog& operator=(const CallLog&) = delete;
 
   // Appends one call: `entry` = {run_id, spell, model, provider, input_tokens, output_tokens,
-  // cost_usd, latency_ms, finish_reason, error_code}. Throws internal on a write failure.
+  // cost_usd, latency_ms, finish_reason, error_code, ts (seconds since the epoch; default now)}.
+  // Throws internal on a write failure.
   void append(const Value& entry);
   // The most recent `limit` rows, newest first, as objects with the fields above plus `ts`.
   Value recent(int limit) const;
@@ -34,7 +35,7 @@ class CallLog {
     std::string status;  // "" = any; "ok", "error", or an error code ("rate_limited")
     int limit = 50;
   };
-  // Rows matching `f`, newest first (fields as recent()).
+  // Rows matching `f`, newest first by ts (fields as recent()).
   Value query(const Filter& f) const;
 
  private:

@@ -1,6 +1,7 @@
 // `llm` namespace: chat, complete, stream, structured, embed, count_tokens, use, configure,
 // providers, cost — over the llm layer's LlmClient, with the llm.call hook point, llm.request /
 // llm.response / llm.error events, and the run's cost/token budget.
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <deque>
@@ -238,7 +239,8 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
         auto* svc = rp->findService<LlmService>();
         auto& bus = busFor(*rp);
         if (svc && svc->log) {
-          Value entry = Value::object({{"run_id", rp->runId}, {"spell", rp->spellName}, {"model", m}});
+          double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+          Value entry = Value::object({{"run_id", rp->runId}, {"spell", rp->spellName}, {"model", m}, {"ts", now}});
           if (q.fulfilled()) {
             const Value& v = q.value();
             entry.asObject().set("provider", v.get("provider"));
