@@ -12,7 +12,8 @@
 // RE2's `\s` is ASCII-only, so `\s` is rewritten to Unicode White_Space as tiktoken's regex has it.
 //
 // Thread-safety: a loaded BpeTokenizer is immutable and safe to share; tokenizerFor caches one
-// per encoding per process (loading o200k takes ~100 ms once).
+// per encoding per process (loading o200k_base costs about 170 ms and 19 MB once, cl100k_base
+// about 70 ms and 10 MB: the first exact count in a run pays it).
 #pragma once
 
 #include <cstdint>
