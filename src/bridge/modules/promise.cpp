@@ -241,17 +241,21 @@ void llmspell_register_promise(Registry& r) {
         if (!a[0].isPromise()) return Promise::resolved(a[0]);
         auto p = a[0].asPromise();
         p->markHandled();
-        if (!a[1].isNumber() || !p->pending()) return p;
-        double secs = a[1].asNumber();
+        if (!p->pending()) return p;
+        // The waiter gets its own promise: cancelling a wait (a cancelled workflow step, a
+        // timeout) ends the wait, not the operation others may be waiting on too.
         auto out = Promise::create();
-        auto timer = cx.loop.setTimeout(secs, [out, secs] {
-          out->reject(Error(codes::kTimeout, "await timed out after " + fmtSeconds(secs), true));
-        });
+        Loop::TimerHandle timer;
+        if (a[1].isNumber()) {
+          double secs = a[1].asNumber();
+          timer = cx.loop.setTimeout(secs, [out, secs] {
+            out->reject(Error(codes::kTimeout, "await timed out after " + fmtSeconds(secs), true));
+          });
+        }
         p->onSettle([out, timer](const Promise& q) mutable {
           timer.cancel();
           if (q.fulfilled()) out->resolve(q.value()); else out->reject(q.error());
         });
-        out->setCanceller([p] { p->cancel(); });
         return out;
       });
   r.fn("", "async")

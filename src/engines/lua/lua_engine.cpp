@@ -42,6 +42,11 @@ struct Task : std::enable_shared_from_this<Task> {
   lua_State* co = nullptr;
   int ref = LUA_NOREF;  // keeps the thread alive in the registry
   PromisePtr done;
+  // Cancellation: cancelling `done` (a workflow step, a timed-out callback) cancels the host
+  // promise the task waits on, so the wait raises `cancelled` in the script; every later wait
+  // of a cancelled task fails the same way, so the coroutine ends at its next wait.
+  PromisePtr waitingOn;
+  bool cancelled = false;
 };
 using TaskPtr = std::shared_ptr<Task>;
 
@@ -466,6 +471,12 @@ void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
 TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
   auto t = std::make_shared<Task>();
   t->done = Promise::create();
+  t->done->setCanceller([w = std::weak_ptr<Task>(t)] {
+    auto task = w.lock();
+    if (!task) return;
+    task->cancelled = true;
+    if (auto p = std::move(task->waitingOn)) p->cancel();
+  });
   t->co = lua_newthread(c->L);
   t->ref = luaL_ref(c->L, LUA_REGISTRYINDEX);
   lua_xmove(L, t->co, nargs + 1);
@@ -492,7 +503,10 @@ void resumeWhenSettled(LuaCtx* c, const PromisePtr& p, Task* root) {
   TaskPtr t = root->shared_from_this();
   std::weak_ptr<bool> alive = c->alive;
   Loop* loop = c->loop;  // outlives the context; `c` may be gone when the promise settles
+  t->waitingOn = p;
+  if (t->cancelled) p->cancel();
   p->onSettle([c, t, alive, p, loop](const Promise&) {
+    if (t->waitingOn == p) t->waitingOn = nullptr;
     if (alive.expired()) return;
     loop->post([c, t, alive, p] {
       if (alive.expired() || t->ref == LUA_NOREF) return;
