@@ -133,33 +133,6 @@ Value configToValue(const AgentConfig& c) {
   return v;
 }
 
-std::optional<Value> extractJson(const std::string& text) {
-  auto tryParse = [](std::string_view s) -> std::optional<Value> {
-    try {
-      return parseJson(s);
-    } catch (const Exception&) {
-      return std::nullopt;
-    }
-  };
-  if (auto v = tryParse(text)) return v;
-  size_t fence = text.find("```");
-  if (fence != std::string::npos) {
-    size_t start = text.find('\n', fence);
-    size_t end = start == std::string::npos ? std::string::npos : text.find("```", start);
-    if (end != std::string::npos) {
-      if (auto v = tryParse(std::string_view(text).substr(start + 1, end - start - 1))) return v;
-    }
-  }
-  for (char open : {'{', '['}) {
-    char close = open == '{' ? '}' : ']';
-    size_t a = text.find(open), b = text.rfind(close);
-    if (a != std::string::npos && b != std::string::npos && b > a) {
-      if (auto v = tryParse(std::string_view(text).substr(a, b - a + 1))) return v;
-    }
-  }
-  return std::nullopt;
-}
-
 struct Agent::RunState {
   std::shared_ptr<Agent> self;
   PromisePtr result;
@@ -368,7 +341,7 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
     bus_->emit("agent.step", Value::object({{"agent", cfg_.name}, {"iteration", int64_t{st->iteration}}, {"tool_calls", static_cast<int64_t>(n)}}));
   if (n == 0) {
     if (!cfg_.outputSchema.isNull()) {
-      auto parsed = extractJson(st->lastText);
+      auto parsed = llm::extractJson(st->lastText);
       std::vector<std::string> errs;
       if (!parsed) errs.push_back("$: the answer is not JSON");
       else errs = validateSchema(*parsed, cfg_.outputSchema);

@@ -288,10 +288,10 @@ TEST_F(Fixture, BadConfigIsRejectedWithTheField) {
 }
 
 TEST(ExtractJson, FindsJsonInProse) {
-  EXPECT_EQ(agent::extractJson("{\"a\":1}")->get("a").asInt(), 1);
-  EXPECT_EQ(agent::extractJson("sure! {\"a\":2} hope that helps")->get("a").asInt(), 2);
-  EXPECT_EQ(agent::extractJson("```json\n[1,2]\n```")->asArray().size(), 2u);
-  EXPECT_FALSE(agent::extractJson("no json here"));
+  EXPECT_EQ(llm::extractJson("{\"a\":1}")->get("a").asInt(), 1);
+  EXPECT_EQ(llm::extractJson("sure! {\"a\":2} hope that helps")->get("a").asInt(), 2);
+  EXPECT_EQ(llm::extractJson("```json\n[1,2]\n```")->asArray().size(), 2u);
+  EXPECT_FALSE(llm::extractJson("no json here"));
 }
 
 }  // namespace

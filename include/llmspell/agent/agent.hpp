@@ -126,8 +126,4 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
 };
 using AgentPtr = std::shared_ptr<Agent>;
 
-// Extracts a JSON value from a model's text: the whole text, a ```json fenced block, or the
-// outermost {...} / [...] span. Empty when there is none.
-std::optional<Value> extractJson(const std::string& text);
-
 }  // namespace llmspell::agent

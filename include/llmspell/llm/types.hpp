@@ -181,4 +181,8 @@ Value toValue(const ChatResponse& r);
 ChatResponse chatResponseFromValue(const Value& v);
 Value toValue(const StreamChunk& c);        // {text, reasoning, tool_call_delta={index,id,name,arguments}}
 
+// Extracts a JSON value from a model's text: the whole text, a ```json fenced block, or the
+// first balanced {...} / [...] span that parses. Empty when there is none.
+std::optional<Value> extractJson(const std::string& text);
+
 }  // namespace llmspell::llm

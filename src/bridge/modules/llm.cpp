@@ -291,49 +291,6 @@ Value messagesArg(const Value& v) {
 // ---------------- structured output ----------------
 
 // JSON out of model text: the whole text, a ```json fence, or the first balanced {...} / [...].
-std::optional<Value> extractJson(const std::string& text) {
-  auto tryParse = [](std::string_view s) -> std::optional<Value> {
-    try {
-      return parseJson(s);
-    } catch (const Exception&) {
-      return std::nullopt;
-    }
-  };
-  auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return std::nullopt;
-  if (auto v = tryParse(text)) return v;
-  auto fence = text.find("```");
-  if (fence != std::string::npos) {
-    auto nl = text.find('\n', fence);
-    auto end = nl == std::string::npos ? std::string::npos : text.find("```", nl);
-    if (end != std::string::npos) {
-      if (auto v = tryParse(std::string_view(text).substr(nl + 1, end - nl - 1))) return v;
-    }
-  }
-  for (size_t i = 0; i < text.size(); ++i) {
-    char open = text[i];
-    if (open != '{' && open != '[') continue;
-    char close = open == '{' ? '}' : ']';
-    int depth = 0;
-    bool inStr = false, esc = false;
-    for (size_t j = i; j < text.size(); ++j) {
-      char c = text[j];
-      if (inStr) {
-        if (esc) esc = false;
-        else if (c == '\\') esc = true;
-        else if (c == '"') inStr = false;
-        continue;
-      }
-      if (c == '"') inStr = true;
-      else if (c == open) ++depth;
-      else if (c == close && --depth == 0) {
-        if (auto v = tryParse(std::string_view(text).substr(i, j - i + 1))) return v;
-        break;
-      }
-    }
-  }
-  return std::nullopt;
-}
 
 struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
   CallEnv env;
@@ -357,7 +314,7 @@ struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
       }
       std::string text = p.value().getString("text");
       std::vector<std::string> errors;
-      auto v = extractJson(text);
+      auto v = llm::extractJson(text);
       if (!v) errors.push_back("$: the reply contains no JSON value");
       else errors = validateSchema(*v, self->schema);
       if (errors.empty()) {
