@@ -2,44 +2,17 @@
 // provider's native tool calling (parallel calls, a failing tool, results sent back by id).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
-#include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "fake_provider.hpp"
+#include "support/cli.hpp"
 
 namespace {
 
 using json = nlohmann::json;
 
-const std::string kCli = std::string(LLMSPELL_BINARY_DIR) + "/src/cli/llmspell";
+using llmspell::test::runCli;
 const std::string kSpells = std::string(LLMSPELL_SOURCE_DIR) + "/tests/agent/spells/";
-
-struct RunResult {
-  int exit = -1;
-  std::string out, err;
-};
-
-RunResult runCli(const std::string& args) {
-  std::string errFile = testing::TempDir() + "/agent_spell_stderr_" + std::to_string(getpid()) + ".txt";
-  std::string cmd = kCli + " " + args + " 2>" + errFile;
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(errFile);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  return r;
-}
 
 class AgentSpell : public testing::TestWithParam<std::string> {
  protected:

@@ -2,35 +2,13 @@
 // against a provider is in tests/agent/agent_spell_test.cpp).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <fstream>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "support/cli.hpp"
 
 namespace {
 
-const std::string kCli = std::string(LLMSPELL_BINARY_DIR) + "/src/cli/llmspell";
-
-struct RunResult {
-  int exit = -1;
-  std::string out;
-};
-
-// Runs the CLI with `input` on stdin; stdout and stderr together.
-RunResult runCli(const std::string& args, const std::string& input) {
-  std::string in = testing::TempDir() + "/cli_test_in_" + std::to_string(getpid()) + ".txt";
-  std::ofstream(in) << input;
-  std::string cmd = kCli + " " + args + " <" + in + " 2>&1";
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+// stdout and stderr together, as a person at the terminal sees them.
+llmspell::test::CliResult runCli(const std::string& args, const std::string& input) {
+  return llmspell::test::runCli(args, input, /*mergeStderr=*/true);
 }
 
 TEST(Repl, ExpressionsPrintGlobalsPersistErrorsDoNotEndTheSession) {

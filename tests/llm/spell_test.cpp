@@ -12,37 +12,16 @@
 #include <sstream>
 
 #include "fake_provider.hpp"
+#include "support/cli.hpp"
 #include "llmspell/llm/tokenizer.hpp"
 
 namespace {
 
 using json = nlohmann::json;
 
-const std::string kCli = std::string(LLMSPELL_BINARY_DIR) + "/src/cli/llmspell";
 const std::string kSpells = std::string(LLMSPELL_SOURCE_DIR) + "/tests/llm/spells/";
 
-struct RunResult {
-  int exit = -1;
-  std::string out, err;
-};
-
-RunResult runCli(const std::string& args) {
-  std::string errFile = testing::TempDir() + "/llm_spell_stderr_" + std::to_string(getpid()) + ".txt";
-  std::string cmd = kCli + " " + args + " 2>" + errFile;
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(errFile);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  return r;
-}
+using llmspell::test::runCli;
 
 class SpellTest : public testing::Test {
  protected:
