@@ -12,6 +12,153 @@
 ---@field line integer?
 ---@field cause LlmspellError?
 
+---A model with a system prompt and tools, run as a tool loop: run, stream, add_tool, history, as_tool
+---@class agent
+local __agent = {}
+
+---The tool loop: model, tool calls (concurrently), results, model... until an answer
+---@async
+---@param input string|table|any[]
+---@param opts? table {model, max_iterations, budget, temperature, max_tokens, timeout}
+---@return any # {text, output, status, messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+function __agent:run(input, opts) end
+
+---The tool loop: model, tool calls (concurrently), results, model... until an answer
+---Returns a promise instead of suspending the spell.
+---@param input string|table|any[]
+---@param opts? table {model, max_iterations, budget, temperature, max_tokens, timeout}
+---@return promise # {text, output, status, messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+function __agent:run_async(input, opts) end
+
+---Runs the agent, reporting text deltas and tool events as they happen
+---@async
+---@param input string|table|any[]
+---@param opts? table
+---@param on_event? function called with {type = text|reasoning|tool_call|tool_result|iteration|done, ...}
+---@return any # the same result as run
+function __agent:stream(input, opts, on_event) end
+
+---Runs the agent, reporting text deltas and tool events as they happen
+---Returns a promise instead of suspending the spell.
+---@param input string|table|any[]
+---@param opts? table
+---@param on_event? function called with {type = text|reasoning|tool_call|tool_result|iteration|done, ...}
+---@return promise # the same result as run
+function __agent:stream_async(input, opts, on_event) end
+
+---Gives the agent a tool (a name, a tool table, or another agent)
+---@param tool string|table|any
+---@return any # the tool's name
+function __agent:add_tool(tool) end
+
+---Takes a tool away from the agent
+---@param name string
+---@return boolean # true when the agent had the tool
+function __agent:remove_tool(name) end
+
+---The agent's tools
+---@return any # list of tool names
+function __agent:tools() end
+
+---The conversation so far (without the system prompt)
+---@return any # list of messages
+function __agent:history() end
+
+---Forgets the conversation (persistent memory too)
+---@async
+---@return nil # nil
+function __agent:reset() end
+
+---Forgets the conversation (persistent memory too)
+---Returns a promise instead of suspending the spell.
+---@return promise # nil
+function __agent:reset_async() end
+
+---Reads the agent's own state
+---@param key string
+---@return any # the value or nil
+function __agent:get(key) end
+
+---Writes the agent's own state
+---@param key string
+---@param value any
+---@return nil # nil
+function __agent:set(key, value) end
+
+---The agent's configuration
+---@return any # {name, model, system, tools, max_iterations, memory, budget, runs, ...}
+function __agent:info() end
+
+---A new agent from this one's configuration (without its conversation)
+---@param changes? table config fields to change; name defaults to <name>_copy
+---@return agent # agent
+function __agent:clone(changes) end
+
+---Registers this agent as a tool ({input} -> answer text) other agents can call
+---@param opts? table {name, description}
+---@return any # the tool's name
+function __agent:as_tool(opts) end
+
+---A conversation from llm.session: send, stream, history, clear, save
+---@class session
+local __session = {}
+
+---Adds a turn and asks the model; the reply joins the history. Sends are answered in order.
+---@async
+---@param message string|table the user's message (or a {role, content} table)
+---@param opts? table llm.chat options for this turn only
+---@return any # the llm.chat result of the reply
+function __session:send(message, opts) end
+
+---Adds a turn and asks the model; the reply joins the history. Sends are answered in order.
+---Returns a promise instead of suspending the spell.
+---@param message string|table the user's message (or a {role, content} table)
+---@param opts? table llm.chat options for this turn only
+---@return promise # the llm.chat result of the reply
+function __session:send_async(message, opts) end
+
+---As send, streaming the reply to on_chunk.
+---@async
+---@param message string|table
+---@param on_chunk function called with {text, reasoning, tool_call_delta} per delta
+---@param opts? table llm.chat options for this turn only
+---@return any # the llm.chat result of the reply
+function __session:stream(message, on_chunk, opts) end
+
+---As send, streaming the reply to on_chunk.
+---Returns a promise instead of suspending the spell.
+---@param message string|table
+---@param on_chunk function called with {text, reasoning, tool_call_delta} per delta
+---@param opts? table llm.chat options for this turn only
+---@return promise # the llm.chat result of the reply
+function __session:stream_async(message, on_chunk, opts) end
+
+---The conversation so far, as it will be sent.
+---@return any # the messages, oldest first ({role, content, ...}; the system message first)
+function __session:history() end
+
+---How much history trimming has dropped.
+---@return any # the number of messages dropped to fit the context window so far
+function __session:trimmed() end
+
+---Forgets the conversation (the system message stays).
+---@return any # nothing
+function __session:clear() end
+
+---Saves the conversation and its options in the state store (state.set; llm.session_load reads it back).
+---@async
+---@param key string
+---@param opts? table scope and ttl, as for state.set
+---@return any # the key's new version number
+function __session:save(key, opts) end
+
+---Saves the conversation and its options in the state store (state.set; llm.session_load reads it back).
+---Returns a promise instead of suspending the spell.
+---@param key string
+---@param opts? table scope and ttl, as for state.set
+---@return promise # the key's new version number
+function __session:save_async(key, opts) end
+
 ---A logger from log.with(fields); its lines carry those fields
 ---@class logger
 local __logger = {}
@@ -249,6 +396,41 @@ function __state_scope:validate(key, schema, opts) end
 ---@return any # the scope string, e.g. "spell:demo"
 function __state_scope:name() end
 
+---Steps run in sequence, in parallel, by condition, in a loop or over a list: run, to_json, cancel, name
+---@class workflow
+local __workflow = {}
+
+---Runs the workflow; a failed step (after on_error) gives status "failed" and `error`
+---@async
+---@param input? any the first step's input
+---@param opts? table timeout (seconds)
+---@return any # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts}}, usage, cost_usd, duration_ms, error}
+function __workflow:run(input, opts) end
+
+---Runs the workflow; a failed step (after on_error) gives status "failed" and `error`
+---Returns a promise instead of suspending the spell.
+---@param input? any the first step's input
+---@param opts? table timeout (seconds)
+---@return promise # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts}}, usage, cost_usd, duration_ms, error}
+function __workflow:run_async(input, opts) end
+
+---Stops the runs of this workflow in flight: their steps are cancelled and they end with status "cancelled"
+---@return any # the number of runs stopped
+function __workflow:cancel() end
+
+---The workflow's name
+---@return string # string
+function __workflow:name() end
+
+---The workflow's structure as JSON (steps by name; function steps as {name, kind = "function"})
+---@param opts? table pretty: indented
+---@return any # JSON text
+function __workflow:to_json(opts) end
+
+---The workflow's structure as a table (what to_json encodes)
+---@return table # table
+function __workflow:spec() end
+
 ---Waits for a promise; raises its error on rejection
 ---@async
 ---@param promise any a promise (other values are returned as they are)
@@ -296,14 +478,70 @@ function channel(capacity) end
 ---@param channels any[]
 ---@param timeout? number
 ---@return any # {index, value}, or nil on timeout
-function select(channels, timeout) end
+function recv_any(channels, timeout) end
 
 ---Receives from whichever channel is ready first
 ---Returns a promise instead of suspending the spell.
 ---@param channels any[]
 ---@param timeout? number
 ---@return promise # {index, value}, or nil on timeout
-function select_async(channels, timeout) end
+function recv_any_async(channels, timeout) end
+
+---@class agentlib
+agent = {}
+
+---Creates an agent and registers it under its name for this run
+---@param config table {name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options}
+---@return agent # agent
+function agent.create(config) end
+
+---The agent of this run with that name
+---@param name string
+---@return agent # agent or nil
+function agent.get(name) end
+
+---The agents of this run
+---@return any # list of {name, model, tools, ...}
+function agent.list() end
+
+---Forgets an agent of this run
+---@param name string
+---@return boolean # true when it existed
+function agent.remove(name) end
+
+---Hands a task from one agent to another; the exchange is added to the delegator's memory
+---@async
+---@param from string|any
+---@param to string|any
+---@param task string
+---@param opts? table
+---@return any # the result of to:run, plus {from, to}
+function agent.delegate(from, to, task, opts) end
+
+---Hands a task from one agent to another; the exchange is added to the delegator's memory
+---Returns a promise instead of suspending the spell.
+---@param from string|any
+---@param to string|any
+---@param task string
+---@param opts? table
+---@return promise # the result of to:run, plus {from, to}
+function agent.delegate_async(from, to, task, opts) end
+
+---Rounds of discussion in a fixed order; a moderator, when given, writes the final answer
+---@async
+---@param agents any[] agents or agent names, in speaking order
+---@param task string
+---@param opts? table {rounds = 1, moderator = agent}
+---@return any # {text, transcript = {{agent, round, text}}, rounds, usage, cost_usd}
+function agent.collaborate(agents, task, opts) end
+
+---Rounds of discussion in a fixed order; a moderator, when given, writes the final answer
+---Returns a promise instead of suspending the spell.
+---@param agents any[] agents or agent names, in speaking order
+---@param task string
+---@param opts? table {rounds = 1, moderator = agent}
+---@return promise # {text, transcript = {{agent, round, text}}, rounds, usage, cost_usd}
+function agent.collaborate_async(agents, task, opts) end
 
 ---@class cryptolib
 crypto = {}
@@ -793,10 +1031,10 @@ function llm.embed(texts, opts) end
 ---@return promise # a vector (for a string) or a list of vectors
 function llm.embed_async(texts, opts) end
 
----Token count: an estimate (about 4 characters per token) unless a tokenizer ships for the model.
+---Token count: exact (BPE) for OpenAI models when the tokenizer data is installed (scripts/setup.sh), else an estimate (about 4 characters per token) with exact = false.
 ---@param input string|any[]|table text or messages
----@param opts? table model
----@return any # {tokens, estimated, method}
+---@param opts? table model (default: the model calls would use)
+---@return any # {tokens, exact, estimated, method, model}
 function llm.count_tokens(input, opts) end
 
 ---Sets the default model for this run.
@@ -811,12 +1049,20 @@ function llm.use(model, opts) end
 ---@return any # nothing
 function llm.configure(provider, config) end
 
----The configured providers (keys are never shown).
----@return any # [{name, kind, base_url, has_key, key_env, ready}]
-function llm.providers() end
+---The configured providers (keys are never shown) and whether they answer: a GET of each ready provider's model-list endpoint, all at once. Providers without a key are not probed (reachable = nil).
+---@async
+---@param opts? table probe (default true): check reachability; probe_timeout (seconds, default 2)
+---@return any # [{name, kind, base_url, has_key, key_env, ready, reachable, latency_ms, status, error}]
+function llm.providers(opts) end
 
----A virtual model over several models.
----@param opts table {models = {...}, strategy = "fallback" | "round_robin", name}
+---The configured providers (keys are never shown) and whether they answer: a GET of each ready provider's model-list endpoint, all at once. Providers without a key are not probed (reachable = nil).
+---Returns a promise instead of suspending the spell.
+---@param opts? table probe (default true): check reachability; probe_timeout (seconds, default 2)
+---@return promise # [{name, kind, base_url, has_key, key_env, ready, reachable, latency_ms, status, error}]
+function llm.providers_async(opts) end
+
+---A virtual model over several models: fallback (in order until one succeeds), fastest (all at once, the first success wins, the rest are cancelled), round_robin, consensus (all answer; the most common normalized answer wins, with result.consensus = {agreement, votes, answered, models, answers}). Results carry pool_model.
+---@param opts table {models = {...}, strategy = "fallback" | "fastest" | "round_robin" | "consensus", name}
 ---@return any # the pool's model name ("pool/<name>"), usable wherever a model name is
 function llm.pool(opts) end
 
@@ -825,6 +1071,17 @@ function llm.pool(opts) end
 ---@param model? string
 ---@return any # USD, or null when the catalog has no price for the model
 function llm.cost(usage, model) end
+
+---A conversation that keeps its history and trims the oldest turns to fit the context window.
+---@param opts? table as for llm.chat (model, temperature, tools, ...), plus system, context_window (tokens; default: the catalog's for the model) and reserve (tokens kept for the reply; default max_tokens, else min(max output, window / 4))
+---@return session # session
+function llm.session(opts) end
+
+---A session saved with session:save, from the state store.
+---@param key string the key given to session:save
+---@param opts? table scope (as for state.get), and session options that override the saved ones
+---@return session # session
+function llm.session_load(key, opts) end
 
 ---@class loglib
 log = {}
@@ -876,19 +1133,19 @@ function models.list(filter) end
 ---@return any # the catalog entry
 function models.info(id) end
 
----Models meeting requirements, ranked by price then context window.
+---Models meeting requirements, ranked by price then context window (listed models without a known price are left out).
 ---@param requirements table {capabilities, provider, kind, local, min_context, max_input_price}
 ---@return any # matching models, cheapest first (then larger context)
 function models.find(requirements) end
 
----Fetches the provider's model list.
+---Fetches the provider's model list and caches it in the data directory (models/<provider>.json); models.list / info / find include the listed models from then on, in later runs too.
 ---@async
 ---@param provider string
 ---@param opts? table timeout
 ---@return any # [{id, ...}] as the provider lists them
 function models.refresh(provider, opts) end
 
----Fetches the provider's model list.
+---Fetches the provider's model list and caches it in the data directory (models/<provider>.json); models.list / info / find include the listed models from then on, in later runs too.
 ---Returns a promise instead of suspending the spell.
 ---@param provider string
 ---@param opts? table timeout
@@ -1229,6 +1486,195 @@ function time.format(t, fmt, opts) end
 ---@param opts? table {tz}: the zone of times written without one; default utc
 ---@return number # number: seconds since the epoch
 function time.parse(text, fmt, opts) end
+
+---@class toolslib
+tools = {}
+
+---Defines (or replaces) a tool written in the spell; arguments are validated against parameters before run(args, ctx) is called
+---@param spec table {name, description, parameters (JSON Schema), run = function(args, ctx), timeout, requires_approval, category, examples, permission}
+---@return any # the tool's info {name, description, category, parameters, ...}
+function tools.define(spec) end
+
+---Removes a tool defined by the spell
+---@param name string
+---@return boolean # true when a defined tool was removed (built-in tools cannot be)
+function tools.remove(name) end
+
+---Calls a tool: validation, permission and approval checks, tool.call hooks, tool.call / tool.result events
+---@async
+---@param name string
+---@param args? table the tool's arguments, checked against its parameters
+---@param opts? table timeout in seconds; ctx: extra fields for the tool's ctx
+---@return any # the tool's result
+function tools.call(name, args, opts) end
+
+---Calls a tool: validation, permission and approval checks, tool.call hooks, tool.call / tool.result events
+---Returns a promise instead of suspending the spell.
+---@param name string
+---@param args? table the tool's arguments, checked against its parameters
+---@param opts? table timeout in seconds; ctx: extra fields for the tool's ctx
+---@return promise # the tool's result
+function tools.call_async(name, args, opts) end
+
+---Calls a tool and returns the outcome instead of raising
+---@async
+---@param name string
+---@param args? table
+---@param options? table timeout in seconds; ctx: extra fields for the tool's ctx
+---@return any # {ok = true, result} or {ok = false, error = {code, message, ...}}
+function tools.try_call(name, args, options) end
+
+---Calls a tool and returns the outcome instead of raising
+---Returns a promise instead of suspending the spell.
+---@param name string
+---@param args? table
+---@param options? table timeout in seconds; ctx: extra fields for the tool's ctx
+---@return promise # {ok = true, result} or {ok = false, error = {code, message, ...}}
+function tools.try_call_async(name, args, options) end
+
+---The tools available to the spell
+---@param filter? string|table a category, or {category, builtin = true|false, permission}
+---@return any # list of tool infos: built-ins first, then defined tools
+function tools.list(filter) end
+
+---One tool's description and schema; fails with not_found (naming similar tools)
+---@param name string
+---@return any # {name, description, category, parameters, examples, permission, requires_approval, builtin, timeout}
+function tools.info(name) end
+
+---Finds tools whose name, category or description match the words of text
+---@param text string
+---@return any # list of tool infos, best match first
+function tools.search(text) end
+
+---Checks arguments against a tool's parameters without calling it
+---@param name string
+---@param args? table
+---@return any # {ok, errors = {"$.path: message", ...}}
+function tools.validate(name, args) end
+
+---Runs steps in order, each getting the previous output
+---@async
+---@param steps any[] each a tool name (called with the previous output), {tool, args, input = "arg name"}, or a function(previous)
+---@param input? any the first step's input
+---@param opts? table
+---@return any # the last step's output
+function tools.pipeline(steps, input, opts) end
+
+---Runs steps in order, each getting the previous output
+---Returns a promise instead of suspending the spell.
+---@param steps any[] each a tool name (called with the previous output), {tool, args, input = "arg name"}, or a function(previous)
+---@param input? any the first step's input
+---@param opts? table
+---@return promise # the last step's output
+function tools.pipeline_async(steps, input, opts) end
+
+---Runs tool calls concurrently; every call's outcome is returned, failures included
+---@async
+---@param calls any[] each {tool = name, args = {...}} (or {name, args})
+---@param opts? table max_concurrency: calls in flight at once (default: all)
+---@return any # list of {name, ok, result | error, duration_ms}, in the order of calls
+function tools.parallel(calls, opts) end
+
+---Runs tool calls concurrently; every call's outcome is returned, failures included
+---Returns a promise instead of suspending the spell.
+---@param calls any[] each {tool = name, args = {...}} (or {name, args})
+---@param opts? table max_concurrency: calls in flight at once (default: all)
+---@return promise # list of {name, ok, result | error, duration_ms}, in the order of calls
+function tools.parallel_async(calls, opts) end
+
+---Makes one function out of several tools
+---@param steps any[] the same steps tools.pipeline takes
+---@return any # a function(input) that runs the steps as a pipeline (it waits like tools.call)
+function tools.compose(steps) end
+
+---Defines many tools at once (all or nothing: a bad spec defines none)
+---@param library any[]|table a list of tool specs, or a table name = spec (the key is the name when spec has none)
+---@param opts? table prefix: prepended to every name; category: default category
+---@return any # the list of names defined
+function tools.register_library(library, opts) end
+
+---Runs a tool against test cases, one after another
+---@async
+---@param name string
+---@param cases any[] each {args, expect (the result, or a table of fields it must have), expect_error (an error code, or true), name}
+---@return any # {passed, failed, total, results = {{name, ok, message, result | error}}}
+function tools.test(name, cases) end
+
+---Runs a tool against test cases, one after another
+---Returns a promise instead of suspending the spell.
+---@param name string
+---@param cases any[] each {args, expect (the result, or a table of fields it must have), expect_error (an error code, or true), name}
+---@return promise # {passed, failed, total, results = {{name, ok, message, result | error}}}
+function tools.test_async(name, cases) end
+
+---Calls a tool n times in a row and reports the timings (the whole call path: validation, hooks, events)
+---@async
+---@param name string
+---@param args? table
+---@param n? integer number of calls (default 10)
+---@return any # {n, errors, total_ms, mean_ms, min_ms, p50_ms, p95_ms, max_ms}
+function tools.benchmark(name, args, n) end
+
+---Calls a tool n times in a row and reports the timings (the whole call path: validation, hooks, events)
+---Returns a promise instead of suspending the spell.
+---@param name string
+---@param args? table
+---@param n? integer number of calls (default 10)
+---@return promise # {n, errors, total_ms, mean_ms, min_ms, p50_ms, p95_ms, max_ms}
+function tools.benchmark_async(name, args, n) end
+
+---Decides calls of tools that require approval (approvals are remembered per tool and exact arguments)
+---@param fn function|nil fn(name, args) returns true to allow the call; nil restores the --approve policy
+---@return any # nothing
+function tools.set_approver(fn) end
+
+---@class workflowlib
+workflow = {}
+
+---A workflow whose steps run one after the other: the output of one is the input of the next
+---@param config table {name, steps, on_error}; a step is a function(input, ctx), a tool name, an agent, a workflow, or {name, run, on_error, timeout}
+---@return workflow # workflow
+function workflow.sequential(config) end
+
+---A workflow whose steps run at the same time on the same input
+---@param config table {name, steps, max_concurrency, merge = "list" | "object" | fn(records, input), on_error}
+---@return workflow # workflow
+function workflow.parallel(config) end
+
+---A workflow that runs the step of the first branch whose `when` holds
+---@param config table {name, branches = {{when = fn(input) | {path, equals...}, step}...}, otherwise, on_error}
+---@return workflow # workflow
+function workflow.conditional(config) end
+
+---A workflow that repeats a step: times, over items, while or until a condition (`while_` / `until_` are accepted for Lua)
+---@param config table {name, step, times | items | while = fn(value, i) | until = fn(output, i), max_iterations (default 100), on_error}
+---@return workflow # workflow
+function workflow.loop(config) end
+
+---A workflow that runs a step for every item, concurrently
+---@param config table {name, step, items (default: the input list), concurrency, on_error}
+---@return workflow # workflow
+function workflow.map(config) end
+
+---A workflow from its declarative form: steps are names of tools, agents or workflows of this run, or inline workflows
+---@param source string|table JSON text (or an already decoded table)
+---@return workflow # workflow
+function workflow.from_json(source) end
+
+---A workflow from YAML (the same form as from_json)
+---@param source string YAML text
+---@return workflow # workflow
+function workflow.from_yaml(source) end
+
+---A named workflow created in this run
+---@param name string
+---@return workflow # workflow, or nil
+function workflow.get(name) end
+
+---The named workflows created in this run, sorted
+---@return any # list of names
+function workflow.list() end
 
 ---@class yamllib
 yaml = {}
