@@ -279,7 +279,7 @@ WireRequest AnthropicCodec::encodeChat(const ChatRequest& req, const ProviderCon
   if (!cfg.apiKey.empty()) w.headers.emplace_back("x-api-key", cfg.apiKey);
   w.headers.emplace_back("anthropic-version", cfg.anthropicVersion);
   for (const auto& h : cfg.headers) w.headers.push_back(h);
-  w.body = body.dump();
+  w.body = dumpJson(body);
   w.framing = req.stream ? Framing::kSse : Framing::kJson;
   return w;
 }

@@ -293,7 +293,7 @@ WireRequest GeminiCodec::encodeChat(const ChatRequest& req, const ProviderConfig
                             (req.stream ? ":streamGenerateContent?alt=sse" : ":generateContent"));
   w.headers.emplace_back("Content-Type", "application/json");
   addAuth(w, cfg);
-  w.body = body.dump();
+  w.body = dumpJson(body);
   w.framing = req.stream ? Framing::kSse : Framing::kJson;
   return w;
 }
@@ -322,7 +322,7 @@ WireRequest GeminiCodec::encodeEmbed(const std::vector<std::string>& texts, cons
                   "/" + modelPath(model) + ":batchEmbedContents");
   w.headers.emplace_back("Content-Type", "application/json");
   addAuth(w, cfg);
-  w.body = ojson{{"requests", reqs}}.dump();
+  w.body = dumpJson(ojson{{"requests", reqs}});
   return w;
 }
 

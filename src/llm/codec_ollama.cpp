@@ -186,7 +186,7 @@ WireRequest OllamaCodec::encodeChat(const ChatRequest& req, const ProviderConfig
   WireRequest w;
   w.url = joinUrl(base(cfg), "/api/chat");
   addHeaders(w, cfg);
-  w.body = body.dump();
+  w.body = dumpJson(body);
   w.framing = req.stream ? Framing::kNdjson : Framing::kJson;
   return w;
 }
@@ -209,7 +209,7 @@ WireRequest OllamaCodec::encodeEmbed(const std::vector<std::string>& texts, cons
   WireRequest w;
   w.url = joinUrl(base(cfg), "/api/embed");
   addHeaders(w, cfg);
-  w.body = body.dump();
+  w.body = dumpJson(body);
   return w;
 }
 

@@ -24,7 +24,7 @@ namespace {
 
 std::string argumentsText(const ToolCall& c) {
   if (!c.rawArguments.empty() && c.argumentsError.empty()) return c.rawArguments;
-  return toOjson(c.arguments.isNull() ? Value::object() : c.arguments).dump();
+  return dumpJson(toOjson(c.arguments.isNull() ? Value::object() : c.arguments));
 }
 
 std::string imageUrlOf(const ContentPart& p) {
@@ -277,7 +277,7 @@ WireRequest OpenAiCodec::encodeChat(const ChatRequest& req, const ProviderConfig
   w.headers.emplace_back("Content-Type", "application/json");
   if (!cfg.apiKey.empty()) w.headers.emplace_back("Authorization", "Bearer " + cfg.apiKey);
   for (const auto& h : cfg.headers) w.headers.push_back(h);
-  w.body = body.dump();
+  w.body = dumpJson(body);
   w.framing = req.stream ? Framing::kSse : Framing::kJson;
   return w;
 }
@@ -337,7 +337,7 @@ WireRequest OpenAiCodec::encodeEmbed(const std::vector<std::string>& texts, cons
   w.headers.emplace_back("Content-Type", "application/json");
   if (!cfg.apiKey.empty()) w.headers.emplace_back("Authorization", "Bearer " + cfg.apiKey);
   for (const auto& h : cfg.headers) w.headers.push_back(h);
-  w.body = body.dump();
+  w.body = dumpJson(body);
   return w;
 }
 

@@ -1,6 +1,8 @@
 // Value <-> ordered JSON and the small parsing helpers the codecs share.
 #include "llm/json_util.hpp"
 
+#include <cstdio>
+
 #include <sodium.h>
 
 #include "llmspell/core/convert.hpp"
@@ -121,6 +123,109 @@ bool parseDataUrl(std::string_view url, std::string& mediaType, std::string& byt
     return true;
   }
   return base64Decode(url.substr(comma + 1), bytes);
+}
+
+
+namespace {
+
+// True when `s` is valid UTF-8 (the strict check nlohmann's serializer makes).
+bool validUtf8(std::string_view s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + static_cast<size_t>(len) > n) return false;
+    uint32_t cp = c & (0xFF >> (len + 1));
+    for (int k = 1; k < len; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += static_cast<size_t>(len);
+  }
+  return true;
+}
+
+void dumpString(const std::string& s, std::string& out) {
+  if (!validUtf8(s)) {
+    out += ojson(s).dump();  // throws nlohmann's own error, as j.dump() would
+    return;
+  }
+  out += '"';
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
+    }
+  }
+  out.append(s, run, std::string::npos);
+  out += '"';
+}
+
+void dumpValue(const ojson& j, std::string& out) {
+  switch (j.type()) {
+    case ojson::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, v] : j.items()) {
+        if (!first) out += ',';
+        first = false;
+        dumpString(k, out);
+        out += ':';
+        dumpValue(v, out);
+      }
+      out += '}';
+      return;
+    }
+    case ojson::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& v : j) {
+        if (!first) out += ',';
+        first = false;
+        dumpValue(v, out);
+      }
+      out += ']';
+      return;
+    }
+    case ojson::value_t::string: dumpString(j.get_ref<const std::string&>(), out); return;
+    case ojson::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
+    case ojson::value_t::null: out += "null"; return;
+    case ojson::value_t::number_integer: out += std::to_string(j.get<int64_t>()); return;
+    case ojson::value_t::number_unsigned: out += std::to_string(j.get<uint64_t>()); return;
+    default: out += j.dump(); return;  // floats (nlohmann's shortest round-trip form), binary
+  }
+}
+
+}  // namespace
+
+std::string dumpJson(const ojson& j) {
+  std::string out;
+  out.reserve(4096);
+  dumpValue(j, out);
+  return out;
 }
 
 }  // namespace llmspell::llm

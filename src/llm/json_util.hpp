@@ -17,6 +17,13 @@ Value fromOjson(const ojson& j);
 // Parses JSON text; throws Exception(provider_error) naming `what` on malformed input.
 ojson parseOjson(std::string_view text, std::string_view what);
 
+// Compact JSON text of `j`, byte for byte what j.dump() gives, about twice as fast on request
+// bodies: nlohmann's serializer runs every string byte through its UTF-8 decoder, while this one
+// copies runs of plain ASCII at once (written by hand because no packaged serializer works on
+// nlohmann values; request bodies are half the CPU of a call). Invalid UTF-8 is left to
+// nlohmann, so it fails the same way.
+std::string dumpJson(const ojson& j);
+
 // j[key] as a string when it is one, else "".
 std::string str(const ojson& j, std::string_view key);
 // j[key] as an int when it is a number, else dflt.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmspell/core/convert.hpp"
+#include "llm/json_util.hpp"
 #include "llmspell/llm/codec.hpp"
 
 using namespace llmspell;
@@ -712,4 +713,24 @@ TEST(CodecRobustness, MangledEventsOnlyThrowExceptions) {
     }
   }
   EXPECT_EQ(checked, 2400);
+}
+
+// The request-body writer gives exactly nlohmann's dump() text, and fails the same way.
+TEST(DumpJson, MatchesNlohmannByteForByte) {
+  using llmspell::llm::dumpJson;
+  using llmspell::llm::ojson;
+  ojson j = ojson::parse(R"({"s":"plain","q":"a \"quoted\" \\ back","ctl":"\u0001\u001f\b\f\n\r\t\u007f",
+    "u":"caf\u00e9 \u65e5\u672c \ud83d\ude00","n":-12,"u64":18446744073709551615,"f":0.1,"e":1e300,"neg":-0.0,
+    "t":true,"z":null,"a":[1,[],{},"x",2.5],"o":{"k":{"deeper":[null,false]}},"":"empty key","k\"ey":1})");
+  EXPECT_EQ(dumpJson(j), j.dump());
+  for (const char* text : {"[]", "{}", "\"\"", "0", "[1.5e-7,123456789012]", R"({"a":"\u0000"})"}) {
+    ojson x = ojson::parse(text);
+    EXPECT_EQ(dumpJson(x), x.dump()) << text;
+  }
+  ojson bad = ojson::object();
+  bad["s"] = std::string("bad \xC3\x28 utf8");
+  EXPECT_THROW(bad.dump(), nlohmann::json::type_error);
+  EXPECT_THROW(dumpJson(bad), nlohmann::json::type_error);
+  bad["s"] = std::string("overlong \xC0\xAF");
+  EXPECT_THROW(dumpJson(bad), nlohmann::json::type_error);
 }
