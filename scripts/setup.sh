@@ -8,7 +8,7 @@ PACKAGES=(
   liblua5.4-dev lua5.4
   libboost-dev libboost-system-dev
   libcurl4-openssl-dev
-  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev
   libfmt-dev libspdlog-dev
   libsqlite3-dev sqlite3
   libsodium-dev libssl-dev libre2-dev

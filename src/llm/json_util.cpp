@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include <simdjson.h>
 #include <sodium.h>
 
 #include "llmspell/core/convert.hpp"
@@ -60,7 +61,45 @@ Value fromOjson(const ojson& j) {
   }
 }
 
+namespace {
+
+// simdjson's DOM, converted to nlohmann values: the codecs work on ojson, and simdjson finds the
+// structure and unescapes strings several times faster than nlohmann's lexer, which reads a
+// character at a time (provider replies and stream events are mostly long strings).
+ojson fromSimd(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      ojson o = ojson::object();
+      for (auto field : simdjson::dom::object(e)) o[std::string(field.key)] = fromSimd(field.value);
+      return o;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      ojson a = ojson::array();
+      for (auto v : simdjson::dom::array(e)) a.push_back(fromSimd(v));
+      return a;
+    }
+    case simdjson::dom::element_type::STRING: return ojson(std::string(std::string_view(e)));
+    case simdjson::dom::element_type::INT64: return ojson(int64_t(e));
+    case simdjson::dom::element_type::UINT64: return ojson(uint64_t(e));
+    case simdjson::dom::element_type::DOUBLE: return ojson(double(e));
+    case simdjson::dom::element_type::BOOL: return ojson(bool(e));
+    case simdjson::dom::element_type::NULL_VALUE: return ojson(nullptr);
+  }
+  return ojson();
+}
+
+}  // namespace
+
 ojson parseOjson(std::string_view text, std::string_view what) {
+  {
+    // One parser per thread, reused: it keeps its buffers between calls.
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::padded_string padded(text);
+    if (parser.parse(padded).get(doc) == simdjson::SUCCESS) return fromSimd(doc);
+    // Anything simdjson refuses (malformed text, integers past 64 bits) goes to nlohmann, so
+    // the result and the error message are what they always were.
+  }
   try {
     return ojson::parse(text.begin(), text.end());
   } catch (const std::exception& e) {
