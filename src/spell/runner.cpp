@@ -297,6 +297,11 @@ RunResult runSpellImpl(const RunOptions& opts) {
     busFor(run).emit("spell.finish", fin);
     loop.poll();  // deliver it to the spell's own subscribers
   }
+  // Work the spell started and never waited for (a tool still running, a forgotten promise)
+  // is cancelled now: its cancellers stop processes and transfers, and settling the promises
+  // releases what their callbacks hold.
+  run.scope().cancelAll(Error(codes::kCancelled, "the spell ended"));
+  loop.poll();
   fflush(stdout);
   ctx.reset();
   return result;
