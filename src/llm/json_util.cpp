@@ -167,33 +167,8 @@ bool parseDataUrl(std::string_view url, std::string& mediaType, std::string& byt
 
 namespace {
 
-// True when `s` is valid UTF-8 (the strict check nlohmann's serializer makes).
-bool validUtf8(std::string_view s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || i + static_cast<size_t>(len) > n) return false;
-    uint32_t cp = c & (0xFF >> (len + 1));
-    for (int k = 1; k < len; ++k) {
-      unsigned char d = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += static_cast<size_t>(len);
-  }
-  return true;
-}
-
 void dumpString(const std::string& s, std::string& out) {
-  if (!validUtf8(s)) {
+  if (!isValidUtf8(s)) {
     out += ojson(s).dump();  // throws nlohmann's own error, as j.dump() would
     return;
   }

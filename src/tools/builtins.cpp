@@ -161,19 +161,6 @@ std::string readFd(const std::string& tool, const stdfs::path& abs, Fd& fd, size
   return out;
 }
 
-bool validUtf8(const std::string& s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > n) return false;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
 std::string base64(const std::string& s) {
   std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
@@ -189,7 +176,7 @@ Value fileRead(const Value& a, ToolEnv& env) {
   Fd fd = openNoFollow("file_read", abs, O_RDONLY | O_NONBLOCK);
   std::string data = readFd("file_read", abs, fd, limit);
   auto size = static_cast<int64_t>(data.size());
-  bool text = validUtf8(data);
+  bool text = isValidUtf8(data);
   return Value::object({{"path", path},
                         {"size", size},
                         {"encoding", text ? "utf-8" : "base64"},

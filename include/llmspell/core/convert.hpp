@@ -15,6 +15,10 @@ struct JsonOptions {
   int indent = 2;
 };
 
+// True when `s` is well-formed UTF-8: no stray continuation bytes, no truncated sequences, no
+// overlong forms, no surrogates, nothing past U+10FFFF (what JSON encoders accept as text).
+bool isValidUtf8(std::string_view s);
+
 // Value -> JSON. Bytes become base64 strings, errors become their object form, functions,
 // promises and handles raise invalid_argument (they have no JSON form). Integers stay integers;
 // doubles that are NaN or infinite raise invalid_argument. Throws Exception.

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "llmspell/bridge/registry.hpp"
+#include "llmspell/core/convert.hpp"
 
 namespace llmspell {
 
@@ -24,22 +25,9 @@ const std::string& rawOf(const Value& v) {
   return v.isBytes() ? v.asBytes().data : v.asString();
 }
 
-bool validUtf8(const std::string& s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > n) return false;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
 // Decoded data: a string when it is UTF-8 text (and binary was not asked for), else bytes.
 Value decodedValue(std::string raw, const Value& opts) {
-  if (opts.getBool("binary") || !validUtf8(raw)) return Value(Bytes{std::move(raw)});
+  if (opts.getBool("binary") || !isValidUtf8(raw)) return Value(Bytes{std::move(raw)});
   return Value(std::move(raw));
 }
 
