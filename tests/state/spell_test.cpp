@@ -1,6 +1,8 @@
 // Spell-level tests of the state, events and hooks namespaces: Lua snippets run through the
 // real `llmspell` binary (`llmspell exec`), with LLMSPELL_HOME pointing at a fresh directory.
 #include <gtest/gtest.h>
+
+#include "support/cli.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,18 +12,9 @@
 
 namespace {
 
-namespace fs = std::filesystem;
+using llmspell::test::shellQuote;
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
+namespace fs = std::filesystem;
 
 class SpellTest : public ::testing::Test {
  protected:
@@ -43,14 +36,9 @@ class SpellTest : public ::testing::Test {
   // Runs a snippet; returns its output and sets `status` to the exit code.
   std::string exec(const std::string& code, int* status = nullptr, const std::string& flags = "",
                    bool quiet = false) const {
-    FILE* p = ::popen(command(code, flags, quiet).c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int st = ::pclose(p);
-    if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
+    auto r = llmspell::test::runShell(command(code, flags, quiet));
+    if (status) *status = r.exit;
+    return r.out;
   }
   fs::path home_;
 };

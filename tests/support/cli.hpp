@@ -23,12 +23,18 @@ struct CliResult {
   std::string err;  // stderr
 };
 
-// Runs `llmspell ARGS` through the shell (so ARGS may quote), with `input` on stdin.
-inline CliResult runCli(const std::string& args, const std::string& input = "", bool mergeStderr = false) {
-  std::string base = testing::TempDir() + "/llmspell_cli_" + std::to_string(getpid());
-  std::string in = base + ".in", errFile = base + ".err";
-  std::ofstream(in) << input;
-  std::string cmd = cliPath() + " " + args + " <" + in + (mergeStderr ? " 2>&1" : " 2>" + errFile);
+// 'text' for a POSIX shell command line.
+inline std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// Runs a shell command line; `out` is its stdout (add 2>&1 to the line to merge stderr).
+inline CliResult runShell(const std::string& cmd) {
   CliResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -37,6 +43,15 @@ inline CliResult runCli(const std::string& args, const std::string& input = "", 
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
   int st = pclose(p);
   r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// Runs `llmspell ARGS` through the shell (so ARGS may quote), with `input` on stdin.
+inline CliResult runCli(const std::string& args, const std::string& input = "", bool mergeStderr = false) {
+  std::string base = testing::TempDir() + "/llmspell_cli_" + std::to_string(getpid());
+  std::string in = base + ".in", errFile = base + ".err";
+  std::ofstream(in) << input;
+  CliResult r = runShell(cliPath() + " " + args + " <" + in + (mergeStderr ? " 2>&1" : " 2>" + errFile));
   if (!mergeStderr) {
     std::ifstream e(errFile);
     std::stringstream ss;

@@ -1,6 +1,8 @@
 // Network tools through the real binary against the loopback test server: http_request and
 // web_fetch with and without a grant for the server's host, and the --approve flag's checks.
 #include <gtest/gtest.h>
+
+#include "support/cli.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,27 +15,13 @@ using namespace llmspell;
 
 namespace {
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
+using llmspell::test::shellQuote;
 
 std::string exec(const std::string& code, const std::string& flags, int* status = nullptr) {
   std::string cmd = std::string(LLMSPELL_BIN) + " exec " + flags + " " + shellQuote(code) + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  auto r = llmspell::test::runShell(cmd);
+  if (status) *status = r.exit;
+  return r.out;
 }
 
 void site(const net::ServerRequest& rq, net::ResponsePtr res) {

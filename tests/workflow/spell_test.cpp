@@ -1,6 +1,8 @@
 // Spell-level tests of the workflow namespace: Lua snippets run through the real `llmspell`
 // binary (`llmspell exec`), with LLMSPELL_HOME pointing at a fresh directory.
 #include <gtest/gtest.h>
+
+#include "support/cli.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,18 +11,9 @@
 
 namespace {
 
-namespace fs = std::filesystem;
+using llmspell::test::shellQuote;
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
+namespace fs = std::filesystem;
 
 class WorkflowSpellTest : public ::testing::Test {
  protected:
@@ -37,14 +30,9 @@ class WorkflowSpellTest : public ::testing::Test {
   std::string exec(const std::string& code, int* status = nullptr) const {
     std::string cmd = "LLMSPELL_HOME=" + shellQuote(home_.string()) + " " + LLMSPELL_BIN + " exec " +
                       shellQuote(code) + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int st = ::pclose(p);
-    if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
+    auto r = llmspell::test::runShell(cmd);
+    if (status) *status = r.exit;
+    return r.out;
   }
   fs::path home_;
 };
