@@ -179,4 +179,21 @@ PromisePtr promiseAny(const std::vector<PromisePtr>& ps) {
   return g->out;
 }
 
+PromisePtr promiseThen(const PromisePtr& p, std::function<Value(const Value&)> f) {
+  auto out = Promise::create();
+  out->setCanceller([w = std::weak_ptr<Promise>(p)] {
+    if (auto q = w.lock()) q->cancel();
+  });
+  p->onSettle([out, f = std::move(f)](const Promise& q) {
+    if (!out->pending()) return;
+    if (q.rejected()) return out->reject(q.error());
+    try {
+      out->resolve(f(q.value()));
+    } catch (...) {
+      out->rejectCurrentException();
+    }
+  });
+  return out;
+}
+
 }  // namespace llmspell

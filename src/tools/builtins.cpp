@@ -378,41 +378,27 @@ net::HttpRequest requestFrom(const Value& a, ToolEnv& env) {
 PromisePtr httpRequest(const Value& a, ToolEnv& env) {
   net::HttpRequest rq = requestFrom(a, env);
   auto client = net::HttpClient::forLoop(env.loop);
-  PromisePtr p = client->request(std::move(rq));
-  auto out = Promise::create();
-  out->setCanceller([p] { p->cancel(); });
-  p->onSettle([out, client](const Promise& q) {
-    if (!out->pending()) return;
-    if (q.rejected()) {
-      const_cast<Promise&>(q).markHandled();
-      out->reject(q.error());
-      return;
+  return promiseThen(client->request(std::move(rq)), [client](const Value& response) {
+    const auto& r = net::responseOf(response);
+    Value headers = Value::object();
+    for (const auto& [k, v] : r.headers) {
+      Value& slot = headers.asObject()[k];
+      slot = slot.isString() ? Value(slot.asString() + ", " + v) : Value(v);
     }
-    try {
-      const auto& r = net::responseOf(q.value());
-      Value headers = Value::object();
-      for (const auto& [k, v] : r.headers) {
-        Value& slot = headers.asObject()[k];
-        slot = slot.isString() ? Value(slot.asString() + ", " + v) : Value(v);
+    Value res = Value::object({{"status", r.status},
+                               {"ok", r.status >= 200 && r.status < 300},
+                               {"url", r.effectiveUrl},
+                               {"headers", headers},
+                               {"body", r.body}});
+    const std::string* ct = r.header("content-type");
+    if (ct && ct->find("json") != std::string::npos) {
+      try {
+        res.asObject().set("json", parseJson(r.body));
+      } catch (const Exception&) {
       }
-      Value res = Value::object({{"status", r.status},
-                                 {"ok", r.status >= 200 && r.status < 300},
-                                 {"url", r.effectiveUrl},
-                                 {"headers", headers},
-                                 {"body", r.body}});
-      const std::string* ct = r.header("content-type");
-      if (ct && ct->find("json") != std::string::npos) {
-        try {
-          res.asObject().set("json", parseJson(r.body));
-        } catch (const Exception&) {
-        }
-      }
-      out->resolve(res);
-    } catch (...) {
-      out->rejectCurrentException();
     }
+    return res;
   });
-  return out;
 }
 
 PromisePtr webFetch(const Value& a, ToolEnv& env) {
@@ -425,49 +411,35 @@ PromisePtr webFetch(const Value& a, ToolEnv& env) {
   auto maxChars = static_cast<size_t>(a.getInt("max_chars", 20000));
   std::string url = rq.url;
   auto client = net::HttpClient::forLoop(env.loop);
-  PromisePtr p = client->request(std::move(rq));
-  auto out = Promise::create();
-  out->setCanceller([p] { p->cancel(); });
-  p->onSettle([out, client, maxChars, url](const Promise& q) {
-    if (!out->pending()) return;
-    if (q.rejected()) {
-      const_cast<Promise&>(q).markHandled();
-      out->reject(q.error());
-      return;
-    }
-    try {
-      const auto& r = net::responseOf(q.value());
-      if (r.status >= 400) {
-        Error e(codes::kNetworkError,
-                "web_fetch: " + url + " answered HTTP " + std::to_string(r.status),
-                r.status >= 500 || r.status == 429);
-        e.details = Value::object({{"url", url}, {"status", r.status}});
-        out->reject(std::move(e));
-        return;
-      }
-      const std::string* ct = r.header("content-type");
-      bool html = !ct || ct->find("html") != std::string::npos;
-      std::string title;
-      std::string text = html ? htmlToText(r.body, &title) : r.body;
-      bool truncated = false;
-      if (text.size() > maxChars) {
-        size_t cut = maxChars;
-        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-          --cut;  // UTF-8 boundary
-        text.resize(cut);
-        truncated = true;
-      }
-      out->resolve(Value::object({{"url", r.effectiveUrl.empty() ? url : r.effectiveUrl},
-                                  {"status", r.status},
-                                  {"title", title},
-                                  {"content_type", ct ? *ct : ""},
-                                  {"text", text},
-                                  {"truncated", truncated}}));
-    } catch (...) {
-      out->rejectCurrentException();
-    }
-  });
-  return out;
+  return promiseThen(client->request(std::move(rq)),
+                     [client, maxChars, url](const Value& response) {
+                       const auto& r = net::responseOf(response);
+                       if (r.status >= 400) {
+                         Error e(codes::kNetworkError,
+                                 "web_fetch: " + url + " answered HTTP " + std::to_string(r.status),
+                                 r.status >= 500 || r.status == 429);
+                         e.details = Value::object({{"url", url}, {"status", r.status}});
+                         throw Exception(std::move(e));
+                       }
+                       const std::string* ct = r.header("content-type");
+                       bool html = !ct || ct->find("html") != std::string::npos;
+                       std::string title;
+                       std::string text = html ? htmlToText(r.body, &title) : r.body;
+                       bool truncated = false;
+                       if (text.size() > maxChars) {
+                         size_t cut = maxChars;
+                         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+                           --cut;  // UTF-8 boundary
+                         text.resize(cut);
+                         truncated = true;
+                       }
+                       return Value::object({{"url", r.effectiveUrl.empty() ? url : r.effectiveUrl},
+                                             {"status", r.status},
+                                             {"title", title},
+                                             {"content_type", ct ? *ct : ""},
+                                             {"text", text},
+                                             {"truncated", truncated}});
+                     });
 }
 
 // ------------------------------------------------------------------------------------------

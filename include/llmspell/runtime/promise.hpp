@@ -66,5 +66,8 @@ PromisePtr promiseAll(const std::vector<PromisePtr>& ps);          // array of v
 PromisePtr promiseAllSettled(const std::vector<PromisePtr>& ps);   // array of {status, value|error}
 PromisePtr promiseRace(const std::vector<PromisePtr>& ps);
 PromisePtr promiseAny(const std::vector<PromisePtr>& ps);          // rejects when all reject
+// `p`'s value mapped by `f` (an Exception thrown by `f` rejects); a rejection passes through.
+// Cancelling the result cancels `p`.
+PromisePtr promiseThen(const PromisePtr& p, std::function<Value(const Value&)> f);
 
 }  // namespace llmspell

@@ -55,23 +55,6 @@ agent::ChatFn chatFor(RunContext& run, Loop& loop) {
   };
 }
 
-// Waits for `p` and maps its value with `f` (f may throw); cancelling the result cancels `p`.
-PromisePtr then(const PromisePtr& p, std::function<Value(const Value&)> f) {
-  auto out = Promise::create();
-  out->setCanceller([w = std::weak_ptr<Promise>(p)] {
-    if (auto q = w.lock()) q->cancel();
-  });
-  p->onSettle([out, f = std::move(f)](const Promise& q) {
-    if (q.rejected()) return out->reject(q.error());
-    try {
-      out->resolve(f(q.value()));
-    } catch (...) {
-      out->rejectCurrentException();
-    }
-  });
-  return out;
-}
-
 // The agent as a tool: {input} -> the agent's answer text.
 std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opts) {
   tools::Tool t;
@@ -87,7 +70,7 @@ std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opt
   t.run = [weak](const Value& args, tools::ToolEnv&) -> PromisePtr {
     auto ag = weak.lock();
     if (!ag) return Promise::rejected(Error(codes::kNotFound, "the agent behind this tool is gone"));
-    return then(ag->run(args.get("input"), Value::object(), nullptr), [](const Value& r) { return r.get("text"); });
+    return promiseThen(ag->run(args.get("input"), Value::object(), nullptr), [](const Value& r) { return r.get("text"); });
   };
   std::string name = t.name;
   tools::toolsFor(run).define(std::move(t));
@@ -357,7 +340,7 @@ void llmspell_register_agent(Registry& r) {
         AgentPtr to = findAgent(cx.run, a[1], "agent.delegate");
         busFor(cx.run).emit("agent.delegate", Value::object({{"from", from->config().name}, {"to", to->config().name}, {"task", a[2]}}));
         std::string task = a[2].asString();
-        return then(runAgent(cx, to, a[2], a[3], Value()), [from, to, task](const Value& r) {
+        return promiseThen(runAgent(cx, to, a[2], a[3], Value()), [from, to, task](const Value& r) {
           Value out = r;
           out.asObject().set("from", from->config().name);
           out.asObject().set("to", to->config().name);
