@@ -4,9 +4,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -163,7 +165,7 @@ StateStore::StateStore(StateOptions opts) : opts_(std::move(opts)) {
     sqlite3_busy_timeout(db_, opts_.busyTimeoutMs);
     // WAL: readers never block the writer and a commit is one append. Switching the mode takes
     // a lock; with several processes starting at once the busy handler covers it.
-    exec("PRAGMA journal_mode=WAL");
+    setWal();
     exec(opts_.durability == Durability::kFull ? "PRAGMA synchronous=FULL"
                                                : "PRAGMA synchronous=NORMAL");
     Txn t(*this);
@@ -213,6 +215,20 @@ sqlite3_stmt* StateStore::prepare(const char* sql) {
   return st;
 }
 
+// Switching a new database file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY
+// at once (no busy handler) while another process has the file open, as when several processes
+// create the same state file together; retried here until the busy timeout.
+void StateStore::setWal() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
+  for (int delayMs = 1;; delayMs = std::min(delayMs * 2, 50)) {
+    int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xFF) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+      raise(rc, "PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+  }
+}
+
 void StateStore::exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
@@ -222,13 +238,14 @@ void StateStore::exec(const char* sql) {
 
 void StateStore::raise(int rc, std::string_view what) {
   int base = rc & 0xFF;
+  std::string w(what);
+  if (w.size() > 60) w = w.substr(0, 60) + "...";
   if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
     throw Exception(codes::kTimeout,
                     "state database '" + opts_.path + "' stayed locked by another writer for " +
-                        std::to_string(opts_.busyTimeoutMs) + " ms",
+                        std::to_string(opts_.busyTimeoutMs) + " ms (during " + w + ", sqlite code " +
+                        std::to_string(rc) + ")",
                     true);
-  std::string w(what);
-  if (w.size() > 60) w = w.substr(0, 60) + "...";
   fail(codes::kInternal,
        "state database '" + opts_.path + "': " + sqlite3_errmsg(db_) + " (during " + w + ")");
 }

@@ -146,6 +146,7 @@ class StateStore {
   double now() const;
   sqlite3_stmt* prepare(const char* sql);
   void exec(const char* sql);
+  void setWal();
   [[noreturn]] void raise(int rc, std::string_view what);
   Versioned readLocked(std::string_view scope, std::string_view key, double now);
   int64_t writeLocked(std::string_view scope, std::string_view key,
