@@ -892,6 +892,7 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
   std::unique_ptr<net::NdjsonParser> nd;
   std::string head;  // first bytes of a streamed body, to explain a body that was not a stream
   uint64_t events = 0;
+  std::vector<StreamChunk> chunks;  // one event's chunks (onEvent)
   uint64_t* attemptsCounter = nullptr;
   uint64_t* retriesCounter = nullptr;
 
@@ -943,7 +944,8 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
   void onEvent(std::string_view event, std::string_view data) {
     ++events;
     if (dec->finished()) return;
-    std::vector<StreamChunk> out;
+    std::vector<StreamChunk>& out = chunks;  // reused: its capacity stays between events
+    out.clear();
     try {
       dec->feed(event, data, out);  // an in-band error throws: the transfer is aborted with it
     } catch (const Exception&) {

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <simdjson.h>
+
 #include "llm/codecs.hpp"
 #include "llmspell/core/error.hpp"
 
@@ -123,9 +125,25 @@ void finalize(ChatResponse& r, std::string provider) {
   for (const auto& c : r.toolCalls) r.message.parts.push_back(ContentPart::toolCallPart(c));
 }
 
+// simdjson DOM helpers for the stream fast path, with the general path's meaning: str() is ""
+// for anything but a string, num() is 0 for anything but a number.
+std::string_view simdStr(simdjson::dom::element e) {
+  std::string_view s;
+  return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
+}
+
+int64_t simdNum(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::INT64: return int64_t(e);
+    case simdjson::dom::element_type::UINT64: return static_cast<int64_t>(uint64_t(e));
+    case simdjson::dom::element_type::DOUBLE: return static_cast<int64_t>(double(e));
+    default: return 0;
+  }
+}
+
 class OpenAiStream : public StreamDecoder {
  public:
-  explicit OpenAiStream(bool compat) : compat_(compat) {}
+  OpenAiStream(bool compat, bool fast) : compat_(compat), fast_(fast) {}
 
   void feed(std::string_view event, std::string_view data, std::vector<StreamChunk>& out) override {
     if (done_) return;
@@ -137,6 +155,7 @@ class OpenAiStream : public StreamDecoder {
       if (auto e = inBandError(name(), data)) throw Exception(*e);
       fail(codes::kProviderError, name() + " reported an error: " + std::string(data.substr(0, 300)));
     }
+    if (fast_ && feedFast(data, out)) return;
     ojson j = parseOjson(data, name() + " stream event");
     if (auto e = inBandError(name(), data); e && field(j, "error")) throw Exception(*e);
     if (!str(j, "model").empty()) resp_.model = str(j, "model");
@@ -213,8 +232,86 @@ class OpenAiStream : public StreamDecoder {
   }
 
  private:
+  // The common event (text or reasoning deltas; no usage, tool calls or error), read from
+  // simdjson's DOM without building nlohmann values: most of a streamed reply's events, and the
+  // per-chunk cost is what streaming pays. Anything else returns false having changed nothing,
+  // and the general path below handles it. Must mean exactly what that path means (the codec
+  // test feeds both the same random events).
+  bool feedFast(std::string_view data, std::vector<StreamChunk>& out) {
+    thread_local simdjson::dom::parser parser;  // keeps its buffers between events
+    simdjson::dom::object root;
+    if (parser.parse(data.data(), data.size()).get_object().get(root) != simdjson::SUCCESS) return false;
+    std::string_view model;
+    simdjson::dom::element choices;
+    bool haveChoices = false;
+    for (auto f : root) {  // duplicate keys: the last one counts, as in the general path
+      if (f.key == "model") {
+        model = simdStr(f.value);
+      } else if (f.key == "usage" || f.key == "x_groq") {
+        if (!f.value.is_null()) return false;
+      } else if (f.key == "choices") {
+        choices = f.value;
+        haveChoices = f.value.is_array();
+      } else if (f.key == "error" || (f.key == "object" && simdStr(f.value) == "error")) {
+        return false;  // what inBandError reads as an error: the general path reports it
+      }
+    }
+    struct Delta {
+      std::string_view text, reasoning, refusal, finish;
+    };
+    Delta ds[4];
+    size_t nd = 0;
+    if (haveChoices) {
+      for (auto c : simdjson::dom::array(choices)) {
+        simdjson::dom::object co;
+        if (c.get_object().get(co) != simdjson::SUCCESS) continue;
+        int64_t index = 0;
+        simdjson::dom::element delta, finish;
+        bool haveDelta = false, haveFinish = false;
+        for (auto f : co) {
+          if (f.key == "index") index = simdNum(f.value);
+          else if (f.key == "delta") delta = f.value, haveDelta = true;
+          else if (f.key == "finish_reason") finish = f.value, haveFinish = true;
+        }
+        if (index != 0) continue;
+        if (nd == std::size(ds)) return false;
+        Delta& d = ds[nd++];
+        if (haveFinish) d.finish = simdStr(finish);
+        simdjson::dom::object dobj;
+        if (!haveDelta || delta.get_object().get(dobj) != simdjson::SUCCESS) continue;
+        std::string_view rc, rs;
+        for (auto f : dobj) {
+          if (f.key == "content") d.text = simdStr(f.value);
+          else if (f.key == "reasoning_content") rc = simdStr(f.value);
+          else if (f.key == "reasoning") rs = simdStr(f.value);
+          else if (f.key == "refusal") d.refusal = simdStr(f.value);
+          else if (f.key == "tool_calls" && f.value.is_array()) return false;
+        }
+        d.reasoning = rc.empty() ? rs : rc;
+      }
+    }
+    if (!model.empty() && model != resp_.model) resp_.model = model;
+    for (size_t i = 0; i < nd; ++i) {
+      const Delta& d = ds[i];
+      if (!d.text.empty() || !d.reasoning.empty()) {
+        StreamChunk& ch = out.emplace_back();
+        ch.text = d.text;
+        ch.reasoning = d.reasoning;
+        resp_.text += d.text;
+        resp_.reasoning += d.reasoning;
+      }
+      refusal_ += d.refusal;
+      if (!d.finish.empty()) {
+        resp_.rawFinishReason = d.finish;
+        sawFinish_ = true;
+      }
+    }
+    return true;
+  }
+
   std::string name() const { return compat_ ? "openai-compatible" : "openai"; }
   bool compat_;
+  bool fast_;
   bool done_ = false, sawFinish_ = false;
   ChatResponse resp_;
   std::string refusal_;
@@ -324,8 +421,12 @@ ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
   return r;
 }
 
+std::unique_ptr<StreamDecoder> openAiStreamDecoder(bool compatible, bool fastPath) {
+  return std::make_unique<OpenAiStream>(compatible, fastPath);
+}
+
 std::unique_ptr<StreamDecoder> OpenAiCodec::streamDecoder() const {
-  return std::make_unique<OpenAiStream>(compatible_);
+  return openAiStreamDecoder(compatible_, true);
 }
 
 WireRequest OpenAiCodec::encodeEmbed(const std::vector<std::string>& texts, const std::string& model,

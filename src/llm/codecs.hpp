@@ -25,6 +25,10 @@ class OpenAiCodec : public Codec {
   bool compatible_;
 };
 
+// OpenAI's stream decoder with its fast path for text deltas on or off (the codec uses on; the
+// codec test checks that both mean the same).
+std::unique_ptr<StreamDecoder> openAiStreamDecoder(bool compatible, bool fastPath);
+
 class AnthropicCodec : public Codec {
  public:
   std::string_view kind() const override { return "anthropic"; }

@@ -69,13 +69,18 @@ namespace {
 ojson fromSimd(simdjson::dom::element e) {
   switch (e.type()) {
     case simdjson::dom::element_type::OBJECT: {
+      simdjson::dom::object obj(e);
       ojson o = ojson::object();
-      for (auto field : simdjson::dom::object(e)) o[std::string(field.key)] = fromSimd(field.value);
+      // Reserved: growing an ordered_map copies its entries (its pairs' keys are const).
+      o.get_ref<ojson::object_t&>().reserve(obj.size());
+      for (auto field : obj) o[std::string(field.key)] = fromSimd(field.value);
       return o;
     }
     case simdjson::dom::element_type::ARRAY: {
+      simdjson::dom::array arr(e);
       ojson a = ojson::array();
-      for (auto v : simdjson::dom::array(e)) a.push_back(fromSimd(v));
+      a.get_ref<ojson::array_t&>().reserve(arr.size());
+      for (auto v : arr) a.push_back(fromSimd(v));
       return a;
     }
     case simdjson::dom::element_type::STRING: return ojson(std::string(std::string_view(e)));
@@ -95,8 +100,8 @@ ojson parseOjson(std::string_view text, std::string_view what) {
     // One parser per thread, reused: it keeps its buffers between calls.
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
-    simdjson::padded_string padded(text);
-    if (parser.parse(padded).get(doc) == simdjson::SUCCESS) return fromSimd(doc);
+    // parse() copies the text into the parser's own padded buffer, reused between calls.
+    if (parser.parse(text.data(), text.size()).get(doc) == simdjson::SUCCESS) return fromSimd(doc);
     // Anything simdjson refuses (malformed text, integers past 64 bits) goes to nlohmann, so
     // the result and the error message are what they always were.
   }

@@ -5,7 +5,6 @@
 #include "llmspell/net/http.hpp"
 
 #include <curl/curl.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
@@ -243,6 +242,7 @@ struct Sock {
   int what = 0;
   bool readArmed = false;
   bool writeArmed = false;
+  bool outRegistered = false;  // a write wait was started: asio's registration includes EPOLLOUT
   bool removed = false;
 };
 
@@ -296,6 +296,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Loop& loop;
   asio::io_context& io;
   asio::steady_timer timer;
+  bool timerArmed = false;
+  Clock::time_point timerDeadline;
   CURLM* multi = nullptr;
   std::unordered_map<curl_socket_t, std::shared_ptr<Sock>> socks;
   std::map<uint64_t, std::shared_ptr<Transfer>> transfers;
@@ -323,6 +325,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     socks.clear();
     timer.cancel();
+    timerArmed = false;
     work.reset();
   }
 
@@ -341,61 +344,78 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       return 0;
     }
     auto& sp = self->socks[s];
-    if (!sp) sp = std::make_shared<Sock>(self->io, s);
+    if (!sp) {
+      sp = std::make_shared<Sock>(self->io, s);
+    } else if (what == CURL_POLL_IN && sp->outRegistered) {
+      // asio never drops EPOLLOUT from a descriptor's epoll registration once a write wait has
+      // added it, and every re-arm (EPOLL_CTL_MOD) of an always-writable socket then reports
+      // it: a useless wakeup per streamed chunk. Reading only now (the request is sent), the
+      // socket gets a fresh registration without it; the old one's waits end as removed.
+      sp->removed = true;
+      sp->sd.release();
+      sp = std::make_shared<Sock>(self->io, s);
+    }
     sp->what = what;
     self->arm(sp);
     return 0;
   }
 
+  // curl reports its next deadline after nearly every action, mostly unchanged. Re-arming the
+  // timer each time would cancel the pending wait, and the cancelled wait's completion costs a
+  // loop turn and an extra epoll_wait per streamed chunk, so a deadline within curl's own
+  // millisecond resolution of the armed one is left as it is.
   static int timerCb(CURLM*, long ms, void* userp) {
     auto* self = static_cast<Impl*>(userp);
     if (ms < 0) {
-      self->timer.cancel();
+      if (self->timerArmed) self->timer.cancel();
+      self->timerArmed = false;
       return 0;
     }
-    self->timer.expires_after(std::chrono::milliseconds(ms));
+    Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(ms);
+    if (self->timerArmed && ms > 0) {
+      auto diff = deadline - self->timerDeadline;
+      if (diff < std::chrono::milliseconds(1) && diff > -std::chrono::milliseconds(1)) return 0;
+    }
+    self->timerArmed = true;
+    self->timerDeadline = deadline;
+    self->timer.expires_at(deadline);
     self->timer.async_wait([w = self->weak_from_this()](const boost::system::error_code& ec) {
       if (ec) return;
-      if (auto me = w.lock()) me->action(CURL_SOCKET_TIMEOUT, 0);
+      if (auto me = w.lock()) {
+        me->timerArmed = false;
+        me->action(CURL_SOCKET_TIMEOUT, 0);
+      }
     });
     return 0;
   }
 
-  // Waits for the directions curl wants. asio's epoll reactor is edge-triggered and curl may
-  // leave bytes unread, so readiness is polled first: a ready socket is handed back to curl on
-  // the next loop turn instead of waiting for an edge that may never come.
+  // Waits for the directions curl wants. asio's epoll reactor is edge-triggered, and curl may
+  // leave bytes unread; that is safe because async_wait re-registers the descriptor
+  // (EPOLL_CTL_MOD), which makes epoll re-check readiness, so unread bytes are reported at once
+  // (tests/net AsioReactor.WaitOnAlreadyReadableSocketCompletes holds asio to that). No extra
+  // poll() per chunk.
   void arm(const std::shared_ptr<Sock>& sp) {
     if (sp->removed) return;
     auto w = weak_from_this();
     if ((sp->what & CURL_POLL_IN) && !sp->readArmed) {
       sp->readArmed = true;
-      auto h = [w, sp](const boost::system::error_code& ec) {
-        sp->readArmed = false;
-        if (ec || sp->removed) return;
-        if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_IN);
-      };
-      if (ready(sp->fd, POLLIN))
-        asio::post(io, [h] { h({}); });
-      else
-        sp->sd.async_wait(asio::posix::stream_descriptor::wait_read, h);
+      sp->sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [w, sp](const boost::system::error_code& ec) {
+                          sp->readArmed = false;
+                          if (ec || sp->removed) return;
+                          if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_IN);
+                        });
     }
     if ((sp->what & CURL_POLL_OUT) && !sp->writeArmed) {
       sp->writeArmed = true;
-      auto h = [w, sp](const boost::system::error_code& ec) {
-        sp->writeArmed = false;
-        if (ec || sp->removed) return;
-        if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_OUT);
-      };
-      if (ready(sp->fd, POLLOUT))
-        asio::post(io, [h] { h({}); });
-      else
-        sp->sd.async_wait(asio::posix::stream_descriptor::wait_write, h);
+      sp->outRegistered = true;
+      sp->sd.async_wait(asio::posix::stream_descriptor::wait_write,
+                        [w, sp](const boost::system::error_code& ec) {
+                          sp->writeArmed = false;
+                          if (ec || sp->removed) return;
+                          if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_OUT);
+                        });
     }
-  }
-
-  static bool ready(int fd, short events) {
-    pollfd p{fd, events, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (events | POLLERR | POLLHUP));
   }
 
   void onSocket(const std::shared_ptr<Sock>& sp, int flags) {

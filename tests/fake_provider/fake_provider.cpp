@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <strings.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -384,6 +385,8 @@ struct FakeProvider::Impl : std::enable_shared_from_this<FakeProvider::Impl> {
   std::vector<RecordedRequest> seen;
   std::vector<ResponsePtr> stalled;
   std::mt19937_64 rng;
+  std::atomic<bool> wholeEvents{false};  // write each stream event in one piece (benchmarks), not split
+  std::atomic<double> defaultChunkDelay{0};  // seconds between stream events unless a reply says
   std::unique_ptr<net::TestHttpServer> server;
 
   std::optional<json> pop(const char* key = nullptr) {
@@ -415,6 +418,10 @@ struct FakeProvider::Impl : std::enable_shared_from_this<FakeProvider::Impl> {
     }
     // Pieces at random byte boundaries (one chunk each).
     auto writeSeg = [self, res](const std::string& s) {
+      if (self->wholeEvents) {
+        res->write(s);
+        return;
+      }
       size_t i = 0;
       while (i < s.size()) {
         size_t n = std::min(s.size() - i, self->randomSize(std::max<size_t>(4, s.size() / 2)));
@@ -633,9 +640,10 @@ struct FakeProvider::Impl : std::enable_shared_from_this<FakeProvider::Impl> {
       stalled.push_back(res);
       return;
     }
+    plan.chunkDelay = defaultChunkDelay;
     if (r.raw.is_object()) {
       plan.delay = r.raw.value("delay", 0.0);
-      plan.chunkDelay = r.raw.value("chunk_delay", 0.0);
+      plan.chunkDelay = r.raw.value("chunk_delay", plan.chunkDelay);
     }
     play(std::move(plan), res);
   }
@@ -818,6 +826,8 @@ std::string FakeProvider::baseUrl(std::string_view kind) const {
 }
 
 void FakeProvider::push(nlohmann::json reply) { impl_->push(reply); }
+void FakeProvider::setWholeEvents(bool on) { impl_->wholeEvents = on; }
+void FakeProvider::setChunkDelay(double seconds) { impl_->defaultChunkDelay = seconds; }
 void FakeProvider::clear() { impl_->clear(); }
 size_t FakeProvider::queued() const {
   std::lock_guard<std::mutex> g(impl_->mu);

@@ -63,6 +63,11 @@ class FakeProvider {
   std::string baseUrl(std::string_view kind) const;
 
   void push(nlohmann::json reply);  // an object, or an array of replies
+  // Write each stream event whole (one write, so usually one TCP segment) instead of split at
+  // random byte boundaries: what a real provider does, for benchmarks. Off by default.
+  void setWholeEvents(bool on);
+  // Seconds between stream events for replies that give no chunk_delay (default 0).
+  void setChunkDelay(double seconds);
   void clear();                     // drop queued replies and recorded requests
   size_t queued() const;
   std::vector<RecordedRequest> requests() const;

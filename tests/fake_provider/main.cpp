@@ -1,6 +1,6 @@
 // fake_provider: the fake LLM provider server as a program. Prints its port on stdout when
 // ready, serves until stdin closes or SIGTERM/SIGINT.
-//   fake_provider [--script replies.json] [--seed N]
+//   fake_provider [--script replies.json] [--seed N] [--whole-events] [--chunk-delay SECONDS]
 // The script is a JSON array of replies (or JSON Lines, one reply per line); more can be queued
 // with POST /_control/replies.
 #include <csignal>
@@ -19,16 +19,22 @@ void onSignal(int) { gStop = 1; }
 int main(int argc, char** argv) {
   std::string script;
   uint64_t seed = 1;
+  bool whole = false;
+  double chunkDelay = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--script" && i + 1 < argc) script = argv[++i];
     else if (a == "--seed" && i + 1 < argc) seed = std::stoull(argv[++i]);
+    else if (a == "--whole-events") whole = true;
+    else if (a == "--chunk-delay" && i + 1 < argc) chunkDelay = std::stod(argv[++i]);
     else {
-      std::cerr << "usage: fake_provider [--script FILE] [--seed N]\n";
+      std::cerr << "usage: fake_provider [--script FILE] [--seed N] [--whole-events] [--chunk-delay SECONDS]\n";
       return 2;
     }
   }
   llmspell::fake::FakeProvider fp(seed);
+  fp.setWholeEvents(whole);
+  fp.setChunkDelay(chunkDelay);
   if (!script.empty()) {
     std::ifstream in(script);
     if (!in) {

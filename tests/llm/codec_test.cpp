@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmspell/core/convert.hpp"
+#include "llm/codecs.hpp"
 #include "llm/json_util.hpp"
 #include "llmspell/llm/codec.hpp"
 
@@ -713,6 +714,98 @@ TEST(CodecRobustness, MangledEventsOnlyThrowExceptions) {
     }
   }
   EXPECT_EQ(checked, 2400);
+}
+
+// The OpenAI stream decoder's fast path (simdjson DOM read directly, for text deltas) means
+// exactly what the general path means: the same random event sequences, fed to a decoder with
+// and without it, give the same chunks, the same final response and the same errors.
+TEST(OpenAiCodec, StreamFastPathMatchesGeneralPath) {
+  std::vector<std::string> seeds = {
+      R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null,"obfuscation":"abc"})",
+      R"({"id":"x","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel\u00e9 \"q\""},"finish_reason":null}]})",
+      R"({"choices":[{"index":0,"delta":{"reasoning_content":"think"},"finish_reason":null}]})",
+      R"({"choices":[{"index":0,"delta":{"reasoning":"hmm","content":"a"}}]})",
+      R"({"choices":[{"index":0,"delta":{"reasoning":"rs","reasoning_content":"rc","refusal":"r"}}]})",
+      R"({"choices":[{"index":0,"delta":{"refusal":"no"},"finish_reason":null}]})",
+      R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})",
+      R"({"choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"mine"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"x","content":"y"},"finish_reason":"length","finish_reason":null}]})",
+      R"({"model":"a","model":"b","choices":[{"delta":{"content":"no index"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"t","tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]})",
+      R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})",
+      R"({"choices":[{"index":0,"delta":{"content":"g"}}],"x_groq":{"usage":{"prompt_tokens":2}}})",
+      R"({"error":{"message":"boom","type":"server_error"}})",
+      R"({"error":null,"choices":[{"index":0,"delta":{"content":"null error"}}]})",
+      R"({"object":"error","message":"old vLLM","type":"BadRequestError","choices":[{"index":0,"delta":{"content":"x"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"the word \"error\" in text"}}]})",
+      R"({"choices":[{"index":0.0,"delta":{"content":"float index"}},{"index":"0","delta":{"content":"string index"}}]})",
+      R"({"choices":[{"index":0,"delta":"not an object"},7,null,{"index":0,"delta":{"content":null,"reasoning_content":5}}]})",
+      R"({"choices":{"index":0},"usage":null,"x_groq":null})",
+      R"([DONE])"};
+  std::vector<std::string> swaps = {"1", "\"s\"", "[]", "{}", "null", "true", "0", "1e400", "\"\"", "18446744073709551615"};
+  auto describe = [](const std::vector<StreamChunk>& cs) {
+    std::string s;
+    for (const auto& c : cs) {
+      s += "[" + c.text + "|" + c.reasoning + "|";
+      if (c.toolCall) s += std::to_string(c.toolCall->index) + c.toolCall->id + c.toolCall->name + c.toolCall->argumentsDelta;
+      s += "]";
+    }
+    return s;
+  };
+  auto finalOf = [](StreamDecoder& d) {
+    try {
+      ChatResponse r = d.finish();
+      std::string s = r.text + "|" + r.reasoning + "|" + r.model + "|" + r.rawFinishReason + "|" +
+                      std::to_string(static_cast<int>(r.finishReason)) + "|" + std::to_string(r.usage.inputTokens) + "|" +
+                      std::to_string(r.usage.outputTokens) + "|" + std::to_string(r.toolCalls.size());
+      for (const auto& c : r.toolCalls) s += "|" + c.id + c.name + c.rawArguments;
+      return s;
+    } catch (const Exception& e) {
+      return "error " + e.error().code + ": " + e.error().message;
+    }
+  };
+  uint64_t rng = 99;
+  auto next = [&rng] {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return rng >> 33;
+  };
+  int fastEvents = 0;
+  for (int round = 0; round < 3000; ++round) {
+    bool compat = round % 2 == 1;
+    auto general = openAiStreamDecoder(compat, false);
+    auto fast = openAiStreamDecoder(compat, true);
+    std::vector<StreamChunk> outG, outF;
+    std::string trace;
+    for (int k = 0, n = 1 + static_cast<int>(next() % 6); k < n; ++k) {
+      std::string m = seeds[next() % seeds.size()];
+      if (next() % 2) {  // a value of another type somewhere
+        size_t pos = next() % m.size();
+        auto colon = m.find(':', pos);
+        auto end = colon == std::string::npos ? colon : m.find_first_of(",}]", colon + 1);
+        if (end != std::string::npos) m = m.substr(0, colon + 1) + swaps[next() % swaps.size()] + m.substr(end);
+      }
+      trace += m + "\n";
+      std::string errG, errF;
+      size_t beforeG = outG.size(), beforeF = outF.size();
+      try {
+        general->feed("message", m, outG);
+      } catch (const Exception& e) {
+        errG = e.error().code + ": " + e.error().message;
+      }
+      try {
+        fast->feed("message", m, outF);
+      } catch (const Exception& e) {
+        errF = e.error().code + ": " + e.error().message;
+      }
+      ASSERT_EQ(errG, errF) << trace;
+      ASSERT_EQ(describe(outG), describe(outF)) << trace;
+      if (errG.empty() && outF.size() > beforeF && outG.size() > beforeG) ++fastEvents;
+      if (!errG.empty()) break;
+    }
+    ASSERT_EQ(general->finished(), fast->finished()) << trace;
+    ASSERT_EQ(finalOf(*general), finalOf(*fast)) << trace;
+  }
+  EXPECT_GT(fastEvents, 1000);
 }
 
 // The request-body writer gives exactly nlohmann's dump() text, and fails the same way.

@@ -478,6 +478,19 @@ struct Batch : std::enable_shared_from_this<Batch> {
 
 }  // namespace
 
+std::function<void(const llm::StreamChunk&)> scriptChunkHandler(
+    FunctionPtr fn, std::shared_ptr<std::weak_ptr<Promise>> stream) {
+  return [fn = std::move(fn), stream = std::move(stream)](const llm::StreamChunk& c) {
+    PromisePtr r = fn->call({llm::toValue(c)});
+    auto stopOnError = [stream](const Promise& q) {
+      if (!q.rejected()) return;
+      if (auto p = stream->lock()) p->cancel(q.error());
+    };
+    if (r->pending()) r->onSettle(stopOnError);
+    else stopOnError(*r);  // the usual case: the callback returned without waiting
+  };
+}
+
 PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
                    std::function<void(const llm::StreamChunk&)> onChunk) {
   return hookedChat({&run, &loop}, messages, opts, std::move(onChunk));
@@ -593,14 +606,7 @@ void llmspell_register_llm(Registry& r) {
         if (!cb.isFunction()) fail(codes::kInvalidArgument, "llm.stream: on_chunk must be a function");
         FunctionPtr fn = cb.asFunction();
         auto holder = std::make_shared<std::weak_ptr<Promise>>();
-        auto onChunk = [fn, holder](const llm::StreamChunk& c) {
-          PromisePtr r = fn->call({llm::toValue(c)});
-          r->onSettle([holder](const Promise& q) {
-            if (!q.rejected()) return;
-            // A failing callback stops the stream with its error.
-            if (auto p = holder->lock()) p->cancel(q.error());
-          });
-        };
+        auto onChunk = scriptChunkHandler(fn, holder);
         if (opts.isObject() && opts.get("on_chunk").isFunction()) {
           opts = opts.deepCopy();
           opts.asObject().erase("on_chunk");

@@ -43,4 +43,10 @@ class LlmService {
 PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
                    std::function<void(const llm::StreamChunk&)> onChunk = nullptr);
 
+// A script's on_chunk callback as a stream's chunk handler: calls `fn` with each chunk's table;
+// a callback that fails cancels the stream (`*stream`, set once the call has started) with its
+// error.
+std::function<void(const llm::StreamChunk&)> scriptChunkHandler(
+    FunctionPtr fn, std::shared_ptr<std::weak_ptr<Promise>> stream);
+
 }  // namespace llmspell

@@ -300,12 +300,7 @@ void llmspell_register_llm_session(Registry& r) {
         (void)sessionOf(a[0]);
         FunctionPtr fn = a[2].asFunction();
         auto holder = std::make_shared<std::weak_ptr<Promise>>();
-        auto onChunk = [fn, holder](const llm::StreamChunk& c) {
-          fn->call({llm::toValue(c)})->onSettle([holder](const Promise& q) {
-            if (!q.rejected()) return;
-            if (auto p = holder->lock()) p->cancel(q.error());  // a failing callback stops the stream
-          });
-        };
+        auto onChunk = scriptChunkHandler(fn, holder);
         PromisePtr p = enqueue(cx, a[0], turnOf(a[1]), a[3], onChunk);
         *holder = p;
         return p;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -71,6 +72,9 @@ struct LuaCtx {
   Task* currentRoot = nullptr;
   int resumeDepth = 0;  // nested synchronous resumes (spawn inside spawn...)
   std::unordered_set<TaskPtr> tasks;
+  // Threads of tasks that returned normally, with their registry refs, reused by the next
+  // tasks: a host callback per streamed chunk would otherwise create and collect a thread each.
+  std::vector<std::pair<lua_State*, int>> idleThreads;
   std::string chunkName = "spell";
 
   void kill(Error reason);
@@ -460,8 +464,14 @@ void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
   }
   c->inHost = false;
   lua_settop(co, 0);
-  luaL_unref(c->L, LUA_REGISTRYINDEX, t->ref);
+  // A thread whose function returned is back at its base and can run another function; one
+  // that raised is dead.
+  if (status == LUA_OK && !c->killed && lua_status(co) == LUA_OK && c->idleThreads.size() < 16)
+    c->idleThreads.emplace_back(co, t->ref);
+  else
+    luaL_unref(c->L, LUA_REGISTRYINDEX, t->ref);
   t->ref = LUA_NOREF;
+  t->co = nullptr;
   TaskPtr keep = t;
   c->tasks.erase(t);
   if (err) keep->done->reject(*err); else keep->done->resolve(std::move(result));
@@ -477,8 +487,13 @@ TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
     task->cancelled = true;
     if (auto p = std::move(task->waitingOn)) p->cancel();
   });
-  t->co = lua_newthread(c->L);
-  t->ref = luaL_ref(c->L, LUA_REGISTRYINDEX);
+  if (!c->idleThreads.empty()) {
+    std::tie(t->co, t->ref) = c->idleThreads.back();
+    c->idleThreads.pop_back();
+  } else {
+    t->co = lua_newthread(c->L);
+    t->ref = luaL_ref(c->L, LUA_REGISTRYINDEX);
+  }
   lua_xmove(L, t->co, nargs + 1);
   c->tasks.insert(t);
   if (c->killed) {
