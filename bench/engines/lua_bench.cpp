@@ -70,6 +70,28 @@ void BM_TengoRegistryHostCall(benchmark::State& state) {
 }
 BENCHMARK(BM_TengoRegistryHostCall)->Unit(benchmark::kMillisecond);
 
+// The host calling a script callback with a small table, as llm.stream does for every chunk:
+// the Value built, converted to a Lua table, the function run on a task, the result checked.
+void BM_HostCallsLuaCallback(benchmark::State& state) {
+  Loop loop;
+  RunContext run(loop);
+  auto ctx = luaEngine().createContext(run, {});
+  auto p = ctx->run("local n = 0 return function(c) n = n + #c.text end", "cb.lua");
+  loop.runUntil([&] { return !p->pending(); });
+  if (!p->fulfilled() || !p->value().isFunction()) {
+    state.SkipWithError("no callback");
+    return;
+  }
+  FunctionPtr fn = p->value().asFunction();
+  std::string word = " word";
+  for (auto _ : state) {
+    PromisePtr r = fn->call({Value::object({{"text", word}})});
+    if (r->pending() || r->rejected()) state.SkipWithError("callback did not finish at once");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HostCallsLuaCallback);
+
 void BM_IdleContext(benchmark::State& state) {
   Loop loop;
   RunContext run(loop);

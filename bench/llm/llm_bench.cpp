@@ -38,23 +38,54 @@ BENCHMARK_CAPTURE(BM_EncodeChat, anthropic, "anthropic")->Arg(50);
 BENCHMARK_CAPTURE(BM_EncodeChat, gemini, "gemini")->Arg(50);
 
 // Decoding a 500-delta OpenAI stream (events already framed).
-void BM_DecodeOpenAiStream(benchmark::State& st) {
-  std::vector<std::string> events;
-  for (int i = 0; i < 500; ++i) {
-    events.push_back(R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":" word)" +
-                     std::to_string(i) + R"("},"finish_reason":null}],"usage":null})");
+// A streamed reply of 500 text deltas as each provider sends it (providers.md shapes), decoded;
+// items are events.
+void BM_DecodeStream(benchmark::State& st, const char* kind) {
+  std::string k = kind;
+  std::vector<std::pair<std::string, std::string>> events;  // (SSE event name, data)
+  auto word = [](int i) { return " word" + std::to_string(i); };
+  if (k == "openai") {
+    for (int i = 0; i < 500; ++i)
+      events.emplace_back("message", R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":")" +
+                                         word(i) + R"("},"finish_reason":null}],"usage":null})");
+    events.emplace_back("message", R"({"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
+    events.emplace_back("message", "[DONE]");
+  } else if (k == "anthropic") {
+    events.emplace_back("message_start", R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":12,"output_tokens":1}}})");
+    events.emplace_back("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+    for (int i = 0; i < 500; ++i)
+      events.emplace_back("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" + word(i) + R"("}})");
+    events.emplace_back("content_block_stop", R"({"type":"content_block_stop","index":0})");
+    events.emplace_back("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":500}})");
+    events.emplace_back("message_stop", R"({"type":"message_stop"})");
+  } else if (k == "gemini") {
+    for (int i = 0; i < 500; ++i)
+      events.emplace_back("message", R"({"candidates":[{"content":{"parts":[{"text":")" + word(i) +
+                                         R"("}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":)" +
+                                         std::to_string(i + 1) + R"(,"totalTokenCount":)" + std::to_string(i + 13) +
+                                         R"(},"modelVersion":"gemini-2.5-flash","responseId":"r1"})");
+    events.emplace_back("message", R"({"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":500,"totalTokenCount":512},"modelVersion":"gemini-2.5-flash","responseId":"r1"})");
+  } else {  // ollama (NDJSON lines)
+    for (int i = 0; i < 500; ++i)
+      events.emplace_back("", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00.000000Z","message":{"role":"assistant","content":")" +
+                                  word(i) + R"("},"done":false})");
+    events.emplace_back("", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":500})");
   }
-  events.push_back(R"({"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
   for (auto _ : st) {
-    auto dec = codecFor("openai").streamDecoder();
+    auto dec = codecFor(k).streamDecoder();
     std::vector<StreamChunk> out;
-    for (const auto& e : events) dec->feed("message", e, out);
-    dec->feed("message", "[DONE]", out);
+    for (const auto& [ev, data] : events) {
+      out.clear();
+      dec->feed(ev, data, out);
+    }
     benchmark::DoNotOptimize(dec->finish());
   }
-  st.SetItemsProcessed(st.iterations() * 501);
+  st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(events.size()));
 }
-BENCHMARK(BM_DecodeOpenAiStream);
+BENCHMARK_CAPTURE(BM_DecodeStream, openai, "openai");
+BENCHMARK_CAPTURE(BM_DecodeStream, anthropic, "anthropic");
+BENCHMARK_CAPTURE(BM_DecodeStream, gemini, "gemini");
+BENCHMARK_CAPTURE(BM_DecodeStream, ollama, "ollama");
 
 void BM_MockChat(benchmark::State& st) {
   Loop loop;

@@ -5,16 +5,22 @@
 #  2. Per-chunk cost from socket to Lua callback: one long streamed reply (WORDS chunks) minus
 #     one short one (startup cancels out), user and system CPU per chunk, median of RUNS runs.
 #     Baseline in the same run: bench/llm/raw_stream, libcurl alone reading the same stream and
-#     only counting events. Our overhead per chunk is the difference. Measured twice: with every
-#     event written whole (one TCP segment per chunk, as providers send them) and with events
-#     split at random byte boundaries (about three segments per chunk; the fake server's default).
-#   bench/llm/streams.sh [build dir] [WORDS] [RUNS]   (default: build/release, else build/ci)
+#     only counting events. Our overhead per chunk is the difference.
+#     - For each protocol (openai, anthropic, gemini, ollama), events written whole, one every
+#       50 us: each chunk is its own TCP segment and its own wakeup, as from a real provider.
+#     - For openai also as fast as the server can write, whole and split at random bytes
+#       (about three segments per chunk; the fake server's default).
+#     CPU time comes from the kernel's tick sampling (250 Hz here): the user/sys split of one
+#     run is approximate, their total is not.
+#   bench/llm/streams.sh [build dir] [WORDS] [RUNS] [PROTOCOLS]
+#   (defaults: build/release, else build/ci; 20000; 5; "openai anthropic gemini ollama")
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$root/build/release}"
 [ -x "$build/src/cli/llmspell" ] || build="$root/build/ci"
 words="${2:-20000}"
 runs="${3:-5}"
+protocols="${4:-openai anthropic gemini ollama}"
 short=1000
 bin="$build/src/cli/llmspell"
 fake="$build/tests/fake_provider/fake_provider"
@@ -28,7 +34,7 @@ start_fake() {  # args for fake_provider; sets $port. It serves until its stdin 
   local fifo="$tmp/in${#pids[@]}" w
   mkfifo "$fifo"
   rm -f "$tmp/port"
-  "$fake" "$@" >"$tmp/port" <"$fifo" &
+  taskset -c 0 "$fake" "$@" >"$tmp/port" <"$fifo" &
   pids+=($!)
   exec {w}>"$fifo"
   for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
@@ -46,7 +52,7 @@ measure() {  # label, command...
 
 cpu() {  # command... -> "user_s sys_s" of the process (bash's time: millisecond resolution)
   local TIMEFORMAT='%3U %3S'
-  { time "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }; } 2>"$tmp/t"
+  { time taskset -c 1 "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }; } 2>"$tmp/t"
   cat "$tmp/t"
 }
 
@@ -81,20 +87,32 @@ measure "baseline (no calls)" "$bin" exec 'print("ok")'
 measure "1 streaming call" "$bin" run "$root/bench/llm/streams.lua" -p n=1
 measure "1000 concurrent streams" "$bin" run "$root/bench/llm/streams.lua" -p n=1000
 
-for mode in paced whole split; do
-  case "$mode" in
-    paced) start_fake --seed 7 --whole-events --chunk-delay 0.00005
-           what="whole, one every 50 us (each chunk its own wakeup)" ;;
-    whole) start_fake --seed 7 --whole-events; what="whole, as fast as the server writes" ;;
-    split) start_fake --seed 7; what="split at random bytes, as fast as the server writes" ;;
-  esac
-  export OPENAI_BASE_URL="http://127.0.0.1:$port/v1"
-  echo "per chunk, events $what ($words - $short chunks, median of $runs runs):"
-  per_chunk "libcurl alone (raw_stream)" "$raw" "http://127.0.0.1:$port/v1/chat/completions" @N@
+compare() {  # label, kind, model, base url for the kind's environment variable
+  local label="$1" kind="$2" model="$3"
+  echo "$label ($words - $short chunks, median of $runs runs):"
+  per_chunk "libcurl alone (raw_stream)" "$raw" "$kind" "http://127.0.0.1:$port" @N@
   read -r bu bs <"$tmp/last"
-  per_chunk "llmspell, Lua callback" "$bin" run "$root/bench/llm/stream_one.lua" -p words=@N@
+  per_chunk "llmspell, Lua callback" "$bin" run "$root/bench/llm/stream_one.lua" -p words=@N@ -p "model=$model"
   read -r lu ls <"$tmp/last"
   printf '  %-34s user %5.2f us  sys %5.2f us  total %5.2f us per chunk (ratio to libcurl alone: %.2fx)\n' \
     "overhead (llmspell - libcurl)" "$(echo "$lu - $bu" | bc -l)" "$(echo "$ls - $bs" | bc -l)" \
     "$(echo "$lu + $ls - $bu - $bs" | bc -l)" "$(echo "($lu + $ls) / ($bu + $bs)" | bc -l)"
+}
+
+use_fake() {  # fake_provider args: starts it and points every provider at it
+  start_fake "$@"
+  export OPENAI_BASE_URL="http://127.0.0.1:$port/v1" ANTHROPIC_BASE_URL="http://127.0.0.1:$port" \
+         GEMINI_BASE_URL="http://127.0.0.1:$port/v1beta" OLLAMA_HOST="http://127.0.0.1:$port" \
+         ANTHROPIC_API_KEY=sk-bench GEMINI_API_KEY=sk-bench
+}
+
+declare -A models=([openai]=openai/gpt-4o-mini [anthropic]=anthropic/claude-sonnet-4-5
+                   [gemini]=gemini/gemini-2.5-flash [ollama]=ollama/llama3.2)
+use_fake --seed 7 --whole-events --chunk-delay 0.00005
+for kind in $protocols; do
+  compare "per chunk, $kind, events whole, one every 50 us" "$kind" "${models[$kind]}"
 done
+use_fake --seed 7 --whole-events
+compare "per chunk, openai, events whole, as fast as the server writes" openai openai/gpt-4o-mini
+use_fake --seed 7
+compare "per chunk, openai, events split at random bytes, as fast as the server writes" openai openai/gpt-4o-mini

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "llm/codecs.hpp"
+#include "llm/simd_util.hpp"
 #include "llmspell/core/error.hpp"
 
 namespace llmspell::llm {
@@ -122,8 +123,11 @@ void assemble(const std::map<int64_t, Block>& blocks, ChatResponse& r) {
 
 class AnthropicStream : public StreamDecoder {
  public:
+  explicit AnthropicStream(bool fast) : fast_(fast) {}
+
   void feed(std::string_view event, std::string_view data, std::vector<StreamChunk>& out) override {
     if (done_) return;
+    if (fast_ && feedFast(event, data, out)) return;
     ojson j = parseOjson(data, "anthropic stream event");
     std::string type = str(j, "type");
     if (type.empty()) type = std::string(event);
@@ -193,6 +197,44 @@ class AnthropicStream : public StreamDecoder {
 
   bool finished() const override { return done_; }
 
+  // The common event (a text or thinking delta) read from simdjson's DOM without building
+  // nlohmann values. Any other event returns false having changed nothing, and feed()'s general
+  // path handles it; both mean the same (the codec test feeds both the same random events).
+  bool feedFast(std::string_view event, std::string_view data, std::vector<StreamChunk>& out) {
+    simdjson::dom::object root;
+    if (!simdParseObject(data, root)) return false;
+    std::string_view type;
+    int64_t index = 0;
+    simdjson::dom::element delta;
+    bool haveDelta = false;
+    for (auto f : root) {  // duplicate keys: the last one counts, as in the general path
+      if (f.key == "type") type = simdStr(f.value);
+      else if (f.key == "index") index = simdNum(f.value);
+      else if (f.key == "delta") delta = f.value, haveDelta = true;
+    }
+    if (type.empty()) type = event;
+    simdjson::dom::object d;
+    if (type != "content_block_delta" || !haveDelta || delta.get_object().get(d) != simdjson::SUCCESS)
+      return false;
+    std::string_view dt, text, thinking;
+    for (auto f : d) {
+      if (f.key == "type") dt = simdStr(f.value);
+      else if (f.key == "text") text = simdStr(f.value);
+      else if (f.key == "thinking") thinking = simdStr(f.value);
+    }
+    if (dt != "text_delta" && dt != "thinking_delta") return false;
+    Block& b = blocks_[index];
+    StreamChunk& c = out.emplace_back();
+    if (dt == "text_delta") {
+      b.text += text;
+      c.text = text;
+    } else {
+      b.text += thinking;
+      c.reasoning = thinking;
+    }
+    return true;
+  }
+
   ChatResponse finish() override {
     if (!done_) {
       fail(codes::kProviderError,
@@ -205,6 +247,7 @@ class AnthropicStream : public StreamDecoder {
   }
 
  private:
+  bool fast_;
   bool done_ = false;
   ChatResponse resp_;
   std::map<int64_t, Block> blocks_;
@@ -311,8 +354,12 @@ ChatResponse AnthropicCodec::decodeChat(std::string_view body) const {
   return r;
 }
 
+std::unique_ptr<StreamDecoder> anthropicStreamDecoder(bool fastPath) {
+  return std::make_unique<AnthropicStream>(fastPath);
+}
+
 std::unique_ptr<StreamDecoder> AnthropicCodec::streamDecoder() const {
-  return std::make_unique<AnthropicStream>();
+  return anthropicStreamDecoder(true);
 }
 
 WireRequest AnthropicCodec::encodeListModels(const ProviderConfig& cfg) const {

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "llm/codecs.hpp"
+#include "llm/simd_util.hpp"
 #include "llmspell/core/error.hpp"
 
 namespace llmspell::llm {
@@ -173,6 +174,104 @@ class GeminiAccumulator {
     }
   }
 
+  // add() for the common stream event (text parts of the first candidate, usage, model,
+  // finish reason) read from simdjson's DOM without building nlohmann values. Anything else
+  // (errors, function calls, thoughts, signatures, blocked prompts, odd shapes) returns false
+  // having changed nothing, and add() handles it; both mean the same (the codec test feeds
+  // both the same random events).
+  bool addFast(simdjson::dom::object root, std::vector<StreamChunk>* out) {
+    simdjson::dom::element usage, cands;
+    bool haveUsage = false, haveCands = false;
+    std::string_view model;
+    for (auto f : root) {  // duplicate keys: the last one counts, as in add()
+      if (f.key == "usageMetadata") {
+        haveUsage = !f.value.is_null();
+        usage = f.value;
+      } else if (f.key == "candidates") {
+        haveCands = !f.value.is_null();
+        cands = f.value;
+      } else if (f.key == "modelVersion") {
+        model = simdStr(f.value);
+      } else if (f.key == "error" || (f.key == "object" && simdStr(f.value) == "error")) {
+        return false;
+      }
+    }
+    simdjson::dom::object u;
+    if (haveUsage && usage.get_object().get(u) != simdjson::SUCCESS) return false;
+    simdjson::dom::array ca;
+    if (!haveCands || cands.get_array().get(ca) != simdjson::SUCCESS || ca.size() == 0) return false;
+    simdjson::dom::object c;
+    if (ca.at(0).get_object().get(c) != simdjson::SUCCESS) return false;
+    std::string_view finish;
+    simdjson::dom::element content;
+    bool haveContent = false;
+    for (auto f : c) {
+      if (f.key == "finishReason") finish = simdStr(f.value);
+      else if (f.key == "content") content = f.value, haveContent = !f.value.is_null();
+    }
+    simdjson::dom::array parts;
+    bool haveParts = false;
+    if (haveContent) {
+      simdjson::dom::object co;
+      if (content.get_object().get(co) == simdjson::SUCCESS) {
+        simdjson::dom::element pe;
+        bool found = false;
+        for (auto f : co)
+          if (f.key == "parts") pe = f.value, found = true;
+        haveParts = found && pe.get_array().get(parts) == simdjson::SUCCESS;
+      }
+    }
+    std::string_view texts[8];
+    size_t nt = 0;
+    if (haveParts) {
+      for (auto p : parts) {
+        simdjson::dom::object po;
+        if (p.get_object().get(po) != simdjson::SUCCESS) continue;
+        simdjson::dom::element text;
+        bool haveText = false;
+        for (auto f : po) {
+          if (f.key == "text") text = f.value, haveText = true;
+          else if (f.key == "functionCall" && !f.value.is_null()) return false;
+          else if (f.key == "thought" && !f.value.is_null()) return false;
+          else if (f.key == "thoughtSignature" && !simdStr(f.value).empty()) return false;
+        }
+        if (!haveText || !text.is_string()) continue;
+        if (nt == std::size(texts)) return false;
+        texts[nt++] = simdStr(text);
+      }
+    }
+    // Validated: apply, in add()'s order.
+    if (haveUsage) {
+      int64_t prompt = 0, cands_ = 0, thoughts = 0, cached = 0, total = 0;
+      bool haveTotal = false;
+      for (auto f : u) {
+        if (f.key == "promptTokenCount") prompt = simdNum(f.value);
+        else if (f.key == "candidatesTokenCount") cands_ = simdNum(f.value);
+        else if (f.key == "thoughtsTokenCount") thoughts = simdNum(f.value);
+        else if (f.key == "cachedContentTokenCount") cached = simdNum(f.value);
+        else if (f.key == "totalTokenCount") total = simdNum(f.value, INT64_MIN), haveTotal = total != INT64_MIN;
+      }
+      r_.usage.present = true;
+      r_.usage.inputTokens = prompt;
+      r_.usage.outputTokens = cands_ + thoughts;
+      r_.usage.reasoningTokens = thoughts;
+      r_.usage.cachedTokens = cached;
+      r_.usage.totalTokens = haveTotal ? total : prompt + cands_ + thoughts;
+    }
+    if (!model.empty() && model != r_.model) r_.model = model;
+    if (!finish.empty()) r_.rawFinishReason = finish;
+    for (size_t i = 0; i < nt; ++i) {
+      std::string_view text = texts[i];
+      r_.text += text;
+      if (!r_.message.parts.empty() && r_.message.parts.back().kind == ContentPart::Kind::kText)
+        r_.message.parts.back().text += text;
+      else
+        r_.message.parts.push_back(ContentPart::textPart(std::string(text)));
+      if (out && !text.empty()) out->emplace_back().text = text;
+    }
+    return true;
+  }
+
   bool complete() const { return !r_.rawFinishReason.empty() || !blocked_.empty(); }
 
   ChatResponse result() const {
@@ -199,7 +298,10 @@ class GeminiAccumulator {
 
 class GeminiStream : public StreamDecoder {
  public:
+  explicit GeminiStream(bool fast) : fast_(fast) {}
+
   void feed(std::string_view, std::string_view data, std::vector<StreamChunk>& out) override {
+    if (simdjson::dom::object root; fast_ && simdParseObject(data, root) && acc_.addFast(root, &out)) return;
     if (auto e = inBandError("gemini", data)) {
       ojson j = parseOjson(data, "gemini stream event");
       if (field(j, "error")) throw Exception(*e);
@@ -215,6 +317,7 @@ class GeminiStream : public StreamDecoder {
   }
 
  private:
+  bool fast_;
   GeminiAccumulator acc_;
 };
 
@@ -305,8 +408,12 @@ ChatResponse GeminiCodec::decodeChat(std::string_view body) const {
   return acc.result();
 }
 
+std::unique_ptr<StreamDecoder> geminiStreamDecoder(bool fastPath) {
+  return std::make_unique<GeminiStream>(fastPath);
+}
+
 std::unique_ptr<StreamDecoder> GeminiCodec::streamDecoder() const {
-  return std::make_unique<GeminiStream>();
+  return geminiStreamDecoder(true);
 }
 
 WireRequest GeminiCodec::encodeEmbed(const std::vector<std::string>& texts, const std::string& model,

@@ -1,6 +1,7 @@
 // Ollama native API codec: /api/chat with NDJSON streaming, options{}, format (schema), raw
 // base64 images, whole tool calls with object arguments.
 #include "llm/codecs.hpp"
+#include "llm/simd_util.hpp"
 #include "llmspell/core/error.hpp"
 
 namespace llmspell::llm {
@@ -94,6 +95,38 @@ class OllamaAccumulator {
       r_.usage.totalTokens = r_.usage.inputTokens + r_.usage.outputTokens;
     }
   }
+  // add() for the common line (text or thinking, not the last) read from simdjson's DOM without
+  // building nlohmann values. Anything else (errors, tool calls, the done line) returns false
+  // having changed nothing; both mean the same (the codec test feeds both the same lines).
+  bool addFast(simdjson::dom::object root, std::vector<StreamChunk>* out) {
+    std::string_view model;
+    simdjson::dom::element message;
+    bool haveMessage = false;
+    for (auto f : root) {  // duplicate keys: the last one counts, as in add()
+      if (f.key == "model") model = simdStr(f.value);
+      else if (f.key == "message") message = f.value, haveMessage = !f.value.is_null();
+      else if (f.key == "error") return false;
+      else if (f.key == "done" && f.value.is_bool() && bool(f.value)) return false;
+    }
+    std::string_view text, thinking;
+    if (simdjson::dom::object m; haveMessage && message.get_object().get(m) == simdjson::SUCCESS) {
+      for (auto f : m) {
+        if (f.key == "content") text = simdStr(f.value);
+        else if (f.key == "thinking") thinking = simdStr(f.value);
+        else if (f.key == "tool_calls" && f.value.is_array()) return false;
+      }
+    }
+    if (!model.empty() && model != r_.model) r_.model = model;
+    r_.text += text;
+    r_.reasoning += thinking;
+    if (out && (!text.empty() || !thinking.empty())) {
+      StreamChunk& c = out->emplace_back();
+      c.text = text;
+      c.reasoning = thinking;
+    }
+    return true;
+  }
+
   bool done() const { return done_; }
   ChatResponse result() const {
     ChatResponse r = r_;
@@ -122,8 +155,11 @@ class OllamaAccumulator {
 
 class OllamaStream : public StreamDecoder {
  public:
+  explicit OllamaStream(bool fast) : fast_(fast) {}
+
   void feed(std::string_view, std::string_view data, std::vector<StreamChunk>& out) override {
     if (done_()) return;
+    if (simdjson::dom::object root; fast_ && simdParseObject(data, root) && acc_.addFast(root, &out)) return;
     ojson j = parseOjson(data, "ollama stream line");
     if (field(j, "error")) {
       if (auto e = inBandError("ollama", data)) throw Exception(*e);
@@ -140,6 +176,7 @@ class OllamaStream : public StreamDecoder {
 
  private:
   bool done_() const { return acc_.done(); }
+  bool fast_;
   OllamaAccumulator acc_;
 };
 
@@ -198,8 +235,12 @@ ChatResponse OllamaCodec::decodeChat(std::string_view body) const {
   return acc.result();
 }
 
+std::unique_ptr<StreamDecoder> ollamaStreamDecoder(bool fastPath) {
+  return std::make_unique<OllamaStream>(fastPath);
+}
+
 std::unique_ptr<StreamDecoder> OllamaCodec::streamDecoder() const {
-  return std::make_unique<OllamaStream>();
+  return ollamaStreamDecoder(true);
 }
 
 WireRequest OllamaCodec::encodeEmbed(const std::vector<std::string>& texts, const std::string& model,

@@ -2,9 +2,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include <simdjson.h>
-
 #include "llm/codecs.hpp"
+#include "llm/simd_util.hpp"
 #include "llmspell/core/error.hpp"
 
 namespace llmspell::llm {
@@ -125,22 +124,6 @@ void finalize(ChatResponse& r, std::string provider) {
   for (const auto& c : r.toolCalls) r.message.parts.push_back(ContentPart::toolCallPart(c));
 }
 
-// simdjson DOM helpers for the stream fast path, with the general path's meaning: str() is ""
-// for anything but a string, num() is 0 for anything but a number.
-std::string_view simdStr(simdjson::dom::element e) {
-  std::string_view s;
-  return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
-}
-
-int64_t simdNum(simdjson::dom::element e) {
-  switch (e.type()) {
-    case simdjson::dom::element_type::INT64: return int64_t(e);
-    case simdjson::dom::element_type::UINT64: return static_cast<int64_t>(uint64_t(e));
-    case simdjson::dom::element_type::DOUBLE: return static_cast<int64_t>(double(e));
-    default: return 0;
-  }
-}
-
 class OpenAiStream : public StreamDecoder {
  public:
   OpenAiStream(bool compat, bool fast) : compat_(compat), fast_(fast) {}
@@ -238,9 +221,8 @@ class OpenAiStream : public StreamDecoder {
   // and the general path below handles it. Must mean exactly what that path means (the codec
   // test feeds both the same random events).
   bool feedFast(std::string_view data, std::vector<StreamChunk>& out) {
-    thread_local simdjson::dom::parser parser;  // keeps its buffers between events
     simdjson::dom::object root;
-    if (parser.parse(data.data(), data.size()).get_object().get(root) != simdjson::SUCCESS) return false;
+    if (!simdParseObject(data, root)) return false;
     std::string_view model;
     simdjson::dom::element choices;
     bool haveChoices = false;

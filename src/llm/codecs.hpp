@@ -25,9 +25,12 @@ class OpenAiCodec : public Codec {
   bool compatible_;
 };
 
-// OpenAI's stream decoder with its fast path for text deltas on or off (the codec uses on; the
-// codec test checks that both mean the same).
+// Stream decoders with their fast path for text deltas on or off (the codecs use on; the codec
+// test checks that both mean the same).
 std::unique_ptr<StreamDecoder> openAiStreamDecoder(bool compatible, bool fastPath);
+std::unique_ptr<StreamDecoder> geminiStreamDecoder(bool fastPath);
+std::unique_ptr<StreamDecoder> anthropicStreamDecoder(bool fastPath);
+std::unique_ptr<StreamDecoder> ollamaStreamDecoder(bool fastPath);
 
 class AnthropicCodec : public Codec {
  public:

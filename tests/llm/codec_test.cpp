@@ -2,6 +2,8 @@
 // payloads of docs providers.md; error classification and retry delays.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "llmspell/core/convert.hpp"
@@ -716,9 +718,83 @@ TEST(CodecRobustness, MangledEventsOnlyThrowExceptions) {
   EXPECT_EQ(checked, 2400);
 }
 
-// The OpenAI stream decoder's fast path (simdjson DOM read directly, for text deltas) means
-// exactly what the general path means: the same random event sequences, fed to a decoder with
-// and without it, give the same chunks, the same final response and the same errors.
+// A codec's stream fast path (simdjson's DOM read directly, for text deltas) must mean exactly
+// what its general path means: the same random event sequences (seeds with values swapped for
+// other types), fed to a decoder with and without it, give the same chunks, the same final
+// response and the same errors.
+void expectFastPathMatchesGeneral(const std::function<std::unique_ptr<StreamDecoder>(bool fast, int round)>& make,
+                                  const std::vector<std::string>& seeds,
+                                  const std::vector<std::string>& eventNames = {"message"}) {
+  std::vector<std::string> swaps = {"1", "\"s\"", "[]", "{}", "null", "true", "0", "1e400", "\"\"", "18446744073709551615", "2.5"};
+  auto describe = [](const std::vector<StreamChunk>& cs) {
+    std::string s;
+    for (const auto& c : cs) {
+      s += "[" + c.text + "|" + c.reasoning + "|";
+      if (c.toolCall) s += std::to_string(c.toolCall->index) + c.toolCall->id + c.toolCall->name + c.toolCall->argumentsDelta;
+      s += "]";
+    }
+    return s;
+  };
+  auto finalOf = [](StreamDecoder& d) {
+    try {
+      ChatResponse r = d.finish();
+      std::string s = r.text + "|" + r.reasoning + "|" + r.model + "|" + r.rawFinishReason + "|" +
+                      std::to_string(static_cast<int>(r.finishReason)) + "|" + std::to_string(r.usage.present) + "|" +
+                      std::to_string(r.usage.inputTokens) + "|" + std::to_string(r.usage.outputTokens) + "|" +
+                      std::to_string(r.usage.reasoningTokens) + "|" + std::to_string(r.usage.cachedTokens) + "|" +
+                      std::to_string(r.usage.totalTokens) + "|" + std::to_string(r.toolCalls.size()) + "|" +
+                      std::to_string(r.message.parts.size());
+      for (const auto& c : r.toolCalls) s += "|" + c.id + c.name + c.rawArguments;
+      for (const auto& p : r.message.parts) s += "|" + std::to_string(static_cast<int>(p.kind)) + ":" + p.text + ":" + p.signature;
+      return s;
+    } catch (const Exception& e) {
+      return "error " + e.error().code + ": " + e.error().message;
+    }
+  };
+  uint64_t rng = 99;
+  auto next = [&rng] {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return rng >> 33;
+  };
+  int withChunks = 0;
+  for (int round = 0; round < 3000; ++round) {
+    auto general = make(false, round);
+    auto fast = make(true, round);
+    std::vector<StreamChunk> outG, outF;
+    std::string trace;
+    for (int k = 0, n = 1 + static_cast<int>(next() % 6); k < n; ++k) {
+      std::string m = seeds[next() % seeds.size()];
+      if (next() % 2) {  // a value of another type somewhere
+        size_t pos = next() % m.size();
+        auto colon = m.find(':', pos);
+        auto end = colon == std::string::npos ? colon : m.find_first_of(",}]", colon + 1);
+        if (end != std::string::npos) m = m.substr(0, colon + 1) + swaps[next() % swaps.size()] + m.substr(end);
+      }
+      const std::string& ev = eventNames[next() % eventNames.size()];
+      trace += ev + ": " + m + "\n";
+      std::string errG, errF;
+      size_t beforeG = outG.size();
+      try {
+        general->feed(ev, m, outG);
+      } catch (const Exception& e) {
+        errG = e.error().code + ": " + e.error().message;
+      }
+      try {
+        fast->feed(ev, m, outF);
+      } catch (const Exception& e) {
+        errF = e.error().code + ": " + e.error().message;
+      }
+      ASSERT_EQ(errG, errF) << trace;
+      ASSERT_EQ(describe(outG), describe(outF)) << trace;
+      if (errG.empty() && outG.size() > beforeG) ++withChunks;
+      if (!errG.empty()) break;
+    }
+    ASSERT_EQ(general->finished(), fast->finished()) << trace;
+    ASSERT_EQ(finalOf(*general), finalOf(*fast)) << trace;
+  }
+  EXPECT_GT(withChunks, 1000);
+}
+
 TEST(OpenAiCodec, StreamFastPathMatchesGeneralPath) {
   std::vector<std::string> seeds = {
       R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null,"obfuscation":"abc"})",
@@ -742,70 +818,66 @@ TEST(OpenAiCodec, StreamFastPathMatchesGeneralPath) {
       R"({"choices":[{"index":0,"delta":"not an object"},7,null,{"index":0,"delta":{"content":null,"reasoning_content":5}}]})",
       R"({"choices":{"index":0},"usage":null,"x_groq":null})",
       R"([DONE])"};
-  std::vector<std::string> swaps = {"1", "\"s\"", "[]", "{}", "null", "true", "0", "1e400", "\"\"", "18446744073709551615"};
-  auto describe = [](const std::vector<StreamChunk>& cs) {
-    std::string s;
-    for (const auto& c : cs) {
-      s += "[" + c.text + "|" + c.reasoning + "|";
-      if (c.toolCall) s += std::to_string(c.toolCall->index) + c.toolCall->id + c.toolCall->name + c.toolCall->argumentsDelta;
-      s += "]";
-    }
-    return s;
-  };
-  auto finalOf = [](StreamDecoder& d) {
-    try {
-      ChatResponse r = d.finish();
-      std::string s = r.text + "|" + r.reasoning + "|" + r.model + "|" + r.rawFinishReason + "|" +
-                      std::to_string(static_cast<int>(r.finishReason)) + "|" + std::to_string(r.usage.inputTokens) + "|" +
-                      std::to_string(r.usage.outputTokens) + "|" + std::to_string(r.toolCalls.size());
-      for (const auto& c : r.toolCalls) s += "|" + c.id + c.name + c.rawArguments;
-      return s;
-    } catch (const Exception& e) {
-      return "error " + e.error().code + ": " + e.error().message;
-    }
-  };
-  uint64_t rng = 99;
-  auto next = [&rng] {
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return rng >> 33;
-  };
-  int fastEvents = 0;
-  for (int round = 0; round < 3000; ++round) {
-    bool compat = round % 2 == 1;
-    auto general = openAiStreamDecoder(compat, false);
-    auto fast = openAiStreamDecoder(compat, true);
-    std::vector<StreamChunk> outG, outF;
-    std::string trace;
-    for (int k = 0, n = 1 + static_cast<int>(next() % 6); k < n; ++k) {
-      std::string m = seeds[next() % seeds.size()];
-      if (next() % 2) {  // a value of another type somewhere
-        size_t pos = next() % m.size();
-        auto colon = m.find(':', pos);
-        auto end = colon == std::string::npos ? colon : m.find_first_of(",}]", colon + 1);
-        if (end != std::string::npos) m = m.substr(0, colon + 1) + swaps[next() % swaps.size()] + m.substr(end);
-      }
-      trace += m + "\n";
-      std::string errG, errF;
-      size_t beforeG = outG.size(), beforeF = outF.size();
-      try {
-        general->feed("message", m, outG);
-      } catch (const Exception& e) {
-        errG = e.error().code + ": " + e.error().message;
-      }
-      try {
-        fast->feed("message", m, outF);
-      } catch (const Exception& e) {
-        errF = e.error().code + ": " + e.error().message;
-      }
-      ASSERT_EQ(errG, errF) << trace;
-      ASSERT_EQ(describe(outG), describe(outF)) << trace;
-      if (errG.empty() && outF.size() > beforeF && outG.size() > beforeG) ++fastEvents;
-      if (!errG.empty()) break;
-    }
-    ASSERT_EQ(general->finished(), fast->finished()) << trace;
-    ASSERT_EQ(finalOf(*general), finalOf(*fast)) << trace;
-  }
-  EXPECT_GT(fastEvents, 1000);
+  expectFastPathMatchesGeneral([](bool fast, int round) { return openAiStreamDecoder(round % 2 == 1, fast); }, seeds);
+}
+
+TEST(GeminiCodec, StreamFastPathMatchesGeneralPath) {
+  std::vector<std::string> seeds = {
+      R"({"candidates":[{"content":{"parts":[{"text":"Hel\u00e9"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":1,"totalTokenCount":13},"modelVersion":"gemini-2.5-flash","responseId":"r1"})",
+      R"({"candidates":[{"content":{"parts":[{"text":"lo"},{"text":" there"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":3,"thoughtsTokenCount":5,"cachedContentTokenCount":2}})",
+      R"({"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":500,"totalTokenCount":512}})",
+      R"({"candidates":[{"content":{"parts":[{"text":"sig","thoughtSignature":"SIG"}]}}]})",
+      R"({"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]}}]})",
+      R"({"candidates":[{"content":{"parts":[{"text":"not a thought","thought":false}]}}]})",
+      R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"x":1}},"thoughtSignature":"S2"}]}}]})",
+      R"({"candidates":[],"promptFeedback":{"blockReason":"SAFETY"}})",
+      R"({"promptFeedback":{"blockReason":"OTHER"},"usageMetadata":{"promptTokenCount":4}})",
+      R"({"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}})",
+      R"({"candidates":[{"content":{"parts":[{"text":"a","text":"b"}]},"finishReason":"MAX_TOKENS","finishReason":""}],"modelVersion":"m1","modelVersion":"m2"})",
+      R"({"candidates":[7,{"content":{"parts":[{"text":"second"}]}}]})",
+      R"({"candidates":[{"content":{"parts":"x"}},{"content":{"parts":[{"text":"y"}]}}]})",
+      R"({"candidates":[{"content":{"parts":[1,null,{"other":1},{"text":5},{"text":"ok"}]}}]})",
+      R"({"candidates":[{"content":null,"finishReason":"SAFETY"}],"usageMetadata":null})",
+      R"({"candidates":[{"content":{"parts":[{"text":"t"}]}}],"object":"error","message":"m"})",
+      R"({"candidates":[{"content":{"parts":[{"text":"u"}]}}],"usageMetadata":{"totalTokenCount":"x","promptTokenCount":1.9}})"};
+  expectFastPathMatchesGeneral([](bool fast, int) { return geminiStreamDecoder(fast); }, seeds);
+}
+
+TEST(AnthropicCodec, StreamFastPathMatchesGeneralPath) {
+  std::vector<std::string> seeds = {
+      R"({"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":12,"output_tokens":1}}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel\u00e9"}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"hmm"}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"signature_delta","signature":"SIG"}})",
+      R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t1","name":"f","input":{}}})",
+      R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}})",
+      R"({"index":0,"delta":{"type":"text_delta","text":"typed by the event name"}})",
+      R"({"type":"content_block_delta","index":0.7,"delta":{"type":"text_delta","text":"x","text":"y","type":"text_delta"}})",
+      R"({"type":"content_block_delta","delta":{"type":"citations_delta","citation":{}}})",
+      R"({"type":"content_block_delta","index":0,"delta":"nope"})",
+      R"({"type":"content_block_stop","index":0})",
+      R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}})",
+      R"({"type":"ping"})",
+      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})",
+      R"({"type":"message_stop"})"};
+  expectFastPathMatchesGeneral([](bool fast, int) { return anthropicStreamDecoder(fast); }, seeds,
+                               {"content_block_delta", "message_delta", "message"});
+}
+
+TEST(OllamaCodec, StreamFastPathMatchesGeneralPath) {
+  std::vector<std::string> seeds = {
+      R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"Hel\u00e9"},"done":false})",
+      R"({"model":"llama3.2","message":{"role":"assistant","content":"","thinking":"hmm"},"done":false})",
+      R"({"model":"other","model":"","message":{"content":"a","content":"b"}})",
+      R"({"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"x":1}}}]},"done":false})",
+      R"({"message":"not an object","done":false})",
+      R"({"message":null,"done":"true"})",
+      R"({"error":"model not found"})",
+      R"({"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":5})",
+      R"({"model":"llama3.2","done":true,"done_reason":"length","eval_count":7})"};
+  expectFastPathMatchesGeneral([](bool fast, int) { return ollamaStreamDecoder(fast); }, seeds);
 }
 
 // The request-body writer gives exactly nlohmann's dump() text, and fails the same way.

@@ -481,9 +481,9 @@ void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
 TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
   auto t = std::make_shared<Task>();
   t->done = Promise::create();
-  t->done->setCanceller([w = std::weak_ptr<Task>(t)] {
-    auto task = w.lock();
-    if (!task) return;
+  // A raw pointer is enough: while `done` is pending its task is alive (on this stack, or in
+  // c->tasks once suspended), and settling drops the canceller.
+  t->done->setCanceller([task = t.get()] {
     task->cancelled = true;
     if (auto p = std::move(task->waitingOn)) p->cancel();
   });
@@ -495,12 +495,12 @@ TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
     t->ref = luaL_ref(c->L, LUA_REGISTRYINDEX);
   }
   lua_xmove(L, t->co, nargs + 1);
-  c->tasks.insert(t);
   if (c->killed) {
     finishTask(c, t, LUA_ERRRUN, 0);
     return t;
   }
   if (c->resumeDepth >= 16) {
+    c->tasks.insert(t);
     // Deeply nested starts (spawn inside spawn...) go through the loop to bound the C stack.
     std::weak_ptr<bool> alive = c->alive;
     c->loop->post([c, t, alive, nargs] {
@@ -510,6 +510,9 @@ TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
     return t;
   }
   resumeTask(c, t, nargs);
+  // Only a task that is still running (waiting on the host) joins the table: most callbacks
+  // finish in the resume above.
+  if (t->ref != LUA_NOREF) c->tasks.insert(t);
   return t;
 }
 
