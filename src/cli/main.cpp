@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -106,6 +107,18 @@ RunResult runWith(RunFlags& f) {
   if (!f.mockReplies.empty()) f.opts.extraConfig.asObject().set("mock_replies", f.mockReplies);
   if (!f.approve.empty()) f.opts.extraConfig.asObject().set("approve", f.approve);
   if (f.maxCost > 0) f.opts.extraConfig.asObject().set("max_cost_usd", f.maxCost);
+  // A spell stuck past its time limit inside a built-in call is stopped with the process: the
+  // error is reported as for any run, then the process exits at once (committed state is safe:
+  // SQLite rolls back an unfinished transaction on the next open).
+  f.opts.onHardStop = [&f](const Error& e) {
+    RunResult r;
+    r.error = e;
+    r.exitCode = exitCodeFor(e);
+    finish(f, r);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(r.exitCode);
+  };
   return runSpell(f.opts);
 }
 

@@ -1,12 +1,17 @@
 // Runs a spell end to end: manifest, permissions, params, limits, engine context, loop.
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
+#include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/events/bus.hpp"
@@ -30,6 +35,30 @@ std::string defaultDataDir() {
 }
 
 namespace {
+
+// Calls `fire` on its own thread after `seconds` unless destroyed first (RunOptions::onHardStop).
+class Watchdog {
+ public:
+  Watchdog(double seconds, std::function<void()> fire)
+      : thread_([this, seconds, fire = std::move(fire)] {
+          std::unique_lock lk(mu_);
+          if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) fire();
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 std::string readFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -277,8 +306,20 @@ RunResult runSpellImpl(const RunOptions& opts) {
     ctx.reset();
     return result;
   }
+  std::optional<Watchdog> watchdog;
+  if (opts.onHardStop && limits.timeoutSeconds > 0) {
+    double limit = limits.timeoutSeconds;
+    watchdog.emplace(limit + std::max(0.0, opts.hardStopGraceSeconds), [&opts, limit] {
+      Error e(codes::kLimitExceeded,
+              "time limit of " + fmtSeconds(limit) +
+                  " exceeded, and a built-in call (such as a string pattern match that "
+                  "backtracks) did not return to the script, so the process was stopped");
+      opts.onHardStop(e);
+    });
+  }
   PromisePtr done = ctx->run(source, chunkName);
   loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
+  watchdog.reset();
   if (done->pending()) {
     result.error = Error(codes::kInternal,
                          "the spell is waiting for something that can never happen (a promise "

@@ -1,5 +1,6 @@
-// Command-line behaviour through the real binary: the REPL session and flag checks (--max-cost
-// against a provider is in tests/agent/agent_spell_test.cpp).
+// Command-line behaviour through the real binary: the REPL session, flag checks (--max-cost
+// against a provider is in tests/agent/agent_spell_test.cpp) and the hard stop of a spell stuck
+// in a built-in call past its time limit.
 #include <gtest/gtest.h>
 
 #include "support/cli.hpp"
@@ -48,6 +49,26 @@ TEST(Repl, SyntaxErrorsAreReported) {
 TEST(MaxCost, RefusesANonPositiveAmount) {
   auto bad = runCli("exec 'return 1' --max-cost -1", "");
   EXPECT_EQ(bad.exit, 2) << bad.out;
+}
+
+// string.find backtracks exponentially on this pattern (minutes of CPU) and the Lua hook cannot
+// interrupt a C function: past its time limit plus the grace the process is stopped, with the
+// same error report as any limit. (`timeout 300` only keeps a regression from hanging CTest.)
+TEST(Limits, BuiltinCallStuckPastTheTimeLimitStopsTheProcess) {
+  std::string code = "print('before') local s = string.rep('a', 40) .. 'c' "
+                     "return string.find(s, string.rep('a*', 16) .. 'b')";
+  auto text = llmspell::test::runShell("timeout 300 " + llmspell::test::cliPath() + " exec " +
+                                       llmspell::test::shellQuote(code) + " --timeout 1 2>&1");
+  EXPECT_EQ(text.exit, 3) << text.out;
+  EXPECT_NE(text.out.find("before"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("error[limit_exceeded]: time limit of 1s exceeded, and a built-in call"),
+            std::string::npos) << text.out;
+
+  auto json = llmspell::test::runShell("timeout 300 " + llmspell::test::cliPath() + " exec " +
+                                       llmspell::test::shellQuote(code) + " --timeout 1 -o json");
+  EXPECT_EQ(json.exit, 3) << json.out;
+  EXPECT_NE(json.out.find("\"code\": \"limit_exceeded\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"exit_code\": 3"), std::string::npos) << json.out;
 }
 
 }  // namespace

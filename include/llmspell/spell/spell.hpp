@@ -62,6 +62,14 @@ struct RunOptions {
   // incomplete (an unclosed block or string), so the caller can show a different prompt.
   std::function<std::optional<std::string>(bool continuation)> replInput;
   std::function<void(const std::string& line)> replOutput;
+  // The hard stop. An engine's hook cannot interrupt a built-in C function (a Lua pattern match
+  // that backtracks for minutes), so the time limit alone cannot stop one. When this is set and
+  // the spell has a time limit, a watchdog thread calls it with a limit_exceeded error
+  // `hardStopGraceSeconds` after the limit if the spell is still running; it runs on that
+  // thread and must end the process (the CLI reports the error and exits with 3). Unset, an
+  // embedding program keeps control of its process.
+  std::function<void(const Error&)> onHardStop;
+  double hardStopGraceSeconds = 2;
 };
 
 struct RunResult {
