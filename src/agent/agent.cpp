@@ -75,17 +75,14 @@ Value usageZero() {
 AgentConfig configFromValue(const Value& v) {
   if (!v.isObject()) fail(codes::kInvalidArgument, "agent config must be a table, got " + v.describe());
   static const char* const known[] = {"name", "model", "system", "tools", "max_iterations", "max_repeats", "temperature",
-                                      "memory", "output_schema", "budget", "description", "options"};
-  if (!v.get("hooks").isNull())
-    fail(codes::kInvalidArgument, "agent config: 'hooks' is not supported; register hooks at the \"agent.run\", "
-                                  "\"llm.call\" or \"tool.call\" points and check ctx.args.agent / ctx.args.opts");
+                                      "memory", "output_schema", "budget", "description", "options", "hooks"};
   for (const auto& [k, val] : v.asObject()) {
     (void)val;
     bool ok = false;
     for (const char* n : known) ok = ok || k == n;
     if (!ok) fail(codes::kInvalidArgument, "agent config: unknown field '" + k + "' (known: name, model, system, tools, "
                                            "max_iterations, max_repeats, temperature, memory, output_schema, budget, "
-                                           "description, options)");
+                                           "description, options, hooks)");
   }
   AgentConfig c;
   c.name = strField(v, "name");
@@ -114,6 +111,7 @@ AgentConfig configFromValue(const Value& v) {
   if (opts.isObject()) c.llmOptions = opts;
   else if (!opts.isNull()) fail(codes::kInvalidArgument, "agent config: options must be a table of llm.chat options");
   c.description = v.get("description");
+  c.hooks = v.get("hooks");
   return c;
 }
 
@@ -130,6 +128,7 @@ Value configToValue(const AgentConfig& c) {
   if (c.temperature) v.asObject().set("temperature", *c.temperature);
   if (!c.outputSchema.isNull()) v.asObject().set("output_schema", c.outputSchema);
   if (!c.description.isNull()) v.asObject().set("description", c.description);
+  if (!c.hooks.isNull()) v.asObject().set("hooks", c.hooks);
   return v;
 }
 
@@ -393,7 +392,8 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
     if (!allowed) {
       p = Promise::rejected(Error(codes::kNotFound, "tool '" + name + "' is not available to this agent"));
     } else {
-      p = tools_.call(name, args, Value::object({{"caller", "agent:" + cfg_.name}, {"call_id", id}, {"agent", cfg_.name}}));
+      p = tools_.call(name, args, Value::object({{"caller", "agent:" + cfg_.name}, {"call_id", id}, {"agent", cfg_.name}}),
+                      hooks_);
     }
     ps.push_back(p);
     p->onSettle([s = st, results, left, i, id, name, args, t0](const Promise& q) {

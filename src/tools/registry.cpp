@@ -325,7 +325,7 @@ std::vector<std::string> ToolRegistry::validate(const std::string& name, const V
   return validateSchema(args.isNull() ? Value::object() : args, schemaOf(*t));
 }
 
-PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
+PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx, HookRegistry* hooksOverride) {
   ToolPtr tool = find(name);
   if (!tool) return Promise::rejected(notFound(name, list()));
   if (args.isNull()) args = Value::object();
@@ -386,7 +386,7 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx) {
   });
   Loop* loop = &loop_;
   const Permissions* perms = &perms_;
-  HookRegistry* hooks = hooks_;
+  HookRegistry* hooks = hooksOverride ? hooksOverride : hooks_;
   std::shared_ptr<const std::atomic<bool>> ended = ended_;
   auto run = [tool, loop, perms, hooks, env, out, inflight, name, ended](Value args) {
     auto inner = [tool, loop, perms, env, name, args, ended](Value hookArgs) -> PromisePtr {

@@ -60,10 +60,13 @@ struct AgentConfig {
   Budget budget;
   Value llmOptions = Value::object();  // other llm.chat options (max_tokens, seed, ...)
   Value description;             // for as_tool / list
+  // {[point] = {before = fn, after = fn, around = fn}}: hooks of this agent only, kept as given;
+  // the caller (the bridge) validates them and builds the agent's HookRegistry.
+  Value hooks;
 };
 
 // Reads {name, model, system, max_iterations, max_repeats, temperature, memory, output_schema,
-// budget = {max_tokens, max_cost_usd, max_seconds}, description, options}; `tools` is left to the
+// budget = {max_tokens, max_cost_usd, max_seconds}, description, options, hooks}; `tools` is left to the
 // caller (tool names must be resolved against a registry). Throws invalid_argument naming the
 // field.
 AgentConfig configFromValue(const Value& v);

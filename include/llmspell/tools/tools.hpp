@@ -102,7 +102,9 @@ class ToolRegistry {
   const Approver& approver() const { return approver_; }
 
   // The validated, approved, hooked, timed call. `ctx` is merged into the ctx the tool gets.
-  PromisePtr call(const std::string& name, Value args, Value ctx = {});
+  // `hooks`, when given, replaces the registry's own for this call's tool.call hooks (an
+  // agent's registry, whose parent is the run's).
+  PromisePtr call(const std::string& name, Value args, Value ctx = {}, HookRegistry* hooks = nullptr);
 
   Loop& loop() { return loop_; }
 

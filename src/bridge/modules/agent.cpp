@@ -6,6 +6,7 @@
 #include <map>
 
 #include "bridge/modules/llm_service.hpp"
+#include "bridge/modules/script_hooks.hpp"
 #include "llmspell/agent/agent.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/events/bus.hpp"
@@ -47,12 +48,43 @@ AgentPtr findAgent(RunContext& run, const Value& v, std::string_view fname) {
   return agentOf(v, fname);
 }
 
-agent::ChatFn chatFor(RunContext& run, Loop& loop) {
+// Model calls of an agent go through llmChat with the agent's hooks (`hooks` keeps them alive).
+agent::ChatFn chatFor(RunContext& run, Loop& loop, std::shared_ptr<HookRegistry> hooks) {
   RunContext* rp = &run;
   Loop* lp = &loop;
-  return [rp, lp](const Value& messages, const Value& opts, std::function<void(const llm::StreamChunk&)> onChunk) {
-    return llmChat(*rp, *lp, messages, opts, std::move(onChunk));
+  return [rp, lp, hooks](const Value& messages, const Value& opts, std::function<void(const llm::StreamChunk&)> onChunk) {
+    return llmChat(*rp, *lp, messages, opts, std::move(onChunk), hooks.get());
   };
+}
+
+// An agent's own hooks, {[point] = {before = fn, after = fn, around = fn}}, in a registry whose
+// parent is the run's: they apply to this agent's runs (agent.run), model calls (llm.call) and
+// tool calls (tool.call), after the run's and global hooks of the same priority.
+std::shared_ptr<HookRegistry> agentHooks(RunContext& run, const std::string& name, const Value& spec) {
+  auto reg = std::make_shared<HookRegistry>(&hooksFor(run));
+  if (spec.isNull()) return reg;
+  const std::string example = " (e.g. hooks = {[\"tool.call\"] = {before = function(ctx) ... end}})";
+  if (!spec.isObject())
+    fail(codes::kInvalidArgument, "agent config: hooks must be a table of hook points" + example + ", got " + spec.describe());
+  for (const auto& [point, kinds] : spec.asObject()) {
+    if (point != hook_points::kAgentRun && point != hook_points::kLlmCall && point != hook_points::kToolCall)
+      fail(codes::kInvalidArgument, "agent config: hooks[\"" + point +
+                                        "\"]: an agent's own hooks apply to agent.run, llm.call and tool.call");
+    if (!kinds.isObject())
+      fail(codes::kInvalidArgument, "agent config: hooks[\"" + point + "\"] must be a table of before / after / around functions" +
+                                        example + ", got " + kinds.describe());
+    for (const auto& [kind, fn] : kinds.asObject()) {
+      HookKind k;
+      if (kind == "before") k = HookKind::kBefore;
+      else if (kind == "after") k = HookKind::kAfter;
+      else if (kind == "around") k = HookKind::kAround;
+      else fail(codes::kInvalidArgument, "agent config: hooks[\"" + point + "\"]." + kind + ": the kinds are before, after and around");
+      if (!fn.isFunction())
+        fail(codes::kInvalidArgument, "agent config: hooks[\"" + point + "\"]." + kind + " must be a function, got " + fn.describe());
+      reg->add(point, k, scriptHook(fn.asFunction(), k), 0, "agent:" + name + " " + kind);
+    }
+  }
+  return reg;
 }
 
 // The agent as a tool: {input} -> the agent's answer text.
@@ -112,7 +144,9 @@ AgentPtr create(CallContext& cx, const Value& config) {
   auto& ar = agentsOf(cx.run);
   if (cfg.name.empty()) cfg.name = "agent" + std::to_string(++ar.unnamed);
   cfg.tools = toolNames(cx, config.get("tools"));
-  auto a = std::make_shared<Agent>(std::move(cfg), tools::toolsFor(cx.run), chatFor(cx.run, cx.loop), &hooksFor(cx.run),
+  std::shared_ptr<HookRegistry> hooks = agentHooks(cx.run, cfg.name, cfg.hooks);
+  HookRegistry* hp = hooks.get();
+  auto a = std::make_shared<Agent>(std::move(cfg), tools::toolsFor(cx.run), chatFor(cx.run, cx.loop, std::move(hooks)), hp,
                                    &busFor(cx.run));
   if (a->config().memory == "persistent") loadMemory(cx, a);
   ar.byName[a->config().name] = a;
@@ -225,7 +259,7 @@ void llmspell_register_agent(Registry& r) {
 
   r.fn("agent", "create")
       .param("config", R"({"type":"object"})",
-             "{name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options}")
+             "{name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options, hooks = {[point] = {before, after, around}}}")
       .returns("agent").doc("Creates an agent and registers it under its name for this run")
       .sync([](CallContext& cx, Args a) -> Value { return Value(HostObjectPtr(create(cx, a[0]))); });
 

@@ -1,14 +1,9 @@
 // `hooks` namespace: script functions as before / after / around hooks of the run's
 // HookRegistry (removed with the run).
-#include "llmspell/hooks/hooks.hpp"
-#include "llmspell/bridge/registry.hpp"
+#include "bridge/modules/script_hooks.hpp"
 
 namespace llmspell {
 
-namespace {
-
-// Wraps a script function as a hook handler. Around hooks get a `next` function value:
-// next() continues with the current args, next(args) with new ones.
 HookFn scriptHook(FunctionPtr fn, HookKind kind) {
   return [fn, kind](const Value& ctx, const HookNext& next) -> PromisePtr {
     if (kind != HookKind::kAround) return fn->call({ctx});
@@ -17,6 +12,8 @@ HookFn scriptHook(FunctionPtr fn, HookKind kind) {
     return fn->call({ctx, Value(FunctionPtr(nextFn))});
   };
 }
+
+namespace {
 
 void addHook(Registry& r, const char* name, HookKind kind, const char* doc, const char* fnDoc) {
   r.fn("hooks", name)

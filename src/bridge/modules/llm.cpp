@@ -197,6 +197,7 @@ llm::CallOptions callOptions(const Value& opts) {
 struct CallEnv {
   RunContext* run;
   Loop* loop;
+  HookRegistry* hooks = nullptr;  // the llm.call hooks to run; null: the run's
 };
 
 PromisePtr budgetCheck(RunContext& run, LlmService& s) {
@@ -279,6 +280,7 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       return p;
     }
   };
+  if (env.hooks) return env.hooks->run(hook_points::kLlmCall, std::move(args), inner);
   return runHooked(run, hook_points::kLlmCall, std::move(args), inner);
 }
 
@@ -492,8 +494,8 @@ std::function<void(const llm::StreamChunk&)> scriptChunkHandler(
 }
 
 PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
-                   std::function<void(const llm::StreamChunk&)> onChunk) {
-  return hookedChat({&run, &loop}, messages, opts, std::move(onChunk));
+                   std::function<void(const llm::StreamChunk&)> onChunk, HookRegistry* hooks) {
+  return hookedChat({&run, &loop, hooks}, messages, opts, std::move(onChunk));
 }
 
 void llmspell_register_llm(Registry& r) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "llmspell/bridge/registry.hpp"
+#include "llmspell/hooks/hooks.hpp"
 #include "llmspell/llm/call_log.hpp"
 #include "llmspell/llm/client.hpp"
 
@@ -40,8 +41,11 @@ class LlmService {
 // prompt string or an array of message tables; `opts` is llm.chat's options table (model,
 // tools, ...). Streams when `onChunk` is set. Resolves with llm.chat's result table. Other
 // modules (agent, workflow) call this rather than the client so every call is accounted.
+// `hooks` replaces the run's registry for the llm.call hooks (an agent's own, whose parent is
+// the run's).
 PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
-                   std::function<void(const llm::StreamChunk&)> onChunk = nullptr);
+                   std::function<void(const llm::StreamChunk&)> onChunk = nullptr,
+                   HookRegistry* hooks = nullptr);
 
 // A script's on_chunk callback as a stream's chunk handler: calls `fn` with each chunk's table;
 // a callback that fails cancels the stream (`*stream`, set once the call has started) with its
