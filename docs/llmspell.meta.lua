@@ -491,7 +491,7 @@ function recv_any_async(channels, timeout) end
 agent = {}
 
 ---Creates an agent and registers it under its name for this run
----@param config table {name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options}
+---@param config table {name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options, hooks = {[point] = {before, after, around}}}
 ---@return agent # agent
 function agent.create(config) end
 
