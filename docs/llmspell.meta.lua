@@ -527,19 +527,19 @@ function agent.delegate(from, to, task, opts) end
 ---@return promise # the result of to:run, plus {from, to}
 function agent.delegate_async(from, to, task, opts) end
 
----Rounds of discussion in a fixed order; a moderator, when given, writes the final answer
+---Rounds of discussion, in a fixed order or with the moderator picking each speaker; a moderator, when given, writes the final answer
 ---@async
 ---@param agents any[] agents or agent names, in speaking order
 ---@param task string
----@param opts? table {rounds = 1, moderator = agent}
+---@param opts? table {rounds = 1, moderator = agent, order = "fixed" | "moderator"}: with order = "moderator" the moderator names each next speaker (or DONE), up to rounds x agents turns
 ---@return any # {text, transcript = {{agent, round, text}}, rounds, usage, cost_usd}
 function agent.collaborate(agents, task, opts) end
 
----Rounds of discussion in a fixed order; a moderator, when given, writes the final answer
+---Rounds of discussion, in a fixed order or with the moderator picking each speaker; a moderator, when given, writes the final answer
 ---Returns a promise instead of suspending the spell.
 ---@param agents any[] agents or agent names, in speaking order
 ---@param task string
----@param opts? table {rounds = 1, moderator = agent}
+---@param opts? table {rounds = 1, moderator = agent, order = "fixed" | "moderator"}: with order = "moderator" the moderator names each next speaker (or DONE), up to rounds x agents turns
 ---@return promise # {text, transcript = {{agent, round, text}}, rounds, usage, cost_usd}
 function agent.collaborate_async(agents, task, opts) end
 

@@ -196,6 +196,12 @@ struct Collab {
   std::string task;
   int rounds = 1;
   size_t round = 0, turn = 0;
+  // order = "moderator": before each turn the moderator names the next speaker (or DONE), up
+  // to rounds x agents turns.
+  bool moderated = false;
+  bool moderatorDone = false;
+  size_t turns = 0;
+  size_t last = SIZE_MAX;  // index of the last speaker
   Value transcript = Value::array();
   int64_t tokens = 0;
   double cost = 0;
@@ -232,7 +238,75 @@ void collabRun(const std::shared_ptr<Collab>& c, const AgentPtr& a, const std::s
   });
 }
 
+constexpr size_t kPickDone = SIZE_MAX - 1;
+
+std::string lowerAscii(std::string s) {
+  for (char& ch : s)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return s;
+}
+
+// Where `word` first occurs in `text` as a whole word (both lower case), or npos.
+size_t findWord(const std::string& text, const std::string& word) {
+  auto isWordChar = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+  };
+  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+    bool startOk = at == 0 || !isWordChar(text[at - 1]);
+    bool endOk = at + word.size() >= text.size() || !isWordChar(text[at + word.size()]);
+    if (startOk && endOk) return at;
+  }
+  return std::string::npos;
+}
+
+// The moderator's pick: the participant named first in its reply, kPickDone for DONE (when it
+// comes before any name), or SIZE_MAX when the reply names nobody.
+size_t parsePick(const Collab& c, const std::string& reply) {
+  std::string text = lowerAscii(reply);
+  size_t best = SIZE_MAX, bestAt = std::string::npos;
+  for (size_t i = 0; i < c.agents.size(); ++i) {
+    size_t at = findWord(text, lowerAscii(c.agents[i]->config().name));
+    if (at != std::string::npos && (bestAt == std::string::npos || at < bestAt)) best = i, bestAt = at;
+  }
+  size_t done = findWord(text, "done");
+  if (done != std::string::npos && (bestAt == std::string::npos || done < bestAt)) return kPickDone;
+  return best;
+}
+
+void collabSpeak(const std::shared_ptr<Collab>& c, size_t idx) {
+  const AgentPtr& a = c->agents[idx];
+  collabRun(c, a, discussion(*c), [c, idx, name = a->config().name](const Value& r) {
+    c->transcript.asArray().push(Value::object({{"agent", name},
+                                                {"round", static_cast<int64_t>(c->turns / c->agents.size() + 1)},
+                                                {"text", r.getString("text")}}));
+    ++c->turns;
+    c->last = idx;
+    collabNext(c);
+  });
+}
+
 void collabNext(const std::shared_ptr<Collab>& c) {
+  if (c->moderated) {
+    if (c->moderatorDone || c->turns >= static_cast<size_t>(c->rounds) * c->agents.size()) {
+      std::string prompt = discussion(*c) + "\nYou are the moderator. Give the final answer to the task, drawing on the discussion.";
+      return collabRun(c, c->moderator, prompt, [c](const Value& r) { collabFinish(c, r.getString("text")); });
+    }
+    std::string names;
+    for (const auto& a : c->agents) names += (names.empty() ? "" : ", ") + a->config().name;
+    std::string prompt = discussion(*c) + "\nYou are the moderator. The participants are: " + names +
+                         ". Reply with only the name of the participant who should speak next, or DONE if the "
+                         "discussion is enough to give the final answer.";
+    return collabRun(c, c->moderator, prompt, [c](const Value& r) {
+      size_t pick = parsePick(*c, r.getString("text"));
+      if (pick == kPickDone) {
+        c->moderatorDone = true;
+        return collabNext(c);
+      }
+      // A reply that names nobody: the next participant in order speaks.
+      if (pick == SIZE_MAX) pick = c->last == SIZE_MAX ? 0 : (c->last + 1) % c->agents.size();
+      collabSpeak(c, pick);
+    });
+  }
   if (c->round >= static_cast<size_t>(c->rounds)) {
     if (!c->moderator) {
       const auto& t = c->transcript.asArray();
@@ -391,9 +465,11 @@ void llmspell_register_agent(Registry& r) {
   r.fn("agent", "collaborate")
       .param("agents", R"({"type":"array","minItems":1})", "agents or agent names, in speaking order")
       .param("task", R"({"type":"string"})")
-      .opt("opts", R"({"type":"object"})", "{rounds = 1, moderator = agent}")
+      .opt("opts", R"({"type":"object"})",
+           "{rounds = 1, moderator = agent, order = \"fixed\" | \"moderator\"}: with order = \"moderator\" the moderator "
+           "names each next speaker (or DONE), up to rounds x agents turns")
       .returns("{text, transcript = {{agent, round, text}}, rounds, usage, cost_usd}")
-      .doc("Rounds of discussion in a fixed order; a moderator, when given, writes the final answer")
+      .doc("Rounds of discussion, in a fixed order or with the moderator picking each speaker; a moderator, when given, writes the final answer")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         auto c = std::make_shared<Collab>();
         for (const auto& v : a[0].asArray()) c->agents.push_back(findAgent(cx.run, v, "agent.collaborate"));
@@ -407,6 +483,14 @@ void llmspell_register_agent(Registry& r) {
             c->rounds = static_cast<int>(rounds.asNumber());
           }
           if (!o.get("moderator").isNull()) c->moderator = findAgent(cx.run, o.get("moderator"), "agent.collaborate");
+          const Value& order = o.get("order");
+          if (!order.isNull()) {
+            if (!order.isString() || (order.asString() != "fixed" && order.asString() != "moderator"))
+              fail(codes::kInvalidArgument, "agent.collaborate: opts.order must be \"fixed\" or \"moderator\", got " + order.describe());
+            c->moderated = order.asString() == "moderator";
+            if (c->moderated && !c->moderator)
+              fail(codes::kInvalidArgument, "agent.collaborate: opts.order = \"moderator\" needs opts.moderator (the agent that picks each speaker)");
+          }
         }
         std::weak_ptr<Collab> weak = c;
         c->result->setCanceller([weak] {
