@@ -55,10 +55,20 @@ std::string numText(double d) {
 
 std::string valueText(const Value& v) {
   // Large containers are summarized: serializing them only to cut the text would be wasted work.
-  if (v.isArray() && v.asArray().size() > 8)
-    return "[" + std::to_string(v.asArray().size()) + " items]";
-  if (v.isObject() && v.asObject().size() > 8)
-    return "{" + std::to_string(v.asObject().size()) + " keys}";
+  // (Built with += rather than "[" + ...: GCC 12 at -O3 warns falsely (-Wrestrict) on the
+  // literal-first string concatenation.)
+  if (v.isArray() && v.asArray().size() > 8) {
+    std::string s(1, '[');
+    s += std::to_string(v.asArray().size());
+    s += " items]";
+    return s;
+  }
+  if (v.isObject() && v.asObject().size() > 8) {
+    std::string s(1, '{');
+    s += std::to_string(v.asObject().size());
+    s += " keys}";
+    return s;
+  }
   try {
     std::string s = toJsonText(v);
     if (s.size() > 60) s = s.substr(0, 57) + "...";
@@ -179,10 +189,18 @@ const Value* resolveRef(const Value& root, const std::string& ref) {
   size_t pos = 2;
   while (pos <= ref.size()) {
     size_t next = ref.find('/', pos);
-    std::string tok = ref.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-    // JSON pointer escapes.
-    for (size_t i; (i = tok.find("~1")) != std::string::npos;) tok.replace(i, 2, "/");
-    for (size_t i; (i = tok.find("~0")) != std::string::npos;) tok.replace(i, 2, "~");
+    std::string_view raw = std::string_view(ref).substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    // JSON pointer escapes: ~1 is '/', ~0 is '~'.
+    std::string tok;
+    tok.reserve(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
+        tok += raw[i + 1] == '1' ? '/' : '~';
+        ++i;
+      } else {
+        tok += raw[i];
+      }
+    }
     if (cur->isObject()) {
       const Value* n = cur->asObject().find(tok);
       if (!n) return nullptr;

@@ -191,6 +191,16 @@ TEST(Schema, LocalRefs) {
   EXPECT_NE(first("1", R"({"$ref":"#/nope"})").find("cannot be resolved"), std::string::npos);
 }
 
+// JSON pointer escapes in a $ref: ~1 is '/', ~0 is '~', and ~01 is "~1" (not '/').
+TEST(Schema, RefPointerEscapes) {
+  const char* s = R"({"$defs":{"a/b":{"type":"integer"},"m~n":{"type":"string"},"~1":{"type":"boolean"}},
+      "properties":{"x":{"$ref":"#/$defs/a~1b"},"y":{"$ref":"#/$defs/m~0n"},"z":{"$ref":"#/$defs/~01"}}})";
+  EXPECT_TRUE(ok(R"({"x":1,"y":"s","z":true})", s));
+  EXPECT_EQ(first(R"({"x":"s"})", s), "$.x: expected integer, got string \"s\"");
+  EXPECT_EQ(first(R"({"y":1})", s), "$.y: expected string, got integer 1");
+  EXPECT_EQ(first(R"({"z":1})", s), "$.z: expected boolean, got integer 1");
+}
+
 TEST(Schema, CustomRootPath) {
   auto e = validateSchema(parseJson(R"({"pretty":"yes"})"),
                           parseJson(R"({"properties":{"pretty":{"type":"boolean"}}})"), "opts");
