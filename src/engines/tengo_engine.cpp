@@ -7,6 +7,7 @@
 // idiom Tengo scripts already use; only limit stops end the script, uncatchably.
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -306,6 +307,52 @@ class TengoContext final : public ScriptContext {
   }
 
   void addModules(tg::Script& s) {
+    addHostModules(s);
+    // A context runs several chunks in the REPL: each one sees the globals the earlier ones
+    // defined, predeclared with their values (redeclaring one with := is an error, as in
+    // Tengo's own REPL). A compiled function belongs to the VM that compiled it (its code
+    // indexes that program's constants), so a global holding one is replaced by a function that
+    // explains this when called.
+    if (vm_ && !vm_->suspended()) {
+      for (const auto& name : vm_->globalNames()) {
+        if (hostGlobals_.count(name)) continue;
+        tg::Value v = vm_->get(name);
+        if (!holdsCompiledFunction(v)) {
+          s.define(name, v);
+          continue;
+        }
+        std::string msg = "'" + name + "' holds a function defined on an earlier line; in the Tengo REPL functions "
+                          "do not carry over between lines (define and use it on one line, or run a spell file)";
+        s.define(name, tg::makeNative(name, [msg](tg::Vm&, tg::Args) { return tg::Result::error(msg); }));
+      }
+    }
+  }
+
+  static bool holdsCompiledFunction(const tg::Value& v, int depth = 0) {
+    if (depth > 100) return true;  // deep or cyclic: not worth carrying
+    switch (v.type()) {
+      case tg::Type::kFunction:
+      case tg::Type::kCell:
+      case tg::Type::kIterator: return true;
+      case tg::Type::kArray:
+      case tg::Type::kImmutableArray: {
+        auto* a = v.as<tg::ArrayObj>();
+        for (size_t i = 0; i < a->len; ++i)
+          if (holdsCompiledFunction(a->at(i), depth + 1)) return true;
+        return false;
+      }
+      case tg::Type::kMap:
+      case tg::Type::kImmutableMap: {
+        for (const auto& [k, x] : v.as<tg::MapObj>()->m)
+          if (holdsCompiledFunction(x, depth + 1)) return true;
+        return false;
+      }
+      case tg::Type::kError: return holdsCompiledFunction(v.as<tg::ErrorObj>()->v, depth + 1);
+      default: return false;
+    }
+  }
+
+  void addHostModules(tg::Script& s) {
     const Registry& reg = Registry::global();
     s.modules().addStdlib(tg::ModuleMap::allStdlibNames());
     std::map<std::string, std::map<std::string, tg::Value, std::less<>>> mods;
@@ -314,7 +361,11 @@ class TengoContext final : public ScriptContext {
       if (d.ns.empty()) {
         if (d.property) continue;
         s.define(d.name, native(d, 0, d.name));
-        if (d.async) s.define(d.name + "_async", native(d, 1, d.name + "_async"));
+        hostGlobals_.insert(d.name);
+        if (d.async) {
+          s.define(d.name + "_async", native(d, 1, d.name + "_async"));
+          hostGlobals_.insert(d.name + "_async");
+        }
         continue;
       }
       auto& m = mods[d.ns];
@@ -452,6 +503,7 @@ class TengoContext final : public ScriptContext {
   std::unique_ptr<tg::Vm> vm_;
   PromisePtr done_, pending_;
   std::string chunk_;
+  std::set<std::string> hostGlobals_;  // names addModules predeclares (not carried between chunks)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unordered_map<int64_t, Value> handles_;
   std::unordered_map<const void*, std::pair<tg::Value, Value>> natives_;

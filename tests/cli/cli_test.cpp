@@ -46,6 +46,22 @@ TEST(Repl, SyntaxErrorsAreReported) {
   EXPECT_NE(r.out.find("still here"), std::string::npos) << r.out;
 }
 
+// Tengo: each line is compiled on its own, but sees the globals of the lines before it (values
+// and imported modules); a function from an earlier line explains why it cannot be called.
+TEST(Repl, TengoGlobalsCarryOverBetweenLines) {
+  auto r = runCli("repl -e tengo",
+                  "x := 5\nfmt := import(\"fmt\")\nfmt.println(x * 2)\n"
+                  "obj := {name: \"n\", list: [1, 2, 3]}\nfmt.println(obj.name, len(obj.list))\n"
+                  "f := func(a) { return a + 1 }; fmt.println(f(1))\nf(2)\n"
+                  "x := 7\nx = 8\nfmt.println(x)\n");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_EQ(r.out,
+            "10\nn3\n2\n"
+            "error[script_error]: 'f' holds a function defined on an earlier line; in the Tengo REPL functions do not "
+            "carry over between lines (define and use it on one line, or run a spell file)\n"
+            "error[invalid_argument]: 'x' redeclared in this block\n8\n");
+}
+
 TEST(MaxCost, RefusesANonPositiveAmount) {
   auto bad = runCli("exec 'return 1' --max-cost -1", "");
   EXPECT_EQ(bad.exit, 2) << bad.out;
