@@ -396,26 +396,23 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   // poll() per chunk.
   void arm(const std::shared_ptr<Sock>& sp) {
     if (sp->removed) return;
-    auto w = weak_from_this();
-    if ((sp->what & CURL_POLL_IN) && !sp->readArmed) {
-      sp->readArmed = true;
-      sp->sd.async_wait(asio::posix::stream_descriptor::wait_read,
-                        [w, sp](const boost::system::error_code& ec) {
-                          sp->readArmed = false;
-                          if (ec || sp->removed) return;
-                          if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_IN);
-                        });
-    }
+    if ((sp->what & CURL_POLL_IN) && !sp->readArmed)
+      wait(sp, &Sock::readArmed, asio::posix::stream_descriptor::wait_read, CURL_CSELECT_IN);
     if ((sp->what & CURL_POLL_OUT) && !sp->writeArmed) {
-      sp->writeArmed = true;
       sp->outRegistered = true;
-      sp->sd.async_wait(asio::posix::stream_descriptor::wait_write,
-                        [w, sp](const boost::system::error_code& ec) {
-                          sp->writeArmed = false;
-                          if (ec || sp->removed) return;
-                          if (auto me = w.lock()) me->onSocket(sp, CURL_CSELECT_OUT);
-                        });
+      wait(sp, &Sock::writeArmed, asio::posix::stream_descriptor::wait_write, CURL_CSELECT_OUT);
     }
+  }
+
+  // One direction's wait; `armed` is that direction's flag.
+  void wait(const std::shared_ptr<Sock>& sp, bool Sock::*armed,
+            asio::posix::stream_descriptor::wait_type type, int cselect) {
+    (*sp).*armed = true;
+    sp->sd.async_wait(type, [w = weak_from_this(), sp, armed, cselect](const boost::system::error_code& ec) {
+      (*sp).*armed = false;
+      if (ec || sp->removed) return;
+      if (auto me = w.lock()) me->onSocket(sp, cselect);
+    });
   }
 
   void onSocket(const std::shared_ptr<Sock>& sp, int flags) {
