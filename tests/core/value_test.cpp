@@ -30,7 +30,11 @@ TEST(Value, EqualityIsStructuralAndNumeric) {
 
 TEST(Value, ObjectKeepsInsertionOrderAndIndexesLargeObjects) {
   auto o = std::make_shared<Object>();
-  for (int i = 0; i < 100; ++i) o->set("k" + std::to_string(99 - i), Value(i));
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "k";  // (appended, not "k" + ...: GCC 12 -O3 warns falsely on that)
+    key += std::to_string(99 - i);
+    o->set(key, Value(i));
+  }
   EXPECT_EQ(o->entries().front().first, "k99");
   ASSERT_NE(o->find("k5"), nullptr);
   EXPECT_EQ(o->find("k5")->asInt(), 94);

@@ -745,7 +745,10 @@ void expectFastPathMatchesGeneral(const std::function<std::unique_ptr<StreamDeco
                       std::to_string(r.usage.totalTokens) + "|" + std::to_string(r.toolCalls.size()) + "|" +
                       std::to_string(r.message.parts.size());
       for (const auto& c : r.toolCalls) s += "|" + c.id + c.name + c.rawArguments;
-      for (const auto& p : r.message.parts) s += "|" + std::to_string(static_cast<int>(p.kind)) + ":" + p.text + ":" + p.signature;
+      for (const auto& p : r.message.parts) {
+        s += '|';
+        s += std::to_string(static_cast<int>(p.kind)) + ":" + p.text + ":" + p.signature;
+      }
       return s;
     } catch (const Exception& e) {
       return "error " + e.error().code + ": " + e.error().message;

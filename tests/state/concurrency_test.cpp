@@ -171,7 +171,7 @@ TEST(StateDurability, SigkillLosesNoAcknowledgedWrite) {
     ASSERT_EQ(s.integrityCheck(), "ok") << "round " << round;
     for (int r = 0; r <= round; ++r) {
       for (int64_t i : ackedPerRound[r]) {
-        auto v = s.get("durability", "r" + std::to_string(r) + "." + std::to_string(i));
+        auto v = s.get("durability", std::string("r") + std::to_string(r) + "." + std::to_string(i));
         ASSERT_TRUE(v.has_value()) << "round " << r << " lost acknowledged write " << i;
         ASSERT_EQ(*v, Value(i));
       }

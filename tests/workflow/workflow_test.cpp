@@ -123,7 +123,7 @@ TEST_F(WorkflowTest, ParallelStepsAreInFlightTogether) {
   auto pr = std::make_shared<Probe>();
   Config c;
   c.kind = Kind::kParallel;
-  for (int i = 0; i < 20; ++i) c.steps.push_back(sleeper("s" + std::to_string(i), 0.02, pr));
+  for (int i = 0; i < 20; ++i) c.steps.push_back(sleeper(std::string("s") + std::to_string(i), 0.02, pr));
   auto r = runOk(Workflow::create(c), Value("x"));
   EXPECT_EQ(pr->maxInflight, 20);
   EXPECT_EQ(r.get("output").asArray().size(), 20u);
@@ -136,7 +136,7 @@ TEST_F(WorkflowTest, MaxConcurrencyBoundsStepsInFlight) {
   c.kind = Kind::kParallel;
   c.maxConcurrency = 3;
   for (int i = 0; i < 10; ++i)
-    c.steps.push_back(sleeper("s" + std::to_string(i), 0.005, pr, [i](const Value&) { return Value(i); }));
+    c.steps.push_back(sleeper(std::string("s") + std::to_string(i), 0.005, pr, [i](const Value&) { return Value(i); }));
   auto r = runOk(Workflow::create(c), Value());
   EXPECT_EQ(pr->maxInflight, 3);
   EXPECT_EQ(pr->started, 10);

@@ -420,8 +420,10 @@ void llmspell_register_tools(Registry& r) {
         Value steps = a[0];
         RunContext* run = &cx.run;
         std::string label = "composed(";
-        for (size_t i = 0; i < steps.asArray().size(); ++i)
-          label += (i ? "," : "") + stepName(steps.asArray()[i]);
+        for (size_t i = 0; i < steps.asArray().size(); ++i) {
+          if (i) label += ',';
+          label += stepName(steps.asArray()[i]);
+        }
         label += ")";
         return Value(FunctionPtr(std::make_shared<HostFunction>(
             [run, steps](std::vector<Value> args) {
