@@ -3,9 +3,9 @@
 
 #include <cstdio>
 
-#include <simdjson.h>
 #include <sodium.h>
 
+#include "llm/simd_util.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
 
@@ -97,11 +97,9 @@ ojson fromSimd(simdjson::dom::element e) {
 
 ojson parseOjson(std::string_view text, std::string_view what) {
   {
-    // One parser per thread, reused: it keeps its buffers between calls.
-    thread_local simdjson::dom::parser parser;
-    simdjson::dom::element doc;
     // parse() copies the text into the parser's own padded buffer, reused between calls.
-    if (parser.parse(text.data(), text.size()).get(doc) == simdjson::SUCCESS) return fromSimd(doc);
+    simdjson::dom::element doc;
+    if (threadParser().parse(text.data(), text.size()).get(doc) == simdjson::SUCCESS) return fromSimd(doc);
     // Anything simdjson refuses (malformed text, integers past 64 bits) goes to nlohmann, so
     // the result and the error message are what they always were.
   }

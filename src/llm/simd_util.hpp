@@ -24,11 +24,16 @@ inline int64_t simdNum(simdjson::dom::element e, int64_t dflt = 0) {
   }
 }
 
-// Parses one stream event into the calling thread's parser (its buffers are reused between
-// events). The element is valid until the next call on this thread.
-inline bool simdParseObject(std::string_view data, simdjson::dom::object& out) {
+// The calling thread's parser: it keeps its buffers between documents. What it parsed is valid
+// until its next parse on this thread.
+inline simdjson::dom::parser& threadParser() {
   thread_local simdjson::dom::parser parser;
-  return parser.parse(data.data(), data.size()).get_object().get(out) == simdjson::SUCCESS;
+  return parser;
+}
+
+// Parses one stream event with threadParser(); false unless it is a JSON object.
+inline bool simdParseObject(std::string_view data, simdjson::dom::object& out) {
+  return threadParser().parse(data.data(), data.size()).get_object().get(out) == simdjson::SUCCESS;
 }
 
 }  // namespace llmspell::llm
