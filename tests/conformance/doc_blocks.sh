@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every ```lua block of README.md and docs/*.md through `llmspell exec`; each must exit 0.
-# A block whose first line is `-- doc: skip` is shown only (say why on the same line).
+# A block whose first line is `-- doc: skip` is shown only (say why on the same line); one whose
+# first line is `-- doc: flags --allow-read=. ...` runs with those options (the grants it shows).
 set -uo pipefail
 bin=$1; root=$2
 pass=0; fail=0; skip=0
@@ -10,7 +11,12 @@ for md in "$root"/README.md "$root"/docs/*.md; do
   while IFS= read -r -d $'\0' block; do
     n=$((n + 1))
     if [[ "$block" == "-- doc: skip"* ]]; then skip=$((skip + 1)); continue; fi
-    if out=$(cd "$root" && "$bin" exec "$block" 2>&1); then
+    flags=()
+    if [[ "$block" == "-- doc: flags "* ]]; then
+      first=${block%%$'\n'*}
+      read -r -a flags <<< "${first#-- doc: flags }"
+    fi
+    if out=$(cd "$root" && "$bin" exec "${flags[@]}" "$block" 2>&1); then
       pass=$((pass + 1))
     else
       fail=$((fail + 1))
