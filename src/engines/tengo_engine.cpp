@@ -113,6 +113,11 @@ class TengoContext final : public ScriptContext {
 
   bool busy() const override { return false; }
 
+  std::optional<Error> stopped() const override {
+    if (!killed_) return std::nullopt;
+    return killReason_;
+  }
+
   // ---- conversions ----
 
   tg::Value toTengo(const Value& v, int depth = 0) {
@@ -491,6 +496,8 @@ class TengoContext final : public ScriptContext {
       case tg::Status::Kind::kLimitExceeded: {
         Error e = killed_ && !killReason_.message.empty() ? killReason_ : limitError(st);
         e.code = std::string(codes::kLimitExceeded);
+        killed_ = true;
+        killReason_ = e;
         done_->reject(e);
         return;
       }
@@ -518,6 +525,7 @@ class TengoContext final : public ScriptContext {
 PromisePtr TengoFunction::call(std::vector<Value> args) {
   if (alive_.expired() || !ctx_->vm_)
     return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
+  if (ctx_->killed_) return Promise::rejected(ctx_->killReason_);  // a stopped spell runs no more code
   std::vector<tg::Value> in;
   for (const auto& a : args) in.push_back(ctx_->toTengo(a));
   ++ctx_->nestedCall_;
@@ -534,8 +542,16 @@ PromisePtr TengoFunction::call(std::vector<Value> args) {
         return Promise::rejected(e.error());
       }
     }
-    case tg::Result::Kind::kLimit:
-      return Promise::rejected(Error(codes::kLimitExceeded, r.message()));
+    case tg::Result::Kind::kLimit: {
+      // The limits outlive the main chunk (a spell.finish handler runs after it): a handler
+      // that reaches one stops the spell, as the main chunk would.
+      if (!ctx_->killed_) {
+        ctx_->killed_ = true;
+        ctx_->killReason_ = ctx_->limitError(tg::Status{tg::Status::Kind::kLimitExceeded, r.message()});
+        ctx_->killReason_.code = std::string(codes::kLimitExceeded);
+      }
+      return Promise::rejected(ctx_->killReason_);
+    }
     default:
       return Promise::rejected(Error("script_error", r.message().empty() ? "callback failed" : r.message()));
   }

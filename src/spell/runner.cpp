@@ -2,6 +2,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -59,6 +60,20 @@ class Watchdog {
   bool done_ = false;
   std::thread thread_;  // last: starts once the members above exist
 };
+
+// Where a spell is in its life. Past the main chunk, a limit stop says where it happened.
+enum class Phase { kMain, kFinishHandlers, kCancelling, kClosing, kDone };
+
+const char* teardownWhere(Phase p) {
+  switch (p) {
+    case Phase::kFinishHandlers: return "in a spell.finish handler";
+    case Phase::kCancelling: return "in a callback of work cancelled when the spell ended, such as a promise's catch";
+    case Phase::kClosing:
+    case Phase::kDone: return "in a finalizer (__gc) run when the spell's VM closed";
+    case Phase::kMain: break;
+  }
+  return nullptr;
+}
 
 std::string readFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -306,20 +321,22 @@ RunResult runSpellImpl(const RunOptions& opts) {
     ctx.reset();
     return result;
   }
+  // The limits hold for the spell's whole life: the watchdog stays until the VM is closed, and
+  // `phase` (read on its thread) says where a stop after the main chunk happened.
+  std::atomic<Phase> phase{Phase::kMain};
   std::optional<Watchdog> watchdog;
   if (opts.onHardStop && limits.timeoutSeconds > 0) {
     double limit = limits.timeoutSeconds;
-    watchdog.emplace(limit + std::max(0.0, opts.hardStopGraceSeconds), [&opts, limit] {
-      Error e(codes::kLimitExceeded,
-              "time limit of " + fmtSeconds(limit) +
-                  " exceeded, and a built-in call (such as a string pattern match that "
-                  "backtracks) did not return to the script, so the process was stopped");
-      opts.onHardStop(e);
+    watchdog.emplace(limit + std::max(0.0, opts.hardStopGraceSeconds), [&opts, &phase, limit] {
+      std::string msg = "time limit of " + fmtSeconds(limit) + " exceeded";
+      if (const char* where = teardownWhere(phase.load())) msg += std::string(" during teardown (") + where + ")";
+      msg += ", and a built-in call (such as a string pattern match that backtracks) did not "
+             "return to the script, so the process was stopped";
+      opts.onHardStop(Error(codes::kLimitExceeded, msg));
     });
   }
   PromisePtr done = ctx->run(source, chunkName);
   loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
-  watchdog.reset();
   if (done->pending()) {
     result.error = Error(codes::kInternal,
                          "the spell is waiting for something that can never happen (a promise "
@@ -331,6 +348,19 @@ RunResult runSpellImpl(const RunOptions& opts) {
   } else {
     result.value = done->value();
   }
+  // Teardown runs spell code too (spell.finish handlers, callbacks of cancelled work, Lua
+  // finalizers), under the same limits: a stop there fails the run like a stop in the main chunk.
+  const bool stoppedBefore = ctx->stopped().has_value();
+  std::optional<Error> teardownStop;
+  auto enter = [&](Phase next) {
+    if (!stoppedBefore && !teardownStop)
+      if (auto s = ctx->stopped()) {
+        teardownStop = *s;
+        teardownStop->message += std::string(" during teardown (") + teardownWhere(phase.load()) + ")";
+      }
+    phase.store(next);
+  };
+  enter(Phase::kFinishHandlers);
   {
     Value fin = Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"ok", !result.error},
                                {"duration_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()}});
@@ -341,10 +371,21 @@ RunResult runSpellImpl(const RunOptions& opts) {
   // Work the spell started and never waited for (a tool still running, a forgotten promise)
   // is cancelled now: its cancellers stop processes and transfers, and settling the promises
   // releases what their callbacks hold.
+  enter(Phase::kCancelling);
   run.scope().cancelAll(Error(codes::kCancelled, "the spell ended"));
   loop.poll();
   fflush(stdout);
+  enter(Phase::kClosing);
+  ctx->close();
+  enter(Phase::kDone);
+  fflush(stdout);
   ctx.reset();
+  watchdog.reset();
+  if (teardownStop && (!result.error || result.error->code != codes::kLimitExceeded)) {
+    if (result.error) teardownStop->message += "; the spell had already failed: " + result.error->toString();
+    result.error = *teardownStop;
+    result.exitCode = exitCodeFor(*teardownStop);
+  }
   return result;
 }
 

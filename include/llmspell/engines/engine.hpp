@@ -36,6 +36,13 @@ class ScriptContext {
   virtual void interrupt(const Error& reason) = 0;
   // True while coroutines started by the spell (spawn, callbacks) are still running.
   virtual bool busy() const = 0;
+  // The limit stop that ended the spell, if one did: the limits hold for the spell's whole
+  // life, so this also reports a stop in code that ran after the main chunk (a spell.finish
+  // handler, a callback of cancelled work, a finalizer run by close()).
+  virtual std::optional<Error> stopped() const = 0;
+  // Ends the VM: what the language runs at its end (Lua's __gc finalizers) runs now, under the
+  // limits, so that stopped() can report it. The destructor closes a context not closed yet.
+  virtual void close() {}
 };
 
 class Engine {

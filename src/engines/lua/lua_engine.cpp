@@ -148,6 +148,105 @@ void countHook(lua_State* L, lua_Debug*) {
   }
 }
 
+// ---- finalizers: under the limits ----
+
+// Lua calls a __gc metamethod with the debug hooks off (lgc.c, GCTM), so the count hook, and
+// with it the instruction and time limits, could not stop a finalizer that loops. So a spell's
+// table is never marked for finalization itself: the sandbox's setmetatable marks a sentinel
+// (a userdata whose __gc is runFinalizer) that lives exactly as long as the table, through a
+// weak-keyed registry table from the table to its sentinel, and holds the table as its user
+// value. When the table dies, the collector resurrects both and calls runFinalizer, which runs
+// the table's current __gc on a thread of its own (a new thread allows hooks whatever the
+// collecting thread does). The spell sees its own metatable, __gc included, unchanged.
+const char* const kFinalizerMeta = "llmspell.finalizer";
+char kFinalizersKey;  // registry: table -> sentinel, weak keys
+
+int runFinalizer(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  lua_getiuservalue(L, 1, 1);  // 2: the table
+  // Finalized once, as Lua does: a setmetatable after a resurrection marks it again.
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFinalizersKey);
+  lua_pushvalue(L, 2);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  if (c->killed || !lua_getmetatable(L, 2)) return 0;  // a stopped spell runs no finalizers
+  lua_pushliteral(L, "__gc");
+  if (lua_rawget(L, -2) == LUA_TNIL) return 0;  // 4: the finalizer
+  lua_State* co = lua_newthread(L);
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 2);
+  lua_xmove(L, co, 2);
+  Task* prevRoot = c->currentRoot;
+  bool prevHost = c->inHost;
+  c->currentRoot = nullptr;  // not a task the scheduler resumes: a wait in it fails
+  c->inHost = false;         // the spell's code runs under the memory cap
+  int nres = 0;
+  lua_resume(co, L, 1, &nres);  // its errors are dropped, as Lua drops a finalizer's errors
+  c->inHost = prevHost;
+  c->currentRoot = prevRoot;
+  // Stopped in the finalizer: the code the collection interrupted stops at its next instruction.
+  if (c->killed) lua_sethook(L, countHook, LUA_MASKCOUNT, 1);
+  return 0;
+}
+
+// The base library's setmetatable, except that a metatable's __gc marks a sentinel for the
+// table instead of the table (see runFinalizer). Lua marks an object only if its metatable has
+// __gc when set, so the __gc is hidden while the metatable is set, then put back.
+int safeSetmetatable(lua_State* L) {
+  int t = lua_type(L, 2);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+    return luaL_error(L, "cannot change a protected metatable");
+  lua_settop(L, 2);
+  lua_pushliteral(L, "__gc");  // 3
+  bool finalize = t == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL;
+  if (!finalize) {
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+  }
+  // Each step below allocates nothing but the sentinel, made before the __gc is hidden.
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFinalizersKey);  // 4
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, 4) == LUA_TNIL) {  // 5
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 0, 1);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, kFinalizerMeta);  // marks the sentinel: its metatable has __gc
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 4);
+  }
+  lua_pushliteral(L, "__gc");
+  lua_pushnil(L);
+  lua_rawset(L, 2);
+  lua_pushvalue(L, 2);
+  lua_setmetatable(L, 1);
+  lua_pushliteral(L, "__gc");
+  lua_pushvalue(L, 3);
+  lua_rawset(L, 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
+void openFinalizers(lua_State* L) {
+  luaL_newmetatable(L, kFinalizerMeta);
+  lua_pushcfunction(L, runFinalizer);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kFinalizersKey);
+  lua_pushcfunction(L, safeSetmetatable);
+  lua_setglobal(L, "setmetatable");
+}
+
 // ---- Value <-> Lua ----
 
 void pushValue(lua_State* L, const Value& v, int depth = 0);
@@ -1119,18 +1218,30 @@ class LuaContext final : public ScriptContext {
     *static_cast<LuaCtx**>(lua_getextraspace(L_)) = &c_;
     lua_sethook(L_, countHook, LUA_MASKCOUNT, kHookEvery);
     openSandbox(L_);
+    openFinalizers(L_);
     bindRegistry(L_, &c_);
     runPrelude();
     c_.inHost = false;
     run.include = [this](const std::string& path) { return includeFile(path); };
   }
 
-  ~LuaContext() override {
+  ~LuaContext() override { close(); }
+
+  // lua_close runs the finalizers still pending, through gcTrampoline: under the limits.
+  void close() override {
+    if (!L_) return;
     c_.alive.reset();
     for (const auto& t : c_.tasks)
       if (t->done->pending()) t->done->reject(Error(codes::kCancelled, "spell ended"));
     c_.tasks.clear();
     lua_close(L_);
+    L_ = nullptr;
+    c_.L = nullptr;
+  }
+
+  std::optional<Error> stopped() const override {
+    if (!c_.killed) return std::nullopt;
+    return c_.killReason;
   }
 
   std::optional<Error> check(std::string_view source, std::string_view chunkName) override {
