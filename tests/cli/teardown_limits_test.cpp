@@ -127,11 +127,29 @@ TEST(TeardownLimits, TengoFinishHandlerThatLoopsFailsTheRun) {
                            "spell.finish handler)")) << counted.out;
 }
 
+TEST(TeardownLimits, TengoCatchOfCancelledWorkIsUnderTheLimits) {
+  auto r = exec("fmt := import(\"fmt\")\n"
+                "p := sleep_async(30)\n"
+                "p.catch(func(e) { for {} })\n"
+                "fmt.println(\"main done\")",
+                "--engine tengo --timeout 1");
+  EXPECT_EQ(r.exit, 3) << r.out;
+  EXPECT_TRUE(has(r, "main done")) << r.out;
+  EXPECT_TRUE(has(r, "error[limit_exceeded]: time limit of 1s exceeded during teardown (in a callback of work "
+                     "cancelled when the spell ended")) << r.out;
+}
+
 // A spell whose teardown stays inside its limits is not affected.
 TEST(TeardownLimits, HandlersWithinTheLimitsStillSucceed) {
   auto lua = exec("events.on('spell.finish', function(e) print('finished', e.data.ok) end)", "--timeout 5");
   EXPECT_EQ(lua.exit, 0) << lua.out;
   EXPECT_TRUE(has(lua, "finished\ttrue")) << lua.out;
+
+  auto tengo = exec("events := import(\"events\"); fmt := import(\"fmt\")\n"
+                    "events.on(\"spell.finish\", func(e) { fmt.println(\"finished \", e.data.ok) })",
+                    "--engine tengo --timeout 5");
+  EXPECT_EQ(tengo.exit, 0) << tengo.out;
+  EXPECT_TRUE(has(tengo, "finished true")) << tengo.out;
 }
 
 }  // namespace
