@@ -345,6 +345,10 @@ RunResult runSpellImpl(const RunOptions& opts) {
   } else if (done->rejected()) {
     result.error = done->error();
     result.exitCode = exitCodeFor(done->error());
+  } else if (auto s = ctx->stopped()) {
+    // Stopped in a callback after the chunk's last limit check: a stop is never a success.
+    result.error = *s;
+    result.exitCode = exitCodeFor(*s);
   } else {
     result.value = done->value();
   }
@@ -352,7 +356,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
   // finalizers), under the same limits: a stop there fails the run like a stop in the main chunk.
   const bool stoppedBefore = ctx->stopped().has_value();
   std::optional<Error> teardownStop;
-  auto enter = [&](Phase next) {
+  auto enter = [&](Phase next) {  // ends the current teardown phase
     if (!stoppedBefore && !teardownStop)
       if (auto s = ctx->stopped()) {
         teardownStop = *s;
@@ -360,7 +364,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
       }
     phase.store(next);
   };
-  enter(Phase::kFinishHandlers);
+  phase.store(Phase::kFinishHandlers);
   {
     Value fin = Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"ok", !result.error},
                                {"duration_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()}});
