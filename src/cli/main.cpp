@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
+#include "llmspell/llm/client.hpp"
 #include "llmspell/spell/spell.hpp"
 
 using namespace llmspell;
@@ -67,13 +68,14 @@ int finish(const RunFlags& f, const RunResult& r) {
     } catch (const Exception& e) {
       text = R"({"ok": false, "error": {"code": "internal", "message": "result is not JSON-encodable"}})";
     }
-    std::printf("%s\n", text.c_str());
+    std::printf("%s\n", redactSecrets(text).c_str());
     return r.exitCode;
   }
   if (r.error) {
     const Error& e = *r.error;
     std::string where = (!e.source.empty() && e.line > 0) ? " (at " + e.source + ":" + std::to_string(e.line) + ")" : "";
-    std::fprintf(stderr, "error[%s]: %s%s\n", e.code.c_str(), e.message.c_str(), where.c_str());
+    std::string line = "error[" + e.code + "]: " + e.message + where;
+    std::fprintf(stderr, "%s\n", redactSecrets(line).c_str());
     return r.exitCode;
   }
   if (!r.value.isNull()) {
@@ -125,6 +127,9 @@ RunResult runWith(RunFlags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Provider keys and base URLs are the operator's: taken now, before a spell can touch the
+  // environment.
+  llm::captureOperatorEnvironment();
   CLI::App app{"llmspell: run spells (Lua scripts) that drive LLMs, agents, tools and workflows"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llmspell 0.1.0");

@@ -396,7 +396,7 @@ uint64_t EventBus::startRecording(const std::string& path, std::string_view filt
       j["data"] = nullptr;
       j["unserializable"] = true;
     }
-    std::string line = j.dump();
+    std::string line = redactSecrets(j.dump());
     line += '\n';
     std::lock_guard lk(r->mu);
     if (!r->f) return;

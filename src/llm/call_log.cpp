@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/log.hpp"
 
 namespace llmspell::llm {
 
@@ -53,7 +54,7 @@ void CallLog::append(const Value& e) {
   double ts = e.get("ts").isNumber() ? e.getNumber("ts")
                                      : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto text = [&](int i, const char* k) {
-    std::string s = e.getString(k);
+    std::string s = redactSecrets(e.getString(k));
     sqlite3_bind_text(st, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
   };
   sqlite3_bind_double(st, 1, ts);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "llmspell/core/convert.hpp"
@@ -47,10 +48,44 @@ constexpr Preset kPresets[] = {
     {"mock", "mock", "", "", ""},
 };
 
+// The provider variables as the operator set them (captureOperatorEnvironment), or empty when
+// never captured (library use: the environment is read when a client is made).
+std::map<std::string, std::string>& operatorEnv() {
+  static std::map<std::string, std::string> vars;
+  return vars;
+}
+bool& operatorEnvCaptured() {
+  static bool captured = false;
+  return captured;
+}
+
 std::string env(const char* name) {
   if (!name || !*name) return "";
+  if (operatorEnvCaptured()) {
+    auto it = operatorEnv().find(name);
+    if (it != operatorEnv().end()) return it->second;
+  }
   const char* v = std::getenv(name);
   return v ? v : "";
+}
+
+// Makes redactSecrets mask a credential header's value, and the token of "Bearer <token>".
+void addHeaderSecret(std::string_view value) {
+  addSecret(value);
+  auto sp = value.find(' ');
+  if (sp != std::string_view::npos) addSecret(value.substr(sp + 1));
+}
+
+// The HTTP request for one provider exchange. Provider calls never follow redirects: the
+// provider's key would be sent on to wherever a redirect points, a host nobody granted.
+net::HttpRequest providerRequest(WireRequest w) {
+  net::HttpRequest hr;
+  hr.method = std::move(w.method);
+  hr.url = std::move(w.url);
+  hr.headers = std::move(w.headers);
+  hr.body = std::move(w.body);
+  hr.followRedirects = false;
+  return hr;
 }
 
 std::vector<std::string> wordChunks(const std::string& text) {
@@ -185,6 +220,7 @@ LlmClient::LlmClient(Loop& loop) : loop_(loop), alive_(std::make_shared<bool>(tr
       c.apiKey = env("GOOGLE_API_KEY");
       c.apiKeyEnv = "GOOGLE_API_KEY";
     }
+    addSecret(c.apiKey);
     if (c.kind == "openai") c.useMaxCompletionTokens = true;
     providers_[c.name] = c;
   }
@@ -198,6 +234,29 @@ double LlmClient::jitter() {
   rng_ ^= rng_ >> 7;
   rng_ ^= rng_ << 17;
   return 0.75 + 0.25 * static_cast<double>(rng_ % 10000) / 10000.0;
+}
+
+void captureOperatorEnvironment() {
+  auto& vars = operatorEnv();
+  vars.clear();
+  auto keep = [&](const char* name) {
+    if (!*name) return;
+    const char* v = std::getenv(name);
+    vars[name] = v ? v : "";
+  };
+  for (const auto& p : kPresets) {
+    keep(p.keyEnv);
+    keep(p.baseEnv);
+  }
+  keep("GOOGLE_API_KEY");
+  operatorEnvCaptured() = true;
+}
+
+bool isStandardKeyEnv(std::string_view provider, std::string_view name) {
+  for (const auto& p : kPresets) {
+    if (provider == p.name && *p.keyEnv && name == p.keyEnv) return true;
+  }
+  return provider == "gemini" && name == "GOOGLE_API_KEY";
 }
 
 bool LlmClient::hasProvider(const std::string& name) const { return providers_.count(name) > 0; }
@@ -290,6 +349,10 @@ void LlmClient::configure(const std::string& name, const Value& config) {
   }
   if (c.kind != "mock" && c.kind != "ollama" && c.baseUrl.empty() && c.kind == "openai-compatible") {
     fail(codes::kInvalidArgument, "llm.configure: provider " + name + " needs a base_url");
+  }
+  addSecret(c.apiKey);
+  for (const auto& [hk, hv] : c.headers) {
+    if (net::isCredentialHeader(hk)) addHeaderSecret(hv);
   }
   providers_[name] = c;
 }
@@ -909,11 +972,7 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
       outer->reject(Error(codes::kInternal, e.what()));
       return;
     }
-    net::HttpRequest hr;
-    hr.method = w.method;
-    hr.url = w.url;
-    hr.headers = w.headers;
-    hr.body = std::move(w.body);
+    net::HttpRequest hr = providerRequest(std::move(w));
     hr.connectTimeout = cfg.connectTimeoutSeconds;
     hr.totalTimeout = opts.timeoutSeconds > 0 ? opts.timeoutSeconds : cfg.timeoutSeconds;
     hr.idleTimeout = cfg.idleTimeoutSeconds;
@@ -968,7 +1027,7 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
       return;
     }
     const net::HttpResponse& resp = net::responseOf(p.value());
-    if (resp.status >= 400) {
+    if (resp.status >= 300) {
       HttpFailure f = classifyHttpError(cfg.name, resp.status, resp.headers, resp.body);
       retryOr(f.error, f.retryAfterSeconds);
       return;
@@ -1009,6 +1068,7 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
         if (delivered) err.details.asObject().set("partial", true);
       }
       err.message = redactSecrets(err.message);
+      err.details = redactValue(err.details);
       outer->reject(err);
       return;
     }
@@ -1084,11 +1144,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   Loop::TimerHandle timer;
 
   void begin() {
-    net::HttpRequest hr;
-    hr.method = w.method;
-    hr.url = w.url;
-    hr.headers = w.headers;
-    hr.body = w.body;
+    net::HttpRequest hr = providerRequest(w);
     hr.connectTimeout = cfg.connectTimeoutSeconds;
     hr.totalTimeout = cfg.timeoutSeconds;
     inner = net::HttpClient::forLoop(*loop)->request(std::move(hr));
@@ -1103,7 +1159,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
       return;
     }
     const net::HttpResponse& r = net::responseOf(p.value());
-    if (r.status >= 400) {
+    if (r.status >= 300) {
       HttpFailure f = classifyHttpError(cfg.name, r.status, r.headers, r.body);
       retryOr(f.error, f.retryAfterSeconds);
       return;
@@ -1111,18 +1167,23 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     try {
       out->resolve(decode(r.body));
     } catch (const Exception& e) {
-      out->reject(e.error());
+      reject(e.error());
     } catch (const std::exception& e) {
-      out->reject(Error(codes::kProviderError, cfg.name + " sent a response of an unexpected shape: " + e.what()));
+      reject(Error(codes::kProviderError, cfg.name + " sent a response of an unexpected shape: " + e.what()));
     }
+  }
+
+  void reject(Error err) {
+    err.message = redactSecrets(err.message);
+    err.details = redactValue(err.details);
+    out->reject(err);
   }
 
   void retryOr(Error err, std::optional<double> serverDelay) {
     bool can = err.code != codes::kCancelled && err.retryable && attempt < maxRetries;
     if (can && serverDelay && *serverDelay > cfg.maxRetryAfterSeconds) can = false;
     if (!can) {
-      err.message = redactSecrets(err.message);
-      out->reject(err);
+      reject(std::move(err));
       return;
     }
     double d = retryDelay(cfg, attempt, serverDelay, jitter ? jitter() : 1.0);
@@ -1238,11 +1299,7 @@ PromisePtr LlmClient::probe(const std::string& name, double timeoutSeconds) {
     const ProviderConfig& cfg = provider(name);
     if (cfg.kind == "mock") return Promise::resolved(result(true, 0, ""));
     if (!http_) http_ = net::HttpClient::forLoop(loop_);
-    WireRequest w = codecFor(cfg.kind).encodeListModels(cfg);
-    net::HttpRequest hr;
-    hr.method = w.method;
-    hr.url = w.url;
-    hr.headers = w.headers;
+    net::HttpRequest hr = providerRequest(codecFor(cfg.kind).encodeListModels(cfg));
     hr.connectTimeout = timeoutSeconds;
     hr.totalTimeout = timeoutSeconds;
     PromisePtr inner = net::HttpClient::forLoop(loop_)->request(std::move(hr));
@@ -1256,7 +1313,7 @@ PromisePtr LlmClient::probe(const std::string& name, double timeoutSeconds) {
       }
       const net::HttpResponse& r = net::responseOf(p.value());
       std::string err;
-      if (r.status >= 400) err = redactSecrets(classifyHttpError(pname, r.status, r.headers, r.body).error.message);
+      if (r.status >= 300) err = redactSecrets(classifyHttpError(pname, r.status, r.headers, r.body).error.message);
       out->resolve(result(true, r.status, err));
     });
     std::weak_ptr<Promise> wi = inner;

@@ -161,6 +161,18 @@ ErrorBody readErrorBody(std::string_view body) {
 
 HttpFailure classifyHttpError(std::string_view provider, int status, const Headers& headers,
                               std::string_view body) {
+  if (status >= 300 && status < 400) {
+    // Provider calls never follow redirects: the key would go wherever the answer points.
+    std::string loc = headerValue(headers, "location");
+    Error err(codes::kProviderError,
+              std::string(provider) + " answered HTTP " + std::to_string(status) +
+                  (loc.empty() ? std::string() : " (a redirect to " + redactSecrets(loc) + ")") +
+                  "; provider calls do not follow redirects: configure the provider's final "
+                  "base URL",
+              false);
+    err.details = Value::object({{"status", status}, {"provider", std::string(provider)}});
+    return {std::move(err), std::nullopt};
+  }
   ErrorBody eb = readErrorBody(body);
   std::string msg = eb.message;
   if (msg.empty()) {

@@ -159,6 +159,12 @@ std::string appendQuery(std::string_view url,
   return u.get(CURLUPART_URL);
 }
 
+bool isCredentialHeader(std::string_view name) {
+  for (std::string_view c : {"authorization", "cookie", "proxy-authorization", "x-api-key", "x-goog-api-key"})
+    if (iequals(name, c)) return true;
+  return false;
+}
+
 UrlCheck netPermissionCheck(const Permissions& perms, std::vector<std::string> trustedHosts) {
   for (auto& h : trustedHosts) h = lower(h);
   return [perms, trusted = std::move(trustedHosts)](const UrlParts& u) {
@@ -654,7 +660,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       t->resp->status = t->hopStatus;
       t->resp->headers = std::move(t->hopHeaders);
       t->hopHeaders.clear();
-      t->streamBody = t->req.onData && (t->hopStatus < 400 || t->req.streamErrorBodies);
+      t->streamBody = t->req.onData && (t->hopStatus < 300 || t->req.streamErrorBodies);
       if (t->req.onHeaders) {
         if (!callUser(t, [&] { t->req.onHeaders(t->resp->status, t->resp->headers); })) return 0;
       }
@@ -774,6 +780,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       next = resolveUrl(t->url, loc ? *loc : "");
       UrlParts u = parseUrl(next);
       if (t->req.checkUrl) t->req.checkUrl(u);
+      UrlParts from = parseUrl(t->url);
+      if (u.scheme != from.scheme || u.host != from.host || u.port != from.port) dropCredentials(t->req);
     } catch (const Exception& e) {
       fail_(t, e.error());
       return;
@@ -787,6 +795,15 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     t->url = next;
     curl_multi_remove_handle(multi, t->easy);
     addHop(t);
+  }
+
+  // A redirect left the origin the caller addressed: its credentials stay behind.
+  static void dropCredentials(HttpRequest& rq) {
+    std::erase_if(rq.headers, [&](const auto& h) {
+      if (isCredentialHeader(h.first)) return true;
+      return std::any_of(rq.secretHeaders.begin(), rq.secretHeaders.end(),
+                         [&](const std::string& s) { return iequals(s, h.first); });
+    });
   }
 
   // Aborts transfer `id`. With an error, the promise is rejected with it (cancel already

@@ -698,8 +698,12 @@ struct FakeProvider::Impl : std::enable_shared_from_this<FakeProvider::Impl> {
   }
 
   // A queued embeddings / models reply with `status` (429, 500, 503...) answers with that error,
-  // plus `retry_after_ms` as a retry-after-ms header.
+  // plus `retry_after_ms` as a retry-after-ms header; one with `location` redirects there.
   bool listFault(Proto p, const json& q, ResponsePtr res) {
+    if (q.contains("location")) {  // a redirect (302 unless `status` says otherwise)
+      res->send(q.value("status", 302), "", {{"location", q["location"].get<std::string>()}});
+      return true;
+    }
     if (!q.contains("status")) return false;
     int status = q["status"].get<int>();
     Headers h;

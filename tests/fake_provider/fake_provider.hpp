@@ -11,6 +11,8 @@
 //   POST /api/chat                                   Ollama (NDJSON when stream != false)
 //   POST /v1/embeddings, /v1beta/models/M:batchEmbedContents, /api/embed   embeddings
 //   GET  /v1/models, /v1beta/models, /api/tags       model lists
+//   (a queued {models = [...]} reply answers the next model list; with `location` it redirects
+//   there, with `status` it fails)
 //   POST /_control/replies  (a reply object or an array: queued)   POST /_control/reset
 //   GET  /_control/requests (the requests seen, as JSON)
 //

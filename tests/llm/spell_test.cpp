@@ -279,12 +279,13 @@ TEST_F(SpellTest, CallLogRecordsEveryCallInSqlite) {
 namespace {
 
 TEST_F(SpellTest, ConfigurePermissionsAndKeys) {
-  auto r = runCli("exec 'local ok, e = pcall(llm.configure, \"x\", {kind = \"openai-compatible\", base_url = \"https://evil.example.com/v1\"}); print(e.code) "
+  // A base URL the spell sets needs --allow-net for its host, loopback included.
+  auto r = runCli("exec --allow-net=127.0.0.1 'local ok, e = pcall(llm.configure, \"x\", {kind = \"openai-compatible\", base_url = \"https://evil.example.com/v1\"}); print(e.code) "
                   "ok, e = pcall(llm.configure, \"x\", {kind = \"openai-compatible\", base_url = \"http://127.0.0.1:9/v1\", api_key = \"sk-abc\"}); print(e.code) "
                   "llm.configure(\"local\", {kind = \"openai-compatible\", base_url = \"" + fp.baseUrl("openai-compatible") + "\"}) "
-                  "print(llm.complete(\"loopback is fine\", {model = \"local/m\"}))'");
+                  "print(llm.complete(\"loopback when granted\", {model = \"local/m\"}))'");
   ASSERT_EQ(r.exit, 0) << r.err;
-  EXPECT_EQ(r.out, "permission_denied\ninvalid_argument\nloopback is fine\n");
+  EXPECT_EQ(r.out, "permission_denied\ninvalid_argument\nloopback when granted\n");
   auto g = runCli("exec --allow-net=evil.example.com 'llm.configure(\"x\", {kind = \"openai-compatible\", base_url = \"https://evil.example.com/v1\"}) print(\"granted\")'");
   EXPECT_EQ(g.out, "granted\n") << g.err;
 }
@@ -326,7 +327,8 @@ struct TempHome {
 
 TEST_F(SpellTest, ProvidersProbesReachability) {
   withKeys();
-  auto r = runCli("run " + kSpells + "providers_probe.lua");
+  // The spell points a provider at a loopback port: that needs the grant like any host.
+  auto r = runCli("run --allow-net=127.0.0.1 " + kSpells + "providers_probe.lua");
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out,
             "openai\ttrue\ttrue\t200\tfalse\tnumber\n"

@@ -11,7 +11,8 @@
 // Thread-safety: loop-affine. Create, configure and call a client on its loop's thread only.
 // Failure: calls never throw; promises reject with API.md codes (invalid_argument, auth_error,
 // rate_limited, provider_error, network_error, timeout, cancelled, not_found). API keys never
-// appear in errors or logs.
+// appear in errors or logs: every key and credential header a client is given is registered
+// with addSecret, so redactSecrets masks it by value. Provider calls never follow redirects.
 #pragma once
 
 #include <deque>
@@ -56,9 +57,21 @@ std::vector<MockReply> loadMockReplies(const std::string& path);
 // -> openai). Throws invalid_argument.
 std::pair<std::string, std::string> splitModelName(std::string_view name);
 
+// Remembers the providers' variables (keys and base URLs) as they are now, before any spell
+// runs: clients made later read those, so a spell that changes the process's environment cannot
+// point a provider (and its key) elsewhere. The CLI calls it first thing. Not thread-safe: call
+// before starting threads.
+void captureOperatorEnvironment();
+
+// True when `name` is the variable the built-in provider `provider` takes its key from
+// (OPENAI_API_KEY for openai, GEMINI_API_KEY or GOOGLE_API_KEY for gemini, ...). A spell may
+// point a provider at any other variable only with --allow-env for it.
+bool isStandardKeyEnv(std::string_view provider, std::string_view name);
+
 class LlmClient {
  public:
-  // Reads provider keys and base URLs from the environment: OPENAI_API_KEY / OPENAI_BASE_URL,
+  // Reads provider keys and base URLs from the environment (as captured by
+  // captureOperatorEnvironment, when it was called): OPENAI_API_KEY / OPENAI_BASE_URL,
   // ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL, GEMINI_API_KEY (or GOOGLE_API_KEY) /
   // GEMINI_BASE_URL, OLLAMA_HOST / OLLAMA_API_KEY, OPENAI_COMPATIBLE_BASE_URL /
   // OPENAI_COMPATIBLE_API_KEY, and the presets (groq, openrouter, together, mistral, deepseek,

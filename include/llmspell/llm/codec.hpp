@@ -109,6 +109,7 @@ struct HttpFailure {
 // 400/404/422 -> invalid_argument (404 -> not_found), 401/403 (and Gemini's 400 API_KEY_INVALID)
 // -> auth_error, 408 -> timeout, 429 -> rate_limited, 5xx/529/409 -> provider_error. Retryable:
 // 408, 409, 429 (except quota/spend-limit exhaustion), 5xx, 529; `x-should-retry` overrides.
+// A 3xx (provider calls do not follow redirects) -> provider_error naming the location.
 HttpFailure classifyHttpError(std::string_view providerName, int status, const Headers& headers,
                               std::string_view body);
 

@@ -19,10 +19,12 @@
 //   // and the promise resolves with the response (empty body) at the end of the stream.
 //   req.onHeaders = [](int status, const net::Headers& h) {...};
 //   req.onData = [&](std::string_view chunk) { sse.feed(chunk); };
-//   // Error statuses (>= 400) are buffered into response.body instead of streamed, unless
-//   // req.streamErrorBodies is true, so callers can parse the provider's JSON error.
+//   // Error statuses (>= 400) and redirects not followed (3xx) are buffered into response.body
+//   // instead of streamed, unless req.streamErrorBodies is true, so callers can parse the
+//   // provider's JSON error.
 //
-//   // Permission: requests a spell makes pass a URL check (first URL and every redirect):
+//   // Permission: requests a spell makes pass a URL check (first URL and every redirect; a redirect
+// to another origin also drops the credential headers, see secretHeaders):
 //   req.checkUrl = net::netPermissionCheck(cx.run.permissions());
 //   // The LLM layer leaves checkUrl empty for configured provider hosts (always allowed), or
 //   // uses netPermissionCheck(perms, {"api.openai.com"}) to trust a list of hosts.
@@ -82,6 +84,10 @@ std::string resolveUrl(std::string_view base, std::string_view location);
 std::string appendQuery(std::string_view url,
                         const std::vector<std::pair<std::string, std::string>>& params);
 
+// Authorization, Cookie, Proxy-Authorization, x-api-key, x-goog-api-key (any case): headers
+// never sent to an origin the request was redirected to.
+bool isCredentialHeader(std::string_view name);
+
 // Called with each URL a request will reach (the first one and every redirect target) before
 // connecting; throws an Exception (permission_denied) to refuse.
 using UrlCheck = std::function<void(const UrlParts& url)>;
@@ -135,12 +141,16 @@ struct HttpRequest {
   bool verifyTls = true;  // peer and host verification; keep on outside tests
 
   UrlCheck checkUrl;  // empty = no check (trusted callers only)
+  // Header names that carry secrets besides the standard ones (isCredentialHeader). On a
+  // redirect to another origin (scheme, host or port differ) these and the standard credential
+  // headers are dropped, for that hop and every later one (as libcurl and httpx do).
+  std::vector<std::string> secretHeaders;
 
   // Streaming. onHeaders runs once with the final response's status and headers (not for
   // followed redirects or 1xx); onData receives body bytes as they arrive (any split). When
-  // onData is set the body is not accumulated, except for status >= 400 unless streamErrorBodies.
+  // onData is set the body is not accumulated, except for status >= 300 unless streamErrorBodies.
   // A callback may throw an Exception to abort the transfer (the promise rejects with it), and
-  // may cancel the request's promise.
+  // may cancel the request's promise. A 3xx answer that is not followed is buffered like an error.
   std::function<void(int status, const Headers& headers)> onHeaders;
   std::function<void(std::string_view chunk)> onData;
   bool streamErrorBodies = false;

@@ -1,5 +1,6 @@
 // `http` namespace: spell-level HTTP requests (http.request / get / post) on the loop's shared
-// net::HttpClient. Every request, and every redirect it follows, is checked against --allow-net.
+// net::HttpClient. Every request, and every redirect it follows, is checked against --allow-net;
+// credential headers stay behind when a redirect changes the origin.
 #include <algorithm>
 
 #include "llmspell/bridge/registry.hpp"
@@ -125,10 +126,23 @@ net::HttpRequest buildRequest(CallContext& cx, const Value& opts, std::string_vi
          "http: opts.follow_redirects must be a boolean, got " + fr.describe());
   const Value& mr = opts.get("max_redirects");
   if (mr.isNumber()) rq.maxRedirects = static_cast<int>(mr.asNumber());
+  const Value& sh = opts.get("secret_headers");
+  if (sh.isArray()) {
+    for (const auto& x : sh.asArray()) {
+      if (!x.isString())
+        fail(codes::kInvalidArgument,
+             "http: opts.secret_headers must be a list of header names, got " + x.describe());
+      rq.secretHeaders.push_back(x.asString());
+    }
+  } else if (!sh.isNull()) {
+    fail(codes::kInvalidArgument,
+         "http: opts.secret_headers must be a list of header names, got " + sh.describe());
+  }
 
   // Explicit host check: the registry only knows that these functions need --allow-net, not
   // which host a call reaches. The check runs before connecting and again for every redirect
-  // target, so a granted host cannot bounce the spell to one that is not.
+  // target, so a granted host cannot bounce the spell to one that is not. A redirect to another
+  // origin does not carry the credential headers along (net::isCredentialHeader, secret_headers).
   rq.checkUrl = net::netPermissionCheck(cx.run.permissions());
   return rq;
 }
@@ -198,7 +212,9 @@ constexpr std::string_view kOptsDoc =
     "url, method, headers (table; a list value sends the header several times), body (string, "
     "or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), "
     "idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true "
-    "for GET/HEAD), max_redirects (default 5)";
+    "for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like "
+    "authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on "
+    "after a redirect to another scheme, host or port)";
 
 constexpr std::string_view kReturns =
     "{status, ok, headers (lowercased names; repeated headers joined with \", \"), header_list "

@@ -713,17 +713,26 @@ void llmspell_register_llm(Registry& r) {
       .param("provider", R"({"type":"string","minLength":1})")
       .param("config", R"({"type":"object"})", "kind, base_url, api_key_env, headers, timeout, retries, replies (mock), ...")
       .returns("nothing")
-      .doc("Configures (or adds) a provider. A base_url outside loopback needs --allow-net for its host.")
+      .doc("Configures (or adds) a provider. A base_url needs --allow-net for its host (loopback too); "
+           "api_key_env other than the provider's own variable (OPENAI_API_KEY for openai, ...) needs "
+           "--allow-env for it. Base URLs and keys from the operator's environment need no grant.")
       .sync([](CallContext& cx, Args a) {
         LlmService& s = LlmService::of(cx);
         const Value& cfg = a[1];
         if (cfg.get("api_key").isString()) {
           fail(codes::kInvalidArgument, "llm.configure: keys never go in spell text; name the variable with api_key_env");
         }
+        // The provider's key goes wherever base_url points, so the spell must be granted that
+        // host, local services included (a loopback port may be anything).
         if (cfg.get("base_url").isString()) {
           net::UrlParts u = net::parseUrl(cfg.getString("base_url"));
-          bool loopback = u.host == "127.0.0.1" || u.host == "localhost" || u.host == "::1";
-          if (!loopback) cx.run.permissions().checkNet(u.host, u.port);
+          cx.run.permissions().checkNet(u.host, u.port);
+        }
+        // Reading a variable into a key is reading the environment: only the provider's own
+        // variable (the operator set it for this provider) comes without --allow-env.
+        if (cfg.get("api_key_env").isString()) {
+          const std::string& var = cfg.get("api_key_env").asString();
+          if (!llm::isStandardKeyEnv(a[0].asString(), var)) cx.run.permissions().checkEnv(var);
         }
         s.client.configure(a[0].asString(), cfg);
         return Value();
