@@ -22,16 +22,6 @@ namespace llmspell::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-std::optional<std::string> slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-}  // namespace
-
 int checkSpell(const std::string& path) {
   std::vector<Diagnostic> diags;
   fs::path p = path;
@@ -40,32 +30,54 @@ int checkSpell(const std::string& path) {
     std::fprintf(stderr, "error[invalid_argument]: spell not found: %s\n", path.c_str());
     return 2;
   }
+  // The files are found and read as `run` reads them (the same caps and refusals).
   std::optional<Manifest> m;
   fs::path manifestPath = fs::is_directory(p, ec) ? p / "spell.yaml" : p.parent_path() / "spell.yaml";
   if (fs::exists(manifestPath, ec)) {
-    m = parseManifest(*slurp(manifestPath), manifestPath.string(), diags);
+    m = loadManifest(manifestPath.string(), diags);
   } else if (fs::is_directory(p, ec)) {
     diags.push_back({manifestPath.string(), 0, "missing spell.yaml"});
   }
-  fs::path entry = p;
-  if (fs::is_directory(p, ec)) entry = m && !m->entry.empty() ? p / m->entry : p / "main.lua";
-  if (m && !m->entry.empty() && !fs::exists(entry, ec))
-    diags.push_back({manifestPath.string(), 0, "entry '" + m->entry + "' does not exist"});
-  bool failed = false;
-  if (fs::exists(entry, ec) && !fs::is_directory(entry, ec)) {
-    Engine* e = engineForPath(entry.string());
+  std::string entry, within;
+  if (!fs::is_directory(p, ec)) {
+    entry = p.string();
+  } else if (!m) {
+    if (fs::exists(p / "main.lua", ec)) entry = (p / "main.lua").string();
+  } else {
+    try {
+      entry = manifestEntry(*m, manifestPath.string());
+      within = m->dir;
+    } catch (const Exception& e) {
+      diags.push_back({manifestPath.string(), 0, e.error().message});
+    }
+  }
+  std::string source;
+  bool haveSource = false;
+  if (!entry.empty()) {
+    try {
+      source = readSpellFile(entry, within);
+      haveSource = true;
+    } catch (const Exception& e) {
+      diags.push_back({entry, 0, e.error().code == codes::kNotFound && m && !m->entry.empty()
+                                     ? "entry '" + m->entry + "' does not exist"
+                                     : e.error().message});
+    }
+  }
+  if (haveSource) {
+    Engine* e = engineForPath(entry);
     if (m && !m->engine.empty()) e = findEngine(m->engine);
     if (!e) {
-      diags.push_back({entry.string(), 0, "unknown engine for this file extension"});
+      diags.push_back({entry, 0, "unknown engine for this file extension"});
     } else {
       Loop loop;
       RunContext run(loop);
       auto ctx = e->createContext(run, Limits{});
-      if (auto err = ctx->check(*slurp(entry), entry.filename().string())) {
-        diags.push_back({entry.string(), err->line, err->message});
+      if (auto err = ctx->check(source, fs::path(entry).filename().string())) {
+        diags.push_back({entry, err->line, err->message});
       }
     }
   }
+  bool failed = false;
   for (const auto& d : diags) {
     bool warn = d.message.find("(ignored)") != std::string::npos;
     failed = failed || !warn;

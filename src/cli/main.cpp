@@ -26,26 +26,58 @@ struct RunFlags {
   double maxCost = 0;
 };
 
+// Checks a limit flag's number as the manifest's `limits: {key: ...}` is checked (limitProblem):
+// CLI11's own range checks let NaN through, and a number past a bound overflows where it is used.
+CLI::Validator limitFlag(const char* key, bool whole) {
+  return CLI::Validator(
+      [key, whole](std::string& s) -> std::string {
+        const char* what = whole ? "a whole number" : "a number";
+        char* end = nullptr;
+        double v = std::strtod(s.c_str(), &end);
+        if (s.empty() || end != s.c_str() + s.size() ||
+            (whole && s.find_first_not_of("0123456789") != std::string::npos))
+          return std::string("expects ") + what + ", got '" + s + "'";
+        return limitProblem(key, v);
+      },
+      "", "");
+}
+
+// `--allow-read ''` would grant the current directory (an empty path resolves to it).
+CLI::Validator nonEmpty(const char* what) {
+  return CLI::Validator(
+      [what](std::string& s) -> std::string { return s.empty() ? std::string("expects ") + what + ", got ''" : ""; },
+      "", "");
+}
+
 void addRunOptions(CLI::App* cmd, RunFlags& f) {
   cmd->add_option("--param,-p", f.params, "A spell param as key=value (repeatable)");
   cmd->add_option("--model,-m", f.opts.model, "Model as provider/name");
   cmd->add_option("--engine,-e", f.opts.engine, "Engine: lua")->check(CLI::IsMember({"lua", "js", "tengo"}));
   cmd->add_option("--allow-net", f.opts.allowNet, "Allow network access to HOST (repeatable, * for any)")
-      ->allow_extra_args(false);
-  cmd->add_option("--allow-read", f.opts.allowRead, "Allow reading under PATH (repeatable)")->allow_extra_args(false);
-  cmd->add_option("--allow-write", f.opts.allowWrite, "Allow writing under PATH (repeatable)")->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->check(nonEmpty("a host"));
+  cmd->add_option("--allow-read", f.opts.allowRead, "Allow reading under PATH (repeatable)")
+      ->allow_extra_args(false)
+      ->check(nonEmpty("a path"));
+  cmd->add_option("--allow-write", f.opts.allowWrite, "Allow writing under PATH (repeatable)")
+      ->allow_extra_args(false)
+      ->check(nonEmpty("a path"));
   cmd->add_option("--allow-env", f.opts.allowEnv, "Allow reading environment variable NAME (repeatable)")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->check(nonEmpty("a variable name"));
   cmd->add_flag("--allow-run", f.opts.allowRun, "Allow running processes");
   cmd->add_option("--output,-o", f.opts.outputFormat, "Result format")
       ->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--timeout", f.timeout, "Wall-clock limit in seconds")->check(CLI::PositiveNumber);
-  cmd->add_option("--memory-limit", f.memory, "Memory limit in MiB")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--instruction-limit", f.instructions, "Instruction budget");
+  cmd->add_option("--timeout", f.timeout, "Wall-clock limit in seconds")->check(limitFlag("timeout_s", false));
+  cmd->add_option("--memory-limit", f.memory, "Memory limit in MiB")->check(limitFlag("memory_mb", true));
+  cmd->add_option("--instruction-limit", f.instructions, "Instruction budget")
+      ->check(limitFlag("instructions", true));
   cmd->add_option("--record", f.record, "Record every provider exchange to FILE (JSON Lines)");
   cmd->add_option("--replay", f.replay, "Answer provider calls from a recording FILE");
   cmd->add_option("--mock-replies", f.mockReplies, "Scripted replies for the mock provider (JSON Lines)");
-  cmd->add_option("--max-cost", f.maxCost, "Stop LLM calls once the run has spent USD")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-cost", f.maxCost, "Stop LLM calls once the run has spent USD")
+      ->check(CLI::PositiveNumber)
+      ->check(limitFlag("max_cost_usd", false));
   cmd->add_option("--approve", f.approve,
                   "Approve calls of tools that require approval: deny (default), all, ask, or NAME,NAME")
       ->check([](const std::string& v) -> std::string {
@@ -178,6 +210,18 @@ int main(int argc, char** argv) {
   logsCmd->add_flag("--json", logsO.json, "JSON output");
   logsCmd->add_option("--db", logsO.db, "The call log file (default: $LLMSPELL_CALL_LOG or <data dir>/calls.db)");
 
+  // CLI11 reads `--allow-read=` (nothing after '=') as `--allow-read` and takes the next argument
+  // as its value, so `--allow-read= --allow-write=x` would grant reading "--allow-write=x".
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 3 && a.substr(0, 2) == "--" && a.back() == '=' && a.find('=') == a.size() - 1 &&
+        a.find_first_not_of("abcdefghijklmnopqrstuvwxyz-", 2) == a.size() - 1) {
+      std::fprintf(stderr, "error[invalid_argument]: %.*s has an empty value; give one after '=' or leave the flag out\n",
+                   static_cast<int>(a.size() - 1), a.data());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

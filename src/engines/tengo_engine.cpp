@@ -67,10 +67,19 @@ class TengoContext final : public ScriptContext {
     s.limits().maxMemoryBytes = limits_.memoryBytes ? static_cast<int64_t>(limits_.memoryBytes) : -1;
     s.limits().maxInstructions = limits_.instructions ? static_cast<int64_t>(limits_.instructions) : -1;
     s.setOsPermission([this](std::string_view op, std::string_view arg) { return osAllowed(op, arg); });
+    // The VM measures memory from the start of the run, so the program's constants are charged
+    // here: a source whose constants alone pass the limit is a limit stop, not a syntax error.
+    const int64_t heapBefore = tg::tlHeapBytes;
     tg::Status st = s.compile(&vm_);
+    if (st.ok() && limits_.memoryBytes &&
+        tg::tlHeapBytes - heapBefore > static_cast<int64_t>(limits_.memoryBytes)) {
+      vm_.reset();
+      st = {tg::Status::Kind::kLimitExceeded, "memory limit exceeded while compiling"};
+    }
     if (!st.ok()) {
       Error e = toError(st);
-      e.code = std::string(codes::kInvalidArgument);
+      if (st.kind == tg::Status::Kind::kLimitExceeded) e = limitError(st);
+      else e.code = std::string(codes::kInvalidArgument);
       done_->reject(e);
       return done_;
     }

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/read_file.hpp"
 #include "llmspell/spell/spell.hpp"
 
 namespace llmspell {
@@ -41,6 +43,27 @@ std::vector<std::string> stringList(const Value& v) {
   return out;
 }
 
+// Counts the nodes of `n` as a reader of the document sees them, giving up once `budget` is
+// spent. yaml-cpp shares the node an alias names instead of copying it, so loading is cheap but
+// walking (and converting to a Value) visits it once per alias: nested aliases describe
+// billions of nodes in a few lines.
+bool fitsBudget(const YAML::Node& n, size_t& budget, int depth) {
+  if (budget == 0 || depth > 256) return false;
+  --budget;
+  if (n.IsSequence()) {
+    for (const auto& x : n)
+      if (!fitsBudget(x, budget, depth + 1)) return false;
+  } else if (n.IsMap()) {
+    for (const auto& kv : n)
+      if (!fitsBudget(kv.first, budget, depth + 1) || !fitsBudget(kv.second, budget, depth + 1)) return false;
+  }
+  return true;
+}
+
+std::string tooLarge() {
+  return "the manifest is larger than the " + fmtBytes(kMaxManifestBytes) + " a manifest may be";
+}
+
 const char* const kTopKeys[] = {"name", "version", "description", "engine", "entry", "params",
                                 "permissions", "limits", "model", "config", "author", "tags",
                                 "outputs", "tools", "agents"};
@@ -52,8 +75,19 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
                                       std::vector<Diagnostic>& diags) {
   Manifest m;
   YAML::Node root;
+  if (text.size() > kMaxManifestBytes) {
+    diags.push_back({file, 0, tooLarge()});
+    return std::nullopt;
+  }
   try {
     root = YAML::Load(text);
+    size_t budget = kMaxManifestNodes;
+    if (!fitsBudget(root, budget, 0)) {
+      diags.push_back({file, 0, "the manifest has more than " + std::to_string(kMaxManifestNodes) +
+                                    " YAML nodes (aliases counted as the nodes they repeat) or is nested "
+                                    "more than 256 deep; a manifest describes a spell, not its data"});
+      return std::nullopt;
+    }
     m.raw = parseYaml(text);
   } catch (const YAML::Exception& e) {
     diags.push_back({file, e.mark.line + 1, "invalid YAML: " + e.msg});
@@ -141,8 +175,8 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
     if (!limits.isObject()) err({"limits"}, "'limits' must be a mapping");
     else {
       for (const auto& [k, v] : limits.asObject()) {
-        if (!v.isNumber() || v.asNumber() < 0)
-          err({"limits", k.c_str()}, "'limits." + k + "' must be a non-negative number");
+        std::string problem = !v.isNumber() ? "must be a number" : limitProblem(k, v.asNumber());
+        if (!problem.empty()) err({"limits", k.c_str()}, "'limits." + k + "' " + problem);
       }
       m.limits = limits;
     }
@@ -152,6 +186,88 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
   for (size_t i = before; i < diags.size(); ++i)
     if (diags[i].message.find("(ignored)") == std::string::npos) return std::nullopt;
   return m;
+}
+
+std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagnostic>& diags) {
+  std::string text;
+  try {
+    text = readRegularFile(file, kMaxManifestBytes);
+  } catch (const Exception& e) {
+    diags.push_back({file, 0, e.error().code == codes::kLimitExceeded ? tooLarge() : e.error().message});
+    return std::nullopt;
+  }
+  auto m = parseManifest(text, file, diags);
+  if (m) m->dir = std::filesystem::absolute(std::filesystem::path(file).parent_path()).string();
+  return m;
+}
+
+namespace {
+// `p` resolved (`..`, symlinks), when that stays inside the directory `dir` (resolved too).
+std::optional<std::filesystem::path> resolvedInside(const std::filesystem::path& dir,
+                                                    const std::filesystem::path& p) {
+  std::error_code ec1, ec2;
+  auto root = std::filesystem::weakly_canonical(dir, ec1);
+  auto real = std::filesystem::weakly_canonical(p, ec2);
+  auto rel = real.lexically_relative(root);
+  if (ec1 || ec2 || rel.empty() || *rel.begin() == ".." || rel == ".") return std::nullopt;
+  return real;
+}
+}  // namespace
+
+std::string manifestEntry(const Manifest& m, const std::string& manifestFile) {
+  namespace fs = std::filesystem;
+  fs::path dir = m.dir;
+  std::error_code ec;
+  std::string entry = m.entry;
+  if (entry.empty()) {
+    for (Engine* e : allEngines())
+      for (const auto& x : e->extensions())
+        if (entry.empty() && fs::exists(dir / ("main" + x), ec)) entry = "main" + x;
+    if (entry.empty()) fail(codes::kInvalidArgument, manifestFile + ": no 'entry' and no main.lua");
+  }
+  // The entry is part of the spell: it must stay in the spell's directory, so a manifest cannot
+  // point the runner at /dev/zero or at files of another spell.
+  fs::path p = (dir / entry).lexically_normal();
+  if (!resolvedInside(dir, p))
+    fail(codes::kInvalidArgument, manifestFile + ": entry '" + entry +
+                                      "' must name a file inside the spell's directory " + dir.string());
+  return p.string();
+}
+
+std::string readSpellFile(const std::string& path, const std::string& within) {
+  if (within.empty()) return readRegularFile(path, kMaxSourceBytes);
+  // Resolved again here, and opened as resolved: a link swapped in since manifestEntry looked
+  // is refused, not followed.
+  auto real = resolvedInside(within, path);
+  if (!real) fail(codes::kInvalidArgument, path + " is not inside the spell's directory " + within);
+  return readRegularFile(*real, kMaxSourceBytes, true, path);
+}
+
+std::string limitProblem(std::string_view key, double v) {
+  if (!std::isfinite(v)) return "must be a finite number";
+  // Upper bounds keep every limit representable where it is used (a timeout as nanoseconds
+  // of steady_clock, instructions as int64) and catch typos; none is a real constraint.
+  struct Bound {
+    const char* key;
+    const char* what;
+    bool zeroOk;
+    double max;
+    bool whole;
+    const char* maxText;
+  };
+  static const Bound kBounds[] = {
+      {"timeout_s", "a number of seconds", false, 365.0 * 86400, false, "31536000 (365 days)"},
+      {"memory_mb", "a number of MiB", false, 1 << 20, false, "1048576 (1 TiB)"},
+      {"instructions", "a whole number", false, 1e15, true, "10^15"},
+      {"max_cost_usd", "an amount in USD", true, 1e9, false, "10^9"},
+      {"max_tokens", "a whole number", true, 1e15, true, "10^15"},
+  };
+  for (const auto& b : kBounds) {
+    if (key != b.key) continue;
+    if ((b.zeroOk ? v >= 0 : v > 0) && v <= b.max && (!b.whole || v == std::floor(v))) return "";
+    return std::string("must be ") + b.what + (b.zeroOk ? " from 0" : " greater than 0") + " up to " + b.maxText;
+  }
+  return v < 0 ? "must be a non-negative number" : "";
 }
 
 namespace {

@@ -75,14 +75,6 @@ const char* teardownWhere(Phase p) {
   return nullptr;
 }
 
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) fail(codes::kNotFound, "cannot read " + p.string() + ": no such file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string newRunId() {
   unsigned char b[8];
   randombytes_buf(b, sizeof b);
@@ -192,9 +184,10 @@ RunResult runSpellImpl(const RunOptions& opts) {
       } else if (fs::exists(p.parent_path() / "spell.yaml", ec)) {
         manifestPath = p.parent_path() / "spell.yaml";
       }
+      std::string within;  // the manifest's directory, when the entry comes from the manifest
       if (!manifestPath.empty()) {
         std::vector<Diagnostic> diags;
-        manifest = parseManifest(readFile(manifestPath), manifestPath.string(), diags);
+        manifest = loadManifest(manifestPath.string(), diags);
         for (const auto& d : diags)
           if (d.message.find("(ignored)") != std::string::npos)
             logMessage(LogLevel::kWarn, d.toString());
@@ -203,22 +196,15 @@ RunResult runSpellImpl(const RunOptions& opts) {
           for (const auto& d : diags) msg += "\n  " + d.toString();
           return usage(msg);
         }
-        manifest->dir = fs::absolute(manifestPath.parent_path()).string();
         if (fs::is_directory(p, ec)) {
-          std::string entry = manifest->entry;
-          if (entry.empty()) {
-            for (Engine* e : allEngines())
-              for (const auto& x : e->extensions())
-                if (entry.empty() && fs::exists(p / ("main" + x))) entry = "main" + x;
-          }
-          if (entry.empty()) return usage(manifestPath.string() + ": no 'entry' and no main.lua");
-          p = p / entry;
+          p = manifestEntry(*manifest, manifestPath.string());
+          within = manifest->dir;
         } else if (!manifest->entry.empty() &&
                    fs::weakly_canonical(p.parent_path() / manifest->entry) != fs::weakly_canonical(p)) {
           manifest.reset();  // the manifest beside this file belongs to another entry
         }
       }
-      source = readFile(p);
+      source = readSpellFile(p.string(), within);
       entryPath = fs::absolute(p).string();
       chunkName = p.filename().string();
       spellDir = fs::absolute(p).parent_path().string();
@@ -281,6 +267,15 @@ RunResult runSpellImpl(const RunOptions& opts) {
     for (const auto& p : opts.allowWrite) run.permissions().allowWrite(p);
     for (const auto& n : opts.allowEnv) run.permissions().allowEnv(n);
     if (opts.allowRun) run.permissions().allowRun();
+    // The CLI checks its flags the same way; an embedding program's options are checked here.
+    auto bounded = [](const char* flag, const char* key, std::optional<double> v) {
+      std::string problem = v ? limitProblem(key, *v) : "";
+      if (!problem.empty()) fail(codes::kInvalidArgument, std::string(flag) + " " + problem);
+    };
+    bounded("--timeout", "timeout_s", opts.timeoutSeconds);
+    bounded("--memory-limit", "memory_mb", opts.memoryMb ? std::optional<double>(*opts.memoryMb) : std::nullopt);
+    bounded("--instruction-limit", "instructions",
+            opts.instructions ? std::optional<double>(*opts.instructions) : std::nullopt);
     if (opts.timeoutSeconds) limits.timeoutSeconds = *opts.timeoutSeconds;
     if (opts.memoryMb) limits.memoryBytes = *opts.memoryMb << 20;
     if (opts.instructions) limits.instructions = *opts.instructions;

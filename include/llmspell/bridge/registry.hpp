@@ -27,6 +27,7 @@
 namespace llmspell {
 
 class RunContext;
+struct SpellSource;
 
 // What a host function receives besides its arguments.
 struct CallContext {
@@ -171,8 +172,11 @@ class RunContext {
   std::string dataDir;              // $LLMSPELL_HOME
   // spell.output(value, format) sink: the CLI prints or collects it.
   std::function<void(const Value& v, std::string_view format)> output;
-  // Loads and runs another source file of the spell (spell.include); set by the engine.
-  std::function<PromisePtr(const std::string& path)> include;
+  // Runs another source file of the spell (spell.include), read by readSpellSource; set by the
+  // engine, with the extensions of its source files (".lua"), which a spell may include or
+  // require from its own directory tree without a read grant.
+  std::function<PromisePtr(const SpellSource& src)> include;
+  std::vector<std::string> sourceExtensions;
 
   // Services: one instance per type, created on first use by `make`.
   template <typename T>
@@ -198,6 +202,31 @@ class RunContext {
   CancelScope scope_;
   std::unordered_map<std::type_index, std::shared_ptr<void>> services_;
 };
+
+// The most a spell's source file (its entry, an included or required file) may hold.
+inline constexpr size_t kMaxSourceBytes = 16u << 20;
+
+// A source file a spell asked to run (spell.include, require), as read by readSpellSource.
+struct SpellSource {
+  std::string text;
+  std::string chunkName;  // the path as the spell wrote it: tracebacks and messages
+  std::string path;       // that path made absolute against the spell's directory (not resolved)
+  std::string caller;     // "spell.include('lib.lua')", "require('lib')"
+  bool readable = false;  // the spell holds a read grant for it: messages may quote its text
+};
+
+// Reads `path` (relative to the spell's directory) for `caller`. A source file of the spell's
+// engine (by extension) inside the spell's directory tree, symlinks resolved, needs no grant;
+// anything else needs --allow-read, and its denial does not tell whether it exists. The file
+// must be a regular file of at most kMaxSourceBytes and is opened without following a link
+// swapped in after the check. Throws Exception (permission_denied, not_found, invalid_argument,
+// limit_exceeded).
+SpellSource readSpellSource(RunContext& run, std::string_view path, std::string caller);
+
+// The error for `src` failing to compile (`compilerError`: a syntax error with its position).
+// The compiler quotes the text near the error, so without a read grant only the position is
+// given: running a file must not become a way to read it.
+Error sourceSyntaxError(const SpellSource& src, Error compilerError);
 
 // A host function as a Value (async(fn), log.with(...) closures, tool run functions).
 class HostFunction : public Function {

@@ -32,10 +32,37 @@ struct Manifest {
   Value config = Value::object();
 };
 
+// What loading a spell may cost. A spell's files are read before its limits apply, so these
+// bound them instead: a manifest's size, and the nodes of its YAML document counted as a reader
+// sees them (an alias as everything it names, so an "alias bomb" of a few lines is refused);
+// a source file is at most kMaxSourceBytes (registry.hpp).
+inline constexpr size_t kMaxManifestBytes = 1u << 20;
+inline constexpr size_t kMaxManifestNodes = 10000;
+
 // Parses and checks spell.yaml text. Problems are appended to `diags` (with YAML line numbers);
 // returns nullopt when the manifest cannot be used.
 std::optional<Manifest> parseManifest(const std::string& text, const std::string& file,
                                       std::vector<Diagnostic>& diags);
+
+// Reads (a regular file of at most kMaxManifestBytes) and parses the manifest `file`, and sets
+// its `dir`. Problems are appended to `diags`; returns nullopt when it cannot be used.
+std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagnostic>& diags);
+
+// The entry file of a manifest's spell (m.dir joined with `entry`, or with main.<ext> of an
+// engine when it has none). It must lead, symlinks followed, to a file inside m.dir. Throws
+// Exception(invalid_argument) saying what is wrong.
+std::string manifestEntry(const Manifest& m, const std::string& manifestFile);
+
+// Reads a spell's source file: a regular file (not a FIFO or device) of at most kMaxSourceBytes.
+// With `within` (a manifest's directory), `path` must resolve inside it, and the file opened is
+// the one resolved. Throws Exception (not_found, invalid_argument, limit_exceeded,
+// permission_denied).
+std::string readSpellFile(const std::string& path, const std::string& within = "");
+
+// What is wrong with `v` as the run limit `key` ("timeout_s", "memory_mb", "instructions",
+// "max_cost_usd", "max_tokens"), for the CLI flags and the manifest's `limits:` alike; "" when
+// it is fine. E.g. "must be a number of seconds greater than 0 and at most 31536000 (365 days)".
+std::string limitProblem(std::string_view key, double v);
 
 // Converts command-line `--param k=v` strings into typed values checked against the manifest's
 // params (types, required, enum, defaults). Throws Exception(invalid_argument) naming the param.

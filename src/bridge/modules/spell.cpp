@@ -1,7 +1,74 @@
-// `spell` namespace: params, output, context, config, include.
+// `spell` namespace: params, output, context, config, include; and the reading of the source
+// files a spell includes or requires.
+#include <algorithm>
+#include <filesystem>
+
 #include "llmspell/bridge/registry.hpp"
+#include "llmspell/core/read_file.hpp"
 
 namespace llmspell {
+
+namespace {
+std::string quoteArg(const std::string& s) {
+  return s.find_first_of(" \t'\"$") == std::string::npos ? s : "'" + s + "'";
+}
+}  // namespace
+
+SpellSource readSpellSource(RunContext& run, std::string_view path, std::string caller) {
+  namespace fs = std::filesystem;
+  if (path.find('\0') != std::string_view::npos)
+    fail(codes::kInvalidArgument, caller + ": the path contains a NUL byte");
+  SpellSource src;
+  src.caller = std::move(caller);
+  fs::path dir = run.spellDir.empty() ? fs::current_path() : fs::path(run.spellDir);
+  fs::path wrote = fs::path(path).lexically_normal();
+  fs::path abs = (dir / wrote).lexically_normal();
+  src.chunkName = wrote.string();
+  src.path = abs.string();
+  src.readable = run.permissions().canRead(src.path);
+  const std::string& shown = src.caller;
+  // The engine's own source files inside the spell's directory tree, where the spell itself lives,
+  // need no grant: `..` and symlinks are resolved before the tree is compared, and the resolved
+  // file is opened so that a link swapped in afterwards is refused rather than followed.
+  const auto& exts = run.sourceExtensions;
+  bool source = std::find(exts.begin(), exts.end(), wrote.extension().string()) != exts.end();
+  std::error_code ec1, ec2;
+  fs::path root = fs::weakly_canonical(dir, ec1);
+  fs::path real = fs::weakly_canonical(abs, ec2);
+  fs::path rel = real.lexically_relative(root);
+  bool inside = !ec1 && !ec2 && !rel.empty() && *rel.begin() != ".." && rel != ".";
+  if (source && inside) {
+    try {
+      src.text = readRegularFile(real, kMaxSourceBytes, true, shown);
+      return src;
+    } catch (const Exception& e) {
+      // A symlink where the check saw none (dangling, or swapped in): the grant decides, so the
+      // answer is the same as for a live link leading out of the tree.
+      if (e.error().code != codes::kPermissionDenied) throw;
+    }
+  }
+  if (!src.readable) {
+    std::string only;
+    for (const auto& x : exts) only += (only.empty() ? "" : " or ") + x;
+    fail(codes::kPermissionDenied,
+         shown + ": without a read grant only " + (only.empty() ? "source" : only) +
+             " files inside the spell's directory can be run; run with --allow-read=" +
+             quoteArg(src.path) + " to allow this one");
+  }
+  src.text = readRegularFile(run.permissions().checkRead(src.path), kMaxSourceBytes, true, shown);
+  return src;
+}
+
+Error sourceSyntaxError(const SpellSource& src, Error e) {
+  e.code = std::string(codes::kInvalidArgument);
+  if (src.readable) return e;
+  e.source = src.chunkName;
+  e.message = src.caller + ": syntax error" +
+              (e.line > 0 ? " at line " + std::to_string(e.line) : "") +
+              "; the compiler's message is not shown because it quotes the file, which the spell "
+              "has no read grant for (run with --allow-read=" + quoteArg(src.path) + " to see it)";
+  return e;
+}
 
 void llmspell_register_spell(Registry& r) {
   r.fn("spell", "params").property()
@@ -44,13 +111,15 @@ void llmspell_register_spell(Registry& r) {
         return cur && !cur->isNull() ? *cur : a[1];
       });
   r.fn("spell", "include")
-      .param("path", R"({"type":"string","minLength":1})", "a file inside the spell's directory")
+      .param("path", R"({"type":"string","minLength":1})",
+             "a source file inside the spell's directory (anything else needs --allow-read)")
       .returns("the included chunk's return value")
       .doc("Runs another source file of the spell and returns its value")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         if (!cx.run.include)
           return Promise::rejected(Error(codes::kInternal, "this engine does not support spell.include"));
-        return cx.run.include(a[0].asString());
+        return cx.run.include(readSpellSource(cx.run, a[0].asString(),
+                                              "spell.include('" + a[0].asString() + "')"));
       });
 }
 

@@ -924,47 +924,58 @@ int safeCollectGarbage(lua_State* L) {
   return lua_error(L);
 }
 
-// require(name): only Lua files inside the spell's own directory.
-// Finds and loads the module's chunk; pushes the function (returns 0) or an error object (-1).
+// Compiles `code` as a text chunk named `chunk` ("@main.lua") and pushes the function; or pushes
+// nothing and returns the error: a syntax error (invalid_argument), or the memory limit reached
+// while compiling (limit_exceeded, the same stop as at run time).
+std::optional<Error> compileChunk(lua_State* L, LuaCtx* c, std::string_view code, const std::string& chunk) {
+  int st = luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
+  if (st == LUA_OK) return std::nullopt;
+  Error e;
+  if (st == LUA_ERRMEM) {
+    e = c->killed ? c->killReason
+                  : Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c->memLimit >> 20) +
+                                                     " MiB exceeded while compiling");
+    e.code = std::string(codes::kLimitExceeded);
+  } else {
+    e = errorFromString(lua_tostring(L, -1) ? lua_tostring(L, -1) : "syntax error");
+    e.code = std::string(codes::kInvalidArgument);
+    e.message = "syntax error: " + e.message;
+  }
+  lua_pop(L, 1);
+  return e;
+}
+
+// Compiles a file the spell includes or requires (read by readSpellSource); see compileChunk.
+std::optional<Error> compileSource(lua_State* L, LuaCtx* c, const SpellSource& src) {
+  auto err = compileChunk(L, c, src.text, "@" + src.chunkName);
+  if (err && err->code == codes::kInvalidArgument) err = sourceSyntaxError(src, *err);
+  return err;
+}
+
+// require(name): "a.b" is a/b.lua or a/b/init.lua under the spell's directory, read with the
+// rules of spell.include (readSpellSource). Pushes the function (returns 0) or an error (-1).
 int requireLoad(lua_State* L, LuaCtx* c, const char* name) {
-  namespace fs = std::filesystem;
   std::string rel = name;
   for (auto& ch : rel)
     if (ch == '.') ch = '/';
-  fs::path base = c->run->spellDir.empty() ? fs::current_path() : fs::path(c->run->spellDir);
-  std::error_code ec;
-  fs::path root = fs::weakly_canonical(base, ec);
-  fs::path target = fs::weakly_canonical(root / (rel + ".lua"), ec);
-  fs::path target2 = fs::weakly_canonical(root / rel / "init.lua", ec);
-  auto inside = [&](const fs::path& p) {
-    auto r = p.lexically_relative(root);
-    return !r.empty() && r.native().rfind("..", 0) != 0;
-  };
-  fs::path pick;
-  if (inside(target) && fs::is_regular_file(target)) pick = target;
-  else if (inside(target2) && fs::is_regular_file(target2)) pick = target2;
-  if (pick.empty()) {
-    if (!inside(target))
-      pushError(L, Error(codes::kPermissionDenied,
-                         std::string("require('") + name +
-                             "') points outside the spell's directory; only modules inside " +
-                             root.string() + " can be required"));
-    else
-      pushError(L, Error(codes::kNotFound, std::string("module '") + name +
-                                               "' not found in the spell's directory (looked for " +
-                                               target.string() + ")"));
+  std::optional<SpellSource> src;
+  try {
+    try {
+      src = readSpellSource(*c->run, rel + ".lua", std::string("require('") + name + "')");
+    } catch (const Exception& e) {
+      if (e.error().code != codes::kNotFound) throw;
+      src = readSpellSource(*c->run, rel + "/init.lua", std::string("require('") + name + "')");
+    }
+  } catch (const Exception& e) {
+    Error err = e.error();
+    if (err.code == codes::kNotFound)
+      err.message = std::string("module '") + name + "' not found in the spell's directory (looked for " +
+                    rel + ".lua and " + rel + "/init.lua)";
+    pushError(L, err);
     return -1;
   }
-  std::ifstream in(pick, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string code = ss.str();
-  std::string chunk = "@" + pick.filename().string();
-  if (luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t") != LUA_OK) {
-    Error e = errorFromString(lua_tostring(L, -1) ? lua_tostring(L, -1) : "syntax error");
-    lua_pop(L, 1);
-    e.code = std::string(codes::kInvalidArgument);
-    pushError(L, e);
+  if (auto err = compileSource(L, c, *src)) {
+    pushError(L, *err);
     return -1;
   }
   return 0;
@@ -1222,7 +1233,8 @@ class LuaContext final : public ScriptContext {
     bindRegistry(L_, &c_);
     runPrelude();
     c_.inHost = false;
-    run.include = [this](const std::string& path) { return includeFile(path); };
+    run.include = [this](const SpellSource& src) { return includeFile(src); };
+    run.sourceExtensions = luaEngine().extensions();
   }
 
   ~LuaContext() override { close(); }
@@ -1245,17 +1257,9 @@ class LuaContext final : public ScriptContext {
   }
 
   std::optional<Error> check(std::string_view source, std::string_view chunkName) override {
-    std::string name = "@" + std::string(chunkName);
-    int st = luaL_loadbufferx(L_, source.data(), source.size(), name.c_str(), "t");
-    std::optional<Error> out;
-    if (st != LUA_OK) {
-      Error e = errorFromString(lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "syntax error");
-      e.code = std::string(codes::kInvalidArgument);
-      e.message = "syntax error: " + e.message;
-      out = e;
-    }
-    lua_pop(L_, 1);
-    return out;
+    auto err = compileChunk(L_, &c_, source, "@" + std::string(chunkName));
+    if (!err) lua_pop(L_, 1);
+    return err;
   }
 
   PromisePtr run(std::string_view source, std::string_view chunkName) override {
@@ -1271,15 +1275,7 @@ class LuaContext final : public ScriptContext {
       });
     }
     c_.chunkName = std::string(chunkName);
-    std::string name = "@" + std::string(chunkName);
-    int st = luaL_loadbufferx(L_, source.data(), source.size(), name.c_str(), "t");
-    if (st != LUA_OK) {
-      Error e = errorFromString(lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "syntax error");
-      e.code = std::string(codes::kInvalidArgument);
-      e.message = "syntax error: " + e.message;
-      lua_pop(L_, 1);
-      return Promise::rejected(e);
-    }
+    if (auto err = compileChunk(L_, &c_, source, "@" + std::string(chunkName))) return Promise::rejected(*err);
     TaskPtr t = startTask(&c_, L_, 0);
     auto p = t->done;
     p->onSettle([this](const Promise&) { deadlineTimer_.cancel(); });
@@ -1324,28 +1320,9 @@ class LuaContext final : public ScriptContext {
     }
   }
 
-  // spell.include: runs a source file from the spell's directory as a new task.
-  PromisePtr includeFile(const std::string& path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    fs::path root = fs::weakly_canonical(c_.run->spellDir.empty() ? fs::current_path() : fs::path(c_.run->spellDir), ec);
-    fs::path target = fs::weakly_canonical(root / path, ec);
-    auto rel = target.lexically_relative(root);
-    if (rel.empty() || rel.native().rfind("..", 0) == 0)
-      return Promise::rejected(Error(codes::kPermissionDenied,
-                                     "spell.include('" + path + "') points outside the spell's directory " + root.string()));
-    std::ifstream in(target, std::ios::binary);
-    if (!in) return Promise::rejected(Error(codes::kNotFound, "spell.include: no such file " + target.string()));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string code = ss.str();
-    std::string chunk = "@" + rel.string();
-    if (luaL_loadbufferx(L_, code.data(), code.size(), chunk.c_str(), "t") != LUA_OK) {
-      Error e = errorFromString(lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "syntax error");
-      lua_pop(L_, 1);
-      e.code = std::string(codes::kInvalidArgument);
-      return Promise::rejected(e);
-    }
+  // spell.include: runs a source file of the spell as a new task.
+  PromisePtr includeFile(const SpellSource& src) {
+    if (auto err = compileSource(L_, &c_, src)) return Promise::rejected(*err);
     return startTask(&c_, L_, 0)->done;
   }
 
