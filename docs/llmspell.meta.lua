@@ -1271,13 +1271,13 @@ function spell.config(key, default) end
 
 ---Runs another source file of the spell and returns its value
 ---@async
----@param path string a file inside the spell's directory
+---@param path string a source file inside the spell's directory (anything else needs --allow-read)
 ---@return any # the included chunk's return value
 function spell.include(path) end
 
 ---Runs another source file of the spell and returns its value
 ---Returns a promise instead of suspending the spell.
----@param path string a file inside the spell's directory
+---@param path string a source file inside the spell's directory (anything else needs --allow-read)
 ---@return promise # the included chunk's return value
 function spell.include_async(path) end
 
