@@ -1,9 +1,12 @@
 // spell.yaml parsing with line numbers, and typing of --param values against the manifest.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <sstream>
+#include <unordered_map>
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/read_file.hpp"
@@ -43,22 +46,60 @@ std::vector<std::string> stringList(const Value& v) {
   return out;
 }
 
-// Counts the nodes of `n` as a reader of the document sees them, giving up once `budget` is
-// spent. yaml-cpp shares the node an alias names instead of copying it, so loading is cheap but
-// walking (and converting to a Value) visits it once per alias: nested aliases describe
-// billions of nodes in a few lines.
-bool fitsBudget(const YAML::Node& n, size_t& budget, int depth) {
-  if (budget == 0 || depth > 256) return false;
-  --budget;
-  if (n.IsSequence()) {
-    for (const auto& x : n)
-      if (!fitsBudget(x, budget, depth + 1)) return false;
-  } else if (n.IsMap()) {
-    for (const auto& kv : n)
-      if (!fitsBudget(kv.first, budget, depth + 1) || !fitsBudget(kv.second, budget, depth + 1)) return false;
+// Counts the nodes of a YAML document as a reader of it sees them, from the parser's events,
+// and stops the parse (by throwing TooBig) once there are more than kMaxManifestNodes or they
+// nest deeper than kMaxDepth. An alias counts as every node of what it names: yaml-cpp shares
+// that node instead of copying it, so loading stays cheap, but everything that walks the
+// document (the conversion to a Value) visits it once per alias, and a few lines of nested
+// aliases describe billions of nodes. Counting events also bounds the parse itself, which
+// yaml-cpp makes slow and large for a long flat list.
+class NodeCounter final : public YAML::EventHandler {
+ public:
+  struct TooBig {};
+  static constexpr size_t kMaxDepth = 256;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t a) override { leaf(a); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t a, const std::string&) override { leaf(a); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t a) override {
+    auto it = sizes_.find(a);
+    if (it == sizes_.end()) throw TooBig{};  // names a node still open: a cycle
+    add(it->second);
   }
-  return true;
-}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override {
+    open(a);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override {
+    open(a);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  void add(size_t n) {
+    total_ += n;
+    if (total_ > kMaxManifestNodes) throw TooBig{};
+  }
+  void leaf(YAML::anchor_t a) {
+    add(1);
+    if (a) sizes_[a] = 1;
+  }
+  void open(YAML::anchor_t a) {
+    add(1);
+    open_.push_back({a, total_ - 1});
+    if (open_.size() > kMaxDepth) throw TooBig{};
+  }
+  void close() {
+    auto [a, start] = open_.back();
+    open_.pop_back();
+    if (a) sizes_[a] = total_ - start;
+  }
+
+  size_t total_ = 0;
+  std::vector<std::pair<YAML::anchor_t, size_t>> open_;  // open collections: anchor, total at start
+  std::unordered_map<YAML::anchor_t, size_t> sizes_;     // anchor -> nodes of what it names
+};
 
 std::string tooLarge() {
   return "the manifest is larger than the " + fmtBytes(kMaxManifestBytes) + " a manifest may be";
@@ -80,14 +121,19 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
     return std::nullopt;
   }
   try {
-    root = YAML::Load(text);
-    size_t budget = kMaxManifestNodes;
-    if (!fitsBudget(root, budget, 0)) {
+    try {
+      std::istringstream in(text);
+      YAML::Parser parser(in);
+      NodeCounter counter;
+      parser.HandleNextDocument(counter);
+    } catch (const NodeCounter::TooBig&) {
       diags.push_back({file, 0, "the manifest has more than " + std::to_string(kMaxManifestNodes) +
                                     " YAML nodes (aliases counted as the nodes they repeat) or is nested "
-                                    "more than 256 deep; a manifest describes a spell, not its data"});
+                                    "more than " + std::to_string(NodeCounter::kMaxDepth) +
+                                    " deep; a manifest describes a spell, not its data"});
       return std::nullopt;
     }
+    root = YAML::Load(text);
     m.raw = parseYaml(text);
   } catch (const YAML::Exception& e) {
     diags.push_back({file, e.mark.line + 1, "invalid YAML: " + e.msg});

@@ -210,6 +210,20 @@ TEST_F(Loading, ManifestWithTooManyKeysIsRefused) {
   auto r = runSpell();
   EXPECT_EQ(r.exit, 2) << r.out;
   EXPECT_TRUE(has(r.out, "more than 10000 YAML nodes")) << r.out;
+
+  // A flat list of 400,000 items in under 1 MiB: the count stops the parse itself early.
+  std::string list = "name: long\nconfig: [";
+  for (int i = 0; i < 400000; ++i) list += "1,";
+  write(spell() / "spell.yaml", list + "1]\n");
+  auto l = runSpell();
+  EXPECT_EQ(l.exit, 2) << l.out;
+  EXPECT_TRUE(has(l.out, "more than 10000 YAML nodes")) << l.out;
+
+  // Nesting is bounded as well.
+  write(spell() / "spell.yaml", "name: deep\nconfig: " + std::string(300, '[') + std::string(300, ']') + "\n");
+  auto d = runSpell();
+  EXPECT_EQ(d.exit, 2) << d.out;
+  EXPECT_TRUE(has(d.out, "nested more than 256 deep")) << d.out;
 }
 
 TEST_F(Loading, ManifestLargerThanTheCapIsRefused) {
