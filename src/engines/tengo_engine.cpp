@@ -5,14 +5,23 @@
 //
 // Host failures come back as Tengo error values (`is_error(x)`, `x.code`, `x.message`), the
 // idiom Tengo scripts already use; only limit stops end the script, uncatchably.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "llmspell/engines/engine.hpp"
+#include "llmspell/core/safe_fs.hpp"
 #include "llmspell/engines/tengo/tengo.hpp"
+
+extern char** environ;
 
 namespace llmspell {
 
@@ -37,6 +46,214 @@ class TengoFunction final : public Function {
   TengoContext* ctx_;
   tg::Value fn_;
   std::weak_ptr<bool> alive_;
+};
+
+// The `os` module's host for one spell: Permissions decide, core/safe_fs opens, the same
+// resolve-check-open path as the fs module. A spell has its own working directory and its own
+// view of the environment, so nothing it does through `os` changes the process: not the
+// runtime's current directory, not the environment other spells and the provider
+// configuration read.
+//
+// The grant each function needs:
+//   getenv, lookup_env, expand_env, setenv, unsetenv  --allow-env=NAME for each NAME
+//   environ                                           lists only granted names
+//   temp_dir                                          --allow-env=TMPDIR (it reads $TMPDIR)
+//   hostname, getpid, getppid, getuid, geteuid, getgid, getegid
+//                                                     --allow-run: they describe the machine and
+//                                                     the process, which a spell that may run
+//                                                     programs can learn anyway (`id`,
+//                                                     `hostname`), and no other spell needs
+//   exec_look_path                                    --allow-run
+//   getwd, chdir                                      --allow-read (or write) on the directory
+//   read_file                                         --allow-read
+//   mkdir, mkdir_all                                  --allow-write
+//   remove, remove_all, rename                        --allow-write on the entry (a symlink
+//                                                     itself, never its target), both for rename
+//   getpagesize, args, platform constants             nothing
+// Everything else in Tengo's os (exit, open, exec, stat, ...) is refused by the module.
+class SpellOs final : public tg::OsHost {
+ public:
+  using ErrorFn = std::function<tg::Value(const Error&)>;
+  SpellOs(const Permissions& perms, ErrorFn toError)
+      : perms_(perms), toError_(std::move(toError)), cwd_(perms.resolve(".")) {}
+
+  tg::Value getenv(const std::string& name) override {
+    return guard([&] { return tg::makeString(lookup(checkedName(name)).value_or("")); });
+  }
+  tg::Value lookupEnv(const std::string& name) override {
+    return guard([&] {
+      auto v = lookup(checkedName(name));
+      return v ? tg::makeString(*v) : tg::Value::boolean(false);
+    });
+  }
+  tg::Value setenv(const std::string& name, const std::string& value) override {
+    return guard([&] {
+      checkedName(name);
+      if (name.empty() || name.find('=') != std::string::npos || value.find('\0') != std::string::npos)
+        fail(codes::kInvalidArgument, "os.setenv: invalid variable name or value");
+      overlay_[name] = value;
+      return tg::Value::boolean(true);
+    });
+  }
+  tg::Value unsetenv(const std::string& name) override {
+    return guard([&] {
+      overlay_[checkedName(name)] = std::nullopt;
+      return tg::Value::boolean(true);
+    });
+  }
+  tg::Value environment() override {
+    return guard([&] {
+      std::set<std::string> names;
+      for (char** e = ::environ; e && *e; ++e) {
+        std::string_view kv(*e);
+        names.emplace(kv.substr(0, kv.find('=')));
+      }
+      for (const auto& [k, v] : overlay_) names.insert(k);
+      std::vector<tg::Value> items;
+      for (const auto& n : names) {
+        if (!perms_.canEnv(n)) continue;
+        if (auto v = lookup(n)) items.push_back(tg::makeString(n + "=" + *v));
+      }
+      return tg::makeArray(std::move(items));
+    });
+  }
+  tg::Value info(const std::string& what) override {
+    return guard([&]() -> tg::Value {
+      if (what == "temp_dir") {
+        perms_.checkEnv("TMPDIR");
+        auto t = lookup("TMPDIR");
+        return tg::makeString(t && !t->empty() ? *t : "/tmp");
+      }
+      if (!perms_.run())
+        fail(codes::kPermissionDenied,
+             "os." + what +
+                 " describes the machine and the process; run with --allow-run or set "
+                 "permissions.run in spell.yaml");
+      if (what == "hostname") {
+        char buf[256];
+        if (::gethostname(buf, sizeof buf) != 0) fail(codes::kInternal, std::strerror(errno));
+        buf[sizeof buf - 1] = 0;
+        return tg::makeString(buf);
+      }
+      if (what == "getpid") return tg::Value::integer(::getpid());
+      if (what == "getppid") return tg::Value::integer(::getppid());
+      if (what == "getuid") return tg::Value::integer(::getuid());
+      if (what == "geteuid") return tg::Value::integer(::geteuid());
+      if (what == "getgid") return tg::Value::integer(::getgid());
+      if (what == "getegid") return tg::Value::integer(::getegid());
+      fail(codes::kPermissionDenied, "os." + what + " is not offered");
+    });
+  }
+  tg::Value execLookPath(const std::string& file) override {
+    return guard([&] {
+      perms_.checkRun(file);
+      Permissions::checkPathText(file);
+      auto executable = [](const std::string& c) {
+        struct stat st;
+        return ::stat(c.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(c.c_str(), X_OK) == 0;
+      };
+      if (file.find('/') != std::string::npos) {
+        std::string c = file[0] == '/' ? file : (cwd_ / file).string();
+        if (executable(c)) return tg::makeString(file);
+      } else {
+        std::string path = lookup("PATH").value_or("");
+        size_t start = 0;
+        while (start <= path.size() && !file.empty()) {
+          size_t end = path.find(':', start);
+          if (end == std::string::npos) end = path.size();
+          std::string dir = path.substr(start, end - start);
+          std::string c = (dir.empty() ? "." : dir) + "/" + file;
+          if (executable(c[0] == '/' ? c : (cwd_ / c).string())) return tg::makeString(c);
+          start = end + 1;
+        }
+      }
+      fail(codes::kNotFound, "exec: \"" + file + "\": executable file not found in $PATH");
+    });
+  }
+  tg::Value getwd() override {
+    return guard([&] {
+      // "." from the spell's directory: a denial names ".", not the directory itself.
+      return tg::makeString(perms_.checkRead(".", cwd_).string());
+    });
+  }
+  tg::Value chdir(const std::string& dir) override {
+    return guard([&] {
+      safefs::Target t = safefs::forRead(perms_, dir, cwd_);
+      struct stat st;
+      if (!safefs::lstat("os.chdir", t, st)) safefs::failErrno("os.chdir", t.shown, ENOENT);
+      if (!S_ISDIR(st.st_mode))
+        fail(codes::kInvalidArgument, "os.chdir: " + t.shown + ": is not a directory");
+      cwd_ = t.abs;
+      return tg::Value::boolean(true);
+    });
+  }
+  tg::Value readFile(const std::string& path) override {
+    return guard([&] {
+      safefs::Target t = safefs::forRead(perms_, path, cwd_);
+      return tg::makeBytes(safefs::readFile("os.read_file", t, kMaxRead, "the 64 MiB read limit"));
+    });
+  }
+  tg::Value remove(const std::string& path, bool all) override {
+    return guard([&] {
+      const char* fname = all ? "os.remove_all" : "os.remove";
+      safefs::Target t = safefs::forEntry(perms_, path, cwd_);
+      try {
+        safefs::remove(fname, t, all);
+      } catch (const Exception& e) {
+        // Go's RemoveAll: a path that is already gone is not an error.
+        if (!all || e.error().code != codes::kNotFound) throw;
+      }
+      return tg::Value::boolean(true);
+    });
+  }
+  tg::Value mkdir(const std::string& path, int64_t mode, bool all) override {
+    return guard([&] {
+      safefs::Target t = safefs::forWrite(perms_, path, cwd_);
+      safefs::makeDir(all ? "os.mkdir_all" : "os.mkdir", t, all, static_cast<mode_t>(mode & 0777));
+      return tg::Value::boolean(true);
+    });
+  }
+  tg::Value rename(const std::string& from, const std::string& to) override {
+    return guard([&] {
+      safefs::Target a = safefs::forEntry(perms_, from, cwd_);
+      safefs::Target b = safefs::forEntry(perms_, to, cwd_);
+      safefs::rename("os.rename", a, b);
+      return tg::Value::boolean(true);
+    });
+  }
+
+ private:
+  static constexpr size_t kMaxRead = 64u << 20;  // as fs.read
+
+  template <typename F>
+  tg::Value guard(F&& f) {
+    try {
+      return f();
+    } catch (const Exception& e) {
+      return toError_(e.error());
+    } catch (const std::exception& e) {
+      return toError_(Error(codes::kInternal, e.what()));
+    }
+  }
+  // The env grant for `name`; a NUL byte would cut the name the C library sees.
+  const std::string& checkedName(const std::string& name) {
+    if (name.find('\0') != std::string::npos)
+      fail(codes::kInvalidArgument, "variable name contains a NUL byte");
+    perms_.checkEnv(name);
+    return name;
+  }
+  // The spell's view: its own setenv/unsetenv first, then the process environment.
+  std::optional<std::string> lookup(const std::string& name) const {
+    if (auto it = overlay_.find(name); it != overlay_.end()) return it->second;
+    const char* v = ::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  }
+
+  const Permissions& perms_;
+  ErrorFn toError_;
+  std::filesystem::path cwd_;  // resolved; where the spell's relative `os` paths start
+  std::map<std::string, std::optional<std::string>> overlay_;  // nullopt: unset by the spell
 };
 
 class TengoContext final : public ScriptContext {
@@ -66,7 +283,11 @@ class TengoContext final : public ScriptContext {
     addModules(s);
     s.limits().maxMemoryBytes = limits_.memoryBytes ? static_cast<int64_t>(limits_.memoryBytes) : -1;
     s.limits().maxInstructions = limits_.instructions ? static_cast<int64_t>(limits_.instructions) : -1;
-    s.setOsPermission([this](std::string_view op, std::string_view arg) { return osAllowed(op, arg); });
+    // One host for the context's life, so the REPL keeps its directory and environment.
+    if (!os_)
+      os_ = std::make_shared<SpellOs>(run_.permissions(),
+                                      [this](const Error& e) { return errorValue(e); });
+    s.setOsHost(os_);
     // The VM measures memory from the start of the run, so the program's constants are charged
     // here: a source whose constants alone pass the limit is a limit stop, not a syntax error.
     const int64_t heapBefore = tg::tlHeapBytes;
@@ -404,27 +625,6 @@ class TengoContext final : public ScriptContext {
     }
   }
 
-  bool osAllowed(std::string_view op, std::string_view arg) {
-    const Permissions& p = run_.permissions();
-    if (op == "getenv" || op == "setenv" || op == "environ") {
-      try {
-        p.checkEnv(arg);
-        return true;
-      } catch (const Exception&) {
-        return false;
-      }
-    }
-    if (op == "exec" || op == "start_process" || op == "exit") return op != "exit" && p.run();
-    if (op == "read_file" || op == "stat" || op == "open_file" || op == "lookup_env")
-      return p.canRead(arg);
-    try {
-      p.checkWrite(arg);
-      return true;
-    } catch (const Exception&) {
-      return false;
-    }
-  }
-
   void setSegmentDeadline() {
     if (deadline_ == Clock::time_point::max() || !vm_) return;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
@@ -516,6 +716,7 @@ class TengoContext final : public ScriptContext {
 
   RunContext& run_;
   Limits limits_;
+  std::shared_ptr<SpellOs> os_;
   std::unique_ptr<tg::Vm> vm_;
   PromisePtr done_, pending_;
   std::string chunk_;

@@ -28,6 +28,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/safe_fs.hpp"
 #include "llmspell/net/http.hpp"
 #include "tools/builtins.hpp"
 
@@ -74,92 +75,12 @@ PromisePtr now(F&& f) {
 
 // ------------------------------------------------------------------------------------------
 // Files: paths are checked by Permissions (which resolves `..` and symlinks) and then opened
-// component by component with O_NOFOLLOW, so a symlink swapped in after the check cannot
-// redirect the access (the same approach as the fs module).
+// component by component with O_NOFOLLOW (core/safe_fs, shared with the fs module), so a
+// symlink swapped in after the check cannot redirect the access.
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
+using safefs::Target;
 
- private:
-  int fd_;
-};
-
-[[noreturn]] void sysFail(const std::string& tool, const stdfs::path& p, int err) {
-  std::string where = tool + ": " + p.string();
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR: fail(codes::kNotFound, where + ": no such file or directory");
-    case EACCES:
-    case EPERM: fail(codes::kPermissionDenied, where + ": the operating system denied access");
-    case ELOOP:
-      fail(codes::kPermissionDenied,
-           where + ": is a symbolic link the permission check did not cover");
-    case EISDIR: fail(codes::kInvalidArgument, where + ": is a directory, not a file");
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG: fail(codes::kLimitExceeded, where + ": " + std::strerror(err));
-    default: fail(codes::kInternal, where + ": " + std::strerror(err));
-  }
-}
-
-Fd openNoFollow(const std::string& tool, const stdfs::path& abs, int flags, mode_t mode = 0644) {
-  Fd dir(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  std::vector<std::string> parts;
-  for (const auto& c : abs.relative_path())
-    if (!c.empty() && c != ".") parts.push_back(c.string());
-  if (parts.empty()) {
-    Fd fd(::open("/", flags | O_CLOEXEC));
-    if (fd.get() < 0) sysFail(tool, abs, errno);
-    return fd;
-  }
-  std::string leaf = parts.back();
-  parts.pop_back();
-  for (const auto& c : parts) {
-    Fd next(::openat(dir.get(), c.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (next.get() < 0) sysFail(tool, abs, errno == ENOTDIR ? ELOOP : errno);
-    dir = std::move(next);
-  }
-  Fd fd(::openat(dir.get(), leaf.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode));
-  if (fd.get() < 0) sysFail(tool, abs, errno);
-  return fd;
-}
-
-std::string readFd(const std::string& tool, const stdfs::path& abs, Fd& fd, size_t limit) {
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) sysFail(tool, abs, errno);
-  if (S_ISDIR(st.st_mode)) sysFail(tool, abs, EISDIR);
-  if (!S_ISREG(st.st_mode))
-    fail(codes::kInvalidArgument, tool + ": " + abs.string() + " is not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > limit)
-    fail(codes::kLimitExceeded, tool + ": " + abs.string() + " is " + std::to_string(st.st_size) +
-                                    " bytes, more than the limit of " + std::to_string(limit) +
-                                    " (max_bytes)");
-  std::string out;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      sysFail(tool, abs, errno);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > limit)
-      fail(codes::kLimitExceeded, tool + ": " + abs.string() + " is larger than max_bytes");
-  }
-  return out;
-}
+std::string maxBytesText(size_t limit) { return "max_bytes (" + std::to_string(limit) + ")"; }
 
 std::string base64(const std::string& s) {
   std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
@@ -171,10 +92,9 @@ std::string base64(const std::string& s) {
 
 Value fileRead(const Value& a, ToolEnv& env) {
   std::string path = a.getString("path");
-  stdfs::path abs = env.permissions.checkRead(path);
+  Target t = safefs::forRead(env.permissions, path);
   auto limit = static_cast<size_t>(a.getInt("max_bytes", static_cast<int64_t>(kMaxFileRead)));
-  Fd fd = openNoFollow("file_read", abs, O_RDONLY | O_NONBLOCK);
-  std::string data = readFd("file_read", abs, fd, limit);
+  std::string data = safefs::readFile("file_read", t, limit, maxBytesText(limit));
   auto size = static_cast<int64_t>(data.size());
   bool text = isValidUtf8(data);
   return Value::object({{"path", path},
@@ -185,45 +105,38 @@ Value fileRead(const Value& a, ToolEnv& env) {
 
 Value fileWrite(const Value& a, ToolEnv& env) {
   std::string path = a.getString("path");
-  stdfs::path abs = env.permissions.checkWrite(path);
+  Target t = safefs::forWrite(env.permissions, path);
   if (a.getBool("create_dirs")) {
-    std::error_code ec;
-    stdfs::create_directories(abs.parent_path(), ec);
-    if (ec) sysFail("file_write", abs.parent_path(), ec.value());
+    // The parent is inside the grant (the check covered the file below it); it is created by
+    // the same walk, so a link swapped in cannot move the new directories outside.
+    safefs::makeDir("file_write", Target{t.abs.parent_path(), path}, true);
   }
   const std::string& data = a.get("content").asString();
-  int flags = O_WRONLY | O_CREAT | O_NONBLOCK | (a.getBool("append") ? O_APPEND : O_TRUNC);
-  Fd fd = openNoFollow("file_write", abs, flags);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) sysFail("file_write", abs, errno);
-  if (!S_ISREG(st.st_mode))
-    fail(codes::kInvalidArgument, "file_write: " + abs.string() + " is not a regular file");
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      sysFail("file_write", abs, errno);
-    }
-    off += static_cast<size_t>(n);
-  }
+  size_t off = safefs::writeFile("file_write", t, data, a.getBool("append") ? O_APPEND : O_TRUNC);
   return Value::object(
       {{"path", path}, {"bytes", static_cast<int64_t>(off)}, {"appended", a.getBool("append")}});
 }
 
+std::string joinPath(const std::string& base, const std::string& rel) {
+  if (base.empty() || base == ".") return rel;
+  return base.back() == '/' ? base + rel : base + "/" + rel;
+}
+
 // Walks a directory tree without following symlinks. `visit(rel, abs, st)` returns false to stop.
+// `root.shown` is the path the spell gave; entries below it are shown joined to it.
 void walk(
-    const std::string& tool, const stdfs::path& root, bool recursive, bool hidden,
+    const std::string& tool, const Target& root, bool recursive, bool hidden,
     const std::function<bool(const std::string&, const stdfs::path&, const struct stat&)>& visit) {
-  std::vector<std::pair<stdfs::path, std::string>> todo{{root, ""}};
+  std::vector<std::pair<stdfs::path, std::string>> todo{{root.abs, ""}};
   size_t dirs = 0;
   while (!todo.empty()) {
     auto [dirAbs, rel] = todo.back();
     todo.pop_back();
     if (++dirs > 100000) fail(codes::kLimitExceeded, tool + ": more than 100,000 directories");
-    Fd fd = openNoFollow(tool, dirAbs, O_RDONLY | O_DIRECTORY);
+    Target dir{dirAbs, rel.empty() ? root.shown : joinPath(root.shown, rel)};
+    safefs::Fd fd = safefs::open(tool, dir, O_RDONLY | O_DIRECTORY);
     DIR* d = ::fdopendir(::dup(fd.get()));
-    if (!d) sysFail(tool, dirAbs, errno);
+    if (!d) safefs::failErrno(tool, dir.shown, errno);
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
@@ -252,19 +165,14 @@ const char* typeOf(mode_t m) {
   return "other";
 }
 
-std::string joinPath(const std::string& base, const std::string& rel) {
-  if (base.empty() || base == ".") return rel;
-  return base.back() == '/' ? base + rel : base + "/" + rel;
-}
-
 Value fileList(const Value& a, ToolEnv& env) {
   std::string path = a.getString("path", ".");
-  stdfs::path abs = env.permissions.checkRead(path);
+  Target root = safefs::forRead(env.permissions, path);
   std::string pattern = a.getString("pattern");
   auto maxEntries = static_cast<size_t>(a.getInt("max_entries", 1000));
   std::vector<Value> entries;
   bool truncated = false;
-  walk("file_list", abs, a.getBool("recursive"), a.getBool("include_hidden"),
+  walk("file_list", root, a.getBool("recursive"), a.getBool("include_hidden"),
        [&](const std::string& rel, const stdfs::path&, const struct stat& st) {
          std::string name = stdfs::path(rel).filename().string();
          if (!pattern.empty() && ::fnmatch(pattern.c_str(), name.c_str(), 0) != 0) return true;
@@ -284,7 +192,7 @@ Value fileList(const Value& a, ToolEnv& env) {
 
 Value fileSearch(const Value& a, ToolEnv& env) {
   std::string path = a.getString("path", ".");
-  stdfs::path abs = env.permissions.checkRead(path);
+  Target root = safefs::forRead(env.permissions, path);
   RE2::Options o;
   o.set_case_sensitive(!a.getBool("ignore_case"));
   o.set_log_errors(false);
@@ -299,8 +207,8 @@ Value fileSearch(const Value& a, ToolEnv& env) {
     if (!env.permissions.canRead(file.string())) return true;
     std::string data;
     try {
-      Fd fd = openNoFollow("file_search", file, O_RDONLY | O_NONBLOCK);
-      data = readFd("file_search", file, fd, kMaxFileRead);
+      data = safefs::readFile("file_search", Target{file, shown}, kMaxFileRead,
+                              maxBytesText(kMaxFileRead));
     } catch (const Exception&) {
       return true;  // unreadable or too large files are skipped
     }
@@ -327,11 +235,11 @@ Value fileSearch(const Value& a, ToolEnv& env) {
     return true;
   };
   struct stat st;
-  if (::stat(abs.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    searchFile(path, abs);
+  if (safefs::lstat("file_search", root, st) && S_ISREG(st.st_mode)) {
+    searchFile(path, root.abs);
   } else {
     walk(
-        "file_search", abs, true, a.getBool("include_hidden"),
+        "file_search", root, true, a.getBool("include_hidden"),
         [&](const std::string& rel, const stdfs::path& fileAbs, const struct stat& s) {
           if (!S_ISREG(s.st_mode)) return true;
           if (!glob.empty() && ::fnmatch(glob.c_str(), stdfs::path(rel).filename().c_str(), 0) != 0)
@@ -606,6 +514,7 @@ PromisePtr shell(const Value& a, ToolEnv& env) {
     fail(codes::kInvalidArgument, "shell: empty command");
   env.permissions.checkRun(job.argv[0]);
   std::string cwd = a.getString("cwd");
+  Permissions::checkPathText(cwd);
   if (!cwd.empty())
     job.cwd = env.permissions.resolve(cwd).string();
   else if (!env.permissions.baseDir().empty())

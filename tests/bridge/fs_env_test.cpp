@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "llmspell/core/safe_fs.hpp"
 
 namespace llmspell {
 namespace {
@@ -99,7 +100,10 @@ TEST_F(FsTest, DotDotTraversalIsDenied) {
   std::string escape = in("../outside/secret.txt");
   Error e = h.error("fs.read", {Value(escape)});
   EXPECT_EQ(e.code, codes::kPermissionDenied);
-  EXPECT_NE(e.message.find((outside_ / "secret.txt").string()), std::string::npos) << e.message;
+  // The message names the path as written, never the resolved one.
+  EXPECT_NE(e.message.find("read access to " + escape + " is not granted"), std::string::npos)
+      << e.message;
+  EXPECT_EQ(e.message.find(outside_.string()), std::string::npos) << e.message;
   EXPECT_EQ(h.error("fs.write", {Value(in("../outside/new.txt")), Value("x")}).code,
             codes::kPermissionDenied);
   EXPECT_EQ(h.error("fs.remove", {Value(in("../outside/secret.txt"))}).code,
@@ -133,18 +137,35 @@ TEST_F(FsTest, SymlinkEscapeIsDenied) {
 }
 
 TEST_F(FsTest, DanglingSymlinkCannotBeWrittenThrough) {
-  // The link's target does not exist yet, so the permission check sees the link's own path
-  // (inside the grant); the O_NOFOLLOW open must still refuse to create the target outside.
+  // The link's target does not exist yet; the check still follows the link (resolution does not
+  // depend on existence) and refuses the outside target.
   Harness h;
   h.run().permissions().allowWrite(granted_);
   stdfs::create_symlink(outside_ / "created.txt", granted_ / "dangling.txt");
   Error e = h.error("fs.write", {Value(in("dangling.txt")), Value("pwned")});
   EXPECT_EQ(e.code, codes::kPermissionDenied);
-  EXPECT_NE(e.message.find("symbolic link"), std::string::npos) << e.message;
   EXPECT_FALSE(stdfs::exists(outside_ / "created.txt"));
   EXPECT_EQ(h.error("fs.append", {Value(in("dangling.txt")), Value("x")}).code,
             codes::kPermissionDenied);
   EXPECT_FALSE(stdfs::exists(outside_ / "created.txt"));
+}
+
+TEST_F(FsTest, LinkSwappedInAfterTheCheckIsRefusedByTheOpen) {
+  // What a swap between the check and the open looks like to safe_fs: a link in a path that
+  // was resolved without one. The O_NOFOLLOW walk refuses it, for the leaf and for a directory.
+  stdfs::create_symlink(outside_ / "secret.txt", granted_ / "swapped.txt");
+  stdfs::create_directory_symlink(outside_, granted_ / "swapped_dir");
+  for (const char* name : {"swapped.txt", "swapped_dir/secret.txt"}) {
+    safefs::Target t{granted_ / name, name};
+    try {
+      safefs::readFile("fs.read", t, 1024, "1 KiB");
+      ADD_FAILURE() << name << " was read";
+    } catch (const Exception& e) {
+      EXPECT_EQ(e.error().code, codes::kPermissionDenied) << name;
+      EXPECT_NE(e.error().message.find("symbolic link"), std::string::npos) << e.error().message;
+      EXPECT_EQ(e.error().message.find(outside_.string()), std::string::npos) << e.error().message;
+    }
+  }
 }
 
 TEST_F(FsTest, SymlinkInsideTheGrantIsFollowed) {

@@ -80,7 +80,7 @@ Status Script::compile(std::unique_ptr<Vm>* out) const {
   Vm::Impl& im = *vm->impl();
   im.prog = prog;
   im.limits = limits_;
-  im.perm = perm_;
+  im.osHost = osHost_;
   int n = prog->numGlobals;
   if (n < 1) n = 1;
   im.globals.resize(static_cast<size_t>(n));

@@ -141,7 +141,7 @@ struct Vm::Impl {
   std::shared_ptr<detail::Program> prog;
   std::vector<Value> globals;
   Limits limits;
-  OsPermission perm;
+  std::shared_ptr<OsHost> osHost;
   std::function<void(std::string_view)> output;
   std::unique_ptr<Value[]> stack;
   Value* sp = nullptr;

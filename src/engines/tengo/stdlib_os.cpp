@@ -1,19 +1,38 @@
-// Tengo `os` module, restricted: every side effect asks the host's OsPermission callback first
-// (no callback = deny). A denied call returns error("permission denied: <op>").
+// Tengo `os` module, restricted: the library itself reads no file, no environment variable and
+// no process fact. Each function that would asks the host's OsHost (tengo.hpp); without a host,
+// or where the host does not override a method, the call returns error("permission denied: <op>").
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <cctype>
 
 #include "engines/tengo/stdlib_util.hpp"
 
-extern char** environ;
+namespace llmspell::tengo {
+
+namespace {
+Value denied(const char* op) {
+  return detail::errorValue(std::string("permission denied: ") + op);
+}
+}  // namespace
+
+Value OsHost::getenv(const std::string&) { return denied("getenv"); }
+Value OsHost::lookupEnv(const std::string&) { return denied("lookup_env"); }
+Value OsHost::setenv(const std::string&, const std::string&) { return denied("setenv"); }
+Value OsHost::unsetenv(const std::string&) { return denied("unsetenv"); }
+Value OsHost::environment() { return denied("environ"); }
+Value OsHost::info(const std::string&) { return denied("info"); }
+Value OsHost::execLookPath(const std::string&) { return denied("exec_look_path"); }
+Value OsHost::getwd() { return denied("getwd"); }
+Value OsHost::chdir(const std::string&) { return denied("chdir"); }
+Value OsHost::readFile(const std::string&) { return denied("read_file"); }
+Value OsHost::remove(const std::string&, bool all) { return denied(all ? "remove_all" : "remove"); }
+Value OsHost::mkdir(const std::string&, int64_t, bool all) {
+  return denied(all ? "mkdir_all" : "mkdir");
+}
+Value OsHost::rename(const std::string&, const std::string&) { return denied("rename"); }
+
+}  // namespace llmspell::tengo
 
 namespace llmspell::tengo::detail {
 
@@ -21,30 +40,61 @@ namespace {
 
 void fn(Attrs& m, const char* name, NativeFn f) { m[name] = makeNative(name, std::move(f)); }
 
-bool allowed(Vm& vm, const char* op, const std::string& arg) {
-  const OsPermission& p = vm.osPermission();
-  return p && p(op, arg);
-}
 Value denied(const char* op) { return errorValue(std::string("permission denied: ") + op); }
-Value errnoValue() { return errorValue(std::strerror(errno)); }
 
-// (string) -> result, permission-checked on the string argument.
-void fnS(Attrs& m, const char* name, std::function<Result(Vm&, const std::string&)> f) {
+// (string) -> the host's answer; denied without a host.
+void fnS(Attrs& m, const char* name, std::function<Value(OsHost&, const std::string&)> f) {
   fn(m, name, [name, f](Vm& vm, Args a) -> Result {
     if (a.size() != 1) return Result::wrongArgs();
     std::string s;
     Result e = Value();
     if (!argString(a, 0, &s, &e)) return e;
-    if (!allowed(vm, name, s)) return denied(name);
-    return f(vm, s);
+    OsHost* host = vm.osHost();
+    if (!host) return denied(name);
+    return f(*host, s);
   });
 }
-void fn0(Attrs& m, const char* name, std::function<Result(Vm&)> f) {
+// () -> the host's answer.
+void fn0(Attrs& m, const char* name, std::function<Value(OsHost&)> f) {
   fn(m, name, [name, f](Vm& vm, Args a) -> Result {
     if (!a.empty()) return Result::wrongArgs();
-    if (!allowed(vm, name, "")) return denied(name);
-    return f(vm);
+    OsHost* host = vm.osHost();
+    if (!host) return denied(name);
+    return f(*host);
   });
+}
+
+// Go's os.Expand: $NAME or ${NAME}; each name is looked up through the host, so a variable the
+// host does not grant is an error value, never its text.
+Value expandEnv(OsHost& host, const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '$' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    std::string name;
+    size_t j = i + 1;
+    if (s[j] == '{') {
+      size_t c = s.find('}', j);
+      if (c == std::string::npos) {
+        out += s[i];
+        continue;
+      }
+      name = s.substr(j + 1, c - j - 1);
+      i = c;
+    } else {
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+      name = s.substr(i + 1, j - i - 1);
+      i = j - 1;
+    }
+    if (name.empty()) continue;
+    Value v = host.lookupEnv(name);
+    if (v.type() == Type::kError) return v;
+    std::string text;
+    if (v.type() == Type::kString && toStringValue(v, &text)) out += text;
+  }
+  return makeString(std::move(out));
 }
 
 }  // namespace
@@ -88,117 +138,49 @@ void addOsModule(Attrs& m) {
   m["seek_cur"] = Value::integer(1);
   m["seek_end"] = Value::integer(2);
 
-  fnS(m, "getenv", [](Vm&, const std::string& k) -> Result {
-    const char* v = std::getenv(k.c_str());
-    return makeString(v ? v : "");
-  });
-  fnS(m, "lookup_env", [](Vm&, const std::string& k) -> Result {
-    const char* v = std::getenv(k.c_str());
-    if (!v) return Value::boolean(false);
-    return makeString(v);
-  });
-  fnS(m, "unsetenv", [](Vm&, const std::string& k) -> Result {
-    if (::unsetenv(k.c_str()) != 0) return errnoValue();
-    return Value::boolean(true);
-  });
+  fnS(m, "getenv", [](OsHost& h, const std::string& k) { return h.getenv(k); });
+  fnS(m, "lookup_env", [](OsHost& h, const std::string& k) { return h.lookupEnv(k); });
+  fnS(m, "unsetenv", [](OsHost& h, const std::string& k) { return h.unsetenv(k); });
   fn(m, "setenv", [](Vm& vm, Args a) -> Result {
     if (a.size() != 2) return Result::wrongArgs();
     std::string k, v;
     Result e = Value();
     if (!argString(a, 0, &k, &e) || !argString(a, 1, &v, &e)) return e;
-    if (!allowed(vm, "setenv", k)) return denied("setenv");
-    if (::setenv(k.c_str(), v.c_str(), 1) != 0) return errnoValue();
-    return Value::boolean(true);
+    OsHost* host = vm.osHost();
+    return host ? host->setenv(k, v) : denied("setenv");
   });
-  fn0(m, "environ", [](Vm&) -> Result {
-    std::vector<Value> items;
-    for (char** e = environ; e && *e; ++e) items.push_back(makeString(*e));
-    return makeArray(std::move(items));
+  fn0(m, "environ", [](OsHost& h) { return h.environment(); });
+  fnS(m, "expand_env", expandEnv);
+  for (const char* name :
+       {"hostname", "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid", "temp_dir"})
+    fn0(m, name, [name](OsHost& h) { return h.info(name); });
+  // The page size is a fact of the architecture, not of the host: no grant.
+  fn(m, "getpagesize", [](Vm&, Args a) -> Result {
+    if (!a.empty()) return Result::wrongArgs();
+    return Value::integer(getpagesize());
   });
-  fn0(m, "hostname", [](Vm&) -> Result {
-    char buf[256];
-    if (gethostname(buf, sizeof buf) != 0) return errnoValue();
-    buf[sizeof buf - 1] = 0;
-    return makeString(buf);
+  // A spell's arguments are not the process's: always empty.
+  fn(m, "args", [](Vm&, Args a) -> Result {
+    if (!a.empty()) return Result::wrongArgs();
+    return makeArray({});
   });
-  fn0(m, "getpid", [](Vm&) -> Result { return Value::integer(getpid()); });
-  fn0(m, "getppid", [](Vm&) -> Result { return Value::integer(getppid()); });
-  fn0(m, "getuid", [](Vm&) -> Result { return Value::integer(getuid()); });
-  fn0(m, "geteuid", [](Vm&) -> Result { return Value::integer(geteuid()); });
-  fn0(m, "getgid", [](Vm&) -> Result { return Value::integer(getgid()); });
-  fn0(m, "getegid", [](Vm&) -> Result { return Value::integer(getegid()); });
-  fn0(m, "getpagesize", [](Vm&) -> Result { return Value::integer(getpagesize()); });
-  fn0(m, "getwd", [](Vm&) -> Result {
-    std::error_code ec;
-    auto p = std::filesystem::current_path(ec);
-    if (ec) return errorValue(ec.message());
-    return makeString(p.string());
+  fn0(m, "getwd", [](OsHost& h) { return h.getwd(); });
+  fnS(m, "chdir", [](OsHost& h, const std::string& p) { return h.chdir(p); });
+  fn(m, "read_file", [](Vm& vm, Args a) -> Result {
+    if (a.size() != 1) return Result::wrongArgs();
+    std::string p;
+    Result e = Value();
+    if (!argString(a, 0, &p, &e)) return e;
+    OsHost* host = vm.osHost();
+    if (!host) return denied("read_file");
+    Value v = host->readFile(p);
+    if (v.type() == Type::kBytes && !vm.checkBytesLen(v.as<BytesObj>()->b.size()))
+      return Result::limit("exceeding bytes size limit");
+    return v;
   });
-  fn0(m, "temp_dir", [](Vm&) -> Result {
-    const char* t = std::getenv("TMPDIR");
-    return makeString(t && *t ? t : "/tmp");
-  });
-  fn0(m, "args", [](Vm&) -> Result { return makeArray({}); });
-  fnS(m, "chdir", [](Vm&, const std::string& p) -> Result {
-    if (::chdir(p.c_str()) != 0) return errnoValue();
-    return Value::boolean(true);
-  });
-  fnS(m, "read_file", [](Vm& vm, const std::string& p) -> Result {
-    std::ifstream f(p, std::ios::binary);
-    if (!f) return errorValue("open " + p + ": " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    std::string data = ss.str();
-    if (!vm.checkBytesLen(data.size())) return Result::limit("exceeding bytes size limit");
-    return makeBytes(std::move(data));
-  });
-  fnS(m, "remove", [](Vm&, const std::string& p) -> Result {
-    if (::remove(p.c_str()) != 0) return errnoValue();
-    return Value::boolean(true);
-  });
-  fnS(m, "remove_all", [](Vm&, const std::string& p) -> Result {
-    std::error_code ec;
-    std::filesystem::remove_all(p, ec);
-    if (ec) return errorValue(ec.message());
-    return Value::boolean(true);
-  });
-  fnS(m, "exec_look_path", [](Vm&, const std::string& file) -> Result {
-    const char* path = std::getenv("PATH");
-    std::stringstream ss(path ? path : "");
-    std::string dir;
-    while (std::getline(ss, dir, ':')) {
-      std::string c = (dir.empty() ? "." : dir) + "/" + file;
-      if (::access(c.c_str(), X_OK) == 0) return makeString(c);
-    }
-    return errorValue("exec: \"" + file + "\": executable file not found in $PATH");
-  });
-  fnS(m, "expand_env", [](Vm&, const std::string& s) -> Result {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] != '$' || i + 1 >= s.size()) {
-        out += s[i];
-        continue;
-      }
-      std::string name;
-      size_t j = i + 1;
-      if (s[j] == '{') {
-        size_t c = s.find('}', j);
-        if (c == std::string::npos) {
-          out += s[i];
-          continue;
-        }
-        name = s.substr(j + 1, c - j - 1);
-        i = c;
-      } else {
-        while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
-        name = s.substr(i + 1, j - i - 1);
-        i = j - 1;
-      }
-      const char* v = std::getenv(name.c_str());
-      if (v) out += v;
-    }
-    return makeString(std::move(out));
-  });
+  fnS(m, "remove", [](OsHost& h, const std::string& p) { return h.remove(p, false); });
+  fnS(m, "remove_all", [](OsHost& h, const std::string& p) { return h.remove(p, true); });
+  fnS(m, "exec_look_path", [](OsHost& h, const std::string& f) { return h.execLookPath(f); });
   auto mkdirFn = [&](const char* name, bool all) {
     fn(m, name, [name, all](Vm& vm, Args a) -> Result {
       if (a.size() != 2) return Result::wrongArgs();
@@ -206,15 +188,8 @@ void addOsModule(Attrs& m) {
       int64_t mode;
       Result e = Value();
       if (!argString(a, 0, &p, &e) || !argInt(a, 1, &mode, &e)) return e;
-      if (!allowed(vm, name, p)) return denied(name);
-      if (all) {
-        std::error_code ec;
-        std::filesystem::create_directories(p, ec);
-        if (ec) return errorValue(ec.message());
-      } else if (::mkdir(p.c_str(), static_cast<mode_t>(mode)) != 0) {
-        return errnoValue();
-      }
-      return Value::boolean(true);
+      OsHost* host = vm.osHost();
+      return host ? host->mkdir(p, mode, all) : denied(name);
     });
   };
   mkdirFn("mkdir", false);
@@ -224,20 +199,12 @@ void addOsModule(Attrs& m) {
     std::string x, y;
     Result e = Value();
     if (!argString(a, 0, &x, &e) || !argString(a, 1, &y, &e)) return e;
-    if (!allowed(vm, "rename", x) || !allowed(vm, "rename", y)) return denied("rename");
-    if (::rename(x.c_str(), y.c_str()) != 0) return errnoValue();
-    return Value::boolean(true);
+    OsHost* host = vm.osHost();
+    return host ? host->rename(x, y) : denied("rename");
   });
-  fn(m, "exit", [](Vm& vm, Args a) -> Result {
-    if (a.size() != 1) return Result::wrongArgs();
-    int64_t code;
-    Result e = Value();
-    if (!argInt(a, 0, &code, &e)) return e;
-    if (!allowed(vm, "exit", std::to_string(code))) return denied("exit");
-    std::exit(static_cast<int>(code));
-  });
-  // Functions that need process/file handles are not offered in the restricted module.
-  for (const char* name : {"chmod", "chown", "clearenv", "create", "exec", "find_process",
+  // Ending the process is never a spell's to do; functions that hand out file or process
+  // handles are not offered in the restricted module.
+  for (const char* name : {"chmod", "chown", "clearenv", "create", "exec", "exit", "find_process",
                            "getgroups", "lchown", "link", "open", "open_file", "readlink",
                            "start_process", "stat", "symlink", "truncate"}) {
     fn(m, name, [name](Vm&, Args) -> Result { return denied(name); });

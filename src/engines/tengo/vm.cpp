@@ -932,8 +932,8 @@ void Vm::write(std::string_view text) {
   if (impl_->output) impl_->output(text);
   else fwrite(text.data(), 1, text.size(), stdout);
 }
-void Vm::setOsPermission(OsPermission p) { impl_->perm = std::move(p); }
-const OsPermission& Vm::osPermission() const { return impl_->perm; }
+void Vm::setOsHost(std::shared_ptr<OsHost> host) { impl_->osHost = std::move(host); }
+OsHost* Vm::osHost() const { return impl_->osHost.get(); }
 bool Vm::checkStringLen(size_t n) const {
   return static_cast<int64_t>(n) <= impl_->limits.maxStringLen;
 }

@@ -255,15 +255,17 @@ TEST(TengoSandbox, OsIsDeniedByDefault) {
   EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "error: \"permission denied: getenv\"");
 }
 
-TEST(TengoSandbox, OsPermissionCallbackGrantsAccess) {
-  RunResult r = run("os := import(\"os\")\nout := os.getenv(\"TENGO_TEST_VAR\")", {}, [](tg::Script& s) {
-    setenv("TENGO_TEST_VAR", "yes", 1);
-    s.setOsPermission([](std::string_view op, std::string_view arg) {
-      return op == "getenv" && arg == "TENGO_TEST_VAR";
-    });
-  });
+TEST(TengoSandbox, OsHostAnswersForTheModule) {
+  // The library asks the host and never reads the process environment itself.
+  struct Host : tg::OsHost {
+    tg::Value getenv(const std::string& name) override {
+      return tg::makeString(name == "TENGO_TEST_VAR" ? "yes" : "");
+    }
+  };
+  RunResult r = run("os := import(\"os\")\nout := [os.getenv(\"TENGO_TEST_VAR\"), os.read_file(\"x\")]", {},
+                    [](tg::Script& s) { s.setOsHost(std::make_shared<Host>()); });
   ASSERT_TRUE(r.st.ok()) << r.st.message;
-  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "\"yes\"");
+  EXPECT_EQ(tg::toDisplay(r.vm->get("out")), "[\"yes\", error: \"permission denied: read_file\"]");
 }
 
 TEST(TengoStdlib, FormatAndText) {

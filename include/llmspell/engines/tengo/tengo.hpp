@@ -275,11 +275,34 @@ nlohmann::json toJson(const Value& v);
 // Modules, limits, permissions
 // ---------------------------------------------------------------------------------------------
 
-// Decides whether the `os` module may perform an operation. `op` is the function name
-// ("getenv", "read_file", ...), `arg` its main argument (path, variable name, command). The
-// default (no callback) denies everything; denied calls return an error value
-// `error("permission denied: <op>")`.
-using OsPermission = std::function<bool(std::string_view op, std::string_view arg)>;
+// The host side of the restricted `os` module. The Tengo library never touches the file system,
+// the environment or process identity itself: every `os` function that would calls one of these
+// methods, and each returns the script-visible result (a value, or an error value made with
+// makeError). The defaults deny, as does a script with no host: the call returns
+// `error("permission denied: <op>")`. Called on the VM's thread, from inside the running script.
+class OsHost {
+ public:
+  virtual ~OsHost() = default;
+  // Environment: what the script sees, which a host may filter and overlay.
+  // getenv: string ("" when unset). lookupEnv: string, or false when unset.
+  virtual Value getenv(const std::string& name);
+  virtual Value lookupEnv(const std::string& name);
+  virtual Value setenv(const std::string& name, const std::string& value);  // true
+  virtual Value unsetenv(const std::string& name);                          // true
+  virtual Value environment();  // os.environ: array of "NAME=value"
+  // Process and machine facts: "hostname", "getpid", "getppid", "getuid", "geteuid", "getgid",
+  // "getegid", "temp_dir" (string or int).
+  virtual Value info(const std::string& what);
+  virtual Value execLookPath(const std::string& file);  // the executable's path
+  // Files. Relative paths are the host's to resolve (its own working directory: chdir must not
+  // change the process's). Each returns true, or the bytes read / the directory.
+  virtual Value getwd();
+  virtual Value chdir(const std::string& dir);
+  virtual Value readFile(const std::string& path);  // bytes
+  virtual Value remove(const std::string& path, bool all);
+  virtual Value mkdir(const std::string& path, int64_t mode, bool all);
+  virtual Value rename(const std::string& from, const std::string& to);
+};
 
 // The importable modules of one compilation. A "builtin module" is a map of native functions
 // and values (imports as an immutable map with `__module_name__`); a source module is Tengo
@@ -368,8 +391,10 @@ class Vm {
   // Where fmt.print/println/printf write (default: stdout).
   void setOutput(std::function<void(std::string_view)> out);
   void write(std::string_view text);
-  void setOsPermission(OsPermission p);
-  const OsPermission& osPermission() const;
+  // The `os` module's host (nullptr: every `os` call that needs one is denied). Shared, so a
+  // host outlives the Vms that use it.
+  void setOsHost(std::shared_ptr<OsHost> host);
+  OsHost* osHost() const;
   // For natives: enforce the string/bytes limits ("exceeding string size limit").
   bool checkStringLen(size_t n) const;
   bool checkBytesLen(size_t n) const;
@@ -400,9 +425,9 @@ class Script {
   void define(const std::string& name, Value v);
   ModuleMap& modules() { return modules_; }
   Limits& limits() { return limits_; }
-  void setOsPermission(OsPermission p) { perm_ = std::move(p); }
+  void setOsHost(std::shared_ptr<OsHost> host) { osHost_ = std::move(host); }
   // Parses and compiles. On success stores a ready-to-run Vm in *out (the Vm copies the
-  // predeclared globals, limits and permission callback; the Script may then be destroyed).
+  // predeclared globals, limits and os host; the Script may then be destroyed).
   // On failure returns kParseError / kCompileError with Tengo's message and position.
   Status compile(std::unique_ptr<Vm>* out) const;
 
@@ -415,7 +440,7 @@ class Script {
   std::vector<std::pair<std::string, Value>> globals_;
   ModuleMap modules_;
   Limits limits_;
-  OsPermission perm_;
+  std::shared_ptr<OsHost> osHost_;
 };
 
 }  // namespace llmspell::tengo
