@@ -891,7 +891,11 @@ class Printer {
 bool tengoFormat(Vm::Impl& vm, Args args, std::string* out, std::string* err) {
   const std::string& format = args[0].as<StringObj>()->s;
   Printer p(out);
-  return p.run(format, args.subspan(1), std::min(vm.limits.maxStringLen, vm.memLeft()), err);
+  int64_t room = vm.memLeft();
+  if (p.run(format, args.subspan(1), std::min(vm.limits.maxStringLen, room), err)) return true;
+  if (room < vm.limits.maxStringLen && static_cast<int64_t>(out->size()) > room)
+    *err = "memory limit exceeded";
+  return false;
 }
 
 }  // namespace llmspell::tengo::detail
