@@ -175,6 +175,11 @@ TEST(MemoryLimit, YamlAliasBombStops) {
   expectStoppedAtCap(lua("local ok = pcall(yaml.decode, [==[" + wide + "]==]) print(ok)"));
 }
 
+TEST(MemoryLimit, YamlParserGraphIsBoundedBeforeParsing) {
+  // 900 KB of flow list: yaml-cpp's node graph alone would take ~150 MB.
+  expectStoppedAtCap(lua("local v = yaml.decode('[' .. string.rep('x, ', 300000) .. 'x]') print(#v)"));
+}
+
 TEST(MemoryLimit, YamlDecodeStillWorksUnderTheCap) {
   Child c = lua("local v = yaml.decode('a: &x [1, 2]\\nb: *x\\n') print(v.b[2])");
   EXPECT_EQ(c.exit, 0) << c.err;

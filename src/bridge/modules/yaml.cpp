@@ -7,10 +7,11 @@ namespace llmspell {
 namespace {
 
 // Memory the decode takes outside the VM, bounded before it is built: yaml-cpp's node graph,
-// about kGraphBytesPerByte per byte of text (a list of short scalars is the worst case), and
-// the result tree, bounded by a node count (which is what stops an alias bomb): the smaller of
-// the text-derived default and what the spell's memory has room for.
-constexpr size_t kGraphBytesPerByte = 64;
+// about kGraphBytesPerByte per byte of text (measured: a 1 MB flow list of one-letter scalars
+// peaks near 180 MB, some 500 bytes per node), and the result tree, bounded by a node count
+// (which is what stops an alias bomb): the smaller of the text-derived default and what the
+// spell's memory has room for.
+constexpr size_t kGraphBytesPerByte = 192;
 
 Value decode(CallContext& cx, const std::string& text) {
   MemoryBudget& mem = cx.run.memory();
