@@ -1684,7 +1684,7 @@ yaml = {}
 ---@return string # string
 function yaml.encode(value) end
 
----Parses YAML (core schema); a syntax error raises invalid_argument with line and column
+---Parses YAML (core schema); a syntax error raises invalid_argument with line and column, a document that expands past the memory limit (aliases) limit_exceeded
 ---@param text string YAML text (one document)
 ---@return any # the decoded value
 function yaml.decode(text) end

@@ -2,6 +2,7 @@
 // that turn C++ failures into Error values.
 #include "llmspell/bridge/registry.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "llmspell/core/convert.hpp"
@@ -307,6 +308,53 @@ PromisePtr Registry::callAsync(const FunctionDecl& d, CallContext& cx, Args args
     }
   }
   return p;
+}
+
+size_t MemoryBudget::available() const {
+  if (!meter_.limit) return SIZE_MAX;
+  size_t used = meter_.used ? meter_.used() : 0;
+  return used < meter_.limit ? meter_.limit - used : 0;
+}
+
+void MemoryBudget::require(size_t bytes, std::string_view what) {
+  size_t left = available();
+  if (bytes <= left) return;
+  exceeded(std::string(what) + " needs " + std::to_string(bytes) + " more bytes, " +
+           std::to_string(left) + " are left");
+}
+
+void MemoryBudget::exceeded(std::string_view what) {
+  Error e(codes::kLimitExceeded,
+          "memory limit of " + std::to_string(meter_.limit >> 20) + " MiB exceeded: " +
+              std::string(what));
+  e.details = Value::object({{"limit_bytes", static_cast<int64_t>(meter_.limit)}});
+  if (meter_.stop) meter_.stop(e);
+  throw Exception(e);
+}
+
+Value MemoryBudget::decodeBounded(std::string_view what, size_t otherBound,
+                                  const std::function<Value(size_t)>& decode) {
+  size_t byMemory = std::max<size_t>(1, available() / kNodeBytes);
+  if (otherBound && otherBound <= byMemory) return decode(otherBound);
+  if (!meter_.limit) return decode(otherBound);
+  try {
+    return decode(byMemory);
+  } catch (const Exception& e) {
+    if (e.error().code != codes::kLimitExceeded) throw;
+    exceeded(std::string(what) + " is larger than the " + std::to_string(byMemory) +
+             " nodes that fit");
+  }
+}
+
+void MemoryHold::grow(size_t bytes) {
+  budget_->require(bytes, what_);
+  budget_->charge(static_cast<int64_t>(bytes));
+  bytes_ += bytes;
+}
+
+void MemoryHold::release() {
+  if (bytes_) budget_->charge(-static_cast<int64_t>(bytes_));
+  bytes_ = 0;
 }
 
 std::string fmtSeconds(double s) {

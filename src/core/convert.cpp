@@ -101,16 +101,25 @@ std::string toJsonText(const Value& v, const JsonOptions& opts) {
 
 Value fromJson(const nlohmann::json& j) { return fromJsonT(j); }
 
-Value parseJson(std::string_view text) {
+Value parseJson(std::string_view text, size_t maxNodes) {
   // Parse straight into Value with the SAX interface would avoid the intermediate tree; the
   // ordered_json tree keeps key order and is fast enough for provider payloads.
   try {
     // Conversion is recursive, so nesting is bounded here (deep input would overflow the stack).
     constexpr int kMaxDepth = 512;
-    auto limitDepth = [](int depth, ojson::parse_event_t, ojson&) {
+    size_t nodes = 0;
+    auto limitDepth = [&nodes, maxNodes](int depth, ojson::parse_event_t ev, ojson& parsed) {
       if (depth > kMaxDepth)
         fail(codes::kInvalidArgument,
              "JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
+      if (maxNodes && ev != ojson::parse_event_t::object_end &&
+          ev != ojson::parse_event_t::array_end) {
+        // Counted as parseYaml counts: one per node, one more per 64 bytes of a string.
+        nodes += 1 + (parsed.is_string() ? parsed.get_ref<const std::string&>().size() / 64 : 0);
+        if (nodes > maxNodes)
+          fail(codes::kLimitExceeded,
+               "JSON document has more than " + std::to_string(maxNodes) + " nodes");
+      }
       return true;
     };
     return fromJsonT(ojson::parse(text.begin(), text.end(), limitDepth));
@@ -159,20 +168,45 @@ Value scalarFromYaml(const YAML::Node& n) {
   return Value(s);
 }
 
-Value fromYaml(const YAML::Node& n, int depth) {
+// yaml-cpp keeps an alias as a second reference to its anchor's node, so the node graph is as
+// small as the text; it is this conversion into a tree that expands aliases. `left` counts down
+// the nodes the result may still have (see parseYaml).
+struct YamlBudget {
+  size_t left;
+  void take(size_t nodes) {
+    if (nodes > left)
+      fail(codes::kLimitExceeded,
+           "YAML document expands to too many nodes (aliases repeat what they point to); "
+           "the limit here is " + std::to_string(total) + " nodes");
+    left -= nodes;
+  }
+  size_t total;
+};
+
+// A scalar counts one node, plus one per 64 bytes of its text (an alias to a long string
+// copies the string each time).
+size_t scalarNodes(const std::string& s) { return 1 + s.size() / 64; }
+
+Value fromYaml(const YAML::Node& n, int depth, YamlBudget& budget) {
   if (depth > 256) fail(codes::kInvalidArgument, "YAML is nested too deeply");
   switch (n.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return Value();
-    case YAML::NodeType::Scalar: return scalarFromYaml(n);
+    case YAML::NodeType::Undefined: budget.take(1); return Value();
+    case YAML::NodeType::Scalar: budget.take(scalarNodes(n.Scalar())); return scalarFromYaml(n);
     case YAML::NodeType::Sequence: {
+      budget.take(1);
       std::vector<Value> items;
-      for (const auto& x : n) items.push_back(fromYaml(x, depth + 1));
+      for (const auto& x : n) items.push_back(fromYaml(x, depth + 1, budget));
       return Value::array(std::move(items));
     }
     case YAML::NodeType::Map: {
+      budget.take(1);
       auto o = std::make_shared<Object>();
-      for (const auto& kv : n) o->set(kv.first.as<std::string>(), fromYaml(kv.second, depth + 1));
+      for (const auto& kv : n) {
+        std::string key = kv.first.as<std::string>();
+        budget.take(scalarNodes(key));
+        o->set(std::move(key), fromYaml(kv.second, depth + 1, budget));
+      }
       return Value(std::move(o));
     }
   }
@@ -226,10 +260,14 @@ void emit(YAML::Emitter& out, const Value& v, int depth) {
 
 }  // namespace
 
-Value parseYaml(std::string_view text) {
+size_t yamlDefaultMaxNodes(size_t textBytes) { return 16 * textBytes + 4096; }
+
+Value parseYaml(std::string_view text, size_t maxNodes) {
   try {
     YAML::Node n = YAML::Load(std::string(text));
-    return fromYaml(n, 0);
+    size_t cap = maxNodes ? maxNodes : yamlDefaultMaxNodes(text.size());
+    YamlBudget budget{cap, cap};
+    return fromYaml(n, 0, budget);
   } catch (const YAML::Exception& e) {
     fail(codes::kInvalidArgument, "invalid YAML at line " + std::to_string(e.mark.line + 1) +
                                       ", column " + std::to_string(e.mark.column + 1) + ": " +

@@ -258,8 +258,17 @@ class SpellOs final : public tg::OsHost {
 
 class TengoContext final : public ScriptContext {
  public:
-  TengoContext(RunContext& run, const Limits& limits) : run_(run), limits_(limits) {}
+  TengoContext(RunContext& run, const Limits& limits) : run_(run), limits_(limits) {
+    // Host memory held for the spell is added to the VM's heap count, so the VM's own check
+    // (growth of tlHeapBytes past maxMemoryBytes) covers it.
+    run.memory().attach(
+        {.limit = limits.memoryBytes,
+         .used = [this] { return static_cast<size_t>(std::max<int64_t>(0, tg::tlHeapBytes - memBase_)); },
+         .charge = [](int64_t n) { tg::tlHeapBytes += n; },
+         .stop = [this](const Error& e) { interrupt(e); }});
+  }
   ~TengoContext() override {
+    run_.memory().detach();
     alive_.reset();
     if (done_ && done_->pending()) done_->reject(Error(codes::kCancelled, "spell ended"));
     vm_.reset();
@@ -319,12 +328,13 @@ class TengoContext final : public ScriptContext {
       done_->onSettle([this](const Promise&) { timer_.cancel(); });
     }
     setSegmentDeadline();
+    memBase_ = tg::tlHeapBytes;  // the VM measures its growth from here too
     handle(vm_->run());
     return done_;
   }
 
   size_t memoryUsed() const override {
-    return static_cast<size_t>(std::max<int64_t>(0, tg::tlHeapBytes));
+    return static_cast<size_t>(std::max<int64_t>(0, tg::tlHeapBytes - memBase_));
   }
 
   void interrupt(const Error& reason) override {
@@ -533,6 +543,7 @@ class TengoContext final : public ScriptContext {
     if (!d.async) {
       ErrorPtr err;
       Value r = Registry::callSync(d, cx, span, err);
+      if (killed_) return tg::Result::limit(killReason_.message);  // the call hit the memory cap
       if (err) return errorValue(*err);
       return toTengo(r);
     }
@@ -728,6 +739,7 @@ class TengoContext final : public ScriptContext {
   int nestedCall_ = 0;
   bool killed_ = false;
   Error killReason_;
+  int64_t memBase_ = tg::tlHeapBytes;  // heap count when the VM started (its growth is capped)
   Clock::time_point deadline_ = Clock::time_point::max();
   Loop::TimerHandle timer_;
 };

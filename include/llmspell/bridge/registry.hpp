@@ -151,6 +151,72 @@ class Registry {
 };
 
 
+// The spell's memory cap (Limits::memoryBytes) applied to the memory host functions allocate
+// for it: response bodies, decoded documents, strings and containers they build. There is one
+// count per spell, the engine's: the engine attaches its VM counter, and bytes the host holds
+// for the spell outside the VM (an HTTP body while it arrives) are added to that counter while
+// they are held, so the VM's own check sees them too. Host functions ask before allocating:
+//  - require(n, what): about to build n bytes that the spell then receives (they become VM
+//    memory when the engine converts the result, and are counted there);
+//  - MemoryHold::grow(n): bytes kept outside the VM until the hold is dropped.
+// A request past the cap stops the spell with limit_exceeded (uncatchable, like the VM's own
+// memory limit) and throws that error, so the allocation never happens. Without an attached
+// engine (unit tests, `llmspell check`) there is no cap.
+class MemoryBudget {
+ public:
+  struct Meter {
+    size_t limit = 0;                        // bytes; 0 = no cap
+    std::function<size_t()> used;            // bytes the VM holds, held host bytes included
+    std::function<void(int64_t)> charge;     // adds (or with a negative count, removes) held bytes
+    std::function<void(const Error&)> stop;  // ends the spell with this limit_exceeded error
+  };
+  // Set by the engine context when it is created, cleared when it is destroyed.
+  void attach(Meter m) { meter_ = std::move(m); }
+  void detach() { meter_ = Meter{}; }
+  size_t limit() const { return meter_.limit; }
+  // Bytes that may still be allocated for the spell (SIZE_MAX without a cap).
+  size_t available() const;
+  // Throws limit_exceeded (and stops the spell) unless `bytes` more fit under the cap.
+  // `what` names the allocation for the message: "yaml.decode result".
+  void require(size_t bytes, std::string_view what);
+  // Stops the spell and throws: "memory limit of 16 MiB exceeded: <what>".
+  [[noreturn]] void exceeded(std::string_view what);
+  // Runs a decoder that bounds its result by a node count (parseJson, parseYaml: a node is
+  // about kNodeBytes of memory), with the bound what is left allows, or `otherBound` when that
+  // is smaller (0 = none). When the budget was the bound the decoder hit, the spell stops.
+  static constexpr size_t kNodeBytes = 64;
+  Value decodeBounded(std::string_view what, size_t otherBound,
+                      const std::function<Value(size_t maxNodes)>& decode);
+
+ private:
+  friend class MemoryHold;
+  void charge(int64_t bytes) {
+    if (meter_.charge) meter_.charge(bytes);
+  }
+  Meter meter_;
+};
+using MemoryBudgetPtr = std::shared_ptr<MemoryBudget>;
+
+// Host bytes held for the spell outside its VM, counted against the cap until destroyed. Holds
+// the budget by shared pointer: a transfer may end after its run.
+class MemoryHold {
+ public:
+  MemoryHold(MemoryBudgetPtr budget, std::string what)
+      : budget_(std::move(budget)), what_(std::move(what)) {}
+  MemoryHold(const MemoryHold&) = delete;
+  MemoryHold& operator=(const MemoryHold&) = delete;
+  ~MemoryHold() { release(); }
+  // require(bytes), then counts them as held.
+  void grow(size_t bytes);
+  void release();
+  size_t bytes() const { return bytes_; }
+
+ private:
+  MemoryBudgetPtr budget_;
+  std::string what_;
+  size_t bytes_ = 0;
+};
+
 // Per-spell-run state shared by host functions: permissions, params, the cancel scope, and
 // services that higher layers attach (the state store, the event bus, the LLM client...).
 class RunContext {
@@ -160,6 +226,9 @@ class RunContext {
   Permissions& permissions() { return perms_; }
   const Permissions& permissions() const { return perms_; }
   CancelScope& scope() { return scope_; }
+  // The memory cap for host allocations (see MemoryBudget).
+  MemoryBudget& memory() { return *memory_; }
+  const MemoryBudgetPtr& memoryPtr() { return memory_; }
 
   Value params = Value::object();   // typed spell params
   Value config = Value::object();   // spell.config values (manifest `config:` + defaults)
@@ -200,6 +269,7 @@ class RunContext {
   Loop& loop_;
   Permissions perms_;
   CancelScope scope_;
+  MemoryBudgetPtr memory_ = std::make_shared<MemoryBudget>();
   std::unordered_map<std::type_index, std::shared_ptr<void>> services_;
 };
 

@@ -28,11 +28,18 @@ std::string toJsonText(const Value& v, const JsonOptions& opts = {});
 // JSON -> Value. Object key order is kept. Integers that fit int64 stay int; larger become double.
 Value fromJson(const nlohmann::json& j);
 // Parses JSON text; a syntax error raises invalid_argument naming line and column.
-Value parseJson(std::string_view text);
+// `maxNodes` (0 = no bound) bounds the size of the result as parseYaml's does: one per value or
+// key, one more per 64 bytes of a string; past it, limit_exceeded.
+Value parseJson(std::string_view text, size_t maxNodes = 0);
 
 // YAML -> Value (core schema: null, booleans, ints, floats, strings; sequences, mappings in
 // document order). Parse errors raise invalid_argument with line and column.
-Value parseYaml(std::string_view text);
+// `maxNodes` bounds the size of the result, which aliases can make far larger than the text
+// (an "alias bomb"): every node counts one, a scalar (or mapping key) one more per 64 bytes of
+// its text, and an alias counts again each time it is expanded. Past it, limit_exceeded.
+// 0 = yamlDefaultMaxNodes(text.size()), which a document without aliases never reaches.
+Value parseYaml(std::string_view text, size_t maxNodes = 0);
+size_t yamlDefaultMaxNodes(size_t textBytes);
 // Value -> YAML text (block style).
 std::string toYamlText(const Value& v);
 

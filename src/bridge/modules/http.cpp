@@ -12,7 +12,8 @@ namespace llmspell {
 namespace {
 
 // Spells get a response-size cap by default so a runaway download cannot exhaust memory;
-// opts.max_bytes raises or lowers it.
+// opts.max_bytes raises or lowers it. Either way the body also counts against the spell's
+// memory cap as it arrives (see receiveBody).
 constexpr uint64_t kDefaultMaxBytes = 64ull << 20;
 
 std::string scalarText(const Value& v, std::string_view what) {
@@ -156,8 +157,40 @@ bool isJsonType(const std::string* ct) {
          t == "text/json";
 }
 
+// The promise of one spell request. It owns the memory the response takes outside the VM, so
+// that memory counts against the spell's cap for as long as the promise (and with it the
+// result) is alive: while the body arrives, and after, until the script lets go of it.
+struct HttpPromise final : Promise {
+  HttpPromise(MemoryBudgetPtr budget, std::string what) : hold(std::move(budget), std::move(what)) {}
+  MemoryHold hold;
+  std::string body;
+};
+
+// Receives the body into `p->body` instead of the response, so that each chunk is counted
+// before it is stored: concurrent requests share the cap, and a body that would not fit stops
+// the spell (limit_exceeded) instead of being read. Storage grows by doubling, each step held
+// in advance; near the cap, only what the chunk needs.
+void receiveBody(net::HttpRequest& rq, const std::shared_ptr<HttpPromise>& p,
+                 MemoryBudgetPtr budget) {
+  rq.streamErrorBodies = true;  // error bodies too: every status is received here
+  std::weak_ptr<HttpPromise> w = p;
+  rq.onData = [w, budget = std::move(budget)](std::string_view chunk) {
+    auto p = w.lock();
+    if (!p) return;
+    std::string& body = p->body;
+    size_t need = body.size() + chunk.size();
+    if (need > body.capacity()) {
+      size_t cap = std::max(need, 2 * body.capacity());
+      if (cap - p->hold.bytes() > budget->available()) cap = need;
+      if (cap > p->hold.bytes()) p->hold.grow(cap - p->hold.bytes());
+      body.reserve(cap);
+    }
+    body.append(chunk);
+  };
+}
+
 // The script-visible result table.
-Value toResult(const net::HttpResponse& r) {
+Value toResult(const net::HttpResponse& r, std::string body, MemoryBudget& mem) {
   Value headers = Value::object();
   Value list = Value::array();
   for (const auto& [k, v] : r.headers) {
@@ -169,10 +202,12 @@ Value toResult(const net::HttpResponse& r) {
     list.asArray().push(Value::object({{"name", k}, {"value", v}}));
   }
   Value json;
-  if (isJsonType(r.header("content-type")) && !r.body.empty()) {
+  if (isJsonType(r.header("content-type")) && !body.empty()) {
     try {
-      json = parseJson(r.body);
-    } catch (const Exception&) {
+      json = mem.decodeBounded("the decoded JSON of the response body", 0,
+                               [&](size_t maxNodes) { return parseJson(body, maxNodes); });
+    } catch (const Exception& e) {
+      if (e.error().code == codes::kLimitExceeded) throw;
       json = Value();  // a server that mislabels its body: keep body, json stays null
     }
   }
@@ -180,7 +215,7 @@ Value toResult(const net::HttpResponse& r) {
                         {"ok", r.status >= 200 && r.status < 300},
                         {"headers", headers},
                         {"header_list", list},
-                        {"body", r.body},
+                        {"body", std::move(body)},
                         {"json", json},
                         {"url", r.effectiveUrl},
                         {"redirects", r.redirects},
@@ -189,16 +224,18 @@ Value toResult(const net::HttpResponse& r) {
 
 PromisePtr send(CallContext& cx, net::HttpRequest rq) {
   auto& client = cx.run.service<net::HttpClient>([&] { return net::HttpClient::forLoop(cx.loop); });
+  auto out = std::make_shared<HttpPromise>(cx.run.memoryPtr(),
+                                           std::string(cx.qualifiedName) + " response body");
+  receiveBody(rq, out, cx.run.memoryPtr());
   PromisePtr inner = client.request(std::move(rq));
-  auto out = Promise::create();
-  inner->onSettle([out](const Promise& p) {
+  inner->onSettle([out, mem = cx.run.memoryPtr()](const Promise& p) {
     if (!out->pending()) return;
     if (p.rejected()) {
       out->reject(p.error());
       return;
     }
     try {
-      out->resolve(toResult(net::responseOf(p.value())));
+      out->resolve(toResult(net::responseOf(p.value()), std::move(out->body), *mem));
     } catch (...) {
       out->rejectCurrentException();
     }
@@ -211,10 +248,11 @@ PromisePtr send(CallContext& cx, net::HttpRequest rq) {
 constexpr std::string_view kOptsDoc =
     "url, method, headers (table; a list value sends the header several times), body (string, "
     "or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), "
-    "idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true "
-    "for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like "
-    "authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on "
-    "after a redirect to another scheme, host or port)";
+    "idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the "
+    "spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), "
+    "max_redirects (default 5), secret_headers (names of headers that, like authorization, "
+    "cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect "
+    "to another scheme, host or port)";
 
 constexpr std::string_view kReturns =
     "{status, ok, headers (lowercased names; repeated headers joined with \", \"), header_list "

@@ -29,9 +29,12 @@ void llmspell_register_json(Registry& r) {
       .param("text", R"({"type":"string"})", "JSON text")
       .returns("the decoded value (objects become tables, null becomes nil)")
       .doc("Parses JSON text; a syntax error raises invalid_argument with line and column")
-      .sync([](CallContext&, Args a) -> Value {
-        checkJsonDepth(a[0].asString(), "json.decode");
-        return parseJson(a[0].asString());
+      .sync([](CallContext& cx, Args a) -> Value {
+        const std::string& text = a[0].asString();
+        checkJsonDepth(text, "json.decode");
+        return cx.run.memory().decodeBounded("the json.decode result", 0, [&](size_t maxNodes) {
+          return parseJson(text, maxNodes);
+        });
       });
 }
 

@@ -77,7 +77,10 @@ const Value* lookup(const Value& vars, const std::string& path) {
   }
 }
 
-std::string renderTemplate(const std::string& tpl, const Value& vars, const std::string& missing) {
+// A template can repeat a large variable many times, so the result is checked against the
+// spell's memory cap as it grows, before each piece is added.
+std::string renderTemplate(const std::string& tpl, const Value& vars, const std::string& missing,
+                           MemoryBudget& mem) {
   std::string out;
   out.reserve(tpl.size());
   size_t i = 0;
@@ -100,7 +103,9 @@ std::string renderTemplate(const std::string& tpl, const Value& vars, const std:
            "text.template: empty placeholder \"{{}}\" on line " + std::to_string(line));
     const Value* v = lookup(vars, name);
     if (v) {
-      out += valueAsText(*v);
+      std::string piece = valueAsText(*v);
+      mem.require(out.size() + piece.size(), "text.template result");
+      out += piece;
     } else if (missing == "keep") {
       out.append(tpl, open, close + 2 - open);
     } else if (missing != "blank") {
@@ -281,8 +286,9 @@ void llmspell_register_text(Registry& r) {
            "{missing = \"error\" (default) | \"blank\" | \"keep\"}")
       .returns("string")
       .doc("Fills {{placeholders}} from vars; a missing variable raises invalid_argument naming it")
-      .sync([](CallContext&, Args a) -> Value {
-        return Value(renderTemplate(a[0].asString(), a[1], a[2].getString("missing", "error")));
+      .sync([](CallContext& cx, Args a) -> Value {
+        return Value(renderTemplate(a[0].asString(), a[1], a[2].getString("missing", "error"),
+                                    cx.run.memory()));
       });
   r.fn("text", "slugify")
       .param("text", R"({"type":"string"})")

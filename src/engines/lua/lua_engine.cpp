@@ -1235,9 +1235,18 @@ class LuaContext final : public ScriptContext {
     c_.inHost = false;
     run.include = [this](const SpellSource& src) { return includeFile(src); };
     run.sourceExtensions = luaEngine().extensions();
+    // Host memory held for the spell is added to memUsed, so the allocator's check covers it.
+    run.memory().attach({.limit = limits.memoryBytes,
+                         .used = [this] { return c_.memUsed; },
+                         .charge = [this](int64_t n) { c_.memUsed += static_cast<size_t>(n); },
+                         .stop = [this](const Error& e) { interrupt(e); }});
   }
 
-  ~LuaContext() override { close(); }
+  // Finalizers run by close() may still call host functions: the budget stays until after.
+  ~LuaContext() override {
+    close();
+    c_.run->memory().detach();
+  }
 
   // lua_close runs the finalizers still pending, through gcTrampoline: under the limits.
   void close() override {

@@ -35,24 +35,35 @@ Result bCopy(Vm::Impl&, Args a) {
   return deepCopy(a[0]);
 }
 
-Result bAppend(Vm::Impl&, Args a) {
+// The memory-cap refusal of an allocation the script sized (checked before it is made).
+Result memLimit() { return Result::limit("memory limit exceeded"); }
+
+Result bAppend(Vm::Impl& vm, Args a) {
   if (a.size() < 2) return Result::wrongArgs();
   if (a[0].type() != Type::kArray && a[0].type() != Type::kImmutableArray)
     return bad("first", "array", a[0]);
   auto* src = a[0].as<ArrayObj>();
+  size_t add = a.size() - 1;
+  bool inPlace = src->off + src->len == src->store->size();
+  // The store's next capacity (vector growth doubles) must fit before it is allocated.
+  size_t need = inPlace ? src->store->size() + add : src->len + add;
+  size_t cap = inPlace ? src->store->capacity() : 0;
+  if (need > cap && !vm.memFits(static_cast<int64_t>(std::max(need, 2 * cap) * sizeof(Value))))
+    return memLimit();
   auto* r = new ArrayObj();
   Value rv = Value::object(Type::kArray, r);
-  if (src->off + src->len == src->store->size()) {
+  if (inPlace) {
     // Go append semantics: extend the shared backing store in place (amortised O(1)).
     r->store = src->store;
     r->off = src->off;
   } else {
+    r->store->reserve(need);
     r->store->assign(src->data(), src->data() + src->len);
     r->off = 0;
   }
   for (size_t i = 1; i < a.size(); ++i) r->store->push_back(a[i]);
-  r->len = src->len + a.size() - 1;
-  r->charge(static_cast<int64_t>((a.size() - 1) * sizeof(Value)));
+  r->store->account();
+  r->len = src->len + add;
   return rv;
 }
 
@@ -90,7 +101,7 @@ Result bSplice(Vm::Impl&, Args a) {
   for (int64_t i = 0; i < start; ++i) next.push_back(arr->at(i));
   for (size_t i = 3; i < a.size(); ++i) next.push_back(a[i]);
   for (int64_t i = end; i < len; ++i) next.push_back(arr->at(i));
-  arr->store = std::make_shared<std::vector<Value>>(std::move(next));
+  arr->store = std::make_shared<ArrayStore>(std::move(next));
   arr->off = 0;
   arr->len = arr->store->size();
   return makeArray(std::move(deleted));
@@ -103,6 +114,7 @@ Result bString(Vm::Impl& vm, Args a) {
   if (toStringValue(a[0], &s)) {
     if (static_cast<int64_t>(s.size()) > vm.limits.maxStringLen)
       return Result::limit("exceeding string size limit");
+    if (!vm.memFits(static_cast<int64_t>(s.size()))) return memLimit();
     return makeString(std::move(s));
   }
   if (a.size() == 2) return a[1];
@@ -147,6 +159,7 @@ Result bBytes(Vm::Impl& vm, Args a) {
     int64_t n = a[0].i();
     if (n > vm.limits.maxBytesLen) return Result::limit("exceeding bytes size limit");
     if (n < 0) return Result::error("negative bytes size");
+    if (!vm.memFits(n)) return memLimit();
     return makeBytes(std::string(static_cast<size_t>(n), '\0'));
   }
   if (a[0].type() == Type::kBytes) return a[0];
@@ -154,6 +167,7 @@ Result bBytes(Vm::Impl& vm, Args a) {
     const std::string& s = a[0].as<StringObj>()->s;
     if (static_cast<int64_t>(s.size()) > vm.limits.maxBytesLen)
       return Result::limit("exceeding bytes size limit");
+    if (!vm.memFits(static_cast<int64_t>(s.size()))) return memLimit();
     return makeBytes(s);
   }
   if (a.size() == 2) return a[1];
@@ -228,7 +242,7 @@ Result bRange(Vm::Impl& vm, Args a) {
                        ? (static_cast<uint64_t>(stop) - static_cast<uint64_t>(start) + step - 1) / step
                        : (static_cast<uint64_t>(start) - static_cast<uint64_t>(stop) + step - 1) / step;
   if (count > (1u << 26)) return Result::limit("range too large");
-  (void)vm;
+  if (!vm.memFits(static_cast<int64_t>(count * sizeof(Value)))) return memLimit();
   items.reserve(count);
   if (start <= stop) {
     for (int64_t i = start; i < stop; i += step) {
@@ -255,7 +269,7 @@ Value freezeValue(const Value& v, std::map<Object*, Value>& seen) {
       seen[v.obj()] = rv;
       std::vector<Value> items;
       for (size_t i = 0; i < a->len; ++i) items.push_back(freezeValue(a->at(i), seen));
-      *r->store = std::move(items);
+      r->store = std::make_shared<ArrayStore>(std::move(items));
       r->len = r->store->size();
       return rv;
     }
@@ -877,7 +891,11 @@ class Printer {
 bool tengoFormat(Vm::Impl& vm, Args args, std::string* out, std::string* err) {
   const std::string& format = args[0].as<StringObj>()->s;
   Printer p(out);
-  return p.run(format, args.subspan(1), vm.limits.maxStringLen, err);
+  int64_t room = vm.memLeft();
+  if (p.run(format, args.subspan(1), std::min(vm.limits.maxStringLen, room), err)) return true;
+  if (room < vm.limits.maxStringLen && static_cast<int64_t>(out->size()) > room)
+    *err = "memory limit exceeded";
+  return false;
 }
 
 }  // namespace llmspell::tengo::detail

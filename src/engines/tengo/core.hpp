@@ -2,6 +2,7 @@
 // prototypes, the compiled program and the VM state.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -162,6 +163,19 @@ struct Vm::Impl {
   int nested = 0;
   detail::ClosureList closures;
 
+  // True when `bytes` more heap bytes stay under the memory cap. Checked before an allocation
+  // whose size the script picks (bytes(n), text.repeat, an append that grows its store, a
+  // concatenation), so that it is refused instead of made and then noticed by MEMCHECK.
+  int64_t memLeft() const {
+    return memCap == INT64_MAX ? INT64_MAX : std::max<int64_t>(0, memCap - (tlHeapBytes - memBase));
+  }
+  bool memFits(int64_t bytes) const { return bytes >= 0 && bytes <= memLeft(); }
+  bool strFits(size_t n) const {
+    return static_cast<int64_t>(n) <= limits.maxStringLen && memFits(static_cast<int64_t>(n));
+  }
+  bool bytesFits(size_t n) const {
+    return static_cast<int64_t>(n) <= limits.maxBytesLen && memFits(static_cast<int64_t>(n));
+  }
   Status execute(int stopFp, Value* result);
   Status runMain();
   Status fail(const std::string& msg, bool limit, const uint8_t* ip);

@@ -614,7 +614,7 @@ void addTextModule(Attrs& m) {
       int64_t n;
       Result e = Value();
       if (!argString(a, 0, &s, &e) || !argInt(a, 1, &n, &e)) return e;
-      if (n > vm.limits().maxStringLen) return strLimit();
+      if (!vm.checkStringLen(static_cast<size_t>(std::max<int64_t>(n, 0)))) return strLimit();
       if (static_cast<int64_t>(s.size()) >= n) return makeString(s);
       if (a.size() == 3 && !argString(a, 2, &padS, &e)) return e;
       if (padS.empty()) return makeString(s);

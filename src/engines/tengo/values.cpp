@@ -432,14 +432,19 @@ bool binaryOp(Vm::Impl& vm, Op op, const Value& a, const Value& b, Value* out, V
     case Type::kString: {
       const std::string& s = a.as<StringObj>()->s;
       if (op == OP_ADD) {
-        std::string r;
-        if (b.type() == Type::kString) r = s + b.as<StringObj>()->s;
-        else r = s + toDisplay(b);
-        if (static_cast<int64_t>(r.size()) > vm.limits.maxStringLen) {
-          err->msg = "exceeding string size limit";
+        std::string shown;
+        const std::string& rhs = b.type() == Type::kString ? b.as<StringObj>()->s
+                                                            : (shown = toDisplay(b));
+        size_t n = s.size() + rhs.size();
+        if (static_cast<int64_t>(n) > vm.limits.maxStringLen || !vm.memFits(static_cast<int64_t>(n))) {
+          err->msg = static_cast<int64_t>(n) > vm.limits.maxStringLen ? "exceeding string size limit"
+                                                                      : "memory limit exceeded";
           err->limit = true;
           return false;
         }
+        std::string r;
+        r.reserve(n);
+        r.append(s).append(rhs);
         *out = makeString(std::move(r));
         return true;
       }
@@ -448,12 +453,18 @@ bool binaryOp(Vm::Impl& vm, Op op, const Value& a, const Value& b, Value* out, V
     }
     case Type::kBytes:
       if (op == OP_ADD && b.type() == Type::kBytes) {
-        std::string r = a.as<BytesObj>()->b + b.as<BytesObj>()->b;
-        if (static_cast<int64_t>(r.size()) > vm.limits.maxBytesLen) {
-          err->msg = "exceeding bytes size limit";
+        const std::string& x = a.as<BytesObj>()->b;
+        const std::string& y = b.as<BytesObj>()->b;
+        size_t n = x.size() + y.size();
+        if (static_cast<int64_t>(n) > vm.limits.maxBytesLen || !vm.memFits(static_cast<int64_t>(n))) {
+          err->msg = static_cast<int64_t>(n) > vm.limits.maxBytesLen ? "exceeding bytes size limit"
+                                                                     : "memory limit exceeded";
           err->limit = true;
           return false;
         }
+        std::string r;
+        r.reserve(n);
+        r.append(x).append(y);
         *out = makeBytes(std::move(r));
         return true;
       }

@@ -934,12 +934,8 @@ void Vm::write(std::string_view text) {
 }
 void Vm::setOsHost(std::shared_ptr<OsHost> host) { impl_->osHost = std::move(host); }
 OsHost* Vm::osHost() const { return impl_->osHost.get(); }
-bool Vm::checkStringLen(size_t n) const {
-  return static_cast<int64_t>(n) <= impl_->limits.maxStringLen;
-}
-bool Vm::checkBytesLen(size_t n) const {
-  return static_cast<int64_t>(n) <= impl_->limits.maxBytesLen;
-}
+bool Vm::checkStringLen(size_t n) const { return impl_->strFits(n); }
+bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
 
 Result Vm::call(const Value& fn, Args args) {
   Impl& im = *impl_;

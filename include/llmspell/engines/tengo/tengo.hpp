@@ -172,14 +172,33 @@ struct BytesObj : Object {
   explicit BytesObj(std::string v) : b(std::move(v)) { charge(static_cast<int64_t>(b.size()) + 48); }
   std::string b;
 };
+// An array's backing storage, shared by the slices and appends that view it. The store, not
+// the views, carries the heap charge for its elements: `a = append(a, x)` in a loop makes a new
+// view per call and frees the old one, while the one store keeps every element. Whoever grows
+// the vector calls account() afterwards.
+struct ArrayStore : std::vector<Value> {
+  ArrayStore() = default;
+  explicit ArrayStore(std::vector<Value> v) : std::vector<Value>(std::move(v)) { account(); }
+  ArrayStore(const ArrayStore&) = delete;
+  ArrayStore& operator=(const ArrayStore&) = delete;
+  ~ArrayStore() { tlHeapBytes -= charged; }
+  // Brings the charge in line with the capacity.
+  void account() {
+    int64_t now = static_cast<int64_t>(capacity() * sizeof(Value));
+    tlHeapBytes += now - charged;
+    charged = now;
+  }
+  int64_t charged = 0;
+};
+
 // Arrays follow Go slice semantics: a view (off, len) on shared storage, so slices alias.
 struct ArrayObj : Object {
-  ArrayObj() : store(std::make_shared<std::vector<Value>>()) { charge(64); }
+  ArrayObj() : store(std::make_shared<ArrayStore>()) { charge(64); }
   explicit ArrayObj(std::vector<Value> v)
-      : store(std::make_shared<std::vector<Value>>(std::move(v))), len(store->size()) {
-    charge(static_cast<int64_t>(len * sizeof(Value)) + 64);
+      : store(std::make_shared<ArrayStore>(std::move(v))), len(store->size()) {
+    charge(64);
   }
-  std::shared_ptr<std::vector<Value>> store;
+  std::shared_ptr<ArrayStore> store;
   size_t off = 0, len = 0;
   Value* data() const { return store->data() + off; }
   Value& at(size_t i) const { return (*store)[off + i]; }
@@ -395,7 +414,8 @@ class Vm {
   // host outlives the Vms that use it.
   void setOsHost(std::shared_ptr<OsHost> host);
   OsHost* osHost() const;
-  // For natives: enforce the string/bytes limits ("exceeding string size limit").
+  // For natives: enforce the string/bytes limits ("exceeding string size limit"). Also false
+  // when n more bytes would not fit under maxMemoryBytes: checked before building the result.
   bool checkStringLen(size_t n) const;
   bool checkBytesLen(size_t n) const;
   // Calls a Tengo callable (compiled function, builtin, native) from inside a native function
