@@ -12,6 +12,16 @@ if(LLMSPELL_SANITIZE)
     -fno-sanitize-recover=undefined)
   target_link_options(llmspell_options INTERFACE -fsanitize=address,undefined)
 endif()
+if(LLMSPELL_FUZZ)
+  # Coverage feedback and ASan/UBSan in every library a fuzz target links; the targets themselves
+  # add -fsanitize=fuzzer (libFuzzer's main) in tests/fuzz. Needs clang (the `fuzz` preset).
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "LLMSPELL_FUZZ needs clang (cmake --preset fuzz)")
+  endif()
+  target_compile_options(llmspell_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(llmspell_options INTERFACE -fsanitize=address,undefined)
+endif()
 target_include_directories(llmspell_options INTERFACE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
 
 # llmspell_layer(NAME SOURCES... DEPS ...): a static library for one layer.
