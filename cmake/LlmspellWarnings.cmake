@@ -3,7 +3,7 @@ add_library(llmspell_options INTERFACE)
 target_compile_options(llmspell_options INTERFACE
   -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers
   # GCC 12 reports false positives inside libstdc++ (std::regex, std::function) at -O1/-O2.
-  -Wno-maybe-uninitialized)
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 if(LLMSPELL_WERROR)
   target_compile_options(llmspell_options INTERFACE -Werror)
 endif()

@@ -53,6 +53,20 @@ void BM_ParseJsonObject(benchmark::State& st) {
 }
 BENCHMARK(BM_ParseJsonObject)->Arg(1000)->Arg(20000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
+// json.encode's work: an Object of n keys to JSON text.
+void BM_EncodeJsonObject(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  Object o;
+  for (int64_t i = 0; i < n; ++i) o.set(keyOf(i), Value(i));
+  Value v(std::make_shared<Object>(std::move(o)));
+  for (auto _ : st) {
+    std::string text = toJsonText(v);
+    benchmark::DoNotOptimize(text);
+  }
+  st.SetItemsProcessed(st.iterations() * n);
+}
+BENCHMARK(BM_EncodeJsonObject)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

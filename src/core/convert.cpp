@@ -7,6 +7,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <type_traits>
+#include <vector>
 
 #include "llmspell/core/error.hpp"
 
@@ -45,7 +47,16 @@ J toJsonT(const Value& v, int depth) {
     }
     case ValueKind::kObject: {
       J o = J::object();
-      for (const auto& [k, x] : v.asObject()) o[k] = toJsonT<J>(x, depth + 1);
+      auto& m = o.template get_ref<typename J::object_t&>();
+      if constexpr (std::is_same_v<J, ojson>) {
+        // ordered_json's map is a vector that finds keys linearly on insert; a Value's keys are
+        // already unique, so append to the vector itself (n keys cost O(n), not O(n^2)).
+        auto& items = static_cast<std::vector<typename ojson::object_t::value_type>&>(m);
+        items.reserve(v.asObject().size());
+        for (const auto& [k, x] : v.asObject()) items.emplace_back(k, toJsonT<J>(x, depth + 1));
+      } else {
+        for (const auto& [k, x] : v.asObject()) m.emplace(k, toJsonT<J>(x, depth + 1));
+      }
       return o;
     }
     case ValueKind::kError: return toJsonT<J>(v.asError()->toObject(), depth + 1);

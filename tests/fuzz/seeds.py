@@ -170,7 +170,8 @@ def main():
                 sys.exit("seeds.py: no seeds for " + sys.argv[1])
             # -runs=0: libFuzzer executes the corpus once and exits (the replay main ignores it).
             # Spells print: their output is not the test's.
-            r = subprocess.run([sys.argv[3], "-runs=0", d], stdout=subprocess.DEVNULL, cwd=d)
+            binary = os.path.abspath(sys.argv[3])
+            r = subprocess.run([binary, "-runs=0", d], stdout=subprocess.DEVNULL, cwd=d)
             sys.exit(r.returncode)
     if len(sys.argv) != 3:
         sys.exit(__doc__)
