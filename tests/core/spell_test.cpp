@@ -67,7 +67,7 @@ print(json.decode("1e-400"), json.decode("[1.7976931348623157e308]")[1] > 1e308)
 )");
   EXPECT_EQ(out,
             "false\tinvalid_argument\tinvalid JSON at line 1, column 5: number out of range\n"
-            "false\tinvalid_argument\tinvalid JSON at line 1, column 11: number out of range\n"
+            "false\tinvalid_argument\tinvalid JSON at line 1, column 10: number out of range\n"
             "false\tinvalid_argument\tinvalid JSON at line 1, column 17: number out of range\n"
             "0.0\ttrue\n");
 }
@@ -90,10 +90,10 @@ TEST(OutOfRangeNumbers, TengoJsonDecodeRaisesInvalidArgument) {
   std::string out = exec(R"(
 fmt := import("fmt")
 json := import("json")
-r := json.decode("1e400")
-fmt.println(is_error(r))
+fmt.println(json.decode("1e400"))
 )", "--engine tengo");
-  EXPECT_EQ(out, "true\n");
+  EXPECT_NE(out.find("invalid_argument"), std::string::npos) << out;
+  EXPECT_NE(out.find("number out of range"), std::string::npos) << out;
 }
 
 // An HTTP body that is labelled JSON but holds an out-of-range number is still read raw.
