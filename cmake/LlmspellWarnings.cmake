@@ -3,13 +3,23 @@ add_library(llmspell_options INTERFACE)
 target_compile_options(llmspell_options INTERFACE
   -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers
   # GCC 12 reports false positives inside libstdc++ (std::regex, std::function) at -O1/-O2.
-  -Wno-maybe-uninitialized)
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 if(LLMSPELL_WERROR)
   target_compile_options(llmspell_options INTERFACE -Werror)
 endif()
 if(LLMSPELL_SANITIZE)
   target_compile_options(llmspell_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)
+  target_link_options(llmspell_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(LLMSPELL_FUZZ)
+  # Coverage feedback and ASan/UBSan in every library a fuzz target links; the targets themselves
+  # add -fsanitize=fuzzer (libFuzzer's main) in tests/fuzz. Needs clang (the `fuzz` preset).
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "LLMSPELL_FUZZ needs clang (cmake --preset fuzz)")
+  endif()
+  target_compile_options(llmspell_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(llmspell_options INTERFACE -fsanitize=address,undefined)
 endif()
 target_include_directories(llmspell_options INTERFACE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)

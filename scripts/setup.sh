@@ -14,7 +14,7 @@ PACKAGES=(
   libsodium-dev libssl-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   hyperfine clang-format clang-tidy
-  clang  # libFuzzer targets (-DLLMSPELL_FUZZ=ON, CXX=clang++)
+  clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC
 )
 
 missing=()

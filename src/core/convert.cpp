@@ -7,6 +7,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <type_traits>
+#include <vector>
 
 #include "llmspell/core/error.hpp"
 
@@ -45,7 +47,16 @@ J toJsonT(const Value& v, int depth) {
     }
     case ValueKind::kObject: {
       J o = J::object();
-      for (const auto& [k, x] : v.asObject()) o[k] = toJsonT<J>(x, depth + 1);
+      auto& m = o.template get_ref<typename J::object_t&>();
+      if constexpr (std::is_same_v<J, ojson>) {
+        // ordered_json's map is a vector that finds keys linearly on insert; a Value's keys are
+        // already unique, so append to the vector itself (n keys cost O(n), not O(n^2)).
+        auto& items = static_cast<std::vector<typename ojson::object_t::value_type>&>(m);
+        items.reserve(v.asObject().size());
+        for (const auto& [k, x] : v.asObject()) items.emplace_back(k, toJsonT<J>(x, depth + 1));
+      } else {
+        for (const auto& [k, x] : v.asObject()) m.emplace(k, toJsonT<J>(x, depth + 1));
+      }
       return o;
     }
     case ValueKind::kError: return toJsonT<J>(v.asError()->toObject(), depth + 1);
@@ -101,47 +112,125 @@ std::string toJsonText(const Value& v, const JsonOptions& opts) {
 
 Value fromJson(const nlohmann::json& j) { return fromJsonT(j); }
 
-Value parseJson(std::string_view text, size_t maxNodes) {
-  // Parse straight into Value with the SAX interface would avoid the intermediate tree; the
-  // ordered_json tree keeps key order and is fast enough for provider payloads.
-  try {
-    // Conversion is recursive, so nesting is bounded here (deep input would overflow the stack).
-    constexpr int kMaxDepth = 512;
-    size_t nodes = 0;
-    auto limitDepth = [&nodes, maxNodes](int depth, ojson::parse_event_t ev, ojson& parsed) {
-      if (depth > kMaxDepth)
-        fail(codes::kInvalidArgument,
-             "JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
-      if (maxNodes && ev != ojson::parse_event_t::object_end &&
-          ev != ojson::parse_event_t::array_end) {
-        // Counted as parseYaml counts: one per node, one more per 64 bytes of a string.
-        nodes += 1 + (parsed.is_string() ? parsed.get_ref<const std::string&>().size() / 64 : 0);
-        if (nodes > maxNodes)
-          fail(codes::kLimitExceeded,
-               "JSON document has more than " + std::to_string(maxNodes) + " nodes");
-      }
-      return true;
-    };
-    return fromJsonT(ojson::parse(text.begin(), text.end(), limitDepth));
-  } catch (const ojson::parse_error& e) {
+namespace {
+
+// Builds a Value straight from the parser's events (no intermediate tree: nlohmann's ordered_json
+// finds keys linearly, so an object of n keys would cost O(n^2), and untrusted bodies can have
+// hundreds of thousands). A repeated key keeps its first position and its last value, as before.
+class ValueSax {
+ public:
+  static constexpr size_t kMaxDepth = 512;
+
+  ValueSax(std::string_view text, size_t maxNodes) : text_(text), maxNodes_(maxNodes) {}
+  Value result() { return std::move(root_); }
+
+  bool null() { return put(Value()); }
+  bool boolean(bool b) { return put(Value(b)); }
+  bool number_integer(int64_t i) { return put(Value(i)); }
+  bool number_unsigned(uint64_t u) {
+    if (u <= static_cast<uint64_t>(INT64_MAX)) return put(Value(static_cast<int64_t>(u)));
+    return put(Value(static_cast<double>(u)));
+  }
+  bool number_float(double d, const std::string&) { return put(Value(d)); }
+  bool string(std::string& s) { return put(Value(std::move(s))); }
+  bool binary(ojson::binary_t& b) { return put(Value(Bytes{std::string(b.begin(), b.end())})); }
+  bool start_object(size_t) { return open(Value::object()); }
+  bool key(std::string& k) {
+    count(k.size());
+    stack_.back().key = std::move(k);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(size_t) { return open(Value::array()); }
+  bool end_array() { return close(); }
+
+  bool parse_error(size_t byte, const std::string&, const nlohmann::detail::exception& e) {
     // Turn the byte offset into line:column for a person.
-    size_t off = e.byte > 0 ? e.byte - 1 : 0;
+    size_t off = byte > 0 ? byte - 1 : 0;
     int line = 1, col = 1;
-    for (size_t i = 0; i < off && i < text.size(); ++i) {
-      if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
+    for (size_t i = 0; i < off && i < text_.size(); ++i) {
+      if (text_[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
     }
     std::string what = e.what();
+    // A number past the double range (1e400) is bad input like any other, not an internal error.
+    if (e.id == 406) what = "number out of range";
     auto pos = what.find("syntax error");
     if (pos != std::string::npos) what = what.substr(pos);
-    fail(codes::kInvalidArgument,
-         "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
-             ": " + what);
+    fail(codes::kInvalidArgument, "invalid JSON at line " + std::to_string(line) + ", column " +
+                                      std::to_string(col) + ": " + what);
   }
+
+ private:
+  struct Frame {
+    Value container;
+    std::string key;  // the pending key, for objects
+  };
+
+  // Counted as parseYaml counts: one per node, one more per 64 bytes of a string.
+  void count(size_t textBytes) {
+    if (!maxNodes_) return;
+    nodes_ += 1 + textBytes / 64;
+    if (nodes_ > maxNodes_)
+      fail(codes::kLimitExceeded, "JSON document has more than " + std::to_string(maxNodes_) + " nodes");
+  }
+  bool put(Value v) {
+    count(v.isString() ? v.asString().size() : 0);
+    if (stack_.empty()) {
+      root_ = std::move(v);
+    } else if (Frame& f = stack_.back(); f.container.isArray()) {
+      f.container.asArray().push(std::move(v));
+    } else {
+      f.container.asObject().set(std::move(f.key), std::move(v));
+    }
+    return true;
+  }
+  bool open(Value container) {
+    // Values are freed recursively, so nesting is bounded here.
+    if (stack_.size() >= kMaxDepth)
+      fail(codes::kInvalidArgument,
+           "JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    stack_.push_back(Frame{std::move(container), {}});
+    return true;
+  }
+  bool close() {
+    Value done = std::move(stack_.back().container);
+    stack_.pop_back();
+    return put(std::move(done));
+  }
+
+  std::string_view text_;
+  size_t maxNodes_ = 0, nodes_ = 0;
+  Value root_;
+  std::vector<Frame> stack_;
+};
+
+}  // namespace
+
+Value parseJson(std::string_view text, size_t maxNodes) {
+  ValueSax sax(text, maxNodes);
+  ojson::sax_parse(text.begin(), text.end(), &sax);
+  return sax.result();
 }
 
 // ---- YAML ----
 
 namespace {
+
+// A YAML float: a literal past the double range (1e400) is bad input, as in JSON (an underflow
+// such as 1e-400 reads as 0 or a denormal, as strtod gives it).
+double yamlDouble(const YAML::Node& n, const std::string& s) {
+  double d = std::strtod(s.c_str(), nullptr);
+  if (!std::isfinite(d))
+    fail(codes::kInvalidArgument, "invalid YAML at line " + std::to_string(n.Mark().line + 1) +
+                                      ", column " + std::to_string(n.Mark().column + 1) +
+                                      ": number out of range");
+  return d;
+}
 
 Value scalarFromYaml(const YAML::Node& n) {
   const std::string& s = n.Scalar();
@@ -158,9 +247,9 @@ Value scalarFromYaml(const YAML::Node& n) {
     if (std::regex_match(s, intRe)) return Value(static_cast<int64_t>(std::stoll(s)));
     if (std::regex_match(s, hexRe)) return Value(static_cast<int64_t>(std::stoll(s.substr(2), nullptr, 16)));
     if (std::regex_match(s, octRe)) return Value(static_cast<int64_t>(std::stoll(s.substr(2), nullptr, 8)));
-    if (std::regex_match(s, floatRe)) return Value(std::stod(s));
+    if (std::regex_match(s, floatRe)) return Value(yamlDouble(n, s));
   } catch (const std::out_of_range&) {
-    return Value(std::stod(s));
+    return Value(yamlDouble(n, s));  // an integer past int64
   }
   if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return Value(HUGE_VAL);
   if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return Value(-HUGE_VAL);

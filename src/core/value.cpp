@@ -153,14 +153,30 @@ std::string Value::describe() const {
 namespace {
 constexpr size_t kIndexThreshold = 12;
 size_t hashKey(std::string_view k) { return std::hash<std::string_view>{}(k); }
+uint32_t tagOf(size_t hash) { return static_cast<uint32_t>(static_cast<uint64_t>(hash) >> 32); }
 }  // namespace
 
 void Object::reindex() const {
-  auto idx = std::make_unique<std::vector<std::pair<size_t, uint32_t>>>();
-  idx->reserve(entries_.size());
-  for (uint32_t i = 0; i < entries_.size(); ++i) idx->emplace_back(hashKey(entries_[i].first), i);
-  std::sort(idx->begin(), idx->end());
-  index_ = std::move(idx);
+  size_t cap = 32;
+  while (cap < 2 * (entries_.size() + 1)) cap *= 2;
+  index_.assign(cap, Slot{});
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    size_t h = hashKey(entries_[i].first);
+    // Positions are unique, so a new entry goes to the first empty slot (a duplicate key, which
+    // only a replaced entries() vector could hold, resolves to its first position, as before).
+    size_t slot = probe(entries_[i].first, h);
+    if (index_[slot].pos == 0) index_[slot] = Slot{i + 1, tagOf(h)};
+  }
+  indexed_ = entries_.size();
+}
+
+size_t Object::probe(std::string_view key, size_t hash) const {
+  size_t mask = index_.size() - 1;
+  uint32_t tag = tagOf(hash);
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& s = index_[i];
+    if (s.pos == 0 || (s.tag == tag && entries_[s.pos - 1].first == key)) return i;
+  }
 }
 
 const Value* Object::find(std::string_view key) const {
@@ -169,16 +185,29 @@ const Value* Object::find(std::string_view key) const {
       if (e.first == key) return &e.second;
     return nullptr;
   }
-  if (!index_) reindex();
-  size_t h = hashKey(key);
-  auto it = std::lower_bound(index_->begin(), index_->end(), std::make_pair(h, uint32_t{0}));
-  for (; it != index_->end() && it->first == h; ++it)
-    if (entries_[it->second].first == key) return &entries_[it->second].second;
-  return nullptr;
+  if (indexed_ != entries_.size()) reindex();
+  const Slot& s = index_[probe(key, hashKey(key))];
+  return s.pos ? &entries_[s.pos - 1].second : nullptr;
 }
 
 Value* Object::find(std::string_view key) {
   return const_cast<Value*>(static_cast<const Object*>(this)->find(key));
+}
+
+// Appends an entry whose key is known to be absent; find() has just run, so the index is current
+// whenever the object is large enough to have one.
+Value& Object::append(std::string key, Value v, size_t hash) {
+  entries_.emplace_back(std::move(key), std::move(v));
+  if (indexed_ + 1 == entries_.size() && !index_.empty()) {
+    if (2 * entries_.size() <= index_.size()) {
+      index_[probe(entries_.back().first, hash)] =
+          Slot{static_cast<uint32_t>(entries_.size()), tagOf(hash)};
+      ++indexed_;
+    } else {
+      reindex();  // doubles the table: amortized O(1) per key
+    }
+  }
+  return entries_.back().second;
 }
 
 void Object::set(std::string key, Value v) {
@@ -186,22 +215,21 @@ void Object::set(std::string key, Value v) {
     *existing = std::move(v);
     return;
   }
-  entries_.emplace_back(std::move(key), std::move(v));
-  index_.reset();
+  size_t h = index_.empty() ? 0 : hashKey(key);
+  append(std::move(key), std::move(v), h);
 }
 
 Value& Object::operator[](std::string_view key) {
   if (Value* existing = find(key)) return *existing;
-  entries_.emplace_back(std::string(key), Value());
-  index_.reset();
-  return entries_.back().second;
+  return append(std::string(key), Value(), index_.empty() ? 0 : hashKey(key));
 }
 
 bool Object::erase(std::string_view key) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->first == key) {
       entries_.erase(it);
-      index_.reset();
+      index_.clear();
+      indexed_ = 0;
       return true;
     }
   }

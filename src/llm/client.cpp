@@ -283,7 +283,10 @@ void LlmClient::configure(const std::string& name, const Value& config) {
     c.name = name;
     c.kind = "openai-compatible";
   }
-  for (const auto& [k, v] : config.asObject()) {
+  for (const auto& entry : config.asObject()) {
+    // Named references, not a structured binding: clang 14 (the fuzz preset) cannot capture one.
+    const std::string& k = entry.first;
+    const Value& v = entry.second;
     auto needString = [&]() -> const std::string& {
       if (!v.isString()) fail(codes::kInvalidArgument, "llm.configure: `" + k + "` must be a string");
       return v.asString();

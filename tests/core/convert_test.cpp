@@ -8,6 +8,15 @@
 
 using namespace llmspell;
 
+namespace {
+// "k12" (appended, not "k" + ...: GCC 12 -O3 warns falsely on literal-first concatenation).
+std::string numbered(const char* prefix, int i) {
+  std::string s = prefix;
+  s += std::to_string(i);
+  return s;
+}
+}  // namespace
+
 TEST(Json, RoundTripKeepsOrderAndNumberKinds) {
   std::string text = R"({"z":1,"a":[1,2.5,"x",null,true],"m":{"k":-9223372036854775808}})";
   Value v = parseJson(text);
@@ -75,4 +84,47 @@ TEST(Yaml, ErrorsHaveLines) {
     EXPECT_EQ(e.error().code, "invalid_argument");
     EXPECT_NE(e.error().message.find("line"), std::string::npos);
   }
+}
+
+TEST(Convert, JsonOutOfRangeNumbersAreInvalidArgument) {
+  for (const char* text : {"1e400", "[1, -1e400]", R"({"a": {"b": 2e308}})"}) {
+    try {
+      parseJson(text);
+      ADD_FAILURE() << text << " decoded";
+    } catch (const Exception& e) {
+      EXPECT_EQ(e.error().code, "invalid_argument") << text;
+      EXPECT_NE(e.error().message.find("number out of range"), std::string::npos) << e.error().message;
+    }
+  }
+  EXPECT_EQ(parseJson("1e-400"), Value(0.0));  // underflow reads as 0, as strtod gives it
+  try {
+    parseYaml("a: 1\nb: 1e400\n");
+    ADD_FAILURE() << "1e400 decoded";
+  } catch (const Exception& e) {
+    EXPECT_EQ(e.error().message, "invalid YAML at line 2, column 4: number out of range");
+  }
+  EXPECT_EQ(toYamlText(parseJson(R"({"s":"1e400"})")), "s: \"1e400\"\n");
+}
+
+TEST(Convert, JsonRepeatedKeyKeepsFirstPositionAndLastValue) {
+  Value v = parseJson(R"({"a":1,"b":2,"a":3})");
+  ASSERT_EQ(v.asObject().size(), 2u);
+  EXPECT_EQ(v.asObject().entries()[0].first, "a");
+  EXPECT_EQ(v.getInt("a"), 3);
+}
+
+TEST(Convert, ManyKeysRoundTrip) {
+  std::string text = "{";
+  for (int i = 0; i < 50000; ++i) {
+    if (i) text += ',';
+    text += '"';
+    text += numbered("k", i);
+    text += "\":";
+    text += std::to_string(i);
+  }
+  text += '}';
+  Value v = parseJson(text);
+  EXPECT_EQ(v.asObject().size(), 50000u);
+  EXPECT_EQ(v.getInt("k49999"), 49999);
+  EXPECT_EQ(toJsonText(v), text);
 }

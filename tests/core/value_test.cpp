@@ -6,6 +6,15 @@
 
 using namespace llmspell;
 
+namespace {
+// "k12" (appended, not "k" + ...: GCC 12 -O3 warns falsely on literal-first concatenation).
+std::string numbered(const char* prefix, int i) {
+  std::string s = prefix;
+  s += std::to_string(i);
+  return s;
+}
+}  // namespace
+
 TEST(Value, KindsAndAccessors) {
   EXPECT_TRUE(Value().isNull());
   EXPECT_EQ(Value(int64_t{5}).asInt(), 5);
@@ -44,6 +53,28 @@ TEST(Value, ObjectKeepsInsertionOrderAndIndexesLargeObjects) {
   EXPECT_TRUE(o->erase("k5"));
   EXPECT_EQ(o->find("k5"), nullptr);
   EXPECT_EQ(o->find("k6")->asInt(), 93);
+}
+
+// The index is kept up to date on append, rebuilt after erase and after entries() is replaced.
+TEST(Value, ObjectIndexSurvivesGrowthEraseAndReplacement) {
+  Object o;
+  for (int i = 0; i < 5000; ++i) o.set(numbered("k", i), Value(i));
+  for (int i = 0; i < 5000; i += 7) ASSERT_EQ(o.find(numbered("k", i))->asInt(), i);
+  EXPECT_EQ(o.find("k5000"), nullptr);
+  EXPECT_TRUE(o.erase("k10"));
+  EXPECT_EQ(o.find("k10"), nullptr);
+  EXPECT_EQ(o.find("k11")->asInt(), 11);
+  o["k10"] = Value("back");
+  EXPECT_EQ(o.entries().back().first, "k10");
+  EXPECT_EQ(o.find("k10")->asString(), "back");
+  std::vector<Object::Entry> fresh;
+  for (int i = 0; i < 20; ++i) fresh.emplace_back(numbered("n", i), Value(i));
+  o.entries() = std::move(fresh);
+  EXPECT_EQ(o.find("k1"), nullptr);
+  EXPECT_EQ(o.find("n19")->asInt(), 19);
+  o.set("n19", Value(-1));
+  EXPECT_EQ(o.size(), 20u);
+  EXPECT_EQ(o.find("n19")->asInt(), -1);
 }
 
 TEST(Value, SharedContainersAndDeepCopy) {

@@ -162,7 +162,9 @@ class Array {
 };
 
 // Insertion-ordered string-keyed map. Lookups are linear below a small size, which is the common
-// case for options tables and provider payloads; larger objects build a hash index lazily.
+// case for options tables and provider payloads; larger objects build a hash index lazily and keep
+// it up to date as keys are appended, so building an object of n keys costs O(n) (untrusted JSON
+// and YAML objects can have hundreds of thousands of keys). erase() drops the index.
 class Object {
  public:
   using Entry = std::pair<std::string, Value>;
@@ -178,7 +180,12 @@ class Object {
   // Reference to the value for key, inserting null when absent.
   Value& operator[](std::string_view key);
   bool erase(std::string_view key);
-  std::vector<Entry>& entries() { return entries_; }
+  // Mutable access drops the index (the caller may reorder or replace entries).
+  std::vector<Entry>& entries() {
+    index_.clear();
+    indexed_ = 0;
+    return entries_;
+  }
   const std::vector<Entry>& entries() const { return entries_; }
   auto begin() { return entries_.begin(); }
   auto end() { return entries_.end(); }
@@ -186,9 +193,20 @@ class Object {
   auto end() const { return entries_.end(); }
 
  private:
+  // One slot of the open-addressed index: pos is 1 + the entry's position (0 marks an empty slot),
+  // tag the high half of the key's hash, compared before the key itself.
+  struct Slot {
+    uint32_t pos = 0;
+    uint32_t tag = 0;
+  };
   void reindex() const;
+  size_t probe(std::string_view key, size_t hash) const;  // the key's slot, or the empty one
+  Value& append(std::string key, Value v, size_t hash);
   std::vector<Entry> entries_;
-  mutable std::unique_ptr<std::vector<std::pair<size_t, uint32_t>>> index_;  // (hash, pos), sorted
+  mutable std::vector<Slot> index_;  // size a power of two, at most half full; empty when unused
+  // Entries index_ covers; differs from entries_.size() once entries() or erase() dropped the
+  // index, which find() then rebuilds.
+  mutable size_t indexed_ = 0;
 };
 
 // A callable owned by an engine (a Lua function, a JS function) or by the host.
