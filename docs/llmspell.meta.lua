@@ -865,14 +865,14 @@ http = {}
 ---Sends an HTTP request to a host granted with --allow-net
 ---Needs `--allow-net`.
 ---@async
----@param opts table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
+---@param opts table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
 ---@return any # {status, ok, headers (lowercased names; repeated headers joined with ", "), header_list ({name, value} in order), body, json (decoded when the content-type is JSON, else null), url (after redirects), redirects, elapsed_ms}. HTTP error statuses are results, not errors; network failures raise network_error, timeouts timeout, a too large body limit_exceeded
 function http.request(opts) end
 
 ---Sends an HTTP request to a host granted with --allow-net
 ---Returns a promise instead of suspending the spell.
 ---Needs `--allow-net`.
----@param opts table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
+---@param opts table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
 ---@return promise # {status, ok, headers (lowercased names; repeated headers joined with ", "), header_list ({name, value} in order), body, json (decoded when the content-type is JSON, else null), url (after redirects), redirects, elapsed_ms}. HTTP error statuses are results, not errors; network failures raise network_error, timeouts timeout, a too large body limit_exceeded
 function http.request_async(opts) end
 
@@ -880,7 +880,7 @@ function http.request_async(opts) end
 ---Needs `--allow-net`.
 ---@async
 ---@param url string absolute http(s) URL
----@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
+---@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
 ---@return any # {status, ok, headers (lowercased names; repeated headers joined with ", "), header_list ({name, value} in order), body, json (decoded when the content-type is JSON, else null), url (after redirects), redirects, elapsed_ms}. HTTP error statuses are results, not errors; network failures raise network_error, timeouts timeout, a too large body limit_exceeded
 function http.get(url, opts) end
 
@@ -888,7 +888,7 @@ function http.get(url, opts) end
 ---Returns a promise instead of suspending the spell.
 ---Needs `--allow-net`.
 ---@param url string absolute http(s) URL
----@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
+---@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
 ---@return promise # {status, ok, headers (lowercased names; repeated headers joined with ", "), header_list ({name, value} in order), body, json (decoded when the content-type is JSON, else null), url (after redirects), redirects, elapsed_ms}. HTTP error statuses are results, not errors; network failures raise network_error, timeouts timeout, a too large body limit_exceeded
 function http.get_async(url, opts) end
 
@@ -897,7 +897,7 @@ function http.get_async(url, opts) end
 ---@async
 ---@param url string absolute http(s) URL
 ---@param body? string|table|any[]|string|nil a string, or a table sent as JSON
----@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
+---@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
 ---@return any # {status, ok, headers (lowercased names; repeated headers joined with ", "), header_list ({name, value} in order), body, json (decoded when the content-type is JSON, else null), url (after redirects), redirects, elapsed_ms}. HTTP error statuses are results, not errors; network failures raise network_error, timeouts timeout, a too large body limit_exceeded
 function http.post(url, body, opts) end
 
@@ -906,7 +906,7 @@ function http.post(url, body, opts) end
 ---Needs `--allow-net`.
 ---@param url string absolute http(s) URL
 ---@param body? string|table|any[]|string|nil a string, or a table sent as JSON
----@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
+---@param opts? table url, method, headers (table; a list value sends the header several times), body (string, or a table sent as JSON), query (table), timeout (s, whole request), connect_timeout (s), idle_timeout (s without data), max_bytes (default 64 MiB; the body also counts against the spell's memory limit as it arrives), follow_redirects (default true for GET/HEAD), max_redirects (default 5), secret_headers (names of headers that, like authorization, cookie, proxy-authorization, x-api-key and x-goog-api-key, are not sent on after a redirect to another scheme, host or port)
 ---@return promise # {status, ok, headers (lowercased names; repeated headers joined with ", "), header_list ({name, value} in order), body, json (decoded when the content-type is JSON, else null), url (after redirects), redirects, elapsed_ms}. HTTP error statuses are results, not errors; network failures raise network_error, timeouts timeout, a too large body limit_exceeded
 function http.post_async(url, body, opts) end
 

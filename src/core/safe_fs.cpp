@@ -39,8 +39,15 @@ void Fd::reset() {
   fd_ = -1;
 }
 
+namespace {
+// "fs.read: notes/x.txt", or the path alone when there is no function to name.
+std::string where(std::string_view fname, std::string_view shown) {
+  return fname.empty() ? std::string(shown) : std::string(fname) + ": " + std::string(shown);
+}
+}  // namespace
+
 void failErrno(std::string_view fname, std::string_view shown, int err) {
-  std::string where = std::string(fname) + ": " + std::string(shown);
+  const std::string where = safefs::where(fname, shown);
   switch (err) {
     case ENOENT: fail(codes::kNotFound, where + ": no such file or directory");
     case ENOTDIR: fail(codes::kNotFound, where + ": a parent of this path is not a directory");
@@ -167,11 +174,10 @@ std::string readFd(std::string_view fname, const Target& t, int fd, size_t limit
   if (::fstat(fd, &st) != 0) failErrno(fname, t.shown, errno);
   if (S_ISDIR(st.st_mode)) failErrno(fname, t.shown, EISDIR);
   if (!S_ISREG(st.st_mode))
-    fail(codes::kInvalidArgument, std::string(fname) + ": " + t.shown +
-                                      " is not a regular file (a device, FIFO or socket)");
+    fail(codes::kInvalidArgument, where(fname, t.shown) + " is not a regular file (a FIFO, device or socket)");
   auto tooBig = [&] {
     fail(codes::kLimitExceeded,
-         std::string(fname) + ": " + t.shown + " is larger than " + std::string(limitText));
+         where(fname, t.shown) + " is larger than " + std::string(limitText));
   };
   if (static_cast<uint64_t>(st.st_size) > limit) tooBig();
   std::string out;
@@ -202,8 +208,7 @@ size_t writeFile(std::string_view fname, const Target& t, std::string_view data,
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) failErrno(fname, t.shown, errno);
   if (!S_ISREG(st.st_mode))
-    fail(codes::kInvalidArgument, std::string(fname) + ": " + t.shown +
-                                      " is not a regular file (a device, FIFO or socket)");
+    fail(codes::kInvalidArgument, where(fname, t.shown) + " is not a regular file (a FIFO, device or socket)");
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);

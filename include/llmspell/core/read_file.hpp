@@ -13,9 +13,10 @@ namespace llmspell {
 // would block until a writer comes; a device such as /dev/zero, which never ends; a directory or
 // socket) is refused before it is opened for reading.
 //
-// With `exact`, `path` must be a resolved path (absolute, no symlinks): the file is opened
-// without following links and the descriptor's real path must be `path` itself, so a symlink
-// swapped in after the caller checked `path` cannot redirect the read elsewhere.
+// With `exact`, `path` must be a resolved path (absolute, no symlinks), as a permission check
+// returns it: it is opened through safe_fs's O_NOFOLLOW walk, so a symlink swapped in after the
+// check cannot redirect the read elsewhere. Without it, links are resolved first (the operator's
+// own paths).
 //
 // Throws Exception: not_found (no such file), invalid_argument (not a regular file),
 // limit_exceeded (larger than maxBytes), permission_denied (the OS refused, or with `exact` the
