@@ -1,7 +1,10 @@
 // `events` namespace: the script face of EventBus. Subscriptions and recordings belong to the
 // run and are removed when it ends; script handlers run on the run's loop.
+#include <fcntl.h>
+
 #include <unordered_set>
 
+#include "bridge/granted_file.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/events/bus.hpp"
@@ -110,10 +113,13 @@ void llmspell_register_events(Registry& r) {
       .returns("recording id")
       .doc("Records events to a JSON Lines file until events.stop_recording")
       .sync([](CallContext& cx, Args a) -> Value {
-        auto path = cx.run.permissions().checkWrite(a[0].asString());
+        const std::string& shown = a[0].asString();
+        auto path = cx.run.permissions().checkWrite(shown);
         auto& er = eventsRun(cx.run);
         std::string filter = a[1].getString("filter", "**");
-        uint64_t id = er.bus->startRecording(path.string(), filter);
+        EventPattern::compile(filter);  // validate before creating the file
+        uint64_t id = er.bus->startRecording(
+            openGranted("events.record", shown, path, O_WRONLY | O_APPEND | O_CREAT), filter);
         er.recordings.push_back(id);
         return Value(static_cast<int64_t>(id));
       });
@@ -145,10 +151,13 @@ void llmspell_register_events(Registry& r) {
       .returns("the number of events re-emitted")
       .doc("Re-emits a recording, keeping its timing")
       .async([](CallContext& cx, Args a) -> PromisePtr {
-        auto path = cx.run.permissions().checkRead(a[0].asString());
+        const std::string& shown = a[0].asString();
+        auto path = cx.run.permissions().checkRead(shown);
         double speed = a[1].get("speed").isNumber() ? a[1].getNumber("speed") : 1.0;
-        return eventsRun(cx.run).bus->replay(cx.loop, path.string(), speed,
-                                             a[1].getString("filter", "**"));
+        std::string filter = a[1].getString("filter", "**");
+        EventPattern::compile(filter);
+        return eventsRun(cx.run).bus->replay(cx.loop, openGranted("events.replay", shown, path, O_RDONLY), shown,
+                                             speed, filter);
       });
   r.fn("events", "stats")
       .opt("pattern", R"({"type":"string","default":"**"})")
