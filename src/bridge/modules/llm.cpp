@@ -1,8 +1,6 @@
 // `llm` namespace: chat, complete, stream, structured, embed, count_tokens, use, configure,
 // providers, cost — over the llm layer's LlmClient, with the llm.call hook point, llm.request /
 // llm.response / llm.error events, and the run's cost/token budget.
-#include <fcntl.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -10,9 +8,9 @@
 #include <optional>
 #include <cstdio>
 
-#include "bridge/granted_file.hpp"
 #include "bridge/modules/llm_service.hpp"
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/safe_fs.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
 #include "llmspell/llm/catalog.hpp"
@@ -748,11 +746,9 @@ void llmspell_register_llm(Registry& r) {
           if (!cfg.get("replies_file").isString())
             fail(codes::kInvalidArgument, "llm.configure: `replies_file` must be a string");
           const std::string& path = cfg.get("replies_file").asString();
-          auto abs = cx.run.permissions().checkRead(path);
-          std::string text = readGranted("llm.configure: replies_file", path,
-                                         openGranted("llm.configure: replies_file", path, abs, O_RDONLY),
-                                         kMaxRepliesFile);
-          fileReplies = llm::parseMockReplies(text, path);
+          safefs::Target t = safefs::forRead(cx.run.permissions(), path);
+          fileReplies = llm::parseMockReplies(
+              safefs::readFile("llm.configure: replies_file", t, kMaxRepliesFile, "16 MiB"), path);
           rest.asObject().erase("replies_file");
         }
         s.client.configure(a[0].asString(), rest);
