@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/log.hpp"
 #include "llmspell/llm/call_log.hpp"
 #include "llmspell/spell/spell.hpp"
 #if __has_include("llmspell/bridge/docs.hpp")
@@ -81,7 +82,7 @@ int checkSpell(const std::string& path) {
   for (const auto& d : diags) {
     bool warn = d.message.find("(ignored)") != std::string::npos;
     failed = failed || !warn;
-    std::fprintf(stderr, "%s: %s\n", warn ? "warning" : "error", d.toString().c_str());
+    std::fprintf(stderr, "%s: %s\n", warn ? "warning" : "error", redactSecrets(d.toString()).c_str());
   }
   if (!failed) std::printf("ok: %s\n", path.c_str());
   return failed ? 1 : 0;
@@ -206,7 +207,7 @@ int logs(const LogsOptions& o) {
       f.limit = o.limit;
       rows = log.query(f);
     } catch (const Exception& e) {
-      std::fprintf(stderr, "error[%s]: %s\n", e.error().code.c_str(), e.error().message.c_str());
+      std::fprintf(stderr, "error[%s]: %s\n", e.error().code.c_str(), redactSecrets(e.error().message).c_str());
       return 1;
     }
   }

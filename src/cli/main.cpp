@@ -240,7 +240,9 @@ int main(int argc, char** argv) {
   }
   if (*repl) {
     replF.opts.replInput = cli::replReader();
-    replF.opts.replOutput = [](const std::string& line) {
+    // Errors and values alike: a session prints what `exec --output json` would mask.
+    replF.opts.replOutput = [](const std::string& text) {
+      std::string line = redactSecrets(text);
       std::fwrite(line.data(), 1, line.size(), stdout);
       std::fputc('\n', stdout);
       std::fflush(stdout);

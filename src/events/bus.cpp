@@ -2,10 +2,14 @@
 // to loops, recording, replay and statistics.
 #include "llmspell/events/bus.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -377,11 +381,27 @@ PromisePtr EventBus::wait(Loop& loop, std::string_view pattern, double timeoutSe
 
 uint64_t EventBus::startRecording(const std::string& path, std::string_view filter) {
   EventPattern::compile(filter);  // validate before opening
-  auto rec = std::make_shared<Recorder>();
-  rec->f = std::fopen(path.c_str(), "a");
-  if (!rec->f)
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
     fail(codes::kInvalidArgument,
          "cannot open '" + path + "' for recording events: " + std::string(std::strerror(errno)));
+  return startRecording(fd, filter);
+}
+
+uint64_t EventBus::startRecording(int fd, std::string_view filter) {
+  auto rec = std::make_shared<Recorder>();
+  rec->f = ::fdopen(fd, "a");
+  if (!rec->f) {
+    ::close(fd);
+    fail(codes::kInternal, "cannot record events: " + std::string(std::strerror(errno)));
+  }
+  try {
+    EventPattern::compile(filter);
+  } catch (...) {
+    std::fclose(rec->f);
+    rec->f = nullptr;
+    throw;
+  }
   std::weak_ptr<Recorder> wr = rec;
   uint64_t id = subscribe(filter, [wr](const Event& e) {
     auto r = wr.lock();
@@ -438,20 +458,40 @@ struct ReplayState {
 
 PromisePtr EventBus::replay(Loop& loop, const std::string& path, double speed,
                             std::string_view filter) {
+  auto pat = EventPattern::compile(filter);  // validate before opening
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Promise::rejected(Error(codes::kInvalidArgument,
+                                   "cannot open recording '" + path + "': " + std::string(std::strerror(errno))));
+  return replay(loop, fd, path, speed, filter);
+}
+
+PromisePtr EventBus::replay(Loop& loop, int fd, const std::string& path, double speed,
+                            std::string_view filter) {
+  std::shared_ptr<FILE> file(::fdopen(fd, "r"), [](FILE* f) {
+    if (f) std::fclose(f);
+  });
+  if (!file) {
+    ::close(fd);
+    fail(codes::kInternal, "cannot read recording '" + path + "': " + std::string(std::strerror(errno)));
+  }
   auto pat = std::make_shared<EventPattern>(EventPattern::compile(filter));
   auto out = Promise::create();
   auto st = std::make_shared<ReplayState>();
   st->speed = speed;
   st->out = out;
-  PromisePtr read = loop.runBlocking([path, pat]() -> Value {
-    std::ifstream in(path);
-    if (!in)
-      fail(codes::kInvalidArgument,
-           "cannot open recording '" + path + "': " + std::string(std::strerror(errno)));
+  PromisePtr read = loop.runBlocking([path, pat, file]() -> Value {
     std::vector<Value> evs;
     std::string line;
     size_t lineNo = 0;
-    while (std::getline(in, line)) {
+    struct LineBuf {
+      char* p = nullptr;
+      size_t cap = 0;
+      ~LineBuf() { std::free(p); }
+    } lb;
+    for (ssize_t n; (n = ::getline(&lb.p, &lb.cap, file.get())) >= 0;) {
+      line.assign(lb.p, static_cast<size_t>(n));
+      if (!line.empty() && line.back() == '\n') line.pop_back();
       ++lineNo;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       Value v;

@@ -187,22 +187,31 @@ MockReply mockReplyFromValue(const Value& v) {
   return r;
 }
 
-std::vector<MockReply> loadMockReplies(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(codes::kNotFound, "cannot read mock replies file " + path);
+std::vector<MockReply> parseMockReplies(std::string_view text, std::string_view shown) {
   std::vector<MockReply> out;
-  std::string line;
   int n = 0;
-  while (std::getline(in, line)) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     try {
       out.push_back(mockReplyFromValue(parseJson(line)));
     } catch (const Exception& e) {
-      fail(codes::kInvalidArgument, path + ":" + std::to_string(n) + ": " + e.error().message);
+      fail(codes::kInvalidArgument, std::string(shown) + ":" + std::to_string(n) + ": " + e.error().message);
     }
   }
   return out;
+}
+
+std::vector<MockReply> loadMockReplies(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(codes::kNotFound, "cannot read mock replies file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parseMockReplies(ss.str(), path);
 }
 
 // ---------------- LlmClient ----------------
@@ -247,8 +256,12 @@ void captureOperatorEnvironment() {
   for (const auto& p : kPresets) {
     keep(p.keyEnv);
     keep(p.baseEnv);
+    if (*p.keyEnv) addSecret(vars[p.keyEnv]);
   }
   keep("GOOGLE_API_KEY");
+  // Masked from the start, not only once a run builds its LlmClient: `tool call`, `check`,
+  // `logs` and runs that never touch llm print errors too.
+  addSecret(vars["GOOGLE_API_KEY"]);
   operatorEnvCaptured() = true;
 }
 
@@ -341,7 +354,8 @@ void LlmClient::configure(const std::string& name, const Value& config) {
       for (const auto& r : v.asArray()) rs.push_back(mockReplyFromValue(r));
       setMockReplies(std::move(rs));
     } else if (k == "replies_file") {
-      setMockReplies(loadMockReplies(needString()));
+      // A file a spell names is read by the bridge under the spell's read grant (parseMockReplies).
+      fail(codes::kInvalidArgument, "llm.configure: `replies_file` is read by the caller; pass `replies`");
     } else {
       fail(codes::kInvalidArgument, "llm.configure: unknown option `" + k +
                                         "` (kind, base_url, api_key_env, headers, timeout, "

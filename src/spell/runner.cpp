@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <utility>
 #include <thread>
 
 #include "llmspell/bridge/registry.hpp"
@@ -249,6 +250,16 @@ RunResult runSpellImpl(const RunOptions& opts) {
     if (manifest) {
       run.manifest = manifest->raw;
       run.config = manifest->config.deepCopy();
+      // Files the host itself reads or writes for a run are the operator's to name (flags and
+      // environment); from spell.yaml they would be reads and writes outside every grant.
+      for (const auto& [key, flag] : {std::pair{"mock_replies", "--mock-replies FILE"}, std::pair{"record", "--record FILE"},
+                                      std::pair{"replay", "--replay FILE"}, std::pair{"call_log", "LLMSPELL_CALL_LOG"}}) {
+        const Value& v = run.config.get(key);
+        bool off = !v.truthy() || (v.isString() && v.asString() == "off");
+        if (v.isNull() || (std::string_view(key) == "call_log" && off)) continue;
+        return usage(std::string("spell.yaml: config.") + key + " names a file the host opens outside the spell's grants; "
+                     "the operator sets it with " + flag);
+      }
       for (const auto& h : manifest->net) run.permissions().allowNet(h);
       for (const auto& p : manifest->read) run.permissions().allowRead(p, manifest->dir);
       for (const auto& p : manifest->write) run.permissions().allowWrite(p, manifest->dir);

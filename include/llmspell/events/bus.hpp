@@ -105,6 +105,9 @@ class EventBus {
   // has no JSON form (functions...) is written as null with "unserializable": true. Throws
   // invalid_argument when the file cannot be opened or the filter is bad. Returns a recording id.
   uint64_t startRecording(const std::string& path, std::string_view filter = "**");
+  // The same to a file the caller opened for appending (the bridge opens a spell's file under its
+  // grant); the recording owns `fd` from here on.
+  uint64_t startRecording(int fd, std::string_view filter = "**");
   // Stops one recording (flushes and closes the file); false when unknown.
   bool stopRecording(uint64_t id);
 
@@ -114,6 +117,9 @@ class EventBus {
   // events emitted; rejects with invalid_argument for a missing file or a malformed line
   // (line number in the message). Cancelling stops the replay.
   PromisePtr replay(Loop& loop, const std::string& path, double speed = 1.0,
+                    std::string_view filter = "**");
+  // The same from a file the caller opened for reading (owned from here on); messages name `shown`.
+  PromisePtr replay(Loop& loop, int fd, const std::string& shown, double speed = 1.0,
                     std::string_view filter = "**");
 
   // Counts for names matching `pattern`: {pattern, count (since the bus started), window

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmspell/llm/codec.hpp"
@@ -49,7 +50,10 @@ struct MockReply {
 // Reads {text, reasoning, tool_calls = {{name, arguments, id}}, usage, delay, error = {code,
 // message}, finish_reason}; a plain string is a text reply. Throws invalid_argument.
 MockReply mockReplyFromValue(const Value& v);
-// One reply per non-empty line of a JSON Lines file; throws invalid_argument / not_found.
+// One reply per non-empty line of JSON Lines text; errors name `shown`:line. Throws invalid_argument.
+std::vector<MockReply> parseMockReplies(std::string_view text, std::string_view shown);
+// The same for the operator's file (--mock-replies); throws invalid_argument / not_found. A file a
+// spell names is read under its grants instead (llm.configure's replies_file, in the bridge).
 std::vector<MockReply> loadMockReplies(const std::string& path);
 
 // "openai/gpt-4o-mini" -> {"openai", "gpt-4o-mini"}; the model part may contain '/'

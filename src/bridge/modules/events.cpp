@@ -1,9 +1,14 @@
 // `events` namespace: the script face of EventBus. Subscriptions and recordings belong to the
 // run and are removed when it ends; script handlers run on the run's loop.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <unordered_set>
 
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/log.hpp"
+#include "llmspell/core/safe_fs.hpp"
 #include "llmspell/events/bus.hpp"
 
 namespace llmspell {
@@ -21,6 +26,20 @@ struct EventsRun {
     for (auto id : recordings) bus->stopRecording(id);
   }
 };
+
+// A recording file, opened through the O_NOFOLLOW walk. Only regular files: O_NONBLOCK keeps a
+// FIFO from hanging the open (it would wait for the other end, past the spell's limits), and
+// the file is then refused; the fd is returned blocking.
+safefs::Fd openRegular(std::string_view fname, const safefs::Target& t, int flags) {
+  safefs::Fd fd = safefs::open(fname, t, flags | O_NONBLOCK);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) safefs::failErrno(fname, t.shown, errno);
+  if (!S_ISREG(st.st_mode))
+    fail(codes::kInvalidArgument,
+         std::string(fname) + ": " + t.shown + " is not a regular file (a device, FIFO or socket)");
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
 
 EventsRun& eventsRun(RunContext& run) {
   auto& er = run.service<EventsRun>([] { return std::make_shared<EventsRun>(); });
@@ -110,10 +129,12 @@ void llmspell_register_events(Registry& r) {
       .returns("recording id")
       .doc("Records events to a JSON Lines file until events.stop_recording")
       .sync([](CallContext& cx, Args a) -> Value {
-        auto path = cx.run.permissions().checkWrite(a[0].asString());
+        safefs::Target t = safefs::forWrite(cx.run.permissions(), a[0].asString());
         auto& er = eventsRun(cx.run);
         std::string filter = a[1].getString("filter", "**");
-        uint64_t id = er.bus->startRecording(path.string(), filter);
+        EventPattern::compile(filter);  // validate before creating the file
+        uint64_t id = er.bus->startRecording(
+            openRegular("events.record", t, O_WRONLY | O_APPEND | O_CREAT).release(), filter);
         er.recordings.push_back(id);
         return Value(static_cast<int64_t>(id));
       });
@@ -145,10 +166,12 @@ void llmspell_register_events(Registry& r) {
       .returns("the number of events re-emitted")
       .doc("Re-emits a recording, keeping its timing")
       .async([](CallContext& cx, Args a) -> PromisePtr {
-        auto path = cx.run.permissions().checkRead(a[0].asString());
+        safefs::Target t = safefs::forRead(cx.run.permissions(), a[0].asString());
         double speed = a[1].get("speed").isNumber() ? a[1].getNumber("speed") : 1.0;
-        return eventsRun(cx.run).bus->replay(cx.loop, path.string(), speed,
-                                             a[1].getString("filter", "**"));
+        std::string filter = a[1].getString("filter", "**");
+        EventPattern::compile(filter);
+        return eventsRun(cx.run).bus->replay(cx.loop, openRegular("events.replay", t, O_RDONLY).release(), t.shown,
+                                             speed, filter);
       });
   r.fn("events", "stats")
       .opt("pattern", R"({"type":"string","default":"**"})")

@@ -10,6 +10,7 @@
 
 #include "bridge/modules/llm_service.hpp"
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/safe_fs.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
 #include "llmspell/llm/catalog.hpp"
@@ -82,6 +83,8 @@ std::string LlmService::resolve(RunContext& run, const Value& opts) {
 }
 
 namespace {
+
+constexpr size_t kMaxRepliesFile = 16u << 20;  // 16 MiB of scripted replies is plenty
 
 using llm::ChatRequest;
 using llm::Message;
@@ -715,7 +718,8 @@ void llmspell_register_llm(Registry& r) {
       .returns("nothing")
       .doc("Configures (or adds) a provider. A base_url needs --allow-net for its host (loopback too); "
            "api_key_env other than the provider's own variable (OPENAI_API_KEY for openai, ...) needs "
-           "--allow-env for it. Base URLs and keys from the operator's environment need no grant.")
+           "--allow-env for it. Base URLs and keys from the operator's environment need no grant. A replies_file "
+           "(mock) needs --allow-read for it.")
       .sync([](CallContext& cx, Args a) {
         LlmService& s = LlmService::of(cx);
         const Value& cfg = a[1];
@@ -734,7 +738,21 @@ void llmspell_register_llm(Registry& r) {
           const std::string& var = cfg.get("api_key_env").asString();
           if (!llm::isStandardKeyEnv(a[0].asString(), var)) cx.run.permissions().checkEnv(var);
         }
-        s.client.configure(a[0].asString(), cfg);
+        // The spell's replies file is read here, under its read grant; the operator's
+        // --mock-replies is trusted and read by LlmService.
+        std::optional<std::vector<llm::MockReply>> fileReplies;
+        Value rest = cfg;
+        if (!cfg.get("replies_file").isNull()) {
+          if (!cfg.get("replies_file").isString())
+            fail(codes::kInvalidArgument, "llm.configure: `replies_file` must be a string");
+          const std::string& path = cfg.get("replies_file").asString();
+          safefs::Target t = safefs::forRead(cx.run.permissions(), path);
+          fileReplies = llm::parseMockReplies(
+              safefs::readFile("llm.configure: replies_file", t, kMaxRepliesFile, "16 MiB"), path);
+          rest.asObject().erase("replies_file");
+        }
+        s.client.configure(a[0].asString(), rest);
+        if (fileReplies) s.client.setMockReplies(std::move(*fileReplies));
         return Value();
       });
 
