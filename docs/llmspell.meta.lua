@@ -1043,7 +1043,7 @@ function llm.count_tokens(input, opts) end
 ---@return any # the model now used by default
 function llm.use(model, opts) end
 
----Configures (or adds) a provider. A base_url needs --allow-net for its host (loopback too); api_key_env other than the provider's own variable (OPENAI_API_KEY for openai, ...) needs --allow-env for it. Base URLs and keys from the operator's environment need no grant.
+---Configures (or adds) a provider. A base_url needs --allow-net for its host (loopback too); api_key_env other than the provider's own variable (OPENAI_API_KEY for openai, ...) needs --allow-env for it. Base URLs and keys from the operator's environment need no grant. A replies_file (mock) needs --allow-read for it.
 ---@param provider string
 ---@param config table kind, base_url, api_key_env, headers, timeout, retries, replies (mock), ...
 ---@return any # nothing
