@@ -377,11 +377,17 @@ void LlmClient::configure(const std::string& name, const Value& config) {
 Value LlmClient::providers() const {
   Value out = Value::array();
   for (const auto& [name, c] : providers_) {
-    out.asArray().push(Value::object({{"name", name},
-                                      {"kind", c.kind},
-                                      {"base_url", c.baseUrl},
-                                      {"has_key", !c.apiKey.empty()},
-                                      {"key_env", c.apiKeyEnv}}));
+    Value row = Value::object({{"name", name},
+                               {"kind", c.kind},
+                               {"base_url", c.baseUrl},
+                               {"has_key", !c.apiKey.empty()},
+                               {"key_env", c.apiKeyEnv}});
+    // The variable that moves a built-in provider's base URL (a provider the spell configured
+    // under a new name has none).
+    for (const Preset& p : kPresets) {
+      if (name == p.name && *p.baseEnv) row.asObject().set("base_url_env", p.baseEnv);
+    }
+    out.asArray().push(std::move(row));
   }
   return out;
 }

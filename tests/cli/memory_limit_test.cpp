@@ -33,6 +33,16 @@ constexpr rlim_t kAddressSpace = 640ull << 20;
 // these spells reach hundreds of MiB (or the address-space cap).
 constexpr long kMaxRssKiB = 110 * 1024;
 
+// Under AddressSanitizer the child reserves terabytes of shadow address space and its resident
+// memory includes shadow and quarantine, so neither the address-space cap nor the RSS bound can
+// hold. The limit behaviour (exit 3, limit_exceeded) is still checked there; the memory figures
+// are checked in the ci build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 struct Child {
   int exit = -1;      // -1 when killed by a signal
   long maxRssKiB = 0;
@@ -54,8 +64,10 @@ Child runCapped(const std::vector<std::string>& args) {
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = fork();
   if (pid == 0) {
-    rlimit lim{kAddressSpace, kAddressSpace};
-    setrlimit(RLIMIT_AS, &lim);
+    if (!kSanitized) {
+      rlimit lim{kAddressSpace, kAddressSpace};
+      setrlimit(RLIMIT_AS, &lim);
+    }
     int in = open("/dev/null", O_RDONLY);
     int out = open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -73,7 +85,8 @@ Child runCapped(const std::vector<std::string>& args) {
   rusage ru{};
   if (wait4(pid, &st, 0, &ru) == pid) {
     c.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    c.maxRssKiB = ru.ru_maxrss;
+    // Sanitized, the figure is not the spell's: report 0 so the bounds below pass vacuously.
+    c.maxRssKiB = kSanitized ? 0 : ru.ru_maxrss;
   }
   c.out = slurp(outPath);
   c.err = slurp(errPath);

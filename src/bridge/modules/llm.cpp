@@ -759,7 +759,7 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "providers")
       .opt("opts", R"({"type":"object","properties":{"probe":{"type":"boolean"},"probe_timeout":{"type":"number","minimum":0.05,"maximum":60}}})",
            "probe (default true): check reachability; probe_timeout (seconds, default 2)")
-      .returns("[{name, kind, base_url, has_key, key_env, ready, reachable, latency_ms, status, error}]")
+      .returns("[{name, kind, base_url, base_url_env, has_key, key_env, ready, reachable, latency_ms, status, error}]")
       .doc("The configured providers (keys are never shown) and whether they answer: a GET of each ready provider's "
            "model-list endpoint, all at once. Providers without a key are not probed (reachable = nil).")
       .async([](CallContext& cx, Args a) {
