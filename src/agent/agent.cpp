@@ -192,7 +192,46 @@ PromisePtr Agent::run(Value input, Value opts, EventFn onEvent) {
   });
 }
 
+// Runs of an agent with memory take turns on it: a run that starts while another is going waits
+// until that one has finished and stored its exchange, then starts from the whole conversation.
+// Giving concurrent runs each their own copy instead would leave no right answer for what the
+// memory holds afterwards (last writer wins, the bug this replaces); one conversation answered
+// in order is what "session" promises, and what llm.session's sends do. Runs without memory are
+// independent and run at once.
 PromisePtr Agent::runInner(Value input, Value opts, EventFn onEvent) {
+  if (cfg_.memory == "none") return startRun(std::move(input), std::move(opts), std::move(onEvent));
+  auto out = Promise::create();
+  auto self = shared_from_this();
+  auto go = [self, out, input = std::move(input), opts = std::move(opts), onEvent = std::move(onEvent)]() mutable {
+    if (!out->pending()) return self->nextOnMemory();  // cancelled while it waited
+    PromisePtr p = self->startRun(std::move(input), std::move(opts), std::move(onEvent));
+    out->setCanceller([p] { p->cancel(); });
+    p->onSettle([self, out](const Promise& q) {
+      if (q.rejected()) out->reject(q.error());
+      else out->resolve(q.value());
+      self->nextOnMemory();
+    });
+  };
+  if (memoryBusy_) {
+    memoryQueue_.push_back(std::move(go));
+  } else {
+    memoryBusy_ = true;
+    go();
+  }
+  return out;
+}
+
+void Agent::nextOnMemory() {
+  if (memoryQueue_.empty()) {
+    memoryBusy_ = false;
+    return;
+  }
+  auto next = std::move(memoryQueue_.front());
+  memoryQueue_.pop_front();
+  next();
+}
+
+PromisePtr Agent::startRun(Value input, Value opts, EventFn onEvent) {
   auto st = std::make_shared<RunState>();
   st->self = shared_from_this();
   st->result = Promise::create();
@@ -287,7 +326,10 @@ void Agent::step(const std::shared_ptr<RunState>& st) {
     return over("used " + std::to_string(st->totalTokens) + " tokens of its " + std::to_string(b.maxTokens) + "-token budget");
   if (b.maxCostUsd > 0 && st->cost >= b.maxCostUsd)
     return over("spent $" + toJsonText(Value(st->cost)) + " of its $" + toJsonText(Value(b.maxCostUsd)) + " budget");
-  if (st->iteration >= st->maxIterations) return finish(st, "max_iterations");
+  if (st->iteration >= st->maxIterations)
+    return finish(st, "max_iterations",
+                  "agent '" + cfg_.name + "' stopped after max_iterations = " + std::to_string(st->maxIterations) +
+                      " model calls without a final answer");
 
   ++st->iteration;
   if (st->onEvent) st->onEvent(Value::object({{"type", "iteration"}, {"n", int64_t{st->iteration}}}));
@@ -368,23 +410,54 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
     return finish(st, "completed");
   }
 
-  // Repeated identical calls: the model is stuck.
-  for (const auto& c : calls.asArray()) {
-    std::string key = c.getString("name") + "\n" + toJsonText(c.get("arguments"));
-    if (++st->seen[key] > cfg_.maxRepeats) return finish(st, "repeated_tool_call");
+  // Identical calls (same tool, same arguments) within one turn run once and their result
+  // goes to each call id: a model asking for the same lookup three times at once is not stuck,
+  // it is just redundant. `firstOf[i]` is the index of the call that runs for call i.
+  std::vector<size_t> firstOf(n);
+  std::vector<std::string> keys(n);
+  {
+    std::map<std::string, size_t> byKey;
+    for (size_t i = 0; i < n; ++i) {
+      const Value& c = calls.asArray()[i];
+      Value args = c.get("arguments");
+      if (args.isNull()) args = Value::object();
+      keys[i] = c.getString("name") + "\n" + toJsonText(args);
+      firstOf[i] = byKey.emplace(keys[i], i).first->second;
+    }
+  }
+  // Repeated identical calls across turns: the model is stuck. Each turn counts a call once.
+  for (size_t i = 0; i < n; ++i) {
+    if (firstOf[i] != i) continue;
+    if (++st->seen[keys[i]] > cfg_.maxRepeats) {
+      const Value& c = calls.asArray()[i];
+      return finish(st, "repeated_tool_call",
+                    "agent '" + cfg_.name + "' stopped: the model asked for " + c.getString("name") + " with the same arguments (" +
+                        toJsonText(c.get("arguments").isNull() ? Value::object() : c.get("arguments")) + ") in " +
+                        std::to_string(st->seen[keys[i]]) + " turns, more than max_repeats = " +
+                        std::to_string(cfg_.maxRepeats) + "; the call was not run again");
+    }
   }
 
-  // Every call of the turn at once; results go back in the model's order.
+  // Every distinct call of the turn at once; results go back in the model's order, one per id.
   auto results = std::make_shared<std::vector<Value>>(n);
-  auto left = std::make_shared<size_t>(n);
+  size_t distinct = 0;
+  for (size_t i = 0; i < n; ++i) distinct += firstOf[i] == i ? 1 : 0;
+  auto left = std::make_shared<size_t>(distinct);
   std::vector<PromisePtr> ps;
-  ps.reserve(n);
+  ps.reserve(distinct);
   for (size_t i = 0; i < n; ++i) {
+    if (firstOf[i] != i) continue;
     const Value& c = calls.asArray()[i];
     std::string id = c.getString("id"), name = c.getString("name");
     Value args = c.get("arguments");
     if (args.isNull()) args = Value::object();
-    if (st->onEvent) st->onEvent(Value::object({{"type", "tool_call"}, {"id", id}, {"name", name}, {"arguments", args}}));
+    // The ids this call answers: its own and those of its duplicates later in the turn.
+    std::vector<std::pair<size_t, std::string>> answers;
+    for (size_t j = i; j < n; ++j)
+      if (firstOf[j] == i) answers.emplace_back(j, calls.asArray()[j].getString("id"));
+    if (st->onEvent)
+      for (const auto& a : answers)
+        st->onEvent(Value::object({{"type", "tool_call"}, {"id", a.second}, {"name", name}, {"arguments", args}}));
     auto t0 = Clock::now();
     PromisePtr p;
     bool allowed = false;
@@ -396,27 +469,29 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
                       hooks_);
     }
     ps.push_back(p);
-    p->onSettle([s = st, results, left, i, id, name, args, t0](const Promise& q) {
+    p->onSettle([s = st, results, left, answers, name, args, t0](const Promise& q) {
       if (s->done) return;
       double ms = msSince(t0);
-      Value rec = Value::object({{"id", id}, {"name", name}, {"arguments", args}, {"ok", q.fulfilled()}, {"duration_ms", ms}});
-      Value toolMsg = Value::object({{"role", "tool"}, {"tool_call_id", id}, {"name", name}});
-      if (q.fulfilled()) {
-        rec.asObject().set("result", q.value());
-        toolMsg.asObject().set("content", resultText(q.value()));
-      } else {
-        Value err = Value::object({{"code", q.error().code}, {"message", q.error().message}});
-        rec.asObject().set("error", err);
-        toolMsg.asObject().set("content", "error (" + q.error().code + "): " + q.error().message);
-        toolMsg.asObject().set("is_error", true);
+      for (const auto& [slot, callId] : answers) {
+        Value rec = Value::object({{"id", callId}, {"name", name}, {"arguments", args}, {"ok", q.fulfilled()}, {"duration_ms", ms}});
+        Value toolMsg = Value::object({{"role", "tool"}, {"tool_call_id", callId}, {"name", name}});
+        if (q.fulfilled()) {
+          rec.asObject().set("result", q.value());
+          toolMsg.asObject().set("content", resultText(q.value()));
+        } else {
+          Value err = Value::object({{"code", q.error().code}, {"message", q.error().message}});
+          rec.asObject().set("error", err);
+          toolMsg.asObject().set("content", "error (" + q.error().code + "): " + q.error().message);
+          toolMsg.asObject().set("is_error", true);
+        }
+        if (s->onEvent) {
+          Value ev = Value::object({{"type", "tool_result"}, {"id", callId}, {"name", name}, {"ok", q.fulfilled()}});
+          ev.asObject().set(q.fulfilled() ? "result" : "error", q.fulfilled() ? q.value() : rec.get("error"));
+          s->onEvent(ev);
+        }
+        s->toolCalls.asArray().push(rec);
+        (*results)[slot] = std::move(toolMsg);
       }
-      if (s->onEvent) {
-        Value ev = Value::object({{"type", "tool_result"}, {"id", id}, {"name", name}, {"ok", q.fulfilled()}});
-        ev.asObject().set(q.fulfilled() ? "result" : "error", q.fulfilled() ? q.value() : rec.get("error"));
-        s->onEvent(ev);
-      }
-      s->toolCalls.asArray().push(rec);
-      (*results)[i] = std::move(toolMsg);
       if (--*left == 0) {
         for (auto& m : *results) s->messages.asArray().push(std::move(m));
         s->inflight.clear();
@@ -428,7 +503,7 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
   if (*left > 0) st->inflight = std::move(ps);
 }
 
-void Agent::finish(const std::shared_ptr<RunState>& st, const std::string& status) {
+void Agent::finish(const std::shared_ptr<RunState>& st, const std::string& status, const std::string& why) {
   st->done = true;
   st->deadline.cancel();
   // Memory: everything after the system prompt.
@@ -442,10 +517,13 @@ void Agent::finish(const std::shared_ptr<RunState>& st, const std::string& statu
   usage.asObject().set("input_tokens", st->inputTokens);
   usage.asObject().set("output_tokens", st->outputTokens);
   usage.asObject().set("total_tokens", st->totalTokens);
-  Value r = Value::object({{"text", st->lastText}, {"status", status}, {"agent", cfg_.name},
+  // A run stopped by a guard says why: in `error`, and in `text` when the model said nothing
+  // (its last turn only asked for tools), so a spell that prints the answer shows the reason.
+  Value r = Value::object({{"text", st->lastText.empty() ? why : st->lastText}, {"status", status}, {"agent", cfg_.name},
                            {"iterations", int64_t{st->iteration}}, {"tool_calls", st->toolCalls},
                            {"messages", st->messages}, {"usage", usage}, {"cost_usd", st->cost},
                            {"duration_ms", msSince(st->start)}});
+  if (!why.empty()) r.asObject().set("error", Value::object({{"code", std::string(codes::kLimitExceeded)}, {"message", why}}));
   if (st->lastReply.isObject()) {
     if (!st->lastReply.get("output").isNull()) r.asObject().set("output", st->lastReply.get("output"));
     r.asObject().set("model", st->lastReply.get("model"));

@@ -62,6 +62,76 @@ TEST_P(AgentSpell, ParallelToolCallsRoundTrip) {
   EXPECT_NE(first.find("calculator"), std::string::npos);
 }
 
+// Three identical calls in one turn run the tool once and answer each call id; the repeat guard
+// counts turns, and when it stops a run the result says why (issue #11 item 10).
+TEST_P(AgentSpell, IdenticalCallsInOneTurnRunOnceAndTheGuardSaysWhy) {
+  const std::string model = GetParam();
+  json same = {{"name", "lookup"}, {"arguments", {{"city", "Paris"}}}};
+  fp.push(json{{"tool_calls", {same, same, same}}});
+  fp.push(json{{"text", "2.1 million"}});
+  // Second run: the same call in three turns; max_repeats = 2 stops it before the third runs.
+  for (int i = 0; i < 3; ++i) fp.push(json{{"tool_calls", {same}}});
+  setenv("LLMSPELL_MODEL", model.c_str(), 1);
+  auto r = runCli("run " + kSpells + "agent_repeats.lua");
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.out,
+            "status=completed\ttext=2.1 million\truns=1\terror=nil\n"
+            "lookup\ttrue\t2.1\n"
+            "lookup\ttrue\t2.1\n"
+            "lookup\ttrue\t2.1\n"
+            "status=repeated_tool_call\truns=2\titerations=3\n"
+            "text=agent 'geo' stopped: the model asked for lookup with the same arguments ({\"city\":\"Paris\"}) in 3 "
+            "turns, more than max_repeats = 2; the call was not run again\n"
+            "error=limit_exceeded: agent 'geo' stopped: the model asked for lookup with the same arguments "
+            "({\"city\":\"Paris\"}) in 3 turns, more than max_repeats = 2; the call was not run again\n")
+      << r.err;
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  // The second request answers each of the three call ids (Gemini has none: by name, in order).
+  std::string second = reqs[1].json().dump();
+  size_t results = 0;
+  for (size_t at = second.find("2.1"); at != std::string::npos; at = second.find("2.1", at + 1)) ++results;
+  EXPECT_EQ(results, 3u) << second;
+}
+
+// 50 runs started at once on one agent with session memory take turns on the memory: every
+// request carries the whole conversation so far, each earlier question followed by its own
+// answer, and the memory ends with all 100 messages (issue #11: runs used to overwrite it).
+TEST(AgentMemory, ConcurrentRunsOfOneAgentSeeAConsistentHistory) {
+  llmspell::fake::FakeProvider fp{5};
+  setenv("OPENAI_BASE_URL", fp.baseUrl("openai").c_str(), 1);
+  setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+  // No replies queued: the fake provider answers each request with its last user message.
+  auto r = runCli("exec 'local a = agent.create{name = \"chat\", model = \"openai/gpt-4o-mini\"}; "
+                  "local ps = {}; "
+                  "for i = 1, 50 do ps[i] = spawn(function() return a:run(\"q\" .. i) end) end; "
+                  "local rs = await(promise.all(ps)); "
+                  "local bad = 0; "
+                  "for i, r in ipairs(rs) do if r.text ~= \"q\" .. i and not r.text:find(\"q\" .. i .. \"$\") then bad = bad + 1 end end; "
+                  "print(#a:history(), bad)'");
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.out, "100\t0\n") << r.err;
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 50u);
+  std::vector<std::string> asked;  // user questions in the order the conversation holds them
+  for (size_t k = 0; k < reqs.size(); ++k) {
+    json msgs = reqs[k].json()["messages"];
+    ASSERT_EQ(msgs.size(), 2 * k + 1) << "request " << k << ": " << msgs.dump();
+    // The history is the previous request's conversation plus its answer, unchanged.
+    for (size_t m = 0; m + 1 < msgs.size(); m += 2) {
+      EXPECT_EQ(msgs[m]["role"], "user") << k;
+      EXPECT_EQ(msgs[m]["content"].get<std::string>(), asked[m / 2]) << "request " << k << " message " << m;
+      EXPECT_EQ(msgs[m + 1]["role"], "assistant") << k;
+      std::string answer = msgs[m + 1]["content"].get<std::string>();
+      EXPECT_NE(answer.find(asked[m / 2]), std::string::npos) << "request " << k << ": " << answer;
+    }
+    EXPECT_EQ(msgs.back()["role"], "user");
+    std::string q = msgs.back()["content"].get<std::string>();
+    for (const auto& earlier : asked) EXPECT_NE(earlier, q) << "request " << k << " repeats a question";
+    asked.push_back(q);
+  }
+}
+
 // --max-cost: once the run has spent the amount, further model calls (an agent's too) fail
 // with budget_exceeded and the spell exits 3.
 TEST(MaxCost, StopsCallsOnceTheRunHasSpentIt) {

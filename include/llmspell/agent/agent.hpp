@@ -19,6 +19,7 @@
 // call's error. Ending on max_iterations or on a repeated call resolves, with `status` saying so.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,7 +88,10 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
   // model, max_iterations, budget, temperature for this run. Resolves with {text, output,
   // status ("completed" | "max_iterations" | "repeated_tool_call"), messages, tool_calls =
   // {{id, name, arguments, ok, result | error, duration_ms}}, iterations, usage, cost_usd,
-  // duration_ms, agent}. Cancelling the promise cancels the model call or tools in flight.
+  // duration_ms, agent}; a run stopped by a guard also has error = {code = "limit_exceeded",
+  // message}. Cancelling the promise cancels the model call or tools in flight. Runs of an agent
+  // with memory ("session", "persistent") take turns: one started while another is going waits
+  // for it, so each sees the whole conversation; runs without memory go at once.
   PromisePtr run(Value input, Value opts = {}, EventFn onEvent = nullptr);
 
   const AgentConfig& config() const { return cfg_; }
@@ -114,9 +118,12 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
  private:
   struct RunState;
   void step(const std::shared_ptr<RunState>& st);
-  void finish(const std::shared_ptr<RunState>& st, const std::string& status);
+  // `why` (empty for "completed") is the guard that stopped the run, as result.error.
+  void finish(const std::shared_ptr<RunState>& st, const std::string& status, const std::string& why = "");
   void afterModel(const std::shared_ptr<RunState>& st, const Value& reply);
-  PromisePtr runInner(Value input, Value opts, EventFn onEvent);
+  PromisePtr runInner(Value input, Value opts, EventFn onEvent);  // waits its turn on the memory
+  PromisePtr startRun(Value input, Value opts, EventFn onEvent);
+  void nextOnMemory();
 
   AgentConfig cfg_;
   tools::ToolRegistry& tools_;
@@ -126,6 +133,9 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
   Value history_ = Value::array();
   Value data_ = Value::object();
   uint64_t runs_ = 0;
+  // Runs on the memory (see runInner): one at a time, the others waiting in order.
+  bool memoryBusy_ = false;
+  std::deque<std::function<void()>> memoryQueue_;
 };
 using AgentPtr = std::shared_ptr<Agent>;
 
