@@ -12,6 +12,7 @@ PACKAGES=(
   libfmt-dev libspdlog-dev
   libsqlite3-dev sqlite3
   libsodium-dev libssl-dev libre2-dev
+  libhowardhinnant-date-dev tzdata  # Tengo's named time zones, from the system's tz database
   libgtest-dev libgmock-dev libbenchmark-dev
   hyperfine clang-format clang-tidy
   clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC

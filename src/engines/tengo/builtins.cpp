@@ -503,8 +503,8 @@ struct Fmt {
     char b[512];
     switch (verb) {
       case 'f': case 'F': {
-        std::to_chars_result r = prec < 0 ? std::to_chars(b, b + sizeof b, v, std::chars_format::fixed)
-                                          : std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, prec);
+        if (prec < 0) return formatFloat(v);
+        std::to_chars_result r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, prec);
         return std::string(b, r.ptr);
       }
       case 'e': case 'E': {

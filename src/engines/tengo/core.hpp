@@ -214,6 +214,9 @@ bool tengoFormat(Vm::Impl& vm, Args args, std::string* out, std::string* err);
 // Time helpers (stdlib_times.cpp)
 std::string timeString(const TimeObj& t);
 Value makeTime(int64_t sec, int32_t nsec, bool local);
+// Recomputes offset and abbreviation for t->sec when t follows a zone (local or IANA), as Go
+// does lazily for a Time's Location; fixed-offset times are left alone.
+void refreshZone(TimeObj* t);
 
 // Stdlib (stdlib.cpp): returns attrs of a builtin module, or source of a source module.
 bool stdlibModule(const std::string& name, std::map<std::string, Value, std::less<>>* attrs,

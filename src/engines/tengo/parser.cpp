@@ -504,8 +504,9 @@ class Scanner {
       rd_ += w;
       ch_ = r;
     } else {
+      // A newline at the very end starts no line: Go's token.File.AddLine ignores an offset at
+      // the file's size, so an error at the end of "a := 1 +\n" is at 1:10, not 2:1.
       offset_ = static_cast<int>(src_.size());
-      if (ch_ == '\n') file_.lines.push_back(offset_);
       ch_ = -1;
     }
   }

@@ -471,8 +471,7 @@ bool jsonEncode(std::string& out, const Value& v, std::string* err, int depth = 
         if (e != std::string::npos && e + 2 < s.size() && s[e + 2] == '0') s.erase(e + 2, 1);
         out += s;
       } else {
-        r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::fixed);
-        out.append(buf, r.ptr);
+        out += formatFloat(f);  // strconv's 'f', -1 as Go's encoding/json uses below 1e21
       }
       return true;
     }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <ctime>
 
+#include <date/tz.h>
+
 #include "engines/tengo/core.hpp"
 #include "engines/tengo/stdlib_util.hpp"
 
@@ -41,6 +43,29 @@ int32_t localOffset(int64_t sec, std::string* abbr) {
   }
   if (abbr) *abbr = tmv.tm_zone ? tmv.tm_zone : "UTC";
   return static_cast<int32_t>(tmv.tm_gmtoff);
+}
+
+// A named zone from the system's IANA database (/usr/share/zoneinfo, read by the date library
+// built with USE_OS_TZDB); nullptr when the name is unknown or the database is missing.
+const date::time_zone* findZone(const std::string& name) {
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+// The rule of a zone in force at a Unix time: its offset, abbreviation, and the span
+// [start, end) it covers.
+struct ZoneSpan {
+  int32_t offset = 0;
+  int64_t start = 0, end = 0;
+  std::string abbr;
+};
+ZoneSpan zoneAt(const date::time_zone& z, int64_t sec) {
+  date::sys_info i = z.get_info(date::sys_seconds{std::chrono::seconds{sec}});
+  return {static_cast<int32_t>(i.offset.count()), i.begin.time_since_epoch().count(), i.end.time_since_epoch().count(),
+          i.abbrev};
 }
 
 struct Civil {
@@ -497,18 +522,33 @@ Value makeTime(int64_t sec, int32_t nsec, bool local) {
   return Value::object(Type::kTime, t);
 }
 
-Value timeWithZone(const TimeObj& src, const std::string& zoneMode) {
-  auto* t = new TimeObj(src);
-  t->refs = 0;
-  if (zoneMode == "UTC") {
-    t->offset = 0;
-    t->zone = "UTC";
-    t->local = false;
-  } else {
+void refreshZone(TimeObj* t) {
+  if (!t->loc.empty()) {
+    if (const date::time_zone* z = findZone(t->loc)) {
+      ZoneSpan span = zoneAt(*z, t->sec);
+      t->offset = span.offset;
+      t->zone = span.abbr;
+    }
+  } else if (t->local) {
     std::string abbr;
     t->offset = localOffset(t->sec, &abbr);
     t->zone = abbr;
-    t->local = true;
+  }
+}
+
+// `zoneMode` is "UTC", "Local" or an IANA name the caller has checked with findZone.
+Value timeWithZone(const TimeObj& src, const std::string& zoneMode) {
+  auto* t = new TimeObj(src);
+  t->refs = 0;
+  t->loc.clear();
+  t->local = false;
+  if (zoneMode == "UTC") {
+    t->offset = 0;
+    t->zone = "UTC";
+  } else {
+    if (zoneMode == "Local") t->local = true;
+    else t->loc = zoneMode;
+    refreshZone(t);
   }
   return Value::object(Type::kTime, t);
 }
@@ -615,8 +655,9 @@ const TimeObj* argTime(Args a, size_t i) {
   return a[i].as<TimeObj>();
 }
 
+// Go's time.Date. `loc` is "" or "UTC", "Local", or an IANA name the caller has checked.
 Value timeFromCivil(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s,
-                    int64_t ns, bool local) {
+                    int64_t ns, const std::string& loc) {
   // Normalise month overflow like Go's time.Date.
   int64_t m0 = mo - 1;
   y += m0 >= 0 ? m0 / 12 : -((-m0 + 11) / 12);
@@ -625,11 +666,33 @@ Value timeFromCivil(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int
   int64_t secs = days * 86400 + h * 3600 + mi * 60 + s;
   secs += ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
   ns = ((ns % 1000000000) + 1000000000) % 1000000000;
-  if (local) {
+  if (loc == "Local") {
     int32_t off = localOffset(secs, nullptr);
     secs -= off;
+    return makeTime(secs, static_cast<int32_t>(ns), true);
   }
-  return makeTime(secs, static_cast<int32_t>(ns), local);
+  if (loc.empty() || loc == "UTC") return makeTime(secs, static_cast<int32_t>(ns), false);
+  // As Go does: the offset in force at the wall time read as UTC, unless the instant that gives
+  // falls outside that rule's span (a transition in between), then the offset at that instant.
+  const date::time_zone* z = findZone(loc);
+  if (z) {
+    ZoneSpan span = zoneAt(*z, secs);
+    if (span.offset != 0) {
+      int64_t utc = secs - span.offset;
+      if (utc < span.start || utc >= span.end) span = zoneAt(*z, utc);
+      secs -= span.offset;
+    }
+  }
+  Value v = makeTime(secs, static_cast<int32_t>(ns), false);
+  auto* t = v.as<TimeObj>();
+  t->loc = loc;
+  refreshZone(t);
+  return v;
+}
+
+// "" / "UTC" / "Local" or a known IANA name; false for an unknown zone (Go's "unknown time zone").
+bool knownLocation(const std::string& loc) {
+  return loc.empty() || loc == "UTC" || loc == "Local" || findZone(loc) != nullptr;
 }
 
 #define REQ_TIME(i)                                              \
@@ -738,14 +801,12 @@ void addTimesModule(Attrs& m) {
     for (size_t k = 0; k < 7; ++k)
       if (!toInt64(a[k], &v[k]))
         return Result::badArg(kArgNames[k], "int(compatible)", typeName(a[k]));
-    bool local = true;
+    std::string loc = "Local";
     if (a.size() == 8) {
-      std::string loc;
       if (!toStringValue(a[7], &loc)) return Result::badArg("eighth", "string(compatible)", typeName(a[7]));
-      if (loc == "UTC" || loc.empty()) local = false;
-      else if (loc != "Local") return makeError(makeString("unknown time zone " + loc));
+      if (!knownLocation(loc)) return makeError(makeString("unknown time zone " + loc));
     }
-    return timeFromCivil(v[0], v[1], v[2], v[3], v[4], v[5], v[6], local);
+    return timeFromCivil(v[0], v[1], v[2], v[3], v[4], v[5], v[6], loc);
   });
   fn("now", [nowNs](Vm&, Args a) -> Result {
     if (!a.empty()) return Result::wrongArgs();
@@ -797,8 +858,12 @@ void addTimesModule(Attrs& m) {
       if (!toInt64(a[k + 1], &v[k]))
         return Result::badArg(kArgNames[k + 1], "int(compatible)", typeName(a[k + 1]));
     Civil c = toCivil(*t0);
+    // A time that follows a zone stays in it, with the offset in force at the new date.
+    if (t0->local || !t0->loc.empty())
+      return timeFromCivil(c.year + v[0], c.month + v[1], c.day + v[2], c.hour, c.min, c.sec, c.nsec,
+                           t0->local ? "Local" : t0->loc);
     Value r = timeFromCivil(c.year + v[0], c.month + v[1], c.day + v[2], c.hour, c.min, c.sec,
-                            c.nsec, false);
+                            c.nsec, "UTC");
     auto* rt = r.as<TimeObj>();
     rt->sec -= t0->offset;
     rt->offset = t0->offset;
@@ -828,6 +893,7 @@ void addTimesModule(Attrs& m) {
   fn("time_location", [](Vm&, Args a) -> Result {
     if (a.size() != 1) return Result::wrongArgs();
     REQ_TIME(0);
+    if (!t0->loc.empty()) return makeString(t0->loc);
     return makeString(t0->local ? "Local" : (t0->zone.empty() ? "" : t0->zone));
   });
   fn("time_string", [](Vm&, Args a) -> Result {
@@ -846,8 +912,8 @@ void addTimesModule(Attrs& m) {
     std::string loc;
     if (!toStringValue(a[1], &loc)) return Result::badArg("second", "string(compatible)", typeName(a[1]));
     if (loc == "UTC" || loc.empty()) return timeWithZone(*t0, "UTC");
-    if (loc == "Local") return timeWithZone(*t0, "Local");
-    return makeError(makeString("unknown time zone " + loc));
+    if (!knownLocation(loc)) return makeError(makeString("unknown time zone " + loc));
+    return timeWithZone(*t0, loc);
   });
   fn("to_local", [](Vm&, Args a) -> Result {
     if (a.size() != 1) return Result::wrongArgs();

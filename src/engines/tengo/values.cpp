@@ -92,9 +92,31 @@ namespace detail {
 std::string formatFloat(double f) {
   if (std::isnan(f)) return "NaN";
   if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
-  char buf[512];
-  auto r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::fixed);
-  return std::string(buf, r.ptr);
+  // Go's strconv.FormatFloat(f, 'f', -1, 64): the shortest digits that read back as f, laid out
+  // without an exponent. std::to_chars in fixed form without a precision writes a large integral
+  // value exactly (1e23 as 99999999999999991611392), so the digits come from the shortest
+  // scientific form, "[-]d[.ddd]e±XX", and are padded with zeros here.
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific);
+  std::string_view s(buf, static_cast<size_t>(r.ptr - buf));
+  std::string out;
+  if (s.front() == '-') {
+    out += '-';
+    s.remove_prefix(1);
+  }
+  size_t e = s.find('e');
+  std::string digits(1, s[0]);
+  if (e > 1) digits += s.substr(2, e - 2);
+  int exp = 0;
+  std::string_view es = s.substr(e + 1);
+  if (es.front() == '+') es.remove_prefix(1);
+  std::from_chars(es.data(), es.data() + es.size(), exp);
+  const int point = exp + 1;  // digits before the decimal point
+  const int n = static_cast<int>(digits.size());
+  if (point <= 0) out += "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  else if (point >= n) out += digits + std::string(static_cast<size_t>(point - n), '0');
+  else out += digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+  return out;
 }
 
 int64_t runeCount(const std::string& s) {
@@ -417,6 +439,9 @@ bool binaryOp(Vm::Impl& vm, Op op, const Value& a, const Value& b, Value* out, V
     case Type::kFloat:
       if (b.type() == Type::kFloat) ok = floatOp(op, a.f(), b.f(), out);
       else if (b.type() == Type::kInt) ok = floatOp(op, a.f(), static_cast<double>(b.i()), out);
+      // Go Tengo's Float.BinaryOp returns the left operand itself when the result compares
+      // equal to it, which keeps its sign of zero: 0.0 / -28 is 0, -0.0 + 0.0 is -0.
+      if (ok && out->type() == Type::kFloat && out->f() == a.f()) *out = Value::number(a.f());
       break;
     case Type::kChar:
       if (b.type() == Type::kChar || b.type() == Type::kInt) {
@@ -497,6 +522,7 @@ bool binaryOp(Vm::Impl& vm, Op op, const Value& a, const Value& b, Value* out, V
         nt->refs = 0;
         nt->sec = sec;
         nt->nsec = static_cast<int32_t>(total);
+        refreshZone(nt);
         *out = Value::object(Type::kTime, nt);
         return true;
       }

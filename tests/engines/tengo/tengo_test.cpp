@@ -64,6 +64,16 @@ TEST(TengoErrors, ParseAndCompileErrorsAreDistinguished) {
   EXPECT_EQ(c.st.message, "Compile Error: unresolved reference 'b'\n\tat test:1:6");
 }
 
+// A newline at the end of the file starts no line (Go's token.File.AddLine ignores an offset at
+// the file's size): an error at the end is one column past the last line's text.
+TEST(TengoErrors, AParseErrorAtTheEndOfAFileEndingInANewlineIsOnTheLastLine) {
+  RunResult r = run("a := 1 +\n");
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kParseError);
+  EXPECT_EQ(r.st.message, "Parse Error: expected operand, found 'EOF'\n\tat test:1:10");
+  EXPECT_EQ(run("a := 1 +\n\n").st.message, "Parse Error: expected operand, found 'EOF'\n\tat test:2:2");
+  EXPECT_EQ(run("a := 1 +").st.message, "Parse Error: expected operand, found 'EOF'\n\tat test:1:9");
+}
+
 TEST(TengoErrors, IntegerDivisionByZeroIsARuntimeError) {
   RunResult r = run("a := 0\nout := 5 / a");
   EXPECT_EQ(r.st.kind, tg::Status::Kind::kRuntimeError);

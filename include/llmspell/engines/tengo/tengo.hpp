@@ -218,6 +218,7 @@ struct TimeObj : Object {
   int32_t offset = 0;  // seconds east of UTC for display
   std::string zone = "UTC";  // "UTC", "Local" or an abbreviation / IANA name
   bool local = false;        // zone follows the process local zone
+  std::string loc;           // IANA zone the offset follows ("Pacific/Auckland"), or ""
 };
 struct CellObj : Object {
   Value v;
