@@ -132,6 +132,23 @@ TEST(AgentMemory, ConcurrentRunsOfOneAgentSeeAConsistentHistory) {
   }
 }
 
+// An agent with memory given itself as a tool: the call is refused (the model gets the error)
+// instead of waiting forever for the run that made it.
+TEST(AgentMemory, AnAgentCallingItselfAsAToolIsRefusedNotDeadlocked) {
+  llmspell::fake::FakeProvider fp{6};
+  setenv("OPENAI_BASE_URL", fp.baseUrl("openai").c_str(), 1);
+  setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+  fp.push(json{{"tool_calls", {{{"name", "self"}, {"arguments", {{"input", "again"}}}}}}});
+  fp.push(json{{"text", "gave up"}});
+  auto r = runCli("exec 'local a = agent.create{name = \"self\", model = \"openai/gpt-4o-mini\"}; a:add_tool(a); "
+                  "local r = a:run(\"go\"); print(r.status, r.text, r.tool_calls[1].ok, r.tool_calls[1].error.code)' "
+                  "--timeout 20");
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.out, "completed\tgave up\tfalse\tinvalid_argument\n") << r.err;
+  ASSERT_EQ(fp.requests().size(), 2u);
+  EXPECT_NE(fp.requests()[1].body.find("cannot call itself as a tool"), std::string::npos) << fp.requests()[1].body;
+}
+
 // --max-cost: once the run has spent the amount, further model calls (an agent's too) fail
 // with budget_exceeded and the spell exits 3.
 TEST(MaxCost, StopsCallsOnceTheRunHasSpentIt) {

@@ -99,9 +99,15 @@ std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opt
        {"properties", Value::object({{"input", Value::object({{"type", "string"}, {"description", "the task or question for the agent"}})}})},
        {"required", Value::array({Value("input")})}});
   std::weak_ptr<Agent> weak = a;
-  t.run = [weak](const Value& args, tools::ToolEnv&) -> PromisePtr {
+  t.run = [weak](const Value& args, tools::ToolEnv& env) -> PromisePtr {
     auto ag = weak.lock();
     if (!ag) return Promise::rejected(Error(codes::kNotFound, "the agent behind this tool is gone"));
+    // Runs of an agent with memory take turns, so a run asking for itself as a tool would wait
+    // for its own end: refuse it (the model gets the error) rather than hang.
+    if (ag->config().memory != "none" && env.ctx.getString("caller") == "agent:" + ag->config().name)
+      return Promise::rejected(Error(codes::kInvalidArgument,
+                                     "agent '" + ag->config().name + "' cannot call itself as a tool while its memory is in use; "
+                                     "give the tool a copy (a:clone{memory = \"none\"}) instead"));
     return promiseThen(ag->run(args.get("input"), Value::object(), nullptr), [](const Value& r) { return r.get("text"); });
   };
   std::string name = t.name;
