@@ -4,6 +4,8 @@
 #include <sodium.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -101,13 +103,147 @@ Value fromJsonT(const J& j) {
 
 nlohmann::json toJson(const Value& v) { return toJsonT<nlohmann::json>(v, 0); }
 
-std::string toJsonText(const Value& v, const JsonOptions& opts) {
-  if (opts.sortKeys) {
-    return toJsonT<nlohmann::json>(v, 0).dump(opts.pretty ? opts.indent : -1, ' ', false,
-                                               nlohmann::json::error_handler_t::replace);
+namespace {
+
+// A finite double laid out as nlohmann's dump does (fixed notation for decimal exponents from -4
+// to 15, ".0" after an integral value, otherwise d.ddde±XX), but with the shortest digits that
+// read back as the same double, from std::to_chars: nlohmann's Grisu2 is not always shortest
+// (it wrote 1e23 as 9.999999999999999e+22).
+void appendJsonDouble(std::string& out, double d) {
+  if (std::signbit(d)) {
+    out += '-';
+    d = -d;
   }
-  return toJsonT<ojson>(v, 0).dump(opts.pretty ? opts.indent : -1, ' ', false,
-                                   ojson::error_handler_t::replace);
+  if (d == 0) {
+    out += "0.0";
+    return;
+  }
+  char buf[40];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));  // d[.ddd]e±XX
+  size_t e = sci.find('e');
+  std::string digits(1, sci[0]);
+  if (e > 1) digits.append(sci.substr(2, e - 2));
+  std::string_view es = sci.substr(e + 1);
+  bool negExp = es.front() == '-';
+  int exp10 = 0;
+  std::from_chars(es.data() + 1, es.data() + es.size(), exp10);
+  if (negExp) exp10 = -exp10;
+  const int k = static_cast<int>(digits.size());
+  const int n = exp10 + 1;  // digits before the decimal point
+  if (k <= n && n <= 15) {
+    out += digits;
+    out.append(static_cast<size_t>(n - k), '0');
+    out += ".0";
+  } else if (0 < n && n <= 15) {
+    out.append(digits, 0, static_cast<size_t>(n));
+    out += '.';
+    out.append(digits, static_cast<size_t>(n));
+  } else if (-4 < n && n <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-n), '0');
+    out += digits;
+  } else {
+    out += digits[0];
+    if (k > 1) {
+      out += '.';
+      out.append(digits, 1);
+    }
+    int x = n - 1;
+    out += x < 0 ? "e-" : "e+";
+    x = x < 0 ? -x : x;
+    if (x < 10) out += '0';
+    out += std::to_string(x);
+  }
+}
+
+void appendJsonString(std::string& out, const std::string& s) {
+  bool plain = true;
+  for (unsigned char c : s) plain = plain && c >= 0x20 && c != '"' && c != '\\';
+  if (plain && isValidUtf8(s)) {
+    out += '"';
+    out += s;
+    out += '"';
+    return;
+  }
+  // Escapes and invalid UTF-8 (replaced by U+FFFD) as nlohmann writes them.
+  out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Value -> JSON text without a tree in between, laid out as nlohmann's dump would (compact, or
+// pretty with `indent` spaces a level; "{}" / "[]" when empty; keys in the Value's order or
+// sorted bytewise).
+void writeJson(std::string& out, const Value& v, const JsonOptions& o, int level) {
+  if (level > 512) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic) for JSON");
+  auto newline = [&](int lv) {
+    if (!o.pretty) return;
+    out += '\n';
+    out.append(static_cast<size_t>(std::max(0, o.indent) * lv), ' ');
+  };
+  switch (v.kind()) {
+    case ValueKind::kNull: out += "null"; return;
+    case ValueKind::kBool: out += v.asBool() ? "true" : "false"; return;
+    case ValueKind::kInt: out += std::to_string(v.asInt()); return;
+    case ValueKind::kDouble: {
+      double d = v.asDouble();
+      if (!std::isfinite(d)) fail(codes::kInvalidArgument, "cannot encode NaN or infinity as JSON");
+      appendJsonDouble(out, d);
+      return;
+    }
+    case ValueKind::kString: appendJsonString(out, v.asString()); return;
+    case ValueKind::kBytes: appendJsonString(out, base64(v.asBytes().data)); return;
+    case ValueKind::kArray: {
+      const auto& a = v.asArray();
+      if (a.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      bool first = true;
+      for (const auto& x : a) {
+        if (!first) out += ',';
+        first = false;
+        newline(level + 1);
+        writeJson(out, x, o, level + 1);
+      }
+      newline(level);
+      out += ']';
+      return;
+    }
+    case ValueKind::kObject: {
+      const auto& m = v.asObject();
+      if (m.size() == 0) {
+        out += "{}";
+        return;
+      }
+      std::vector<std::pair<const std::string*, const Value*>> items;
+      items.reserve(m.size());
+      for (const auto& [k, x] : m) items.emplace_back(&k, &x);
+      if (o.sortKeys) std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+      out += '{';
+      bool first = true;
+      for (const auto& [k, x] : items) {
+        if (!first) out += ',';
+        first = false;
+        newline(level + 1);
+        appendJsonString(out, *k);
+        out += o.pretty ? ": " : ":";
+        writeJson(out, *x, o, level + 1);
+      }
+      newline(level);
+      out += '}';
+      return;
+    }
+    default: out += toJsonT<nlohmann::json>(v, level).dump(); return;
+  }
+}
+
+}  // namespace
+
+std::string toJsonText(const Value& v, const JsonOptions& opts) {
+  std::string out;
+  writeJson(out, v, opts, 0);
+  return out;
 }
 
 Value fromJson(const nlohmann::json& j) { return fromJsonT(j); }

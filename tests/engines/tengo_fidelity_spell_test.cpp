@@ -18,20 +18,24 @@ llmspell::test::CliResult tengo(const std::string& code) {
 }
 
 // strconv.FormatFloat(f, 'f', -1, 64): the shortest digits that round-trip, without an exponent,
-// wherever a float becomes text.
+// wherever a float becomes text; json.encode (llmspell's, shared by every engine) writes the
+// shortest digits too, in its own layout (1e+23).
 TEST(TengoFidelity, FloatsPrintWithTheShortestDigitsThatRoundTrip) {
   auto r = tengo(
       "fmt := import(\"fmt\")\n"
       "fmt.println(1e23)\n"
       "fmt.println(string(1e23), \" \", 123456789012345678.0, \" \", -2.5e-7, \" \", 0.1)\n"
       "fmt.println([1e23, 1e22], \" \", {a: 1e23})\n"
-      "fmt.println(fmt.sprintf(\"%v %v\", [1e23], {b: 1e21}))\n");
+      "fmt.println(fmt.sprintf(\"%v %v\", [1e23], {b: 1e21}))\n"
+      "json := import(\"json\")\n"
+      "fmt.println(json.encode(1e23), \" \", json.encode([1e23, 0.1, 4.35]))\n");
   ASSERT_EQ(r.exit, 0) << r.err << r.out;
   EXPECT_EQ(r.out,
             "100000000000000000000000\n"
             "100000000000000000000000 123456789012345680 -0.00000025 0.1\n"
             "[100000000000000000000000, 10000000000000000000000] {a: 100000000000000000000000}\n"
-            "[100000000000000000000000] {b: 1000000000000000000000}\n");
+            "[100000000000000000000000] {b: 1000000000000000000000}\n"
+            "1e+23 [1e+23,0.1,4.35]\n");
 }
 
 // Go Tengo's Float.BinaryOp returns the left operand itself when the result equals it, so the
