@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs one fuzz target of the `fuzz` preset for SECONDS (default 600), single process, niced.
+# Runs one fuzz target of the `fuzz` preset for SECONDS (default 600), single process, niced
+# (FUZZ_NICE=0 on a machine kept for fuzzing).
 #   tests/fuzz/run.sh TARGET [SECONDS] [libFuzzer flags...]
 # TARGET is json, yaml, manifest, sse_codecs, ndjson_codecs, net_sse, net_ndjson, tengo,
 # tengo_parser or lua (build/fuzz/tests/fuzz/fuzz_TARGET). The seed corpus is rebuilt from the
@@ -33,6 +34,6 @@ trap 'rm -rf "$seeds" "$scratch"' EXIT
 cd "$scratch"
 # -timeout: one input may take 10 s (the spell limits are 2 s; teardown included).
 # -rss_limit_mb: the spells' memory caps are 32 MiB; 2 GB means a cap did not hold.
-nice -n 19 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+nice -n "${FUZZ_NICE:-19}" "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/findings/$target/" "${extra[@]}" "$@" "$work/corpus/$target" "$seeds" \
   2>&1 | tee "$work/$target.log"
