@@ -150,7 +150,9 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
   auto err = [&](std::initializer_list<const char*> path, std::string msg) {
     diags.push_back({file, lineOf(root, path), std::move(msg)});
   };
-  for (const auto& [k, v] : m.raw.asObject()) {
+  for (const auto& entry : m.raw.asObject()) {
+    // Not a structured binding: clang 14 (the fuzz preset) cannot capture one in a lambda.
+    const std::string& k = entry.first;
     if (std::find_if(std::begin(kTopKeys), std::end(kTopKeys),
                      [&](const char* t) { return k == t; }) == std::end(kTopKeys))
       diags.push_back({file, lineOf(root, {k.c_str()}), "unknown key '" + k + "' (ignored)"});

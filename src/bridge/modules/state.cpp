@@ -400,7 +400,9 @@ void llmspell_register_state(Registry& r) {
              out->resolve(*result);
              return;
            }
-           auto& [k, v] = (*entries)[i];
+           // Copies, not a structured binding: clang 14 (the fuzz preset) cannot capture one.
+           std::string k = (*entries)[i].first;
+           Value v = (*entries)[i].second;
            callThen(pred, {v, Value(k)}, out, [result, self, i, k, v](const Value& keep) {
              if (keep.truthy()) result->asObject().set(k, v);
              (*self)(i + 1);
