@@ -5,6 +5,7 @@
 // persistent memory through the registry's state functions.
 #include <map>
 
+#include "bridge/schema_shape.hpp"
 #include "bridge/modules/llm_service.hpp"
 #include "bridge/modules/script_hooks.hpp"
 #include "llmspell/agent/agent.hpp"
@@ -147,6 +148,7 @@ void loadMemory(CallContext& cx, const AgentPtr& a) {
 
 AgentPtr create(CallContext& cx, const Value& config) {
   agent::AgentConfig cfg = agent::configFromValue(config);
+  if (!cfg.outputSchema.isNull()) cfg.outputSchema = schemaFromScript(cfg.outputSchema);
   auto& ar = agentsOf(cx.run);
   if (cfg.name.empty()) cfg.name = "agent" + std::to_string(++ar.unnamed);
   cfg.tools = toolNames(cx, config.get("tools"));

@@ -36,6 +36,19 @@ void llmspell_register_json(Registry& r) {
           return parseJson(text, maxNodes);
         });
       });
+  // A Lua table does not say whether it is an array or an object, and {} reads as an empty
+  // object: these make one whose kind is fixed (tables made from JSON arrays are marked the same
+  // way, so they stay arrays when they go back to the host).
+  r.fn("json", "array")
+      .opt("items", R"({"type":"array"})", "the elements (a list); none for an empty array")
+      .returns("an array (in Lua a table marked as an array: it encodes as [] even when empty)")
+      .doc("Makes an array that stays an array when empty: json.encode(json.array()) is []")
+      .sync([](CallContext&, Args a) -> Value { return a[0].isNull() ? Value::array() : a[0]; });
+  r.fn("json", "object")
+      .opt("fields", R"({"type":"object"})", "the fields; none for an empty object")
+      .returns("an object (in Lua a table marked as an object: it encodes as {} even with keys 1..n)")
+      .doc("Makes an object that stays an object, even empty or with integer keys: json.encode(json.object()) is {}")
+      .sync([](CallContext&, Args a) -> Value { return a[0].isNull() ? Value::object() : a[0]; });
 }
 
 }  // namespace llmspell

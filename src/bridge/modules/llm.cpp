@@ -8,6 +8,7 @@
 #include <optional>
 #include <cstdio>
 
+#include "bridge/schema_shape.hpp"
 #include "bridge/modules/llm_service.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/safe_fs.hpp"
@@ -150,7 +151,10 @@ ChatRequest buildRequest(const Value& pm, const Value& opts, std::string_view fn
   } else if (!stop.isNull()) fail(codes::kInvalidArgument, "opts.stop must be a string or a list of strings, got " + stop.describe());
   const Value& tools = opts.get("tools");
   if (tools.isArray()) {
-    for (const auto& t : tools.asArray()) req.tools.push_back(llm::toolSpecFromValue(t));
+    for (const auto& t : tools.asArray()) {
+      req.tools.push_back(llm::toolSpecFromValue(t));
+      req.tools.back().parameters = schemaFromScript(req.tools.back().parameters);
+    }
   } else if (!tools.isNull() && !(tools.isObject() && tools.asObject().empty())) {
     fail(codes::kInvalidArgument, "opts.tools must be a list of {name, description, parameters}, got " + tools.describe());
   }
@@ -185,6 +189,7 @@ ChatRequest buildRequest(const Value& pm, const Value& opts, std::string_view fn
   else if (!schema.isNull()) fail(codes::kInvalidArgument, "opts.schema must be a JSON Schema table");
   if (opts.get("schema_name").isString()) req.responseSchemaName = opts.getString("schema_name");
   if (opts.get("extra").isObject()) req.extra = opts.get("extra");
+  if (!req.responseSchema.isNull()) req.responseSchema = schemaFromScript(req.responseSchema);
   return req;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "bridge/schema_shape.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/tools/tools.hpp"
@@ -53,6 +54,7 @@ Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
   str("permission", t.permission);
   t.parameters = spec.get("parameters");
   if (t.parameters.isString()) t.parameters = parseJson(t.parameters.asString());
+  t.parameters = schemaFromScript(t.parameters);
   t.examples = spec.get("examples");
   if (!t.examples.isNull() && !t.examples.isArray())
     fail(codes::kInvalidArgument,

@@ -252,6 +252,64 @@ void openFinalizers(lua_State* L) {
 void pushValue(lua_State* L, const Value& v, int depth = 0);
 Value toValue(lua_State* L, int idx, int depth = 0);
 
+// ---- JSON shape marks ----
+//
+// A Lua table does not say whether it is an array or an object, and {} is both. Tables made
+// from host arrays and objects carry a metatable whose __jsontype says which ("array" or
+// "object", the mark dkjson uses, so a spell can set it too), and toValue honours the mark:
+// json.decode("[]") stays an array, a decoded array with nulls keeps them. An array whose last
+// elements are null gets a metatable of its own that also records its length `n`.
+const char* const kArrayMeta = "llmspell.json.array";
+const char* const kObjectMeta = "llmspell.json.object";
+
+void openJsonMarks(lua_State* L) {
+  luaL_newmetatable(L, kArrayMeta);
+  lua_pushliteral(L, "array");
+  lua_setfield(L, -2, "__jsontype");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, kObjectMeta);
+  lua_pushliteral(L, "object");
+  lua_setfield(L, -2, "__jsontype");
+  lua_pop(L, 1);
+}
+
+// Marks the table at the top of the stack; `n` > 0 records an array's length.
+void setJsonType(lua_State* L, const char* meta, size_t n) {
+  if (n == 0) {
+    luaL_setmetatable(L, meta);
+    return;
+  }
+  lua_createtable(L, 0, 2);
+  lua_pushliteral(L, "array");
+  lua_setfield(L, -2, "__jsontype");
+  lua_pushinteger(L, static_cast<lua_Integer>(n));
+  lua_setfield(L, -2, "n");
+  lua_setmetatable(L, -2);
+}
+
+enum class JsonType { kNone, kArray, kObject };
+
+// The __jsontype mark of the table at `idx` (read raw), and the length recorded with it.
+JsonType jsonTypeOf(lua_State* L, int idx, lua_Integer& n) {
+  n = 0;
+  if (!lua_getmetatable(L, idx)) return JsonType::kNone;
+  lua_pushliteral(L, "__jsontype");
+  JsonType t = JsonType::kNone;
+  if (lua_rawget(L, -2) == LUA_TSTRING) {
+    const char* s = lua_tostring(L, -1);
+    if (strcmp(s, "array") == 0) t = JsonType::kArray;
+    else if (strcmp(s, "object") == 0) t = JsonType::kObject;
+  }
+  lua_pop(L, 1);
+  if (t == JsonType::kArray) {
+    lua_pushliteral(L, "n");
+    if (lua_rawget(L, -2) == LUA_TNUMBER && lua_isinteger(L, -1)) n = std::max<lua_Integer>(0, lua_tointeger(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return t;
+}
+
 void pushError(lua_State* L, const Error& e) {
   lua_createtable(L, 0, 6);
   lua_pushlstring(L, e.code.data(), e.code.size());
@@ -314,6 +372,7 @@ void pushValue(lua_State* L, const Value& v, int depth) {
         pushValue(L, a[i], depth + 1);
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
       }
+      setJsonType(L, kArrayMeta, !a.empty() && a[a.size() - 1].isNull() ? a.size() : 0);
       break;
     }
     case ValueKind::kObject: {
@@ -324,6 +383,7 @@ void pushValue(lua_State* L, const Value& v, int depth) {
         pushValue(L, e.second, depth + 1);
         lua_rawset(L, -3);
       }
+      setJsonType(L, kObjectMeta, 0);
       break;
     }
     case ValueKind::kFunction: {
@@ -437,18 +497,34 @@ Value toValue(lua_State* L, int idx, int depth) {
           return Value(e);
         }
       }
-      // Array when keys are exactly 1..n, object otherwise (empty table -> empty object).
+      // A marked table is what its mark says (see jsonTypeOf); an unmarked one is an array
+      // when its keys are exactly 1..n, an object otherwise (an empty table is an object).
+      lua_checkstack(L, 4);
+      lua_Integer markedLen = 0;
+      JsonType mark = jsonTypeOf(L, idx, markedLen);
       lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+      lua_Integer maxKey = 0;
       size_t count = 0;
       bool allIntKeys = true;
-      lua_checkstack(L, 4);
       lua_pushnil(L);
       while (lua_next(L, idx)) {
         ++count;
-        if (!lua_isinteger(L, -2)) allIntKeys = false;
+        if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1) allIntKeys = false;
+        else maxKey = std::max(maxKey, lua_tointeger(L, -2));
         lua_pop(L, 1);
       }
-      if (count > 0 && allIntKeys && static_cast<size_t>(n) == count) {
+      if (mark == JsonType::kArray && allIntKeys) {
+        // Holes are the array's nulls; a length far beyond the elements is not an array.
+        n = std::max(maxKey, markedLen);
+        if (static_cast<size_t>(n) > 2 * count + static_cast<size_t>(markedLen) + 16)
+          mark = JsonType::kNone;
+        else
+          count = static_cast<size_t>(n);
+      }
+      bool isArray = mark == JsonType::kArray
+                         ? allIntKeys
+                         : mark == JsonType::kNone && count > 0 && allIntKeys && static_cast<size_t>(n) == count;
+      if (isArray) {
         auto a = std::make_shared<Array>();
         a->reserve(count);
         for (lua_Integer i = 1; i <= n; ++i) {
@@ -1230,6 +1306,7 @@ class LuaContext final : public ScriptContext {
     lua_sethook(L_, countHook, LUA_MASKCOUNT, kHookEvery);
     openSandbox(L_);
     openFinalizers(L_);
+    openJsonMarks(L_);
     bindRegistry(L_, &c_);
     runPrelude();
     c_.inHost = false;
