@@ -14,6 +14,7 @@ PACKAGES=(
   libsodium-dev libssl-dev libre2-dev
   libhowardhinnant-date-dev tzdata  # Tengo's named time zones, from the system's tz database
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3-jsonschema  # tests: tool schemas sent to providers checked against the JSON Schema meta-schema
   hyperfine clang-format clang-tidy
   clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC
 )

@@ -99,4 +99,99 @@ fmt.println(string(json.encode(json.array())), " ", string(json.encode(json.obje
   EXPECT_EQ(r.out, "[] {}\n");
 }
 
+
+// ---- item 8: schemas reach providers exactly, and are valid JSON Schemas ----
+
+// Every JSON Schema in a provider request body: tool parameters and structured-output schemas,
+// under whichever key the provider's wire format uses.
+void collectSchemas(const json& j, std::vector<json>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      bool schemaKey = k == "parameters" || k == "input_schema" || k == "parametersJsonSchema" ||
+                       k == "responseJsonSchema" || k == "responseSchema" || k == "schema" ||
+                       (k == "format" && v.is_object());
+      if (schemaKey && v.is_object()) out.push_back(v);
+      else collectSchemas(v, out);
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) collectSchemas(v, out);
+  }
+}
+
+class SchemasSent : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    setenv("OPENAI_BASE_URL", fp.baseUrl("openai").c_str(), 1);
+    setenv("ANTHROPIC_BASE_URL", fp.baseUrl("anthropic").c_str(), 1);
+    setenv("GEMINI_BASE_URL", fp.baseUrl("gemini").c_str(), 1);
+    setenv("OLLAMA_HOST", fp.baseUrl("ollama").c_str(), 1);
+    setenv("OPENAI_API_KEY", "sk-test-openai-0123456789", 1);
+    setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789", 1);
+    setenv("GEMINI_API_KEY", "AIzaTestKey0123456789", 1);
+    setenv("LLMSPELL_STATE_BACKEND", "memory", 1);
+  }
+  llmspell::fake::FakeProvider fp{11};
+};
+
+// Every tool schema llmspell sends (the built-in tools', script-defined ones with an empty
+// `required = {}`, inline llm.chat tools, structured-output schemas) is checked against the JSON
+// Schema meta-schema by Debian's python3-jsonschema (Draft 2020-12, or the draft a schema names).
+TEST_P(SchemasSent, EveryToolSchemaIsAValidJsonSchema) {
+  ASSERT_EQ(runShell("python3 -c 'import jsonschema' 2>/dev/null").exit, 0)
+      << "python3-jsonschema is needed (scripts/setup.sh installs it)";
+  fp.push(json{{"text", "agent done"}});
+  fp.push(json{{"text", "chat done"}});
+  fp.push(json{{"json", json::object()}});
+  std::string model = GetParam();
+  std::string dir = testing::TempDir();
+  std::string spellPath = dir + "/schemas_" + std::to_string(getpid()) + ".lua";
+  std::ofstream(spellPath) << R"(
+tools.define{name = "no_args", description = "takes nothing",
+  parameters = {type = "object", properties = {}, required = {}}, run = function() return "ok" end}
+tools.define{name = "pick", description = "picks a colour",
+  parameters = {type = "object", properties = {color = {type = "string", enum = {"red", "blue"}},
+    tags = {type = "array", items = {type = "string"}}}, required = {"color"}},
+  run = function(a) return a.color end}
+local names = {}
+for _, t in ipairs(tools.list()) do names[#names + 1] = t.name end
+print(agent.create{tools = names}:run("go").text)
+print(llm.chat("x", {tools = {{name = "inline", description = "d",
+  parameters = {type = "object", properties = {}, required = {}}}}}).text)
+print(json.encode(llm.chat("y", {
+  schema = {type = "object", properties = {}, required = {}}}).text))
+)";
+  setenv("LLMSPELL_MODEL", model.c_str(), 1);
+  auto r = runCli("run " + spellPath);
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  std::vector<json> schemas;
+  for (const auto& req : fp.requests()) collectSchemas(req.json(), schemas);
+  // The built-in tools, the two defined ones, the inline one and the structured-output schema.
+  EXPECT_GT(schemas.size(), 5u);
+  int emptyRequired = 0;
+  for (const auto& s : schemas)
+    if (s.contains("required") && s["required"] == json::array()) ++emptyRequired;
+  EXPECT_GE(emptyRequired, 2) << json(schemas).dump();
+  std::string file = dir + "/schemas_" + std::to_string(getpid()) + ".json";
+  std::ofstream(file) << json(schemas).dump();
+  auto v = runShell(
+      "python3 -c " +
+      shellQuote("import json, sys, jsonschema\n"
+                 "bad = 0\n"
+                 "for s in json.load(open(sys.argv[1])):\n"
+                 "  cls = jsonschema.validators.validator_for(s, default=jsonschema.Draft202012Validator)\n"
+                 "  for e in cls(cls.META_SCHEMA).iter_errors(s):\n"
+                 "    bad += 1; print(json.dumps(s)[:200], '->', e.message)\n"
+                 "print('checked', bad)\n") +
+      " " + file + " 2>&1");
+  EXPECT_EQ(v.exit, 0) << v.out;
+  EXPECT_NE(v.out.find("checked 0"), std::string::npos) << v.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, SchemasSent,
+                         testing::Values("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5",
+                                         "gemini/gemini-2.5-flash", "ollama/llama3.2"),
+                         [](const testing::TestParamInfo<std::string>& i) {
+                           return i.param.substr(0, i.param.find('/'));
+                         });
+
 }  // namespace
