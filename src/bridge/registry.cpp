@@ -174,9 +174,12 @@ std::optional<Error> argError(const FunctionDecl& d, size_t i, const std::string
   return e;
 }
 
-std::optional<Error> checkOne(const FunctionDecl& d, size_t i, Value& v) {
+// `given` is false for an argument left out of the call: a required parameter must be given,
+// even when its schema admits null (json.encode() is a mistake, json.encode(nil) is "null").
+std::optional<Error> checkOne(const FunctionDecl& d, size_t i, Value& v, bool given) {
   const ParamDecl& p = d.params[i];
   if (v.isNull()) {
+    if (p.required && given && (p.kindMask & bit(ValueKind::kNull))) return std::nullopt;
     if (p.required) return argError(d, i, "is required (expected " + typeText(p.schema) + ")");
     const Value& dflt = p.schema.get("default");
     if (!dflt.isNull()) v = dflt.deepCopy();
@@ -225,7 +228,7 @@ std::optional<Error> Registry::validate(const FunctionDecl& d, Value* args, size
   }
   for (size_t i = 0; i < np; ++i) {
     if (i >= n) args[i] = Value();
-    if (auto e = checkOne(d, i, args[i])) return e;
+    if (auto e = checkOne(d, i, args[i], i < n)) return e;
   }
   if (n < np) n = np;
   return std::nullopt;

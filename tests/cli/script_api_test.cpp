@@ -100,6 +100,35 @@ fmt.println(string(json.encode(json.array())), " ", string(json.encode(json.obje
 }
 
 
+// ---- item 9: nil where the schema admits null or any ----
+
+TEST_F(ScriptApi, LuaNilIsAcceptedWhereTheSchemaAdmitsIt) {
+  auto r = spell(R"(
+tools.set_approver(function() return true end)
+tools.set_approver(nil)
+print(json.encode(nil), schema.validate(nil, {type = "null"}).ok)
+local ok, e = pcall(json.encode)
+print(ok, e.code)
+local ok2, e2 = pcall(state.set, "k", nil)
+print(ok2, e2.code)
+)");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "null\ttrue\nfalse\tinvalid_argument\nfalse\tinvalid_argument\n");
+}
+
+TEST_F(ScriptApi, TengoUndefinedIsAcceptedWhereTheSchemaAdmitsIt) {
+  auto r = spell(R"(
+fmt := import("fmt")
+json := import("json")
+tools := import("tools")
+r := tools.set_approver(undefined)
+fmt.println(is_error(r), " ", string(json.encode(undefined)))
+)",
+                 "", ".tengo");
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.out, "false null\n");
+}
+
 // ---- item 8: schemas reach providers exactly, and are valid JSON Schemas ----
 
 // Every JSON Schema in a provider request body: tool parameters and structured-output schemas,

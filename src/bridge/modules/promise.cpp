@@ -290,8 +290,10 @@ void llmspell_register_promise(Registry& r) {
         return Value(HostObjectPtr(std::make_shared<Channel>(static_cast<size_t>(a[0].asInt()))));
       });
   r.method("channel", "send")
-      .param("self", R"({"type":"handle"})").param("value", R"({})")
-      .returns("true").doc("Sends a value, waiting while the channel is full")
+      // Not nil: recv's nil means "closed and drained".
+      .param("self", R"({"type":"handle"})")
+      .param("value", R"({"type":["string","number","boolean","object","array","bytes","function","promise","error","handle"]})")
+      .returns("true").doc("Sends a value (not nil), waiting while the channel is full")
       .async([](CallContext&, Args a) {
         auto& ch = channelOf(a[0]);
         auto p = ch.send(a[1]);

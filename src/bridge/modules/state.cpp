@@ -269,7 +269,9 @@ void llmspell_register_state(Registry& r) {
          return v ? *v : a[1];
        }},
       {"set",
-       {{"key", R"({"type":"string"})", "req"}, {"value", R"({})", "req"}},
+       {{"key", R"({"type":"string"})", "req"},
+        // Not nil: a stored null would read back as nil, not as the get's default (state.delete).
+        {"value", R"({"type":["string","number","boolean","object","array","bytes"]})", "req"}},
        "the key's new version number",
        "Writes a value (JSON-compatible); opts.ttl in seconds makes it expire. Runs the "
        "`state.set` hooks",
