@@ -2,13 +2,16 @@
 // 3 limit or permission stop.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
+#include "llmspell/core/suggest.hpp"
 #include "llmspell/llm/client.hpp"
 #include "llmspell/spell/spell.hpp"
 
@@ -128,7 +131,10 @@ RunResult runWith(RunFlags& f) {
     if (eq == std::string::npos || eq == 0) {
       RunResult r;
       r.exitCode = 2;
-      r.error = Error(codes::kInvalidArgument, "--param expects key=value, got '" + p + "'");
+      r.error = Error(codes::kInvalidArgument,
+                      "--param expects key=value, got '" + p +
+                          "' (each --param value is one key=value; arguments for the spell itself go "
+                          "after --, as in `llmspell run spell.lua -- " + p + "`, and reach it as spell.args)");
       return r;
     }
     f.opts.params.emplace_back(p.substr(0, eq), p.substr(eq + 1));
@@ -154,6 +160,39 @@ RunResult runWith(RunFlags& f) {
     std::_Exit(r.exitCode);
   };
   return runSpell(f.opts);
+}
+
+// The first word that is not an option must name a command. Returns 2 after explaining when it
+// does not (a spell path given without `run`, a mistyped command), 0 otherwise.
+int checkCommandWord(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> commands;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) commands.push_back(sub->get_name());
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return 0;
+    if (a == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    if (std::find(commands.begin(), commands.end(), a) != commands.end()) return 0;
+    std::error_code ec;
+    bool spellLike = a.ends_with(".lua") || a.ends_with(".tengo") || a.ends_with(".yaml") ||
+                     a.find('/') != std::string_view::npos || std::filesystem::exists(std::string(a), ec);
+    std::string msg = "error[invalid_argument]: '" + std::string(a) + "' is not a command";
+    if (spellLike) {
+      msg += "; to run a spell: llmspell run " + std::string(a);
+    } else {
+      auto close = closestNames(a, commands);
+      if (!close.empty()) msg += "; did you mean " + orList(close) + "?";
+      std::string all;
+      for (const auto& c : commands) all += (all.empty() ? "" : ", ") + c;
+      msg += " (commands: " + all + "; to run a spell: llmspell run FILE)";
+    }
+    std::fprintf(stderr, "%s\n", msg.c_str());
+    return 2;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -222,13 +261,31 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // A first word that is no command: a spell path given without `run`, or a mistyped command.
+  if (int code = checkCommandWord(app, argc, argv)) return code;
+  // Arguments after `--` are the spell's own (spell.args), for `run` and `exec`; CLI11 parses
+  // what comes before.
+  std::vector<std::string> spellArgs;
+  int parsedArgc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--") continue;
+    spellArgs.assign(argv + i + 1, argv + argc);
+    parsedArgc = i;
+    break;
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(parsedArgc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
   setLogLevel(parseLogLevel(logLevel));
+  if (parsedArgc != argc && !*run && !*exec) {
+    std::fprintf(stderr, "error[invalid_argument]: arguments after -- are passed to a spell: only `run` and `exec` take them\n");
+    return 2;
+  }
+  runF.opts.args = spellArgs;
+  execF.opts.args = spellArgs;
 
   if (*run) {
     runF.opts.spellPath = spellPath;

@@ -662,6 +662,10 @@ class TengoContext final : public ScriptContext {
       }
     }
     e.message = msg;
+    // The VM's answer to a name a module lacks (json.encdoe) has the code Lua gives it.
+    if (msg.find(" does not exist; did you mean ") != std::string::npos ||
+        msg.find(" has no member of that name)") != std::string::npos)
+      e.code = std::string(codes::kNotFound);
     return e;
   }
 

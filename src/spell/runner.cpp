@@ -18,6 +18,7 @@
 #include "llmspell/core/log.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/spell/spell.hpp"
+#include "llmspell/runtime/spell_args.hpp"
 
 namespace llmspell {
 
@@ -293,6 +294,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
     if (!opts.model.empty()) run.config.asObject().set("model", opts.model);
     for (const auto& [k, v] : opts.extraConfig.asObject()) run.config.asObject().set(k, v);
     run.params = typeParams(manifest ? manifest->params : Value::object(), opts.params);
+    run.setService(std::make_shared<SpellArgs>(SpellArgs{opts.args}));
   } catch (const Exception& e) {
     return usage(e.error().message);
   }

@@ -129,6 +129,58 @@ fmt.println(is_error(r), " ", string(json.encode(undefined)))
   EXPECT_EQ(r.out, "false null\n");
 }
 
+// ---- item 12: names that do not exist ----
+
+TEST_F(ScriptApi, LuaMistypedFunctionNameSuggestsTheClosest) {
+  auto r = spell("local ok, e = pcall(function() return llm.chta('x') end)\n"
+                 "print(e.code, e.message)\n"
+                 "json.encdoe(1)\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_EQ(r.out, "not_found\tllm.chta does not exist; did you mean llm.chat?\n");
+  EXPECT_NE(r.err.find("error[not_found]: json.encdoe does not exist; did you mean json.encode? (at spell1.lua:3)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(ScriptApi, TengoMistypedModuleMemberSuggestsTheClosest) {
+  auto r = spell("json := import(\"json\")\nx := json.encdoe(1)\n", "", ".tengo");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("error[not_found]: json.encdoe does not exist; did you mean json.encode?"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(ScriptApi, CliUnknownCommandAndSpellWithoutRun) {
+  std::string path = write("hello.lua", "print('hi')\n");
+  auto r = runCli(path);
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_NE(r.err.find("is not a command; to run a spell: llmspell run " + path), std::string::npos) << r.err;
+  r = runCli("rnu " + path);
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_NE(r.err.find("'rnu' is not a command; did you mean run?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("llmspell run FILE"), std::string::npos) << r.err;
+}
+
+// ---- positional arguments and --param ----
+
+TEST_F(ScriptApi, ArgumentsAfterDoubleDashAreSpellArgs) {
+  std::string lua = write("args.lua", "print(#spell.args, json.encode(spell.args))\n");
+  auto r = runCli("run " + lua + " -- 4 2 0");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "3\t[\"4\",\"2\",\"0\"]\n");
+  r = runCli("run " + lua);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "0\t[]\n");
+  std::string tengo = write("args.tengo", "fmt := import(\"fmt\")\nspell := import(\"spell\")\nfmt.println(spell.args)\n");
+  r = runCli("run " + tengo + " -- a b");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "[\"a\", \"b\"]\n");
+  r = runCli("run " + lua + " --param n=1 2");
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_NE(r.err.find("--param expects key=value, got '2'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("after --"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("spell.args"), std::string::npos) << r.err;
+}
+
 // ---- item 8: schemas reach providers exactly, and are valid JSON Schemas ----
 
 // Every JSON Schema in a provider request body: tool parameters and structured-output schemas,

@@ -73,6 +73,7 @@ struct RunOptions {
   std::string code;       // inline code (exec); used when spellPath is empty
   std::string engine;     // override; default from extension / manifest / "lua"
   std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::string> args;  // positional arguments (after `--`): spell.args
   std::vector<std::string> allowNet, allowRead, allowWrite, allowEnv;
   bool allowRun = false;
   std::optional<double> timeoutSeconds;

@@ -5,6 +5,7 @@
 
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/read_file.hpp"
+#include "llmspell/runtime/spell_args.hpp"
 
 namespace llmspell {
 
@@ -74,6 +75,15 @@ void llmspell_register_spell(Registry& r) {
   r.fn("spell", "params").property()
       .returns("table").doc("Typed spell params from the manifest defaults and --param")
       .sync([](CallContext& cx, Args) -> Value { return cx.run.params.deepCopy(); });
+  r.fn("spell", "args").property()
+      .returns("list of strings")
+      .doc("The spell's positional arguments: `llmspell run spell.lua -- 4 2 0` gives {\"4\", \"2\", \"0\"}")
+      .sync([](CallContext& cx, Args) -> Value {
+        std::vector<Value> out;
+        if (auto* a = cx.run.findService<SpellArgs>())
+          for (const auto& s : a->list) out.emplace_back(s);
+        return Value::array(std::move(out));
+      });
   r.fn("spell", "output")
       .param("value", R"({})")
       .opt("format", R"({"type":"string","enum":["text","json","yaml"],"default":"text"})")

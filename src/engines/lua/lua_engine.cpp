@@ -21,6 +21,7 @@
 #include <unordered_set>
 
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/suggest.hpp"
 #include "engines/lua/lua_prelude.hpp"
 
 namespace llmspell {
@@ -1172,6 +1173,30 @@ void openSandbox(lua_State* L) {
   lua_call(L, 1, 0);
 }
 
+// __index of a namespace table: a name that is not there is a mistake (llm.chta), answered
+// with the closest names instead of a nil that fails later as "attempt to call a nil value".
+int namespaceIndex(lua_State* L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  LuaCtx* c = ctxOf(L);
+  {
+    bool prev = c->inHost;
+    c->inHost = true;
+    std::vector<std::string> members;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      if (lua_type(L, -2) == LUA_TSTRING) members.emplace_back(lua_tostring(L, -2));
+      lua_pop(L, 1);
+    }
+    std::string ns = lua_tostring(L, lua_upvalueindex(1));
+    std::string name = lua_tostring(L, 2);
+    Error e(codes::kNotFound, unknownMemberMessage(ns, name, members));
+    e.details = Value::object({{"namespace", ns}, {"name", name}});
+    pushErrorAt(L, e);
+    c->inHost = prev;
+  }
+  return lua_error(L);
+}
+
 void bindRegistry(lua_State* L, LuaCtx* c) {
   const Registry& reg = Registry::global();
   // Metatables: errors, generic handles, and one per declared type (methods as __index).
@@ -1243,6 +1268,15 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
       pushThunk(d, kSync);
       lua_setfield(L, -2, d.name.c_str());
     }
+    lua_pop(L, 1);
+  }
+  for (const auto& ns : reg.namespaces()) {
+    lua_getglobal(L, ns.c_str());
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, ns.c_str());
+    lua_pushcclosure(L, namespaceIndex, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     lua_pop(L, 1);
   }
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engines/tengo/core.hpp"
+#include "llmspell/core/suggest.hpp"
 
 namespace llmspell::tengo {
 
@@ -562,6 +563,19 @@ bool indexGet(Vm::Impl& vm, const Value& x, const Value& idx, Value* out, VmErro
       auto& m = x.as<MapObj>()->m;
       if (idx.type() == Type::kString) {
         auto it = m.find(idx.as<StringObj>()->s);
+        if (it == m.end() && x.type() == Type::kImmutableMap) {
+          // A builtin module (json, llm, ...): a name it lacks is a mistyped function
+          // (json.encdoe), reported with the closest names rather than as "not callable:
+          // undefined" later.
+          auto mod = m.find("__module_name__");
+          if (mod != m.end() && mod->second.type() == Type::kString) {
+            std::vector<std::string> members;
+            for (const auto& [k, v] : m)
+              if (k != "__module_name__") members.push_back(k);
+            err->msg = unknownMemberMessage(mod->second.as<StringObj>()->s, idx.as<StringObj>()->s, members);
+            return false;
+          }
+        }
         *out = it == m.end() ? Value() : it->second;
         return true;
       }
