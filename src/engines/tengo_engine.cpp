@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "llmspell/bridge/script_call.hpp"
 #include "llmspell/engines/engine.hpp"
 #include "llmspell/core/safe_fs.hpp"
 #include "llmspell/engines/tengo/tengo.hpp"
@@ -35,14 +36,18 @@ class TengoContext;
 
 // A Tengo compiled function as a Value. Called synchronously on the VM (nested calls cannot
 // suspend, so a callback that performs an async host call fails with a clear error).
-class TengoFunction final : public Function {
+class TengoFunction final : public Function, public ArgsSeeingCall {
  public:
   TengoFunction(TengoContext* ctx, tg::Value fn, std::weak_ptr<bool> alive)
       : ctx_(ctx), fn_(std::move(fn)), alive_(std::move(alive)) {}
-  PromisePtr call(std::vector<Value> args) override;
+  PromisePtr call(std::vector<Value> args) override { return run(std::move(args), false); }
+  // Maps and arrays are passed by reference in Tengo: the ones made for the arguments are read
+  // back after the call.
+  PromisePtr callSeeingArgs(std::vector<Value> args) override { return run(std::move(args), true); }
   std::string describe() const override { return "tengo function"; }
 
  private:
+  PromisePtr run(std::vector<Value> args, bool seeArgs);
   TengoContext* ctx_;
   tg::Value fn_;
   std::weak_ptr<bool> alive_;
@@ -748,7 +753,7 @@ class TengoContext final : public ScriptContext {
   Loop::TimerHandle timer_;
 };
 
-PromisePtr TengoFunction::call(std::vector<Value> args) {
+PromisePtr TengoFunction::run(std::vector<Value> args, bool seeArgs) {
   if (alive_.expired() || !ctx_->vm_)
     return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
   if (ctx_->killed_) return Promise::rejected(ctx_->killReason_);  // a stopped spell runs no more code
@@ -763,7 +768,11 @@ PromisePtr TengoFunction::call(std::vector<Value> args) {
         return Promise::rejected(*ctx_->fromTengo(r.value()).asError());
       }
       try {
-        return Promise::resolved(ctx_->fromTengo(r.value()));
+        Value result = ctx_->fromTengo(r.value());
+        if (!seeArgs) return Promise::resolved(std::move(result));
+        std::vector<Value> back;
+        for (const auto& a : in) back.push_back(ctx_->fromTengo(a));
+        return Promise::resolved(Value::object({{"result", result}, {"args", Value::array(std::move(back))}}));
       } catch (const Exception& e) {
         return Promise::rejected(e.error());
       }

@@ -138,7 +138,11 @@ Approver approvalPolicy(const std::string& policy) {
     // interactive run wants (nothing should proceed while the user decides). Without a
     // terminal the call is refused.
     return [](const std::string& tool, const Value& args) {
-      if (!::isatty(0)) return Promise::resolved(Value(false));
+      if (!::isatty(0))
+        return Promise::rejected(Error(
+            codes::kPermissionDenied,
+            "tool '" + tool + "' requires approval and --approve=ask cannot ask: standard input is not a "
+            "terminal; run with --approve=" + tool + " (or --approve=all), or approve it in tools.set_approver"));
       std::fprintf(stderr, "Allow tool %s with %s? [y/N] ", tool.c_str(),
                    canonicalArgs(args).c_str());
       std::fflush(stderr);

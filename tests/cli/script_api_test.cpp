@@ -181,6 +181,91 @@ TEST_F(ScriptApi, ArgumentsAfterDoubleDashAreSpellArgs) {
   EXPECT_NE(r.err.find("spell.args"), std::string::npos) << r.err;
 }
 
+// ---- item 11: a limit stop cannot be caught ----
+
+// A time-limit stop while the spell waits: the wait does not resume into the script, so a pcall
+// around it never sees the stop, and nothing after it runs.
+TEST_F(ScriptApi, LuaPcallAroundAWaitDoesNotCatchATimeLimitStop) {
+  auto r = spell("while true do print(pcall(sleep, 10)) end\n", "--timeout 0.3");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("error[limit_exceeded]: time limit of 0.3s exceeded"), std::string::npos) << r.err;
+  // A task that waits in a pcall while another is stopped: the same.
+  r = spell("spawn(function() while true do print('task', pcall(sleep, 10)) end end)\n"
+            "while true do print('main', pcall(sleep, 10)) end\n",
+            "--timeout 0.3");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.out, "");
+  // A host call made after the stop raises again at the next instruction.
+  r = spell("local n = 0\n"
+            "while true do n = n + 1; local ok = pcall(function() for i = 1, 1e5 do end; sleep(0) end)\n"
+            "  if not ok then print('caught the stop') end end\n",
+            "--timeout 0.3");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.out.find("caught the stop"), std::string::npos) << r.out;
+}
+
+// ---- hooks that change ctx in place ----
+
+TEST_F(ScriptApi, LuaHookThatChangesCtxInPlaceHasEffect) {
+  auto r = spell(R"(
+tools.define{name = "echo", parameters = {type = "object"}, run = function(a) return a end}
+hooks.before("tool.call", function(ctx) ctx.args.args.added = 1 end)
+hooks.after("tool.call", function(ctx) ctx.result.after = true end)
+print(json.encode(tools.call("echo", {x = 1}), {sort_keys = true}))
+)");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"added\":1,\"after\":true,\"x\":1}\n");
+}
+
+TEST_F(ScriptApi, TengoHookThatChangesCtxInPlaceHasEffect) {
+  auto r = spell(R"(
+fmt := import("fmt")
+tools := import("tools")
+hooks := import("hooks")
+json := import("json")
+tools.define({name: "echo", parameters: {type: "object"}, run: func(a, ctx) { return a }})
+hooks.before("tool.call", func(ctx) { ctx.args.args.added = 1 })
+hooks.after("tool.call", func(ctx) { ctx.result.after = true })
+fmt.println(string(json.encode(tools.call("echo", {x: 1}))))
+)",
+                 "", ".tengo");
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.out, "{\"added\":1,\"after\":true,\"x\":1}\n");
+}
+
+// ---- errors of spawned tasks keep their position ----
+
+TEST_F(ScriptApi, LuaSpawnedTaskErrorPrintsWithItsPosition) {
+  auto r = spell("local t = spawn(function()\n  sleep(0.01)\n  error('boom')\nend)\n"
+                 "local ok, e = pcall(await, t)\nprint(e)\nawait(t)\n");
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_EQ(r.out, "script_error: boom (at spell1.lua:3)\n");
+  EXPECT_NE(r.err.find("error[script_error]: boom (at spell1.lua:3)"), std::string::npos) << r.err;
+}
+
+// ---- smaller: --approve ask without a terminal, tool info's empty examples ----
+
+TEST_F(ScriptApi, ApproveAskWithoutATerminalSaysWhy) {
+  auto r = spell(R"(
+tools.define{name = "danger", requires_approval = true, parameters = {type = "object"}, run = function() return "ran" end}
+local ok, e = pcall(tools.call, "danger", {})
+print(ok, e.code)
+print(e.message)
+)",
+                 "--approve ask");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.out.find("false\tpermission_denied\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--approve=ask cannot ask: standard input is not a terminal"), std::string::npos) << r.out;
+}
+
+TEST_F(ScriptApi, ToolInfoPrintsAnEmptyExamplesListAsAList) {
+  auto r = runCli("tool info uuid");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.out.find("\"examples\": []"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\"examples\": {}"), std::string::npos) << r.out;
+}
+
 // ---- item 8: schemas reach providers exactly, and are valid JSON Schemas ----
 
 // Every JSON Schema in a provider request body: tool parameters and structured-output schemas,

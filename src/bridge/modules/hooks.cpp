@@ -1,12 +1,29 @@
 // `hooks` namespace: script functions as before / after / around hooks of the run's
 // HookRegistry (removed with the run).
 #include "bridge/modules/script_hooks.hpp"
+#include "llmspell/bridge/script_call.hpp"
 
 namespace llmspell {
 
 HookFn scriptHook(FunctionPtr fn, HookKind kind) {
   return [fn, kind](const Value& ctx, const HookNext& next) -> PromisePtr {
-    if (kind != HookKind::kAround) return fn->call({ctx});
+    if (kind != HookKind::kAround) {
+      // fn(ctx) may change ctx.args (before) or ctx.result (after) in place and return nothing:
+      // the changed field counts as if ctx had been returned.
+      auto* seeing = dynamic_cast<ArgsSeeingCall*>(fn.get());
+      if (!seeing) return fn->call({ctx});
+      const char* field = kind == HookKind::kBefore ? "args" : "result";
+      return promiseThen(seeing->callSeeingArgs({ctx}), [ctx, field](const Value& r) -> Value {
+        const Value& res = r.get("result");
+        if (!res.isNull()) return res;
+        const Value& after = r.get("args").isArray() && !r.get("args").asArray().empty()
+                                 ? r.get("args").asArray()[0]
+                                 : Value();
+        const Value& changed = after.get(field);
+        if (changed == ctx.get(field)) return Value();  // untouched: keep the host's own value
+        return Value::object({{field, changed}});
+      });
+    }
     auto nextFn = std::make_shared<HostFunction>(
         [next](std::vector<Value> a) { return next(a.empty() ? Value() : a[0]); }, "next");
     return fn->call({ctx, Value(FunctionPtr(nextFn))});

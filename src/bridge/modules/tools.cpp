@@ -56,6 +56,7 @@ Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
   if (t.parameters.isString()) t.parameters = parseJson(t.parameters.asString());
   t.parameters = schemaFromScript(t.parameters);
   t.examples = spec.get("examples");
+  if (t.examples.isObject() && t.examples.asObject().empty()) t.examples = Value::array();  // {} in Lua
   if (!t.examples.isNull() && !t.examples.isArray())
     fail(codes::kInvalidArgument,
          "tools.define '" + t.name + "': examples must be a list of {args, result, description}");

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "llmspell/bridge/script_call.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
 #include "engines/lua/lua_prelude.hpp"
@@ -147,6 +148,15 @@ void countHook(lua_State* L, lua_Debug*) {
     lua_pushlightuserdata(L, &kKillSentinel);
     lua_error(L);
   }
+}
+
+// Raises the stop from a host entry point (a call after the spell was stopped). A pcall around
+// the call catches this one raise, so the hook is set to raise again at the very next instruction:
+// the code after the pcall never runs.
+int raiseStop(lua_State* L) {
+  lua_sethook(L, countHook, LUA_MASKCOUNT, 1);
+  lua_pushlightuserdata(L, &kKillSentinel);
+  return lua_error(L);
 }
 
 // ---- finalizers: under the limits ----
@@ -706,9 +716,12 @@ void resumeWhenSettled(LuaCtx* c, const PromisePtr& p, Task* root) {
       if (alive.expired() || t->ref == LUA_NOREF) return;
       lua_State* co = t->co;
       if (c->killed) {
-        lua_pushboolean(co, 0);
-        lua_pushlightuserdata(co, &kKillSentinel);
-      } else if (p->fulfilled()) {
+        // A stopped spell's task is not resumed: a resume would raise the stop inside the
+        // script, where a pcall around the wait could catch it.
+        finishTask(c, t, LUA_ERRRUN, 0);
+        return;
+      }
+      if (p->fulfilled()) {
         c->inHost = true;
         lua_pushboolean(co, 1);
         pushValue(co, p->value());
@@ -832,10 +845,7 @@ int thunk(lua_State* L) {
   auto* d = static_cast<const FunctionDecl*>(lua_touserdata(L, lua_upvalueindex(1)));
   int mode = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
   LuaCtx* c = ctxOf(L);
-  if (c->killed) {
-    lua_pushlightuserdata(L, &kKillSentinel);
-    return lua_error(L);
-  }
+  if (c->killed) return raiseStop(L);
   int r;
   {
     ThunkOut out;
@@ -879,10 +889,7 @@ int callHostFunctionValueImpl(lua_State* L, ThunkOut& out) {
 
 int callHostFunctionValue(lua_State* L) {
   LuaCtx* c = ctxOf(L);
-  if (c->killed) {
-    lua_pushlightuserdata(L, &kKillSentinel);
-    return lua_error(L);
-  }
+  if (c->killed) return raiseStop(L);
   int r;
   {
     ThunkOut out;
@@ -916,10 +923,18 @@ int boxedToString(lua_State* L) {
   return 1;
 }
 
+// "code: message (at file:line)", as the CLI prints a spell's error: an error that crossed a
+// task boundary (a spawned task's, awaited) keeps the position where it was raised.
 int errorToString(lua_State* L) {
   lua_getfield(L, 1, "code");
   lua_getfield(L, 1, "message");
-  lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "error"), luaL_optstring(L, -1, ""));
+  lua_getfield(L, 1, "source");
+  lua_getfield(L, 1, "line");
+  if (lua_type(L, -2) == LUA_TSTRING && lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0)
+    lua_pushfstring(L, "%s: %s (at %s:%d)", luaL_optstring(L, -4, "error"), luaL_optstring(L, -3, ""),
+                    lua_tostring(L, -2), static_cast<int>(lua_tointeger(L, -1)));
+  else
+    lua_pushfstring(L, "%s: %s", luaL_optstring(L, -4, "error"), luaL_optstring(L, -3, ""));
   return 1;
 }
 
@@ -1285,7 +1300,7 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
 
 // ---- Lua functions as Values ----
 
-class LuaFunction final : public LuaFunctionBase {
+class LuaFunction final : public LuaFunctionBase, public ArgsSeeingCall {
  public:
   LuaFunction(LuaCtx* c, int ref) : c_(c), ref_(ref), alive_(c->alive) {}
   ~LuaFunction() override {
@@ -1303,6 +1318,59 @@ class LuaFunction final : public LuaFunctionBase {
     c_->inHost = prev;
     TaskPtr t = startTask(c_, L, static_cast<int>(args.size()));
     return t->done;
+  }
+  // The tables made for the arguments are kept (registry refs) and read back when the call ends.
+  PromisePtr callSeeingArgs(std::vector<Value> args) override {
+    if (alive_.expired())
+      return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
+    lua_State* L = c_->L;
+    lua_checkstack(L, 2 * static_cast<int>(args.size()) + 4);
+    bool prev = c_->inHost;
+    c_->inHost = true;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref_);
+    std::vector<int> refs;
+    for (const auto& a : args) {
+      pushValue(L, a);
+      lua_pushvalue(L, -1);
+      refs.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
+    }
+    c_->inHost = prev;
+    TaskPtr t = startTask(c_, L, static_cast<int>(args.size()));
+    auto out = Promise::create();
+    out->setCanceller([d = t->done] { d->cancel(); });
+    LuaCtx* c = c_;
+    std::weak_ptr<bool> alive = alive_;
+    t->done->onSettle([c, alive, refs, out](const Promise& q) {
+      if (alive.expired()) {
+        out->reject(Error(codes::kCancelled, "the spell that owned this function has ended"));
+        return;
+      }
+      bool was = c->inHost;
+      c->inHost = true;
+      std::optional<Error> err;
+      std::vector<Value> back;
+      if (q.rejected()) {
+        const_cast<Promise&>(q).markHandled();
+        err = q.error();
+      } else {
+        int top = lua_gettop(c->L);
+        try {
+          for (int r : refs) {
+            lua_rawgeti(c->L, LUA_REGISTRYINDEX, r);
+            back.push_back(toValue(c->L, -1));
+            lua_pop(c->L, 1);
+          }
+        } catch (const Exception& e) {
+          lua_settop(c->L, top);
+          err = e.error();
+        }
+      }
+      for (int r : refs) luaL_unref(c->L, LUA_REGISTRYINDEX, r);
+      c->inHost = was;
+      if (err) out->reject(*err);
+      else out->resolve(Value::object({{"result", q.value()}, {"args", Value::array(std::move(back))}}));
+    });
+    return out;
   }
   const void* engineTag() const override { return &kCtxKey; }
   lua_State* state() const override { return alive_.expired() ? nullptr : c_->L; }
