@@ -88,6 +88,15 @@ print(json.encode(got))
             "{\"items\":[]}\n");
 }
 
+// The length an array mark records is the spell's to change: a huge one is memory asked for,
+// so the memory limit stops the spell instead of the host building the nulls.
+TEST_F(ScriptApi, LuaArrayMarkLengthIsBoundedByTheMemoryLimit) {
+  auto r = spell("print(pcall(json.encode, setmetatable({}, {__jsontype = 'array', n = 1000000000000})))\n",
+                 "--memory-limit 16");
+  EXPECT_EQ(r.exit, 3) << r.err << r.out;
+  EXPECT_NE(r.err.find("error[limit_exceeded]: memory limit of 16 MiB exceeded"), std::string::npos) << r.err;
+}
+
 TEST_F(ScriptApi, TengoJsonArrayAndObject) {
   auto r = spell(R"(
 json := import("json")

@@ -527,10 +527,15 @@ Value toValue(lua_State* L, int idx, int depth) {
       if (mark == JsonType::kArray && allIntKeys) {
         // Holes are the array's nulls; a length far beyond the elements is not an array.
         n = std::max(maxKey, markedLen);
-        if (static_cast<size_t>(n) > 2 * count + static_cast<size_t>(markedLen) + 16)
+        if (static_cast<size_t>(n) > 2 * count + static_cast<size_t>(markedLen) + 16) {
           mark = JsonType::kNone;
-        else
+        } else {
+          // The recorded length is the spell's to change: its nulls are host memory to ask for.
+          if (static_cast<size_t>(n) - count > 4096)
+            ctxOf(L)->run->memory().require((static_cast<size_t>(n) - count) * sizeof(Value),
+                                            "the nulls of an array");
           count = static_cast<size_t>(n);
+        }
       }
       bool isArray = mark == JsonType::kArray
                          ? allIntKeys
