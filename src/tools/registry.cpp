@@ -11,6 +11,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/schema.hpp"
+#include "llmspell/core/suggest.hpp"
 #include "llmspell/tools/tools.hpp"
 #include "tools/builtins.hpp"
 
@@ -28,19 +29,6 @@ bool validName(const std::string& n) {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-size_t editDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 // The canonical form of arguments for remembering approvals: JSON with sorted keys.
@@ -282,18 +270,10 @@ std::vector<ToolPtr> ToolRegistry::search(const std::string& text) const {
 namespace {
 
 std::string similarNames(const std::string& name, const std::vector<ToolPtr>& all) {
-  std::vector<std::pair<size_t, std::string>> c;
-  std::string ln = lower(name);
-  for (const auto& t : all) {
-    std::string lt = lower(t->name);
-    size_t d = editDistance(ln, lt);
-    bool sub =
-        ln.size() >= 3 && (lt.find(ln) != std::string::npos || ln.find(lt) != std::string::npos);
-    if (d <= std::max<size_t>(2, ln.size() / 3) || sub) c.emplace_back(sub ? 0 : d, t->name);
-  }
-  std::stable_sort(c.begin(), c.end(), [](auto& x, auto& y) { return x.first < y.first; });
+  std::vector<std::string> names;
+  for (const auto& t : all) names.push_back(t->name);
   std::string out;
-  for (size_t i = 0; i < c.size() && i < 3; ++i) out += (i ? ", " : "") + c[i].second;
+  for (const auto& n : closestNames(name, names)) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
 
