@@ -16,18 +16,18 @@
 ---@class agent
 local __agent = {}
 
----The tool loop: model, tool calls (concurrently), results, model... until an answer
+---The tool loop: model, tool calls (concurrently), results, model... until an answer; runs of an agent with memory take turns
 ---@async
 ---@param input string|table|any[]
 ---@param opts? table {model, max_iterations, budget, temperature, max_tokens, timeout}
----@return any # {text, output, status, messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+---@return any # {text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
 function __agent:run(input, opts) end
 
----The tool loop: model, tool calls (concurrently), results, model... until an answer
+---The tool loop: model, tool calls (concurrently), results, model... until an answer; runs of an agent with memory take turns
 ---Returns a promise instead of suspending the spell.
 ---@param input string|table|any[]
 ---@param opts? table {model, max_iterations, budget, temperature, max_tokens, timeout}
----@return promise # {text, output, status, messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+---@return promise # {text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
 function __agent:run_async(input, opts) end
 
 ---Runs the agent, reporting text deltas and tool events as they happen
@@ -220,15 +220,15 @@ function __promise:status() end
 ---@class channel
 local __channel = {}
 
----Sends a value, waiting while the channel is full
+---Sends a value (not nil), waiting while the channel is full
 ---@async
----@param value any
+---@param value string|number|boolean|table|any[]|string|function|promise|LlmspellError|any
 ---@return boolean # true
 function __channel:send(value) end
 
----Sends a value, waiting while the channel is full
+---Sends a value (not nil), waiting while the channel is full
 ---Returns a promise instead of suspending the spell.
----@param value any
+---@param value string|number|boolean|table|any[]|string|function|promise|LlmspellError|any
 ---@return promise # true
 function __channel:send_async(value) end
 
@@ -268,7 +268,7 @@ function __state_scope:get(key, default, opts) end
 ---Writes a value (JSON-compatible); opts.ttl in seconds makes it expire. Runs the `state.set` hooks
 ---@async
 ---@param key string
----@param value any
+---@param value string|number|boolean|table|any[]|string
 ---@param opts? table ttl where it applies
 ---@return any # the key's new version number
 function __state_scope:set(key, value, opts) end
@@ -276,7 +276,7 @@ function __state_scope:set(key, value, opts) end
 ---Writes a value (JSON-compatible); opts.ttl in seconds makes it expire. Runs the `state.set` hooks
 ---Returns a promise instead of suspending the spell.
 ---@param key string
----@param value any
+---@param value string|number|boolean|table|any[]|string
 ---@param opts? table ttl where it applies
 ---@return promise # the key's new version number
 function __state_scope:set_async(key, value, opts) end
@@ -924,6 +924,16 @@ function json.encode(value, opts) end
 ---@return any # the decoded value (objects become tables, null becomes nil)
 function json.decode(text) end
 
+---Makes an array that stays an array when empty: json.encode(json.array()) is []
+---@param items? any[] the elements (a list); none for an empty array
+---@return any # an array (in Lua a table marked as an array: it encodes as [] even when empty)
+function json.array(items) end
+
+---Makes an object that stays an object, even empty or with integer keys: json.encode(json.object()) is {}
+---@param fields? table the fields; none for an empty object
+---@return any # an object (in Lua a table marked as an object: it encodes as {} even with keys 1..n)
+function json.object(fields) end
+
 ---@class llmlib
 llm = {}
 
@@ -1052,13 +1062,13 @@ function llm.configure(provider, config) end
 ---The configured providers (keys are never shown) and whether they answer: a GET of each ready provider's model-list endpoint, all at once. Providers without a key are not probed (reachable = nil).
 ---@async
 ---@param opts? table probe (default true): check reachability; probe_timeout (seconds, default 2)
----@return any # [{name, kind, base_url, has_key, key_env, ready, reachable, latency_ms, status, error}]
+---@return any # [{name, kind, base_url, base_url_env, has_key, key_env, ready, reachable, latency_ms, status, error}]
 function llm.providers(opts) end
 
 ---The configured providers (keys are never shown) and whether they answer: a GET of each ready provider's model-list endpoint, all at once. Providers without a key are not probed (reachable = nil).
 ---Returns a promise instead of suspending the spell.
 ---@param opts? table probe (default true): check reachability; probe_timeout (seconds, default 2)
----@return promise # [{name, kind, base_url, has_key, key_env, ready, reachable, latency_ms, status, error}]
+---@return promise # [{name, kind, base_url, base_url_env, has_key, key_env, ready, reachable, latency_ms, status, error}]
 function llm.providers_async(opts) end
 
 ---A virtual model over several models: fallback (in order until one succeeds), fastest (all at once, the first success wins, the rest are cancelled), round_robin, consensus (all answer; the most common normalized answer wins, with result.consensus = {agreement, votes, answered, models, answers}). Results carry pool_model.
@@ -1253,6 +1263,10 @@ spell = {}
 ---@type table
 spell.params = nil
 
+---The spell's positional arguments: `llmspell run spell.lua -- 4 2 0` gives {"4", "2", "0"}
+---@type any
+spell.args = nil
+
 ---Emits a result: printed in text mode, collected in --output json
 ---@param value any
 ---@param format? "text"|"json"|"yaml"
@@ -1294,7 +1308,7 @@ function state.get(key, default, opts) end
 ---Writes a value (JSON-compatible); opts.ttl in seconds makes it expire. Runs the `state.set` hooks
 ---@async
 ---@param key string
----@param value any
+---@param value string|number|boolean|table|any[]|string
 ---@param opts? table scope (default: this spell) and ttl where it applies
 ---@return any # the key's new version number
 function state.set(key, value, opts) end
@@ -1302,7 +1316,7 @@ function state.set(key, value, opts) end
 ---Writes a value (JSON-compatible); opts.ttl in seconds makes it expire. Runs the `state.set` hooks
 ---Returns a promise instead of suspending the spell.
 ---@param key string
----@param value any
+---@param value string|number|boolean|table|any[]|string
 ---@param opts? table scope (default: this spell) and ttl where it applies
 ---@return promise # the key's new version number
 function state.set_async(key, value, opts) end
