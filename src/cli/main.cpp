@@ -90,7 +90,16 @@ void addRunOptions(CLI::App* cmd, RunFlags& f) {
       });
 }
 
+std::string errorLine(const Error& e) {
+  std::string where = (!e.source.empty() && e.line > 0) ? " (at " + e.source + ":" + std::to_string(e.line) + ")" : "";
+  return "error[" + e.code + "]: " + e.message + where;
+}
+
 int finish(const RunFlags& f, const RunResult& r) {
+  for (const auto& e : r.unobservedTaskErrors) {
+    std::fprintf(stderr, "warning: a spawned task failed and nothing waited for it: %s\n",
+                 redactSecrets(errorLine(e)).c_str());
+  }
   if (f.opts.outputFormat == "json") {
     Value out = Value::object({{"ok", !r.error.has_value()}});
     if (r.error) out.asObject().set("error", r.error->toObject());
@@ -107,10 +116,7 @@ int finish(const RunFlags& f, const RunResult& r) {
     return r.exitCode;
   }
   if (r.error) {
-    const Error& e = *r.error;
-    std::string where = (!e.source.empty() && e.line > 0) ? " (at " + e.source + ":" + std::to_string(e.line) + ")" : "";
-    std::string line = "error[" + e.code + "]: " + e.message + where;
-    std::fprintf(stderr, "%s\n", redactSecrets(line).c_str());
+    std::fprintf(stderr, "%s\n", redactSecrets(errorLine(*r.error)).c_str());
     return r.exitCode;
   }
   if (!r.value.isNull()) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <thread>
 
+#include "llmspell/runtime/spawned_tasks.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
@@ -359,6 +360,15 @@ RunResult runSpellImpl(const RunOptions& opts) {
     result.exitCode = exitCodeFor(*s);
   } else {
     result.value = done->value();
+  }
+  // A spawned task that failed while nothing waited for it (no await, no promise.all, no
+  // :catch): its error would otherwise vanish. Cancellations and stops are not news.
+  if (auto* tasks = run.findService<SpawnedTasks>(); tasks && !ctx->stopped()) {
+    for (const auto& t : tasks->list) {
+      if (t->rejected() && !t->handled() && t->error().code != codes::kCancelled &&
+          t->error().code != codes::kLimitExceeded)
+        result.unobservedTaskErrors.push_back(t->error());
+    }
   }
   // Teardown runs spell code too (spell.finish handlers, callbacks of cancelled work, Lua
   // finalizers), under the same limits: a stop there fails the run like a stop in the main chunk.

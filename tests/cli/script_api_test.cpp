@@ -253,6 +253,27 @@ TEST_F(ScriptApi, LuaSpawnedTaskErrorPrintsWithItsPosition) {
   EXPECT_NE(r.err.find("error[script_error]: boom (at spell1.lua:3)"), std::string::npos) << r.err;
 }
 
+TEST_F(ScriptApi, ASpawnedTaskThatFailsUnwatchedIsReported) {
+  // Nothing awaits the task: its error used to vanish (exit 0, no output).
+  auto r = spell("spawn(function()\n  sleep(0.01)\n  error('lost')\nend)\nsleep(0.05)\nprint('done')\n");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "done\n");
+  EXPECT_NE(r.err.find("warning: a spawned task failed and nothing waited for it: "
+                       "error[script_error]: lost (at spell1.lua:3)"),
+            std::string::npos)
+      << r.err;
+  // Observed failures (await under pcall, :catch, promise.all_settled) are not news.
+  r = spell("local t = spawn(function() error('seen') end)\npcall(await, t)\n"
+            "spawn(function() error('caught') end):catch(function() end)\n"
+            "promise.all_settled({spawn(function() error('settled') end)})\nsleep(0.01)\n");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // Tengo's spawn is the same registry function.
+  r = spell("fmt := import(\"fmt\")\nspawn(func() { return error(\"lost\") })\nsleep(0.01)\nfmt.println(\"done\")\n",
+            "", ".tengo");
+  EXPECT_EQ(r.out, "done\n") << r.err;
+}
+
 // ---- smaller: --approve ask without a terminal, tool info's empty examples ----
 
 TEST_F(ScriptApi, ApproveAskWithoutATerminalSaysWhy) {

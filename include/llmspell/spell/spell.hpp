@@ -105,6 +105,9 @@ struct RunResult {
   Value value;                 // the spell's return value
   std::optional<Error> error;
   Value outputs = Value::array();  // spell.output values (json mode)
+  // Failures of spawned tasks that nothing waited for (printed as warnings; the exit code is
+  // the spell's own).
+  std::vector<Error> unobservedTaskErrors;
 };
 
 // Runs one spell to completion on the calling thread. Never throws.

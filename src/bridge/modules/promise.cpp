@@ -2,6 +2,7 @@
 // Everything is host-side over runtime Promises, so every engine gets the same semantics.
 #include <deque>
 
+#include "llmspell/runtime/spawned_tasks.hpp"
 #include "llmspell/bridge/registry.hpp"
 
 namespace llmspell {
@@ -274,10 +275,12 @@ void llmspell_register_promise(Registry& r) {
   r.fn("", "spawn")
       .param("fn", R"({"type":"function"})")
       .variadic()
-      .returns("promise").doc("Runs fn(...) concurrently; returns a promise of its result")
-      .sync([](CallContext&, Args a) -> Value {
+      .returns("promise").doc("Runs fn(...) concurrently; returns a promise of its result (a failure nothing waits for is reported when the spell ends)")
+      .sync([](CallContext& cx, Args a) -> Value {
         std::vector<Value> rest(a.begin() + 1, a.end());
-        return Value(a[0].asFunction()->call(std::move(rest)));
+        PromisePtr task = a[0].asFunction()->call(std::move(rest));
+        cx.run.service<SpawnedTasks>([] { return std::make_shared<SpawnedTasks>(); }).add(task);
+        return Value(task);
       });
   r.fn("", "sleep")
       .param("seconds", R"({"type":"number","minimum":0})")
