@@ -223,14 +223,24 @@ int logs(const LogsOptions& o) {
   }
   std::printf("%-20s  %-32s  %-14s  %7s  %7s  %10s  %8s  %s\n", "TIME", "MODEL", "STATUS", "IN", "OUT", "COST_USD",
               "MS", "SPELL");
+  bool unknown = false;
   for (const auto& r : rows.asArray()) {
     std::string status = r.getString("error_code");
     if (status.empty()) status = "ok";
-    std::printf("%-20s  %-32s  %-14s  %7lld  %7lld  %10.6f  %8lld  %s\n", isoTime(r.getNumber("ts")).c_str(),
-                r.getString("model").c_str(), status.c_str(), static_cast<long long>(r.getInt("input_tokens")),
-                static_cast<long long>(r.getInt("output_tokens")), r.getNumber("cost_usd"),
-                static_cast<long long>(r.getInt("latency_ms")), r.getString("spell").c_str());
+    // NULL tokens / cost: the provider reported no usage (or the call failed): "-", not 0.
+    auto count = [&](const char* k) {
+      if (!r.get(k).isNumber()) return std::string("-");
+      return std::to_string(r.getInt(k));
+    };
+    char cost[32] = "-";
+    if (r.get("cost_usd").isNumber()) std::snprintf(cost, sizeof cost, "%.6f", r.getNumber("cost_usd"));
+    if (status == "ok" && !r.get("input_tokens").isNumber()) unknown = true;
+    std::printf("%-20s  %-32s  %-14s  %7s  %7s  %10s  %8lld  %s\n", isoTime(r.getNumber("ts")).c_str(),
+                r.getString("model").c_str(), status.c_str(), count("input_tokens").c_str(),
+                count("output_tokens").c_str(), cost, static_cast<long long>(r.getInt("latency_ms")),
+                r.getString("spell").c_str());
   }
+  if (unknown) std::printf("(-: the provider reported no token usage for that call, so its cost is unknown)\n");
   return 0;
 }
 

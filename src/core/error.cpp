@@ -9,7 +9,7 @@ const std::vector<std::string_view>& standardErrorCodes() {
       codes::kTimeout,         codes::kCancelled,      codes::kRateLimited,
       codes::kProviderError,   codes::kNetworkError,   codes::kAuthError,
       codes::kLimitExceeded,   codes::kValidationFailed, codes::kBudgetExceeded,
-      codes::kInternal};
+      codes::kConfigError,     codes::kInternal};
   return all;
 }
 

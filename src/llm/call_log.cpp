@@ -62,9 +62,16 @@ void CallLog::append(const Value& e) {
   text(3, "spell");
   text(4, "model");
   text(5, "provider");
-  sqlite3_bind_int64(st, 6, e.getInt("input_tokens"));
-  sqlite3_bind_int64(st, 7, e.getInt("output_tokens"));
-  sqlite3_bind_double(st, 8, e.getNumber("cost_usd"));
+  // Absent tokens and cost (the provider reported no usage, the call failed) are NULL: unknown,
+  // which `llmspell logs` shows as "-", never a made-up 0.
+  auto integer = [&](int i, const char* k) {
+    if (e.get(k).isNumber()) sqlite3_bind_int64(st, i, e.getInt(k));
+    else sqlite3_bind_null(st, i);
+  };
+  integer(6, "input_tokens");
+  integer(7, "output_tokens");
+  if (e.get("cost_usd").isNumber()) sqlite3_bind_double(st, 8, e.getNumber("cost_usd"));
+  else sqlite3_bind_null(st, 8);
   sqlite3_bind_int64(st, 9, e.getInt("latency_ms"));
   text(10, "finish_reason");
   text(11, "error_code");

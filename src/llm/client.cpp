@@ -29,23 +29,24 @@ struct Preset {
   const char* baseUrl;
   const char* keyEnv;
   const char* baseEnv;
+  bool keyRequired;  // a hosted API: a call without a key fails before it is sent
 };
 
 constexpr Preset kPresets[] = {
-    {"openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL"},
-    {"anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"},
-    {"gemini", "gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY", "GEMINI_BASE_URL"},
-    {"ollama", "ollama", "http://localhost:11434", "OLLAMA_API_KEY", "OLLAMA_HOST"},
-    {"openai-compatible", "openai-compatible", "", "OPENAI_COMPATIBLE_API_KEY", "OPENAI_COMPATIBLE_BASE_URL"},
-    {"groq", "openai-compatible", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL"},
-    {"openrouter", "openai-compatible", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL"},
-    {"together", "openai-compatible", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL"},
-    {"mistral", "openai-compatible", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL"},
-    {"deepseek", "openai-compatible", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL"},
-    {"lmstudio", "openai-compatible", "http://localhost:1234/v1", "LMSTUDIO_API_KEY", "LMSTUDIO_BASE_URL"},
-    {"llamacpp", "openai-compatible", "http://localhost:8080/v1", "LLAMACPP_API_KEY", "LLAMACPP_BASE_URL"},
-    {"vllm", "openai-compatible", "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL"},
-    {"mock", "mock", "", "", ""},
+    {"openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", true},
+    {"anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", true},
+    {"gemini", "gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY", "GEMINI_BASE_URL", true},
+    {"ollama", "ollama", "http://localhost:11434", "OLLAMA_API_KEY", "OLLAMA_HOST", false},
+    {"openai-compatible", "openai-compatible", "", "OPENAI_COMPATIBLE_API_KEY", "OPENAI_COMPATIBLE_BASE_URL", false},
+    {"groq", "openai-compatible", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL", true},
+    {"openrouter", "openai-compatible", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", true},
+    {"together", "openai-compatible", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", true},
+    {"mistral", "openai-compatible", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", true},
+    {"deepseek", "openai-compatible", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", true},
+    {"lmstudio", "openai-compatible", "http://localhost:1234/v1", "LMSTUDIO_API_KEY", "LMSTUDIO_BASE_URL", false},
+    {"llamacpp", "openai-compatible", "http://localhost:8080/v1", "LLAMACPP_API_KEY", "LLAMACPP_BASE_URL", false},
+    {"vllm", "openai-compatible", "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL", false},
+    {"mock", "mock", "", "", "", false},
 };
 
 // The provider variables as the operator set them (captureOperatorEnvironment), or empty when
@@ -116,12 +117,73 @@ int64_t estimateMessages(const std::vector<Message>& ms) {
 
 Value withCost(const ChatResponse& r, const std::string& catalogId) {
   Value v = toValue(r);
+  if (!r.usage.present) {  // no usage reported: the cost is unknown, not 0
+    v.asObject().set("cost_usd", Value());
+    return v;
+  }
   auto c = costUsd(r.usage, catalogId);
   v.asObject().set("cost_usd", c ? Value(*c) : Value(0.0));
   return v;
 }
 
+std::string secondsText(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", s);
+  return buf;
+}
+
+// A response that is a web page rather than the provider's API (a proxy's, login or captive
+// portal page, a wrong base URL): said as such, not retried, instead of failing as a broken
+// stream or malformed JSON.
+std::optional<Error> markupInsteadOfApi(const ProviderConfig& cfg, const Headers& headers, std::string_view body,
+                                        bool stream) {
+  std::string ct = headerValue(headers, "content-type");
+  std::string media = ct.substr(0, ct.find(';'));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (auto& ch : media) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (media != "text/html" && media != "application/xhtml+xml" && media != "text/xml" && media != "application/xml") {
+    return std::nullopt;
+  }
+  std::string head;
+  for (char ch : body.substr(0, 120)) head += (ch == '\n' || ch == '\r' || ch == '\t') ? ' ' : ch;
+  Error err(codes::kProviderError,
+            cfg.name + " answered HTTP 200 with a " + media + " page instead of " +
+                (stream ? "an event stream" : "JSON") + " (a proxy, login or captive-portal page, or a wrong base URL?); " +
+                "check the base URL " + cfg.baseUrl + (head.empty() ? "" : "; the page starts: " + redactSecrets(head)),
+            false);
+  err.details = Value::object({{"status", 200}, {"provider", cfg.name}, {"content_type", ct}});
+  return err;
+}
+
+// Appends why an error that could be retried is not: the server asked for a longer wait than
+// the provider's max_retry_after.
+void refuseLongRetryAfter(Error& err, const ProviderConfig& cfg, std::optional<double> serverDelay) {
+  if (!err.retryable || !serverDelay || *serverDelay <= cfg.maxRetryAfterSeconds) return;
+  err.retryable = false;
+  err.message += " (not retried: the provider asked to wait " + secondsText(*serverDelay) +
+                 ", more than max_retry_after " + secondsText(cfg.maxRetryAfterSeconds) + ")";
+}
+
 }  // namespace
+
+bool providerNeedsKey(const ProviderConfig& cfg) {
+  if (!cfg.keyRequired || !cfg.apiKey.empty()) return false;
+  for (const auto& [k, v] : cfg.headers) {
+    if (net::isCredentialHeader(k) && !v.empty()) return false;
+  }
+  return true;
+}
+
+Error missingKeyError(const ProviderConfig& cfg) {
+  std::string var = cfg.apiKeyEnv.empty() || cfg.apiKeyEnv == "(configured)" ? "" : cfg.apiKeyEnv;
+  if (cfg.name == "gemini" && var == "GEMINI_API_KEY") var = "GEMINI_API_KEY (or GOOGLE_API_KEY)";
+  Error err(std::string(codes::kConfigError),
+            cfg.name + " has no API key: set " + (var.empty() ? "its key variable (llm.configure api_key_env)" : var) +
+                ", or choose another model with --model (mock/echo needs no key)",
+            false);
+  err.details = Value::object({{"provider", cfg.name}, {"key_env", cfg.apiKeyEnv}});
+  return err;
+}
 
 int64_t estimateTokens(std::string_view text) {
   int64_t words = 0;
@@ -225,6 +287,7 @@ LlmClient::LlmClient(Loop& loop) : loop_(loop), alive_(std::make_shared<bool>(tr
     if (c.baseUrl.empty()) c.baseUrl = p.baseUrl;
     c.apiKeyEnv = p.keyEnv;
     c.apiKey = env(p.keyEnv);
+    c.keyRequired = p.keyRequired;
     if (c.name == "gemini" && c.apiKey.empty() && !env("GOOGLE_API_KEY").empty()) {
       c.apiKey = env("GOOGLE_API_KEY");
       c.apiKeyEnv = "GOOGLE_API_KEY";
@@ -415,6 +478,7 @@ PromisePtr LlmClient::chat(const std::string& model, ChatRequest req, CallOption
         user(c);
       };
     }
+    if (providerNeedsKey(cfg)) return Promise::rejected(missingKeyError(cfg));
     PromisePtr p = cfg.kind == "mock" ? chatMock(id, std::move(req), std::move(opts))
                                       : chatHttp(cfg, std::move(req), std::move(opts));
     if (!recordPath_.empty()) {
@@ -562,14 +626,7 @@ PromisePtr LlmClient::chatReplay(const std::string& model, const ChatRequest& re
     if (!out->pending()) return;
     if (onChunk) {
       if (chunks.isArray()) {
-        for (const auto& c : chunks.asArray()) {
-          StreamChunk sc;
-          sc.text = c.getString("text");
-          sc.reasoning = c.getString("reasoning");
-          const Value& d = c.get("tool_call_delta");
-          if (d.isObject()) sc.toolCall = ToolCallDelta{d.getInt("index"), d.getString("id"), d.getString("name"), d.getString("arguments")};
-          onChunk(sc);
-        }
+        for (const auto& c : chunks.asArray()) onChunk(streamChunkFromValue(c));
       } else {
         for (auto& w : wordChunks(response.getString("text"))) onChunk(StreamChunk{w, "", std::nullopt});
       }
@@ -874,7 +931,8 @@ PromisePtr LlmClient::chatMock(const std::string& model, ChatRequest req, CallOp
   ChatResponse r;
   r.text = reply.text;
   r.reasoning = reply.reasoning;
-  r.model = model;
+  r.model = "mock/" + model;
+  r.rawModel = model;
   r.provider = "mock";
   int n = 0;
   for (auto c : reply.toolCalls) {
@@ -1055,6 +1113,10 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
       retryOr(f.error, f.retryAfterSeconds);
       return;
     }
+    if (auto e = markupInsteadOfApi(cfg, resp.headers, dec ? std::string_view(head) : std::string_view(resp.body), dec != nullptr)) {
+      retryOr(*e, std::nullopt);
+      return;
+    }
     try {
       ChatResponse r;
       if (dec) {
@@ -1081,8 +1143,8 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
       outer->reject(err);
       return;
     }
+    refuseLongRetryAfter(err, cfg, serverDelay);
     bool can = err.retryable && !delivered && attempt < maxRetries;
-    if (can && serverDelay && *serverDelay > cfg.maxRetryAfterSeconds) can = false;
     if (!can) {
       if (err.details.isNull()) err.details = Value::object();
       if (err.details.isObject()) {
@@ -1106,7 +1168,8 @@ struct HttpCall : std::enable_shared_from_this<HttpCall> {
 
   void succeed(ChatResponse r) {
     r.provider = cfg.name;
-    if (r.model.empty()) r.model = req.model;
+    r.rawModel = r.model.empty() ? req.model : r.model;
+    r.model = cfg.name + "/" + req.model;  // the name the spell would pass back
     r.latencyMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     // Anthropic structured output came back as the forced tool's input: make it the text.
     if (!req.responseSchema.isNull() && cfg.kind == "anthropic") {
@@ -1187,6 +1250,10 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
       retryOr(f.error, f.retryAfterSeconds);
       return;
     }
+    if (auto e = markupInsteadOfApi(cfg, r.headers, r.body, false)) {
+      reject(*e);
+      return;
+    }
     try {
       out->resolve(decode(r.body));
     } catch (const Exception& e) {
@@ -1203,8 +1270,8 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   }
 
   void retryOr(Error err, std::optional<double> serverDelay) {
+    refuseLongRetryAfter(err, cfg, serverDelay);
     bool can = err.code != codes::kCancelled && err.retryable && attempt < maxRetries;
-    if (can && serverDelay && *serverDelay > cfg.maxRetryAfterSeconds) can = false;
     if (!can) {
       reject(std::move(err));
       return;
@@ -1264,6 +1331,7 @@ PromisePtr LlmClient::embed(const std::string& model, std::vector<std::string> t
       }
       return Promise::resolved(out);
     }
+    if (providerNeedsKey(cfg)) return Promise::rejected(missingKeyError(cfg));
     if (!http_) http_ = net::HttpClient::forLoop(loop_);
     const Codec& codec = codecFor(cfg.kind);
     WireRequest w = codec.encodeEmbed(texts, id, opts, cfg);
@@ -1290,6 +1358,7 @@ PromisePtr LlmClient::listModels(const std::string& name) {
     if (cfg.kind == "mock") {
       return Promise::resolved(Value::array({Value::object({{"id", "echo"}}), Value::object({{"id", "script"}})}));
     }
+    if (providerNeedsKey(cfg)) return Promise::rejected(missingKeyError(cfg));
     if (!http_) http_ = net::HttpClient::forLoop(loop_);
     const Codec& codec = codecFor(cfg.kind);
     return exchange(

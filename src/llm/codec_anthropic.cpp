@@ -87,8 +87,18 @@ struct Block {
   std::string id, name;   // tool_use
   std::string json;       // tool_use input being streamed
   Value input;            // tool_use input when whole
+  Value block;            // a server tool's block (server_tool_use, web_search_tool_result...) as sent
   bool whole = false;
 };
+
+// Blocks of tools the provider runs itself: `server_tool_use` / `mcp_tool_use` and their
+// `*_tool_result` blocks. They are not calls for the client to answer.
+bool isServerToolBlock(std::string_view type) {
+  auto ends = [&](std::string_view suffix) {
+    return type.size() > suffix.size() && type.substr(type.size() - suffix.size()) == suffix;
+  };
+  return type != "tool_use" && type != "tool_result" && (ends("_tool_use") || ends("_tool_result"));
+}
 
 void assemble(const std::map<int64_t, Block>& blocks, ChatResponse& r) {
   r.message.role = Role::kAssistant;
@@ -116,6 +126,16 @@ void assemble(const std::map<int64_t, Block>& blocks, ChatResponse& r) {
       }
       r.toolCalls.push_back(c);
       r.message.parts.push_back(ContentPart::toolCallPart(std::move(c)));
+    } else if (isServerToolBlock(b.type)) {
+      // Kept for the script (r.raw.server_blocks), never as a tool call.
+      Value block = b.block.isObject() ? b.block.deepCopy() : Value::object({{"type", b.type}});
+      if (b.type.size() > 9 && b.type.substr(b.type.size() - 9) == "_tool_use" && !b.whole) {
+        std::string err;
+        block.asObject().set("input", parseToolArguments(b.json, &err));
+      }
+      if (!r.raw.isObject()) r.raw = Value::object();
+      if (!r.raw.get("server_blocks").isArray()) r.raw.asObject().set("server_blocks", Value::array());
+      r.raw.asObject()["server_blocks"].asArray().push(std::move(block));
     }
   }
   r.provider = "anthropic";
@@ -148,12 +168,20 @@ class AnthropicStream : public StreamDecoder {
         b.text = b.type == "thinking" ? str(*cb, "thinking") : str(*cb, "text");
         b.id = str(*cb, "id");
         b.name = str(*cb, "name");
+        if (isServerToolBlock(b.type)) b.block = fromOjson(*cb);
       }
       if (b.type == "tool_use") {
-        toolOrdinal_[i] = static_cast<int64_t>(toolOrdinal_.size());
+        int64_t ordinal = static_cast<int64_t>(toolOrdinal_.size());
+        toolOrdinal_[i] = ordinal;
         StreamChunk c;
-        c.toolCall = ToolCallDelta{toolOrdinal_[i], b.id, b.name, ""};
+        c.toolCall = ToolCallDelta{ordinal, b.id, b.name, ""};
         out.push_back(std::move(c));
+      } else if (isServerToolBlock(b.type)) {
+        if (b.type.size() > 9 && b.type.substr(b.type.size() - 9) == "_tool_use") {
+          StreamChunk c;
+          c.serverTool = ServerToolDelta{i, b.id, b.name, ""};
+          out.push_back(std::move(c));
+        }
       } else if (!b.text.empty()) {
         StreamChunk c;
         (b.type == "thinking" ? c.reasoning : c.text) = b.text;
@@ -179,7 +207,15 @@ class AnthropicStream : public StreamDecoder {
       } else if (dt == "input_json_delta") {
         b.json += str(*d, "partial_json");
         if (str(*d, "partial_json").empty()) return;
-        c.toolCall = ToolCallDelta{toolOrdinal_[i], "", "", str(*d, "partial_json")};
+        // Only a client tool_use block is a tool call; a server tool's input goes to its own
+        // chunk kind (a tool_call_delta would collide with a real call at ordinal 0).
+        if (auto t = toolOrdinal_.find(i); t != toolOrdinal_.end()) {
+          c.toolCall = ToolCallDelta{t->second, "", "", str(*d, "partial_json")};
+        } else if (isServerToolBlock(b.type)) {
+          c.serverTool = ServerToolDelta{i, "", "", str(*d, "partial_json")};
+        } else {
+          return;
+        }
       } else {
         return;  // citations and future delta types
       }
@@ -346,6 +382,7 @@ ChatResponse AnthropicCodec::decodeChat(std::string_view body) const {
       b.id = str(cb, "id");
       b.name = str(cb, "name");
       if (const ojson* in = field(cb, "input")) b.input = fromOjson(*in);
+      if (isServerToolBlock(b.type)) b.block = fromOjson(cb);
       b.whole = true;
       blocks[i++] = std::move(b);
     }

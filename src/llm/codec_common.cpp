@@ -205,7 +205,12 @@ HttpFailure classifyHttpError(std::string_view provider, int status, const Heade
   std::optional<double> retryAfter = parseRetryAfter(headers, body);
   std::string what = std::string(provider) + " returned HTTP " + std::to_string(status);
   if (status == 529) what += " (overloaded)";
-  Error err(code, what + ": " + redactSecrets(msg), retryable);
+  std::string why;
+  if (status == 429 && (eb.code == "insufficient_quota" || eb.code == "enforced_spend_limit_reached")) {
+    // Waiting does not refill a quota: say why this 429, unlike a rate limit, is not retried.
+    why = " (not retried: the account's quota or spend limit is exhausted, " + eb.code + ")";
+  }
+  Error err(code, what + ": " + redactSecrets(msg) + why, retryable);
   Value details = Value::object({{"status", status}, {"provider", std::string(provider)}});
   if (!eb.type.empty()) details.asObject().set("type", eb.type);
   if (!eb.code.empty()) details.asObject().set("provider_code", eb.code);

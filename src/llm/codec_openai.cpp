@@ -109,6 +109,16 @@ void readAnyUsage(const ojson& j, Usage& out) {
   }
 }
 
+// A refusal is its own field and makes finish_reason content_filter; raw_finish_reason stays
+// the provider's word ("stop"). The text carries it too when the model wrote nothing else, so
+// a spell printing r.text shows why there is no answer.
+void applyRefusal(ChatResponse& r, const std::string& refusal) {
+  if (refusal.empty()) return;
+  r.refusal = refusal;
+  if (r.text.empty()) r.text = refusal;
+  if (r.finishReason == FinishReason::kStop) r.finishReason = FinishReason::kContentFilter;
+}
+
 void finalize(ChatResponse& r, std::string provider) {
   r.provider = std::move(provider);
   if (!r.toolCalls.empty() && r.finishReason == FinishReason::kStop) r.finishReason = FinishReason::kToolCalls;
@@ -161,8 +171,11 @@ class OpenAiStream : public StreamDecoder {
           ch.reasoning = r;
         }
         std::string refusal = str(*d, "refusal");
-        if (!refusal.empty()) refusal_ += refusal;
-        if (!ch.text.empty() || !ch.reasoning.empty()) out.push_back(std::move(ch));
+        if (!refusal.empty()) {
+          refusal_ += refusal;
+          ch.refusal = refusal;
+        }
+        if (!ch.text.empty() || !ch.reasoning.empty() || !ch.refusal.empty()) out.push_back(std::move(ch));
         if (const ojson* tcs = field(*d, "tool_calls"); tcs && tcs->is_array()) {
           for (const auto& tc : *tcs) {
             ToolCallDelta td;
@@ -204,11 +217,8 @@ class OpenAiStream : public StreamDecoder {
                                            "(no finish_reason and no [DONE])", true);
     }
     ChatResponse r = resp_;
-    if (r.text.empty() && !refusal_.empty()) {
-      r.text = refusal_;
-      if (r.rawFinishReason == "stop") r.rawFinishReason = "content_filter";
-    }
     r.finishReason = mapFinish(r.rawFinishReason);
+    applyRefusal(r, refusal_);
     r.toolCalls = calls_.finish();
     finalize(r, name());
     return r;
@@ -275,10 +285,11 @@ class OpenAiStream : public StreamDecoder {
     if (!model.empty() && model != resp_.model) resp_.model = model;
     for (size_t i = 0; i < nd; ++i) {
       const Delta& d = ds[i];
-      if (!d.text.empty() || !d.reasoning.empty()) {
+      if (!d.text.empty() || !d.reasoning.empty() || !d.refusal.empty()) {
         StreamChunk& ch = out.emplace_back();
         ch.text = d.text;
         ch.reasoning = d.reasoning;
+        ch.refusal = d.refusal;
         resp_.text += d.text;
         resp_.reasoning += d.reasoning;
       }
@@ -366,6 +377,7 @@ ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
   if (auto e = inBandError(nm, body)) throw Exception(*e);
   ojson j = parseOjson(body, nm + " response");
   ChatResponse r;
+  std::string refusal;
   r.model = str(j, "model");
   readAnyUsage(j, r.usage);
   const ojson* choices = field(j, "choices");
@@ -377,7 +389,7 @@ ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
     r.text = str(*m, "content");
     r.reasoning = str(*m, "reasoning_content");
     if (r.reasoning.empty()) r.reasoning = str(*m, "reasoning");
-    if (r.text.empty() && !str(*m, "refusal").empty()) r.text = str(*m, "refusal");
+    refusal = str(*m, "refusal");
     if (const ojson* tcs = field(*m, "tool_calls"); tcs && tcs->is_array()) {
       for (const auto& tc : *tcs) {
         ToolCall call;
@@ -399,6 +411,7 @@ ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
   }
   r.rawFinishReason = str(c, "finish_reason");
   r.finishReason = mapFinish(r.rawFinishReason);
+  applyRefusal(r, refusal);
   finalize(r, nm);
   return r;
 }

@@ -445,10 +445,13 @@ Value toValue(const ChatResponse& r) {
                            {"tool_calls", calls},
                            {"finish_reason", std::string(finishReasonName(r.finishReason))},
                            {"raw_finish_reason", r.rawFinishReason},
-                           {"usage", toValue(r.usage)},
+                           {"usage", r.usage.present ? toValue(r.usage) : Value()},
                            {"model", r.model},
+                           {"raw_model", r.rawModel.empty() ? r.model : r.rawModel},
                            {"provider", r.provider},
                            {"latency_ms", r.latencyMs}});
+  if (!r.refusal.empty()) v.asObject().set("refusal", r.refusal);
+  if (r.raw.isObject()) v.asObject().set("raw", r.raw);
   return v;
 }
 
@@ -464,7 +467,10 @@ ChatResponse chatResponseFromValue(const Value& v) {
   r.rawFinishReason = v.getString("raw_finish_reason");
   r.usage = usageFromValue(v.get("usage"));
   r.model = v.getString("model");
+  r.rawModel = v.getString("raw_model");
   r.provider = v.getString("provider");
+  r.refusal = v.getString("refusal");
+  if (v.get("raw").isObject()) r.raw = v.get("raw");
   r.latencyMs = v.getInt("latency_ms");
   if (v.get("message").isObject()) {
     r.message = messageFromValue(v.get("message"));
@@ -485,7 +491,26 @@ Value toValue(const StreamChunk& c) {
                                                        {"name", c.toolCall->name},
                                                        {"arguments", c.toolCall->argumentsDelta}}));
   }
+  if (!c.refusal.empty()) v.asObject().set("refusal", c.refusal);
+  if (c.serverTool) {
+    v.asObject().set("server_tool_delta", Value::object({{"index", c.serverTool->index},
+                                                         {"id", c.serverTool->id},
+                                                         {"name", c.serverTool->name},
+                                                         {"arguments", c.serverTool->argumentsDelta}}));
+  }
   return v;
+}
+
+StreamChunk streamChunkFromValue(const Value& v) {
+  StreamChunk c;
+  c.text = v.getString("text");
+  c.reasoning = v.getString("reasoning");
+  c.refusal = v.getString("refusal");
+  const Value& d = v.get("tool_call_delta");
+  if (d.isObject()) c.toolCall = ToolCallDelta{d.getInt("index"), d.getString("id"), d.getString("name"), d.getString("arguments")};
+  const Value& s = v.get("server_tool_delta");
+  if (s.isObject()) c.serverTool = ServerToolDelta{s.getInt("index"), s.getString("id"), s.getString("name"), s.getString("arguments")};
+  return c;
 }
 
 std::optional<Value> extractJson(const std::string& text) {

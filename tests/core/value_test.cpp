@@ -98,5 +98,5 @@ TEST(Error, ObjectRoundTrip) {
   EXPECT_EQ(back.line, 3);
   EXPECT_EQ(back.details.getInt("retry_after"), 2);
   EXPECT_EQ(e.toString(), "rate_limited: slow down (at main.lua:3)");
-  EXPECT_EQ(standardErrorCodes().size(), 13u);
+  EXPECT_EQ(standardErrorCodes().size(), 14u);
 }

@@ -143,6 +143,9 @@ struct Reply {
   std::string variant;
   std::string fault;
   size_t afterChunks = 2;
+  std::string refusal;                       // OpenAI: the model declines (message.refusal / refusal deltas)
+  json serverTools = json::array();          // Anthropic: [{name, input, result}] server tool blocks
+  bool noUsage = false;                      // no usage anywhere in the response
 };
 
 Reply parseReply(const json& r, const std::string& echo) {
@@ -159,6 +162,10 @@ Reply parseReply(const json& r, const std::string& echo) {
     x.variant = r.value("variant", "");
     x.fault = r.value("fault", "");
     x.afterChunks = r.value("after_chunks", 2);
+    x.refusal = r.value("refusal", "");
+    if (r.contains("server_tools")) x.serverTools = r["server_tools"];
+    x.noUsage = r.value("no_usage", false);
+    if (!x.refusal.empty() && !r.contains("text")) x.text = "";
     if (r.contains("usage")) {
       x.in = r["usage"].value("input_tokens", 0);
       x.out = r["usage"].value("output_tokens", 0);
@@ -186,7 +193,8 @@ void openAiPlan(const Reply& r, const json& req, Plan& plan) {
   json usage = {{"prompt_tokens", r.in}, {"completion_tokens", r.out}, {"total_tokens", r.in + r.out},
                 {"prompt_tokens_details", {{"cached_tokens", 0}}}, {"completion_tokens_details", {{"reasoning_tokens", 0}}}};
   if (!stream) {
-    json msg = {{"role", "assistant"}, {"content", r.text.empty() && !r.toolCalls.empty() ? json(nullptr) : json(r.text)}, {"refusal", nullptr}};
+    json msg = {{"role", "assistant"}, {"content", r.text.empty() && (!r.toolCalls.empty() || !r.refusal.empty()) ? json(nullptr) : json(r.text)},
+                {"refusal", r.refusal.empty() ? json(nullptr) : json(r.refusal)}};
     if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
     if (!r.toolCalls.empty()) {
       json tcs = json::array();
@@ -198,6 +206,7 @@ void openAiPlan(const Reply& r, const json& req, Plan& plan) {
     json body = {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"created", 1727346142}, {"model", model},
                  {"choices", {{{"index", 0}, {"message", msg}, {"logprobs", nullptr}, {"finish_reason", finish}}}},
                  {"usage", usage}, {"system_fingerprint", "fp_fake"}};
+    if (r.noUsage) body.erase("usage");
     if (r.fault == "malformed") plan.segments = {body.dump().substr(0, 40)};
     else plan.segments = {body.dump()};
     plan.headers = {{"content-type", "application/json"}, {"x-request-id", "req_fake"}};
@@ -205,7 +214,7 @@ void openAiPlan(const Reply& r, const json& req, Plan& plan) {
   }
   plan.stream = true;
   plan.headers = {{"content-type", "text/event-stream; charset=utf-8"}};
-  bool includeUsage = req.contains("stream_options") && req["stream_options"].value("include_usage", false);
+  bool includeUsage = !r.noUsage && req.contains("stream_options") && req["stream_options"].value("include_usage", false);
   auto chunk = [&](json delta, json fr = nullptr) {
     json c = {{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1727346178}, {"model", model},
               {"system_fingerprint", "fp_fake"},
@@ -221,6 +230,8 @@ void openAiPlan(const Reply& r, const json& req, Plan& plan) {
   seg.push_back(sse(first));
   for (const auto& w : words(r.reasoning)) seg.push_back(sse(chunk({{"reasoning_content", w}})));
   for (const auto& w : words(r.text)) seg.push_back(sse(chunk({{"content", w}})));
+  // A refusal streams as refusal deltas (content stays null); the finish reason is still "stop".
+  for (const auto& w : words(r.refusal)) seg.push_back(sse(chunk({{"content", nullptr}, {"refusal", w}})));
   for (size_t i = 0; i < r.toolCalls.size(); ++i) {
     const auto& c = r.toolCalls[i];
     seg.push_back(sse(chunk({{"tool_calls", {{{"index", i}, {"id", c["id"]}, {"type", "function"}, {"function", {{"name", c["name"]}, {"arguments", ""}}}}}}})));
@@ -229,7 +240,7 @@ void openAiPlan(const Reply& r, const json& req, Plan& plan) {
     }
   }
   json last = chunk(json::object(), finish);
-  if (r.variant == "groq") last["x_groq"] = {{"id", "req_fake"}, {"usage", usage}};
+  if (r.variant == "groq" && !r.noUsage) last["x_groq"] = {{"id", "req_fake"}, {"usage", usage}};
   seg.push_back(sse(last));
   if (includeUsage && r.variant != "groq") {
     seg.push_back(sse({{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1727346178}, {"model", model}, {"choices", json::array()}, {"usage", usage}}));
@@ -255,6 +266,15 @@ void anthropicPlan(const Reply& r, const json& req, Plan& plan) {
   std::string forced;
   if (req.contains("tool_choice") && req["tool_choice"].value("type", "") == "tool") forced = req["tool_choice"].value("name", "");
   if (!r.reasoning.empty()) blocks.push_back({{"type", "thinking"}, {"thinking", r.reasoning}, {"signature", "sig_fake_1"}});
+  // Server tools (web search...) run by the provider: a server_tool_use block and its result.
+  for (size_t i = 0; i < r.serverTools.size(); ++i) {
+    const auto& t = r.serverTools[i];
+    std::string id = "srvtoolu_fake_" + std::to_string(i);
+    std::string name = t.value("name", "web_search");
+    blocks.push_back({{"type", "server_tool_use"}, {"id", id}, {"name", name}, {"input", t.value("input", json::object())}});
+    blocks.push_back({{"type", name + "_tool_result"}, {"tool_use_id", id},
+                      {"content", t.value("result", json::array({{{"type", "web_search_result"}, {"title", "Fake"}, {"url", "https://example.com/"}}}))}});
+  }
   json calls = r.toolCalls;
   if (!forced.empty() && r.raw.is_object() && r.raw.contains("json")) {
     calls = json::array({{{"id", "toolu_forced"}, {"name", forced}, {"arguments", r.raw["json"]}}});
@@ -280,9 +300,11 @@ void anthropicPlan(const Reply& r, const json& req, Plan& plan) {
   for (size_t i = 0; i < blocks.size(); ++i) {
     const auto& b = blocks[i];
     std::string type = b["type"];
+    bool streamedInput = type == "tool_use" || type == "server_tool_use";
     json cb = type == "text" ? json{{"type", "text"}, {"text", ""}}
               : type == "thinking" ? json{{"type", "thinking"}, {"thinking", ""}}
-                                   : json{{"type", "tool_use"}, {"id", b["id"]}, {"name", b["name"]}, {"input", json::object()}};
+              : streamedInput ? json{{"type", type}, {"id", b["id"]}, {"name", b["name"]}, {"input", json::object()}}
+                              : b;  // a server tool's result block arrives whole
     seg.push_back(sseEv("content_block_start", json{{"type", "content_block_start"}, {"index", i}, {"content_block", cb}}.dump() + "           "));
     if (i == 0) seg.push_back(sseEv("ping", R"({"type": "ping"})"));
     auto delta = [&](json d) { seg.push_back(sseEv("content_block_delta", json{{"type", "content_block_delta"}, {"index", i}, {"delta", d}}.dump())); };
@@ -291,7 +313,7 @@ void anthropicPlan(const Reply& r, const json& req, Plan& plan) {
     } else if (type == "thinking") {
       for (const auto& w : words(b["thinking"])) delta({{"type", "thinking_delta"}, {"thinking", w}});
       delta({{"type", "signature_delta"}, {"signature", b["signature"]}});
-    } else {
+    } else if (streamedInput) {
       delta({{"type", "input_json_delta"}, {"partial_json", ""}});
       std::string in = b["input"].dump();
       if (in != "{}") {
@@ -310,7 +332,9 @@ void geminiPlan(const Reply& r, const json& req, const std::string& model, bool 
   auto resp = [&](json parts, bool last) {
     json cand = {{"content", {{"parts", std::move(parts)}, {"role", "model"}}}, {"index", 0}};
     if (last) cand["finishReason"] = finish;
-    return json{{"candidates", {cand}}, {"usageMetadata", usage}, {"modelVersion", model}, {"responseId", "fake_resp"}};
+    json out = {{"candidates", {cand}}, {"usageMetadata", usage}, {"modelVersion", model}, {"responseId", "fake_resp"}};
+    if (r.noUsage) out.erase("usageMetadata");
+    return out;
   };
   json callParts = json::array();
   for (size_t i = 0; i < r.toolCalls.size(); ++i) {
@@ -358,6 +382,10 @@ void ollamaPlan(const Reply& r, const json& req, Plan& plan) {
   json final = {{"model", model}, {"created_at", "2025-07-07T20:32:53.844124Z"}, {"message", {{"role", "assistant"}, {"content", ""}}},
                 {"done", true}, {"done_reason", reason}, {"total_duration", 4883583458}, {"eval_count", r.out}};
   if (r.in > 0) final["prompt_eval_count"] = r.in;  // zero metrics are omitted
+  if (r.noUsage) {
+    final.erase("prompt_eval_count");
+    final.erase("eval_count");
+  }
   if (!stream) {
     final["message"]["content"] = r.text;
     if (!r.reasoning.empty()) final["message"]["thinking"] = r.reasoning;

@@ -20,9 +20,11 @@
 // server echoes the last user message):
 //   text, reasoning, tool_calls [{id?, name, arguments}], json (structured output: text is its
 //   JSON; Anthropic gets it as the forced tool's input), usage {input_tokens, output_tokens},
-//   finish_reason ("stop" | "length"), variant ("groq" | "openrouter" | "llamacpp" for
+//   finish_reason ("stop" | "length"), refusal (OpenAI: the model declines; streamed as refusal
+//   deltas), server_tools [{name, input, result}] (Anthropic server_tool_use + result blocks),
+//   no_usage (true: the response carries no usage at all), variant ("groq" | "openrouter" | "llamacpp" for
 //   OpenAI-compatible quirks), delay (seconds before the first byte), chunk_delay,
-//   status + body + headers (a raw response),
+//   status + body + headers (a raw response: a 302 with a location, a 200 text/html page...),
 //   fault: "rate_limit" (with retry: "ms" | "seconds" | "date" | "retryinfo" and retry_after
 //   seconds), "quota", "server_error", "overloaded" (529 / 503), "auth", "malformed",
 //   "truncate", "reset", "stall", "stream_error" (the last four after `after_chunks` events).

@@ -340,6 +340,22 @@ INSTANTIATE_TEST_SUITE_P(AllProviders, ProviderTest,
                                          Kind{"openai-compatible", "local/qwen2.5"}),
                          PrintKind);
 
+// A provider that reports no usage: usage and cost are absent (nil to scripts), not 0/0 and $0;
+// streamed and not. (Anthropic always reports usage.)
+TEST_P(ProviderTest, MissingUsageIsAbsentNotZero) {
+  if (GetParam().kind == "anthropic") GTEST_SKIP() << "Anthropic always sends usage";
+  for (bool stream : {false, true}) {
+    fp.push({{"text", "no usage"}, {"no_usage", true}});
+    CallOptions opts;
+    if (stream) opts.onChunk = [](const StreamChunk&) {};
+    auto o = wait(loop, client->chat(GetParam().model, prompt("hi"), std::move(opts)));
+    ASSERT_TRUE(o.ok) << o.error.toString();
+    EXPECT_TRUE(o.value.get("usage").isNull()) << stream << " " << toJsonText(o.value.get("usage"));
+    EXPECT_TRUE(o.value.get("cost_usd").isNull()) << stream;
+    EXPECT_EQ(o.value.getString("text"), "no usage");
+  }
+}
+
 // ---------------- provider-specific quirks over the wire ----------------
 
 class QuirkTest : public testing::Test {
@@ -363,6 +379,23 @@ class QuirkTest : public testing::Test {
   fake::FakeProvider fp{3};
   std::unique_ptr<LlmClient> client;
 };
+
+// Anthropic server tools (web search) in a whole response: kept in raw.server_blocks, never
+// tool calls.
+TEST_F(QuirkTest, AnthropicServerToolBlocksAreNotToolCalls) {
+  fp.push({{"server_tools", {{{"name", "web_search"}, {"input", {{"query", "llmspell"}}}}}}, {"text", "Found it."}});
+  auto o = chat("anthropic/claude-sonnet-4-5", "search", false);
+  ASSERT_TRUE(o.ok) << o.error.toString();
+  EXPECT_EQ(o.value.get("tool_calls").asArray().size(), 0u);
+  EXPECT_EQ(o.value.getString("finish_reason"), "stop");
+  EXPECT_EQ(o.value.getString("text"), "Found it.");
+  const Value& blocks = o.value.get("raw").get("server_blocks");
+  ASSERT_TRUE(blocks.isArray());
+  ASSERT_EQ(blocks.asArray().size(), 2u);
+  EXPECT_EQ(blocks.asArray()[0].getString("type"), "server_tool_use");
+  EXPECT_EQ(blocks.asArray()[0].get("input").getString("query"), "llmspell");
+  EXPECT_EQ(blocks.asArray()[1].getString("type"), "web_search_tool_result");
+}
 
 TEST_F(QuirkTest, GroqUsageInXGroq) {
   fp.push({{"text", "fast answer"}, {"variant", "groq"}, {"usage", {{"input_tokens", 9}, {"output_tokens", 2}}}});

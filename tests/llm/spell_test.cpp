@@ -117,18 +117,16 @@ TEST_F(SpellTest, ErrorsRetriesAndTimeouts) {
   EXPECT_EQ(r.err.find("sk-test-openai"), std::string::npos);
 }
 
-TEST_F(SpellTest, MockRepliesFileAndDefaultMockNotice) {
+TEST_F(SpellTest, MockRepliesFileChoosesTheScriptedMock) {
+  // Scripted replies from --mock-replies, served by mock/script.
   auto r = runCli("run --mock-replies " + kSpells + "mock_replies.jsonl " + kSpells + "mock_offline.lua");
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out, "scripted one\t7\nsearch\tllmspell\ttool_calls\nfalse\tprovider_error\n");
-  auto e = runCli("exec 'print(llm.complete(\"offline echo\"))'");
-  ASSERT_EQ(e.exit, 0) << e.err;
-  EXPECT_EQ(e.out, "offline echo\n");
-  EXPECT_NE(e.err.find("using mock/echo"), std::string::npos);
-  // --model wins over the fallback (and the notice disappears).
+  // Without them (and without a model or key) there is no silent echo: see
+  // NoModelAndNoKeyIsAConfigError.
   auto m = runCli("exec --model mock/echo 'print(llm.complete(\"chosen\"))'");
   EXPECT_EQ(m.out, "chosen\n");
-  EXPECT_EQ(m.err.find("using mock"), std::string::npos);
+  EXPECT_EQ(m.err, "");
 }
 
 TEST_F(SpellTest, FirstProviderWithAKeyIsTheDefault) {
@@ -448,6 +446,209 @@ TEST_F(SpellTest, SessionSendsTheTrimmedHistoryToTheProvider) {
     EXPECT_EQ(reqs[1].json()["messages"].size(), 2u);
     EXPECT_EQ(reqs[2].json()["messages"].size(), 2u);
   }
+}
+
+}  // namespace
+
+// ---- issue #11: provider edge cases, seen by a spell ----
+
+namespace {
+
+// Lines of `text` that start with `prefix`.
+std::string lineStarting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST_F(SpellTest, RedirectAndHtmlPageAreNamedAndNotRetried) {
+  withKeys();
+  std::string page = "<!DOCTYPE html><html><body>Sign in to the corporate proxy</body></html>";
+  fp.push(json{{"status", 302}, {"headers", {{"location", "https://login.example.com/sso"}}}, {"body", ""}});
+  fp.push(json{{"status", 307}, {"headers", {{"location", "https://other.example.com/v1/chat/completions"}, {"content-type", "text/html"}}},
+               {"body", page}});
+  fp.push(json{{"status", 200}, {"headers", {{"content-type", "text/html; charset=utf-8"}}}, {"body", page}});
+  fp.push(json{{"status", 200}, {"headers", {{"content-type", "text/html"}}}, {"body", page}});
+  auto r = runCli("run " + kSpells + "edge_not_api.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::string post302 = lineStarting(r.out, "post 302");
+  EXPECT_NE(post302.find("provider_error\tfalse"), std::string::npos) << r.out;
+  EXPECT_NE(post302.find("https://login.example.com/sso"), std::string::npos) << r.out;
+  std::string stream307 = lineStarting(r.out, "stream 307");
+  EXPECT_NE(stream307.find("provider_error\tfalse"), std::string::npos) << r.out;
+  EXPECT_NE(stream307.find("https://other.example.com/v1/chat/completions"), std::string::npos) << r.out;
+  for (const char* label : {"stream html", "post html"}) {
+    std::string line = lineStarting(r.out, label);
+    EXPECT_NE(line.find("provider_error\tfalse"), std::string::npos) << r.out;
+    EXPECT_NE(line.find("text/html"), std::string::npos) << r.out;
+    EXPECT_NE(line.find("Sign in to the corporate proxy"), std::string::npos) << r.out;
+    EXPECT_EQ(line.find("stream ended"), std::string::npos) << r.out;
+  }
+  // One request each: none of them was retried.
+  EXPECT_EQ(fp.requests().size(), 4u);
+}
+
+TEST_F(SpellTest, AnthropicServerToolsAreNotToolCalls) {
+  withKeys();
+  fp.push(json{{"server_tools", {{{"name", "web_search"}, {"input", {{"query", "Paris weather"}}}}}},
+               {"text", "Let me check."},
+               {"tool_calls", {{{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}});
+  auto r = runCli("run " + kSpells + "edge_server_tools.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "tool_call_delta\t0=get_weather {\"city\":\"Paris\"}\n"
+            "server tools\tweb_search\n"
+            "tool_calls\t1\tget_weather\tParis\n"
+            "server blocks\t2\tserver_tool_use\tParis weather\tweb_search_tool_result\n"
+            "text\tLet me check.\n");
+}
+
+TEST_F(SpellTest, OpenAiRefusalStreamsAsItsOwnChunks) {
+  withKeys();
+  fp.push(json{{"refusal", "I can't help with that."}});
+  fp.push(json{{"refusal", "I can't help with that."}});
+  auto r = runCli("run " + kSpells + "edge_refusal.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "text chunks\t0\trefusal\tI can't help with that.\n"
+            "stream\tI can't help with that.\tcontent_filter\tstop\n"
+            "chat\tI can't help with that.\tcontent_filter\tstop\n");
+}
+
+TEST_F(SpellTest, MissingUsageIsNilAndTheCallLogSaysSo) {
+  withKeys();
+  std::string db = testing::TempDir() + "/llm_calls_usage_test.sqlite";
+  std::remove(db.c_str());
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  fp.push(json{{"text", "no usage here"}, {"no_usage", true}});
+  fp.push(json{{"text", "nor here"}, {"no_usage", true}});
+  fp.push(json{{"text", "counted"}, {"usage", {{"input_tokens", 100}, {"output_tokens", 50}}}});
+  auto r = runCli("run " + kSpells + "edge_usage.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "usage\tnil\tcost\tnil\ttext\tno usage here\n"
+            "stream usage\tnil\tcost\tnil\n"
+            "reported\t100\t50\ttrue\n");
+  auto rows = json::parse(runCli("logs --json --db " + db).out);
+  unsetenv("LLMSPELL_CALL_LOG");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[2]["input_tokens"].is_null()) << rows.dump();
+  EXPECT_TRUE(rows[2]["cost_usd"].is_null()) << rows.dump();
+  EXPECT_EQ(rows[0]["input_tokens"], 100);
+  auto text = runCli("logs --db " + db);
+  EXPECT_NE(text.out.find("reported no token usage"), std::string::npos) << text.out;
+}
+
+TEST_F(SpellTest, FailedCallsAreLoggedWithProviderAndLatency) {
+  withKeys();
+  std::string db = testing::TempDir() + "/llm_calls_failed_test.sqlite";
+  std::remove(db.c_str());
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  // A rate limit asking for 0.2 s, then an auth failure: the failed call took at least 200 ms.
+  fp.push(json{{"fault", "rate_limit"}, {"retry", "ms"}, {"retry_after", 0.2}});
+  fp.push(json{{"fault", "auth"}});
+  auto r = runCli("exec 'print(pcall(llm.complete, \"b\", {model = \"openai/gpt-4o-mini\"}))'");
+  unsetenv("LLMSPELL_CALL_LOG");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  llmspell::llm::CallLog log(db);
+  auto rows = log.recent(10);
+  ASSERT_EQ(rows.asArray().size(), 1u);
+  EXPECT_EQ(rows.asArray()[0].getString("error_code"), "auth_error");
+  EXPECT_EQ(rows.asArray()[0].getString("provider"), "openai");
+  EXPECT_GE(rows.asArray()[0].getInt("latency_ms"), 200);
+}
+
+TEST_F(SpellTest, AsyncErrorsKeepTheScriptLine) {
+  withKeys();
+  fp.push(json{{"fault", "auth"}});
+  auto r = runCli("run " + kSpells + "edge_async_error.lua");
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_NE(r.err.find("auth_error"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(at edge_async_error.lua:3)"), std::string::npos) << r.err;
+  // In a spawned task too.
+  fp.push(json{{"fault", "auth"}});
+  auto s = runCli("exec 'local t = spawn(function()\n return llm.chat(\"hi\", {model = \"openai/gpt-4o-mini\"})\n end)\nawait(t)'");
+  EXPECT_EQ(s.exit, 1);
+  EXPECT_NE(s.err.find("auth_error"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find(":2)"), std::string::npos) << s.err;
+}
+
+TEST_F(SpellTest, QuotaAndLongRetryAfterAreNotRetriedAndSayWhy) {
+  withKeys();
+  fp.push(json{{"fault", "quota"}});
+  fp.push(json{{"fault", "rate_limit"}, {"retry", "seconds"}, {"retry_after", 3600}});
+  auto r = runCli("run " + kSpells + "edge_retry_reasons.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::string quota = lineStarting(r.out, "quota");
+  EXPECT_NE(quota.find("rate_limited\tfalse"), std::string::npos) << r.out;
+  EXPECT_NE(quota.find("not retried"), std::string::npos) << r.out;
+  EXPECT_NE(quota.find("insufficient_quota"), std::string::npos) << r.out;
+  std::string wait = lineStarting(r.out, "long wait");
+  EXPECT_NE(wait.find("rate_limited\tfalse"), std::string::npos) << r.out;
+  EXPECT_NE(wait.find("not retried"), std::string::npos) << r.out;
+  EXPECT_NE(wait.find("3600s"), std::string::npos) << r.out;
+  EXPECT_NE(wait.find("max_retry_after 60s"), std::string::npos) << r.out;
+  EXPECT_EQ(fp.requests().size(), 2u);
+}
+
+// ---- issue #11 item 13: no model and no key is an error, not the echo mock ----
+
+TEST_F(SpellTest, NoModelAndNoKeyIsAConfigError) {
+  auto r = runCli("exec 'print(llm.complete(\"my real question\"))'");
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_EQ(r.out, "");
+  for (const char* word : {"config_error", "--model", "LLMSPELL_MODEL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "mock/echo"}) {
+    EXPECT_NE(r.err.find(word), std::string::npos) << word << " in " << r.err;
+  }
+  auto m = runCli("exec --model mock/echo 'print(llm.complete(\"chosen\"))'");
+  EXPECT_EQ(m.exit, 0) << m.err;
+  EXPECT_EQ(m.out, "chosen\n");
+  setenv("LLMSPELL_MODEL", "mock/echo", 1);
+  auto e = runCli("exec 'print(llm.complete(\"from the environment\"))'");
+  unsetenv("LLMSPELL_MODEL");
+  EXPECT_EQ(e.out, "from the environment\n") << e.err;
+}
+
+TEST_F(SpellTest, ProviderWithoutKeyFailsBeforeSending) {
+  auto r = runCli("exec 'local ok, e = pcall(llm.chat, \"hi\", {model = \"openai/gpt-4o-mini\"}) print(e.code, e.message) "
+                  "ok, e = pcall(llm.chat, \"hi\", {model = \"gemini/gemini-2.5-flash\"}) print(e.code, e.message)'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::string first = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(first.rfind("config_error\t", 0), 0u) << r.out;
+  EXPECT_NE(first.find("set OPENAI_API_KEY"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GEMINI_API_KEY"), std::string::npos) << r.out;
+  EXPECT_EQ(fp.requests().size(), 0u);  // nothing was sent
+  // Local servers need no key.
+  auto o = runCli("exec 'print(llm.complete(\"local\", {model = \"ollama/llama3.2\"}))'");
+  EXPECT_EQ(o.out, "local\n") << o.err;
+}
+
+// ---- issue #11: smaller surprises ----
+
+TEST_F(SpellTest, ResultModelCarriesTheProviderPrefix) {
+  withKeys();
+  auto r = runCli("exec 'local r = llm.chat(\"hi\", {model = \"openai/gpt-4o-mini\"}) print(r.model, r.raw_model) "
+                  "local s = llm.stream(\"hi\", {model = \"anthropic/claude-sonnet-4-5\"}, function() end) print(s.model, s.raw_model) "
+                  "local m = llm.chat(\"hi\", {model = \"mock/echo\"}) print(m.model, m.raw_model) "
+                  "print(llm.chat(\"again\", {model = r.model}).text)'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "openai/gpt-4o-mini\tgpt-4o-mini\n"
+            "anthropic/claude-sonnet-4-5\tclaude-sonnet-4-5\n"
+            "mock/echo\techo\n"
+            "again\n");
+}
+
+TEST_F(SpellTest, ModelsFindRefusesUnknownKeys) {
+  auto r = runCli("exec 'local ok, e = pcall(models.find, {capabilites = {\"tools\"}}) print(ok, e.code, e.message) "
+                  "print(#models.find({capabilities = {\"tools\"}, provider = \"openai\"}) > 0)'");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("false\tinvalid_argument\t", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("capabilites"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\ntrue\n"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ inline constexpr std::string_view kAuthError = "auth_error";
 inline constexpr std::string_view kLimitExceeded = "limit_exceeded";
 inline constexpr std::string_view kValidationFailed = "validation_failed";
 inline constexpr std::string_view kBudgetExceeded = "budget_exceeded";
+inline constexpr std::string_view kConfigError = "config_error";
 inline constexpr std::string_view kInternal = "internal";
 }  // namespace codes
 

@@ -24,6 +24,7 @@ class CallLog {
 
   // Appends one call: `entry` = {run_id, spell, model, provider, input_tokens, output_tokens,
   // cost_usd, latency_ms, finish_reason, error_code, ts (seconds since the epoch; default now)}.
+  // Tokens and cost that are absent (no usage reported, a failed call) are stored as NULL.
   // Throws internal on a write failure.
   void append(const Value& entry);
   // The most recent `limit` rows, newest first, as objects with the fields above plus `ts`.

@@ -72,6 +72,13 @@ void captureOperatorEnvironment();
 // point a provider at any other variable only with --allow-env for it.
 bool isStandardKeyEnv(std::string_view provider, std::string_view name);
 
+// True when a call to `cfg` cannot succeed for want of a key: the provider needs one
+// (keyRequired) and has neither a key nor a credential header.
+bool providerNeedsKey(const ProviderConfig& cfg);
+// The config_error for that: names the variable to set ("openai has no API key: set
+// OPENAI_API_KEY, ...").
+Error missingKeyError(const ProviderConfig& cfg);
+
 class LlmClient {
  public:
   // Reads provider keys and base URLs from the environment (as captured by

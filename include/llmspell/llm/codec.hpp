@@ -41,6 +41,9 @@ struct ProviderConfig {
   std::string baseUrl;
   std::string apiKey;     // never logged, never put in an error message
   std::string apiKeyEnv;  // where the key came from, for messages ("OPENAI_API_KEY")
+  // A hosted API that refuses calls without a key (the built-in cloud providers): a call
+  // without one fails before it is sent (config_error naming apiKeyEnv).
+  bool keyRequired = false;
   Headers headers;        // extra headers sent with every request
   double timeoutSeconds = 300;        // whole request, per attempt
   double connectTimeoutSeconds = 15;

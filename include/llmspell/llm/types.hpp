@@ -100,6 +100,8 @@ enum class FinishReason { kStop, kLength, kToolCalls, kContentFilter, kError, kO
 std::string_view finishReasonName(FinishReason f);
 FinishReason parseFinishReason(std::string_view s);  // unknown -> kOther
 
+// `present` is false when the provider reported no usage at all: scripts then see usage = nil
+// (and cost_usd = nil), never a made-up 0/0.
 struct Usage {
   int64_t inputTokens = 0;
   int64_t outputTokens = 0;
@@ -116,8 +118,14 @@ struct ChatResponse {
   FinishReason finishReason = FinishReason::kStop;
   std::string rawFinishReason;
   Usage usage;
-  std::string model;     // as reported by the provider (or requested)
+  // The name the spell would pass back ("openai/gpt-4o-mini"); `rawModel` is the provider's
+  // own id as it reported it ("gpt-4o-mini-2024-07-18"), or the requested id when it sent none.
+  std::string model;
+  std::string rawModel;
   std::string provider;  // "openai", ...
+  // The model declined (OpenAI's `refusal`): the refusal text; `text` holds it too when the
+  // model wrote nothing else, and finish_reason is content_filter.
+  std::string refusal;
   int64_t latencyMs = 0;
   // The assistant message to append to the conversation: text, reasoning (with signatures) and
   // tool calls exactly as the provider needs them echoed back.
@@ -132,10 +140,21 @@ struct ToolCallDelta {
   std::string argumentsDelta;
 };
 
+// A server-side tool the provider runs itself (Anthropic `server_tool_use`, e.g. web search):
+// not a call for the client to answer, so never a tool_call_delta.
+struct ServerToolDelta {
+  int64_t index = 0;  // the content block's index
+  std::string id;
+  std::string name;
+  std::string argumentsDelta;
+};
+
 struct StreamChunk {
   std::string text;
   std::string reasoning;
   std::optional<ToolCallDelta> toolCall;
+  std::string refusal;  // a refusal delta (OpenAI)
+  std::optional<ServerToolDelta> serverTool;
 };
 
 // ---- Reassembly of streamed tool calls (keyed by index, never by id) ----
@@ -175,11 +194,16 @@ Value toValue(const ToolSpec& t);           // {name, description, parameters}
 ToolSpec toolSpecFromValue(const Value& v);
 Value toValue(const Usage& u);              // {input_tokens, output_tokens, total_tokens, ...}
 Usage usageFromValue(const Value& v);
-// {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage, model,
-//  provider, latency_ms} (cost_usd is added by the caller that knows prices).
+// {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when the
+//  provider reported none), model, raw_model, provider, latency_ms, refusal (when refused),
+//  raw (provider extras: Gemini prompt_feedback, Anthropic server tool blocks, when any)}
+// (cost_usd is added by the caller that knows prices).
 Value toValue(const ChatResponse& r);
 ChatResponse chatResponseFromValue(const Value& v);
-Value toValue(const StreamChunk& c);        // {text, reasoning, tool_call_delta={index,id,name,arguments}}
+// {text, reasoning, tool_call_delta={index,id,name,arguments}, refusal,
+//  server_tool_delta={index,id,name,arguments}}
+Value toValue(const StreamChunk& c);
+StreamChunk streamChunkFromValue(const Value& v);
 
 // Extracts a JSON value from a model's text: the whole text, a ```json fenced block, or the
 // first balanced {...} / [...] span that parses. Empty when there is none.

@@ -25,7 +25,7 @@ bool defaultRetryable(std::string_view code) {
 // Errors that end a retry loop even when no `on` list is given: retrying cannot help.
 bool hardStop(std::string_view code) {
   return code == codes::kCancelled || code == codes::kPermissionDenied ||
-         code == codes::kBudgetExceeded;
+         code == codes::kBudgetExceeded || code == codes::kConfigError;
 }
 
 // Settles `out` like `p` (value or error).
@@ -257,7 +257,7 @@ void llmspell_register_errors(Registry& r) {
       .returns("fn's value from the first attempt that succeeds")
       .doc(
           "Calls fn until it succeeds; without `on`, every error but cancelled, "
-          "permission_denied and budget_exceeded is retried")
+          "permission_denied, budget_exceeded and config_error is retried")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         auto st = std::make_shared<RetryState>();
         st->fn = a[0].asFunction();

@@ -68,13 +68,15 @@ std::string LlmService::resolve(RunContext& run, const Value& opts) {
     else if (!client.provider("anthropic").apiKey.empty()) m = "anthropic/claude-haiku-4-5";
     else if (!client.provider("gemini").apiKey.empty()) m = "gemini/gemini-2.5-flash";
   }
+  // Scripted mock replies (--mock-replies, llm.configure("mock", {replies})) say which model is
+  // meant. Nothing else does: a spell that wants the offline mock names it (--model mock/echo),
+  // so a missing key never turns into the user's prompt echoed back with exit 0.
+  if (m.empty() && (client.mockRepliesLeft() > 0 || run.config.get("mock_replies").isString())) m = "mock/script";
   if (m.empty()) {
-    m = client.mockRepliesLeft() > 0 || run.config.get("mock_replies").isString() ? "mock/script" : "mock/echo";
-    if (!noticed) {
-      noticed = true;
-      std::fprintf(stderr, "llmspell: no model chosen and no provider key found; using %s "
-                           "(set --model, LLMSPELL_MODEL or a provider key such as OPENAI_API_KEY)\n", m.c_str());
-    }
+    fail(codes::kConfigError,
+         "no model chosen and no provider key set: pass --model provider/model (e.g. --model openai/gpt-4o-mini; "
+         "--model mock/echo for the offline mock), set LLMSPELL_MODEL, give the model in the call (opts.model) or "
+         "the manifest, or set a provider key (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or GOOGLE_API_KEY)");
   }
   const Value& aliases = run.config.get("aliases");
   if (aliases.isObject() && aliases.get(m).isString()) m = aliases.getString(m);
@@ -241,10 +243,12 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       auto [prov, id] = llm::splitModelName(model);
       bus.emit("llm.request", Value::object({{"model", model}, {"provider", prov}, {"messages", static_cast<int64_t>(req.messages.size())},
                                              {"stream", static_cast<bool>(onChunk)}}));
+      auto started = std::chrono::steady_clock::now();
       PromisePtr p = s.client.chat(model, std::move(req), std::move(co));
       RunContext* rp = &run;
       std::string m = model;
-      p->onSettle([rp, m](const Promise& q) {
+      std::string provider = prov;
+      p->onSettle([rp, m, provider, started](const Promise& q) {
         auto* svc = rp->findService<LlmService>();
         auto& bus = busFor(*rp);
         if (svc && svc->log) {
@@ -253,12 +257,18 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
           if (q.fulfilled()) {
             const Value& v = q.value();
             entry.asObject().set("provider", v.get("provider"));
+            // No usage reported: the row's tokens and cost stay empty (NULL), not 0.
             entry.asObject().set("input_tokens", v.get("usage").get("input_tokens"));
             entry.asObject().set("output_tokens", v.get("usage").get("output_tokens"));
             entry.asObject().set("cost_usd", v.get("cost_usd"));
             entry.asObject().set("latency_ms", v.get("latency_ms"));
             entry.asObject().set("finish_reason", v.get("finish_reason"));
           } else {
+            // A failed call still has a provider and took time (retries included).
+            std::string pv = q.error().details.getString("provider");
+            entry.asObject().set("provider", pv.empty() ? provider : pv);
+            entry.asObject().set("latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   std::chrono::steady_clock::now() - started).count());
             entry.asObject().set("error_code", q.error().code);
           }
           // SQLite may wait on the disk: the insert runs on the loop's thread pool.
@@ -575,7 +585,7 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "chat")
       .param("messages", R"({"type":["string","array","object"]})", "a prompt or a list of {role, content} messages")
       .opt("opts", R"({"type":"object"})", "model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries")
-      .returns("{text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage, cost_usd, model, provider, latency_ms}")
+      .returns("{text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}")
       .doc("One model call.")
       .async([](CallContext& cx, Args a) {
         return hookedChat({&cx.run, &cx.loop}, messagesArg(a[0]), a[1], nullptr);
@@ -601,7 +611,7 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "stream")
       .param("messages", R"({"type":["string","array","object"]})")
       .opt("opts", R"({"type":["object","function"]})", "as for llm.chat (or the callback)")
-      .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta} per delta")
+      .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta")
       .returns("the same final result as llm.chat; without on_chunk, an iterator over the chunks")
       .doc("Streams a model call, calling on_chunk for every delta (or: for chunk in llm.stream(prompt) do ... end).")
       .async([](CallContext& cx, Args a) {

@@ -17,7 +17,6 @@ class LlmService {
   LlmService(RunContext& run, Loop& loop);
   llm::LlmClient client;
   std::string chosen;          // set by llm.use
-  bool noticed = false;        // the "using mock" notice was printed
   double spentUsd = 0;         // cost of the calls made so far
   int64_t spentTokens = 0;
   std::string mockRepliesError;  // a --mock-replies file that failed to load
@@ -27,8 +26,9 @@ class LlmService {
   std::shared_ptr<llm::CallLog> log;
 
   // The model for a call: opts.model, else llm.use, else config/--model/manifest, else
-  // LLMSPELL_MODEL, else the first provider with a key, else mock (with a notice on stderr).
-  // Aliases from config `aliases` are resolved.
+  // LLMSPELL_MODEL, else the first provider with a key, else mock/script when scripted mock
+  // replies were given; else throws config_error naming --model, LLMSPELL_MODEL and the key
+  // variables. Aliases from config `aliases` are resolved.
   std::string resolve(RunContext& run, const Value& opts);
 
   static LlmService& of(CallContext& cx) {

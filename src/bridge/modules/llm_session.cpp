@@ -292,7 +292,7 @@ void llmspell_register_llm_session(Registry& r) {
   r.method("session", "stream")
       .param("self", R"({"type":"handle"})")
       .param("message", R"({"type":["string","object"]})")
-      .param("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta} per delta")
+      .param("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta")
       .opt("opts", R"({"type":"object"})", "llm.chat options for this turn only")
       .returns("the llm.chat result of the reply")
       .doc("As send, streaming the reply to on_chunk.")

@@ -89,7 +89,13 @@ void llmspell_register_models(Registry& r) {
       });
 
   r.fn("models", "find")
-      .param("requirements", R"({"type":"object"})", "{capabilities, provider, kind, local, min_context, max_input_price}")
+      .param("requirements",
+             R"({"type":"object","additionalProperties":false,"properties":{)"
+             R"("capabilities":{"type":"array","items":{"type":"string"}},"capability":{"type":"string"},)"
+             R"("provider":{"type":"string"},"kind":{"type":"string"},"local":{"type":"boolean"},)"
+             R"("min_context":{"type":"number"},"max_input_price":{"type":"number"},"max_output_price":{"type":"number"}}})",
+             "{capabilities, capability, provider, kind, local, min_context, max_input_price, max_output_price}; "
+             "an unknown key is refused (a typo would match every model)")
       .returns("matching models, cheapest first (then larger context)")
       .doc("Models meeting requirements, ranked by price then context window (listed models without a known price are left out).")
       .sync([](CallContext& cx, Args a) {

@@ -707,6 +707,8 @@ TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
   return t;
 }
 
+void pushErrorAt(lua_State* L, Error e);
+
 // Schedules resumption of `root` once `p` settles: pushes (true, value) or (false, error).
 void resumeWhenSettled(LuaCtx* c, const PromisePtr& p, Task* root) {
   TaskPtr t = root->shared_from_this();
@@ -734,7 +736,7 @@ void resumeWhenSettled(LuaCtx* c, const PromisePtr& p, Task* root) {
       } else {
         c->inHost = true;
         lua_pushboolean(co, 0);
-        pushError(co, p->error());
+        pushErrorAt(co, p->error());  // the script line that waited, as a sync call's error has
         c->inHost = false;
       }
       resumeTask(c, t, 2);
