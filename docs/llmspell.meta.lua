@@ -120,7 +120,7 @@ function __session:send_async(message, opts) end
 ---As send, streaming the reply to on_chunk.
 ---@async
 ---@param message string|table
----@param on_chunk function called with {text, reasoning, tool_call_delta} per delta
+---@param on_chunk function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta
 ---@param opts? table llm.chat options for this turn only
 ---@return any # the llm.chat result of the reply
 function __session:stream(message, on_chunk, opts) end
@@ -128,7 +128,7 @@ function __session:stream(message, on_chunk, opts) end
 ---As send, streaming the reply to on_chunk.
 ---Returns a promise instead of suspending the spell.
 ---@param message string|table
----@param on_chunk function called with {text, reasoning, tool_call_delta} per delta
+---@param on_chunk function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta
 ---@param opts? table llm.chat options for this turn only
 ---@return promise # the llm.chat result of the reply
 function __session:stream_async(message, on_chunk, opts) end
@@ -450,7 +450,7 @@ function await_async(promise, timeout) end
 ---@return any # function
 function async(fn) end
 
----Runs fn(...) concurrently; returns a promise of its result
+---Runs fn(...) concurrently; returns a promise of its result (a failure nothing waits for is reported when the spell ends)
 ---@param fn function
 ---@param ... any
 ---@return promise # promise
@@ -664,14 +664,14 @@ function errors.try(fn, catch, finally) end
 ---@return promise # fn's value, or catch's value when fn failed
 function errors.try_async(fn, catch, finally) end
 
----Calls fn until it succeeds; without `on`, every error but cancelled, permission_denied and budget_exceeded is retried
+---Calls fn until it succeeds; without `on`, every error but cancelled, permission_denied, budget_exceeded and config_error is retried
 ---@async
 ---@param fn function fn(attempt) with attempt = 1, 2, ...
 ---@param opts? table {attempts = 3, backoff = 0.5 (seconds, doubled each retry), max_backoff = 30, jitter = false | true (±50%) | fraction, on = {codes to retry}}
 ---@return any # fn's value from the first attempt that succeeds
 function errors.retry(fn, opts) end
 
----Calls fn until it succeeds; without `on`, every error but cancelled, permission_denied and budget_exceeded is retried
+---Calls fn until it succeeds; without `on`, every error but cancelled, permission_denied, budget_exceeded and config_error is retried
 ---Returns a promise instead of suspending the spell.
 ---@param fn function fn(attempt) with attempt = 1, 2, ...
 ---@param opts? table {attempts = 3, backoff = 0.5 (seconds, doubled each retry), max_backoff = 30, jitter = false | true (±50%) | fraction, on = {codes to retry}}
@@ -971,14 +971,14 @@ function llm.compare_async(prompt, models, opts) end
 ---@async
 ---@param messages string|any[]|table a prompt or a list of {role, content} messages
 ---@param opts? table model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries
----@return any # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage, cost_usd, model, provider, latency_ms}
+---@return any # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}
 function llm.chat(messages, opts) end
 
 ---One model call.
 ---Returns a promise instead of suspending the spell.
 ---@param messages string|any[]|table a prompt or a list of {role, content} messages
 ---@param opts? table model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries
----@return promise # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage, cost_usd, model, provider, latency_ms}
+---@return promise # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}
 function llm.chat_async(messages, opts) end
 
 ---One model call; only the text of the reply.
@@ -999,7 +999,7 @@ function llm.complete_async(prompt, opts) end
 ---@async
 ---@param messages string|any[]|table
 ---@param opts? table|function as for llm.chat (or the callback)
----@param on_chunk? function called with {text, reasoning, tool_call_delta} per delta
+---@param on_chunk? function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta
 ---@return any # the same final result as llm.chat; without on_chunk, an iterator over the chunks
 function llm.stream(messages, opts, on_chunk) end
 
@@ -1007,7 +1007,7 @@ function llm.stream(messages, opts, on_chunk) end
 ---Returns a promise instead of suspending the spell.
 ---@param messages string|any[]|table
 ---@param opts? table|function as for llm.chat (or the callback)
----@param on_chunk? function called with {text, reasoning, tool_call_delta} per delta
+---@param on_chunk? function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta
 ---@return promise # the same final result as llm.chat; without on_chunk, an iterator over the chunks
 function llm.stream_async(messages, opts, on_chunk) end
 
@@ -1144,7 +1144,7 @@ function models.list(filter) end
 function models.info(id) end
 
 ---Models meeting requirements, ranked by price then context window (listed models without a known price are left out).
----@param requirements table {capabilities, provider, kind, local, min_context, max_input_price}
+---@param requirements table {capabilities, capability, provider, kind, local, min_context, max_input_price, max_output_price}; an unknown key is refused (a typo would match every model)
 ---@return any # matching models, cheapest first (then larger context)
 function models.find(requirements) end
 
