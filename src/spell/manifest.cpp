@@ -161,7 +161,8 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
     const Value& v = m.raw.get(key);
     if (v.isNull()) return;
     if (v.isString()) out = v.asString();
-    else if (v.isNumber()) out = toJsonText(v);
+    // `version: 1.2` reads as a number; an infinity or NaN (`.inf`, `.nan`) has no text form.
+    else if (v.isNumber() && std::isfinite(v.asNumber())) out = toJsonText(v);
     else err({key}, std::string("'") + key + "' must be a string");
   };
   str("name", m.name);

@@ -351,3 +351,21 @@ TEST_F(Loading, OutOfMemoryWhileCompilingIsALimitStop) {
 }
 
 }  // namespace
+
+// Found by the manifest fuzz target: `version: -.INF` made `llmspell check` abort (an exception
+// out of parseManifest, where a number's text was written as JSON).
+TEST_F(Loading, ANonFiniteNumberWhereTextBelongsIsADiagnostic) {
+  write(spell() / "main.lua", "print('ran')\n");
+  for (const char* v : {"-.INF", ".inf", ".nan"}) {
+    write(spell() / "spell.yaml", std::string("name: x\nversion: ") + v + "\nentry: main.lua\n");
+    auto check = cli("check " + shellQuote(spell().string()));
+    EXPECT_EQ(check.exit, 1) << v << ": " << check.out;
+    EXPECT_TRUE(has(check.out, "'version' must be a string")) << check.out;
+    auto run = runSpell();
+    EXPECT_EQ(run.exit, 2) << v << ": " << run.out;
+    EXPECT_TRUE(has(run.out, "'version' must be a string")) << run.out;
+  }
+  // A finite number still reads as the version.
+  write(spell() / "spell.yaml", "name: x\nversion: 1.5\nentry: main.lua\n");
+  EXPECT_EQ(runSpell().out, "ran\n");
+}
