@@ -123,7 +123,12 @@ int64_t num(const ojson& j, std::string_view key, int64_t dflt) {
   if (!j.is_object()) return dflt;
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return dflt;
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
+  if (it->is_number_float()) {
+    // A float outside int64's range (a provider's garbage token count) has no integer value, and
+    // converting it is undefined behaviour (found by the sse_codecs fuzz target).
+    return int64OrDefault(it->get<double>(), dflt);
+  }
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return dflt;
   return it->get<int64_t>();
 }
 

@@ -15,11 +15,21 @@ inline std::string_view simdStr(simdjson::dom::element e) {
   return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
 }
 
+// A JSON number as an int64 count, `dflt` when it has none: a float outside int64's range
+// (converting it is undefined behaviour) or an unsigned above INT64_MAX. json_util.cpp's num()
+// follows the same rule, so the fast and general stream paths agree.
+inline int64_t int64OrDefault(double d, int64_t dflt) {
+  return d >= -9.2e18 && d <= 9.2e18 ? static_cast<int64_t>(d) : dflt;
+}
+
 inline int64_t simdNum(simdjson::dom::element e, int64_t dflt = 0) {
   switch (e.type()) {
     case simdjson::dom::element_type::INT64: return int64_t(e);
-    case simdjson::dom::element_type::UINT64: return static_cast<int64_t>(uint64_t(e));
-    case simdjson::dom::element_type::DOUBLE: return static_cast<int64_t>(double(e));
+    case simdjson::dom::element_type::UINT64: {
+      uint64_t u = uint64_t(e);
+      return u > static_cast<uint64_t>(INT64_MAX) ? dflt : static_cast<int64_t>(u);
+    }
+    case simdjson::dom::element_type::DOUBLE: return int64OrDefault(double(e), dflt);
     default: return dflt;
   }
 }

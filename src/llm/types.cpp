@@ -247,7 +247,10 @@ ContentPart partFromValue(const Value& v, size_t i) {
 
 int64_t intField(const Value& v, std::string_view k) {
   const Value& x = v.get(k);
-  return x.isNumber() ? static_cast<int64_t>(x.asNumber()) : 0;
+  if (x.isInt()) return x.asInt();
+  // Out of int64's range (or NaN) there is no integer value; the conversion would be undefined.
+  double d = x.isNumber() ? x.asNumber() : 0;
+  return d >= -9.2e18 && d <= 9.2e18 ? static_cast<int64_t>(d) : 0;
 }
 
 }  // namespace

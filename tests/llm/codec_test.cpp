@@ -76,6 +76,17 @@ TEST(OpenAiCodec, DecodesRecordedTextResponse) {
   EXPECT_EQ(r.message.text(), r.text);
 }
 
+TEST(OpenAiCodec, TokenCountsOutOfRangeReadAsZero) {
+  // Found by the sse_codecs fuzz target: a float token count beyond int64 was converted to an
+  // integer (undefined behaviour; INT64_MIN on x86), and an unsigned one wrapped negative.
+  const char* body = R"({"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2.05556e+124,"completion_tokens":-1e300,"total_tokens":18446744073709551615}})";
+  auto r = codecFor("openai").decodeChat(body);
+  EXPECT_EQ(r.text, "hi");
+  EXPECT_EQ(r.usage.inputTokens, 0);
+  EXPECT_EQ(r.usage.outputTokens, 0);
+  EXPECT_EQ(r.usage.totalTokens, 0);
+}
+
 TEST(OpenAiCodec, DecodesRecordedParallelToolCalls) {
   const char* body = R"({"model":"gpt-4o","choices":[{"index": 0,
  "message": {"role": "assistant", "content": null, "refusal": null,
