@@ -191,6 +191,21 @@ TEST_F(SpellTest, StreamWithSchemaShowsGrowingPartialsThenTheOutput) {
   EXPECT_TRUE(reqs[0].json()["stream"].get<bool>());
 }
 
+TEST_F(SpellTest, StructuredRepairAndPartialsFromTengo) {
+  withKeys();
+  fp.push(json{{"text", R"({age: "5",})"}});
+  fp.push(json{{"text", R"({"age": "6"})"}});
+  auto r = runCli("run " + kSpells + "structured.tengo");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "5 1 [\"$.age: quoted an unquoted key\", \"$: removed a trailing comma\", "
+            "\"$.age: coerced string \\\"5\\\" to integer\"]\n"
+            "partial {}\n"
+            "partial {age: 6}\n"
+            "output {age: 6}\n");
+  EXPECT_EQ(fp.requests().size(), 2u);
+}
+
 TEST_F(SpellTest, ErrorsRetriesAndTimeouts) {
   withKeys();
   fp.push(json{{"fault", "rate_limit"}, {"retry", "ms"}, {"retry_after", 0.05}});
