@@ -442,19 +442,27 @@ struct PartialJson {
   Value schema;
   std::string toolName;  // the forced tool's name (opts.schema_name)
   std::string text;
+  Value partial;  // the value read from `text` (null: none yet)
   int64_t toolIndex = -1;
   // The chunk's table with `partial` set (absent while no JSON has begun).
   Value chunkValue(const llm::StreamChunk& c) {
     Value v = llm::toValue(c);
+    size_t before = text.size();
     text += c.text;
     if (c.toolCall) {
       if (!c.toolCall->name.empty() && c.toolCall->name == toolName) toolIndex = c.toolCall->index;
       if (c.toolCall->index == toolIndex) text += c.toolCall->argumentsDelta;
     }
-    if (auto r = llm::repairJson(text)) {
-      llm::coerceToSchema(r->value, schema, nullptr);
-      v.asObject().set("partial", std::move(r->value));
+    // The whole text is read again at each chunk that adds to it (as the AI SDK does): a reply
+    // is small, and a lenient read of a prefix cannot be resumed where the last one stopped.
+    if (text.size() != before) {
+      partial = Value();
+      if (auto r = llm::repairJson(text)) {
+        llm::coerceToSchema(r->value, schema, nullptr);
+        partial = std::move(r->value);
+      }
     }
+    if (!partial.isNull()) v.asObject().set("partial", partial.deepCopy());
     return v;
   }
 };
