@@ -10,6 +10,7 @@
 #include "llm/codecs.hpp"
 #include "llm/json_util.hpp"
 #include "llmspell/llm/codec.hpp"
+#include "llmspell/llm/json_repair.hpp"
 
 using namespace llmspell;
 using namespace llmspell::llm;
@@ -912,4 +913,49 @@ TEST(DumpJson, MatchesNlohmannByteForByte) {
   EXPECT_THROW(dumpJson(bad), nlohmann::json::type_error);
   bad["s"] = std::string("overlong \xC0\xAF");
   EXPECT_THROW(dumpJson(bad), nlohmann::json::type_error);
+}
+
+// The repairing scanner behind llm.structured and streamed partial objects: what it reads, what
+// it leaves alone, and that hostile text neither crashes it nor recurses without bound.
+TEST(JsonRepair, ReadsDamagedTextAndNamesTheRepairs) {
+  auto text = [](std::string_view s) {
+    auto r = repairJson(s);
+    return r ? toJsonText(r->value) : std::string("none");
+  };
+  EXPECT_EQ(text(R"({"a": 1})"), R"({"a":1})");
+  EXPECT_TRUE(repairJson(R"({"a": 1})")->repairs.empty());
+  EXPECT_EQ(text(R"({'a': 'it\'s \u00e9 \ud83d\ude00'})"), "{\"a\":\"it's \xC3\xA9 \xF0\x9F\x98\x80\"}");
+  EXPECT_EQ(text("[1, 2, /* x */ 3,]"), "[1,2,3]");
+  EXPECT_EQ(text(R"({"a": "x" "b": 2})"), R"({"a":"x","b":2})");  // a missing comma
+  EXPECT_EQ(text(R"({"a": [1, {"b": "c)"), R"({"a":[1,{"b":"c"}]})");
+  EXPECT_EQ(text(R"({"a": 1, "b)"), R"({"a":1})");   // an unfinished key is left out
+  EXPECT_EQ(text(R"({"a": 1, "b":)"), R"({"a":1})");  // so is a key with no value yet
+  EXPECT_EQ(text(R"({"a": tr)"), R"({"a":true})");
+  EXPECT_EQ(text(R"({"a": -)"), "{}");
+  EXPECT_EQ(text(R"({"a": 12.)"), R"({"a":12})");
+  EXPECT_EQ(text("Use {braces} like this: {\"a\": 1} ok"), R"({"a":1})");
+  EXPECT_EQ(text("```json\n{\"a\": 1,"), R"({"a":1})");  // a fence still streaming
+  EXPECT_EQ(text("no json here"), "none");
+  EXPECT_EQ(text("{\"a\": @}"), "none");
+  EXPECT_EQ(text(""), "none");
+  EXPECT_EQ(text(std::string(100000, '[')), "none");  // too deep: not read, no stack overflow
+  auto r = repairJson("Sure: {a: 1,}");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->repairs, (std::vector<std::string>{"$: ignored text before the JSON", "$.a: quoted an unquoted key",
+                                                  "$: removed a trailing comma"}));
+}
+
+TEST(JsonRepair, CoercesOnlyWhereTheSchemaIsUnambiguous) {
+  Value schema = parseJson(R"({"type": "object", "properties": {
+      "n": {"type": "integer"}, "x": {"type": "number"}, "b": {"type": "boolean"}, "s": {"type": "string"},
+      "l": {"type": "array", "items": {"type": "integer"}}, "u": {"type": ["string", "integer"]},
+      "h": {"type": "integer"}}})");
+  Value v = parseJson(R"({"n": "5", "x": "2.5", "b": "false", "s": 5, "l": "7", "u": "8", "h": "half"})");
+  std::vector<std::string> notes;
+  coerceToSchema(v, schema, &notes);
+  EXPECT_EQ(toJsonText(v), R"({"n":5,"x":2.5,"b":false,"s":5,"l":[7],"u":"8","h":"half"})");
+  EXPECT_EQ(notes, (std::vector<std::string>{"$.n: coerced string \"5\" to integer", "$.x: coerced string \"2.5\" to number",
+                                             "$.b: coerced string \"false\" to boolean",
+                                             "$.l: wrapped a single value in an array",
+                                             "$.l[0]: coerced string \"7\" to integer"}));
 }

@@ -101,6 +101,111 @@ TEST_F(SpellTest, StructuredOutputNativeAndRepair) {
   EXPECT_NE(reqs[3].body.find("pop"), std::string::npos);
 }
 
+// Each kind of damage is repaired in the one call the spell makes (attempts = 1).
+TEST_F(SpellTest, StructuredRepairsDamagedJsonWithoutARetry) {
+  withKeys();
+  for (const char* text : {
+           R"({"city": "Paris", "pop": 2100000, "tags": ["a", "b",],})",
+           R"({'city': 'Rome', 'pop': 2800000, 'tags': ['it\'s old']})",
+           R"({city: "Oslo", pop: 700000})",
+           "{\"city\": \"Bern\", // the capital\n \"pop\": 130000 /* about */}",
+           R"({"city": "Lima", "pop": 9700000)",
+           R"({"city": "Kyiv", "pop": 2900000, "tags": ["old", "bi)",
+           "```json\n{\"city\": \"Madrid\", \"pop\": 3300000,}\n```",
+           "Here you go: {\"city\": \"Cairo\", \"pop\": 10000000} Hope that helps!",
+       }) {
+    fp.push(json{{"text", text}});
+  }
+  auto r = runCli("run " + kSpells + "structured_repair.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "trailing comma: city=Paris pop=2100000 tags=a,b\n"
+            "single quotes: city=Rome pop=2800000 tags=it's old\n"
+            "unquoted keys: city=Oslo pop=700000 tags=\n"
+            "comments: city=Bern pop=130000 tags=\n"
+            "truncated object: city=Lima pop=9700000 tags=\n"
+            "truncated array: city=Kyiv pop=2900000 tags=old,bi\n"
+            "code fence: city=Madrid pop=3300000 tags=\n"
+            "prose: city=Cairo pop=10000000 tags=\n");
+  EXPECT_EQ(fp.requests().size(), 8u);  // one model call per reply: no retry spent
+}
+
+TEST_F(SpellTest, StructuredReportListsRepairsAndCoercions) {
+  withKeys();
+  fp.push(json{{"text", R"({"name": "Ann", "age": "5", "score": "2.5", "admin": "true", "tags": "x",})"}});
+  fp.push(json{{"text", R"({"name": "Bo", "age": "3"})"}});
+  auto r = runCli("run " + kSpells + "structured_report.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            R"({"admin":true,"age":5,"name":"Ann","score":2.5,"tags":["x"]})" "\n"
+            "attempts=1\n"
+            "$: removed a trailing comma\n"
+            "$.age: coerced string \"5\" to integer\n"
+            "$.score: coerced string \"2.5\" to number\n"
+            "$.admin: coerced string \"true\" to boolean\n"
+            "$.tags: wrapped a single value in an array\n"
+            "plain name=Bo age=3 repairs=nil\n");
+  EXPECT_EQ(fp.requests().size(), 2u);
+}
+
+TEST_F(SpellTest, StructuredUnrepairableReplyStillRetriesWithTheErrors) {
+  withKeys();
+  fp.push(json{{"text", R"({city: 'Rome', pop: "many",})"}});  // repaired, but pop is no integer
+  fp.push(json{{"text", R"({"city": "Rome", "pop": "2800000"})"}});
+  fp.push(json{{"text", "no json here"}});
+  fp.push(json{{"text", "{\"city\": 5}"}});
+  auto r = runCli("run " + kSpells + "structured_retry.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "city=Rome pop=2800000 attempts=2\n"
+            "$.pop: coerced string \"2800000\" to integer\n"
+            "ok=false code=validation_failed attempts=2 error=$.pop: required property missing\n");
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  // The retry names what repair could not fix (the repaired JSON's error, not "no JSON").
+  std::string retry = reqs[1].json()["messages"].back()["content"];
+  EXPECT_NE(retry.find("$.pop"), std::string::npos) << retry;
+  EXPECT_EQ(retry.find("no JSON"), std::string::npos) << retry;
+}
+
+TEST_F(SpellTest, StreamWithSchemaShowsGrowingPartialsThenTheOutput) {
+  withKeys();
+  fp.push(json{{"text", R"({"city": "Paris", "pop": 2100000, "tags": ["old", "big"]})"}});
+  fp.push(json{{"text", R"({"city": 5})"}});
+  fp.push(json{{"text", R"({"city": "Rome", "pop": "2800000"})"}});
+  auto r = runCli("run " + kSpells + "structured_stream.lua");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "partial {}\n"
+            "partial {\"city\":\"Paris\"}\n"
+            "partial {\"city\":\"Paris\",\"pop\":2100000}\n"
+            "partial {\"city\":\"Paris\",\"pop\":2100000,\"tags\":[\"old\"]}\n"
+            "partial {\"city\":\"Paris\",\"pop\":2100000,\"tags\":[\"old\",\"big\"]}\n"
+            "output {\"city\":\"Paris\",\"pop\":2100000,\"tags\":[\"old\",\"big\"]} text=57\n"
+            "invalid ok=false code=validation_failed\n"
+            "iterator partials=4 city=Rome pop=2800000\n");
+  auto reqs = fp.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  // The schema still reaches the provider (native structured output).
+  EXPECT_EQ(reqs[0].json()["response_format"]["type"], "json_schema");
+  EXPECT_TRUE(reqs[0].json()["stream"].get<bool>());
+}
+
+TEST_F(SpellTest, StructuredRepairAndPartialsFromTengo) {
+  withKeys();
+  fp.push(json{{"text", R"({age: "5",})"}});
+  fp.push(json{{"text", R"({"age": "6"})"}});
+  auto r = runCli("run " + kSpells + "structured.tengo");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "5 1 [\"$.age: quoted an unquoted key\", \"$: removed a trailing comma\", "
+            "\"$.age: coerced string \\\"5\\\" to integer\"]\n"
+            "partial {}\n"
+            "partial {age: 6}\n"
+            "output {age: 6}\n");
+  EXPECT_EQ(fp.requests().size(), 2u);
+}
+
 TEST_F(SpellTest, ErrorsRetriesAndTimeouts) {
   withKeys();
   fp.push(json{{"fault", "rate_limit"}, {"retry", "ms"}, {"retry_after", 0.05}});

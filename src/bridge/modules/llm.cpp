@@ -15,6 +15,7 @@
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
 #include "llmspell/llm/catalog.hpp"
+#include "llmspell/llm/json_repair.hpp"
 #include "llmspell/llm/tokenizer.hpp"
 #include "llmspell/net/http.hpp"
 
@@ -310,7 +311,31 @@ Value messagesArg(const Value& v) {
 
 // ---------------- structured output ----------------
 
-// JSON out of model text: the whole text, a ```json fence, or the first balanced {...} / [...].
+// A reply's text read as the schema's value: the JSON in it repaired (llm::repairJson), then
+// coerced where the schema leaves one reading, then validated. `errors` empty = valid.
+struct StructuredRead {
+  Value value;
+  std::vector<std::string> repairs, errors;
+};
+StructuredRead readStructured(const std::string& text, const Value& schema) {
+  StructuredRead r;
+  auto rep = llm::repairJson(text);
+  if (!rep) {
+    r.errors.push_back("$: the reply contains no JSON value");
+    return r;
+  }
+  r.repairs = std::move(rep->repairs);
+  llm::coerceToSchema(rep->value, schema, &r.repairs);
+  r.errors = validateSchema(rep->value, schema);
+  r.value = std::move(rep->value);
+  return r;
+}
+
+Value stringList(const std::vector<std::string>& xs) {
+  Value out = Value::array();
+  for (const auto& x : xs) out.asArray().push(x);
+  return out;
+}
 
 struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
   CallEnv env;
@@ -318,6 +343,7 @@ struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
   Value opts;
   Value schema;
   int attempts = 3;
+  bool report = false;  // resolve with {value, repairs, attempts} rather than the bare value
   int n = 0;
   PromisePtr out = Promise::create();
   PromisePtr current;
@@ -333,20 +359,22 @@ struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
         return;
       }
       std::string text = p.value().getString("text");
-      std::vector<std::string> errors;
-      auto v = llm::extractJson(text);
-      if (!v) errors.push_back("$: the reply contains no JSON value");
-      else errors = validateSchema(*v, self->schema);
+      // A reply that repair and coercion make valid costs no retry.
+      StructuredRead r = readStructured(text, self->schema);
+      const auto& errors = r.errors;
       if (errors.empty()) {
-        self->out->resolve(*v);
+        if (self->report) {
+          self->out->resolve(Value::object({{"value", r.value}, {"repairs", stringList(r.repairs)}, {"attempts", self->n}}));
+        } else {
+          self->out->resolve(r.value);
+        }
         return;
       }
       if (self->n >= self->attempts) {
         Error e(codes::kValidationFailed, "the model's reply did not match the schema after " + std::to_string(self->n) +
                                               " attempt(s): " + errors[0]);
-        auto errs = Value::array();
-        for (const auto& x : errors) errs.asArray().push(x);
-        e.details = Value::object({{"errors", errs}, {"text", text}, {"attempts", self->n}});
+        e.details = Value::object({{"errors", stringList(errors)}, {"repairs", stringList(r.repairs)}, {"text", text},
+                                   {"attempts", self->n}});
         self->out->reject(e);
         return;
       }
@@ -363,6 +391,10 @@ struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
 PromisePtr structured(CallContext& cx, const Value& prompt, const Value& schema, const Value& optsIn) {
   if (!schema.isObject()) fail(codes::kInvalidArgument, "llm.structured: schema must be a JSON Schema table, got " + schema.describe());
   Value opts = optsIn.isObject() ? optsIn.deepCopy() : Value::object();
+  const Value& rep = opts.get("report");
+  if (!rep.isNull() && !rep.isBool()) fail(codes::kInvalidArgument, "llm.structured: opts.report must be a boolean, got " + rep.describe());
+  bool report = rep.isBool() && rep.asBool();
+  opts.asObject().erase("report");
   checkKnown(opts, "llm.structured");
   LlmService& s = LlmService::of(cx);
   std::string model = s.resolve(cx.run, opts);
@@ -376,6 +408,7 @@ PromisePtr structured(CallContext& cx, const Value& prompt, const Value& schema,
   auto run = std::make_shared<StructuredRun>();
   run->env = {&cx.run, &cx.loop};
   run->schema = schema;
+  run->report = report;
   run->attempts = static_cast<int>(opts.getInt("attempts", 3));
   if (run->attempts < 1) fail(codes::kInvalidArgument, "llm.structured: opts.attempts must be at least 1");
   opts.asObject().erase("attempts");
@@ -400,6 +433,51 @@ PromisePtr structured(CallContext& cx, const Value& prompt, const Value& schema,
     }
   });
   return run->out;
+}
+
+// llm.stream with a schema: the reply so far, read by the repairing scanner at each chunk into
+// the partial value (as the AI SDK's streamObject shows it). The reply is the streamed text, or
+// for Anthropic the forced tool's input (structured output arrives as its arguments).
+struct PartialJson {
+  Value schema;
+  std::string toolName;  // the forced tool's name (opts.schema_name)
+  std::string text;
+  Value partial;  // the value read from `text` (null: none yet)
+  int64_t toolIndex = -1;
+  // The chunk's table with `partial` set (absent while no JSON has begun).
+  Value chunkValue(const llm::StreamChunk& c) {
+    Value v = llm::toValue(c);
+    size_t before = text.size();
+    text += c.text;
+    if (c.toolCall) {
+      if (!c.toolCall->name.empty() && c.toolCall->name == toolName) toolIndex = c.toolCall->index;
+      if (c.toolCall->index == toolIndex) text += c.toolCall->argumentsDelta;
+    }
+    // The whole text is read again at each chunk that adds to it (as the AI SDK does): a reply
+    // is small, and a lenient read of a prefix cannot be resumed where the last one stopped.
+    if (text.size() != before) {
+      partial = Value();
+      if (auto r = llm::repairJson(text)) {
+        llm::coerceToSchema(r->value, schema, nullptr);
+        partial = std::move(r->value);
+      }
+    }
+    if (!partial.isNull()) v.asObject().set("partial", partial.deepCopy());
+    return v;
+  }
+};
+
+std::shared_ptr<PartialJson> partialFor(const Value& opts) {
+  if (!opts.isObject() || !opts.get("schema").isObject()) return nullptr;
+  auto pj = std::make_shared<PartialJson>();
+  pj->schema = opts.get("schema");
+  pj->toolName = opts.getString("schema_name", llm::ChatRequest{}.responseSchemaName);
+  return pj;
+}
+
+// The chunk's table: with `partial` when the stream has a schema.
+Value chunkTable(const std::shared_ptr<PartialJson>& pj, const llm::StreamChunk& c) {
+  return pj ? pj->chunkValue(c) : llm::toValue(c);
 }
 
 // The iterator form of llm.stream: `for chunk in llm.stream(prompt) do ... end`. Resolves at
@@ -433,9 +511,9 @@ struct StreamQueue {
 PromisePtr streamIterator(CallEnv env, const Value& messages, const Value& opts) {
   auto q = std::make_shared<StreamQueue>();
   std::weak_ptr<StreamQueue> weak = q;
-  auto onChunk = [weak](const llm::StreamChunk& c) {
+  auto onChunk = [weak, pj = partialFor(opts)](const llm::StreamChunk& c) {
     if (auto s = weak.lock()) {
-      s->chunks.push_back(llm::toValue(c));
+      s->chunks.push_back(chunkTable(pj, c));
       s->wake();
     }
   };
@@ -498,10 +576,13 @@ struct Batch : std::enable_shared_from_this<Batch> {
 
 }  // namespace
 
-std::function<void(const llm::StreamChunk&)> scriptChunkHandler(
-    FunctionPtr fn, std::shared_ptr<std::weak_ptr<Promise>> stream) {
-  return [fn = std::move(fn), stream = std::move(stream)](const llm::StreamChunk& c) {
-    PromisePtr r = fn->call({llm::toValue(c)});
+namespace {
+
+// scriptChunkHandler, with `pj` (when set) adding each chunk's partial structured value.
+std::function<void(const llm::StreamChunk&)> chunkHandler(FunctionPtr fn, std::shared_ptr<std::weak_ptr<Promise>> stream,
+                                                          std::shared_ptr<PartialJson> pj) {
+  return [fn = std::move(fn), stream = std::move(stream), pj = std::move(pj)](const llm::StreamChunk& c) {
+    PromisePtr r = fn->call({chunkTable(pj, c)});
     auto stopOnError = [stream](const Promise& q) {
       if (!q.rejected()) return;
       if (auto p = stream->lock()) p->cancel(q.error());
@@ -509,6 +590,39 @@ std::function<void(const llm::StreamChunk&)> scriptChunkHandler(
     if (r->pending()) r->onSettle(stopOnError);
     else stopOnError(*r);  // the usual case: the callback returned without waiting
   };
+}
+
+// llm.stream's result with a schema: `output` is the whole reply read as the schema's value
+// (repaired and coerced as llm.structured does); a reply that still does not validate rejects.
+PromisePtr withOutput(PromisePtr p, const Value& schema) {
+  PromisePtr out = Promise::create();
+  p->onSettle([out, schema](const Promise& q) {
+    if (q.rejected()) {
+      out->reject(q.error());
+      return;
+    }
+    Value res = q.value();
+    std::string text = res.getString("text");
+    StructuredRead r = readStructured(text, schema);
+    if (!r.errors.empty()) {
+      Error e(codes::kValidationFailed, "the streamed reply did not match the schema: " + r.errors[0]);
+      e.details = Value::object({{"errors", stringList(r.errors)}, {"repairs", stringList(r.repairs)}, {"text", text}});
+      out->reject(e);
+      return;
+    }
+    if (res.isObject()) res.asObject().set("output", r.value);
+    out->resolve(res);
+  });
+  std::weak_ptr<Promise> wp = p;
+  out->setCanceller([wp] { if (auto x = wp.lock()) x->cancel(); });
+  return out;
+}
+
+}  // namespace
+
+std::function<void(const llm::StreamChunk&)> scriptChunkHandler(
+    FunctionPtr fn, std::shared_ptr<std::weak_ptr<Promise>> stream) {
+  return chunkHandler(std::move(fn), std::move(stream), nullptr);
 }
 
 PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Value& opts,
@@ -611,8 +725,10 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "stream")
       .param("messages", R"({"type":["string","array","object"]})")
       .opt("opts", R"({"type":["object","function"]})", "as for llm.chat (or the callback)")
-      .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta")
-      .returns("the same final result as llm.chat; without on_chunk, an iterator over the chunks")
+      .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta; "
+           "with opts.schema also `partial`, the value parsed so far (unfinished strings, arrays and objects closed)")
+      .returns("the same final result as llm.chat, plus `output` (the validated value, repaired and coerced as by llm.structured) "
+               "when opts.schema is given; without on_chunk, an iterator over the chunks")
       .doc("Streams a model call, calling on_chunk for every delta (or: for chunk in llm.stream(prompt) do ... end).")
       .async([](CallContext& cx, Args a) {
         Value opts = a[1];
@@ -626,7 +742,8 @@ void llmspell_register_llm(Registry& r) {
         if (!cb.isFunction()) fail(codes::kInvalidArgument, "llm.stream: on_chunk must be a function");
         FunctionPtr fn = cb.asFunction();
         auto holder = std::make_shared<std::weak_ptr<Promise>>();
-        auto onChunk = scriptChunkHandler(fn, holder);
+        auto pj = partialFor(opts);
+        auto onChunk = chunkHandler(fn, holder, pj);
         if (opts.isObject() && opts.get("on_chunk").isFunction()) {
           opts = opts.deepCopy();
           opts.asObject().erase("on_chunk");
@@ -641,15 +758,19 @@ void llmspell_register_llm(Registry& r) {
           });
           p->onSettle([t](const Promise&) mutable { t.cancel(); });
         }
-        return p;
+        return pj ? withOutput(p, pj->schema) : p;
       });
 
   r.fn("llm", "structured")
       .param("prompt", R"({"type":["string","array","object"]})")
       .param("schema", R"({"type":"object"})", "a JSON Schema")
-      .opt("opts", R"({"type":"object"})", "as for llm.chat, plus attempts (default 3) and mode (auto | native | instructed)")
-      .returns("a value that validates against the schema")
-      .doc("Structured output: native mode where the provider has one, else instructed JSON; validated and retried with the errors.")
+      .opt("opts", R"({"type":"object"})", "as for llm.chat, plus attempts (default 3), mode (auto | native | instructed) "
+           "and report (true: return {value, repairs, attempts})")
+      .returns("a value that validates against the schema; with opts.report, {value, repairs (a list of \"$.path: what was repaired or coerced\"), attempts}")
+      .doc("Structured output: native mode where the provider has one, else instructed JSON. The reply's JSON is repaired "
+           "(code fences and prose, trailing commas, single quotes, unquoted keys, comments, a truncated value) and coerced "
+           "where the schema is unambiguous (\"5\" for an integer, \"true\" for a boolean, a single value for an array), "
+           "then validated; only a reply that still fails costs a retry, which is sent the errors.")
       .async([](CallContext& cx, Args a) { return structured(cx, a[0], a[1], a[2]); });
 
   r.fn("llm", "embed")
