@@ -999,32 +999,32 @@ function llm.complete_async(prompt, opts) end
 ---@async
 ---@param messages string|any[]|table
 ---@param opts? table|function as for llm.chat (or the callback)
----@param on_chunk? function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta
----@return any # the same final result as llm.chat; without on_chunk, an iterator over the chunks
+---@param on_chunk? function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta; with opts.schema also `partial`, the value parsed so far (unfinished strings, arrays and objects closed)
+---@return any # the same final result as llm.chat, plus `output` (the validated value, repaired and coerced as by llm.structured) when opts.schema is given; without on_chunk, an iterator over the chunks
 function llm.stream(messages, opts, on_chunk) end
 
 ---Streams a model call, calling on_chunk for every delta (or: for chunk in llm.stream(prompt) do ... end).
 ---Returns a promise instead of suspending the spell.
 ---@param messages string|any[]|table
 ---@param opts? table|function as for llm.chat (or the callback)
----@param on_chunk? function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta
----@return promise # the same final result as llm.chat; without on_chunk, an iterator over the chunks
+---@param on_chunk? function called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta; with opts.schema also `partial`, the value parsed so far (unfinished strings, arrays and objects closed)
+---@return promise # the same final result as llm.chat, plus `output` (the validated value, repaired and coerced as by llm.structured) when opts.schema is given; without on_chunk, an iterator over the chunks
 function llm.stream_async(messages, opts, on_chunk) end
 
----Structured output: native mode where the provider has one, else instructed JSON; validated and retried with the errors.
+---Structured output: native mode where the provider has one, else instructed JSON. The reply's JSON is repaired (code fences and prose, trailing commas, single quotes, unquoted keys, comments, a truncated value) and coerced where the schema is unambiguous ("5" for an integer, "true" for a boolean, a single value for an array), then validated; only a reply that still fails costs a retry, which is sent the errors.
 ---@async
 ---@param prompt string|any[]|table
 ---@param schema table a JSON Schema
----@param opts? table as for llm.chat, plus attempts (default 3) and mode (auto | native | instructed)
----@return any # a value that validates against the schema
+---@param opts? table as for llm.chat, plus attempts (default 3), mode (auto | native | instructed) and report (true: return {value, repairs, attempts})
+---@return any # a value that validates against the schema; with opts.report, {value, repairs (a list of "$.path: what was repaired or coerced"), attempts}
 function llm.structured(prompt, schema, opts) end
 
----Structured output: native mode where the provider has one, else instructed JSON; validated and retried with the errors.
+---Structured output: native mode where the provider has one, else instructed JSON. The reply's JSON is repaired (code fences and prose, trailing commas, single quotes, unquoted keys, comments, a truncated value) and coerced where the schema is unambiguous ("5" for an integer, "true" for a boolean, a single value for an array), then validated; only a reply that still fails costs a retry, which is sent the errors.
 ---Returns a promise instead of suspending the spell.
 ---@param prompt string|any[]|table
 ---@param schema table a JSON Schema
----@param opts? table as for llm.chat, plus attempts (default 3) and mode (auto | native | instructed)
----@return promise # a value that validates against the schema
+---@param opts? table as for llm.chat, plus attempts (default 3), mode (auto | native | instructed) and report (true: return {value, repairs, attempts})
+---@return promise # a value that validates against the schema; with opts.report, {value, repairs (a list of "$.path: what was repaired or coerced"), attempts}
 function llm.structured_async(prompt, schema, opts) end
 
 ---Embeddings.

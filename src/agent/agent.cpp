@@ -8,6 +8,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/schema.hpp"
+#include "llmspell/llm/json_repair.hpp"
 
 namespace llmspell::agent {
 
@@ -382,7 +383,12 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
     bus_->emit("agent.step", Value::object({{"agent", cfg_.name}, {"iteration", int64_t{st->iteration}}, {"tool_calls", static_cast<int64_t>(n)}}));
   if (n == 0) {
     if (!cfg_.outputSchema.isNull()) {
-      auto parsed = llm::extractJson(st->lastText);
+      // Repaired and coerced as llm.structured does, before an iteration is spent on it.
+      std::optional<Value> parsed;
+      if (auto rep = llm::repairJson(st->lastText)) {
+        llm::coerceToSchema(rep->value, cfg_.outputSchema, nullptr);
+        parsed = std::move(rep->value);
+      }
       std::vector<std::string> errs;
       if (!parsed) errs.push_back("$: the answer is not JSON");
       else errs = validateSchema(*parsed, cfg_.outputSchema);

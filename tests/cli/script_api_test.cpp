@@ -274,6 +274,20 @@ TEST_F(ScriptApi, ASpawnedTaskThatFailsUnwatchedIsReported) {
   EXPECT_EQ(r.out, "done\n") << r.err;
 }
 
+TEST_F(ScriptApi, AgentOutputSchemaRepairsTheAnswerBeforeAnotherIteration) {
+  // Single quotes, an unquoted key, a number in a string and a trailing comma: repaired and
+  // coerced as llm.structured does, so the one scripted reply is enough.
+  auto r = spell(R"(
+llm.configure("mock", {replies = {{text = "Here: {'city': 'Paris', pop: '2100000',}"}}})
+local a = agent.create{name = "o", model = "mock/script", output_schema = {type = "object",
+  properties = {city = {type = "string"}, pop = {type = "integer"}}, required = {"city", "pop"}}}
+local res = a:run("x")
+print(res.status, res.output.city, res.output.pop, math.type(res.output.pop), res.iterations)
+)");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "completed\tParis\t2100000\tinteger\t1\n");
+}
+
 // ---- smaller: --approve ask without a terminal, tool info's empty examples ----
 
 TEST_F(ScriptApi, ApproveAskWithoutATerminalSaysWhy) {
