@@ -569,6 +569,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    // Removing a transfer whose name lookup is still running would otherwise join libcurl's
+    // resolver thread, blocking the loop for as long as getaddrinfo hangs (a spell ending with
+    // 1,000 calls to an unresolvable host held the process past its time limit until the hard
+    // stop). With QUICK_EXIT the thread is left to finish on its own.
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
