@@ -513,4 +513,7 @@ std::vector<std::string> validateSchema(const Value& v, const Value& schema,
   return errs;
 }
 
+std::string schemaChildPath(const std::string& path, const std::string& key) { return childPath(path, key); }
+std::string schemaIndexPath(const std::string& path, size_t index) { return indexPath(path, index); }
+
 }  // namespace llmspell

@@ -13,6 +13,8 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/schema.hpp"
+#include "llmspell/core/utf8.hpp"
 
 namespace llmspell::llm {
 
@@ -23,40 +25,12 @@ constexpr int kMaxStarts = 32;       // candidate '{' / '[' positions tried in p
 
 struct Unreadable {};  // the text is not JSON even read leniently
 
-bool isIdentifier(const std::string& k) {
-  if (k.empty() || std::isdigit(static_cast<unsigned char>(k[0]))) return false;
-  for (char c : k)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
-  return true;
-}
-
-// Paths as the schema validator writes them ($.a, $["a b"], $[0]).
-std::string childPath(const std::string& path, const std::string& key) {
-  if (isIdentifier(key)) return path + "." + key;
-  return path + "[" + toJsonText(Value(key)) + "]";
-}
-std::string indexPath(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+// Paths as the schema validator writes them, so repairs and validation errors name places alike.
+std::string childPath(const std::string& path, const std::string& key) { return schemaChildPath(path, key); }
+std::string indexPath(const std::string& path, size_t i) { return schemaIndexPath(path, i); }
 
 bool keyStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
 bool keyChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '-'; }
-
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // A lenient recursive-descent reader. The end of the text is never an error: whatever is open
 // there is closed (a member or element with nothing of its value yet is dropped). Anything else

@@ -16,6 +16,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/utf8.hpp"
 #include "tools/builtins.hpp"
 
 namespace llmspell::tools {
@@ -869,24 +870,8 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, char delim
 
 namespace {
 
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+// A numeric character reference as HTML decodes it: &#0; becomes U+FFFD too.
+void appendEntity(std::string& out, uint32_t cp) { appendUtf8(out, cp == 0 ? 0xFFFD : cp); }
 
 std::string decodeEntities(std::string_view s) {
   static const std::pair<const char*, uint32_t> named[] = {
@@ -917,13 +902,13 @@ std::string decodeEntities(std::string_view s) {
             return hex ? std::isxdigit(static_cast<unsigned char>(c))
                        : std::isdigit(static_cast<unsigned char>(c));
           })) {
-        appendUtf8(out, static_cast<uint32_t>(std::stoul(digits, nullptr, hex ? 16 : 10)));
+        appendEntity(out, static_cast<uint32_t>(std::stoul(digits, nullptr, hex ? 16 : 10)));
         done = true;
       }
     } else {
       for (const auto& [n, cp] : named)
         if (ent == n) {
-          appendUtf8(out, cp);
+          appendEntity(out, cp);
           done = true;
           break;
         }

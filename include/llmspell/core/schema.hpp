@@ -15,4 +15,8 @@ namespace llmspell {
 // (empty = valid).
 std::vector<std::string> validateSchema(const Value& v, const Value& schema, const std::string& path = "$");
 
+// Paths as the validator writes them: `$.a`, `$["a b"]` (a key that is not an identifier), `$[0]`.
+std::string schemaChildPath(const std::string& path, const std::string& key);
+std::string schemaIndexPath(const std::string& path, size_t index);
+
 }  // namespace llmspell

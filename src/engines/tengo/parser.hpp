@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "llmspell/core/utf8.hpp"
+
 namespace llmspell::tengo::detail {
 
 enum class Tok : uint8_t {
@@ -71,7 +73,7 @@ bool goParseInt(const std::string& s, int base, int64_t* out, bool* range);
 bool goParseFloat(const std::string& s, double* out);
 bool goUnquote(const std::string& lit, std::string* out);
 std::string goQuote(const std::string& s);
-void appendUtf8(std::string& out, uint32_t r);
+using llmspell::appendUtf8;  // core/utf8.hpp
 // Decodes one rune at s[i]; returns its length (>=1); *r = 0xFFFD on invalid.
 int decodeRune(const std::string& s, size_t i, int32_t* r);
 
