@@ -404,14 +404,14 @@ local __workflow = {}
 ---@async
 ---@param input? any the first step's input
 ---@param opts? table timeout (seconds)
----@return any # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts}}, usage, cost_usd, duration_ms, error}
+---@return any # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}
 function __workflow:run(input, opts) end
 
 ---Runs the workflow; a failed step (after on_error) gives status "failed" and `error`
 ---Returns a promise instead of suspending the spell.
 ---@param input? any the first step's input
 ---@param opts? table timeout (seconds)
----@return promise # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts}}, usage, cost_usd, duration_ms, error}
+---@return promise # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}
 function __workflow:run_async(input, opts) end
 
 ---Stops the runs of this workflow in flight: their steps are cancelled and they end with status "cancelled"

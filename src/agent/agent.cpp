@@ -137,6 +137,7 @@ struct Agent::RunState {
   std::shared_ptr<Agent> self;
   PromisePtr result;
   EventFn onEvent;
+  Within within;
   Value messages = Value::array();  // what is sent: system + history + this run
   size_t historyFrom = 0;           // first message that belongs to the history
   Value chatOpts;
@@ -184,12 +185,13 @@ bool Agent::removeTool(const std::string& name) {
   return false;
 }
 
-PromisePtr Agent::run(Value input, Value opts, EventFn onEvent) {
-  if (!hooks_ || !hooks_->has(hook_points::kAgentRun)) return runInner(std::move(input), std::move(opts), std::move(onEvent));
+PromisePtr Agent::run(Value input, Value opts, EventFn onEvent, Within within) {
+  if (!hooks_ || !hooks_->has(hook_points::kAgentRun))
+    return runInner(std::move(input), std::move(opts), std::move(onEvent), std::move(within));
   auto self = shared_from_this();
   Value args = Value::object({{"agent", cfg_.name}, {"input", input}, {"opts", opts.isNull() ? Value::object() : opts}});
-  return hooks_->run(hook_points::kAgentRun, std::move(args), [self, onEvent](Value a) {
-    return self->runInner(a.get("input"), a.get("opts"), onEvent);
+  return hooks_->run(hook_points::kAgentRun, std::move(args), [self, onEvent, within](Value a) {
+    return self->runInner(a.get("input"), a.get("opts"), onEvent, within);
   });
 }
 
@@ -199,13 +201,14 @@ PromisePtr Agent::run(Value input, Value opts, EventFn onEvent) {
 // memory holds afterwards (last writer wins, the bug this replaces); one conversation answered
 // in order is what "session" promises, and what llm.session's sends do. Runs without memory are
 // independent and run at once.
-PromisePtr Agent::runInner(Value input, Value opts, EventFn onEvent) {
-  if (cfg_.memory == "none") return startRun(std::move(input), std::move(opts), std::move(onEvent));
+PromisePtr Agent::runInner(Value input, Value opts, EventFn onEvent, Within within) {
+  if (cfg_.memory == "none") return startRun(std::move(input), std::move(opts), std::move(onEvent), std::move(within));
   auto out = Promise::create();
   auto self = shared_from_this();
-  auto go = [self, out, input = std::move(input), opts = std::move(opts), onEvent = std::move(onEvent)]() mutable {
+  auto go = [self, out, input = std::move(input), opts = std::move(opts), onEvent = std::move(onEvent),
+             within = std::move(within)]() mutable {
     if (!out->pending()) return self->nextOnMemory();  // cancelled while it waited
-    PromisePtr p = self->startRun(std::move(input), std::move(opts), std::move(onEvent));
+    PromisePtr p = self->startRun(std::move(input), std::move(opts), std::move(onEvent), std::move(within));
     out->setCanceller([p] { p->cancel(); });
     p->onSettle([self, out](const Promise& q) {
       if (q.rejected()) out->reject(q.error());
@@ -232,11 +235,12 @@ void Agent::nextOnMemory() {
   next();
 }
 
-PromisePtr Agent::startRun(Value input, Value opts, EventFn onEvent) {
+PromisePtr Agent::startRun(Value input, Value opts, EventFn onEvent, Within within) {
   auto st = std::make_shared<RunState>();
   st->self = shared_from_this();
   st->result = Promise::create();
   st->onEvent = std::move(onEvent);
+  st->within = std::move(within);
   try {
     if (!opts.isNull() && !opts.isObject()) fail(codes::kInvalidArgument, "agent run options must be a table, got " + opts.describe());
     st->maxIterations = cfg_.maxIterations;
@@ -344,7 +348,8 @@ void Agent::step(const std::shared_ptr<RunState>& st) {
   }
   PromisePtr p;
   try {
-    p = chat_(st->messages, st->chatOpts, onChunk);
+    if (st->within) p = st->within([&] { return chat_(st->messages, st->chatOpts, onChunk); });
+    else p = chat_(st->messages, st->chatOpts, onChunk);
   } catch (...) {
     p = Promise::create();
     p->rejectCurrentException();
@@ -471,8 +476,11 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
     if (!allowed) {
       p = Promise::rejected(Error(codes::kNotFound, "tool '" + name + "' is not available to this agent"));
     } else {
-      p = tools_.call(name, args, Value::object({{"caller", "agent:" + cfg_.name}, {"call_id", id}, {"agent", cfg_.name}}),
-                      hooks_);
+      auto call = [&] {
+        return tools_.call(name, args, Value::object({{"caller", "agent:" + cfg_.name}, {"call_id", id}, {"agent", cfg_.name}}),
+                           hooks_);
+      };
+      p = st->within ? st->within(call) : call();
     }
     ps.push_back(p);
     p->onSettle([s = st, results, left, answers, name, args, t0](const Promise& q) {

@@ -1,6 +1,7 @@
 // Workflow runs: one RunState per run drives the steps with promise callbacks on the loop, so
 // parallel steps really overlap (nothing blocks) and cancellation reaches every step in flight.
 #include "llmspell/workflow/workflow.hpp"
+#include "llmspell/core/usage.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,19 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 double msSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-// Adds every numeric field of `u` into `acc` (an object, created on demand).
-void addUsage(Value& acc, const Value& u) {
-  if (!u.isObject()) return;
-  if (!acc.isObject()) acc = Value::object();
-  for (const auto& [k, v] : u.asObject()) {
-    if (!v.isNumber()) continue;
-    Value& cur = acc.asObject()[k];
-    if (cur.isInt() && v.isInt()) cur = Value(cur.asInt() + v.asInt());
-    else if (cur.isNumber()) cur = Value(cur.asNumber() + v.asNumber());
-    else cur = v;
-  }
 }
 
 PromisePtr callSafely(const std::function<PromisePtr()>& f) {
@@ -436,12 +424,9 @@ struct RunState : std::enable_shared_from_this<RunState> {
         Value r = makeRecord("completed");
         r.asObject().set("output", q.value());
         if (senv->accounted) {
-          addUsage(self->usage, senv->usage);
-          self->cost += senv->costUsd;
-        } else if (q.value().isObject()) {
-          addUsage(self->usage, q.value().get("usage"));
-          const Value& cu = q.value().get("cost_usd");
-          if (cu.isNumber()) self->cost += cu.asNumber();
+          self->account(r, senv->usage, senv->costUsd);
+        } else if (q.value().isObject() && (q.value().get("usage").isObject() || q.value().get("cost_usd").isNumber())) {
+          self->account(r, q.value().get("usage"), q.value().getNumber("cost_usd", 0));
         }
         if (senv->details.isObject())
           for (const auto& [kk, vv] : senv->details.asObject()) r.asObject().set(kk, vv);
@@ -449,12 +434,11 @@ struct RunState : std::enable_shared_from_this<RunState> {
         return;
       }
       const_cast<Promise&>(q).markHandled();
-      if (senv->accounted) {  // a failed nested workflow still spent what it spent
-        addUsage(self->usage, senv->usage);
-        self->cost += senv->costUsd;
-      }
+      Value spent = Value::object();  // a failed step still spent what it spent
+      if (senv->accounted) self->account(spent, senv->usage, senv->costUsd);
       if (g->aborted || self->done) {
         Value r = makeRecord("cancelled");
+        for (const auto& [kk, vv] : spent.asObject()) r.asObject().set(kk, vv);
         r.asObject().set("error", q.error().toObject());
         if (senv->details.isObject())
           for (const auto& [kk, vv] : senv->details.asObject()) r.asObject().set(kk, vv);
@@ -489,6 +473,7 @@ struct RunState : std::enable_shared_from_this<RunState> {
         return;
       }
       Value r = makeRecord("failed");
+      for (const auto& [kk, vv] : spent.asObject()) r.asObject().set(kk, vv);
       r.asObject().set("error", q.error().toObject());
       if (senv->details.isObject())
         for (const auto& [kk, vv] : senv->details.asObject()) r.asObject().set(kk, vv);
@@ -500,6 +485,14 @@ struct RunState : std::enable_shared_from_this<RunState> {
     char buf[32];
     snprintf(buf, sizeof buf, "%gs", s);
     return buf;
+  }
+
+  // A step's usage and cost: into its record and the run's totals.
+  void account(Value& record, const Value& u, double costUsd) {
+    addUsage(usage, u);
+    cost += costUsd;
+    if (u.isObject()) record.asObject().set("usage", u);
+    record.asObject().set("cost_usd", costUsd);
   }
 
   void settleRecord(const Step* s, Value r, const PromisePtr& rec) {

@@ -194,6 +194,64 @@ print(r.status, r.steps[1].output, r.steps[2].status, r.error.code, r.error.mess
             "failed\tsecond answer\tfailed\tnot_found\tstep 'nobody' failed: no agent named 'nobody'\n");
 }
 
+TEST_F(WorkflowSpellTest, UsageCountsModelCallsMadeInsideSteps) {
+  // A step's model calls count in its record and the workflow's usage whatever the step returns:
+  // calls in a step function (also after it waited, and in what it spawns), an agent run inside
+  // a function, a script tool's own call, a nested workflow run from a function. Each reply
+  // reports a different power of two of input tokens, so a sum names exactly the calls in it.
+  // Two parallel steps whose waits interleave each count only their own calls.
+  EXPECT_EQ(exec(R"(
+local replies = {}
+for i = 0, 11 do replies[#replies + 1] = {text = "r" .. i, usage = {input_tokens = 2 ^ i, output_tokens = 1}} end
+llm.configure("mock", {replies = replies})
+local m = {model = "mock/script"}
+local helper = agent.create{name = "helper", model = "mock/script"}
+tools.define{name = "asker", description = "asks the model", parameters = {type = "object"},
+  run = function(args) return llm.chat("tool question", m).text end}
+local w = workflow.sequential{name = "w", steps = {
+  {name = "direct", run = function(x)
+    local a = llm.chat("q1", m).text   -- 1
+    sleep(0.01)
+    return a .. llm.chat("q2", m).text -- 2
+  end},
+  {name = "spawned", run = function(x)
+    return await(spawn(function() return llm.chat("q3", m).text end)) -- 4
+  end},
+  {name = "agent_in_fn", run = function(x) return helper:run("hi").text end}, -- 8
+  {name = "tool", tool = "asker"}, -- 16
+  {name = "nested", run = function(x)
+    local inner = workflow.sequential{steps = {
+      function(y) return llm.chat("n1", m).text end, -- 32
+      function(y) return llm.chat("n2", m).text end, -- 64
+    }}
+    return inner:run(x).output
+  end},
+  {name = "no_calls", run = function(x) return x end},
+}}
+local r = w:run("go")
+print(r.status, r.usage.input_tokens, r.usage.output_tokens)
+for _, s in ipairs(r.steps) do print(s.name, s.usage and s.usage.input_tokens, s.cost_usd) end
+local function slow(name, pause)
+  return {name = name, run = function(x)
+    local a = llm.chat(name, m).usage.input_tokens
+    sleep(pause)
+    return a + llm.chat(name, m).usage.input_tokens
+  end}
+end
+local p = workflow.parallel{steps = {slow("a", 0.03), slow("b", 0.01)}}:run(0)
+print(p.status, p.usage.input_tokens, p.steps[1].usage.input_tokens == p.steps[1].output,
+      p.steps[2].usage.input_tokens == p.steps[2].output)
+)"),
+            "completed\t127\t7\n"
+            "direct\t3\t0.0\n"
+            "spawned\t4\t0.0\n"
+            "agent_in_fn\t8\t0.0\n"
+            "tool\t16\t0.0\n"
+            "nested\t96\t0.0\n"
+            "no_calls\tnil\tnil\n"
+            "completed\t1920\ttrue\ttrue\n");
+}
+
 TEST_F(WorkflowSpellTest, ConditionalLoopAndMap) {
   EXPECT_EQ(exec(R"(
 local c = workflow.conditional{branches = {

@@ -78,6 +78,11 @@ Value configToValue(const AgentConfig& c);
 // | {type = "iteration", n} ; called on the loop thread, in order.
 using EventFn = std::function<void(const Value& event)>;
 
+// Runs `f` as if the code that started the run were running (the bridge: in its usage scope,
+// so a workflow step's usage includes the agents it runs). An agent's loop continues in host
+// callbacks, so it calls out through this: its model calls and its tool calls.
+using Within = std::function<PromisePtr(const std::function<PromisePtr()>& f)>;
+
 class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
  public:
   Agent(AgentConfig cfg, tools::ToolRegistry& tools, ChatFn chat, HookRegistry* hooks = nullptr,
@@ -92,7 +97,7 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
   // message}. Cancelling the promise cancels the model call or tools in flight. Runs of an agent
   // with memory ("session", "persistent") take turns: one started while another is going waits
   // for it, so each sees the whole conversation; runs without memory go at once.
-  PromisePtr run(Value input, Value opts = {}, EventFn onEvent = nullptr);
+  PromisePtr run(Value input, Value opts = {}, EventFn onEvent = nullptr, Within within = nullptr);
 
   const AgentConfig& config() const { return cfg_; }
   AgentConfig& mutableConfig() { return cfg_; }
@@ -121,8 +126,8 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
   // `why` (empty for "completed") is the guard that stopped the run, as result.error.
   void finish(const std::shared_ptr<RunState>& st, const std::string& status, const std::string& why = "");
   void afterModel(const std::shared_ptr<RunState>& st, const Value& reply);
-  PromisePtr runInner(Value input, Value opts, EventFn onEvent);  // waits its turn on the memory
-  PromisePtr startRun(Value input, Value opts, EventFn onEvent);
+  PromisePtr runInner(Value input, Value opts, EventFn onEvent, Within within);  // waits its turn on the memory
+  PromisePtr startRun(Value input, Value opts, EventFn onEvent, Within within);
   void nextOnMemory();
 
   AgentConfig cfg_;

@@ -21,6 +21,7 @@
 #include "llmspell/core/error.hpp"
 #include "llmspell/core/permissions.hpp"
 #include "llmspell/core/schema.hpp"
+#include "llmspell/core/usage.hpp"
 #include "llmspell/core/value.hpp"
 #include "llmspell/runtime/loop.hpp"
 
@@ -246,6 +247,9 @@ class RunContext {
   // require from its own directory tree without a read grant.
   std::function<PromisePtr(const SpellSource& src)> include;
   std::vector<std::string> sourceExtensions;
+  // The usage scope of the code running now (core/usage.hpp); null: none. Set only through
+  // UsageScopeGuard, which puts the previous one back.
+  UsageScopePtr usageScope;
 
   // Services: one instance per type, created on first use by `make`.
   template <typename T>
@@ -271,6 +275,21 @@ class RunContext {
   CancelScope scope_;
   MemoryBudgetPtr memory_ = std::make_shared<MemoryBudget>();
   std::unordered_map<std::type_index, std::shared_ptr<void>> services_;
+};
+
+// Makes `scope` the run's current usage scope until destroyed.
+class UsageScopeGuard {
+ public:
+  UsageScopeGuard(RunContext& run, UsageScopePtr scope) : run_(run), prev_(std::move(run.usageScope)) {
+    run.usageScope = std::move(scope);
+  }
+  ~UsageScopeGuard() { run_.usageScope = std::move(prev_); }
+  UsageScopeGuard(const UsageScopeGuard&) = delete;
+  UsageScopeGuard& operator=(const UsageScopeGuard&) = delete;
+
+ private:
+  RunContext& run_;
+  UsageScopePtr prev_;
 };
 
 // The most a spell's source file (its entry, an included or required file) may hold.

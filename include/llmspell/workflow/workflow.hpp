@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/usage.hpp"
 #include "llmspell/core/value.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
@@ -64,6 +65,9 @@ struct RunEnv {
   HookRegistry* hooks = nullptr;
   EventBus* bus = nullptr;
   void* host = nullptr;
+  // The usage scope current when the run started (see core/usage.hpp): the embedding's steps
+  // count the model calls they make in scopes under it. The layer only passes it on.
+  UsageScopePtr usageScope;
   // How many workflows this run is nested in. A step that starts a workflow passes depth + 1;
   // a run deeper than kMaxNesting fails with limit_exceeded (a workflow that runs itself).
   int depth = 0;

@@ -88,6 +88,16 @@ std::shared_ptr<HookRegistry> agentHooks(RunContext& run, const std::string& nam
   return reg;
 }
 
+// An agent run continues in host callbacks, where no script task is running: it calls out
+// within the usage scope current when it started (a workflow step's), so the step counts it.
+agent::Within withinScope(RunContext& run) {
+  if (!run.usageScope) return nullptr;
+  return [rp = &run, scope = run.usageScope](const std::function<PromisePtr()>& f) {
+    UsageScopeGuard g(*rp, scope);
+    return f();
+  };
+}
+
 // The agent as a tool: {input} -> the agent's answer text.
 std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opts) {
   tools::Tool t;
@@ -100,7 +110,7 @@ std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opt
        {"properties", Value::object({{"input", Value::object({{"type", "string"}, {"description", "the task or question for the agent"}})}})},
        {"required", Value::array({Value("input")})}});
   std::weak_ptr<Agent> weak = a;
-  t.run = [weak](const Value& args, tools::ToolEnv& env) -> PromisePtr {
+  t.run = [weak, rp = &run](const Value& args, tools::ToolEnv& env) -> PromisePtr {
     auto ag = weak.lock();
     if (!ag) return Promise::rejected(Error(codes::kNotFound, "the agent behind this tool is gone"));
     // Runs of an agent with memory take turns, so a run asking for itself as a tool would wait
@@ -109,7 +119,8 @@ std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opt
       return Promise::rejected(Error(codes::kInvalidArgument,
                                      "agent '" + ag->config().name + "' cannot call itself as a tool while its memory is in use; "
                                      "give the tool a copy (a:clone{memory = \"none\"}) instead"));
-    return promiseThen(ag->run(args.get("input"), Value::object(), nullptr), [](const Value& r) { return r.get("text"); });
+    return promiseThen(ag->run(args.get("input"), Value::object(), nullptr, withinScope(*rp)),
+                       [](const Value& r) { return r.get("text"); });
   };
   std::string name = t.name;
   tools::toolsFor(run).define(std::move(t));
@@ -171,7 +182,7 @@ PromisePtr runAgent(CallContext& cx, const AgentPtr& a, const Value& input, cons
       if (p) p->markHandled();
     };
   }
-  PromisePtr p = a->run(input, opts, ev);
+  PromisePtr p = a->run(input, opts, ev, withinScope(cx.run));
   if (a->config().memory != "persistent") return p;
   RunContext* rp = &cx.run;
   Loop* lp = &cx.loop;
@@ -215,6 +226,7 @@ struct Collab {
   double cost = 0;
   PromisePtr result = Promise::create();
   PromisePtr inflight;
+  agent::Within within;  // the usage scope of the call that started it
 };
 
 std::string discussion(const Collab& c) {
@@ -236,7 +248,7 @@ void collabFinish(const std::shared_ptr<Collab>& c, const std::string& text) {
 
 void collabRun(const std::shared_ptr<Collab>& c, const AgentPtr& a, const std::string& prompt,
                std::function<void(const Value&)> then) {
-  c->inflight = a->run(Value(prompt), Value::object(), nullptr);
+  c->inflight = a->run(Value(prompt), Value::object(), nullptr, c->within);
   c->inflight->onSettle([c, then = std::move(then)](const Promise& q) {
     if (!c->result->pending()) return;
     if (q.rejected()) return c->result->reject(q.error());
@@ -480,6 +492,7 @@ void llmspell_register_agent(Registry& r) {
       .doc("Rounds of discussion, in a fixed order or with the moderator picking each speaker; a moderator, when given, writes the final answer")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         auto c = std::make_shared<Collab>();
+        c->within = withinScope(cx.run);
         for (const auto& v : a[0].asArray()) c->agents.push_back(findAgent(cx.run, v, "agent.collaborate"));
         c->task = a[1].asString();
         const Value& o = a[2];

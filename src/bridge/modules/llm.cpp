@@ -206,9 +206,13 @@ llm::CallOptions callOptions(const Value& opts) {
 // ---------------- one hooked, evented, budgeted call ----------------
 
 struct CallEnv {
+  CallEnv(RunContext* r, Loop* l, HookRegistry* h = nullptr) : run(r), loop(l), hooks(h), usageScope(r->usageScope) {}
   RunContext* run;
   Loop* loop;
-  HookRegistry* hooks = nullptr;  // the llm.call hooks to run; null: the run's
+  HookRegistry* hooks;  // the llm.call hooks to run; null: the run's
+  // The usage scope current when the call (or the batch, or the structured retries) began:
+  // completed calls count there, whenever they finish.
+  UsageScopePtr usageScope;
 };
 
 PromisePtr budgetCheck(RunContext& run, LlmService& s) {
@@ -249,7 +253,7 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       RunContext* rp = &run;
       std::string m = model;
       std::string provider = prov;
-      p->onSettle([rp, m, provider, started](const Promise& q) {
+      p->onSettle([rp, m, provider, started, scope = env.usageScope](const Promise& q) {
         auto* svc = rp->findService<LlmService>();
         auto& bus = busFor(*rp);
         if (svc && svc->log) {
@@ -285,6 +289,7 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
             svc->spentUsd += v.getNumber("cost_usd");
             svc->spentTokens += v.get("usage").getInt("total_tokens");
           }
+          if (scope) scope->add(v.get("usage"), v.getNumber("cost_usd"));
           bus.emit("llm.response", Value::object({{"model", m}, {"provider", v.getString("provider")}, {"usage", v.get("usage")},
                                                   {"cost_usd", v.get("cost_usd")}, {"latency_ms", v.get("latency_ms")},
                                                   {"finish_reason", v.get("finish_reason")}}));
@@ -338,6 +343,7 @@ Value stringList(const std::vector<std::string>& xs) {
 }
 
 struct StructuredRun : std::enable_shared_from_this<StructuredRun> {
+  explicit StructuredRun(CallEnv e) : env(std::move(e)) {}
   CallEnv env;
   Value messages;  // array of message values
   Value opts;
@@ -405,8 +411,7 @@ PromisePtr structured(CallContext& cx, const Value& prompt, const Value& schema,
     fail(codes::kInvalidArgument, "llm.structured: opts.mode must be \"auto\", \"native\" or \"instructed\"");
   }
   bool native = mode == "native" || (mode == "auto" && kind != "mock");
-  auto run = std::make_shared<StructuredRun>();
-  run->env = {&cx.run, &cx.loop};
+  auto run = std::make_shared<StructuredRun>(CallEnv{&cx.run, &cx.loop});
   run->schema = schema;
   run->report = report;
   run->attempts = static_cast<int>(opts.getInt("attempts", 3));
@@ -547,6 +552,7 @@ PromisePtr streamIterator(CallEnv env, const Value& messages, const Value& opts)
 // llm.batch: many prompts, at most `concurrency` in flight; results in input order, failures as
 // error values.
 struct Batch : std::enable_shared_from_this<Batch> {
+  explicit Batch(CallEnv e) : env(std::move(e)) {}
   CallEnv env;
   std::vector<Value> prompts;
   Value opts;
@@ -637,8 +643,7 @@ void llmspell_register_llm(Registry& r) {
       .returns("the llm.chat results in input order; a failed prompt gives an error value")
       .doc("Many prompts with bounded concurrency.")
       .async([](CallContext& cx, Args a) {
-        auto b = std::make_shared<Batch>();
-        b->env = {&cx.run, &cx.loop};
+        auto b = std::make_shared<Batch>(CallEnv{&cx.run, &cx.loop});
         for (const auto& p : a[0].asArray()) b->prompts.push_back(messagesArg(p));
         Value opts = a[1].isObject() ? a[1].deepCopy() : Value::object();
         if (!opts.get("concurrency").isNull()) {

@@ -53,7 +53,7 @@ RunContext& hostRun(StepEnv& env) {
 }
 
 workflow::RunEnv runEnvFor(RunContext& run) {
-  return workflow::RunEnv{run.loop(), &hooksFor(run), &busFor(run), &run};
+  return workflow::RunEnv{run.loop(), &hooksFor(run), &busFor(run), &run, run.usageScope};
 }
 
 // Calls a registry declaration with positional arguments (validated as the engines would).
@@ -152,13 +152,47 @@ std::string nameOfHandle(RunContext& run, const Value& h) {
   return "";
 }
 
+// A step run in a usage scope of its own, under the workflow's: the model calls it makes, in a
+// step function, a script tool, an agent or anything they spawn, count as the step's usage even
+// when its output does not carry them. The scope sees every call an agent's or a nested
+// workflow's result counts, and more (model calls inside the agent's script tools), so when it
+// saw any call it replaces what the step accounted from a result.
+workflow::StepRun inUsageScope(workflow::StepRun run) {
+  return [run = std::move(run)](Value in, StepEnv& env) -> PromisePtr {
+    RunContext& rc = hostRun(env);
+    auto scope = std::make_shared<UsageScope>(env.run.usageScope);
+    PromisePtr p;
+    {
+      UsageScopeGuard g(rc, scope);
+      p = run(std::move(in), env);
+    }
+    StepEnv* pe = &env;  // valid until q settles
+    auto q = Promise::create();
+    p->onSettle([q, pe, scope](const Promise& r) {
+      if (scope->calls > 0) {
+        pe->accounted = true;
+        pe->usage = scope->usage;
+        pe->costUsd = scope->costUsd;
+      }
+      if (r.rejected()) {
+        const_cast<Promise&>(r).markHandled();
+        q->reject(r.error());
+      } else {
+        q->resolve(r.value());
+      }
+    });
+    q->setCanceller([p] { if (p->pending()) p->cancel(); });
+    return q;
+  };
+}
+
 Step toolStep(std::string tool, Value fixed) {
   Step s;
   s.name = tool;
   s.kind = "tool";
   s.spec = Value::object({{"tool", tool}});
   if (fixed.isObject()) s.spec.asObject().set("args", fixed);
-  s.run = [tool, fixed](Value in, StepEnv& env) { return callTool(hostRun(env), tool, fixed, in); };
+  s.run = inUsageScope([tool, fixed](Value in, StepEnv& env) { return callTool(hostRun(env), tool, fixed, in); });
   return s;
 }
 
@@ -167,10 +201,10 @@ Step agentStep(std::string agentName) {
   s.name = agentName;
   s.kind = "agent";
   s.spec = Value::object({{"agent", agentName}});
-  s.run = [agentName](Value in, StepEnv& env) {
+  s.run = inUsageScope([agentName](Value in, StepEnv& env) {
     RunContext& run = hostRun(env);
     return callRunMethod(run, findAgent(run, agentName, true), in, env);
-  };
+  });
   return s;
 }
 
@@ -181,11 +215,13 @@ Step refStep(std::string name, std::string kind) {
   s.name = name;
   s.kind = kind;
   s.spec = kind == "workflow" ? Value::object({{"workflow", name}}) : Value::object({{"ref", name}});
-  s.run = [name, kind](Value in, StepEnv& env) -> PromisePtr {
+  s.run = inUsageScope([name, kind](Value in, StepEnv& env) -> PromisePtr {
     RunContext& run = hostRun(env);
     auto& names = namesOf(run).byName;
     if (auto it = names.find(name); it != names.end()) {
-      PromisePtr np = it->second->run(std::move(in), env.run.nested());
+      workflow::RunEnv ne = env.run.nested();
+      ne.usageScope = run.usageScope;  // the step's: the nested run's calls count in it
+      PromisePtr np = it->second->run(std::move(in), ne);
       auto q = Promise::create();
       StepEnv* pe = &env;
       np->onSettle([q, pe](const Promise& r) {
@@ -214,12 +250,16 @@ Step refStep(std::string name, std::string kind) {
     if (!Registry::global().find("tools.call"))
       return Promise::rejected(Error(codes::kNotFound, "no workflow, agent or tool named '" + name + "'"));
     return callTool(run, name, Value(), in);
-  };
+  });
   return s;
 }
 
+// Conditions and merges run in the workflow's usage scope (they are no step's).
 workflow::ValueFn scriptFn(FunctionPtr fn) {
-  return [fn](std::vector<Value> args, StepEnv&) { return fn->call(std::move(args)); };
+  return [fn](std::vector<Value> args, StepEnv& env) {
+    UsageScopeGuard g(hostRun(env), env.run.usageScope);
+    return fn->call(std::move(args));
+  };
 }
 
 std::string where(const std::string& wf, const std::string& what) { return "workflow '" + wf + "': " + what; }
@@ -245,10 +285,9 @@ void applyStepFields(Step& s, const Value& t, const std::string& wf, const std::
 
 Step stepFromValue(RunContext& run, const Value& v, const std::string& wf, const std::string& label) {
   if (v.isFunction()) {
-    Step s = Step::fn("", [fn = v.asFunction()](Value in, StepEnv& env) {
+    return Step::fn("", inUsageScope([fn = v.asFunction()](Value in, StepEnv& env) {
       return fn->call({std::move(in), env.ctxValue()});
-    });
-    return s;
+    }));
   }
   if (v.isString()) {
     if (v.asString().empty()) fail(codes::kInvalidArgument, where(wf, label + ": empty tool name"));
@@ -266,7 +305,7 @@ Step stepFromValue(RunContext& run, const Value& v, const std::string& wf, const
     s.kind = type == "agent" ? "agent" : "handle";
     s.spec = type == "agent" && !hname.empty() ? Value::object({{"agent", hname}})
                                                : Value::object({{"type", type}});
-    s.run = [h = v](Value in, StepEnv& env) { return callRunMethod(hostRun(env), h, in, env); };
+    s.run = inUsageScope([h = v](Value in, StepEnv& env) { return callRunMethod(hostRun(env), h, in, env); });
     return s;
   }
   if (v.isObject()) {
@@ -512,7 +551,7 @@ void llmspell_register_workflow(Registry& r) {
       .opt("input", R"({})", "the first step's input")
       .opt("opts", R"({"type":"object"})", "timeout (seconds)")
       .returns("{output, status = \"completed\" | \"failed\" | \"cancelled\", steps = {{name, status, "
-               "output, error, duration_ms, attempts}}, usage, cost_usd, duration_ms, error}")
+               "output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}")
       .doc("Runs the workflow; a failed step (after on_error) gives status \"failed\" and `error`")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         return workflowOf(a[0])->run(a[1], runEnvFor(cx.run));

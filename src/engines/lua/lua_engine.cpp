@@ -50,6 +50,9 @@ struct Task : std::enable_shared_from_this<Task> {
   // of a cancelled task fails the same way, so the coroutine ends at its next wait.
   PromisePtr waitingOn;
   bool cancelled = false;
+  // The usage scope the task runs in: the one current when it started (a workflow step's, for
+  // a step function and everything it spawns). Swapped into the run while the task runs.
+  UsageScopePtr usageScope;
 };
 using TaskPtr = std::shared_ptr<Task>;
 
@@ -615,8 +618,12 @@ void resumeTask(LuaCtx* c, const TaskPtr& t, int nargs) {
   c->currentRoot = t.get();
   c->inHost = false;  // Lua code runs under the memory cap
   ++c->resumeDepth;
+  // Swapped rather than copied (no reference counting per resume): while the task runs, its
+  // field holds the scope to put back.
+  std::swap(c->run->usageScope, t->usageScope);
   int nres = 0;
   int status = lua_resume(t->co, c->L, nargs, &nres);
+  std::swap(c->run->usageScope, t->usageScope);
   --c->resumeDepth;
   c->inHost = prevHost;
   c->currentRoot = prev;
@@ -672,6 +679,7 @@ void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
 TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
   auto t = std::make_shared<Task>();
   t->done = Promise::create();
+  t->usageScope = c->run->usageScope;
   // A raw pointer is enough: while `done` is pending its task is alive (on this stack, or in
   // c->tasks once suspended), and settling drops the canceller.
   t->done->setCanceller([task = t.get()] {
