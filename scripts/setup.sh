@@ -17,6 +17,8 @@ PACKAGES=(
   python3-jsonschema  # tests: tool schemas sent to providers checked against the JSON Schema meta-schema
   hyperfine clang-format clang-tidy
   clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC
+  # What Debian's libnode108 (V8 for JavaScript spells, below) links against.
+  libuv1 libc-ares2 libnghttp2-14 libbrotli1 libicu72 libssl3 zlib1g
 )
 
 missing=()
@@ -38,11 +40,39 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# V8 for JavaScript spells: Debian 12's libnode (Node 18.20, V8 10.2). The normal install comes
+# first; where it is refused (an image whose NodeSource nodejs conflicts with libnode108; apt
+# must never remove it, hence --no-remove), Debian's own libnode108 and libnode-dev packages are
+# unpacked into the checkout's third_party_data/libnode (ignored by git). CMake builds against
+# whichever holds V8 10.2 headers and a libnode.so.108 (cmake/FindLibnode.cmake).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+libnode_dir="$root/third_party_data/libnode"
+libnode_ok() {
+  [ -f "$1/include/node/v8-version.h" ] && [ -e "$1/lib/x86_64-linux-gnu/libnode.so.108" ] &&
+    grep -q "define V8_MAJOR_VERSION 10" "$1/include/node/v8-version.h"
+}
+if ! libnode_ok /usr && ! libnode_ok "$libnode_dir/usr"; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $SUDO apt-get install -y -qq --no-install-recommends --no-remove libnode-dev >/dev/null 2>&1 || ! libnode_ok /usr; then
+    echo "setup: libnode-dev cannot be installed normally here; unpacking Debian's libnode108 and libnode-dev into third_party_data/libnode" >&2
+    tmp="$(mktemp -d)"
+    chmod 755 "$tmp"
+    (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null 2>&1) ||
+      { $SUDO apt-get update -qq && (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null); }
+    rm -rf "$libnode_dir"
+    mkdir -p "$libnode_dir"
+    for f in "$tmp"/*.deb; do dpkg-deb -x "$f" "$libnode_dir"; done
+    rm -rf "$tmp"
+    libnode_ok "$libnode_dir/usr" || { echo "setup: unpacking libnode failed" >&2; exit 1; }
+  fi
+fi
+
 # Data dependency: OpenAI's BPE rank files (cl100k_base, o200k_base) as shipped by the npm
 # package `tiktoken` (encoders/*.json). llm.count_tokens reads them at run time for exact
 # counts (src/llm/tokenizer.cpp); without them it estimates. Installed into the checkout's
 # third_party_data/ (ignored by git); nothing is copied into the repository.
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tk_version=1.0.22
 if [ ! -f "$root/third_party_data/node_modules/tiktoken/encoders/o200k_base.json" ] ||
    ! grep -q "\"version\": \"$tk_version\"" "$root/third_party_data/node_modules/tiktoken/package.json" 2>/dev/null; then
