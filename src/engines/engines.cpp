@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "engines/js/js_engine.hpp"
 #include "llmspell/engines/lua/lua_engine.hpp"
 
 namespace llmspell {
@@ -10,7 +11,7 @@ namespace llmspell {
 Engine& tengoEngine();  // tengo_engine.cpp
 
 const std::vector<Engine*>& allEngines() {
-  static const std::vector<Engine*> all = {&luaEngine(), &tengoEngine()};
+  static const std::vector<Engine*> all = {&luaEngine(), &tengoEngine(), &jsEngine()};
   return all;
 }
 

@@ -227,7 +227,11 @@ RunResult runSpellImpl(const RunOptions& opts) {
   Engine* engine = nullptr;
   if (!engineName.empty()) {
     engine = findEngine(engineName);
-    if (!engine) return usage("unknown engine '" + engineName + "' (this build has: lua, tengo)");
+    if (!engine) {
+      std::string have;
+      for (Engine* e : allEngines()) have += (have.empty() ? "" : ", ") + std::string(e->name());
+      return usage("unknown engine '" + engineName + "' (this build has: " + have + ")");
+    }
   } else if (!entryPath.empty()) {
     engine = engineForPath(entryPath);
     if (!engine) return usage("cannot tell the engine of " + entryPath + " from its extension; pass --engine");

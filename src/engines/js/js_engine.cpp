@@ -1,0 +1,1189 @@
+// The JavaScript engine: V8 10.2 from Debian's libnode (see docs/javascript.md and
+// ../shared/reference/js-engine.md for why V8 and the facts it is built on).
+//
+// One isolate per spell with one context. A spell file is an ES module (top-level await, static
+// `import` of files inside the spell's directory); `exec` code is the body of an async function
+// (so `return x` works); a REPL line is a classic script, whose bindings persist. The whole
+// registry is bound generically: namespaces become objects of camelCase functions, declared types
+// become classes whose methods are the registry's methods, every async host function returns a
+// Promise, host errors are LlmspellError instances.
+//
+// Async model: microtasks run only when the host says so (explicit policy): after every entry
+// from the host into JavaScript (a callback, a host promise settling), at the outermost level.
+// Limits: the heap limit with a near-heap-limit callback, ArrayBuffers charged by the allocator,
+// host bytes charged through the run's MemoryBudget; the time limit by a loop timer while the
+// spell waits and by a watchdog thread that interrupts running JavaScript. A stop is
+// TerminateExecution, which no try/finally or promise handler can catch; the isolate never runs
+// script code again.
+#include "engines/js/js_engine.hpp"
+
+#include <libplatform/libplatform.h>
+#include <v8.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engines/js/js_allocator.hpp"
+#include "llmspell/core/convert.hpp"
+#include "llmspell/core/suggest.hpp"
+
+namespace llmspell {
+namespace {
+
+using v8::Local;
+using v8::MaybeLocal;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kKillHeadroom = 32u << 20;  // heap granted so a stopped spell can unwind
+constexpr int kMaxDepth = 200;                // nesting of values crossing the boundary
+
+// ---- the process-wide platform ----
+
+void initV8() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // No WebAssembly, no SharedArrayBuffer (and so no Atomics.wait on shared memory).
+    const char flags[] = "--no-expose-wasm --no-harmony-sharedarraybuffer";
+    v8::V8::SetFlagsFromString(flags, sizeof flags - 1);
+    v8::V8::InitializeICU();
+    static std::unique_ptr<v8::Platform> platform = v8::platform::NewDefaultPlatform();
+    v8::V8::InitializePlatform(platform.get());
+    v8::V8::Initialize();
+  });
+}
+
+// ---- per-context state ----
+
+struct Boxed {  // a host value behind a JS wrapper (handle, host function)
+  Value v;
+  v8::Global<v8::Object> wrapper;
+};
+
+struct JsCtx;
+
+// The watchdog: stops JavaScript that runs past the deadline without returning to the loop.
+class Watchdog {
+ public:
+  Watchdog(double seconds, std::function<void()> fire)
+      : thread_([this, seconds, fire = std::move(fire)] {
+          std::unique_lock lk(mu_);
+          if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) fire();
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+struct ModuleInfo {
+  std::string rel;  // path relative to the spell's directory, as imports resolve it
+  v8::Global<v8::Module> module;
+};
+
+struct JsCtx {
+  v8::Isolate* iso = nullptr;
+  v8::Global<v8::Context> context;
+  RunContext* run = nullptr;
+  Loop* loop = nullptr;
+  Limits limits;
+  size_t memLimit = 0;
+  js::BufferBudget buffers;
+  std::atomic<size_t> heapUsed{0};
+  int64_t hostBytes = 0;
+  bool killed = false;
+  Error killReason;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  int depth = 0;        // host -> JS entries on the stack
+  int pendingCalls = 0;  // callbacks whose promise has not settled (busy())
+  v8::Global<v8::Function> errorClass;
+  std::unordered_map<std::string, v8::Global<v8::FunctionTemplate>> types;
+  std::unordered_set<Boxed*> boxes;
+  std::unordered_set<struct PromiseLink*> links;  // JS promises a host promise waits on
+  v8::Global<v8::Private> boxKey;                 // marks host functions (their Boxed)
+  std::unordered_map<int, std::vector<ModuleInfo*>> modulesByHash;
+  std::unordered_map<std::string, std::unique_ptr<ModuleInfo>> modulesByPath;
+  std::string chunkName = "spell";
+
+  Local<v8::Context> ctx() const { return context.Get(iso); }
+  size_t used() const { return heapUsed.load() + buffers.used.load() + static_cast<size_t>(std::max<int64_t>(hostBytes, 0)); }
+
+  void kill(Error reason) {
+    if (killed) return;
+    killed = true;
+    killReason = std::move(reason);
+    killReason.code = std::string(codes::kLimitExceeded);
+    iso->TerminateExecution();
+  }
+};
+
+JsCtx* ctxOf(v8::Isolate* iso) { return static_cast<JsCtx*>(iso->GetData(0)); }
+
+// ---- strings ----
+
+Local<v8::String> str(v8::Isolate* iso, std::string_view s) {
+  if (s.size() > static_cast<size_t>(v8::String::kMaxLength))
+    fail(codes::kLimitExceeded, "a string of " + std::to_string(s.size()) + " bytes is longer than JavaScript strings may be");
+  Local<v8::String> out;
+  if (!v8::String::NewFromUtf8(iso, s.data(), v8::NewStringType::kNormal, static_cast<int>(s.size())).ToLocal(&out))
+    fail(codes::kLimitExceeded, "a string of " + std::to_string(s.size()) + " bytes does not fit in the JavaScript heap");
+  return out;
+}
+
+std::string utf8(v8::Isolate* iso, Local<v8::String> s) {
+  int n = s->Utf8Length(iso);
+  std::string out(static_cast<size_t>(n), '\0');
+  s->WriteUtf8(iso, out.data(), n, nullptr, v8::String::REPLACE_INVALID_UTF8 | v8::String::NO_NULL_TERMINATION);
+  return out;
+}
+
+std::string utf8(v8::Isolate* iso, Local<v8::Value> v) {
+  if (v.IsEmpty()) return "";
+  if (v->IsString()) return utf8(iso, v.As<v8::String>());
+  v8::TryCatch tc(iso);
+  Local<v8::String> s;
+  if (!v->ToString(iso->GetCurrentContext()).ToLocal(&s)) return "(a value whose toString failed)";
+  return utf8(iso, s);
+}
+
+// ---- errors ----
+
+// The script position of the innermost JavaScript frame, for host errors.
+void addPosition(v8::Isolate* iso, Error& e) {
+  if (!e.source.empty()) return;
+  Local<v8::StackTrace> st = v8::StackTrace::CurrentStackTrace(iso, 1);
+  if (st->GetFrameCount() < 1) return;
+  Local<v8::StackFrame> f = st->GetFrame(iso, 0);
+  Local<v8::String> name = f->GetScriptName();
+  if (!name.IsEmpty()) e.source = utf8(iso, name);
+  e.line = f->GetLineNumber();
+}
+
+Local<v8::Value> toJs(JsCtx* c, const Value& v, int depth = 0);
+Value toValue(JsCtx* c, Local<v8::Value> v, int depth = 0);
+
+Local<v8::Value> makeError(JsCtx* c, const Error& e) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  Local<v8::Value> arg = str(iso, e.message);
+  Local<v8::Object> obj;
+  if (!c->errorClass.Get(iso)->NewInstance(ctx, 1, &arg).ToLocal(&obj)) return v8::Exception::Error(str(iso, e.message));
+  auto set = [&](const char* k, Local<v8::Value> val) { (void)obj->CreateDataProperty(ctx, str(iso, k), val); };
+  set("code", str(iso, e.code));
+  set("retryable", v8::Boolean::New(iso, e.retryable));
+  set("details", e.details.isNull() ? Local<v8::Value>(v8::Null(iso)) : toJs(c, e.details));
+  if (!e.source.empty()) {
+    set("source", str(iso, e.source));
+    set("line", v8::Integer::New(iso, e.line));
+  }
+  if (e.cause) set("cause", makeError(c, *e.cause));
+  return obj;
+}
+
+void throwError(JsCtx* c, Error e) {
+  addPosition(c->iso, e);
+  c->iso->ThrowException(makeError(c, e));
+}
+
+// A JavaScript exception as an error value: an LlmspellError keeps its code, retryable and
+// details; anything else is a script_error with the exception's text, and its stack in details.
+Error errorFromJs(JsCtx* c, Local<v8::Value> ex, Local<v8::Message> msg = Local<v8::Message>()) {
+  v8::Isolate* iso = c->iso;
+  if (c->killed) return c->killReason;
+  Local<v8::Context> ctx = c->ctx();
+  Error e(std::string("script_error"), "");
+  v8::TryCatch tc(iso);
+  if (ex->IsObject() && !ex->IsProxy()) {
+    Local<v8::Object> o = ex.As<v8::Object>();
+    Local<v8::Value> code, message, retryable, details, stack;
+    if (o->Get(ctx, str(iso, "code")).ToLocal(&code) && code->IsString()) {
+      e.code = utf8(iso, code);
+      if (o->Get(ctx, str(iso, "retryable")).ToLocal(&retryable)) e.retryable = retryable->BooleanValue(iso);
+      if (o->Get(ctx, str(iso, "details")).ToLocal(&details) && !details->IsNullOrUndefined()) {
+        try {
+          e.details = toValue(c, details);
+        } catch (const Exception&) {
+        }
+      }
+    }
+    if (o->Get(ctx, str(iso, "message")).ToLocal(&message) && message->IsString()) e.message = utf8(iso, message);
+    else e.message = utf8(iso, ex);
+    Local<v8::Value> src, line;
+    if (o->Get(ctx, str(iso, "source")).ToLocal(&src) && src->IsString() && o->Get(ctx, str(iso, "line")).ToLocal(&line) &&
+        line->IsNumber()) {
+      e.source = utf8(iso, src);
+      e.line = static_cast<int>(line.As<v8::Number>()->Value());
+    }
+    if (e.code == "script_error" && o->Get(ctx, str(iso, "stack")).ToLocal(&stack) && stack->IsString())
+      e.details = Value::object({{"stack", utf8(iso, stack)}});
+  } else {
+    e.message = utf8(iso, ex);
+  }
+  if (tc.HasCaught() && c->killed) return c->killReason;
+  if (e.source.empty() && !msg.IsEmpty()) {
+    e.source = utf8(iso, msg->GetScriptResourceName());
+    e.line = msg->GetLineNumber(ctx).FromMaybe(0);
+  }
+  if (e.message.empty()) e.message = "(empty error)";
+  return e;
+}
+
+// ---- host promises <-> JavaScript promises ----
+
+void checkpoint(JsCtx* c) {
+  if (c->depth == 0 && !c->killed) c->iso->PerformMicrotaskCheckpoint();
+}
+
+Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  Local<v8::Promise::Resolver> res = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+  p->markHandled();  // the script owns it now
+  auto settle = [](JsCtx* c, Local<v8::Promise::Resolver> r, const Promise& q) {
+    Local<v8::Context> ctx = c->ctx();
+    try {
+      if (q.fulfilled()) (void)r->Resolve(ctx, toJs(c, q.value()));
+      else (void)r->Reject(ctx, makeError(c, q.error()));
+    } catch (const Exception& e) {
+      (void)r->Reject(ctx, makeError(c, e.error()));
+    }
+  };
+  if (!p->pending()) {
+    settle(c, res, *p);
+    return res->GetPromise();
+  }
+  auto g = std::make_shared<v8::Global<v8::Promise::Resolver>>(iso, res);
+  std::weak_ptr<bool> alive = c->alive;
+  p->onSettle([c, g, alive, settle](const Promise& q) {
+    if (alive.expired() || c->killed) return;
+    v8::Isolate::Scope is(c->iso);
+    v8::HandleScope hs(c->iso);
+    v8::Context::Scope cs(c->ctx());
+    settle(c, g->Get(c->iso), q);
+    g->Reset();
+    checkpoint(c);
+  });
+  return res->GetPromise();
+}
+
+// Settles a host promise when a JavaScript promise does.
+struct PromiseLink {
+  PromisePtr p;
+  JsCtx* c;
+};
+
+void linkSettled(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok) {
+  auto* link = static_cast<PromiseLink*>(info.Data().As<v8::External>()->Value());
+  JsCtx* c = link->c;
+  if (!c->links.erase(link)) return;  // settled already (a promise settles once)
+  PromisePtr p = std::move(link->p);
+  delete link;
+  if (c->killed) {
+    p->reject(c->killReason);
+    return;
+  }
+  if (ok) {
+    try {
+      p->resolve(toValue(c, info[0]));
+    } catch (const Exception& e) {
+      p->reject(e.error());
+    }
+  } else {
+    p->reject(errorFromJs(c, info[0]));
+  }
+}
+
+PromisePtr hostPromiseFor(JsCtx* c, Local<v8::Promise> jp) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  switch (jp->State()) {
+    case v8::Promise::kFulfilled:
+      return Promise::resolved(toValue(c, jp->Result()));
+    case v8::Promise::kRejected:
+      jp->MarkAsHandled();
+      return Promise::rejected(errorFromJs(c, jp->Result()));
+    case v8::Promise::kPending:
+      break;
+  }
+  auto out = Promise::create();
+  // The link is freed by whichever handler runs, or with the context when neither does.
+  auto* link = new PromiseLink{out, c};
+  c->links.insert(link);
+  Local<v8::External> data = v8::External::New(iso, link);
+  Local<v8::Function> onOk, onErr;
+  if (!v8::Function::New(ctx, [](const v8::FunctionCallbackInfo<v8::Value>& i) { linkSettled(i, true); }, data).ToLocal(&onOk) ||
+      !v8::Function::New(ctx, [](const v8::FunctionCallbackInfo<v8::Value>& i) { linkSettled(i, false); }, data).ToLocal(&onErr) ||
+      jp->Then(ctx, onOk, onErr).IsEmpty()) {
+    c->links.erase(link);
+    delete link;
+    return Promise::rejected(c->killed ? c->killReason : Error(codes::kInternal, "could not wait on a JavaScript promise"));
+  }
+  return out;
+}
+
+// ---- values ----
+
+Local<v8::Object> wrapHandle(JsCtx* c, const Value& v);
+Local<v8::Function> wrapHostFunction(JsCtx* c, const Value& v);
+
+Local<v8::Value> toJs(JsCtx* c, const Value& v, int depth) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  if (depth > kMaxDepth) fail(codes::kInvalidArgument, "value is nested too deeply");
+  switch (v.kind()) {
+    case ValueKind::kNull: return v8::Null(iso);
+    case ValueKind::kBool: return v8::Boolean::New(iso, v.asBool());
+    case ValueKind::kInt: return v8::Number::New(iso, static_cast<double>(v.asInt()));
+    case ValueKind::kDouble: return v8::Number::New(iso, v.asDouble());
+    case ValueKind::kString: return str(iso, v.asString());
+    case ValueKind::kBytes: {
+      const std::string& d = v.asBytes().data;
+      Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(iso, d.size());
+      if (!d.empty()) std::memcpy(ab->GetBackingStore()->Data(), d.data(), d.size());
+      return v8::Uint8Array::New(ab, 0, d.size());
+    }
+    case ValueKind::kArray: {
+      const Array& a = v.asArray();
+      Local<v8::Array> out = v8::Array::New(iso, static_cast<int>(a.size()));
+      for (size_t i = 0; i < a.size(); ++i) (void)out->CreateDataProperty(ctx, static_cast<uint32_t>(i), toJs(c, a[i], depth + 1));
+      return out;
+    }
+    case ValueKind::kObject: {
+      Local<v8::Object> out = v8::Object::New(iso);
+      for (const auto& [k, x] : v.asObject()) (void)out->CreateDataProperty(ctx, str(iso, k), toJs(c, x, depth + 1));
+      return out;
+    }
+    case ValueKind::kFunction: return wrapHostFunction(c, v);
+    case ValueKind::kPromise: return jsPromiseFor(c, v.asPromise());
+    case ValueKind::kError: return makeError(c, *v.asError());
+    case ValueKind::kHandle: return wrapHandle(c, v);
+  }
+  return v8::Undefined(iso);
+}
+
+Boxed* boxOf(JsCtx* c, Local<v8::Object> o) {
+  if (o->InternalFieldCount() >= 1) return static_cast<Boxed*>(o->GetAlignedPointerFromInternalField(0));
+  if (!o->IsFunction()) return nullptr;
+  Local<v8::Value> b;
+  if (!o->GetPrivate(c->ctx(), c->boxKey.Get(c->iso)).ToLocal(&b) || !b->IsExternal()) return nullptr;
+  return static_cast<Boxed*>(b.As<v8::External>()->Value());
+}
+
+FunctionPtr makeJsFunction(JsCtx* c, Local<v8::Function> f);
+
+Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  if (depth > kMaxDepth) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic)");
+  if (v.IsEmpty() || v->IsNullOrUndefined()) return Value();
+  if (v->IsBoolean()) return Value(v->BooleanValue(iso));
+  if (v->IsNumber()) {
+    double d = v.As<v8::Number>()->Value();
+    // Integral numbers are integers for the host (json.encode(1) is "1", not "1.0").
+    if (d == static_cast<double>(static_cast<int64_t>(d)) && d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
+        !(d == 0 && std::signbit(d)))
+      return Value(static_cast<int64_t>(d));
+    return Value(d);
+  }
+  if (v->IsString()) return Value(utf8(iso, v.As<v8::String>()));
+  if (v->IsBigInt()) {
+    bool lossless = false;
+    int64_t i = v.As<v8::BigInt>()->Int64Value(&lossless);
+    if (!lossless) fail(codes::kInvalidArgument, "a BigInt beyond 64 bits cannot be passed to the host");
+    return Value(i);
+  }
+  if (v->IsSymbol()) fail(codes::kInvalidArgument, "a Symbol cannot be passed to the host");
+  if (v->IsProxy()) fail(codes::kInvalidArgument, "a Proxy cannot be passed to the host (pass a plain object)");
+  if (v->IsFunction()) {
+    if (Boxed* b = boxOf(c, v.As<v8::Object>())) return b->v;
+    return Value(makeJsFunction(c, v.As<v8::Function>()));
+  }
+  if (v->IsPromise()) return Value(hostPromiseFor(c, v.As<v8::Promise>()));
+  if (v->IsArrayBufferView()) {
+    Local<v8::ArrayBufferView> view = v.As<v8::ArrayBufferView>();
+    Bytes b;
+    b.data.resize(view->ByteLength());
+    if (!b.data.empty()) view->CopyContents(b.data.data(), b.data.size());
+    return Value(std::move(b));
+  }
+  if (v->IsArrayBuffer()) {
+    auto bs = v.As<v8::ArrayBuffer>()->GetBackingStore();
+    return Value(Bytes{std::string(static_cast<const char*>(bs->Data()), bs->ByteLength())});
+  }
+  if (v->IsArray()) {
+    Local<v8::Array> a = v.As<v8::Array>();
+    uint32_t n = a->Length();
+    std::vector<Value> items;
+    items.reserve(std::min<uint32_t>(n, 1u << 16));
+    for (uint32_t i = 0; i < n; ++i) {
+      Local<v8::Value> x;
+      if (!a->Get(ctx, i).ToLocal(&x)) throw Exception(Error(codes::kCancelled, ""));  // JS exception pending
+      items.push_back(toValue(c, x, depth + 1));
+    }
+    return Value::array(std::move(items));
+  }
+  if (v->IsObject()) {
+    Local<v8::Object> o = v.As<v8::Object>();
+    if (Boxed* b = boxOf(c, o)) return b->v;
+    Local<v8::Value> ec = c->errorClass.Get(iso);
+    if (o->InstanceOf(ctx, ec.As<v8::Object>()).FromMaybe(false) || v->IsNativeError())
+      return Value(std::make_shared<Error>(errorFromJs(c, v)));
+    Local<v8::Array> keys;
+    if (!o->GetOwnPropertyNames(ctx, v8::ONLY_ENUMERABLE, v8::KeyConversionMode::kConvertToString).ToLocal(&keys))
+      throw Exception(Error(codes::kCancelled, ""));
+    Value out = Value::object();
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      Local<v8::Value> k, x;
+      if (!keys->Get(ctx, i).ToLocal(&k) || !o->Get(ctx, k).ToLocal(&x)) throw Exception(Error(codes::kCancelled, ""));
+      if (x->IsUndefined()) continue;  // as JSON.stringify leaves it out
+      out.asObject().set(utf8(iso, k), toValue(c, x, depth + 1));
+    }
+    return out;
+  }
+  return Value();
+}
+
+// ---- host objects and host functions as JavaScript values ----
+
+void releaseBox(const v8::WeakCallbackInfo<Boxed>& w) {
+  Boxed* b = w.GetParameter();
+  JsCtx* c = ctxOf(w.GetIsolate());
+  b->wrapper.Reset();
+  if (c) c->boxes.erase(b);
+  delete b;
+}
+
+// The host value lives as long as its wrapper (weak callback), or until the context closes.
+Boxed* newBox(JsCtx* c, const Value& v, Local<v8::Object> wrapper) {
+  auto* b = new Boxed{v, {}};
+  b->wrapper.Reset(c->iso, wrapper);
+  b->wrapper.SetWeak(b, releaseBox, v8::WeakCallbackType::kParameter);
+  c->boxes.insert(b);
+  if (wrapper->InternalFieldCount() >= 1) wrapper->SetAlignedPointerInInternalField(0, b);
+  else (void)wrapper->SetPrivate(c->ctx(), c->boxKey.Get(c->iso), v8::External::New(c->iso, b));
+  return b;
+}
+
+Local<v8::FunctionTemplate> typeTemplate(JsCtx* c, const std::string& type);
+
+Local<v8::Object> wrapHandle(JsCtx* c, const Value& v) {
+  std::string type(v.asHandle()->typeName());
+  Local<v8::Object> o;
+  if (!typeTemplate(c, type)->InstanceTemplate()->NewInstance(c->ctx()).ToLocal(&o)) fail(codes::kLimitExceeded, "out of memory");
+  newBox(c, v, o);
+  return o;
+}
+
+// A host function value called from JavaScript: returns a Promise of its result.
+void callHostFunction(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* iso = info.GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  if (c->killed) return;
+  Boxed* b = static_cast<Boxed*>(info.Data().As<v8::External>()->Value());
+  if (!b || !b->v.isFunction()) return;
+  std::vector<Value> args;
+  try {
+    for (int i = 0; i < info.Length(); ++i) args.push_back(toValue(c, info[i]));
+    PromisePtr p = b->v.asFunction()->call(std::move(args));
+    info.GetReturnValue().Set(jsPromiseFor(c, p));
+  } catch (const Exception& e) {
+    if (!e.error().message.empty() && !c->killed) throwError(c, e.error());
+  }
+}
+
+Local<v8::Function> wrapHostFunction(JsCtx* c, const Value& v) {
+  // The function's data is its box, created first; the box's weak handle is the function.
+  auto* b = new Boxed{v, {}};
+  Local<v8::Function> f;
+  if (!v8::Function::New(c->ctx(), callHostFunction, v8::External::New(c->iso, b)).ToLocal(&f)) {
+    delete b;
+    fail(codes::kLimitExceeded, "out of memory");
+  }
+  b->wrapper.Reset(c->iso, f);
+  b->wrapper.SetWeak(b, releaseBox, v8::WeakCallbackType::kParameter);
+  c->boxes.insert(b);
+  (void)f->SetPrivate(c->ctx(), c->boxKey.Get(c->iso), v8::External::New(c->iso, b));
+  return f;
+}
+
+// ---- the generic binding ----
+
+enum class Mode { kSync, kAsync };
+
+// Arguments: a method gets its object first.
+void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* iso = info.GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  if (c->killed) return;
+  auto* d = static_cast<const FunctionDecl*>(info.Data().As<v8::External>()->Value());
+  constexpr size_t kInline = 8;
+  Value inlineArgs[kInline];
+  std::vector<Value> heapArgs;
+  size_t self = d->self.empty() ? 0 : 1;
+  size_t n = static_cast<size_t>(info.Length()) + self;
+  size_t cap = std::max(n, d->params.size());
+  Value* args = inlineArgs;
+  if (cap > kInline) {
+    heapArgs.resize(cap);
+    args = heapArgs.data();
+  }
+  try {
+    if (self) {
+      Boxed* b = info.This()->IsObject() ? boxOf(c, info.This()) : nullptr;
+      if (!b) {
+        throwError(c, Error(codes::kInvalidArgument, d->qualifiedName() + ": call it as a method of a " + d->self +
+                                                         " object (obj." + camelCase(d->name) + "(...))"));
+        return;
+      }
+      args[0] = b->v;
+    }
+    for (int i = 0; i < info.Length(); ++i) args[self + static_cast<size_t>(i)] = toValue(c, info[i]);
+  } catch (const Exception& e) {
+    if (e.error().message.empty()) return;  // a JavaScript exception (a getter threw) is pending
+    Error err = e.error();
+    err.message = d->qualifiedName() + ": " + err.message;
+    throwError(c, err);
+    return;
+  }
+  if (auto err = Registry::validate(*d, args, n)) {
+    throwError(c, *err);
+    return;
+  }
+  CallContext cx{*c->run, *c->loop, d->qualifiedName()};
+  Args span(args, n);
+  try {
+    if (!d->async) {
+      ErrorPtr err;
+      Value r = Registry::callSync(*d, cx, span, err);
+      if (c->killed) return;
+      if (err) {
+        throwError(c, *err);
+        return;
+      }
+      info.GetReturnValue().Set(toJs(c, r));
+      return;
+    }
+    PromisePtr p = Registry::callAsync(*d, cx, span);
+    if (c->killed) return;
+    info.GetReturnValue().Set(jsPromiseFor(c, p));
+  } catch (const Exception& e) {
+    if (!c->killed) throwError(c, e.error());
+  }
+}
+
+Local<v8::FunctionTemplate> typeTemplate(JsCtx* c, const std::string& type) {
+  auto it = c->types.find(type);
+  if (it != c->types.end()) return it->second.Get(c->iso);
+  v8::Isolate* iso = c->iso;
+  Local<v8::FunctionTemplate> t = v8::FunctionTemplate::New(iso);
+  t->SetClassName(str(iso, type));
+  t->InstanceTemplate()->SetInternalFieldCount(1);
+  c->types[type].Reset(iso, t);
+  return t;
+}
+
+// A name that is not in a namespace is a mistake (llm.chta): answered with the closest names
+// instead of an undefined that fails later as "llm.chta is not a function".
+void namespaceMiss(Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::Value>& info) {
+  if (!property->IsString()) return;
+  v8::Isolate* iso = info.GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  std::string name = utf8(iso, property.As<v8::String>());
+  // Looked up by the language itself (await of the object, JSON, string conversion): not a miss.
+  static const std::unordered_set<std::string> kProbes = {"then", "toJSON", "inspect", "length", "prototype"};
+  if (kProbes.count(name)) return;
+  Local<v8::Context> ctx = iso->GetCurrentContext();
+  // The interceptor sits on the namespace's prototype: Object.prototype's names pass through.
+  Local<v8::Value> up = info.Holder()->GetPrototype();
+  if (up->IsObject() && up.As<v8::Object>()->Has(ctx, property).FromMaybe(false)) return;
+  Local<v8::Array> keys;
+  std::vector<std::string> members;
+  if (info.This()->GetOwnPropertyNames(ctx).ToLocal(&keys))
+    for (uint32_t i = 0; i < keys->Length(); ++i) {
+      Local<v8::Value> k;
+      if (keys->Get(ctx, i).ToLocal(&k)) members.push_back(utf8(iso, k));
+    }
+  Local<v8::Value> nsv;
+  std::string ns = "namespace";
+  if (info.Data()->IsString()) ns = utf8(iso, info.Data());
+  Error e(codes::kNotFound, unknownMemberMessage(ns, name, members));
+  e.details = Value::object({{"namespace", ns}, {"name", name}});
+  throwError(c, e);
+}
+
+// JavaScript reserved words and names the language provides itself are not bound as globals.
+bool skipGlobal(const std::string& name) { return name == "await" || name == "async"; }
+
+void bindRegistry(JsCtx* c) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  Local<v8::Object> global = ctx->Global();
+  const Registry& reg = Registry::global();
+  std::unordered_map<std::string, Local<v8::Object>> namespaces;
+  for (const auto& ns : reg.namespaces()) {
+    // A plain object whose prototype answers the names it does not have (namespaceMiss).
+    Local<v8::ObjectTemplate> ot = v8::ObjectTemplate::New(iso);
+    ot->SetHandler(v8::NamedPropertyHandlerConfiguration(namespaceMiss, nullptr, nullptr, nullptr, nullptr, str(iso, ns),
+                                                          v8::PropertyHandlerFlags::kOnlyInterceptStrings));
+    Local<v8::Object> miss = ot->NewInstance(ctx).ToLocalChecked();
+    Local<v8::Object> o = v8::Object::New(iso);
+    (void)o->SetPrototype(ctx, miss);
+    namespaces[ns] = o;
+    (void)global->Set(ctx, str(iso, ns), o);
+  }
+  for (const auto& d : reg.functions()) {
+    std::string name = camelCase(d.name);
+    Local<v8::External> data = v8::External::New(iso, const_cast<FunctionDecl*>(&d));
+    if (!d.self.empty()) {
+      Local<v8::FunctionTemplate> t = typeTemplate(c, d.self);
+      t->PrototypeTemplate()->Set(str(iso, name), v8::FunctionTemplate::New(iso, thunk, data));
+      continue;
+    }
+    Local<v8::Object> target;
+    if (d.ns.empty()) {
+      if (skipGlobal(d.name)) continue;
+      target = global;
+    } else {
+      target = namespaces[d.ns];
+    }
+    if (d.property) {
+      ErrorPtr err;
+      CallContext cx{*c->run, *c->loop, d.name};
+      Value v = Registry::callSync(d, cx, Args(), err);
+      (void)target->CreateDataProperty(ctx, str(iso, name), err ? Local<v8::Value>(v8::Null(iso)) : toJs(c, v));
+      continue;
+    }
+    Local<v8::Function> f = v8::FunctionTemplate::New(iso, thunk, data)->GetFunction(ctx).ToLocalChecked();
+    f->SetName(str(iso, name));
+    (void)target->CreateDataProperty(ctx, str(iso, name), f);
+  }
+}
+
+// ---- JavaScript functions as Values ----
+
+class JsFunction final : public Function {
+ public:
+  JsFunction(JsCtx* c, Local<v8::Function> f) : c_(c), alive_(c->alive), fn_(c->iso, f) {}
+  ~JsFunction() override {
+    if (alive_.expired()) fn_.Empty();  // the isolate is gone: nothing to release
+  }
+  PromisePtr call(std::vector<Value> args) override {
+    if (alive_.expired()) return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
+    JsCtx* c = c_;
+    if (c->killed) return Promise::rejected(c->killReason);
+    v8::Isolate* iso = c->iso;
+    v8::Isolate::Scope is(iso);
+    v8::HandleScope hs(iso);
+    Local<v8::Context> ctx = c->ctx();
+    v8::Context::Scope cs(ctx);
+    v8::TryCatch tc(iso);
+    PromisePtr out;
+    try {
+      std::vector<Local<v8::Value>> argv;
+      argv.reserve(args.size());
+      for (const auto& a : args) argv.push_back(toJs(c, a));
+      ++c->depth;
+      MaybeLocal<v8::Value> r = fn_.Get(iso)->Call(ctx, v8::Undefined(iso), static_cast<int>(argv.size()), argv.data());
+      --c->depth;
+      Local<v8::Value> rv;
+      if (!r.ToLocal(&rv)) {
+        out = Promise::rejected(c->killed || tc.HasTerminated() ? stopError(c) : errorFromJs(c, tc.Exception(), tc.Message()));
+      } else if (rv->IsPromise()) {
+        out = hostPromiseFor(c, rv.As<v8::Promise>());
+      } else {
+        out = Promise::resolved(toValue(c, rv));
+      }
+    } catch (const Exception& e) {
+      out = Promise::rejected(c->killed ? c->killReason : e.error());
+    }
+    checkpoint(c);
+    if (out->pending()) {
+      ++c->pendingCalls;
+      std::weak_ptr<bool> alive = alive_;
+      out->onSettle([c, alive](const Promise&) {
+        if (!alive.expired()) --c->pendingCalls;
+      });
+    }
+    return out;
+  }
+  std::string describe() const override { return "javascript function"; }
+
+ private:
+  static Error stopError(JsCtx* c) {
+    return c->killed ? c->killReason : Error(codes::kLimitExceeded, "the spell was stopped");
+  }
+  JsCtx* c_;
+  std::weak_ptr<bool> alive_;
+  v8::Global<v8::Function> fn_;
+};
+
+FunctionPtr makeJsFunction(JsCtx* c, Local<v8::Function> f) { return std::make_shared<JsFunction>(c, f); }
+
+// ---- the prelude: LlmspellError, print, console, and the names a spell must not have ----
+
+const char* const kPrelude = R"JS(
+(function (writeOut, writeErr) {
+  'use strict';
+  class LlmspellError extends Error {
+    constructor(message, code = 'script_error', retryable = false, details = null) {
+      super(message);
+      this.code = code;
+      this.retryable = retryable;
+      this.details = details;
+    }
+    get name() { return 'LlmspellError'; }
+    toString() {
+      const at = (typeof this.source === 'string' && this.line > 0) ? ` (at ${this.source}:${this.line})` : '';
+      return `${this.code}: ${this.message}${at}`;
+    }
+  }
+  const show = (v) => {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return String(v);
+    if (v !== null && typeof v === 'object') {
+      try { return JSON.stringify(v); } catch (e) { return String(v); }
+    }
+    return String(v);
+  };
+  const line = (args) => args.map(show).join(' ');
+  Object.defineProperty(globalThis, 'LlmspellError', {value: LlmspellError, writable: false, enumerable: false});
+  globalThis.print = (...args) => writeOut(args.map((v) => (typeof v === 'string' ? v : String(v))).join('\t') + '\n');
+  globalThis.console = Object.freeze({
+    log: (...a) => writeOut(line(a) + '\n'), info: (...a) => writeOut(line(a) + '\n'),
+    debug: (...a) => writeOut(line(a) + '\n'),
+    warn: (...a) => writeErr(line(a) + '\n'), error: (...a) => writeErr(line(a) + '\n'),
+  });
+  for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly']) delete globalThis[name];
+  return LlmspellError;
+})
+)JS";
+
+void writeOut(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  std::string s = utf8(info.GetIsolate(), info[0]);
+  std::fwrite(s.data(), 1, s.size(), stdout);
+}
+void writeErr(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  std::string s = utf8(info.GetIsolate(), info[0]);
+  std::fwrite(s.data(), 1, s.size(), stderr);
+}
+
+// ---- callbacks the isolate makes ----
+
+size_t nearHeapLimit(void* data, size_t current, size_t /*initial*/) {
+  auto* c = static_cast<JsCtx*>(data);
+  c->kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"));
+  return current + kKillHeadroom;
+}
+
+void afterGc(v8::Isolate* iso, v8::GCType, v8::GCCallbackFlags, void* data) {
+  v8::HeapStatistics hs;
+  iso->GetHeapStatistics(&hs);
+  static_cast<JsCtx*>(data)->heapUsed = hs.used_heap_size();
+}
+
+v8::ModifyCodeGenerationFromStringsResult refuseCodeGen(Local<v8::Context>, Local<v8::Value>, bool) {
+  return {false, {}};
+}
+
+MaybeLocal<v8::Promise> refuseDynamicImport(Local<v8::Context> ctx, Local<v8::Data>, Local<v8::Value>,
+                                            Local<v8::String> specifier, Local<v8::FixedArray>) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  Local<v8::Promise::Resolver> r;
+  if (!v8::Promise::Resolver::New(ctx).ToLocal(&r)) return {};
+  Error e(codes::kPermissionDenied, "import('" + utf8(iso, specifier) +
+                                        "'): dynamic import is not available in spells; use a static import of a file "
+                                        "inside the spell's directory");
+  (void)r->Reject(ctx, makeError(c, e));
+  return r->GetPromise();
+}
+
+// ---- modules ----
+
+std::string normalizeRel(const std::string& from, const std::string& spec) {
+  namespace fs = std::filesystem;
+  fs::path base = fs::path(from).parent_path();
+  return (base / spec).lexically_normal().generic_string();
+}
+
+MaybeLocal<v8::Module> compileModule(JsCtx* c, const std::string& text, const std::string& name, const std::string& rel,
+                                     Error* err);
+
+MaybeLocal<v8::Module> resolveModule(Local<v8::Context> ctx, Local<v8::String> specifier, Local<v8::FixedArray>,
+                                     Local<v8::Module> referrer) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  std::string spec = utf8(iso, specifier);
+  std::string from;
+  auto it = c->modulesByHash.find(referrer->GetIdentityHash());
+  if (it != c->modulesByHash.end())
+    for (ModuleInfo* m : it->second)
+      if (m->module.Get(iso) == referrer) from = m->rel;
+  if (spec.rfind("./", 0) != 0 && spec.rfind("../", 0) != 0) {
+    throwError(c, Error(codes::kPermissionDenied, "import '" + spec +
+                                                      "': spells import files of their own by relative path ('./lib.js'); "
+                                                      "there are no packages or Node modules"));
+    return {};
+  }
+  std::string rel = normalizeRel(from, spec);
+  if (auto m = c->modulesByPath.find(rel); m != c->modulesByPath.end()) return m->second->module.Get(iso);
+  try {
+    SpellSource src = readSpellSource(*c->run, rel, "import '" + spec + "'");
+    Error e;
+    MaybeLocal<v8::Module> mod = compileModule(c, src.text, src.chunkName, rel, &e);
+    if (mod.IsEmpty()) {
+      throwError(c, e.code == codes::kInvalidArgument ? sourceSyntaxError(src, e) : e);
+      return {};
+    }
+    return mod;
+  } catch (const Exception& e) {
+    throwError(c, e.error());
+    return {};
+  }
+}
+
+Error syntaxError(JsCtx* c, v8::TryCatch& tc) {
+  if (c->killed || tc.HasTerminated()) return c->killed ? c->killReason : Error(codes::kLimitExceeded, "stopped");
+  Error e = errorFromJs(c, tc.Exception(), tc.Message());
+  e.code = std::string(codes::kInvalidArgument);
+  e.details = Value();
+  e.message = "syntax error: " + e.message;
+  return e;
+}
+
+MaybeLocal<v8::Module> compileModule(JsCtx* c, const std::string& text, const std::string& name, const std::string& rel,
+                                     Error* err) {
+  v8::Isolate* iso = c->iso;
+  v8::TryCatch tc(iso);
+  v8::ScriptOrigin origin(iso, str(iso, name), 0, 0, false, -1, Local<v8::Value>(), false, false, true);
+  v8::ScriptCompiler::Source source(str(iso, text), origin);
+  Local<v8::Module> mod;
+  if (!v8::ScriptCompiler::CompileModule(iso, &source).ToLocal(&mod)) {
+    *err = syntaxError(c, tc);
+    return {};
+  }
+  auto info = std::make_unique<ModuleInfo>();
+  info->rel = rel;
+  info->module.Reset(iso, mod);
+  c->modulesByHash[mod->GetIdentityHash()].push_back(info.get());
+  c->modulesByPath[rel] = std::move(info);
+  return mod;
+}
+
+}  // namespace
+
+// ---- the context ----
+
+class JsContext final : public ScriptContext {
+ public:
+  JsContext(RunContext& run, const Limits& limits) {
+    initV8();
+    c_.run = &run;
+    c_.loop = &run.loop();
+    c_.limits = limits;
+    c_.memLimit = limits.memoryBytes ? limits.memoryBytes : (size_t{4} << 30);
+    c_.buffers.admit = [this](size_t bytes) {
+      if (c_.killed) return false;
+      if (c_.used() + bytes > c_.memLimit) {
+        c_.kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c_.memLimit >> 20) +
+                                                 " MiB exceeded (an ArrayBuffer of " + std::to_string(bytes) + " bytes)"));
+        return false;
+      }
+      return true;
+    };
+    allocator_ = js::newBufferAllocator(&c_.buffers);
+    v8::Isolate::CreateParams params;
+    params.array_buffer_allocator = static_cast<v8::ArrayBuffer::Allocator*>(allocator_);
+    params.constraints.ConfigureDefaultsFromHeapSize(0, c_.memLimit);
+    iso_ = v8::Isolate::New(params);
+    c_.iso = iso_;
+    iso_->SetData(0, &c_);
+    iso_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+    iso_->AddNearHeapLimitCallback(nearHeapLimit, &c_);
+    iso_->AddGCEpilogueCallback(afterGc, &c_);
+    iso_->SetModifyCodeGenerationFromStringsCallback(refuseCodeGen);
+    iso_->SetHostImportModuleDynamicallyCallback(refuseDynamicImport);
+    {
+      v8::Isolate::Scope is(iso_);
+      v8::HandleScope hs(iso_);
+      Local<v8::Context> ctx = v8::Context::New(iso_);
+      ctx->AllowCodeGenerationFromStrings(false);
+      ctx->SetErrorMessageForCodeGenerationFromStrings(
+          str(iso_, "code generation from strings (eval, new Function, string timers) is not available in spells"));
+      c_.context.Reset(iso_, ctx);
+      c_.boxKey.Reset(iso_, v8::Private::New(iso_, str(iso_, "llmspell.box")));
+      v8::Context::Scope cs(ctx);
+      runPrelude();
+      bindRegistry(&c_);
+      v8::HeapStatistics st;
+      iso_->GetHeapStatistics(&st);
+      c_.heapUsed = st.used_heap_size();
+    }
+    run.include = [this](const SpellSource& src) { return includeFile(src); };
+    run.sourceExtensions = jsEngine().extensions();
+    run.memory().attach({.limit = limits.memoryBytes,
+                         .used = [this] { return c_.used(); },
+                         .charge = [this](int64_t n) { c_.hostBytes += n; },
+                         .stop = [this](const Error& e) { interrupt(e); }});
+  }
+
+  ~JsContext() override {
+    close();
+    c_.run->memory().detach();
+  }
+
+  void close() override {
+    if (!iso_) return;
+    watchdog_.reset();
+    deadlineTimer_.cancel();
+    c_.alive.reset();
+    {
+      v8::Isolate::Scope is(iso_);
+      for (Boxed* b : c_.boxes) {
+        b->wrapper.Reset();
+        delete b;
+      }
+      c_.boxes.clear();
+      c_.modulesByHash.clear();
+      c_.modulesByPath.clear();
+      c_.types.clear();
+      for (PromiseLink* l : c_.links) delete l;
+      c_.links.clear();
+      c_.boxKey.Reset();
+      c_.errorClass.Reset();
+      c_.context.Reset();
+    }
+    iso_->Dispose();
+    iso_ = nullptr;
+    js::deleteBufferAllocator(allocator_);
+    allocator_ = nullptr;
+  }
+
+  std::optional<Error> stopped() const override {
+    if (!c_.killed) return std::nullopt;
+    return c_.killReason;
+  }
+
+  std::optional<Error> check(std::string_view source, std::string_view chunkName) override {
+    v8::Isolate::Scope is(iso_);
+    v8::HandleScope hs(iso_);
+    v8::Context::Scope cs(c_.ctx());
+    std::string name(chunkName);
+    try {
+      Error err;
+      if (isFileChunk(name)) {
+        v8::TryCatch tc(iso_);
+        v8::ScriptOrigin origin(iso_, str(iso_, name), 0, 0, false, -1, Local<v8::Value>(), false, false, true);
+        v8::ScriptCompiler::Source src(str(iso_, source), origin);
+        if (v8::ScriptCompiler::CompileModule(iso_, &src).IsEmpty()) return syntaxError(&c_, tc);
+        return std::nullopt;
+      }
+      v8::TryCatch tc(iso_);
+      if (compileScript(source, name, isRepl(name)).IsEmpty()) return syntaxError(&c_, tc);
+      return std::nullopt;
+    } catch (const Exception& e) {
+      return e.error();
+    }
+  }
+
+  PromisePtr run(std::string_view source, std::string_view chunkName) override {
+    startDeadline();
+    c_.chunkName = std::string(chunkName);
+    if (c_.killed) return Promise::rejected(c_.killReason);
+    v8::Isolate::Scope is(iso_);
+    v8::HandleScope hs(iso_);
+    Local<v8::Context> ctx = c_.ctx();
+    v8::Context::Scope cs(ctx);
+    PromisePtr out;
+    try {
+      out = isFileChunk(c_.chunkName) ? runModule(source, c_.chunkName) : runScript(source, c_.chunkName);
+    } catch (const Exception& e) {
+      out = Promise::rejected(c_.killed ? c_.killReason : e.error());
+    }
+    checkpoint(&c_);
+    out->onSettle([this](const Promise&) { deadlineTimer_.cancel(); });
+    return out;
+  }
+
+  size_t memoryUsed() const override { return c_.used(); }
+
+  void interrupt(const Error& reason) override {
+    c_.kill(reason);
+    c_.run->scope().cancelAll(c_.killReason);
+  }
+
+  bool busy() const override { return c_.pendingCalls > 0 && !c_.killed; }
+
+ private:
+  static bool isRepl(const std::string& name) { return name.rfind("repl:", 0) == 0; }
+  static bool isFileChunk(const std::string& name) { return name != "exec" && !isRepl(name); }
+
+  void startDeadline() {
+    if (c_.limits.timeoutSeconds <= 0 || watchdog_) return;
+    double secs = c_.limits.timeoutSeconds;
+    Error reason(codes::kLimitExceeded, "time limit of " + fmtSeconds(secs) + " exceeded");
+    // While the spell waits on I/O no JavaScript runs: a timer on the loop stops it.
+    std::weak_ptr<bool> alive = c_.alive;
+    deadlineTimer_ = c_.loop->setTimeout(secs, [this, alive, reason] {
+      if (!alive.expired()) interrupt(reason);
+    });
+    // JavaScript that never returns to the loop (a loop, a microtask chain, a regular expression
+    // that backtracks): the watchdog thread asks V8 to interrupt it, and the stop happens on
+    // the isolate's own thread.
+    auto* pending = new Error(reason);
+    v8::Isolate* iso = iso_;
+    watchdog_.emplace(secs, [iso, pending, this] {
+      iso->RequestInterrupt(
+          [](v8::Isolate* i, void* data) {
+            auto* e = static_cast<Error*>(data);
+            if (JsCtx* c = ctxOf(i)) c->kill(*e);
+          },
+          pending);
+      (void)this;
+    });
+    interruptReason_.reset(pending);
+  }
+
+  void runPrelude() {
+    Local<v8::Context> ctx = c_.ctx();
+    Local<v8::Script> s = v8::Script::Compile(ctx, str(iso_, kPrelude)).ToLocalChecked();
+    Local<v8::Function> f = s->Run(ctx).ToLocalChecked().As<v8::Function>();
+    Local<v8::Value> argv[2] = {v8::Function::New(ctx, writeOut).ToLocalChecked(),
+                                v8::Function::New(ctx, writeErr).ToLocalChecked()};
+    Local<v8::Value> cls = f->Call(ctx, v8::Undefined(iso_), 2, argv).ToLocalChecked();
+    c_.errorClass.Reset(iso_, cls.As<v8::Function>());
+  }
+
+  // exec code is an async function's body; a REPL line is a classic script.
+  MaybeLocal<v8::Script> compileScript(std::string_view source, const std::string& name, bool repl) {
+    std::string text = repl ? std::string(source) : "(async function () {" + std::string(source) + "\n})";
+    v8::ScriptOrigin origin(iso_, str(iso_, name), 0, 0);
+    v8::ScriptCompiler::Source src(str(iso_, text), origin);
+    return v8::ScriptCompiler::Compile(c_.ctx(), &src);
+  }
+
+  PromisePtr runScript(std::string_view source, const std::string& name) {
+    Local<v8::Context> ctx = c_.ctx();
+    v8::TryCatch tc(iso_);
+    Local<v8::Script> script;
+    if (!compileScript(source, name, isRepl(name)).ToLocal(&script)) return Promise::rejected(syntaxError(&c_, tc));
+    ++c_.depth;
+    MaybeLocal<v8::Value> r = script->Run(ctx);
+    Local<v8::Value> rv;
+    if (r.ToLocal(&rv) && !isRepl(name)) r = rv.As<v8::Function>()->Call(ctx, v8::Undefined(iso_), 0, nullptr);
+    --c_.depth;
+    if (!r.ToLocal(&rv)) return Promise::rejected(c_.killed || tc.HasTerminated() ? stop() : errorFromJs(&c_, tc.Exception(), tc.Message()));
+    if (rv->IsPromise()) return hostPromiseFor(&c_, rv.As<v8::Promise>());
+    return Promise::resolved(toValue(&c_, rv));
+  }
+
+  PromisePtr runModule(std::string_view source, const std::string& name) {
+    Local<v8::Context> ctx = c_.ctx();
+    Error err;
+    Local<v8::Module> mod;
+    if (!compileModule(&c_, std::string(source), name, name, &err).ToLocal(&mod)) return Promise::rejected(err);
+    v8::TryCatch tc(iso_);
+    ++c_.depth;
+    bool ok = mod->InstantiateModule(ctx, resolveModule).FromMaybe(false);
+    MaybeLocal<v8::Value> r;
+    if (ok) r = mod->Evaluate(ctx);
+    --c_.depth;
+    Local<v8::Value> rv;
+    if (!ok || !r.ToLocal(&rv)) {
+      if (c_.killed || tc.HasTerminated()) return Promise::rejected(stop());
+      Error e = errorFromJs(&c_, tc.Exception(), tc.Message());
+      return Promise::rejected(e);
+    }
+    // Evaluate gives a promise (top-level await); the spell's result is its default export.
+    PromisePtr done = rv->IsPromise() ? hostPromiseFor(&c_, rv.As<v8::Promise>()) : Promise::resolved(Value());
+    auto out = Promise::create();
+    auto g = std::make_shared<v8::Global<v8::Module>>(iso_, mod);
+    std::weak_ptr<bool> alive = c_.alive;
+    done->onSettle([this, g, alive, out](const Promise& q) {
+      if (q.rejected()) {
+        const_cast<Promise&>(q).markHandled();
+        out->reject(q.error());
+        return;
+      }
+      if (alive.expired() || c_.killed) {
+        out->reject(c_.killed ? c_.killReason : Error(codes::kCancelled, "spell ended"));
+        return;
+      }
+      v8::Isolate::Scope is(iso_);
+      v8::HandleScope hs(iso_);
+      Local<v8::Context> ctx = c_.ctx();
+      v8::Context::Scope cs(ctx);
+      Local<v8::Module> m = g->Get(iso_);
+      Local<v8::Value> def;
+      Value result;
+      try {
+        if (m->GetStatus() == v8::Module::kEvaluated &&
+            m->GetModuleNamespace().As<v8::Object>()->Get(ctx, str(iso_, "default")).ToLocal(&def))
+          result = toValue(&c_, def);
+      } catch (const Exception& e) {
+        out->reject(e.error());
+        return;
+      }
+      out->resolve(std::move(result));
+    });
+    return out;
+  }
+
+  // spell.include: runs a source file of the spell as a module.
+  PromisePtr includeFile(const SpellSource& src) {
+    if (c_.killed) return Promise::rejected(c_.killReason);
+    v8::Isolate::Scope is(iso_);
+    v8::HandleScope hs(iso_);
+    v8::Context::Scope cs(c_.ctx());
+    try {
+      PromisePtr p = runModule(src.text, src.chunkName);
+      checkpoint(&c_);
+      return p;
+    } catch (const Exception& e) {
+      return Promise::rejected(e.error());
+    }
+  }
+
+  Error stop() const { return c_.killed ? c_.killReason : Error(codes::kLimitExceeded, "the spell was stopped"); }
+
+  JsCtx c_;
+  v8::Isolate* iso_ = nullptr;
+  void* allocator_ = nullptr;
+  Loop::TimerHandle deadlineTimer_;
+  std::optional<Watchdog> watchdog_;
+  std::unique_ptr<Error> interruptReason_;
+};
+
+namespace {
+class JsEngine final : public Engine {
+ public:
+  std::string_view name() const override { return "js"; }
+  std::vector<std::string> extensions() const override { return {".js", ".mjs"}; }
+  std::unique_ptr<ScriptContext> createContext(RunContext& run, const Limits& limits) override {
+    return std::make_unique<JsContext>(run, limits);
+  }
+};
+}  // namespace
+
+Engine& jsEngine() {
+  static JsEngine e;
+  return e;
+}
+
+}  // namespace llmspell
