@@ -124,16 +124,37 @@ struct JsCtx {
   Local<v8::Context> ctx() const { return context.Get(iso); }
   size_t used() const { return heapUsed.load() + buffers.used.load() + static_cast<size_t>(std::max<int64_t>(hostBytes, 0)); }
 
-  void kill(Error reason) {
-    if (killed) return;
-    killed = true;
-    killReason = std::move(reason);
-    killReason.code = std::string(codes::kLimitExceeded);
-    iso->TerminateExecution();
-  }
+  void kill(Error reason);
 };
 
 JsCtx* ctxOf(v8::Isolate* iso) { return static_cast<JsCtx*>(iso->GetData(0)); }
+
+struct PromiseLink {
+  PromisePtr p;
+  JsCtx* c;
+};
+
+// Stops the spell: no script code runs in this isolate again. Host promises waiting on
+// JavaScript promises (the main chunk's, callbacks') will never hear from them: they fail with
+// the stop, from the loop, once the script has unwound.
+void JsCtx::kill(Error reason) {
+  if (killed) return;
+  killed = true;
+  killReason = std::move(reason);
+  killReason.code = std::string(codes::kLimitExceeded);
+  iso->TerminateExecution();
+  std::weak_ptr<bool> a = alive;
+  loop->post([this, a] {
+    if (a.expired()) return;
+    auto pending = std::move(links);
+    links.clear();
+    for (PromiseLink* l : pending) {
+      PromisePtr p = std::move(l->p);
+      delete l;
+      if (p) p->reject(killReason);
+    }
+  });
+}
 
 // ---- strings ----
 
@@ -282,11 +303,7 @@ Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
   return res->GetPromise();
 }
 
-// Settles a host promise when a JavaScript promise does.
-struct PromiseLink {
-  PromisePtr p;
-  JsCtx* c;
-};
+// Settles a host promise when a JavaScript promise does (a PromiseLink per wait).
 
 void linkSettled(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok) {
   auto* link = static_cast<PromiseLink*>(info.Data().As<v8::External>()->Value());
