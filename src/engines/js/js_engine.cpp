@@ -914,7 +914,7 @@ class JsContext final : public ScriptContext {
     c_.run = &run;
     c_.loop = &run.loop();
     c_.limits = limits;
-    c_.memLimit = limits.memoryBytes ? limits.memoryBytes : (size_t{4} << 30);
+    c_.memLimit = limits.memoryBytes ? limits.memoryBytes : SIZE_MAX / 2;
     c_.buffers.admit = [this](size_t bytes) {
       if (c_.killed) return false;
       if (c_.used() + bytes > c_.memLimit) {
@@ -927,7 +927,12 @@ class JsContext final : public ScriptContext {
     allocator_ = js::newBufferAllocator(&c_.buffers);
     v8::Isolate::CreateParams params;
     params.array_buffer_allocator = static_cast<v8::ArrayBuffer::Allocator*>(allocator_);
-    params.constraints.ConfigureDefaultsFromHeapSize(0, c_.memLimit);
+    // The old generation holds the cap; the young one stays small (V8 would size it from the
+    // cap, and a large one is RSS a short spell touches for nothing).
+    // Set even without a cap: V8's defaults for an unset heap cost 100 MB of RSS at start.
+    params.constraints.set_max_old_generation_size_in_bytes(limits.memoryBytes ? c_.memLimit : (size_t{4} << 30));
+    params.constraints.set_max_young_generation_size_in_bytes(std::min<size_t>(c_.memLimit / 4, 8u << 20));
+    params.constraints.set_initial_young_generation_size_in_bytes(1u << 20);
     iso_ = v8::Isolate::New(params);
     c_.iso = iso_;
     iso_->SetData(0, &c_);
