@@ -246,7 +246,7 @@ std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagno
     return std::nullopt;
   }
   auto m = parseManifest(text, file, diags);
-  if (m) m->dir = std::filesystem::absolute(std::filesystem::path(file).parent_path()).string();
+  if (m) m->dir = std::filesystem::absolute(std::filesystem::path(file)).parent_path().string();
   return m;
 }
 

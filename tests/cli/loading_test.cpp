@@ -369,3 +369,18 @@ TEST_F(Loading, ANonFiniteNumberWhereTextBelongsIsADiagnostic) {
   write(spell() / "spell.yaml", "name: x\nversion: 1.5\nentry: main.lua\n");
   EXPECT_EQ(runSpell().out, "ran\n");
 }
+
+// A spell named by a relative path, run from its own directory, beside a manifest: the manifest's
+// directory is the current one (a relative "spell.yaml" has an empty parent path, which once
+// made `check` and `run` abort with a filesystem_error).
+TEST_F(Loading, RelativeSpellBesideAManifestInTheCurrentDirectory) {
+  write(spell() / "spell.yaml", "name: rel\nversion: 1.0.0\nentry: main.lua\n");
+  write(spell() / "main.lua", "print('rel ok')\n");
+  write(spell() / "other.lua", "local = \n");
+  auto run = cli("run main.lua", spell());
+  EXPECT_EQ(run.exit, 0) << run.out;
+  EXPECT_TRUE(has(run.out, "rel ok")) << run.out;
+  auto check = cli("check other.lua", spell());
+  EXPECT_EQ(check.exit, 1) << check.out;
+  EXPECT_TRUE(has(check.out, "syntax error")) << check.out;
+}
