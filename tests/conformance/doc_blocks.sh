@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every ```lua and ```tengo block of README.md and docs/*.md through `llmspell exec`; each
+# Runs every ```lua, ```tengo and ```js block of README.md and docs/*.md through `llmspell exec`; each
 # must exit 0.
 # A block whose first line is `-- doc: skip` is shown only (say why on the same line); one whose
 # first line is `-- doc: flags --allow-read=. ...` runs with those options (the grants it shows).
@@ -12,7 +12,7 @@ for md in "$root"/README.md "$root"/docs/*.md; do
   while IFS= read -r -d $'\0' tagged; do
     n=$((n + 1))
     lang=${tagged%%$'\n'*}; block=${tagged#*$'\n'}
-    # Tengo comments are `//`: the same directives as `// doc: ...`.
+    # Tengo and JavaScript comments are `//`: the same directives as `// doc: ...`.
     directive=${block/#\/\/ doc:/-- doc:}
     if [[ "$directive" == "-- doc: skip"* ]]; then skip=$((skip + 1)); continue; fi
     flags=(--engine "$lang")
@@ -27,7 +27,7 @@ for md in "$root"/README.md "$root"/docs/*.md; do
       fail=$((fail + 1))
       echo "FAIL $(basename "$md") block $n:"; echo "$block"; echo "--- output"; echo "$out"
     fi
-  done < <(awk '/^```(lua|tengo)$/{f=1; b=substr($0, 4) "\n"; next} /^```$/{if(f){printf "%s%c", b, 0}; f=0; next} f{b=b $0 "\n"}' "$md")
+  done < <(awk '/^```(lua|tengo|js)$/{f=1; b=substr($0, 4) "\n"; next} /^```$/{if(f){printf "%s%c", b, 0}; f=0; next} f{b=b $0 "\n"}' "$md")
 done
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]

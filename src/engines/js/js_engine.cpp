@@ -910,6 +910,11 @@ MaybeLocal<v8::Module> compileModule(JsCtx* c, const std::string& text, const st
 class JsContext final : public ScriptContext {
  public:
   JsContext(RunContext& run, const Limits& limits) {
+    // V8 counts no instructions, and a budget silently ignored would be a limit that does not
+    // hold: refused, with the limit that does.
+    if (limits.instructions)
+      fail(codes::kConfigError, "the js engine cannot count instructions (--instruction-limit, limits.instructions): "
+                                "use --timeout (limits.timeout) to bound a JavaScript spell");
     initV8();
     c_.run = &run;
     c_.loop = &run.loop();
