@@ -361,7 +361,6 @@ Local<v8::Function> wrapHostFunction(JsCtx* c, const Value& v);
 
 Local<v8::Value> toJs(JsCtx* c, const Value& v, int depth) {
   v8::Isolate* iso = c->iso;
-  Local<v8::Context> ctx = c->ctx();
   if (depth > kMaxDepth) fail(codes::kInvalidArgument, "value is nested too deeply");
   switch (v.kind()) {
     case ValueKind::kNull: return v8::Null(iso);
@@ -376,12 +375,14 @@ Local<v8::Value> toJs(JsCtx* c, const Value& v, int depth) {
       return v8::Uint8Array::New(ab, 0, d.size());
     }
     case ValueKind::kArray: {
+      Local<v8::Context> ctx = c->ctx();
       const Array& a = v.asArray();
       Local<v8::Array> out = v8::Array::New(iso, static_cast<int>(a.size()));
       for (size_t i = 0; i < a.size(); ++i) (void)out->CreateDataProperty(ctx, static_cast<uint32_t>(i), toJs(c, a[i], depth + 1));
       return out;
     }
     case ValueKind::kObject: {
+      Local<v8::Context> ctx = c->ctx();
       Local<v8::Object> out = v8::Object::New(iso);
       for (const auto& [k, x] : v.asObject()) (void)out->CreateDataProperty(ctx, str(iso, k), toJs(c, x, depth + 1));
       return out;
@@ -406,7 +407,6 @@ FunctionPtr makeJsFunction(JsCtx* c, Local<v8::Function> f);
 
 Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
   v8::Isolate* iso = c->iso;
-  Local<v8::Context> ctx = c->ctx();
   if (depth > kMaxDepth) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic)");
   if (v.IsEmpty() || v->IsNullOrUndefined()) return Value();
   if (v->IsBoolean()) return Value(v->BooleanValue(iso));
@@ -443,6 +443,7 @@ Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
     auto bs = v.As<v8::ArrayBuffer>()->GetBackingStore();
     return Value(Bytes{std::string(static_cast<const char*>(bs->Data()), bs->ByteLength())});
   }
+  Local<v8::Context> ctx = c->ctx();
   if (v->IsArray()) {
     Local<v8::Array> a = v.As<v8::Array>();
     uint32_t n = a->Length();
@@ -647,48 +648,81 @@ void namespaceMiss(Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::
 // JavaScript reserved words and names the language provides itself are not bound as globals.
 bool skipGlobal(const std::string& name) { return name == "await" || name == "async"; }
 
+// The registry's declarations by namespace, once per process.
+struct NamespaceDecls {
+  std::string name;
+  std::vector<const FunctionDecl*> decls;
+};
+const std::vector<NamespaceDecls>& namespaceDecls() {
+  static const std::vector<NamespaceDecls> all = [] {
+    std::vector<NamespaceDecls> out;
+    const Registry& reg = Registry::global();
+    for (const auto& ns : reg.namespaces()) out.push_back({ns, {}});
+    for (const auto& d : reg.functions()) {
+      if (!d.self.empty() || d.ns.empty()) continue;
+      for (auto& n : out)
+        if (n.name == d.ns) n.decls.push_back(&d);
+    }
+    return out;
+  }();
+  return all;
+}
+
+// A function or property of the registry on `target`.
+void bindDecl(JsCtx* c, Local<v8::Object> target, const FunctionDecl& d) {
+  v8::Isolate* iso = c->iso;
+  Local<v8::Context> ctx = c->ctx();
+  std::string name = camelCase(d.name);
+  if (d.property) {
+    ErrorPtr err;
+    CallContext cx{*c->run, *c->loop, d.name};
+    Value v = Registry::callSync(d, cx, Args(), err);
+    (void)target->CreateDataProperty(ctx, str(iso, name), err ? Local<v8::Value>(v8::Null(iso)) : toJs(c, v));
+    return;
+  }
+  Local<v8::External> data = v8::External::New(iso, const_cast<FunctionDecl*>(&d));
+  Local<v8::Function> f = v8::Function::New(ctx, thunk, data, 0, v8::ConstructorBehavior::kThrow).ToLocalChecked();
+  f->SetName(str(iso, name));
+  (void)target->CreateDataProperty(ctx, str(iso, name), f);
+}
+
+// A namespace object is made when the spell first names it: most spells use a few of them, and
+// making all of them (some 300 functions) was most of a context's start-up.
+void makeNamespace(Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::Value>& info) {
+  v8::Isolate* iso = info.GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  const auto& ns = namespaceDecls()[static_cast<size_t>(info.Data().As<v8::Integer>()->Value())];
+  Local<v8::Context> ctx = c->ctx();
+  try {
+    // A plain object whose prototype answers the names it does not have (namespaceMiss).
+    Local<v8::ObjectTemplate> ot = v8::ObjectTemplate::New(iso);
+    ot->SetHandler(v8::NamedPropertyHandlerConfiguration(namespaceMiss, nullptr, nullptr, nullptr, nullptr, str(iso, ns.name),
+                                                          v8::PropertyHandlerFlags::kOnlyInterceptStrings));
+    Local<v8::Object> miss = ot->NewInstance(ctx).ToLocalChecked();
+    Local<v8::Object> o = v8::Object::New(iso);
+    (void)o->SetPrototype(ctx, miss);
+    for (const FunctionDecl* d : ns.decls) bindDecl(c, o, *d);
+    info.GetReturnValue().Set(o);
+  } catch (const Exception& e) {
+    throwError(c, e.error());
+  }
+}
+
 void bindRegistry(JsCtx* c) {
   v8::Isolate* iso = c->iso;
   Local<v8::Context> ctx = c->ctx();
   Local<v8::Object> global = ctx->Global();
   const Registry& reg = Registry::global();
-  std::unordered_map<std::string, Local<v8::Object>> namespaces;
-  for (const auto& ns : reg.namespaces()) {
-    // A plain object whose prototype answers the names it does not have (namespaceMiss).
-    Local<v8::ObjectTemplate> ot = v8::ObjectTemplate::New(iso);
-    ot->SetHandler(v8::NamedPropertyHandlerConfiguration(namespaceMiss, nullptr, nullptr, nullptr, nullptr, str(iso, ns),
-                                                          v8::PropertyHandlerFlags::kOnlyInterceptStrings));
-    Local<v8::Object> miss = ot->NewInstance(ctx).ToLocalChecked();
-    Local<v8::Object> o = v8::Object::New(iso);
-    (void)o->SetPrototype(ctx, miss);
-    namespaces[ns] = o;
-    (void)global->Set(ctx, str(iso, ns), o);
-  }
+  const auto& nss = namespaceDecls();
+  for (size_t i = 0; i < nss.size(); ++i)
+    (void)global->SetLazyDataProperty(ctx, str(iso, nss[i].name), makeNamespace, v8::Integer::New(iso, static_cast<int>(i)));
   for (const auto& d : reg.functions()) {
-    std::string name = camelCase(d.name);
-    Local<v8::External> data = v8::External::New(iso, const_cast<FunctionDecl*>(&d));
     if (!d.self.empty()) {
-      Local<v8::FunctionTemplate> t = typeTemplate(c, d.self);
-      t->PrototypeTemplate()->Set(str(iso, name), v8::FunctionTemplate::New(iso, thunk, data));
-      continue;
+      Local<v8::External> data = v8::External::New(iso, const_cast<FunctionDecl*>(&d));
+      typeTemplate(c, d.self)->PrototypeTemplate()->Set(str(iso, camelCase(d.name)), v8::FunctionTemplate::New(iso, thunk, data));
+    } else if (d.ns.empty() && !skipGlobal(d.name)) {
+      bindDecl(c, global, d);
     }
-    Local<v8::Object> target;
-    if (d.ns.empty()) {
-      if (skipGlobal(d.name)) continue;
-      target = global;
-    } else {
-      target = namespaces[d.ns];
-    }
-    if (d.property) {
-      ErrorPtr err;
-      CallContext cx{*c->run, *c->loop, d.name};
-      Value v = Registry::callSync(d, cx, Args(), err);
-      (void)target->CreateDataProperty(ctx, str(iso, name), err ? Local<v8::Value>(v8::Null(iso)) : toJs(c, v));
-      continue;
-    }
-    Local<v8::Function> f = v8::FunctionTemplate::New(iso, thunk, data)->GetFunction(ctx).ToLocalChecked();
-    f->SetName(str(iso, name));
-    (void)target->CreateDataProperty(ctx, str(iso, name), f);
   }
 }
 
@@ -1189,6 +1223,16 @@ class JsContext final : public ScriptContext {
 
   Error stop() const { return c_.killed ? c_.killReason : Error(codes::kLimitExceeded, "the spell was stopped"); }
 
+ public:
+  void defineRaw(const char* name, v8::FunctionCallback cb) {
+    v8::Isolate::Scope is(iso_);
+    v8::HandleScope hs(iso_);
+    Local<v8::Context> ctx = c_.ctx();
+    (void)ctx->Global()->Set(ctx, str(iso_, name), v8::Function::New(ctx, cb).ToLocalChecked());
+  }
+
+ private:
+
   JsCtx c_;
   v8::Isolate* iso_ = nullptr;
   void* allocator_ = nullptr;
@@ -1211,6 +1255,13 @@ class JsEngine final : public Engine {
 Engine& jsEngine() {
   static JsEngine e;
   return e;
+}
+
+bool jsDefineRawFunction(ScriptContext& ctx, const char* name, void (*callback)(const v8::FunctionCallbackInfo<v8::Value>&)) {
+  auto* jc = dynamic_cast<JsContext*>(&ctx);
+  if (!jc) return false;
+  jc->defineRaw(name, callback);
+  return true;
 }
 
 }  // namespace llmspell
