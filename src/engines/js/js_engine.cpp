@@ -31,6 +31,7 @@
 #include <unordered_set>
 
 #include "engines/js/js_allocator.hpp"
+#include "llmspell/bridge/arg_buffer.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
 
@@ -408,7 +409,10 @@ FunctionPtr makeJsFunction(JsCtx* c, Local<v8::Function> f);
 Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
   v8::Isolate* iso = c->iso;
   if (depth > kMaxDepth) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic)");
-  if (v.IsEmpty() || v->IsNullOrUndefined()) return Value();
+  if (v.IsEmpty()) return Value();
+  if (v->IsInt32()) return Value(static_cast<int64_t>(v.As<v8::Int32>()->Value()));
+  if (v->IsString()) return Value(utf8(iso, v.As<v8::String>()));
+  if (v->IsNullOrUndefined()) return Value();
   if (v->IsBoolean()) return Value(v->BooleanValue(iso));
   if (v->IsNumber()) {
     double d = v.As<v8::Number>()->Value();
@@ -418,7 +422,6 @@ Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
       return Value(static_cast<int64_t>(d));
     return Value(d);
   }
-  if (v->IsString()) return Value(utf8(iso, v.As<v8::String>()));
   if (v->IsBigInt()) {
     bool lossless = false;
     int64_t i = v.As<v8::BigInt>()->Int64Value(&lossless);
@@ -542,25 +545,16 @@ Local<v8::Function> wrapHostFunction(JsCtx* c, const Value& v) {
 
 // ---- the generic binding ----
 
-enum class Mode { kSync, kAsync };
-
 // Arguments: a method gets its object first.
 void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* iso = info.GetIsolate();
   JsCtx* c = ctxOf(iso);
   if (c->killed) return;
   auto* d = static_cast<const FunctionDecl*>(info.Data().As<v8::External>()->Value());
-  constexpr size_t kInline = 8;
-  Value inlineArgs[kInline];
-  std::vector<Value> heapArgs;
   size_t self = d->self.empty() ? 0 : 1;
   size_t n = static_cast<size_t>(info.Length()) + self;
-  size_t cap = std::max(n, d->params.size());
-  Value* args = inlineArgs;
-  if (cap > kInline) {
-    heapArgs.resize(cap);
-    args = heapArgs.data();
-  }
+  ArgBuffer buf(std::max(n, d->params.size()));
+  Value* args = buf.data();
   try {
     if (self) {
       Boxed* b = info.This()->IsObject() ? boxOf(c, info.This()) : nullptr;

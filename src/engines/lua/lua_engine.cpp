@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "llmspell/bridge/arg_buffer.hpp"
 #include "llmspell/bridge/script_call.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
@@ -802,15 +803,8 @@ int pushSettled(lua_State* L, const PromisePtr& p) {
 int thunkImpl(lua_State* L, const FunctionDecl* d, int mode, ThunkOut& out) {
   LuaCtx* c = ctxOf(L);
   int n = lua_gettop(L);
-  constexpr int kInline = 8;
-  Value inlineArgs[kInline];
-  std::vector<Value> heapArgs;
-  size_t cap = std::max<size_t>(static_cast<size_t>(n), d->params.size());
-  Value* args = inlineArgs;
-  if (cap > kInline) {
-    heapArgs.resize(cap);
-    args = heapArgs.data();
-  }
+  ArgBuffer buf(std::max<size_t>(static_cast<size_t>(n), d->params.size()));
+  Value* args = buf.data();
   size_t nargs = static_cast<size_t>(n);
   try {
     for (int i = 0; i < n; ++i) args[i] = toValue(L, i + 1);
