@@ -690,7 +690,9 @@ void makeNamespace(Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::
   try {
     // A plain object whose prototype answers the names it does not have (namespaceMiss).
     Local<v8::ObjectTemplate> ot = v8::ObjectTemplate::New(iso);
-    ot->SetHandler(v8::NamedPropertyHandlerConfiguration(namespaceMiss, nullptr, nullptr, nullptr, nullptr, str(iso, ns.name),
+    // The query callback answers "not here" for `in` and hasOwnProperty, which must not throw.
+    auto notHere = [](Local<v8::Name>, const v8::PropertyCallbackInfo<v8::Integer>&) {};
+    ot->SetHandler(v8::NamedPropertyHandlerConfiguration(namespaceMiss, nullptr, notHere, nullptr, nullptr, str(iso, ns.name),
                                                           v8::PropertyHandlerFlags::kOnlyInterceptStrings));
     Local<v8::Object> miss = ot->NewInstance(ctx).ToLocalChecked();
     Local<v8::Object> o = v8::Object::New(iso);
