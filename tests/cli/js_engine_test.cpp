@@ -184,3 +184,23 @@ TEST_F(JsEngine, UnknownEngineNamesTheEnginesOfThisBuild) {
 }
 
 }  // namespace
+
+namespace {
+
+// A promise rejected with nothing to handle it (a dropped spawn included) is reported at the
+// end, as a failed spawned task is in Lua; one handled later, or awaited, is not.
+TEST_F(JsEngine, UnhandledRejectionsAreReported) {
+  auto r = exec(
+      "Promise.reject(new Error('lost'));\n"
+      "const p = Promise.reject(new Error('caught later')); await sleep(0.01); p.catch(() => {});\n"
+      "spawn(async () => { throw new LlmspellError('dropped', 'my_code') });\n"
+      "try { await spawn(async () => { throw new Error('awaited') }) } catch (e) {}\n"
+      "await sleep(0.01); print('end');\n");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("nothing waited for it: error[script_error]: lost"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nothing waited for it: error[my_code]: dropped"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("caught later"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("awaited"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -34,6 +34,7 @@
 #include "llmspell/bridge/arg_buffer.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
+#include "llmspell/runtime/spawned_tasks.hpp"
 
 namespace llmspell {
 namespace {
@@ -119,6 +120,9 @@ struct JsCtx {
   std::unordered_set<struct PromiseLink*> links;  // JS promises a host promise waits on
   v8::Global<v8::Private> boxKey;                 // marks host functions (their Boxed)
   std::unordered_map<int, std::vector<ModuleInfo*>> modulesByHash;
+  // Promises rejected with no handler, as failed "tasks" the runner reports when nothing handled
+  // them by the end (SpawnedTasks); a handler added later marks them handled.
+  std::unordered_multimap<int, std::pair<v8::Global<v8::Promise>, PromisePtr>> unhandled;
   std::unordered_map<std::string, std::unique_ptr<ModuleInfo>> modulesByPath;
   std::string chunkName = "spell";
 
@@ -327,6 +331,16 @@ void linkSettled(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok) {
   }
 }
 
+void forgetUnhandled(JsCtx* c, Local<v8::Promise> p) {
+  auto [b, e] = c->unhandled.equal_range(p->GetIdentityHash());
+  for (auto it = b; it != e; ++it)
+    if (it->second.first.Get(c->iso) == p) {
+      it->second.second->markHandled();
+      c->unhandled.erase(it);
+      return;
+    }
+}
+
 PromisePtr hostPromiseFor(JsCtx* c, Local<v8::Promise> jp) {
   v8::Isolate* iso = c->iso;
   Local<v8::Context> ctx = c->ctx();
@@ -335,6 +349,7 @@ PromisePtr hostPromiseFor(JsCtx* c, Local<v8::Promise> jp) {
       return Promise::resolved(toValue(c, jp->Result()));
     case v8::Promise::kRejected:
       jp->MarkAsHandled();
+      forgetUnhandled(c, jp);  // the host handles it now
       return Promise::rejected(errorFromJs(c, jp->Result()));
     case v8::Promise::kPending:
       break;
@@ -832,6 +847,22 @@ void writeErr(const v8::FunctionCallbackInfo<v8::Value>& info) {
 
 // ---- callbacks the isolate makes ----
 
+void onPromiseReject(v8::PromiseRejectMessage m) {
+  Local<v8::Promise> p = m.GetPromise();
+  v8::Isolate* iso = p->GetIsolate();
+  JsCtx* c = ctxOf(iso);
+  if (!c || c->killed) return;
+  int h = p->GetIdentityHash();
+  if (m.GetEvent() == v8::kPromiseRejectWithNoHandler) {
+    Error e = errorFromJs(c, m.GetValue());
+    PromisePtr hp = Promise::rejected(e);
+    c->run->service<SpawnedTasks>([] { return std::make_shared<SpawnedTasks>(); }).add(hp);
+    c->unhandled.emplace(h, std::make_pair(v8::Global<v8::Promise>(iso, p), hp));
+  } else if (m.GetEvent() == v8::kPromiseHandlerAddedAfterReject) {
+    forgetUnhandled(c, p);
+  }
+}
+
 size_t nearHeapLimit(void* data, size_t current, size_t /*initial*/) {
   auto* c = static_cast<JsCtx*>(data);
   c->kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"));
@@ -976,6 +1007,7 @@ class JsContext final : public ScriptContext {
     iso_->AddGCEpilogueCallback(afterGc, &c_);
     iso_->SetModifyCodeGenerationFromStringsCallback(refuseCodeGen);
     iso_->SetHostImportModuleDynamicallyCallback(refuseDynamicImport);
+    iso_->SetPromiseRejectCallback(onPromiseReject);
     {
       v8::Isolate::Scope is(iso_);
       v8::HandleScope hs(iso_);
@@ -1018,6 +1050,7 @@ class JsContext final : public ScriptContext {
       }
       c_.boxes.clear();
       c_.modulesByHash.clear();
+      c_.unhandled.clear();
       c_.modulesByPath.clear();
       c_.types.clear();
       for (PromiseLink* l : c_.links) delete l;
