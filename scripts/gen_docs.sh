@@ -3,6 +3,8 @@
 #   docs/reference.md        the API reference (Markdown, grouped by namespace)
 #   docs/reference.json      the same, machine-readable
 #   docs/llmspell.meta.lua   LuaLS stubs for editor completion (add docs/ to Lua.workspace.library)
+#   docs/engine_coverage.md  which engines pass a conformance case calling each function (runs
+#                            the conformance suite with the build's conformance_runner)
 # Usage: scripts/gen_docs.sh [path/to/llmspell]   (default: the first build/*/src/cli/llmspell)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,3 +19,11 @@ fi
 "$bin" docs --format json > "$root/docs/reference.json"
 "$bin" docs --format lua-meta > "$root/docs/llmspell.meta.lua"
 echo "gen_docs: wrote docs/reference.md, docs/reference.json, docs/llmspell.meta.lua from $bin"
+runner="$(dirname "$bin")/../../tests/conformance/conformance_runner"
+if [ -x "$runner" ]; then
+  home="$(mktemp -d)"
+  LLMSPELL_HOME="$home" "$runner" --bin "$bin" --coverage-write "$root/docs/engine_coverage.md" "$root/tests/conformance/cases" | tail -2
+  rm -rf "$home"
+else
+  echo "gen_docs: no conformance_runner beside $bin; docs/engine_coverage.md not regenerated" >&2
+fi

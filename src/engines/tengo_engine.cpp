@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/bridge/script_call.hpp"
 #include "llmspell/engines/engine.hpp"
 #include "llmspell/core/safe_fs.hpp"
@@ -542,6 +543,7 @@ class TengoContext final : public ScriptContext {
   }
 
   tg::Result callHostValues(const FunctionDecl& d, int mode, std::vector<Value> in) {
+    traceScriptCall(d);
     if (auto err = Registry::validate(d, in)) return errorValue(*err);
     CallContext cx{run_, run_.loop(), d.qualifiedName()};
     Args span(in.data(), in.size());

@@ -32,6 +32,7 @@
 
 #include "engines/js/js_allocator.hpp"
 #include "llmspell/bridge/arg_buffer.hpp"
+#include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
 #include "llmspell/runtime/spawned_tasks.hpp"
@@ -588,6 +589,7 @@ void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
     throwError(c, err);
     return;
   }
+  traceScriptCall(*d);
   if (auto err = Registry::validate(*d, args, n)) {
     throwError(c, *err);
     return;

@@ -21,6 +21,7 @@
 #include <unordered_set>
 
 #include "llmspell/bridge/arg_buffer.hpp"
+#include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/bridge/script_call.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
@@ -814,6 +815,7 @@ int thunkImpl(lua_State* L, const FunctionDecl* d, int mode, ThunkOut& out) {
     pushErrorAt(L, err);
     return -1;
   }
+  traceScriptCall(*d);
   if (auto err = Registry::validate(*d, args, nargs)) {
     pushErrorAt(L, *err);
     return -1;
