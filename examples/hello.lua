@@ -1,3 +1,3 @@
 -- The smallest spell: print a greeting and return a value.
 print("Hello from llmspell!")
-return {greeting = "hello", engine = spell.context().engine}
+return {greeting = "hello", spell = spell.context().name}

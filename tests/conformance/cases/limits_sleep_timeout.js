@@ -1,0 +1,2 @@
+await sleep(30);
+print("unreachable");
