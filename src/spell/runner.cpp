@@ -295,6 +295,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
             opts.instructions ? std::optional<double>(*opts.instructions) : std::nullopt);
     if (opts.timeoutSeconds) limits.timeoutSeconds = *opts.timeoutSeconds;
     if (opts.memoryMb) limits.memoryBytes = *opts.memoryMb << 20;
+    limits.hardStop = opts.onHardStop;
     if (opts.instructions) limits.instructions = *opts.instructions;
     if (!opts.model.empty()) run.config.asObject().set("model", opts.model);
     for (const auto& [k, v] : opts.extraConfig.asObject()) run.config.asObject().set(k, v);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ struct Limits {
   uint64_t instructions = 0;        // 0 = unlimited
   double timeoutSeconds = 0;        // wall clock; 0 = none
   int maxCallDepth = 10000;         // script call depth
+  // Ends the process with this limit_exceeded error when an engine cannot stop the spell and go
+  // on (V8 out of memory in one allocation past the cap). Unset: the engine prints the error and
+  // exits with code 3 itself.
+  std::function<void(const Error&)> hardStop;
 };
 
 // One spell's VM. Not thread-safe: used on its runtime thread only.

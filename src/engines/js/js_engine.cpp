@@ -20,6 +20,9 @@
 #include <libplatform/libplatform.h>
 #include <v8.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -223,9 +226,40 @@ Local<v8::Value> makeError(JsCtx* c, const Error& e) {
   return obj;
 }
 
+// The name a JavaScript spell calls a declaration by: llm.countTokens, channel.len, recvAny.
+std::string jsName(const FunctionDecl& d) {
+  if (!d.self.empty()) return d.self + "." + camelCase(d.name);
+  if (d.ns.empty()) return camelCase(d.name);
+  return d.ns + "." + camelCase(d.name);
+}
+
+// Messages from the registry start with the declaration's own name (tools.try_call: ...).
+void renameIn(Error& e, const FunctionDecl& d) {
+  const std::string& q = d.qualifiedName();
+  if (e.message.compare(0, q.size(), q) == 0) e.message = jsName(d) + e.message.substr(q.size());
+}
+
 void throwError(JsCtx* c, Error e) {
   addPosition(c->iso, e);
   c->iso->ThrowException(makeError(c, e));
+}
+
+// The position of a stack's first frame: "    at f (main.js:3:9)" or "    at main.js:3:9".
+void positionFromStack(const std::string& stack, Error& e) {
+  auto at = stack.find("\n    at ");
+  if (at == std::string::npos) return;
+  auto end = stack.find('\n', at + 1);
+  std::string frame = stack.substr(at + 8, end == std::string::npos ? std::string::npos : end - at - 8);
+  if (auto open = frame.rfind('('); open != std::string::npos && frame.back() == ')') frame = frame.substr(open + 1, frame.size() - open - 2);
+  auto c2 = frame.rfind(':');
+  if (c2 == std::string::npos) return;
+  auto c1 = frame.rfind(':', c2 - 1);
+  if (c1 == std::string::npos) return;
+  try {
+    e.line = std::stoi(frame.substr(c1 + 1, c2 - c1 - 1));
+    e.source = frame.substr(0, c1);
+  } catch (const std::exception&) {
+  }
 }
 
 // A JavaScript exception as an error value: an LlmspellError keeps its code, retryable and
@@ -267,6 +301,7 @@ Error errorFromJs(JsCtx* c, Local<v8::Value> ex, Local<v8::Message> msg = Local<
     e.source = utf8(iso, msg->GetScriptResourceName());
     e.line = msg->GetLineNumber(ctx).FromMaybe(0);
   }
+  if (e.source.empty() && e.details.get("stack").isString()) positionFromStack(e.details.get("stack").asString(), e);
   if (e.message.empty()) e.message = "(empty error)";
   return e;
 }
@@ -297,7 +332,9 @@ Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
   }
   auto g = std::make_shared<v8::Global<v8::Promise::Resolver>>(iso, res);
   std::weak_ptr<bool> alive = c->alive;
-  p->onSettle([c, g, alive, settle](const Promise& q) {
+  // The callback holds `p` too: the host may keep only a weak reference to a promise it hands
+  // out (events.wait), and the script's await must still hear from it. Settling breaks the cycle.
+  p->onSettle([c, g, alive, settle, p](const Promise& q) {
     if (alive.expired() || c->killed) return;
     v8::Isolate::Scope is(c->iso);
     v8::HandleScope hs(c->iso);
@@ -575,7 +612,7 @@ void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
     if (self) {
       Boxed* b = info.This()->IsObject() ? boxOf(c, info.This()) : nullptr;
       if (!b) {
-        throwError(c, Error(codes::kInvalidArgument, d->qualifiedName() + ": call it as a method of a " + d->self +
+        throwError(c, Error(codes::kInvalidArgument, jsName(*d) + ": call it as a method of a " + d->self +
                                                          " object (obj." + camelCase(d->name) + "(...))"));
         return;
       }
@@ -585,12 +622,13 @@ void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
   } catch (const Exception& e) {
     if (e.error().message.empty()) return;  // a JavaScript exception (a getter threw) is pending
     Error err = e.error();
-    err.message = d->qualifiedName() + ": " + err.message;
+    err.message = jsName(*d) + ": " + err.message;
     throwError(c, err);
     return;
   }
   traceScriptCall(*d);
   if (auto err = Registry::validate(*d, args, n)) {
+    renameIn(*err, *d);
     throwError(c, *err);
     return;
   }
@@ -602,6 +640,7 @@ void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
       Value r = Registry::callSync(*d, cx, span, err);
       if (c->killed) return;
       if (err) {
+        renameIn(*err, *d);
         throwError(c, *err);
         return;
       }
@@ -817,17 +856,25 @@ const char* const kPrelude = R"JS(
       return `${this.code}: ${this.message}${at}`;
     }
   }
+  // The spell may replace globals and prototypes (String, JSON, Array.prototype.map): what
+  // print and console use is taken now, and joined by hand.
+  const S = String, stringify = JSON.stringify, isError = (v) => v instanceof Error;
   const show = (v) => {
     if (typeof v === 'string') return v;
-    if (v instanceof Error) return String(v);
+    if (isError(v)) return S(v);
     if (v !== null && typeof v === 'object') {
-      try { return JSON.stringify(v); } catch (e) { return String(v); }
+      try { return stringify(v); } catch (e) { return S(v); }
     }
-    return String(v);
+    return S(v);
   };
-  const line = (args) => args.map(show).join(' ');
+  const join = (args, sep, f) => {
+    let out = '';
+    for (let i = 0; i < args.length; i++) out += (i ? sep : '') + f(args[i]);
+    return out;
+  };
+  const line = (args) => join(args, ' ', show);
   Object.defineProperty(globalThis, 'LlmspellError', {value: LlmspellError, writable: false, enumerable: false});
-  globalThis.print = (...args) => writeOut(args.map((v) => (typeof v === 'string' ? v : String(v))).join('\t') + '\n');
+  globalThis.print = (...args) => writeOut(join(args, '\t', (v) => (typeof v === 'string' ? v : S(v))) + '\n');
   globalThis.console = Object.freeze({
     log: (...a) => writeOut(line(a) + '\n'), info: (...a) => writeOut(line(a) + '\n'),
     debug: (...a) => writeOut(line(a) + '\n'),
@@ -865,10 +912,50 @@ void onPromiseReject(v8::PromiseRejectMessage m) {
   }
 }
 
+// The heap is full: the spell stops, with some headroom for the termination to unwind. If one
+// allocation needs more than that, V8 ends in onOutOfMemory, after printing its own GC report
+// on stderr, which a spell's user has no use for: stderr goes to /dev/null until the stop has
+// unwound (the loop puts it back) or onOutOfMemory does.
+int gSavedStderr = -1;
+
+void restoreStderr() {
+  if (gSavedStderr < 0) return;
+  std::fflush(stderr);
+  dup2(gSavedStderr, STDERR_FILENO);
+  close(gSavedStderr);
+  gSavedStderr = -1;
+}
+
 size_t nearHeapLimit(void* data, size_t current, size_t /*initial*/) {
   auto* c = static_cast<JsCtx*>(data);
+  if (!c->killed && gSavedStderr < 0) {
+    std::fflush(stderr);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull >= 0) {
+      gSavedStderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+      dup2(devnull, STDERR_FILENO);
+      close(devnull);
+    }
+    c->loop->post([] { restoreStderr(); });
+  }
   c->kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"));
   return current + kKillHeadroom;
+}
+
+// V8 cannot go on after an allocation it could not make even past the near-heap-limit headroom
+// (one allocation larger than the cap): the process ends, with the limit's error and exit 3.
+[[noreturn]] void onOutOfMemory(const char* /*location*/, bool /*isHeap*/) {
+  v8::Isolate* iso = v8::Isolate::GetCurrent();
+  JsCtx* c = iso ? ctxOf(iso) : nullptr;
+  restoreStderr();
+  Error e(codes::kLimitExceeded,
+          c && c->memLimit < (SIZE_MAX >> 2) ? "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"
+                                             : std::string("out of memory"));
+  if (c && c->limits.hardStop) c->limits.hardStop(e);
+  std::fprintf(stderr, "error[%s]: %s\n", e.code.c_str(), e.message.c_str());
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(3);
 }
 
 void afterGc(v8::Isolate* iso, v8::GCType, v8::GCCallbackFlags, void* data) {
@@ -986,8 +1073,7 @@ class JsContext final : public ScriptContext {
     c_.buffers.admit = [this](size_t bytes) {
       if (c_.killed) return false;
       if (c_.used() + bytes > c_.memLimit) {
-        c_.kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c_.memLimit >> 20) +
-                                                 " MiB exceeded (an ArrayBuffer of " + std::to_string(bytes) + " bytes)"));
+        c_.kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c_.memLimit >> 20) + " MiB exceeded"));
         return false;
       }
       return true;
@@ -1010,6 +1096,7 @@ class JsContext final : public ScriptContext {
     iso_->SetModifyCodeGenerationFromStringsCallback(refuseCodeGen);
     iso_->SetHostImportModuleDynamicallyCallback(refuseDynamicImport);
     iso_->SetPromiseRejectCallback(onPromiseReject);
+    iso_->SetOOMErrorHandler(onOutOfMemory);
     {
       v8::Isolate::Scope is(iso_);
       v8::HandleScope hs(iso_);

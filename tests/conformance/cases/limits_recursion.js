@@ -1,2 +1,0 @@
-const f = (n) => f(n + 1) + 1;
-print(f(1));
