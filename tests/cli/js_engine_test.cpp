@@ -204,3 +204,31 @@ TEST_F(JsEngine, UnhandledRejectionsAreReported) {
 }
 
 }  // namespace
+
+namespace {
+
+// A callback is followed through its promises (V8's promise hook): a workflow step's model calls
+// count in the step after it awaited, parallel steps each count their own, and a step stopped by
+// its timeout has every later wait fail with `cancelled`, as a Lua task does.
+TEST_F(JsEngine, CallbacksAreFollowedAcrossAwaits) {
+  auto r = exec(
+      "const replies = []; for (let i = 0; i < 8; i++) replies.push({text: 'r' + i, usage: {input_tokens: 2 ** i, output_tokens: 1}});\n"
+      "llm.configure('mock', {replies});\n"
+      "const m = {model: 'mock/script'};\n"
+      "const slow = (name, pause) => ({name, run: async () => {\n"
+      "  const a = (await llm.chat(name, m)).usage.input_tokens; await sleep(pause);\n"
+      "  return a + (await llm.chat(name, m)).usage.input_tokens; }});\n"
+      "const p = await workflow.parallel({steps: [slow('a', 0.03), slow('b', 0.01)]}).run(0);\n"
+      "print(p.status, p.usage.input_tokens, p.steps[0].usage.input_tokens === p.steps[0].output,\n"
+      "      p.steps[1].usage.input_tokens === p.steps[1].output);\n"
+      "const w = workflow.sequential({on_error: 'continue', steps: [{name: 'slow', timeout: 0.05, run: async () => {\n"
+      "  try { await sleep(0.3) } catch (e) { print('first', e.code) }\n"
+      "  try { await sleep(0.01) } catch (e) { print('again', e.code) }\n"
+      "  await sleep(0.01); print('not reached') }}]});\n"
+      "const wr = await w.run(1); await sleep(0.4);\n"
+      "print(wr.steps[0].status, wr.steps[0].error.code);\n");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_EQ(r.out, "completed\t15\ttrue\ttrue\nfirst\tcancelled\nagain\tcancelled\nfailed\ttimeout\n");
+}
+
+}  // namespace

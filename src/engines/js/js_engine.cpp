@@ -98,6 +98,19 @@ class Watchdog {
   std::thread thread_;
 };
 
+// A callback the host called (a tool's run, a workflow step, a spawn body...), followed through
+// the promises its code creates: V8's promise hook tags each promise with the task that made
+// it, and puts the task back while a reaction of that promise runs. So, as in Lua, cancelling
+// the call cancels the host promises its code waits on (the wait throws `cancelled`, and so does
+// every later wait), and the task's model calls count in the usage scope it started in.
+struct JsTask {
+  int id = 0;
+  bool cancelled = false;
+  std::vector<std::weak_ptr<Promise>> waiting;  // host promises its code waits on
+  UsageScopePtr usageScope;
+};
+using JsTaskPtr = std::shared_ptr<JsTask>;
+
 struct ModuleInfo {
   std::string rel;  // path relative to the spell's directory, as imports resolve it
   v8::Global<v8::Module> module;
@@ -129,6 +142,12 @@ struct JsCtx {
   std::unordered_multimap<int, std::pair<v8::Global<v8::Promise>, PromisePtr>> unhandled;
   std::unordered_map<std::string, std::unique_ptr<ModuleInfo>> modulesByPath;
   std::string chunkName = "spell";
+  // Tasks (see JsTask) by id, the one running now, and what promise reactions interrupted.
+  std::unordered_map<int, JsTaskPtr> tasks;
+  int nextTask = 0;
+  JsTask* current = nullptr;
+  std::vector<std::pair<JsTask*, UsageScopePtr>> reactionStack;
+  v8::Global<v8::Private> taskKey;
 
   Local<v8::Context> ctx() const { return context.Get(iso); }
   size_t used() const { return heapUsed.load() + buffers.used.load() + static_cast<size_t>(std::max<int64_t>(hostBytes, 0)); }
@@ -163,6 +182,27 @@ void JsCtx::kill(Error reason) {
       if (p) p->reject(killReason);
     }
   });
+}
+
+JsTask* taskOf(JsCtx* c, Local<v8::Promise> p) {
+  Local<v8::Value> v;
+  if (!p->GetPrivate(c->ctx(), c->taskKey.Get(c->iso)).ToLocal(&v) || !v->IsInt32()) return nullptr;
+  auto it = c->tasks.find(v.As<v8::Int32>()->Value());
+  return it == c->tasks.end() ? nullptr : it->second.get();
+}
+
+// Enters `t` (null: none) as the running task, its usage scope with it; leave() goes back.
+void enterTask(JsCtx* c, JsTask* t) {
+  c->reactionStack.emplace_back(c->current, c->run->usageScope);
+  c->current = t;
+  if (t) c->run->usageScope = t->usageScope;
+}
+void leaveTask(JsCtx* c) {
+  if (c->reactionStack.empty()) return;
+  auto [t, scope] = std::move(c->reactionStack.back());
+  c->reactionStack.pop_back();
+  c->current = t;
+  c->run->usageScope = std::move(scope);
 }
 
 // ---- strings ----
@@ -647,8 +687,13 @@ void thunk(const v8::FunctionCallbackInfo<v8::Value>& info) {
       info.GetReturnValue().Set(toJs(c, r));
       return;
     }
+    if (c->current && c->current->cancelled) {
+      throwError(c, Error(codes::kCancelled, jsName(*d) + ": cancelled (the call that runs this code was cancelled)"));
+      return;
+    }
     PromisePtr p = Registry::callAsync(*d, cx, span);
     if (c->killed) return;
+    if (c->current && p->pending()) c->current->waiting.push_back(p);
     info.GetReturnValue().Set(jsPromiseFor(c, p));
   } catch (const Exception& e) {
     if (!c->killed) throwError(c, e.error());
@@ -797,12 +842,18 @@ class JsFunction final : public Function {
     v8::Context::Scope cs(ctx);
     v8::TryCatch tc(iso);
     PromisePtr out;
+    auto task = std::make_shared<JsTask>();
+    task->id = ++c->nextTask;
+    task->usageScope = c->run->usageScope;
+    c->tasks.emplace(task->id, task);
     try {
       std::vector<Local<v8::Value>> argv;
       argv.reserve(args.size());
       for (const auto& a : args) argv.push_back(toJs(c, a));
       ++c->depth;
+      enterTask(c, task.get());
       MaybeLocal<v8::Value> r = fn_.Get(iso)->Call(ctx, v8::Undefined(iso), static_cast<int>(argv.size()), argv.data());
+      leaveTask(c);
       --c->depth;
       Local<v8::Value> rv;
       if (!r.ToLocal(&rv)) {
@@ -819,9 +870,23 @@ class JsFunction final : public Function {
     if (out->pending()) {
       ++c->pendingCalls;
       std::weak_ptr<bool> alive = alive_;
-      out->onSettle([c, alive](const Promise&) {
-        if (!alive.expired()) --c->pendingCalls;
+      int id = task->id;
+      out->onSettle([c, alive, id](const Promise&) {
+        if (alive.expired()) return;
+        --c->pendingCalls;
+        c->tasks.erase(id);  // a cancelled one comes back (the canceller): its code goes on, and must fail to wait
       });
+      // Cancelling the call cancels what its code waits on; later waits fail at once. (The
+      // canceller holds the task: cancel() settles `out` first, which drops it from c->tasks.)
+      out->setCanceller([t = task, c, alive] {
+        t->cancelled = true;
+        if (!alive.expired()) c->tasks[t->id] = t;  // cancel() settled `out` first, which dropped it
+        auto waiting = std::move(t->waiting);
+        for (auto& w : waiting)
+          if (auto p = w.lock(); p && p->pending()) p->cancel();
+      });
+    } else {
+      c->tasks.erase(task->id);
     }
     return out;
   }
@@ -895,6 +960,27 @@ void writeErr(const v8::FunctionCallbackInfo<v8::Value>& info) {
 }
 
 // ---- callbacks the isolate makes ----
+
+void promiseHook(v8::PromiseHookType type, Local<v8::Promise> p, Local<v8::Value> parent) {
+  JsCtx* c = ctxOf(p->GetIsolate());
+  if (!c || c->killed) return;
+  switch (type) {
+    case v8::PromiseHookType::kInit: {
+      JsTask* t = c->current;
+      if (!t && !parent.IsEmpty() && parent->IsPromise()) t = taskOf(c, parent.As<v8::Promise>());
+      if (t) (void)p->SetPrivate(c->ctx(), c->taskKey.Get(c->iso), v8::Integer::New(c->iso, t->id));
+      break;
+    }
+    case v8::PromiseHookType::kBefore:
+      enterTask(c, taskOf(c, p));
+      break;
+    case v8::PromiseHookType::kAfter:
+      leaveTask(c);
+      break;
+    case v8::PromiseHookType::kResolve:
+      break;
+  }
+}
 
 void onPromiseReject(v8::PromiseRejectMessage m) {
   Local<v8::Promise> p = m.GetPromise();
@@ -1097,6 +1183,7 @@ class JsContext final : public ScriptContext {
     iso_->SetHostImportModuleDynamicallyCallback(refuseDynamicImport);
     iso_->SetPromiseRejectCallback(onPromiseReject);
     iso_->SetOOMErrorHandler(onOutOfMemory);
+    iso_->SetPromiseHook(promiseHook);
     {
       v8::Isolate::Scope is(iso_);
       v8::HandleScope hs(iso_);
@@ -1106,6 +1193,7 @@ class JsContext final : public ScriptContext {
           str(iso_, "code generation from strings (eval, new Function, string timers) is not available in spells"));
       c_.context.Reset(iso_, ctx);
       c_.boxKey.Reset(iso_, v8::Private::New(iso_, str(iso_, "llmspell.box")));
+      c_.taskKey.Reset(iso_, v8::Private::New(iso_, str(iso_, "llmspell.task")));
       v8::Context::Scope cs(ctx);
       runPrelude();
       bindRegistry(&c_);
@@ -1145,6 +1233,8 @@ class JsContext final : public ScriptContext {
       for (PromiseLink* l : c_.links) delete l;
       c_.links.clear();
       c_.boxKey.Reset();
+      c_.taskKey.Reset();
+      c_.tasks.clear();
       c_.errorClass.Reset();
       c_.context.Reset();
     }
