@@ -205,6 +205,15 @@ void leaveTask(JsCtx* c) {
   c->run->usageScope = std::move(scope);
 }
 
+// A handle V8 may fail to make (the spell is being stopped, or out of memory): an exception the
+// entry points turn into the stop, never ToLocalChecked's abort of the process.
+template <typename T>
+Local<T> checked(MaybeLocal<T> m) {
+  Local<T> out;
+  if (!m.ToLocal(&out)) throw Exception(Error(codes::kLimitExceeded, "the spell was stopped while the host was working for it"));
+  return out;
+}
+
 // ---- strings ----
 
 Local<v8::String> str(v8::Isolate* iso, std::string_view s) {
@@ -355,7 +364,7 @@ void checkpoint(JsCtx* c) {
 Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
   v8::Isolate* iso = c->iso;
   Local<v8::Context> ctx = c->ctx();
-  Local<v8::Promise::Resolver> res = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+  Local<v8::Promise::Resolver> res = checked(v8::Promise::Resolver::New(ctx));
   p->markHandled();  // the script owns it now
   auto settle = [](JsCtx* c, Local<v8::Promise::Resolver> r, const Promise& q) {
     Local<v8::Context> ctx = c->ctx();
@@ -776,7 +785,7 @@ void bindDecl(JsCtx* c, Local<v8::Object> target, const FunctionDecl& d) {
     return;
   }
   Local<v8::External> data = v8::External::New(iso, const_cast<FunctionDecl*>(&d));
-  Local<v8::Function> f = v8::Function::New(ctx, thunk, data, 0, v8::ConstructorBehavior::kThrow).ToLocalChecked();
+  Local<v8::Function> f = checked(v8::Function::New(ctx, thunk, data, 0, v8::ConstructorBehavior::kThrow));
   f->SetName(str(iso, name));
   (void)target->CreateDataProperty(ctx, str(iso, name), f);
 }
@@ -795,7 +804,7 @@ void makeNamespace(Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::
     auto notHere = [](Local<v8::Name>, const v8::PropertyCallbackInfo<v8::Integer>&) {};
     ot->SetHandler(v8::NamedPropertyHandlerConfiguration(namespaceMiss, nullptr, notHere, nullptr, nullptr, str(iso, ns.name),
                                                           v8::PropertyHandlerFlags::kOnlyInterceptStrings));
-    Local<v8::Object> miss = ot->NewInstance(ctx).ToLocalChecked();
+    Local<v8::Object> miss = checked(ot->NewInstance(ctx));
     Local<v8::Object> o = v8::Object::New(iso);
     (void)o->SetPrototype(ctx, miss);
     for (const FunctionDecl* d : ns.decls) bindDecl(c, o, *d);
@@ -824,6 +833,13 @@ void bindRegistry(JsCtx* c) {
 }
 
 // ---- JavaScript functions as Values ----
+
+// An object with a callable `then` (reading it may run a getter: it is the script's own code).
+bool isThenable(JsCtx* c, Local<v8::Value> v) {
+  if (!v->IsObject() || v->IsProxy()) return false;
+  Local<v8::Value> then;
+  return v.As<v8::Object>()->Get(c->ctx(), str(c->iso, "then")).ToLocal(&then) && then->IsFunction();
+}
 
 class JsFunction final : public Function {
  public:
@@ -860,6 +876,11 @@ class JsFunction final : public Function {
         out = Promise::rejected(c->killed || tc.HasTerminated() ? stopError(c) : errorFromJs(c, tc.Exception(), tc.Message()));
       } else if (rv->IsPromise()) {
         out = hostPromiseFor(c, rv.As<v8::Promise>());
+      } else if (isThenable(c, rv)) {
+        // A thenable is adopted, as `await` and Promise.resolve do: its then may settle it later.
+        Local<v8::Promise::Resolver> res = checked(v8::Promise::Resolver::New(ctx));
+        (void)res->Resolve(ctx, rv);
+        out = hostPromiseFor(c, res->GetPromise());
       } else {
         out = Promise::resolved(toValue(c, rv));
       }
@@ -1331,11 +1352,10 @@ class JsContext final : public ScriptContext {
 
   void runPrelude() {
     Local<v8::Context> ctx = c_.ctx();
-    Local<v8::Script> s = v8::Script::Compile(ctx, str(iso_, kPrelude)).ToLocalChecked();
-    Local<v8::Function> f = s->Run(ctx).ToLocalChecked().As<v8::Function>();
-    Local<v8::Value> argv[2] = {v8::Function::New(ctx, writeOut).ToLocalChecked(),
-                                v8::Function::New(ctx, writeErr).ToLocalChecked()};
-    Local<v8::Value> cls = f->Call(ctx, v8::Undefined(iso_), 2, argv).ToLocalChecked();
+    Local<v8::Script> s = checked(v8::Script::Compile(ctx, str(iso_, kPrelude)));
+    Local<v8::Function> f = checked(s->Run(ctx)).As<v8::Function>();
+    Local<v8::Value> argv[2] = {checked(v8::Function::New(ctx, writeOut)), checked(v8::Function::New(ctx, writeErr))};
+    Local<v8::Value> cls = checked(f->Call(ctx, v8::Undefined(iso_), 2, argv));
     c_.errorClass.Reset(iso_, cls.As<v8::Function>());
   }
 
@@ -1436,7 +1456,7 @@ class JsContext final : public ScriptContext {
     v8::Isolate::Scope is(iso_);
     v8::HandleScope hs(iso_);
     Local<v8::Context> ctx = c_.ctx();
-    (void)ctx->Global()->Set(ctx, str(iso_, name), v8::Function::New(ctx, cb).ToLocalChecked());
+    (void)ctx->Global()->Set(ctx, str(iso_, name), checked(v8::Function::New(ctx, cb)));
   }
 
  private:
