@@ -127,6 +127,7 @@ struct JsCtx {
   std::atomic<size_t> heapUsed{0};
   int64_t hostBytes = 0;
   bool killed = false;
+  bool headroomGiven = false;  // nearHeapLimit grants it once
   Error killReason;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   int depth = 0;        // host -> JS entries on the stack
@@ -1046,6 +1047,11 @@ size_t nearHeapLimit(void* data, size_t current, size_t /*initial*/) {
     c->loop->post([] { restoreStderr(); });
   }
   c->kill(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"));
+  // Headroom once: a built-in that goes on allocating after the stop (JSON.parse of a huge
+  // text runs to its end before the termination is seen) would otherwise be granted more each
+  // time. Past it, V8 gives up and onOutOfMemory ends the process with the same error.
+  if (c->headroomGiven) return current;
+  c->headroomGiven = true;
   return current + kKillHeadroom;
 }
 
