@@ -44,9 +44,9 @@ declare namespace llmspell {
     /**
      * The tool loop: model, tool calls (concurrently), results, model... until an answer; runs of an agent with memory take turns
      * @param opts {model, max_iterations, budget, temperature, max_tokens, timeout}
-     * @returns {text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+     * @returns {agent, model, text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
      */
-    run(input: string | Record<string, any> | any[], opts?: { timeout?: number; [key: string]: any }): Promise<{ text: any; output: any; status: any; error: any; messages: any; tool_calls: any; iterations: any; usage: any; cost_usd: any; duration_ms: any; }>;
+    run(input: string | Record<string, any> | any[], opts?: { timeout?: number; [key: string]: any }): Promise<{ agent: any; model: any; text: any; output: any; status: any; error: any; messages: any; tool_calls: any; iterations: any; usage: any; cost_usd: any; duration_ms: any; }>;
     /**
      * Runs the agent, reporting text deltas and tool events as they happen
      * @param on_event called with {type = text|reasoning|tool_call|tool_result|iteration|done, ...}
@@ -589,9 +589,9 @@ declare namespace events {
   /**
    * Counts and rates of events matching a pattern
    * @param opts window in seconds for rates (default 60)
-   * @returns {count, window, window_count, rate, names = {name = {count, window_count, rate}}}
+   * @returns {pattern, count, window, window_count, rate, names = {name = {count, window_count, rate}}}
    */
-  function stats(pattern?: string, opts?: { window?: number; [key: string]: any }): { count: any; window: any; window_count: any; rate: any; names: any; };
+  function stats(pattern?: string, opts?: { window?: number; [key: string]: any }): { pattern: any; count: any; window: any; window_count: any; rate: any; names: any; };
 }
 
 /** The `fs` namespace. */
@@ -625,9 +625,9 @@ declare namespace fs {
   /**
    * Facts about a file; a missing path raises not_found; needs --allow-read
    * Needs `--allow-read`.
-   * @returns {type = "file"|"dir"|"other", size, mtime (seconds since epoch), mode (octal string)}
+   * @returns {path, type = "file"|"dir"|"other", size, mtime (seconds since epoch), mode (octal string)}
    */
-  function stat(path: string): { type: "file" | "dir" | "other"; size: any; mtime: any; mode: any; };
+  function stat(path: string): { path: any; type: "file" | "dir" | "other"; size: any; mtime: any; mode: any; };
   /**
    * Lists a directory; needs --allow-read
    * Needs `--allow-read`.
@@ -765,9 +765,9 @@ declare namespace llm {
    * The same prompt to several models at once, side by side.
    * @param models model names
    * @param opts as for llm.chat
-   * @returns [{model, text, latency_ms, usage, cost_usd, error}] in the order of `models`
+   * @returns [{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`
    */
-  function compare(prompt: string | any[] | Record<string, any>, models: any[], opts?: { timeout?: number; [key: string]: any }): Promise<{ model: any; text: any; latency_ms: any; usage: any; cost_usd: any; error: any; }[]>;
+  function compare(prompt: string | any[] | Record<string, any>, models: any[], opts?: { timeout?: number; [key: string]: any }): Promise<{ model: any; text: any; finish_reason: any; latency_ms: any; usage: any; cost_usd: any; error: any; }[]>;
   /**
    * One model call.
    * @param messages a prompt or a list of {role, content} messages
@@ -897,9 +897,9 @@ declare namespace models {
   /**
    * The model catalog (prices in USD per million tokens).
    * @param filter a provider name or {provider, capability, capabilities, kind, local, min_context}
-   * @returns [{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local}]
+   * @returns [{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local, source ("builtin" or "listed" by models.refresh)}]
    */
-  function list(filter?: string | Record<string, any>): { id: any; provider: any; model: any; kind: any; context_window: any; max_output: any; capabilities: any; input_price: any; output_price: any; cached_price: any; local: any; }[];
+  function list(filter?: string | Record<string, any>): { id: any; provider: any; model: any; kind: any; context_window: any; max_output: any; capabilities: any; input_price: any; output_price: any; cached_price: any; local: any; source: any; }[];
   /**
    * One model's catalog entry; dated ids match their family (openai/gpt-4o-2024-08-06).
    * @param id provider/model

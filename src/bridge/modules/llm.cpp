@@ -669,7 +669,7 @@ void llmspell_register_llm(Registry& r) {
       .param("prompt", R"({"type":["string","array","object"]})")
       .param("models", R"({"type":"array","minItems":1})", "model names")
       .opt("opts", R"({"type":"object"})", "as for llm.chat")
-      .returns("[{model, text, latency_ms, usage, cost_usd, error}] in the order of `models`")
+      .returns("[{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`")
       .doc("The same prompt to several models at once, side by side.")
       .async([](CallContext& cx, Args a) {
         Value prompt = messagesArg(a[0]);
