@@ -308,9 +308,9 @@ declare namespace llmspell {
      * Runs the workflow; a failed step (after on_error) gives status "failed" and `error`
      * @param input the first step's input
      * @param opts timeout (seconds)
-     * @returns {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}
+     * @returns {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd, ...}}, usage, cost_usd, duration_ms, error}
      */
-    run(input?: any, opts?: { timeout?: number; [key: string]: any }): Promise<{ output: any; status: "completed" | "failed" | "cancelled"; steps: { name: any; status: any; output: any; error: any; duration_ms: any; attempts: any; usage: any; cost_usd: any; }[]; usage: any; cost_usd: any; duration_ms: any; error: any; }>;
+    run(input?: any, opts?: { timeout?: number; [key: string]: any }): Promise<{ output: any; status: "completed" | "failed" | "cancelled"; steps: { name: any; status: any; output: any; error: any; duration_ms: any; attempts: any; usage: any; cost_usd: any; [key: string]: any; }[]; usage: any; cost_usd: any; duration_ms: any; error: any; }>;
     /**
      * Stops the runs of this workflow in flight: their steps are cancelled and they end with status "cancelled"
      * @returns the number of runs stopped
@@ -772,9 +772,9 @@ declare namespace llm {
    * One model call.
    * @param messages a prompt or a list of {role, content} messages
    * @param opts model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries
-   * @returns {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}
+   * @returns {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw, pool_model (through a pool), consensus (a consensus pool's votes)}
    */
-  function chat(messages: string | any[] | Record<string, any>, opts?: { timeout?: number; [key: string]: any }): Promise<{ text: any; reasoning: any; message: any; tool_calls: any; finish_reason: any; raw_finish_reason: any; usage: any; cost_usd: any; model: any; raw_model: any; provider: any; latency_ms: any; refusal: any; raw: any; }>;
+  function chat(messages: string | any[] | Record<string, any>, opts?: { timeout?: number; [key: string]: any }): Promise<{ text: any; reasoning: any; message: any; tool_calls: any; finish_reason: any; raw_finish_reason: any; usage: any; cost_usd: any; model: any; raw_model: any; provider: any; latency_ms: any; refusal: any; raw: any; pool_model: any; consensus: any; }>;
   /**
    * One model call; only the text of the reply.
    * @returns the reply text
@@ -1213,7 +1213,7 @@ declare namespace tools {
    * @param options timeout in seconds; ctx: extra fields for the tool's ctx
    * @returns {ok = true, result} or {ok = false, error = {code, message, ...}}
    */
-  function tryCall(name: string, args?: Record<string, any>, options?: { timeout?: number; ctx?: Record<string, any>; [key: string]: any }): Promise<{ ok: true; result: any; } | { ok: false; error: any; }>;
+  function tryCall(name: string, args?: Record<string, any>, options?: { timeout?: number; ctx?: Record<string, any>; [key: string]: any }): Promise<{ ok: true; result: any; error?: undefined; } | { ok: false; error: any; result?: undefined; }>;
   /**
    * The tools available to the spell
    * @param filter a category, or {category, builtin = true|false, permission}

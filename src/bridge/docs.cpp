@@ -690,13 +690,32 @@ std::string tsFieldType(const std::string& rhs) {
 
 // "text, usage (nil when not reported), ok = boolean, result | error, ..." -> an object type;
 // none when a field is not of those shapes.
-std::optional<std::string> tsRecord(const std::string& fields) {
-  std::string s = "{ ";
+// A record of a `returns` text: its fields ("name" or "name?" for an optional one) and types,
+// open when the text ends its list with "...".
+struct TsRecord {
+  std::vector<std::pair<std::string, std::string>> fields;
   bool open = false;
+  bool has(const std::string& name) const {
+    return std::any_of(fields.begin(), fields.end(), [&](const auto& f) {
+      return f.first == name || f.first == name + "?";
+    });
+  }
+  std::string render() const {
+    std::string s = "{ ";
+    for (const auto& [name, type] : fields) s += name + ": " + type + "; ";
+    if (open) s += "[key: string]: any; ";
+    return s + "}";
+  }
+};
+
+// "text, usage (nil when not reported), ok = boolean, result | error, ..." -> a record; none
+// when a field is not of those shapes.
+std::optional<TsRecord> parseRecord(const std::string& fields) {
+  TsRecord r;
   for (const auto& raw : splitTop(fields, ",")) {
     std::string f = trim(raw);
     if (f == "...") {
-      open = true;
+      r.open = true;
       continue;
     }
     auto bar = splitTop(f, "|");
@@ -704,7 +723,7 @@ std::optional<std::string> tsRecord(const std::string& fields) {
       for (const auto& b : bar) {
         std::string name = trim(b);
         if (!jsIdent(name)) return std::nullopt;
-        s += name + "?: any; ";
+        r.fields.emplace_back(name + "?", "any");
       }
       continue;
     }
@@ -719,10 +738,15 @@ std::optional<std::string> tsRecord(const std::string& fields) {
     } else if (!rest.empty() && rest[0] != '(') {
       return std::nullopt;
     }
-    s += name + ": " + type + "; ";
+    r.fields.emplace_back(name, type);
   }
-  if (open) s += "[key: string]: any; ";
-  return s + "}";
+  return r;
+}
+
+std::optional<std::string> tsRecord(const std::string& fields) {
+  auto r = parseRecord(fields);
+  if (!r) return std::nullopt;
+  return r->render();
 }
 
 // One alternative of a `returns` text: "string: ...", "agent", "{a, b}", "list of {...}", "nil".
@@ -761,12 +785,30 @@ std::string tsResult(const std::string& returns, const std::set<std::string>& cl
   std::string head = splitTop(splitTop(returns, "; ")[0], ". ")[0];
   bool mentionsBytes = returns.find("bytes") != std::string::npos;
   std::vector<std::string> alts;
+  std::vector<std::pair<size_t, TsRecord>> records;  // alternatives that are records, by position
   for (const auto& a : splitTop(head, ", or ")) {
     for (const auto& b : splitTop(a, " or ")) {
+      if (auto fields = bracketed(trim(b), '{', '}')) {
+        auto r = parseRecord(*fields);
+        if (!r) return "any";
+        records.emplace_back(alts.size(), std::move(*r));
+        alts.emplace_back();
+        continue;
+      }
       auto t = tsResultAlt(b, classes, mentionsBytes);
       if (!t) return "any";
       alts.push_back(*t);
     }
+  }
+  // {ok = true, result} or {ok = false, error}: each record also gets the others' fields as
+  // `?: undefined`, so a spell may read r.error without first narrowing on r.ok (it is undefined).
+  for (auto& [at, r] : records) {
+    for (const auto& [_, other] : records)
+      for (const auto& [name, type] : other.fields) {
+        std::string bare = name.back() == '?' ? name.substr(0, name.size() - 1) : name;
+        if (!r.has(bare)) r.fields.emplace_back(bare + "?", "undefined");
+      }
+    alts[at] = r.render();
   }
   return tsUnion(alts);
 }

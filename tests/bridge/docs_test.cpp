@@ -173,7 +173,7 @@ TEST(Docs, TypeScriptNamesAndResultShapes) {
   EXPECT_NE(dts.find("declare const util: {\n"), std::string::npos) << dts;
   EXPECT_NE(dts.find("  countWords(text: string): number;"), std::string::npos) << dts;
   EXPECT_NE(dts.find("  tryIt(opts: { timeout?: number; [key: string]: any }): "
-                     "Promise<{ ok: true; result: any; } | { ok: false; error: any; }>;"),
+                     "Promise<{ ok: true; result: any; error?: undefined; } | { ok: false; error: any; result?: undefined; }>;"),
             std::string::npos)
       << dts;
   EXPECT_NE(dts.find("  findThing(): llmspell.HostThing | null;"), std::string::npos) << dts;
