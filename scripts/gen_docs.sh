@@ -3,6 +3,7 @@
 #   docs/reference.md        the API reference (Markdown, grouped by namespace)
 #   docs/reference.json      the same, machine-readable
 #   docs/llmspell.meta.lua   LuaLS stubs for editor completion (add docs/ to Lua.workspace.library)
+#   docs/llmspell.d.ts       TypeScript declarations for JavaScript spells (completion, // @ts-check)
 #   docs/engine_coverage.md  which engines pass a conformance case calling each function (runs
 #                            the conformance suite with the build's conformance_runner)
 # Usage: scripts/gen_docs.sh [path/to/llmspell]   (default: the first build/*/src/cli/llmspell)
@@ -18,7 +19,8 @@ fi
 "$bin" docs --format md > "$root/docs/reference.md"
 "$bin" docs --format json > "$root/docs/reference.json"
 "$bin" docs --format lua-meta > "$root/docs/llmspell.meta.lua"
-echo "gen_docs: wrote docs/reference.md, docs/reference.json, docs/llmspell.meta.lua from $bin"
+"$bin" docs --format dts > "$root/docs/llmspell.d.ts"
+echo "gen_docs: wrote docs/reference.md, docs/reference.json, docs/llmspell.meta.lua, docs/llmspell.d.ts from $bin"
 runner="$(dirname "$bin")/../../tests/conformance/conformance_runner"
 if [ -x "$runner" ]; then
   home="$(mktemp -d)"

@@ -69,16 +69,24 @@ if ! libnode_ok /usr && ! libnode_ok "$libnode_dir/usr"; then
   fi
 fi
 
-# Data dependency: OpenAI's BPE rank files (cl100k_base, o200k_base) as shipped by the npm
-# package `tiktoken` (encoders/*.json). llm.count_tokens reads them at run time for exact
-# counts (src/llm/tokenizer.cpp); without them it estimates. Installed into the checkout's
-# third_party_data/ (ignored by git); nothing is copied into the repository.
+# From npm, into the checkout's third_party_data/ (ignored by git; nothing is copied into the
+# repository), in ONE `npm install`: an install with --no-save removes what an earlier one left.
+#  - tiktoken: OpenAI's BPE rank files (cl100k_base, o200k_base, encoders/*.json).
+#    llm.count_tokens reads them at run time for exact counts (src/llm/tokenizer.cpp); without
+#    them it estimates.
+#  - typescript: the compiler the test suite type-checks JavaScript spells with, against the
+#    declarations `llmspell docs --format dts` writes (tests/cli/dts_test.cpp); without it that
+#    test is skipped. 5.x: the last line written in JavaScript (7.x is a native binary per platform).
 tk_version=1.0.22
+ts_version=5.9.3
+npm_ok() {  # name version
+  grep -q "\"version\": \"$2\"" "$root/third_party_data/node_modules/$1/package.json" 2>/dev/null
+}
 if [ ! -f "$root/third_party_data/node_modules/tiktoken/encoders/o200k_base.json" ] ||
-   ! grep -q "\"version\": \"$tk_version\"" "$root/third_party_data/node_modules/tiktoken/package.json" 2>/dev/null; then
-  echo "setup: installing tokenizer data (npm tiktoken@$tk_version) into third_party_data/" >&2
+   ! npm_ok tiktoken "$tk_version" || ! npm_ok typescript "$ts_version"; then
+  echo "setup: installing tokenizer data (npm tiktoken@$tk_version) and typescript@$ts_version into third_party_data/" >&2
   mkdir -p "$root/third_party_data"
   npm install --prefix "$root/third_party_data" --no-save --no-audit --no-fund --ignore-scripts \
-    "tiktoken@$tk_version" >/dev/null ||
-    echo "setup: npm install failed; llm.count_tokens will estimate" >&2
+    "tiktoken@$tk_version" "typescript@$ts_version" >/dev/null ||
+    echo "setup: npm install failed; llm.count_tokens will estimate and the TypeScript check is skipped" >&2
 fi

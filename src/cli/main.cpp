@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
   mk->add_option("name", newName, "Directory name")->required();
   mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
   auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
-  docs->add_option("--format,-f", docsFormat, "md, json or lua-meta");
+  docs->add_option("--format,-f", docsFormat, "md, json, lua-meta or dts");
   // `tool list|info|call`: small spells run through the same runner as `exec`, so the allow
   // flags and --approve apply to `tool call` exactly as to a spell.
   RunFlags toolF;

@@ -1,4 +1,4 @@
-// The list of engines built into this binary and the name helpers.
+// The list of engines built into this binary.
 #include "llmspell/engines/engine.hpp"
 
 #include <filesystem>
@@ -27,20 +27,6 @@ Engine* engineForPath(std::string_view path) {
     for (const auto& x : e->extensions())
       if (x == ext) return e;
   return nullptr;
-}
-
-std::string camelCase(std::string_view snake) {
-  std::string out;
-  bool up = false;
-  for (char ch : snake) {
-    if (ch == '_') {
-      up = !out.empty();
-      continue;
-    }
-    out += up ? static_cast<char>(toupper(static_cast<unsigned char>(ch))) : ch;
-    up = false;
-  }
-  return out;
 }
 
 }  // namespace llmspell

@@ -1,4 +1,5 @@
-// generateDocs: Markdown, JSON and LuaLS meta output from a small registry and from the global one.
+// generateDocs: Markdown, JSON, LuaLS meta and TypeScript output from a small registry and from the
+// global one.
 #include "llmspell/bridge/docs.hpp"
 
 #include <gtest/gtest.h>
@@ -117,6 +118,82 @@ void expectValidLua(const std::string& code) {
 TEST(Docs, LuaMetaIsValidLua) {
   expectValidLua(generateDocs(sampleRegistry(), "lua-meta"));
   expectValidLua(generateDocs(Registry::global(), "lua-meta"));
+}
+
+TEST(Docs, TypeScriptDeclarations) {
+  std::string dts = generateDocs(sampleRegistry(), "dts");
+  EXPECT_NE(dts.find("declare class LlmspellError extends Error {"), std::string::npos);
+  EXPECT_NE(dts.find("declare namespace demo {"), std::string::npos) << dts;
+  // Parameter types from the schemas; the result type from the `returns` text.
+  EXPECT_NE(dts.find("  function greet(name: string, opts?: { loud?: boolean; [key: string]: any }): string;"),
+            std::string::npos)
+      << dts;
+  EXPECT_NE(dts.find(" * @param name who to greet\n"), std::string::npos) << dts;
+  // Async: a Promise of the result; a host type is an interface of the llmspell namespace.
+  EXPECT_NE(dts.find("  function fetch(url: string, mode?: \"fast\" | \"slow\", tags?: string[]): "
+                     "Promise<llmspell.Widget>;"),
+            std::string::npos)
+      << dts;
+  EXPECT_NE(dts.find(" * Needs `--allow-net`."), std::string::npos);
+  EXPECT_NE(dts.find("  /** A thing with parts */\n  interface Widget {\n"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("    parts(limit?: number): string[];"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("declare function pause(seconds: number): Promise<null>;"), std::string::npos);
+  EXPECT_EQ(dts.find("_async"), std::string::npos);
+}
+
+TEST(Docs, TypeScriptNamesAndResultShapes) {
+  Registry r;
+  r.type("host_thing", "");
+  auto fn = [&](const char* ns, const char* name, const char* returns) -> FnBuilder {
+    auto b = r.fn(ns, name);
+    b.returns(returns);
+    return b;
+  };
+  auto sync = [](CallContext&, Args) -> Value { return Value(); };
+  auto async = [](CallContext&, Args) { return Promise::resolved(Value()); };
+  fn("util", "count_words", "integer").param("text", R"({"type":"string"})").sync(sync);
+  fn("util", "try_it", "{ok = true, result} or {ok = false, error = {code, message}}")
+      .param("opts", R"({"type":"object"})")
+      .async(async);
+  fn("util", "find_thing", "host_thing, or nil when absent").sync(sync);
+  fn("util", "read", "string (bytes with opts.binary)").sync(sync);
+  fn("util", "runs", "{status = \"ok\"|\"failed\", steps = {{name, ms}}, ...}. More text, {x}").sync(sync);
+  fn("util", "vague", "the value, or `default`").sync(sync);
+  fn("util", "has", "error: the failure").sync(sync);
+  fn("util", "pick", "any")
+      .opt("first", R"({})")
+      .param("second", R"({"type":["string","bytes","null"]})")
+      .variadic()
+      .sync(sync);
+  fn("util", "default", "any").opt("default", R"({"type":"handle"})").sync(sync);
+  fn("", "do_later", "promise").param("fn", R"({"type":"function"})").sync(sync);
+  r.method("host_thing", "close_all").param("self", R"({"type":"handle"})").returns("nothing").sync(sync);
+  std::string dts = generateDocs(r, "dts");
+  // camelCase as the JS engine binds them; a reserved word forces an object type.
+  EXPECT_NE(dts.find("declare const util: {\n"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("  countWords(text: string): number;"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("  tryIt(opts: { timeout?: number; [key: string]: any }): "
+                     "Promise<{ ok: true; result: any; error?: undefined; } | { ok: false; error: any; result?: undefined; }>;"),
+            std::string::npos)
+      << dts;
+  EXPECT_NE(dts.find("  findThing(): llmspell.HostThing | null;"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("  read(): string | Uint8Array;"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("  runs(): { status: \"ok\" | \"failed\"; steps: { name: any; ms: any; }[]; "
+                     "[key: string]: any; };"),
+            std::string::npos)
+      << dts;
+  EXPECT_NE(dts.find("  vague(): any;"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("  has(): LlmspellError;"), std::string::npos) << dts;
+  // An optional parameter before a required one cannot be marked optional.
+  EXPECT_NE(dts.find("  pick(first: any, second: string | ArrayBufferView | ArrayBuffer | null, ...args: any[]): any;"),
+            std::string::npos)
+      << dts;
+  EXPECT_NE(dts.find("  default(_default?: llmspell.Handle): any;"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("declare function doLater(fn: ((...args: any[]) => any)): Promise<any>;"),
+            std::string::npos)
+      << dts;
+  EXPECT_NE(dts.find("    closeAll(): null;"), std::string::npos) << dts;
+  EXPECT_NE(dts.find("  type Handle = llmspell.HostThing;"), std::string::npos) << dts;
 }
 
 TEST(Docs, GlobalRegistryRendersEveryFormat) {

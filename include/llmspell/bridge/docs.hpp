@@ -1,5 +1,5 @@
-// Reference documentation generated from the registry (`llmspell docs`): Markdown, JSON, and a
-// LuaLS `---@meta` stub file for editor completion.
+// Reference documentation generated from the registry (`llmspell docs`): Markdown, JSON, a
+// LuaLS `---@meta` stub file and TypeScript declarations (for JavaScript spells) for editors.
 #pragma once
 
 #include <string>
@@ -10,7 +10,7 @@
 
 namespace llmspell {
 
-// The formats generateDocs accepts: "md", "json", "lua-meta".
+// The formats generateDocs accepts: "md", "json", "lua-meta", "dts".
 const std::vector<std::string_view>& docFormats();
 
 // Renders every namespace, global function, host type and method of `reg` in `format`.

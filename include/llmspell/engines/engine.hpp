@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llmspell/bridge/names.hpp"  // camelCase
 #include "llmspell/bridge/registry.hpp"
 
 namespace llmspell {
@@ -62,8 +63,5 @@ class Engine {
 const std::vector<Engine*>& allEngines();
 Engine* findEngine(std::string_view name);              // by name; nullptr if none
 Engine* engineForPath(std::string_view path);           // by extension; nullptr if none
-
-// Mechanical name mapping for each language: "count_tokens" -> "countTokens" for JS.
-std::string camelCase(std::string_view snake);
 
 }  // namespace llmspell

@@ -360,7 +360,7 @@ void llmspell_register_agent(Registry& r) {
   r.method("agent", "run")
       .param("self", R"({"type":"handle"})").param("input", R"({"type":["string","object","array"]})")
       .opt("opts", R"({"type":"object"})", "{model, max_iterations, budget, temperature, max_tokens, timeout}")
-      .returns("{text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}")
+      .returns("{agent, model, text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}")
       .doc("The tool loop: model, tool calls (concurrently), results, model... until an answer; runs of an agent with memory take turns")
       .async([](CallContext& cx, Args a) { return runAgent(cx, agentOf(a[0], "agent:run"), a[1], a[2], Value()); });
 

@@ -91,7 +91,7 @@ void llmspell_register_crypto(Registry& r) {
            "sha256 (default), sha1, sha512, sha384, sha224, md5, blake2b, blake2s, sha3-256, "
            "sha3-512")
       .opt("opts", kDigestOpts, "{encoding = \"hex\" (default) | \"base64\" | \"bytes\"}")
-      .returns("string: the digest in hex (or opts.encoding)")
+      .returns("string: the digest in hex (or as opts.encoding says: base64 text, or bytes)")
       .doc("A message digest of data")
       .sync([](CallContext&, Args a) -> Value {
         const EVP_MD* md = digestFor(a[1].asString(), "crypto.hash");
@@ -107,7 +107,7 @@ void llmspell_register_crypto(Registry& r) {
       .param("data", R"({"type":["string","bytes"]})")
       .opt("alg", kAlgSchema, "digest algorithm; default sha256")
       .opt("opts", kDigestOpts, "{encoding = \"hex\" (default) | \"base64\" | \"bytes\"}")
-      .returns("string: the MAC in hex (or opts.encoding)")
+      .returns("string: the MAC in hex (or as opts.encoding says: base64 text, or bytes)")
       .doc("An HMAC of data under key")
       .sync([](CallContext&, Args a) -> Value {
         const EVP_MD* md = digestFor(a[2].asString(), "crypto.hmac");

@@ -177,7 +177,7 @@ void llmspell_register_events(Registry& r) {
       .opt("pattern", R"({"type":"string","default":"**"})")
       .opt("opts", R"({"type":"object","properties":{"window":{"type":"number"}}})",
            "window in seconds for rates (default 60)")
-      .returns("{count, window, window_count, rate, names = {name = {count, window_count, rate}}}")
+      .returns("{pattern, count, window, window_count, rate, names = {name = {count, window_count, rate}}}")
       .doc("Counts and rates of events matching a pattern")
       .sync([](CallContext& cx, Args a) -> Value {
         return eventsRun(cx.run).bus->stats(a[0].isString() ? a[0].asString() : "**",

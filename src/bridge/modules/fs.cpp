@@ -90,8 +90,8 @@ void llmspell_register_fs(Registry& r) {
       .param("path", R"({"type":"string","minLength":1})")
       .permission(Permission::kRead)
       .returns(
-          "{type = \"file\"|\"dir\"|\"other\", size, mtime (seconds since epoch), mode (octal "
-          "string)}")
+          "{path, type = \"file\"|\"dir\"|\"other\", size, mtime (seconds since epoch), mode "
+          "(octal string)}")
       .doc("Facts about a file; a missing path raises not_found; needs --allow-read")
       .sync([](CallContext& cx, Args a) -> Value {
         Target t = safefs::forRead(cx.run.permissions(), a[0].asString());

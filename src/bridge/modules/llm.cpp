@@ -669,7 +669,7 @@ void llmspell_register_llm(Registry& r) {
       .param("prompt", R"({"type":["string","array","object"]})")
       .param("models", R"({"type":"array","minItems":1})", "model names")
       .opt("opts", R"({"type":"object"})", "as for llm.chat")
-      .returns("[{model, text, latency_ms, usage, cost_usd, error}] in the order of `models`")
+      .returns("[{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`")
       .doc("The same prompt to several models at once, side by side.")
       .async([](CallContext& cx, Args a) {
         Value prompt = messagesArg(a[0]);
@@ -704,7 +704,7 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "chat")
       .param("messages", R"({"type":["string","array","object"]})", "a prompt or a list of {role, content} messages")
       .opt("opts", R"({"type":"object"})", "model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries")
-      .returns("{text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}")
+      .returns("{text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw, pool_model (through a pool), consensus (a consensus pool's votes)}")
       .doc("One model call.")
       .async([](CallContext& cx, Args a) {
         return hookedChat({&cx.run, &cx.loop}, messagesArg(a[0]), a[1], nullptr);

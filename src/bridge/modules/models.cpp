@@ -61,7 +61,7 @@ const llm::ModelInfo* findIn(RunContext& run, const std::string& id) {
 void llmspell_register_models(Registry& r) {
   r.fn("models", "list")
       .opt("filter", R"({"type":["string","object"]})", "a provider name or {provider, capability, capabilities, kind, local, min_context}")
-      .returns("[{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local}]")
+      .returns("[{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local, source (\"builtin\" or \"listed\" by models.refresh)}]")
       .doc("The model catalog (prices in USD per million tokens).")
       .sync([](CallContext& cx, Args a) {
         Value out = Value::array();

@@ -551,7 +551,7 @@ void llmspell_register_workflow(Registry& r) {
       .opt("input", R"({})", "the first step's input")
       .opt("opts", R"({"type":"object"})", "timeout (seconds)")
       .returns("{output, status = \"completed\" | \"failed\" | \"cancelled\", steps = {{name, status, "
-               "output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}")
+               "output, error, duration_ms, attempts, usage, cost_usd, ...}}, usage, cost_usd, duration_ms, error}")
       .doc("Runs the workflow; a failed step (after on_error) gives status \"failed\" and `error`")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         return workflowOf(a[0])->run(a[1], runEnvFor(cx.run));

@@ -5,6 +5,7 @@ for (const name of ["require", "process", "module", "Buffer"]) {
   if (typeof globalThis[name] !== "undefined") throw new Error(`${name} is reachable`);
 }
 let bare = true;
+// @ts-expect-error: assigning an undeclared name is the error this checks
 try { undeclared_global = 2; } catch (e) { bare = !(e instanceof ReferenceError); }
 if (bare) throw new Error("an undeclared name became a global");
 print("x_global:", x_global);

@@ -3,6 +3,7 @@
 // and string methods.
 const join = Array.prototype.join;
 Array.prototype.join = function () { return "changed"; };
+// @ts-expect-error: a replacement of the wrong type, on purpose
 Array.prototype.map = function () { return ["changed"]; };
 String.prototype.concat = function () { return "changed"; };
 print("string methods:", "unchanged");
