@@ -66,6 +66,19 @@ fmt.println(await(p))
   EXPECT_EQ(r.exit, 3) << r.out;
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "error[limit_exceeded]: instruction limit of 100000 exceeded\n");
+
+  // The instructions of handlers run from inside the main chunk's call count in its budget.
+  r = tengo(R"(
+fmt := import("fmt")
+events := import("events")
+n := 0
+events.on("x", func(e) { for i := 0; i < 1000; i++ { n += 1 } })
+for j := 0; j < 1000; j++ { events.emit("x", j) }
+fmt.println(n)
+)", "--instruction-limit 100000");
+  EXPECT_EQ(r.exit, 3) << r.out;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "error[limit_exceeded]: instruction limit of 100000 exceeded\n");
 }
 
 // Each waiting task holds a stack of its own, charged to the memory limit: spawning waiters

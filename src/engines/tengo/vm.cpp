@@ -968,13 +968,23 @@ bool describeFunction(const Value& fn, FunctionInfo* out) {
 
 namespace {
 // Runs `body` with coroutine `co`'s stack in the Vm, then puts back the stack that was there.
+// The instructions the coroutine ran count in the budget of the code it was started or resumed
+// from (a native of the main function, say), as a nested Vm::call's do.
 template <typename F>
 Status onCoroutine(Vm::Impl& im, Coroutine& co, F&& body) {
   im.swap(*co.state);
   bool wasRunning = im.running;
   Status st = body();
   im.running = wasRunning;
+  int64_t used = im.budgetLeft < 0 ? 0 : im.limits.maxInstructions - (im.budget + im.budgetLeft);
   im.swap(*co.state);
+  if (im.running && im.budgetLeft >= 0 && used > 0) {
+    im.budgetLeft -= used;
+    if (im.budgetLeft < 0) {
+      im.budget += im.budgetLeft;  // at or below 0: the next check reports the limit
+      im.budgetLeft = 0;
+    }
+  }
   return st;
 }
 }  // namespace
