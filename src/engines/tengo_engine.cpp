@@ -518,7 +518,7 @@ class TengoContext final : public ScriptContext {
     }
     if (!vm_) return errorValue(Error(codes::kCancelled, "the spell has ended"));
     // The code that called the native suspends: the main chunk or a task (see handle() and
-    // settleTask()), which take pending_.
+    // step()), which takes pending_.
     pending_ = p;
     return tg::Result::pending();
   }
@@ -791,16 +791,17 @@ class TengoContext final : public ScriptContext {
   // Starts `fn(args)` as a task; the promise settles with its result.
   PromisePtr startTask(const tg::Value& fn, const std::string& role, const std::vector<Value>& args,
                        bool seeArgs) {
-    auto t = std::make_shared<TengoTask>();
-    t->seeArgs = seeArgs;
-    t->args.reserve(args.size());
-    for (const auto& a : args) t->args.push_back(toTengo(a));
-    if (fn.type() != tg::Type::kFunction) return callNative(fn, t->args, seeArgs);
+    std::vector<tg::Value> in;
+    in.reserve(args.size());
+    for (const auto& a : args) in.push_back(toTengo(a));
+    if (fn.type() != tg::Type::kFunction) return callNative(fn, in, seeArgs);
     tg::FunctionInfo info;
     if (tg::describeFunction(fn, &info) &&
-        (info.varArgs ? t->args.size() < static_cast<size_t>(info.params)
-                      : t->args.size() != static_cast<size_t>(info.params)))
-      return Promise::rejected(arityError(role, info, t->args.size()));
+        (info.varArgs ? in.size() < static_cast<size_t>(info.params) : in.size() != static_cast<size_t>(info.params)))
+      return Promise::rejected(arityError(role, info, in.size()));
+    auto t = std::make_shared<TengoTask>();
+    t->seeArgs = seeArgs;
+    t->args = std::move(in);
     t->done = Promise::create();
     t->usageScope = run_.usageScope;
     // A raw pointer is enough: while `done` is pending its task is alive (on this stack, or in
@@ -896,7 +897,11 @@ class TengoContext final : public ScriptContext {
     --depth_;
     t->onStack = false;
     switch (st.kind) {
-      case tg::Status::Kind::kOk: finishTask(t, std::nullopt, std::move(result)); return;
+      case tg::Status::Kind::kOk:
+        // A stop the task did not reach a check for still ends it: a stop is never a success.
+        if (killed_) finishTask(t, killReason_);
+        else finishTask(t, std::nullopt, std::move(result));
+        return;
       case tg::Status::Kind::kSuspended: wait(t); return;
       case tg::Status::Kind::kLimitExceeded:
         interrupt(limitError(st));
@@ -1030,7 +1035,7 @@ PromisePtr TengoFunction::run(std::vector<Value> args, bool seeArgs) {
   if (alive_.expired() || !ctx_->vm_)
     return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
   if (ctx_->killed_) return Promise::rejected(ctx_->killReason_);  // a stopped spell runs no more code
-  if (vmGen_ != ctx_->vmGen_)
+  if (fn_.type() == tg::Type::kFunction && vmGen_ != ctx_->vmGen_)
     return Promise::rejected(Error(codes::kInvalidArgument,
                                    "this function was defined on an earlier REPL line; in the Tengo REPL "
                                    "functions do not carry over between lines"));

@@ -177,4 +177,19 @@ fmt.println(await(spawn(func(a, b) { return a }, 1))["value"].message)
             "parameter (wrong number of arguments: want=2, got=1)\n");
 }
 
+// In the REPL each line is compiled on its own: a handler defined on an earlier line is refused
+// with a clear error when the host calls it (it used to run on a VM that no longer held its
+// code).
+TEST(TengoCallbacks, AHandlerFromAnEarlierReplLineIsRefusedClearly) {
+  auto r = runCli("repl -e tengo",
+                  "events := import(\"events\"); fmt := import(\"fmt\"); events.on(\"x\", func(e) { fmt.println(e.data) })\n"
+                  "events.emit(\"x\", 1)\n",
+                  true);
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("error=invalid_argument: this function was defined on an earlier REPL line; in the Tengo "
+                       "REPL functions do not carry over between lines"),
+            std::string::npos)
+      << r.out;
+}
+
 }  // namespace
