@@ -970,11 +970,13 @@ class TengoContext final : public ScriptContext {
   }
 
   // Ends every task (their promises reject with `why`); their coroutines go before the VM.
+  // The waits are withdrawn (a channel forgets the receiver): a promise nobody settles would
+  // otherwise keep its callback, and the task in it, alive.
   void cancelTasks(const Error& why) {
     auto tasks = std::move(tasks_);
     tasks_.clear();
     for (const auto& t : tasks) {
-      t->waitingOn.reset();
+      if (auto p = std::move(t->waitingOn)) p->cancel(why);
       if (t->done->pending()) t->done->reject(why);
     }
   }
