@@ -62,7 +62,7 @@ class TengoFunction final : public Function, public ArgsSeeingCall {
 // chunk it may wait on a host promise (it suspends; the loop resumes it when the promise
 // settles), and its result or error settles `done`, the promise the host got.
 struct TengoTask {
-  tg::Coroutine co;
+  std::unique_ptr<tg::Coroutine> co;
   std::vector<tg::Value> args;  // read back for callSeeingArgs
   bool seeArgs = false;
   PromisePtr done;
@@ -307,6 +307,7 @@ class TengoContext final : public ScriptContext {
     if (!alive_) return;
     alive_.reset();
     cancelTasks(Error(codes::kCancelled, "spell ended"));
+    idle_.clear();
     if (done_ && done_->pending()) done_->reject(Error(codes::kCancelled, "spell ended"));
     vm_.reset();
   }
@@ -800,6 +801,12 @@ class TengoContext final : public ScriptContext {
         (info.varArgs ? in.size() < static_cast<size_t>(info.params) : in.size() != static_cast<size_t>(info.params)))
       return Promise::rejected(arityError(role, info, in.size()));
     auto t = std::make_shared<TengoTask>();
+    if (idle_.empty()) {
+      t->co = std::make_unique<tg::Coroutine>();
+    } else {
+      t->co = std::move(idle_.back());
+      idle_.pop_back();
+    }
     t->seeArgs = seeArgs;
     t->args = std::move(in);
     t->done = Promise::create();
@@ -822,13 +829,13 @@ class TengoContext final : public ScriptContext {
           return;
         }
         step(t, [&](tg::Value* out) {
-          return vm_->start(t->co, fn, tg::Args(t->args.data(), t->args.size()), out);
+          return vm_->start(*t->co, fn, tg::Args(t->args.data(), t->args.size()), out);
         });
       });
       return done;
     }
     step(t, [&](tg::Value* out) {
-      return vm_->start(t->co, fn, tg::Args(t->args.data(), t->args.size()), out);
+      return vm_->start(*t->co, fn, tg::Args(t->args.data(), t->args.size()), out);
     });
     return done;
   }
@@ -928,7 +935,7 @@ class TengoContext final : public ScriptContext {
       if (t->waitingOn == p) t->waitingOn = nullptr;
       if (alive.expired()) return;
       loop->post([this, t, alive, p] {
-        if (alive.expired() || !tasks_.count(t) || !t->co.suspended()) return;
+        if (alive.expired() || !tasks_.count(t) || !t->co->suspended()) return;
         // A stopped spell's task is not resumed: it ends with the stop.
         if (killed_) {
           finishTask(t, killReason_);
@@ -939,7 +946,7 @@ class TengoContext final : public ScriptContext {
           finishTask(t, killed_ ? killReason_ : Error("script_error", r.message()));
           return;
         }
-        step(t, [&](tg::Value* out) { return vm_->resume(t->co, std::move(r.value()), out); });
+        step(t, [&](tg::Value* out) { return vm_->resume(*t->co, std::move(r.value()), out); });
       });
     });
   }
@@ -948,6 +955,10 @@ class TengoContext final : public ScriptContext {
   void finishTask(TaskPtr t, std::optional<Error> err, tg::Value result = {}) {
     tasks_.erase(t);
     t->waitingOn.reset();
+    // A coroutine whose function returned is back at its base and can run the next task: a
+    // host callback per streamed chunk or emitted event would otherwise make a stack each.
+    if (t->co && !t->co->suspended() && !killed_ && alive_ && idle_.size() < kMaxIdle)
+      idle_.push_back(std::move(t->co));
     if (!err) {
       try {
         if (result.type() == tg::Type::kError) {
@@ -1008,7 +1019,8 @@ class TengoContext final : public ScriptContext {
     return e;
   }
 
-  static constexpr int kMaxDepth = 16;  // nested task starts on the C stack
+  static constexpr int kMaxDepth = 16;   // nested task starts on the C stack
+  static constexpr size_t kMaxIdle = 8;  // coroutines kept for reuse
 
   RunContext& run_;
   Limits limits_;
@@ -1022,6 +1034,7 @@ class TengoContext final : public ScriptContext {
   std::unordered_map<const void*, std::pair<tg::Value, Value>> natives_;
   int64_t nextHandle_ = 1;
   std::unordered_set<TaskPtr> tasks_;  // tasks waiting on the host (or about to start)
+  std::vector<std::unique_ptr<tg::Coroutine>> idle_;  // finished coroutines, reused
   int depth_ = 0;                      // VM runs on the C stack (the main chunk's, tasks')
   bool mainWaiting_ = false;           // the main chunk is suspended on a host promise
   uint64_t vmGen_ = 0;                 // counts the VMs compiled (one per REPL line)

@@ -944,7 +944,7 @@ bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
 
 Coroutine::State::State() {
   stack = std::make_unique<Value[]>(kStackSize + 64);
-  frames = std::make_unique<Frame[]>(kMaxFrames);
+  frames = std::make_unique_for_overwrite<Frame[]>(kMaxFrames);  // each is set before use
   sp = stack.get();
   tlHeapBytes += kBytes;
 }
