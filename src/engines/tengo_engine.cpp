@@ -1,7 +1,9 @@
 // The Tengo engine: binds the whole registry into llmspell's native Tengo VM (src/engines/tengo).
 // Each registry namespace is an importable module (`json := import("json")`), globals such as
 // `sleep` and `await` are predeclared, and an async host call suspends the VM with its frames
-// kept; the loop resumes it when the promise settles.
+// kept; the loop resumes it when the promise settles. A Tengo function the host calls (a tool's
+// run, a workflow step, a spawn body, a handler) runs as a task: a coroutine of the VM, with
+// its own stack, that suspends and resumes the same way.
 //
 // Host failures come back as Tengo error values (`is_error(x)`, `x.code`, `x.message`), the
 // idiom Tengo scripts already use; only limit stops end the script, uncatchably.
@@ -16,6 +18,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/bridge/script_call.hpp"
@@ -35,12 +38,11 @@ using Clock = std::chrono::steady_clock;
 
 class TengoContext;
 
-// A Tengo compiled function as a Value. Called synchronously on the VM (nested calls cannot
-// suspend, so a callback that performs an async host call fails with a clear error).
+// A Tengo function value the host holds. A call runs it as a task (TengoContext::startTask).
 class TengoFunction final : public Function, public ArgsSeeingCall {
  public:
-  TengoFunction(TengoContext* ctx, tg::Value fn, std::weak_ptr<bool> alive)
-      : ctx_(ctx), fn_(std::move(fn)), alive_(std::move(alive)) {}
+  TengoFunction(TengoContext* ctx, tg::Value fn, std::weak_ptr<bool> alive, uint64_t vmGen, std::string role)
+      : ctx_(ctx), fn_(std::move(fn)), alive_(std::move(alive)), vmGen_(vmGen), role_(std::move(role)) {}
   PromisePtr call(std::vector<Value> args) override { return run(std::move(args), false); }
   // Maps and arrays are passed by reference in Tengo: the ones made for the arguments are read
   // back after the call.
@@ -52,7 +54,29 @@ class TengoFunction final : public Function, public ArgsSeeingCall {
   TengoContext* ctx_;
   tg::Value fn_;
   std::weak_ptr<bool> alive_;
+  uint64_t vmGen_;    // the VM that compiled it (the REPL compiles one per line)
+  std::string role_;  // "the 'run' function given to tools.define", for arity errors
 };
+
+// A Tengo function called by the host, running as a coroutine of the spell's VM: like the main
+// chunk it may wait on a host promise (it suspends; the loop resumes it when the promise
+// settles), and its result or error settles `done`, the promise the host got.
+struct TengoTask {
+  std::unique_ptr<tg::Coroutine> co;
+  std::vector<tg::Value> args;  // read back for callSeeingArgs
+  bool seeArgs = false;
+  PromisePtr done;
+  // Cancellation, as in the Lua engine: cancelling `done` (a workflow step's timeout) cancels
+  // the host promise the task waits on, so the wait fails with `cancelled` in the script; every
+  // later wait of a cancelled task fails the same way.
+  PromisePtr waitingOn;
+  bool cancelled = false;
+  bool onStack = false;  // its code is running now (a stop ends it through the VM's abort)
+  // The usage scope current when the task started (a workflow step's, for a step function and
+  // the functions it spawns), swapped into the run while the task runs.
+  UsageScopePtr usageScope;
+};
+using TaskPtr = std::shared_ptr<TengoTask>;
 
 // The `os` module's host for one spell: Permissions decide, core/safe_fs opens, the same
 // resolve-check-open path as the fs module. A spell has its own working directory and its own
@@ -274,8 +298,16 @@ class TengoContext final : public ScriptContext {
          .stop = [this](const Error& e) { interrupt(e); }});
   }
   ~TengoContext() override {
+    close();
     run_.memory().detach();
+  }
+
+  // Tasks still waiting when the spell ends are cancelled, as in the Lua engine.
+  void close() override {
+    if (!alive_) return;
     alive_.reset();
+    cancelTasks(Error(codes::kCancelled, "spell ended"));
+    idle_.clear();
     if (done_ && done_->pending()) done_->reject(Error(codes::kCancelled, "spell ended"));
     vm_.reset();
   }
@@ -292,6 +324,9 @@ class TengoContext final : public ScriptContext {
   }
 
   PromisePtr run(std::string_view source, std::string_view chunkName) override {
+    // A REPL line runs on a VM of its own: tasks of an earlier line still waiting (on something
+    // that never came) cannot resume on it.
+    cancelTasks(Error(codes::kCancelled, "the REPL line that started it has ended"));
     done_ = Promise::create();
     chunk_ = std::string(chunkName);
     tg::Script s{std::string(source), chunk_};
@@ -307,6 +342,8 @@ class TengoContext final : public ScriptContext {
     // here: a source whose constants alone pass the limit is a limit stop, not a syntax error.
     const int64_t heapBefore = tg::tlHeapBytes;
     tg::Status st = s.compile(&vm_);
+    ++vmGen_;
+    mainWaiting_ = false;
     if (st.ok() && limits_.memoryBytes &&
         tg::tlHeapBytes - heapBefore > static_cast<int64_t>(limits_.memoryBytes)) {
       vm_.reset();
@@ -335,7 +372,10 @@ class TengoContext final : public ScriptContext {
     }
     setSegmentDeadline();
     memBase_ = tg::tlHeapBytes;  // the VM measures its growth from here too
-    handle(vm_->run());
+    ++depth_;
+    tg::Status ran = vm_->run();
+    --depth_;
+    handle(ran);
     return done_;
   }
 
@@ -343,21 +383,28 @@ class TengoContext final : public ScriptContext {
     return static_cast<size_t>(std::max<int64_t>(0, tg::tlHeapBytes - memBase_));
   }
 
+  // Stops the spell: the code running now (the main chunk or tasks) at the VM's next check,
+  // what waits at once; a stopped spell runs no more code.
   void interrupt(const Error& reason) override {
-    if (!done_ || !done_->pending()) return;
-    Error e = reason;
-    e.code = std::string(codes::kLimitExceeded);
+    if (killed_ || !vm_) return;
     killed_ = true;
-    if (vm_ && vm_->suspended()) {
-      done_->reject(e);
-      run_.scope().cancelAll(e);
-    } else if (vm_) {
-      killReason_ = e;
-      vm_->abort();
-    }
+    killReason_ = reason;
+    killReason_.code = std::string(codes::kLimitExceeded);
+    if (depth_ > 0) vm_->abort();
+    if (mainWaiting_ && done_ && done_->pending()) done_->reject(killReason_);
+    run_.scope().cancelAll(killReason_);
+    // Tasks waiting on the cancelled promises resume and stop; those waiting on something
+    // outside the scope (a channel, a promise nobody settles) are ended after those ran.
+    std::weak_ptr<bool> alive = alive_;
+    run_.loop().post([this, alive] {
+      if (alive.expired()) return;
+      auto tasks = tasks_;
+      for (const auto& t : tasks)
+        if (!t->onStack) finishTask(t, killReason_);
+    });
   }
 
-  bool busy() const override { return false; }
+  bool busy() const override { return !tasks_.empty(); }
 
   std::optional<Error> stopped() const override {
     if (!killed_) return std::nullopt;
@@ -408,7 +455,8 @@ class TengoContext final : public ScriptContext {
     return tg::Value();
   }
 
-  Value fromTengo(const tg::Value& v, int depth = 0) {
+  // `key`: the map key `v` sits under, which names a function's role in its error messages.
+  Value fromTengo(const tg::Value& v, int depth = 0, std::string_view key = {}) {
     if (depth > 200) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic)");
     switch (v.type()) {
       case tg::Type::kUndefined: return Value();
@@ -438,7 +486,7 @@ class TengoContext final : public ScriptContext {
           if (h != handles_.end()) return h->second;
         }
         auto o = std::make_shared<Object>();
-        for (const auto& [k, x] : m) o->set(k, fromTengo(x, depth + 1));
+        for (const auto& [k, x] : m) o->set(k, fromTengo(x, depth + 1, k));
         return Value(std::move(o));
       }
       case tg::Type::kError: {
@@ -449,12 +497,11 @@ class TengoContext final : public ScriptContext {
         auto* t = v.as<tg::TimeObj>();
         return Value(static_cast<double>(t->sec) + t->nsec / 1e9);
       }
-      case tg::Type::kFunction:
-        return Value(FunctionPtr(std::make_shared<TengoFunction>(this, v, alive_)));
+      case tg::Type::kFunction: return Value(FunctionPtr(std::make_shared<TengoFunction>(this, v, alive_, vmGen_, roleOf(key))));
       case tg::Type::kNative: {
         auto it = natives_.find(v.obj());
         if (it != natives_.end()) return it->second.second;
-        return Value(FunctionPtr(std::make_shared<TengoFunction>(this, v, alive_)));
+        return Value(FunctionPtr(std::make_shared<TengoFunction>(this, v, alive_, vmGen_, roleOf(key))));
       }
       default: fail(codes::kInvalidArgument, "a " + tg::typeName(v) + " cannot leave the script");
     }
@@ -470,9 +517,9 @@ class TengoContext final : public ScriptContext {
       if (p->error().code == codes::kLimitExceeded && killed_) return tg::Result::limit(p->error().message);
       return errorValue(p->error());
     }
-    if (!vm_ || nestedCall_ > 0)
-      return errorValue(Error(codes::kInvalidArgument,
-                              "cannot wait inside a callback called by the host; use the _async form"));
+    if (!vm_) return errorValue(Error(codes::kCancelled, "the spell has ended"));
+    // The code that called the native suspends: the main chunk or a task (see handle() and
+    // step()), which takes pending_.
     pending_ = p;
     return tg::Result::pending();
   }
@@ -482,8 +529,11 @@ class TengoContext final : public ScriptContext {
     std::vector<Value> in;
     try {
       in.reserve(std::max(args.size(), d.params.size()));
+      converting_ = &d;
       for (const auto& a : args) in.push_back(fromTengo(a));
+      converting_ = nullptr;
     } catch (const Exception& e) {
+      converting_ = nullptr;
       return errorValue(e.error());
     }
     return callHostValues(d, mode, std::move(in));
@@ -529,8 +579,11 @@ class TengoContext final : public ScriptContext {
           std::vector<Value> in;
           in.push_back(v);
           try {
+            converting_ = dp;
             for (size_t i = 1; i < all.size(); ++i) in.push_back(fromTengo(all[i]));
+            converting_ = nullptr;
           } catch (const Exception& e) {
+            converting_ = nullptr;
             return tg::Result(errorValue(e.error()));
           }
           return callHostValues(*dp, mode, std::move(in));
@@ -707,34 +760,267 @@ class TengoContext final : public ScriptContext {
       case tg::Status::Kind::kSuspended: {
         PromisePtr p = std::move(pending_);
         pending_.reset();
+        mainWaiting_ = true;
         std::weak_ptr<bool> alive = alive_;
         Loop* loop = &run_.loop();  // outlives this context, which may be gone by then
         p->onSettle([this, alive, p, loop](const Promise&) {
           if (alive.expired()) return;
           loop->post([this, alive, p] {
-            if (alive.expired() || !done_->pending() || !vm_->suspended()) return;
+            if (alive.expired() || !done_->pending() || !mainWaiting_) return;
+            mainWaiting_ = false;
             tg::Result r = await(p);
             setSegmentDeadline();
-            if (r.kind() == tg::Result::Kind::kLimit) {
-              handle(vm_->resumeError(r.message()));
-              return;
-            }
-            handle(vm_->resume(std::move(r.value())));
+            ++depth_;
+            tg::Status st = r.kind() == tg::Result::Kind::kLimit ? vm_->resumeError(r.message())
+                                                                  : vm_->resume(std::move(r.value()));
+            --depth_;
+            handle(st);
           });
         });
         return;
       }
-      case tg::Status::Kind::kLimitExceeded: {
-        Error e = killed_ && !killReason_.message.empty() ? killReason_ : limitError(st);
-        e.code = std::string(codes::kLimitExceeded);
-        killed_ = true;
-        killReason_ = e;
-        done_->reject(e);
+      case tg::Status::Kind::kLimitExceeded:
+        interrupt(limitError(st));  // a stop in the main chunk stops the tasks too
+        done_->reject(killReason_);
         return;
-      }
       default: done_->reject(toError(st));
     }
   }
+
+  // ---- tasks: Tengo functions the host calls ----
+
+  // Starts `fn(args)` as a task; the promise settles with its result.
+  PromisePtr startTask(const tg::Value& fn, const std::string& role, const std::vector<Value>& args,
+                       bool seeArgs) {
+    std::vector<tg::Value> in;
+    in.reserve(args.size());
+    for (const auto& a : args) in.push_back(toTengo(a));
+    if (fn.type() != tg::Type::kFunction) return callNative(fn, in, seeArgs);
+    tg::FunctionInfo info;
+    if (tg::describeFunction(fn, &info) &&
+        (info.varArgs ? in.size() < static_cast<size_t>(info.params) : in.size() != static_cast<size_t>(info.params)))
+      return Promise::rejected(arityError(role, info, in.size()));
+    auto t = std::make_shared<TengoTask>();
+    if (idle_.empty()) {
+      t->co = std::make_unique<tg::Coroutine>();
+    } else {
+      t->co = std::move(idle_.back());
+      idle_.pop_back();
+    }
+    t->seeArgs = seeArgs;
+    t->args = std::move(in);
+    t->done = Promise::create();
+    t->usageScope = run_.usageScope;
+    // A raw pointer is enough: while `done` is pending its task is alive (on this stack, or in
+    // tasks_ once suspended), and settling drops the canceller.
+    t->done->setCanceller([task = t.get()] {
+      task->cancelled = true;
+      if (auto p = std::move(task->waitingOn)) p->cancel();
+    });
+    PromisePtr done = t->done;
+    if (depth_ >= kMaxDepth) {
+      // Deeply nested starts (spawn inside spawn...) go through the loop to bound the C stack.
+      tasks_.insert(t);
+      std::weak_ptr<bool> alive = alive_;
+      run_.loop().post([this, alive, t, fn] {
+        if (alive.expired() || !tasks_.count(t)) return;
+        if (!t->done->pending() || killed_) {
+          finishTask(t, killed_ ? killReason_ : Error(codes::kCancelled, "cancelled"));
+          return;
+        }
+        step(t, [&](tg::Value* out) {
+          return vm_->start(*t->co, fn, tg::Args(t->args.data(), t->args.size()), out);
+        });
+      });
+      return done;
+    }
+    step(t, [&](tg::Value* out) {
+      return vm_->start(*t->co, fn, tg::Args(t->args.data(), t->args.size()), out);
+    });
+    return done;
+  }
+
+  // A builtin or native function the host was given (`fmt.println` as a handler): called
+  // directly; when it waits, the host gets the promise it waits on.
+  PromisePtr callNative(const tg::Value& fn, std::vector<tg::Value>& in, bool seeArgs) {
+    pending_.reset();
+    ++depth_;
+    tg::Result r = vm_->call(fn, tg::Args(in.data(), in.size()));
+    --depth_;
+    auto withArgs = [this, seeArgs, in](Value result) -> Value {
+      if (!seeArgs) return result;
+      std::vector<Value> back;
+      for (const auto& a : in) back.push_back(fromTengo(a));
+      return Value::object({{"result", std::move(result)}, {"args", Value::array(std::move(back))}});
+    };
+    try {
+      switch (r.kind()) {
+        case tg::Result::Kind::kValue:
+          if (r.value().type() == tg::Type::kError) return Promise::rejected(*fromTengo(r.value()).asError());
+          return Promise::resolved(withArgs(fromTengo(r.value())));
+        case tg::Result::Kind::kPending: {
+          PromisePtr p = std::move(pending_);
+          if (!p) break;
+          if (!seeArgs) return p;
+          auto out = Promise::create();
+          out->setCanceller([p] { p->cancel(); });
+          std::weak_ptr<bool> alive = alive_;
+          p->onSettle([out, alive, withArgs](const Promise& q) {
+            if (q.rejected()) {
+              const_cast<Promise&>(q).markHandled();
+              out->reject(q.error());
+            } else if (alive.expired()) {
+              out->reject(Error(codes::kCancelled, "the spell that owned this function has ended"));
+            } else {
+              out->resolve(withArgs(q.value()));
+            }
+          });
+          return out;
+        }
+        case tg::Result::Kind::kLimit:
+          interrupt(Error(codes::kLimitExceeded, r.message()));
+          return Promise::rejected(killReason_);
+        case tg::Result::Kind::kWrongArgs:
+          return Promise::rejected(Error("script_error", "wrong number of arguments in call to '" + tg::typeName(fn) + "'"));
+        default: break;
+      }
+    } catch (const Exception& e) {
+      return Promise::rejected(e.error());
+    }
+    return Promise::rejected(Error("script_error", r.message().empty() ? "callback failed" : r.message()));
+  }
+
+  // Runs a segment of task `t` (its start or a resume), with its usage scope in the run.
+  template <typename F>
+  void step(const TaskPtr& t, F&& go) {
+    tg::Value result;
+    setSegmentDeadline();
+    t->onStack = true;
+    ++depth_;
+    // Swapped rather than copied: while the task runs, its field holds the scope to put back.
+    std::swap(run_.usageScope, t->usageScope);
+    tg::Status st = go(&result);
+    std::swap(run_.usageScope, t->usageScope);
+    --depth_;
+    t->onStack = false;
+    switch (st.kind) {
+      case tg::Status::Kind::kOk:
+        // A stop the task did not reach a check for still ends it: a stop is never a success.
+        if (killed_) finishTask(t, killReason_);
+        else finishTask(t, std::nullopt, std::move(result));
+        return;
+      case tg::Status::Kind::kSuspended: wait(t); return;
+      case tg::Status::Kind::kLimitExceeded:
+        interrupt(limitError(st));
+        finishTask(t, killReason_);
+        return;
+      default: finishTask(t, killed_ ? killReason_ : toError(st));
+    }
+  }
+
+  // Task `t` waits on the promise its native left in pending_; the loop resumes it.
+  void wait(const TaskPtr& t) {
+    PromisePtr p = std::move(pending_);
+    pending_.reset();
+    if (!p) {
+      finishTask(t, Error(codes::kInternal, "a Tengo task suspended without a promise"));
+      return;
+    }
+    tasks_.insert(t);
+    t->waitingOn = p;
+    if (t->cancelled) p->cancel();
+    std::weak_ptr<bool> alive = alive_;
+    Loop* loop = &run_.loop();  // outlives this context, which may be gone by then
+    p->onSettle([this, t, alive, p, loop](const Promise&) {
+      if (t->waitingOn == p) t->waitingOn = nullptr;
+      if (alive.expired()) return;
+      loop->post([this, t, alive, p] {
+        if (alive.expired() || !tasks_.count(t) || !t->co->suspended()) return;
+        // A stopped spell's task is not resumed: it ends with the stop.
+        if (killed_) {
+          finishTask(t, killReason_);
+          return;
+        }
+        tg::Result r = await(p);
+        if (r.kind() != tg::Result::Kind::kValue) {
+          finishTask(t, killed_ ? killReason_ : Error("script_error", r.message()));
+          return;
+        }
+        step(t, [&](tg::Value* out) { return vm_->resume(*t->co, std::move(r.value()), out); });
+      });
+    });
+  }
+
+  // Settles task `t`'s promise with its error, or with `result` (an error value rejects).
+  void finishTask(TaskPtr t, std::optional<Error> err, tg::Value result = {}) {
+    tasks_.erase(t);
+    t->waitingOn.reset();
+    // A coroutine whose function returned is back at its base and can run the next task: a
+    // host callback per streamed chunk or emitted event would otherwise make a stack each.
+    if (t->co && !t->co->suspended() && !killed_ && alive_ && idle_.size() < kMaxIdle)
+      idle_.push_back(std::move(t->co));
+    if (!err) {
+      try {
+        if (result.type() == tg::Type::kError) {
+          err = *fromTengo(result).asError();
+        } else {
+          Value out = fromTengo(result);
+          if (t->seeArgs) {
+            std::vector<Value> back;
+            for (const auto& a : t->args) back.push_back(fromTengo(a));
+            out = Value::object({{"result", std::move(out)}, {"args", Value::array(std::move(back))}});
+          }
+          t->done->resolve(std::move(out));
+          return;
+        }
+      } catch (const Exception& e) {
+        err = e.error();
+      }
+    }
+    t->done->reject(*err);
+  }
+
+  // Ends every task (their promises reject with `why`); their coroutines go before the VM.
+  // The waits are withdrawn (a channel forgets the receiver): a promise nobody settles would
+  // otherwise keep its callback, and the task in it, alive.
+  void cancelTasks(const Error& why) {
+    auto tasks = std::move(tasks_);
+    tasks_.clear();
+    for (const auto& t : tasks) {
+      if (auto p = std::move(t->waitingOn)) p->cancel(why);
+      if (t->done->pending()) t->done->reject(why);
+    }
+  }
+
+  // What a function value is to the host, from the call it was given to: "the 'run' function
+  // given to tools.define".
+  std::string roleOf(std::string_view key) const {
+    if (!converting_) return "";
+    std::string r = key.empty() ? "the function" : "the '" + std::string(key) + "' function";
+    return r + " given to " + converting_->qualifiedName();
+  }
+
+  Error arityError(const std::string& role, const tg::FunctionInfo& info, size_t got) {
+    auto count = [](size_t n) { return std::to_string(n) + (n == 1 ? " argument" : " arguments"); };
+    std::string takes = info.varArgs ? "at least " + count(static_cast<size_t>(info.params))
+                                     : count(static_cast<size_t>(info.params));
+    Error e("script_error",
+            (role.empty() ? std::string("a function called by the host") : role) + " takes " + takes +
+                " but is called with " + std::to_string(got) + ": declare it with " + std::to_string(got) +
+                (got == 1 ? " parameter" : " parameters") + " (wrong number of arguments: want" +
+                (info.varArgs ? ">=" : "=") + std::to_string(info.params) + ", got=" + std::to_string(got) + ")");
+    // "file:line:col" of the function's body
+    auto c2 = info.position.rfind(':');
+    auto c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : info.position.rfind(':', c2 - 1);
+    if (c1 != std::string::npos) {
+      e.source = info.position.substr(0, c1);
+      e.line = std::atoi(info.position.substr(c1 + 1, c2 - c1 - 1).c_str());
+    }
+    return e;
+  }
+
+  static constexpr int kMaxDepth = 16;   // nested task starts on the C stack
+  static constexpr size_t kMaxIdle = 8;  // coroutines kept for reuse
 
   RunContext& run_;
   Limits limits_;
@@ -747,7 +1033,12 @@ class TengoContext final : public ScriptContext {
   std::unordered_map<int64_t, Value> handles_;
   std::unordered_map<const void*, std::pair<tg::Value, Value>> natives_;
   int64_t nextHandle_ = 1;
-  int nestedCall_ = 0;
+  std::unordered_set<TaskPtr> tasks_;  // tasks waiting on the host (or about to start)
+  std::vector<std::unique_ptr<tg::Coroutine>> idle_;  // finished coroutines, reused
+  int depth_ = 0;                      // VM runs on the C stack (the main chunk's, tasks')
+  bool mainWaiting_ = false;           // the main chunk is suspended on a host promise
+  uint64_t vmGen_ = 0;                 // counts the VMs compiled (one per REPL line)
+  const FunctionDecl* converting_ = nullptr;  // the host call whose arguments are being converted
   bool killed_ = false;
   Error killReason_;
   int64_t memBase_ = tg::tlHeapBytes;  // heap count when the VM started (its growth is capped)
@@ -759,39 +1050,11 @@ PromisePtr TengoFunction::run(std::vector<Value> args, bool seeArgs) {
   if (alive_.expired() || !ctx_->vm_)
     return Promise::rejected(Error(codes::kCancelled, "the spell that owned this function has ended"));
   if (ctx_->killed_) return Promise::rejected(ctx_->killReason_);  // a stopped spell runs no more code
-  std::vector<tg::Value> in;
-  for (const auto& a : args) in.push_back(ctx_->toTengo(a));
-  ++ctx_->nestedCall_;
-  tg::Result r = ctx_->vm_->call(fn_, tg::Args(in.data(), in.size()));
-  --ctx_->nestedCall_;
-  switch (r.kind()) {
-    case tg::Result::Kind::kValue: {
-      if (r.value().type() == tg::Type::kError) {
-        return Promise::rejected(*ctx_->fromTengo(r.value()).asError());
-      }
-      try {
-        Value result = ctx_->fromTengo(r.value());
-        if (!seeArgs) return Promise::resolved(std::move(result));
-        std::vector<Value> back;
-        for (const auto& a : in) back.push_back(ctx_->fromTengo(a));
-        return Promise::resolved(Value::object({{"result", result}, {"args", Value::array(std::move(back))}}));
-      } catch (const Exception& e) {
-        return Promise::rejected(e.error());
-      }
-    }
-    case tg::Result::Kind::kLimit: {
-      // The limits outlive the main chunk (a spell.finish handler runs after it): a handler
-      // that reaches one stops the spell, as the main chunk would.
-      if (!ctx_->killed_) {
-        ctx_->killed_ = true;
-        ctx_->killReason_ = ctx_->limitError(tg::Status{tg::Status::Kind::kLimitExceeded, r.message()});
-        ctx_->killReason_.code = std::string(codes::kLimitExceeded);
-      }
-      return Promise::rejected(ctx_->killReason_);
-    }
-    default:
-      return Promise::rejected(Error("script_error", r.message().empty() ? "callback failed" : r.message()));
-  }
+  if (fn_.type() == tg::Type::kFunction && vmGen_ != ctx_->vmGen_)
+    return Promise::rejected(Error(codes::kInvalidArgument,
+                                   "this function was defined on an earlier REPL line; in the Tengo REPL "
+                                   "functions do not carry over between lines"));
+  return ctx_->startTask(fn_, role_, args, seeArgs);
 }
 
 class TengoEngine final : public Engine {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engines/tengo/parser.hpp"
@@ -137,30 +138,58 @@ struct VmError {
 
 namespace llmspell::tengo {
 
-struct Vm::Impl {
+// What runs on one stack: the main function's, or a coroutine's (Coroutine::State). The Vm
+// runs whichever is in its Impl; Vm::start swaps a coroutine's in and back out.
+struct ExecState {
+  std::unique_ptr<Value[]> stack;
+  std::unique_ptr<detail::Frame[]> frames;
+  Value* sp = nullptr;
+  int fp = 0;  // number of active frames
+  bool suspended = false;
+  int nested = 0;
+  int64_t budget = 0;
+  int64_t budgetLeft = 0;
+  std::chrono::steady_clock::time_point deadline;
+  bool hasDeadline = false;
+  void swap(ExecState& o) noexcept {
+    std::swap(stack, o.stack);
+    std::swap(frames, o.frames);
+    std::swap(sp, o.sp);
+    std::swap(fp, o.fp);
+    std::swap(suspended, o.suspended);
+    std::swap(nested, o.nested);
+    std::swap(budget, o.budget);
+    std::swap(budgetLeft, o.budgetLeft);
+    std::swap(deadline, o.deadline);
+    std::swap(hasDeadline, o.hasDeadline);
+  }
+};
+
+struct Coroutine::State : ExecState {
+  State();
+  ~State();
+  static constexpr int64_t kBytes =
+      (detail::kStackSize + 64) * static_cast<int64_t>(sizeof(Value)) +
+      detail::kMaxFrames * static_cast<int64_t>(sizeof(detail::Frame));
+};
+
+struct Vm::Impl : ExecState {
   Vm* self = nullptr;
   std::shared_ptr<detail::Program> prog;
   std::vector<Value> globals;
   Limits limits;
   std::shared_ptr<OsHost> osHost;
   std::function<void(std::string_view)> output;
-  std::unique_ptr<Value[]> stack;
-  Value* sp = nullptr;
-  detail::Frame frames[detail::kMaxFrames];
-  int fp = 0;  // number of active frames
+  // From ExecState: the stack, frames, sp, fp, suspended, nested (depth of Vm::call), budget
+  // (instructions before the next slow check), budgetLeft (remaining instruction budget, -1 =
+  // unlimited) and the deadline of the code running now.
   Value mainFn;
-  bool suspended = false;
   bool running = false;
   bool countAllocs = false;
   int64_t allocsLeft = 0;
-  int64_t budget = 0;      // instructions before the next slow check
-  int64_t budgetLeft = 0;  // remaining instruction budget (-1 = unlimited)
-  std::chrono::steady_clock::time_point deadline;
-  bool hasDeadline = false;
   std::atomic<bool> abortFlag{false};
   int64_t memBase = 0;                // tlHeapBytes at run start
   int64_t memCap = INT64_MAX;         // allowed growth
-  int nested = 0;
   detail::ClosureList closures;
 
   // True when `bytes` more heap bytes stay under the memory cap. Checked before an allocation

@@ -864,6 +864,7 @@ L_error : {
 Vm::Vm() : impl_(std::make_unique<Impl>()) {
   impl_->self = this;
   impl_->stack = std::make_unique<Value[]>(kStackSize + 64);
+  impl_->frames = std::make_unique<Frame[]>(kMaxFrames);
 }
 Vm::~Vm() {
   // Break closure <-> cell cycles so that recursive local functions are freed with the VM.
@@ -936,6 +937,114 @@ void Vm::setOsHost(std::shared_ptr<OsHost> host) { impl_->osHost = std::move(hos
 OsHost* Vm::osHost() const { return impl_->osHost.get(); }
 bool Vm::checkStringLen(size_t n) const { return impl_->strFits(n); }
 bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
+
+// ---------------------------------------------------------------------------------------------
+// Coroutines
+// ---------------------------------------------------------------------------------------------
+
+Coroutine::State::State() {
+  stack = std::make_unique<Value[]>(kStackSize + 64);
+  frames = std::make_unique_for_overwrite<Frame[]>(kMaxFrames);  // each is set before use
+  sp = stack.get();
+  tlHeapBytes += kBytes;
+}
+Coroutine::State::~State() {
+  for (Value* q = stack.get(); q < sp; ++q) q->reset();
+  tlHeapBytes -= kBytes;
+}
+
+Coroutine::Coroutine() : state(std::make_unique<State>()) {}
+Coroutine::~Coroutine() = default;
+bool Coroutine::suspended() const { return state->suspended; }
+
+bool describeFunction(const Value& fn, FunctionInfo* out) {
+  if (fn.type() != Type::kFunction) return false;
+  Proto* p = fn.as<FuncObj>()->proto;
+  out->varArgs = p->varArgs;
+  out->params = p->varArgs ? p->numParams - 1 : p->numParams;
+  out->position = p->positionAt(0);
+  return true;
+}
+
+namespace {
+// Runs `body` with coroutine `co`'s stack in the Vm, then puts back the stack that was there.
+// The instructions the coroutine ran count in the budget of the code it was started or resumed
+// from (a native of the main function, say), as a nested Vm::call's do.
+template <typename F>
+Status onCoroutine(Vm::Impl& im, Coroutine& co, F&& body) {
+  im.swap(*co.state);
+  bool wasRunning = im.running;
+  Status st = body();
+  im.running = wasRunning;
+  int64_t used = im.budgetLeft < 0 ? 0 : im.limits.maxInstructions - (im.budget + im.budgetLeft);
+  im.swap(*co.state);
+  if (im.running && im.budgetLeft >= 0 && used > 0) {
+    im.budgetLeft -= used;
+    if (im.budgetLeft < 0) {
+      im.budget += im.budgetLeft;  // at or below 0: the next check reports the limit
+      im.budgetLeft = 0;
+    }
+  }
+  return st;
+}
+}  // namespace
+
+Status Vm::start(Coroutine& co, const Value& fn, Args args, Value* result) {
+  Impl& im = *impl_;
+  if (fn.type() != Type::kFunction)
+    return Status{Status::Kind::kRuntimeError, "Runtime Error: not a compiled function: " + typeName(fn)};
+  if (co.state->suspended || co.state->fp != 0)
+    return Status{Status::Kind::kRuntimeError, "Runtime Error: coroutine is busy"};
+  Proto* p = fn.as<FuncObj>()->proto;
+  return onCoroutine(im, co, [&]() -> Status {
+    Value* sp = im.stack.get();
+    if (2 + args.size() + static_cast<size_t>(p->frameSize) > static_cast<size_t>(kStackSize))
+      return im.fail("stack overflow", false, p->code.data());
+    size_t nargs = args.size();
+    size_t real = static_cast<size_t>(p->varArgs ? p->numParams - 1 : p->numParams);
+    if (p->varArgs ? nargs < real : nargs != real)
+      return Status{Status::Kind::kRuntimeError,
+                    "Runtime Error: wrong number of arguments: want" + std::string(p->varArgs ? ">=" : "=") +
+                        std::to_string(real) + ", got=" + std::to_string(nargs) + "\n\tat " + p->positionAt(0)};
+    Value* callee = sp;
+    (sp++)->initFrom(fn);
+    for (size_t i = 0; i < real; ++i) (sp++)->initFrom(args[i]);
+    if (p->varArgs) (sp++)->initFrom(makeArray(std::vector<Value>(args.begin() + static_cast<long>(real), args.end())));
+    for (int k = p->numParams; k < p->numLocals; ++k) (sp++)->initUndefined();
+    im.frames[0] = Frame{fn.as<FuncObj>(), p->code.data(), callee + 1, p->code.data()};
+    im.fp = 1;
+    im.sp = sp;
+    im.suspended = false;
+    im.nested = 0;
+    im.resetBudget();
+    return im.execute(1, result);
+  });
+}
+
+Status Vm::resume(Coroutine& co, Value v, Value* result) {
+  if (!co.state->suspended) return Status{Status::Kind::kRuntimeError, "Runtime Error: not suspended"};
+  Impl& im = *impl_;
+  return onCoroutine(im, co, [&]() -> Status {
+    im.suspended = false;
+    (im.sp++)->initFrom(v);
+    im.resetBudget();
+    return im.execute(1, result);
+  });
+}
+
+Status Vm::resumeError(Coroutine& co, const std::string& message) {
+  if (!co.state->suspended) return Status{Status::Kind::kRuntimeError, "Runtime Error: not suspended"};
+  Impl& im = *impl_;
+  return onCoroutine(im, co, [&]() -> Status {
+    im.suspended = false;
+    Frame& f = im.frames[im.fp - 1];
+    Status st{Status::Kind::kRuntimeError, "Runtime Error: " + message + im.trace(f.ip - 1, 1)};
+    im.fp = 0;
+    for (Value* q = im.stack.get(); q < im.sp; ++q) q->reset();
+    im.sp = im.stack.get();
+    return st;
+  });
+}
 
 Result Vm::call(const Value& fn, Args args) {
   Impl& im = *impl_;

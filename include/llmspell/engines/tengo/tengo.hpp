@@ -372,6 +372,33 @@ struct Status {
   bool ok() const { return kind == Kind::kOk; }
 };
 
+// A coroutine of a Vm: one call of a Tengo function with its own value stack and frames, so
+// that it can suspend (a native returning Result::pending()) while the Vm's main function and
+// its other coroutines run or wait; they share the globals. The host owns it (see Vm::start)
+// and destroys it before the Vm. While it exists its stack (about 66 KB) is charged to
+// tlHeapBytes, so the memory limit bounds how many wait at once.
+class Coroutine {
+ public:
+  Coroutine();
+  ~Coroutine();
+  Coroutine(const Coroutine&) = delete;
+  Coroutine& operator=(const Coroutine&) = delete;
+  bool suspended() const;
+
+  struct State;
+  std::unique_ptr<State> state;
+};
+
+// What a host may show about a function value before calling it (a compiled function's
+// parameter count and where it is defined).
+struct FunctionInfo {
+  int params = 0;         // for a variadic function, the parameters before the `...` one
+  bool varArgs = false;
+  std::string position;   // "file:line:col" of its body
+};
+// False for builtins and natives (they take any number of arguments as far as the host knows).
+bool describeFunction(const Value& fn, FunctionInfo* out);
+
 // A compiled script plus its globals and value stack. Create with Script::compile; run, read
 // globals, re-run (globals persist across runs, as in Tengo). Not thread-safe: use a Vm from one
 // thread at a time; only abort() may be called from another thread.
@@ -381,7 +408,8 @@ struct Status {
 // the value stack; the pending call's arguments have already been consumed. The host later
 // calls resume(value) (the value becomes the native call's result and execution continues) or
 // resumeError(msg) (a runtime error at the call site ends the run). Limits budgets restart on
-// each resume. A pending result inside a nested Vm::call is a runtime error.
+// each resume. A pending result inside a nested Vm::call is a runtime error. Functions the
+// host calls back can suspend too when run as coroutines (start() below).
 class Vm {
  public:
   ~Vm();
@@ -423,6 +451,18 @@ class Vm {
   // (re-enters the interpreter on the same stack). Returns the callee's value, or a kError /
   // kLimit result whose message the native may return as its own result. Must not suspend.
   Result call(const Value& fn, Args args);
+
+  // Calls the compiled function `fn` with `args` as coroutine `co` (new, or one whose last call
+  // has ended). Returns kOk with the function's value in *result, kSuspended when a native
+  // returned Result::pending() (continue with the resume below), or a runtime error / limit
+  // stop (Tengo's message with the coroutine's trace). May be called from inside a native
+  // while the main function or another coroutine runs: that one's stack is set aside and put
+  // back when this returns. Budgets (instructions, deadline) start afresh for each segment.
+  Status start(Coroutine& co, const Value& fn, Args args, Value* result);
+  // Continues a suspended coroutine: `v` becomes the pending native call's result.
+  Status resume(Coroutine& co, Value v, Value* result);
+  // Ends a suspended coroutine with a runtime error at the pending call site.
+  Status resumeError(Coroutine& co, const std::string& message);
 
   struct Impl;
   Impl* impl() { return impl_.get(); }
