@@ -20,14 +20,14 @@ local __agent = {}
 ---@async
 ---@param input string|table|any[]
 ---@param opts? table {model, max_iterations, budget, temperature, max_tokens, timeout}
----@return any # {text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+---@return any # {agent, model, text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
 function __agent:run(input, opts) end
 
 ---The tool loop: model, tool calls (concurrently), results, model... until an answer; runs of an agent with memory take turns
 ---Returns a promise instead of suspending the spell.
 ---@param input string|table|any[]
 ---@param opts? table {model, max_iterations, budget, temperature, max_tokens, timeout}
----@return promise # {text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
+---@return promise # {agent, model, text, output, status, error (when a guard stopped it), messages, tool_calls, iterations, usage, cost_usd, duration_ms}
 function __agent:run_async(input, opts) end
 
 ---Runs the agent, reporting text deltas and tool events as they happen
@@ -404,14 +404,14 @@ local __workflow = {}
 ---@async
 ---@param input? any the first step's input
 ---@param opts? table timeout (seconds)
----@return any # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}
+---@return any # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd, ...}}, usage, cost_usd, duration_ms, error}
 function __workflow:run(input, opts) end
 
 ---Runs the workflow; a failed step (after on_error) gives status "failed" and `error`
 ---Returns a promise instead of suspending the spell.
 ---@param input? any the first step's input
 ---@param opts? table timeout (seconds)
----@return promise # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd}}, usage, cost_usd, duration_ms, error}
+---@return promise # {output, status = "completed" | "failed" | "cancelled", steps = {{name, status, output, error, duration_ms, attempts, usage, cost_usd, ...}}, usage, cost_usd, duration_ms, error}
 function __workflow:run_async(input, opts) end
 
 ---Stops the runs of this workflow in flight: their steps are cancelled and they end with status "cancelled"
@@ -554,7 +554,7 @@ function crypto.uuid() end
 ---@param data string|string
 ---@param alg? "sha256"|"sha1"|"sha512"|"sha384"|"sha224"|"md5"|"blake2b"|"blake2b512"|"blake2s"|"blake2s256"|"sha3-256"|"sha3-512" sha256 (default), sha1, sha512, sha384, sha224, md5, blake2b, blake2s, sha3-256, sha3-512
 ---@param opts? table {encoding = "hex" (default) | "base64" | "bytes"}
----@return string # string: the digest in hex (or opts.encoding)
+---@return string # string: the digest in hex (or as opts.encoding says: base64 text, or bytes)
 function crypto.hash(data, alg, opts) end
 
 ---An HMAC of data under key
@@ -562,7 +562,7 @@ function crypto.hash(data, alg, opts) end
 ---@param data string|string
 ---@param alg? "sha256"|"sha1"|"sha512"|"sha384"|"sha224"|"md5"|"blake2b"|"blake2b512"|"blake2s"|"blake2s256"|"sha3-256"|"sha3-512" digest algorithm; default sha256
 ---@param opts? table {encoding = "hex" (default) | "base64" | "bytes"}
----@return string # string: the MAC in hex (or opts.encoding)
+---@return string # string: the MAC in hex (or as opts.encoding says: base64 text, or bytes)
 function crypto.hmac(key, data, alg, opts) end
 
 ---Cryptographically secure random bytes
@@ -761,7 +761,7 @@ function events.replay_async(path, opts) end
 ---Counts and rates of events matching a pattern
 ---@param pattern? string
 ---@param opts? table window in seconds for rates (default 60)
----@return any # {count, window, window_count, rate, names = {name = {count, window_count, rate}}}
+---@return any # {pattern, count, window, window_count, rate, names = {name = {count, window_count, rate}}}
 function events.stats(pattern, opts) end
 
 ---@class fslib
@@ -797,7 +797,7 @@ function fs.exists(path) end
 ---Facts about a file; a missing path raises not_found; needs --allow-read
 ---Needs `--allow-read`.
 ---@param path string
----@return any # {type = "file"|"dir"|"other", size, mtime (seconds since epoch), mode (octal string)}
+---@return any # {path, type = "file"|"dir"|"other", size, mtime (seconds since epoch), mode (octal string)}
 function fs.stat(path) end
 
 ---Lists a directory; needs --allow-read
@@ -956,7 +956,7 @@ function llm.batch_async(prompts, opts) end
 ---@param prompt string|any[]|table
 ---@param models any[] model names
 ---@param opts? table as for llm.chat
----@return any # [{model, text, latency_ms, usage, cost_usd, error}] in the order of `models`
+---@return any # [{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`
 function llm.compare(prompt, models, opts) end
 
 ---The same prompt to several models at once, side by side.
@@ -964,21 +964,21 @@ function llm.compare(prompt, models, opts) end
 ---@param prompt string|any[]|table
 ---@param models any[] model names
 ---@param opts? table as for llm.chat
----@return promise # [{model, text, latency_ms, usage, cost_usd, error}] in the order of `models`
+---@return promise # [{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`
 function llm.compare_async(prompt, models, opts) end
 
 ---One model call.
 ---@async
 ---@param messages string|any[]|table a prompt or a list of {role, content} messages
 ---@param opts? table model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries
----@return any # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}
+---@return any # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw, pool_model (through a pool), consensus (a consensus pool's votes)}
 function llm.chat(messages, opts) end
 
 ---One model call.
 ---Returns a promise instead of suspending the spell.
 ---@param messages string|any[]|table a prompt or a list of {role, content} messages
 ---@param opts? table model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries
----@return promise # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw}
+---@return promise # {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw, pool_model (through a pool), consensus (a consensus pool's votes)}
 function llm.chat_async(messages, opts) end
 
 ---One model call; only the text of the reply.
@@ -1135,7 +1135,7 @@ models = {}
 
 ---The model catalog (prices in USD per million tokens).
 ---@param filter? string|table a provider name or {provider, capability, capabilities, kind, local, min_context}
----@return any # [{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local}]
+---@return any # [{id, provider, model, kind, context_window, max_output, capabilities, input_price, output_price, cached_price, local, source ("builtin" or "listed" by models.refresh)}]
 function models.list(filter) end
 
 ---One model's catalog entry; dated ids match their family (openai/gpt-4o-2024-08-06).

@@ -750,8 +750,6 @@ void namespaceMiss(Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::
   throwError(c, e);
 }
 
-// JavaScript reserved words and names the language provides itself are not bound as globals.
-bool skipGlobal(const std::string& name) { return name == "await" || name == "async"; }
 
 // The registry's declarations by namespace, once per process.
 struct NamespaceDecls {
@@ -827,7 +825,7 @@ void bindRegistry(JsCtx* c) {
     if (!d.self.empty()) {
       Local<v8::External> data = v8::External::New(iso, const_cast<FunctionDecl*>(&d));
       typeTemplate(c, d.self)->PrototypeTemplate()->Set(str(iso, camelCase(d.name)), v8::FunctionTemplate::New(iso, thunk, data));
-    } else if (d.ns.empty() && !skipGlobal(d.name)) {
+    } else if (d.ns.empty() && !jsSkipsGlobal(d.name)) {
       bindDecl(c, global, d);
     }
   }

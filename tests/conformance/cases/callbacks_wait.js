@@ -24,8 +24,8 @@ tools.define({name: "slow_add", description: "adds slowly", parameters: {type: "
     return {sum: args.a + args.b, note: (await llm.chat("added", echo)).text};
   }});
 const a = agent.create({name: "adder", model: "mock/script", tools: ["slow_add"]});
-r = await a.run("add 2 and 3");
-print(r.status + " " + r.text + " " + String(r.tool_calls[0].result.sum) + " " + r.tool_calls[0].result.note);
+const ar = await a.run("add 2 and 3");
+print(ar.status + " " + ar.text + " " + String(ar.tool_calls[0].result.sum) + " " + ar.tool_calls[0].result.note);
 print(await spawn(async (x) => { await sleep(0.01); return (await llm.chat("spawned " + x, echo)).text; }, 21));
 print(await sleep(0.01).then(async (v) => { await sleep(0.01); return (await llm.chat("handled", echo)).text; }));
 const ch = channel(1);
