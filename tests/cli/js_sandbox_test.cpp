@@ -658,6 +658,43 @@ TEST_F(JsSandbox, FinallyBlocksAndPromiseHandlersDoNotResumeAfterAStop) {
   EXPECT_FALSE(has(memory, "RESUMED")) << memory.out;
 }
 
+// A callback the host calls (a tool's run, a spawned function) that loops, directly or after
+// an await, is stopped like the main chunk; one that returns a thenable whose `then` getter
+// loops too.
+TEST_F(JsSandbox, CallbacksThatLoopAreStopped) {
+  for (const std::string code : {"tools.define({name: 't', run: () => { for (;;) {} }}); await tools.call('t', {})",
+                                 "tools.define({name: 't', run: async () => { await null; for (;;) {} }}); "
+                                 "await tools.call('t', {})",
+                                 "tools.define({name: 't', run: () => ({get then() { for (;;) {} }})}); "
+                                 "await tools.call('t', {})",
+                                 "events.on('x.y', () => { for (;;) {} }); events.emit('x.y', {}); await sleep(5)"}) {
+    auto r = js(code + "; print('AFTER')", "--timeout 2");
+    expectStop(r, "time limit of 2s exceeded");
+    EXPECT_FALSE(has(r, "AFTER")) << code << ": " << r.out;
+  }
+}
+
+// BUG (engine): a callback that returns a thenable whose `then` method loops crashes the process
+// at the time limit: "Fatal error in v8::ToLocalChecked / Empty MaybeLocal", SIGTRAP (exit 133).
+// The returned object crosses to the host as a plain object whose `then` is a JS function value;
+// awaiting it in JavaScript calls `then` through callHostFunction, whose JsFunction::call loops
+// until the stop, and callHostFunction then calls jsPromiseFor, whose
+// Promise::Resolver::New(ctx).ToLocalChecked() fails under TerminateExecution. Repros:
+//   exec --engine js --timeout 2 'await spawn(() => ({then() { for (;;) {} }}))'
+//   exec --engine js --timeout 2 'tools.define({name: "t", run: () => ({then() { for (;;) {} }})}); await tools.call("t", {})'
+// (Related, not a crash: a returned thenable whose `then` throws never settles the call, so the
+// run ends "waiting for something that can never happen" (internal, exit 1) where JavaScript would
+// reject with the thrown error.)
+TEST_F(JsSandbox, DISABLED_ACallbackReturningAThenableThatLoopsIsStoppedWithoutACrash) {
+  for (const std::string code : {"await spawn(() => ({then() { for (;;) {} }}))",
+                                 "tools.define({name: 't', run: () => ({then() { for (;;) {} }})}); "
+                                 "await tools.call('t', {})"}) {
+    auto r = js(code, "--timeout 2");
+    expectStop(r, "time limit of 2s exceeded");
+    EXPECT_FALSE(has(r, "Fatal error")) << code << ": " << r.out;
+  }
+}
+
 // ---- errors the host formats ----
 
 // Thrown values whose formatting throws: the run ends with script_error and a placeholder text,
