@@ -523,7 +523,7 @@ TEST_F(JsSandbox, HugeArrayBuffersAndTypedArraysStopTheSpell) {
                                   "new Uint8Array(new ArrayBuffer(2 ** 33))", "new BigInt64Array(2 ** 27)"}) {
     auto r = js("try { const b = " + alloc + "; print('ALLOCATED', b.byteLength) } catch (e) { print('RESUMED', e) }",
                 "--memory-limit 64");
-    expectStop(r, "memory limit of 64 MiB exceeded (an ArrayBuffer of ");
+    expectStop(r, "memory limit of 64 MiB exceeded");
     EXPECT_FALSE(has(r, "ALLOCATED") || has(r, "RESUMED")) << alloc << ": " << r.out;
   }
   auto many = js("const keep = []; try { for (;;) keep.push(new Uint8Array(1 << 20)) } catch (e) { print('RESUMED') }",
@@ -553,28 +553,31 @@ TEST_F(JsSandbox, ArrayAndObjectBombsStopTheSpell) {
   expectStop(numbers, "memory limit of 64 MiB exceeded");
 }
 
-// BUG (engine): one large allocation inside a built-in (an array's backing store, a Map's
-// table, Array.from, String.prototype.split/replace, JSON.stringify) is not stopped at the
-// memory limit: V8 reports "Fatal javascript OOM" (or "Fatal JavaScript invalid size error")
-// and the process dies of SIGTRAP (exit 133) after reaching 2-4x the limit. The near-heap-limit
-// callback's 32 MiB of headroom cannot hold an allocation the built-in makes before it checks
-// for termination, and no OOM handler turns V8's fatal error into limit_exceeded. Repros:
-//   exec --engine js --memory-limit 64 'new Array(1e8).fill(0)'
-//   exec --engine js 'new Array(2**31 - 1).fill(0)'                      (the default limit too)
-//   exec --engine js --memory-limit 64 'const m = new Map(); for (let i = 0; ; i++) m.set(i, i)'
-//   exec --engine js --memory-limit 64 'Array.from({length: 5e7}, (_, i) => i)'
-//   exec --engine js --memory-limit 64 '"x".repeat(2**28).split("")'  (invalid size error)
-//   exec --engine js --memory-limit 64 '"ab".repeat(1<<26).replace(/a/g, "aaaa")'
-//   exec --engine js --memory-limit 64 'JSON.stringify(new Array(2**25).fill("abcdefgh"))'
-TEST_F(JsSandbox, DISABLED_LargeAllocationsInsideBuiltinsStopAtTheMemoryLimit) {
+// One large allocation inside a built-in (an array's backing store, a Map's table, Array.from,
+// String.prototype.replace, JSON.stringify) past the cap ends the run as a memory stop, not as
+// V8's fatal OOM (these died of SIGTRAP, exit 133, before main's 635527c).
+TEST_F(JsSandbox, LargeAllocationsInsideBuiltinsStopAtTheMemoryLimit) {
   for (const std::string code :
        {"new Array(1e8).fill(0)", "const m = new Map(); for (let i = 0; ; i++) m.set(i, i)",
-        "Array.from({length: 5e7}, (_, i) => i)", "'x'.repeat(2 ** 28).split('')",
-        "'ab'.repeat(1 << 26).replace(/a/g, 'aaaa')", "JSON.stringify(new Array(2 ** 25).fill('abcdefgh'))"}) {
-    auto r = js(code, "--memory-limit 64");
+        "Array.from({length: 5e7}, (_, i) => i)", "'ab'.repeat(1 << 26).replace(/a/g, 'aaaa')",
+        "JSON.stringify(new Array(2 ** 25).fill('abcdefgh'))"}) {
+    auto r = js("try { " + code + " } catch (e) { print('RESUMED') }", "--memory-limit 64");
     EXPECT_EQ(r.exit, 3) << code << ": " << r.out.substr(0, 400);
     EXPECT_TRUE(has(r, "error[limit_exceeded]: memory limit of 64 MiB exceeded")) << code << ": " << r.out.substr(0, 400);
+    EXPECT_FALSE(has(r, "RESUMED") || has(r, "Fatal")) << code << ": " << r.out.substr(0, 400);
   }
+}
+
+// BUG (engine): splitting a string of 2^28 characters into an array of that length is V8's
+// "Fatal JavaScript invalid size error 268435456" (a CHECK in V8 10.2, not an OOM, so the OOM
+// handler does not see it): the process dies of SIGTRAP, exit 133. A fix needs to stop the spell
+// before V8 makes a FixedArray that large (e.g. a heap cap small enough that the memory limit
+// is met first, or refusing strings past a length). Repro:
+//   exec --engine js --memory-limit 64 '"x".repeat(2**28).split("")'
+TEST_F(JsSandbox, DISABLED_SplittingAHugeStringIsAMemoryStopNotAFatalError) {
+  auto r = js("'x'.repeat(2 ** 28).split('')", "--memory-limit 64");
+  EXPECT_EQ(r.exit, 3) << r.out.substr(0, 400);
+  EXPECT_TRUE(has(r, "error[limit_exceeded]: memory limit of 64 MiB exceeded")) << r.out.substr(0, 400);
 }
 
 // BUG (engine): a flat string, and what JSON.parse builds from one, are not held to the memory
@@ -712,7 +715,7 @@ TEST_F(JsSandbox, ThrownValuesWhoseFormattingThrowsEndTheRunCleanly) {
         "throw {[Symbol.toPrimitive]() { throw 1 }}"}) {
     auto r = js(code);
     EXPECT_EQ(r.exit, 1) << code << ": " << r.out;
-    EXPECT_EQ(r.out, "error[script_error]: (a value whose toString failed)\n") << code;
+    EXPECT_TRUE(has(r, "error[script_error]: (a value whose toString failed)")) << code << ": " << r.out;
   }
   // A message that is not a string, a code that is not one, a stack getter that throws.
   auto message = js("throw {message: {toString() { throw 1 }}}");
@@ -739,12 +742,10 @@ TEST_F(JsSandbox, ThrownValuesWhoseFormattingLoopsAreStopped) {
   }
 }
 
-// BUG (engine): a stop while the host turns a thrown value into text (its toString or
-// Symbol.toPrimitive loops) is reported as "script_error: (a value whose toString failed)",
-// exit 1, instead of the time limit: errorFromJs only returns the kill reason when its own
-// TryCatch caught something, and utf8() swallows the termination in a TryCatch of its own.
-// Repro (2 s later): exec --engine js --timeout 2 'throw {toString(){ for(;;){} }}'
-TEST_F(JsSandbox, DISABLED_AStopWhileFormattingAThrownValueIsTheStop) {
+// A stop while the host turns a thrown value into text (its toString or Symbol.toPrimitive
+// loops) is the stop, not "script_error: (a value whose toString failed)" (it was, exit 1,
+// before main's 635527c).
+TEST_F(JsSandbox, AStopWhileFormattingAThrownValueIsTheStop) {
   for (const std::string code : {"throw {toString() { for (;;) {} }}", "throw {[Symbol.toPrimitive]() { for (;;) {} }}"}) {
     auto r = js(code, "--timeout 2");
     expectStop(r, "time limit of 2s exceeded");
