@@ -682,18 +682,15 @@ TEST_F(JsSandbox, CallbacksThatLoopAreStopped) {
   }
 }
 
-// BUG (engine): a callback that returns a thenable whose `then` method loops crashes the process
-// at the time limit: "Fatal error in v8::ToLocalChecked / Empty MaybeLocal", SIGTRAP (exit 133).
-// The returned object crosses to the host as a plain object whose `then` is a JS function value;
-// awaiting it in JavaScript calls `then` through callHostFunction, whose JsFunction::call loops
-// until the stop, and callHostFunction then calls jsPromiseFor, whose
-// Promise::Resolver::New(ctx).ToLocalChecked() fails under TerminateExecution. Repros:
-//   exec --engine js --timeout 2 'await spawn(() => ({then() { for (;;) {} }}))'
-//   exec --engine js --timeout 2 'tools.define({name: "t", run: () => ({then() { for (;;) {} }})}); await tools.call("t", {})'
-// (Related, not a crash: a returned thenable whose `then` throws never settles the call, so the
-// run ends "waiting for something that can never happen" (internal, exit 1) where JavaScript would
-// reject with the thrown error.)
-TEST_F(JsSandbox, DISABLED_ACallbackReturningAThenableThatLoopsIsStoppedWithoutACrash) {
+// A callback that returns a thenable is adopted as await does: a `then` that loops is stopped
+// (it crashed the process at the time limit, "Fatal error in v8::ToLocalChecked", exit 133,
+// before main's b244ee5), and one that throws rejects the call.
+TEST_F(JsSandbox, ACallbackReturningAThenableIsAdoptedAndStopped) {
+  auto thrown = js("tools.define({name: 't', run: () => ({then() { throw new Error('then threw') }})});"
+                   "try { await tools.call('t', {}) } catch (e) { print(e.code, e.message) }"
+                   "print(await spawn(() => ({then(resolve) { resolve(4) }})))");
+  EXPECT_EQ(thrown.exit, 0) << thrown.out;
+  EXPECT_EQ(thrown.out, "script_error\tthen threw\n4\n");
   for (const std::string code : {"await spawn(() => ({then() { for (;;) {} }}))",
                                  "tools.define({name: 't', run: () => ({then() { for (;;) {} }})}); "
                                  "await tools.call('t', {})"}) {
