@@ -338,26 +338,33 @@ print("healthy")
 //     try { fs.read('/etc/passwd') } catch (e) { print('RESUMED'); let n = 0; for (let i = 0; i < 3e8; i++) n++; print(n) }"
 //     -> prints RESUMED and 300000000, then time limit exceeded (exit 3)
 //   ... catch (e) { print('RESUMED'); for (;;) {} }  -> RESUMED, then the hard stop after 4 s
-TEST_F(JsSandbox, DISABLED_AStopWhileTheHostBuildsAnErrorCannotBeCaught) {
+TEST_F(JsSandbox, AStopWhileTheHostBuildsAnErrorCannotBeCaught) {
+  // Fixed by defining LlmspellError's fields instead of assigning them: the spell's setter never
+  // runs while the host builds an error, so the host call fails with its own code, in time.
+  // (throwError also throws nothing while the spell is being stopped: a stop cannot be replaced
+  // by an error the spell could catch.)
   for (const std::string call : {"fs.read('/etc/passwd')", "llm.chta", "json.decode('{')"}) {
     auto r = js("Object.defineProperty(Object.prototype, 'code', {set(v) { for (;;) {} }});"
-                "try { " + call + " } catch (e) { print('RESUMED caught') } finally { print('RESUMED finally') }"
-                "print('RESUMED after')",
+                "try { " + call + " } catch (e) { print('caught', e.code) }",
                 "--timeout 2");
-    expectStop(r, "time limit of 2s exceeded");
-    EXPECT_FALSE(has(r, "RESUMED")) << call << ": " << r.out;
+    EXPECT_EQ(r.exit, 0) << call << ": " << r.out;
+    EXPECT_TRUE(has(r, "caught\t")) << call << ": " << r.out;
     EXPECT_FALSE(has(r, "did not return")) << call << ": " << r.out;
   }
+  // A stop during the spell's own code, inside a catch, is not caught.
+  auto r = js("try { json.decode('{') } catch (e) { for (;;) {} } finally { print('RESUMED') }", "--timeout 2");
+  expectStop(r, "time limit of 2s exceeded");
+  EXPECT_FALSE(has(r, "RESUMED")) << r.out;
 }
 
-// BUG (engine): makeError builds host errors with `new LlmspellError(...)`, whose constructor
+// FIXED (was an engine bug): makeError built host errors with `new LlmspellError(...)`, whose constructor
 // assigns `this.code = code` (and retryable, details): setters on Object.prototype run inside
 // the host's error construction, and a throwing one makes NewInstance fail; the fallback is a
 // plain Error without a code, so a refused fs.read ends the run as script_error (exit 1)
 // instead of permission_denied (exit 3). (Defining the fields in the class, e.g. with
 // Object.defineProperty or class fields, would keep the spell's setters out.) Repro:
 //   exec --engine js 'Object.defineProperty(Object.prototype, "code", {set(v){ throw 1 }}); fs.read("/etc/passwd")'
-TEST_F(JsSandbox, DISABLED_AThrowingSetterOnObjectPrototypeDoesNotTakeTheCodeOffHostErrors) {
+TEST_F(JsSandbox, AThrowingSetterOnObjectPrototypeDoesNotTakeTheCodeOffHostErrors) {
   auto quiet = js("for (const k of ['code', 'retryable', 'details']) Object.defineProperty(Object.prototype, k, "
                   "{set(v) { print('SETTER', k) }}); try { fs.read('/etc/passwd') } catch (e) { print(e.code) }");
   EXPECT_EQ(quiet.out, "permission_denied\n");
@@ -374,7 +381,7 @@ TEST_F(JsSandbox, DISABLED_AThrowingSetterOnObjectPrototypeDoesNotTakeTheCodeOff
 // becomes the run's error code; JS_NOTES says only the thrown object's own string code counts.
 // A spell can make any exception look like a limit stop (exit 3). Repro:
 //   exec --engine js 'Object.prototype.code = "limit_exceeded"; throw new Error("x")'  -> error[limit_exceeded]: x, exit 3
-TEST_F(JsSandbox, DISABLED_AnInheritedCodeIsNotTheErrorsCode) {
+TEST_F(JsSandbox, AnInheritedCodeIsNotTheErrorsCode) {
   auto r = js("Object.prototype.code = 'limit_exceeded'; throw new Error('plain')");
   EXPECT_EQ(r.exit, 1) << r.out;
   EXPECT_TRUE(has(r, "error[script_error]: plain")) << r.out;

@@ -263,7 +263,10 @@ Local<v8::Value> makeError(JsCtx* c, const Error& e) {
   Local<v8::Context> ctx = c->ctx();
   Local<v8::Value> arg = str(iso, e.message);
   Local<v8::Object> obj;
-  if (!c->errorClass.Get(iso)->NewInstance(ctx, 1, &arg).ToLocal(&obj)) return v8::Exception::Error(str(iso, e.message));
+  if (!c->errorClass.Get(iso)->NewInstance(ctx, 1, &arg).ToLocal(&obj)) {
+    if (c->killed || iso->IsExecutionTerminating()) return v8::Undefined(iso);
+    return v8::Exception::Error(str(iso, e.message));
+  }
   auto set = [&](const char* k, Local<v8::Value> val) { (void)obj->CreateDataProperty(ctx, str(iso, k), val); };
   set("code", str(iso, e.code));
   set("retryable", v8::Boolean::New(iso, e.retryable));
@@ -289,9 +292,14 @@ void renameIn(Error& e, const FunctionDecl& d) {
   if (e.message.compare(0, q.size(), q) == 0) e.message = jsName(d) + e.message.substr(q.size());
 }
 
+// Nothing is thrown while the spell is being stopped: an exception would replace the
+// termination, and the spell's catch would run after its limit.
 void throwError(JsCtx* c, Error e) {
+  if (c->killed || c->iso->IsExecutionTerminating()) return;
   addPosition(c->iso, e);
-  c->iso->ThrowException(makeError(c, e));
+  Local<v8::Value> err = makeError(c, e);
+  if (c->killed || c->iso->IsExecutionTerminating()) return;
+  c->iso->ThrowException(err);
 }
 
 // The position of a stack's first frame: "    at f (main.js:3:9)" or "    at main.js:3:9".
@@ -322,11 +330,17 @@ Error errorFromJs(JsCtx* c, Local<v8::Value> ex, Local<v8::Message> msg = Local<
   v8::TryCatch tc(iso);
   if (ex->IsObject() && !ex->IsProxy()) {
     Local<v8::Object> o = ex.As<v8::Object>();
+    // Only the thrown object's own fields count: Object.prototype.code = "limit_exceeded" must
+    // not make every error a limit stop.
+    auto own = [&](const char* k, Local<v8::Value>* out) {
+      Local<v8::String> key = str(iso, k);
+      return o->HasOwnProperty(ctx, key).FromMaybe(false) && o->Get(ctx, key).ToLocal(out);
+    };
     Local<v8::Value> code, message, retryable, details, stack;
-    if (o->Get(ctx, str(iso, "code")).ToLocal(&code) && code->IsString()) {
+    if (own("code", &code) && code->IsString()) {
       e.code = utf8(iso, code);
-      if (o->Get(ctx, str(iso, "retryable")).ToLocal(&retryable)) e.retryable = retryable->BooleanValue(iso);
-      if (o->Get(ctx, str(iso, "details")).ToLocal(&details) && !details->IsNullOrUndefined()) {
+      if (own("retryable", &retryable)) e.retryable = retryable->BooleanValue(iso);
+      if (own("details", &details) && !details->IsNullOrUndefined()) {
         try {
           e.details = toValue(c, details);
         } catch (const Exception&) {
@@ -336,8 +350,7 @@ Error errorFromJs(JsCtx* c, Local<v8::Value> ex, Local<v8::Message> msg = Local<
     if (o->Get(ctx, str(iso, "message")).ToLocal(&message) && message->IsString()) e.message = utf8(iso, message);
     else e.message = utf8(iso, ex);
     Local<v8::Value> src, line;
-    if (o->Get(ctx, str(iso, "source")).ToLocal(&src) && src->IsString() && o->Get(ctx, str(iso, "line")).ToLocal(&line) &&
-        line->IsNumber()) {
+    if (own("source", &src) && src->IsString() && own("line", &line) && line->IsNumber()) {
       e.source = utf8(iso, src);
       e.line = static_cast<int>(line.As<v8::Number>()->Value());
     }
@@ -928,12 +941,15 @@ FunctionPtr makeJsFunction(JsCtx* c, Local<v8::Function> f) { return std::make_s
 const char* const kPrelude = R"JS(
 (function (writeOut, writeErr) {
   'use strict';
+  const define = Object.defineProperty;
   class LlmspellError extends Error {
     constructor(message, code = 'script_error', retryable = false, details = null) {
       super(message);
-      this.code = code;
-      this.retryable = retryable;
-      this.details = details;
+      // Own fields, defined rather than assigned: a setter the spell put on Object.prototype
+      // must not run (or refuse) while the host builds its errors.
+      define(this, 'code', {value: code, writable: true, enumerable: true, configurable: true});
+      define(this, 'retryable', {value: retryable, writable: true, enumerable: true, configurable: true});
+      define(this, 'details', {value: details, writable: true, enumerable: true, configurable: true});
     }
     get name() { return 'LlmspellError'; }
     toString() {
