@@ -327,7 +327,7 @@ print("healthy")
             "{\"a\":1,\"b\":{\"text\":\"t\"}}\t1\tt\nhi\npermission_denied\tfalse\ttrue\nhealthy\n");
 }
 
-// BUG (engine): a stop that lands while the host builds an error object (a setter on
+// FIXED (was an engine bug): a stop that lands while the host builds an error object (a setter on
 // Object.prototype that loops, run by LlmspellError's constructor inside makeError) becomes a
 // catchable exception: NewInstance fails under TerminateExecution, makeError falls back to
 // v8::Exception::Error and throwError throws it, which replaces the termination. The spell's
@@ -377,7 +377,7 @@ TEST_F(JsSandbox, AThrowingSetterOnObjectPrototypeDoesNotTakeTheCodeOffHostError
   EXPECT_TRUE(has(uncaught, "error[permission_denied]: read access to /etc/passwd is not granted")) << uncaught.out;
 }
 
-// BUG (engine): errorFromJs reads `code` with Get, so a code inherited from Object.prototype
+// FIXED (was an engine bug): errorFromJs read `code` with Get, so a code inherited from Object.prototype
 // becomes the run's error code; JS_NOTES says only the thrown object's own string code counts.
 // A spell can make any exception look like a limit stop (exit 3). Repro:
 //   exec --engine js 'Object.prototype.code = "limit_exceeded"; throw new Error("x")'  -> error[limit_exceeded]: x, exit 3
