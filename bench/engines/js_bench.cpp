@@ -6,6 +6,7 @@
 
 #include "engines/js/js_engine.hpp"
 #include "llmspell/spell/spell.hpp"
+#include "bench_functions.hpp"
 
 using namespace llmspell;
 
@@ -17,18 +18,7 @@ void rawAdd(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(v8::Number::New(info.GetIsolate(), static_cast<double>(a + b)));
 }
 
-void registerBenchFunctions() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  Registry::extend([](Registry& r) {
-    r.fn("bench", "add")
-        .param("a", R"({"type":"integer"})")
-        .param("b", R"({"type":"integer"})")
-        .returns("integer").doc("a + b (benchmark only)")
-        .sync([](CallContext&, Args a) -> Value { return Value(a[0].asInt() + a[1].asInt()); });
-  });
-}
+using bench::registerBenchFunctions;
 
 void runLoop(benchmark::State& state, const char* fname) {
   registerBenchFunctions();

@@ -6,6 +6,7 @@
 
 #include "llmspell/engines/lua/lua_engine.hpp"
 #include "llmspell/spell/spell.hpp"
+#include "bench_functions.hpp"
 
 using namespace llmspell;
 
@@ -17,18 +18,7 @@ int rawAdd(lua_State* L) {
   return 1;
 }
 
-void registerBenchFunctions() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  Registry::extend([](Registry& r) {
-    r.fn("bench", "add")
-        .param("a", R"({"type":"integer"})")
-        .param("b", R"({"type":"integer"})")
-        .returns("integer").doc("a + b (benchmark only)")
-        .sync([](CallContext&, Args a) -> Value { return Value(a[0].asInt() + a[1].asInt()); });
-  });
-}
+using bench::registerBenchFunctions;
 
 void runLoop(benchmark::State& state, const char* fname) {
   registerBenchFunctions();

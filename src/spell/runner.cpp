@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "llmspell/runtime/spawned_tasks.hpp"
+#include "llmspell/runtime/watchdog.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
@@ -39,30 +40,6 @@ std::string defaultDataDir() {
 }
 
 namespace {
-
-// Calls `fire` on its own thread after `seconds` unless destroyed first (RunOptions::onHardStop).
-class Watchdog {
- public:
-  Watchdog(double seconds, std::function<void()> fire)
-      : thread_([this, seconds, fire = std::move(fire)] {
-          std::unique_lock lk(mu_);
-          if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) fire();
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;  // last: starts once the members above exist
-};
 
 // Where a spell is in its life. Past the main chunk, a limit stop says where it happened.
 enum class Phase { kMain, kFinishHandlers, kCancelling, kClosing, kDone };

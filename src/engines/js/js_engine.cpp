@@ -34,6 +34,7 @@
 #include <unordered_set>
 
 #include "engines/js/js_allocator.hpp"
+#include "llmspell/runtime/watchdog.hpp"
 #include "llmspell/bridge/arg_buffer.hpp"
 #include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/core/convert.hpp"
@@ -74,29 +75,6 @@ struct Boxed {  // a host value behind a JS wrapper (handle, host function)
 
 struct JsCtx;
 
-// The watchdog: stops JavaScript that runs past the deadline without returning to the loop.
-class Watchdog {
- public:
-  Watchdog(double seconds, std::function<void()> fire)
-      : thread_([this, seconds, fire = std::move(fire)] {
-          std::unique_lock lk(mu_);
-          if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) fire();
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 // A callback the host called (a tool's run, a workflow step, a spawn body...), followed through
 // the promises its code creates: V8's promise hook tags each promise with the task that made
