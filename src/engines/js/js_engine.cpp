@@ -1234,6 +1234,7 @@ class JsContext final : public ScriptContext {
   }
 
   void close() override {
+    restoreStderr();  // a memory stop's /dev/null must not outlive the spell (the CLI prints after)
     if (!iso_) return;
     watchdog_.reset();
     deadlineTimer_.cancel();
