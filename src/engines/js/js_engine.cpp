@@ -1492,3 +1492,8 @@ bool jsDefineRawFunction(ScriptContext& ctx, const char* name, void (*callback)(
 }
 
 }  // namespace llmspell
+
+// The module's entry point, found by src/engines/engines.cpp with dlsym.
+extern "C" __attribute__((visibility("default"))) llmspell::Engine* llmspell_js_engine() {
+  return &llmspell::jsEngine();
+}
