@@ -231,18 +231,6 @@ TEST_F(JsEngine, CallbacksAreFollowedAcrossAwaits) {
   EXPECT_EQ(r.out, "completed\t15\ttrue\ttrue\nfirst\tcancelled\nagain\tcancelled\nfailed\ttimeout\n");
 }
 
-// The engine is a module loaded on first use: a Lua or Tengo spell must not pay for libnode
-// (loading it was most of their start-up), and a JavaScript one loads it.
-TEST_F(JsEngine, OnlyJavaScriptSpellsLoadLibnode) {
-  auto lua = runShell("LD_DEBUG=files " + cliPath() + " exec 'return 1' 2>&1");
-  EXPECT_EQ(lua.exit, 0) << lua.out;
-  EXPECT_EQ(lua.out.find("libnode"), std::string::npos) << "a Lua spell loaded libnode";
-  EXPECT_EQ(lua.out.find("libllmspell_js"), std::string::npos);
-  auto js = runShell("LD_DEBUG=files " + cliPath() + " exec --engine js 'return 1' 2>&1");
-  EXPECT_EQ(js.exit, 0) << js.out;
-  EXPECT_NE(js.out.find("libnode"), std::string::npos);
-}
-
 // A module that is there but cannot be loaded gives a config_error that says why, and the other
 // engines still work.
 TEST_F(JsEngine, AnUnloadableModuleIsAConfigError) {
