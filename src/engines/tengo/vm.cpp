@@ -935,6 +935,15 @@ void Vm::write(std::string_view text) {
 }
 void Vm::setOsHost(std::shared_ptr<OsHost> host) { impl_->osHost = std::move(host); }
 OsHost* Vm::osHost() const { return impl_->osHost.get(); }
+
+std::string Vm::position() const {
+  const Impl& im = *impl_;
+  if (im.fp <= 0) return "";
+  const Frame& f = im.frames[im.fp - 1];
+  Proto* p = f.fn->proto;
+  // f.ip is past the instruction running now (a native call saves it before calling).
+  return p->positionAt(static_cast<uint32_t>(f.ip - 1 - p->code.data()));
+}
 bool Vm::checkStringLen(size_t n) const { return impl_->strFits(n); }
 bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
 
