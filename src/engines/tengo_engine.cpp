@@ -36,6 +36,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Value-stack slots per frame of the call depth limit: room for functions with many locals and
+// temporaries before the frame count is what stops a recursion.
+constexpr int kStackValuesPerFrame = 32;
+
 class TengoContext;
 
 // A Tengo function value the host holds. A call runs it as a task (TengoContext::startTask).
@@ -338,6 +342,10 @@ class TengoContext final : public ScriptContext {
     addModules(s);
     s.limits().maxMemoryBytes = limits_.memoryBytes ? static_cast<int64_t>(limits_.memoryBytes) : -1;
     s.limits().maxInstructions = limits_.instructions ? static_cast<int64_t>(limits_.instructions) : -1;
+    // The call depth Lua and JS spells get; each stack is charged to the memory limit only as
+    // far as it has grown, so a deep limit costs a shallow spell nothing.
+    s.limits().maxFrames = limits_.maxCallDepth;
+    s.limits().maxStackValues = int64_t{limits_.maxCallDepth} * kStackValuesPerFrame;
     // One host for the context's life, so the REPL keeps its directory and environment.
     if (!os_)
       os_ = std::make_shared<SpellOs>(run_.permissions(),
@@ -764,7 +772,16 @@ class TengoContext final : public ScriptContext {
       e.message = "instruction limit of " + std::to_string(limits_.instructions) + " exceeded";
     else if (e.message.find("memory limit") != std::string::npos)
       e.message = "memory limit of " + std::to_string(limits_.memoryBytes >> 20) + " MiB exceeded";
+    else if (isStackOverflow(st))
+      e.message = "call depth limit of " + std::to_string(limits_.maxCallDepth) + " exceeded (runaway recursion?)";
+    e.code = std::string(codes::kLimitExceeded);
     return e;
+  }
+
+  // The VM's "stack overflow" (past Limits::maxFrames, or the value stack) is a runtime error
+  // in Tengo; here it is the call depth limit, a stop like the other engines'.
+  static bool isStackOverflow(const tg::Status& st) {
+    return st.kind == tg::Status::Kind::kRuntimeError && st.message.rfind("Runtime Error: stack overflow", 0) == 0;
   }
 
   // Handles the outcome of run()/resume(): done, failed, or suspended on pending_.
@@ -806,7 +823,13 @@ class TengoContext final : public ScriptContext {
         interrupt(limitError(st));  // a stop in the main chunk stops the tasks too
         done_->reject(killReason_);
         return;
-      default: done_->reject(toError(st));
+      default:
+        if (isStackOverflow(st)) {
+          interrupt(limitError(st));
+          done_->reject(killReason_);
+          return;
+        }
+        done_->reject(toError(st));
     }
   }
 
@@ -937,7 +960,9 @@ class TengoContext final : public ScriptContext {
         interrupt(limitError(st));
         finishTask(t, killReason_);
         return;
-      default: finishTask(t, killed_ ? killReason_ : toError(st));
+      default:
+        if (isStackOverflow(st) && !killed_) interrupt(limitError(st));
+        finishTask(t, killed_ ? killReason_ : toError(st));
     }
   }
 

@@ -360,6 +360,12 @@ struct Limits {
   int64_t maxInstructions = -1;            // budget consumed by backward jumps and calls
   int64_t deadlineMs = -1;                 // wall-clock budget from run()/resume() start
   int64_t maxMemoryBytes = -1;  // growth of approximate live heap bytes during a run (-1 = off)
+  // Call depth and value-stack size of each stack (the main function's and each coroutine's);
+  // past either, the call is a runtime error "stack overflow". Go Tengo's MaxFrames and
+  // StackSize by default. Memory is reserved for the whole size but charged to tlHeapBytes
+  // (and so to maxMemoryBytes) only as far as a stack has grown.
+  int maxFrames = 1024;
+  int64_t maxStackValues = 2048;
 };
 
 // Outcome of compile/run/resume.
