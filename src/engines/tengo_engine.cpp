@@ -36,6 +36,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Value-stack slots per frame of the call depth limit: room for functions with many locals and
+// temporaries before the frame count is what stops a recursion.
+constexpr int kStackValuesPerFrame = 32;
+
 class TengoContext;
 
 // A Tengo function value the host holds. A call runs it as a task (TengoContext::startTask).
@@ -200,6 +204,11 @@ class SpellOs final : public tg::OsHost {
       fail(codes::kNotFound, "exec: \"" + file + "\": executable file not found in $PATH");
     });
   }
+  tg::Value refused(const std::string& op) override {
+    return toError_(Error(codes::kPermissionDenied,
+                          "os." + op + " is not available in spells (use fs.* with --allow-read/--allow-write, "
+                          "env.get with --allow-env)"));
+  }
   tg::Value getwd() override {
     return guard([&] {
       // "." from the spell's directory: a denial names ".", not the directory itself.
@@ -333,6 +342,10 @@ class TengoContext final : public ScriptContext {
     addModules(s);
     s.limits().maxMemoryBytes = limits_.memoryBytes ? static_cast<int64_t>(limits_.memoryBytes) : -1;
     s.limits().maxInstructions = limits_.instructions ? static_cast<int64_t>(limits_.instructions) : -1;
+    // The call depth Lua and JS spells get; each stack is charged to the memory limit only as
+    // far as it has grown, so a deep limit costs a shallow spell nothing.
+    s.limits().maxFrames = limits_.maxCallDepth;
+    s.limits().maxStackValues = int64_t{limits_.maxCallDepth} * kStackValuesPerFrame;
     // One host for the context's life, so the REPL keeps its directory and environment.
     if (!os_)
       os_ = std::make_shared<SpellOs>(run_.permissions(),
@@ -437,7 +450,10 @@ class TengoContext final : public ScriptContext {
         Value o = v.asError()->toObject();
         std::map<std::string, tg::Value, std::less<>> m;
         for (const auto& [k, x] : o.asObject()) m.emplace(k, toTengo(x, depth + 1));
-        return tg::makeError(tg::makeMap(std::move(m), true));
+        tg::Value r = tg::makeError(tg::makeMap(std::move(m), true));
+        // Printed or passed to string(), it reads as in the other engines: "code: message (at file:line)".
+        r.as<tg::ErrorObj>()->text = v.asError()->toString();
+        return r;
       }
       case ValueKind::kFunction: {
         FunctionPtr fn = v.asFunction();
@@ -507,20 +523,35 @@ class TengoContext final : public ScriptContext {
     }
   }
 
-  tg::Value errorValue(const Error& e) { return toTengo(Value(std::make_shared<Error>(e))); }
+  // A host error as the script gets it. One without a position is placed at the script's call
+  // (`where`, "file:line:col", or the code running now), as Lua and JS place theirs.
+  tg::Value errorValue(Error e, const std::string* where = nullptr) {
+    if (e.source.empty()) {
+      std::string pos = where ? *where : vm_ ? vm_->position() : std::string();
+      auto c2 = pos.rfind(':');
+      auto c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : pos.rfind(':', c2 - 1);
+      if (c1 != std::string::npos) {
+        e.source = pos.substr(0, c1);
+        e.line = std::atoi(pos.substr(c1 + 1, c2 - c1 - 1).c_str());
+      }
+    }
+    return toTengo(Value(std::make_shared<Error>(std::move(e))));
+  }
 
-  // Turns a promise into a native result: its value, an error value, or a suspension.
-  tg::Result await(const PromisePtr& p) {
+  // Turns a promise into a native result: its value, an error value, or a suspension. `where`:
+  // the call's position when the caller waited (a resumed wait runs outside the call).
+  tg::Result await(const PromisePtr& p, const std::string* where = nullptr) {
     if (p->fulfilled()) return toTengo(p->value());
     if (p->rejected()) {
       p->markHandled();
       if (p->error().code == codes::kLimitExceeded && killed_) return tg::Result::limit(p->error().message);
-      return errorValue(p->error());
+      return errorValue(p->error(), where);
     }
-    if (!vm_) return errorValue(Error(codes::kCancelled, "the spell has ended"));
+    if (!vm_) return errorValue(Error(codes::kCancelled, "the spell has ended"), where);
     // The code that called the native suspends: the main chunk or a task (see handle() and
-    // step()), which takes pending_.
+    // step()), which takes pending_ and pendingWhere_.
     pending_ = p;
+    pendingWhere_ = vm_->position();
     return tg::Result::pending();
   }
 
@@ -741,7 +772,16 @@ class TengoContext final : public ScriptContext {
       e.message = "instruction limit of " + std::to_string(limits_.instructions) + " exceeded";
     else if (e.message.find("memory limit") != std::string::npos)
       e.message = "memory limit of " + std::to_string(limits_.memoryBytes >> 20) + " MiB exceeded";
+    else if (isStackOverflow(st))
+      e.message = "call depth limit of " + std::to_string(limits_.maxCallDepth) + " exceeded (runaway recursion?)";
+    e.code = std::string(codes::kLimitExceeded);
     return e;
+  }
+
+  // The VM's "stack overflow" (past Limits::maxFrames, or the value stack) is a runtime error
+  // in Tengo; here it is the call depth limit, a stop like the other engines'.
+  static bool isStackOverflow(const tg::Status& st) {
+    return st.kind == tg::Status::Kind::kRuntimeError && st.message.rfind("Runtime Error: stack overflow", 0) == 0;
   }
 
   // Handles the outcome of run()/resume(): done, failed, or suspended on pending_.
@@ -763,12 +803,12 @@ class TengoContext final : public ScriptContext {
         mainWaiting_ = true;
         std::weak_ptr<bool> alive = alive_;
         Loop* loop = &run_.loop();  // outlives this context, which may be gone by then
-        p->onSettle([this, alive, p, loop](const Promise&) {
+        p->onSettle([this, alive, p, loop, where = pendingWhere_](const Promise&) {
           if (alive.expired()) return;
-          loop->post([this, alive, p] {
+          loop->post([this, alive, p, where] {
             if (alive.expired() || !done_->pending() || !mainWaiting_) return;
             mainWaiting_ = false;
-            tg::Result r = await(p);
+            tg::Result r = await(p, &where);
             setSegmentDeadline();
             ++depth_;
             tg::Status st = r.kind() == tg::Result::Kind::kLimit ? vm_->resumeError(r.message())
@@ -783,7 +823,13 @@ class TengoContext final : public ScriptContext {
         interrupt(limitError(st));  // a stop in the main chunk stops the tasks too
         done_->reject(killReason_);
         return;
-      default: done_->reject(toError(st));
+      default:
+        if (isStackOverflow(st)) {
+          interrupt(limitError(st));
+          done_->reject(killReason_);
+          return;
+        }
+        done_->reject(toError(st));
     }
   }
 
@@ -914,7 +960,9 @@ class TengoContext final : public ScriptContext {
         interrupt(limitError(st));
         finishTask(t, killReason_);
         return;
-      default: finishTask(t, killed_ ? killReason_ : toError(st));
+      default:
+        if (isStackOverflow(st) && !killed_) interrupt(limitError(st));
+        finishTask(t, killed_ ? killReason_ : toError(st));
     }
   }
 
@@ -931,17 +979,17 @@ class TengoContext final : public ScriptContext {
     if (t->cancelled) p->cancel();
     std::weak_ptr<bool> alive = alive_;
     Loop* loop = &run_.loop();  // outlives this context, which may be gone by then
-    p->onSettle([this, t, alive, p, loop](const Promise&) {
+    p->onSettle([this, t, alive, p, loop, where = pendingWhere_](const Promise&) {
       if (t->waitingOn == p) t->waitingOn = nullptr;
       if (alive.expired()) return;
-      loop->post([this, t, alive, p] {
+      loop->post([this, t, alive, p, where] {
         if (alive.expired() || !tasks_.count(t) || !t->co->suspended()) return;
         // A stopped spell's task is not resumed: it ends with the stop.
         if (killed_) {
           finishTask(t, killReason_);
           return;
         }
-        tg::Result r = await(p);
+        tg::Result r = await(p, &where);
         if (r.kind() != tg::Result::Kind::kValue) {
           finishTask(t, killed_ ? killReason_ : Error("script_error", r.message()));
           return;
@@ -1027,6 +1075,7 @@ class TengoContext final : public ScriptContext {
   std::shared_ptr<SpellOs> os_;
   std::unique_ptr<tg::Vm> vm_;
   PromisePtr done_, pending_;
+  std::string pendingWhere_;            // where the code that took pending_ called ("file:line:col")
   std::string chunk_;
   std::set<std::string> hostGlobals_;  // names addModules predeclares (not carried between chunks)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

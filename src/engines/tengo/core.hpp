@@ -118,8 +118,17 @@ struct IterObj : Object {
   size_t len = 0;
 };
 
+// A stack grows (and is charged) by these steps, up to Limits::maxStackValues / maxFrames.
 constexpr int kStackSize = 2048;
 constexpr int kMaxFrames = 1024;
+constexpr int kStackSlack = 64;  // slots past the end that a native's pushes may use
+
+// Frees memory mapped for a stack (no destructors run: ExecState resets the values first).
+struct Unmap {
+  size_t bytes = 0;
+  template <class T>
+  void operator()(T* p) const;
+};
 
 struct Frame {
   FuncObj* fn;
@@ -141,8 +150,22 @@ namespace llmspell::tengo {
 // What runs on one stack: the main function's, or a coroutine's (Coroutine::State). The Vm
 // runs whichever is in its Impl; Vm::start swaps a coroutine's in and back out.
 struct ExecState {
-  std::unique_ptr<Value[]> stack;
-  std::unique_ptr<detail::Frame[]> frames;
+  // Mapped for the limits' whole size (pages nobody touched cost nothing; zeroed memory is
+  // undefined Values), charged to tlHeapBytes up to valuesCap slots and framesCap frames.
+  std::unique_ptr<Value[], detail::Unmap> stack;
+  std::unique_ptr<detail::Frame[], detail::Unmap> frames;
+  size_t valuesCap = 0, valuesMax = 0;
+  int framesCap = 0, framesMax = 0;
+  int64_t stackCharged = 0;
+  ExecState() = default;
+  ExecState(const ExecState&) = delete;
+  ExecState& operator=(const ExecState&) = delete;
+  ~ExecState();
+  // Maps the stack for `limits` (once); false if the memory cannot be mapped.
+  bool reserveStack(const Limits& limits);
+  // Makes room for `values` slots and `frames` frames, charging what the stack grows by;
+  // false past the limits (a stack overflow).
+  bool fit(size_t values, int frames);
   Value* sp = nullptr;
   int fp = 0;  // number of active frames
   bool suspended = false;
@@ -154,6 +177,11 @@ struct ExecState {
   void swap(ExecState& o) noexcept {
     std::swap(stack, o.stack);
     std::swap(frames, o.frames);
+    std::swap(valuesCap, o.valuesCap);
+    std::swap(valuesMax, o.valuesMax);
+    std::swap(framesCap, o.framesCap);
+    std::swap(framesMax, o.framesMax);
+    std::swap(stackCharged, o.stackCharged);
     std::swap(sp, o.sp);
     std::swap(fp, o.fp);
     std::swap(suspended, o.suspended);
@@ -165,13 +193,7 @@ struct ExecState {
   }
 };
 
-struct Coroutine::State : ExecState {
-  State();
-  ~State();
-  static constexpr int64_t kBytes =
-      (detail::kStackSize + 64) * static_cast<int64_t>(sizeof(Value)) +
-      detail::kMaxFrames * static_cast<int64_t>(sizeof(detail::Frame));
-};
+struct Coroutine::State : ExecState {};
 
 struct Vm::Impl : ExecState {
   Vm* self = nullptr;

@@ -31,6 +31,7 @@ Value OsHost::mkdir(const std::string&, int64_t, bool all) {
   return denied(all ? "mkdir_all" : "mkdir");
 }
 Value OsHost::rename(const std::string&, const std::string&) { return denied("rename"); }
+Value OsHost::refused(const std::string& op) { return denied(op.c_str()); }
 
 }  // namespace llmspell::tengo
 
@@ -207,7 +208,10 @@ void addOsModule(Attrs& m) {
   for (const char* name : {"chmod", "chown", "clearenv", "create", "exec", "exit", "find_process",
                            "getgroups", "lchown", "link", "open", "open_file", "readlink",
                            "start_process", "stat", "symlink", "truncate"}) {
-    fn(m, name, [name](Vm&, Args) -> Result { return denied(name); });
+    fn(m, name, [name](Vm& vm, Args) -> Result {
+      OsHost* host = vm.osHost();
+      return host ? host->refused(name) : denied(name);
+    });
   }
 }
 

@@ -211,7 +211,10 @@ std::string toDisplay(const Value& v) {
       }
       return s + "}";
     }
-    case Type::kError: return "error: " + toDisplay(v.as<ErrorObj>()->v);
+    case Type::kError: {
+      auto* e = v.as<ErrorObj>();
+      return "error: " + (e->text.empty() ? toDisplay(e->v) : e->text);
+    }
     case Type::kTime: return timeDisplay(v);
     case Type::kFunction: return "<compiled-function>";
     case Type::kNative: return "<user-function>";
@@ -315,7 +318,11 @@ Value deepCopy(const Value& v) {
       r.as<MapObj>()->charge(static_cast<int64_t>(r.as<MapObj>()->m.size()) * 96);
       return r;
     }
-    case Type::kError: return makeError(deepCopy(v.as<ErrorObj>()->v));
+    case Type::kError: {
+      Value r = makeError(deepCopy(v.as<ErrorObj>()->v));
+      r.as<ErrorObj>()->text = v.as<ErrorObj>()->text;
+      return r;
+    }
     case Type::kTime: {
       auto* t = new TimeObj(*v.as<TimeObj>());
       t->refs = 0;

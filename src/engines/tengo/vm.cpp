@@ -1,6 +1,9 @@
 // The Tengo bytecode interpreter: computed-goto dispatch over a fixed value stack, int fast
 // paths for arithmetic/comparison, self tail calls reusing the frame, cheap limit checks on
 // backward jumps and calls, and a suspend/resume seam for pending host calls.
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -19,6 +22,67 @@ inline uint32_t rd32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Stacks
+// ---------------------------------------------------------------------------------------------
+
+template <class T>
+void detail::Unmap::operator()(T* p) const {
+  if (p) munmap(p, bytes);
+}
+
+namespace {
+// Anonymous memory, zeroed: a zeroed Value is undefined and a zeroed Frame is unused.
+template <class T>
+std::unique_ptr<T[], detail::Unmap> mapArray(size_t n) {
+  static_assert(static_cast<int>(Type::kUndefined) == 0);
+  size_t bytes = n * sizeof(T);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return std::unique_ptr<T[], detail::Unmap>(nullptr, detail::Unmap{0});
+  return std::unique_ptr<T[], detail::Unmap>(static_cast<T*>(p), detail::Unmap{bytes});
+}
+}  // namespace
+
+ExecState::~ExecState() {
+  // The values that may hold references: those a charged stack has used (the rest were
+  // never written).
+  if (stack)
+    for (Value* q = stack.get(); q < stack.get() + valuesCap + kStackSlack; ++q) q->reset();
+  tlHeapBytes -= stackCharged;
+}
+
+bool ExecState::reserveStack(const Limits& limits) {
+  if (stack) return true;
+  size_t values = static_cast<size_t>(std::max<int64_t>(limits.maxStackValues, 16));
+  int nframes = std::max(limits.maxFrames, 1);
+  auto s = mapArray<Value>(values + kStackSlack);
+  auto f = mapArray<Frame>(static_cast<size_t>(nframes));
+  if (!s || !f) return false;
+  stack = std::move(s);
+  frames = std::move(f);
+  valuesMax = values;
+  framesMax = nframes;
+  sp = stack.get();
+  return fit(std::min<size_t>(kStackSize, values), std::min(kMaxFrames, nframes));
+}
+
+bool ExecState::fit(size_t values, int nframes) {
+  if (values > valuesMax || nframes > framesMax) return false;
+  size_t nv = valuesCap;
+  while (nv < values) nv += kStackSize;
+  nv = std::min(nv, valuesMax);
+  int nf = framesCap;
+  while (nf < nframes) nf += kMaxFrames;
+  nf = std::min(nf, framesMax);
+  int64_t add = static_cast<int64_t>((nv - valuesCap) * sizeof(Value) +
+                                     static_cast<size_t>(nf - framesCap) * sizeof(Frame));
+  tlHeapBytes += add;
+  stackCharged += add;
+  valuesCap = nv;
+  framesCap = nf;
+  return true;
+}
 
 std::string Vm::Impl::trace(const uint8_t* ip, int stopFp) {
   std::string s;
@@ -54,7 +118,8 @@ void Vm::Impl::resetBudget() {
 }
 
 Status Vm::Impl::runMain() {
-  for (int i = 0; i < kStackSize + 64; ++i) stack[i].reset();
+  if (!reserveStack(limits)) return fail("cannot map the VM stack", true, prog->main->code.data());
+  for (Value* q = stack.get(); q < stack.get() + valuesCap + kStackSlack; ++q) q->reset();
   sp = stack.get();
   (sp++)->initFrom(mainFn);
   fp = 0;
@@ -67,7 +132,8 @@ Status Vm::Impl::runMain() {
   abortFlag = false;
   memBase = tlHeapBytes;  // growth is measured from the start of run(), across resumes
   resetBudget();
-  if (p->maxStack + p->numLocals + 1 > kStackSize) return fail("stack overflow", false, p->code.data());
+  if (!fit(static_cast<size_t>(p->maxStack + p->numLocals + 1), 1))
+    return fail("stack overflow", false, p->code.data());
   return execute(1, nullptr);
 }
 
@@ -91,7 +157,10 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
   const uint8_t* code = f->code;  // current function's bytecode
   Value* bp = f->bp;
   Value* sp = this->sp;
-  Value* const stackEnd = stack.get() + kStackSize;
+  // The stack's charged ends, in registers; they move when it grows (fit). Stale after a
+  // nested call grew it, they only send the next call through fit again.
+  Value* stackEnd = stack.get() + valuesCap;
+  int frameEnd = framesCap;
   const Value* consts = prog->constants.data();
   Value* gl = globals.data();
   VmError err;
@@ -488,8 +557,12 @@ L_call_body : {
     }
     auto* a = last.as<ArrayObj>();
     if (sp + a->len >= stackEnd) {
-      err.msg = "stack overflow";
-      goto L_error;
+      if (!fit(static_cast<size_t>(sp - stack.get()) + a->len + 1, fp)) {
+        err.msg = "stack overflow";
+        goto L_error;
+      }
+      stackEnd = stack.get() + valuesCap;
+      MEMCHECK();
     }
     for (size_t i = 0; i < a->len; ++i) *sp++ = a->at(i);
     nargs = nargs - 1 + static_cast<int>(a->len);
@@ -525,9 +598,14 @@ L_call_body : {
       ip = code;
       DISPATCH();
     }
-    if (fp >= kMaxFrames || callee + 1 + p->frameSize > stackEnd) {
-      err.msg = "stack overflow";
-      goto L_error;
+    if (fp >= frameEnd || callee + 1 + p->frameSize > stackEnd) {
+      if (!fit(static_cast<size_t>(callee + 1 + p->frameSize - stack.get()), fp + 1)) {
+        err.msg = "stack overflow";
+        goto L_error;
+      }
+      stackEnd = stack.get() + valuesCap;
+      frameEnd = framesCap;
+      MEMCHECK();
     }
     f->ip = ip + 3;
     f = &frames[fp++];
@@ -862,9 +940,7 @@ L_error : {
 // ---------------------------------------------------------------------------------------------
 
 Vm::Vm() : impl_(std::make_unique<Impl>()) {
-  impl_->self = this;
-  impl_->stack = std::make_unique<Value[]>(kStackSize + 64);
-  impl_->frames = std::make_unique<Frame[]>(kMaxFrames);
+  impl_->self = this;  // the stack is mapped by the first run, for the limits then set
 }
 Vm::~Vm() {
   // Break closure <-> cell cycles so that recursive local functions are freed with the VM.
@@ -935,6 +1011,15 @@ void Vm::write(std::string_view text) {
 }
 void Vm::setOsHost(std::shared_ptr<OsHost> host) { impl_->osHost = std::move(host); }
 OsHost* Vm::osHost() const { return impl_->osHost.get(); }
+
+std::string Vm::position() const {
+  const Impl& im = *impl_;
+  if (im.fp <= 0) return "";
+  const Frame& f = im.frames[im.fp - 1];
+  Proto* p = f.fn->proto;
+  // f.ip is past the instruction running now (a native call saves it before calling).
+  return p->positionAt(static_cast<uint32_t>(f.ip - 1 - p->code.data()));
+}
 bool Vm::checkStringLen(size_t n) const { return impl_->strFits(n); }
 bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
 
@@ -942,16 +1027,6 @@ bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
 // Coroutines
 // ---------------------------------------------------------------------------------------------
 
-Coroutine::State::State() {
-  stack = std::make_unique<Value[]>(kStackSize + 64);
-  frames = std::make_unique_for_overwrite<Frame[]>(kMaxFrames);  // each is set before use
-  sp = stack.get();
-  tlHeapBytes += kBytes;
-}
-Coroutine::State::~State() {
-  for (Value* q = stack.get(); q < sp; ++q) q->reset();
-  tlHeapBytes -= kBytes;
-}
 
 Coroutine::Coroutine() : state(std::make_unique<State>()) {}
 Coroutine::~Coroutine() = default;
@@ -996,9 +1071,12 @@ Status Vm::start(Coroutine& co, const Value& fn, Args args, Value* result) {
   if (co.state->suspended || co.state->fp != 0)
     return Status{Status::Kind::kRuntimeError, "Runtime Error: coroutine is busy"};
   Proto* p = fn.as<FuncObj>()->proto;
+  // Its stack is mapped on its first call, for the Vm's limits.
+  if (!co.state->reserveStack(im.limits))
+    return Status{Status::Kind::kLimitExceeded, "Runtime Error: cannot map a coroutine stack"};
   return onCoroutine(im, co, [&]() -> Status {
     Value* sp = im.stack.get();
-    if (2 + args.size() + static_cast<size_t>(p->frameSize) > static_cast<size_t>(kStackSize))
+    if (!im.fit(2 + args.size() + static_cast<size_t>(p->frameSize), 1))
       return im.fail("stack overflow", false, p->code.data());
     size_t nargs = args.size();
     size_t real = static_cast<size_t>(p->varArgs ? p->numParams - 1 : p->numParams);
@@ -1053,8 +1131,8 @@ Result Vm::call(const Value& fn, Args args) {
   if (fn.type() != Type::kFunction) return Result::error("not callable: " + typeName(fn));
   Proto* p = fn.as<FuncObj>()->proto;
   Value* sp = im.sp;
-  if (im.fp >= kMaxFrames ||
-      sp + 2 + args.size() + p->numLocals + p->maxStack > im.stack.get() + kStackSize)
+  if (!im.fit(static_cast<size_t>(sp - im.stack.get()) + 2 + args.size() + p->numLocals + p->maxStack,
+              im.fp + 1))
     return Result::error("stack overflow");
   Value* callee = sp;
   (sp++)->initFrom(fn);

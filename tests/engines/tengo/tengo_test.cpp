@@ -100,6 +100,30 @@ TEST(TengoErrors, DeepRecursionIsAStackOverflow) {
   EXPECT_NE(r.st.message.find("stack overflow"), std::string::npos);
 }
 
+TEST(TengoErrors, CallDepthFollowsTheLimits) {
+  tg::Limits l;
+  l.maxFrames = 10000;
+  l.maxStackValues = 10000 * 32;
+  const std::string f = "f := func(n) { return n == 0 ? 0 : 1 + f(n - 1) }\n";
+  RunResult r = run(f + "out := f(9990)", l);
+  ASSERT_TRUE(r.st.ok()) << r.st.message;
+  EXPECT_EQ(outInt(r), 9990);
+  r = run(f + "out := f(10000)", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kRuntimeError);
+  EXPECT_NE(r.st.message.find("stack overflow"), std::string::npos) << r.st.message;
+}
+
+TEST(TengoLimits, DeepStacksAreChargedToTheMemoryCap) {
+  // 10000 frames of this function hold about 700 KB of stack: past a 256 KB cap.
+  tg::Limits l;
+  l.maxFrames = 10000;
+  l.maxStackValues = 10000 * 32;
+  l.maxMemoryBytes = 256 << 10;
+  RunResult r = run("f := func(n) { return n == 0 ? 0 : 1 + f(n - 1) }\nout := f(9990)", l);
+  EXPECT_EQ(r.st.kind, tg::Status::Kind::kLimitExceeded);
+  EXPECT_NE(r.st.message.find("memory limit exceeded"), std::string::npos) << r.st.message;
+}
+
 TEST(TengoErrors, SelfTailCallsDoNotOverflow) {
   RunResult r = run("f := func(n, a) { if n == 0 { return a }; return f(n - 1, a + 1) }\nout := f(1000000, 0)");
   ASSERT_TRUE(r.st.ok()) << r.st.message;

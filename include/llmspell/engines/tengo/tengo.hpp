@@ -210,6 +210,9 @@ struct MapObj : Object {
 struct ErrorObj : Object {
   explicit ErrorObj(Value v) : v(std::move(v)) {}
   Value v;
+  // A host's text for the error ("code: message (at file:line)"): when set, the error displays
+  // as "error: " + text instead of "error: " + the payload's display.
+  std::string text;
 };
 // A point in time: Unix seconds + nanoseconds, displayed in a zone (fixed offset; name kept).
 struct TimeObj : Object {
@@ -322,6 +325,8 @@ class OsHost {
   virtual Value remove(const std::string& path, bool all);
   virtual Value mkdir(const std::string& path, int64_t mode, bool all);
   virtual Value rename(const std::string& from, const std::string& to);
+  // The functions the module never offers (exit, exec, open, ...): the error value to return.
+  virtual Value refused(const std::string& op);
 };
 
 // The importable modules of one compilation. A "builtin module" is a map of native functions
@@ -355,6 +360,12 @@ struct Limits {
   int64_t maxInstructions = -1;            // budget consumed by backward jumps and calls
   int64_t deadlineMs = -1;                 // wall-clock budget from run()/resume() start
   int64_t maxMemoryBytes = -1;  // growth of approximate live heap bytes during a run (-1 = off)
+  // Call depth and value-stack size of each stack (the main function's and each coroutine's);
+  // past either, the call is a runtime error "stack overflow". Go Tengo's MaxFrames and
+  // StackSize by default. Memory is reserved for the whole size but charged to tlHeapBytes
+  // (and so to maxMemoryBytes) only as far as a stack has grown.
+  int maxFrames = 1024;
+  int64_t maxStackValues = 2048;
 };
 
 // Outcome of compile/run/resume.
@@ -434,6 +445,9 @@ class Vm {
   // Sets a known global; returns false if the name is not a global of this script.
   bool set(const std::string& name, Value v);
   std::vector<std::string> globalNames() const;
+  // Where the code running now is ("file:line:col" of the innermost frame's instruction; inside
+  // a native, its call), or "" when nothing runs.
+  std::string position() const;
 
   Limits& limits();
   // Where fmt.print/println/printf write (default: stdout).
