@@ -484,8 +484,16 @@ class TengoContext final : public ScriptContext {
         tg::toStringValue(v, &s);
         return Value(s);
       }
-      case tg::Type::kString: return Value(v.as<tg::StringObj>()->s);
-      case tg::Type::kBytes: return Value(Bytes{v.as<tg::BytesObj>()->b});
+      case tg::Type::kString: {
+        const std::string& str = v.as<tg::StringObj>()->s;
+        if (str.size() >= kHostCopyCheck) run_.memory().require(str.size(), "a string passed to the host");
+        return Value(str);
+      }
+      case tg::Type::kBytes: {
+        const auto& b = v.as<tg::BytesObj>()->b;
+        if (b.size() >= kHostCopyCheck) run_.memory().require(b.size(), "bytes passed to the host");
+        return Value(Bytes{b});
+      }
       case tg::Type::kArray:
       case tg::Type::kImmutableArray: {
         auto* a = v.as<tg::ArrayObj>();

@@ -1,10 +1,13 @@
 // Runs a spell end to end: manifest, permissions, params, limits, engine context, loop.
+#include <fcntl.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +26,22 @@
 #include "llmspell/runtime/spell_args.hpp"
 
 namespace llmspell {
+
+namespace {
+// The process's resident set in bytes (/proc/self/statm), 0 when it cannot be read.
+size_t residentBytes() {
+  int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  unsigned long pages = 0, resident = 0;
+  if (std::sscanf(buf, "%lu %lu", &pages, &resident) != 2) return 0;
+  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -325,6 +344,29 @@ RunResult runSpellImpl(const RunOptions& opts) {
              "return to the script, so the process was stopped";
       opts.onHardStop(Error(codes::kLimitExceeded, msg));
     });
+  }
+  // The memory limit is held by each engine's own accounting (the VM's heap, host bytes it
+  // holds), which cannot see what a built-in allocates for itself while it runs: V8's JSON.parse
+  // keeps its working stack outside the JavaScript heap, and parsing a 60 MB text under a 64 MiB
+  // limit grew the process by 800 MB. When the process runs this one spell (the CLI, with a hard
+  // stop), a guard reads its resident size every 20 ms and stops it when it has grown by more
+  // than twice the limit: generous enough that allocator slack and host copies in flight never
+  // trip it, tight enough that no built-in takes the machine's memory.
+  std::optional<Ticker> memoryGuard;
+  if (opts.onHardStop && limits.memoryBytes > 0) {
+    size_t base = residentBytes();
+    size_t cap = limits.memoryBytes;
+    if (base > 0)
+      memoryGuard.emplace(0.02, [&opts, base, cap] {
+        size_t now = residentBytes();
+        if (now <= base || now - base <= 2 * cap) return false;
+        opts.onHardStop(Error(codes::kLimitExceeded,
+                              "memory limit of " + std::to_string(cap >> 20) + " MiB exceeded: the process grew by " +
+                                  std::to_string((now - base) >> 20) +
+                                  " MiB while a built-in call ran (memory the script's heap does not count), so "
+                                  "it was stopped"));
+        return true;
+      });
   }
   PromisePtr done = ctx->run(source, chunkName);
   loop.runUntil([&] { return !done->pending() && !ctx->busy(); });

@@ -192,17 +192,35 @@ TEST(EngineLimits, InstructionLimitInLuaAndTengo) {
   }
 }
 
-// BUG (host, bridge/modules/text.cpp, not engine-specific): text.truncate takes about 19 times its
-// input's size in host memory that --memory-limit does not charge: a 16 MiB string under a
-// 64 MiB cap peaks at 324 MB resident in Lua and succeeds; a 32 MiB one in JavaScript at 628 MB.
-// Repro: exec --memory-limit 64 'print(#text.truncate(string.rep("x", 2^24), 10))'
-TEST(EngineLimits, DISABLED_TextTruncateIsChargedToTheMemoryLimit) {
+// A built-in's own working memory is not charged (text.truncate takes about 19 times its
+// input's size: a 16 MiB string under a 64 MiB cap peaked at 324 MB resident in Lua and
+// succeeded); the process guard (spell/runner.cpp) stops the run when the process grows past
+// twice the cap.
+TEST(EngineLimits, TextTruncateIsHeldToTheMemoryLimit) {
   for (const Case& k : {Case{"lua", "print(#text.truncate(string.rep('x', 2^24), 10))"},
                         Case{"js", "print(text.truncate('x'.repeat(2 ** 24), 10).length)"}}) {
     Child c = exec(k.engine, k.code, {"--memory-limit", "64"});
     SCOPED_TRACE(std::string(k.engine) + ": " + k.code);
     EXPECT_EQ(c.exit, 3) << c.out;
     EXPECT_LT(c.maxRssKiB, kMaxRssKiB) << "peak RSS " << c.maxRssKiB / 1024 << " MiB";
+  }
+}
+
+// A long string copied out of the VM for a host call is host memory allocated for the spell:
+// it must fit under the cap with what the VM holds (engine.hpp, kHostCopyCheck). Each spell
+// holds a 12 MiB string (half the 24 MiB cap; a 16 MiB one in JavaScript, whose rope is small)
+// and passes it to a host function. (Only one copy at a time is checked: several long strings
+// in one call are each checked alone.)
+TEST(EngineLimits, LongStringsPassedToTheHostAreCharged) {
+  for (const Case& k :
+       {Case{"lua", "local s = string.rep('x', 3 << 20) s = s .. s s = s .. s return #json.encode(s)"},
+        Case{"tengo", "text := import(\"text\"); s := text.repeat(\"x\", 12 << 20); x := text.slugify(s); if is_error(x) { ret := x.value; }"},
+        Case{"js", "let s = 'x'; for (let i = 0; i < 24; i++) s += s; return json.encode(s).length"}}) {
+    Child c = exec(k.engine, k.code, {"--memory-limit", "24"});
+    SCOPED_TRACE(std::string(k.engine) + ": " + k.code);
+    EXPECT_EQ(c.exit, 3) << c.out;
+    EXPECT_TRUE(has(c, "error[limit_exceeded]: memory limit of 24 MiB exceeded: a string passed to the host needs"))
+        << c.out;
   }
 }
 

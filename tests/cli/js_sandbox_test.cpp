@@ -575,32 +575,34 @@ TEST_F(JsSandbox, LargeAllocationsInsideBuiltinsStopAtTheMemoryLimit) {
   }
 }
 
-// BUG (engine): splitting a string of 2^28 characters into an array of that length is V8's
-// "Fatal JavaScript invalid size error 268435456" (a CHECK in V8 10.2, not an OOM, so the OOM
-// handler does not see it): the process dies of SIGTRAP, exit 133. A fix needs to stop the spell
-// before V8 makes a FixedArray that large (e.g. a heap cap small enough that the memory limit
-// is met first, or refusing strings past a length). Repro:
-//   exec --engine js --memory-limit 64 '"x".repeat(2**28).split("")'
-TEST_F(JsSandbox, DISABLED_SplittingAHugeStringIsAMemoryStopNotAFatalError) {
-  auto r = js("'x'.repeat(2 ** 28).split('')", "--memory-limit 64");
-  EXPECT_EQ(r.exit, 3) << r.out.substr(0, 400);
-  EXPECT_TRUE(has(r, "error[limit_exceeded]: memory limit of 64 MiB exceeded")) << r.out.substr(0, 400);
+// Splitting a string of 2^28 characters into an array of that length is V8's "Fatal JavaScript
+// invalid size error" (a CHECK in V8 10.2 that bypasses the OOM handler): it used to kill the
+// process with SIGTRAP (exit 133). Under a memory limit the process guard stops it first; without
+// one, V8's fatal error is reported as a limit stop (exit 3) instead of a crash.
+TEST_F(JsSandbox, SplittingAHugeStringIsALimitStopNotACrash) {
+  auto capped = js("'x'.repeat(2 ** 28).split('')", "--memory-limit 64");
+  EXPECT_EQ(capped.exit, 3) << capped.out.substr(0, 400);
+  EXPECT_TRUE(has(capped, "error[limit_exceeded]: memory limit of 64 MiB exceeded")) << capped.out.substr(0, 400);
+  auto uncapped = js("'x'.repeat(2 ** 28).split('')", "--memory-limit 1024");
+  EXPECT_EQ(uncapped.exit, 3) << uncapped.out.substr(0, 400);
+  EXPECT_TRUE(has(uncapped, "error[limit_exceeded]: the JavaScript engine stopped on a fatal error")) << uncapped.out;
 }
 
-// BUG (engine): a flat string, and what JSON.parse builds from one, are not held to the memory
-// limit, nor is the host's copy of a string passed to it: under --memory-limit 64 these runs
-// succeed with 170-800 MB resident (Lua stops the same 32 MiB string at the limit). Repros:
-//   exec --engine js --memory-limit 64 'print("x".repeat(2**28).length)'            -> 268435456, exit 0
-//   exec --engine js --memory-limit 64 'print(JSON.parse("[" + "1,".repeat(3e7) + "1]").length)' -> exit 0, 800 MB RSS
-//   exec --engine js --memory-limit 64 'let s = "x"; for (let i = 0; i < 25; i++) s += s; print(json.encode(s).length)'
-//     -> 33554434, exit 0, 170 MB RSS (the rope is small; flattening it and the host's copy are not charged)
-TEST_F(JsSandbox, DISABLED_BigStringsAndParsedValuesCountAgainstTheMemoryLimit) {
+// Memory the JavaScript heap does not count is held to the limit too: the host's copy of a
+// string passed to it (the rope below is small until the copy flattens it), and what a built-in
+// allocates for itself while it runs (V8's JSON.parse keeps its working stack outside the heap:
+// this parse grew the process by 800 MB under a 64 MiB limit and succeeded). The first is
+// checked when the copy is made; the second is the process guard (spell/runner.cpp). A string
+// that only looks big ('x'.repeat(2 ** 28) is a rope of 28 pieces) uses no memory and is not
+// stopped.
+TEST_F(JsSandbox, BigStringsAndParsedValuesCountAgainstTheMemoryLimit) {
   auto toHost = js("let s = 'x'; for (let i = 0; i < 25; i++) s += s; print(json.encode(s).length)", "--memory-limit 64");
   expectStop(toHost, "memory limit of 64 MiB exceeded");
-  auto flat = js("print('x'.repeat(2 ** 28).length)", "--memory-limit 64");
-  expectStop(flat, "memory limit of 64 MiB exceeded");
   auto parsed = js("print(JSON.parse('[' + '1,'.repeat(3e7) + '1]').length)", "--memory-limit 64");
   expectStop(parsed, "memory limit of 64 MiB exceeded");
+  auto rope = js("print('x'.repeat(2 ** 28).length)", "--memory-limit 64");
+  EXPECT_EQ(rope.exit, 0) << rope.out.substr(0, 400);
+  EXPECT_EQ(rope.out, "268435456\n");
 }
 
 // ---- recursion ----

@@ -27,6 +27,11 @@ struct Limits {
   std::function<void(const Error&)> hardStop;
 };
 
+// A string or bytes value of this size or more that an engine copies out of its VM for a host
+// call must fit under the memory limit with what the VM already holds (MemoryBudget::require):
+// the copy is host memory allocated on the spell's behalf. Smaller ones are not checked.
+inline constexpr size_t kHostCopyCheck = size_t{64} << 10;
+
 // One spell's VM. Not thread-safe: used on its runtime thread only.
 class ScriptContext {
  public:

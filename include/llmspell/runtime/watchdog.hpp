@@ -36,4 +36,36 @@ class Watchdog {
   std::thread thread_;  // last: starts once the members above exist
 };
 
+// A thread that calls `check` every `period` seconds until it returns true or the Ticker is
+// destroyed: the process memory guard of a run (spell/runner.cpp).
+class Ticker {
+ public:
+  Ticker(double period, std::function<bool()> check)
+      : thread_([this, period, check = std::move(check)] {
+          std::unique_lock lk(mu_);
+          while (!cv_.wait_for(lk, std::chrono::duration<double>(period), [this] { return done_; })) {
+            lk.unlock();
+            bool stop = check();
+            lk.lock();
+            if (stop) return;
+          }
+        }) {}
+  ~Ticker() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 }  // namespace llmspell

@@ -34,6 +34,14 @@
 #include <unordered_set>
 
 #include "engines/js/js_allocator.hpp"
+
+// V8's own fatal errors (V8_Fatal: an array or string past its size limits, as
+// `"x".repeat(2 ** 28).split("")`) end the process without the OOM handler; the one hook libnode
+// exports for them is the stack-trace printer, called just before the abort. Not in V8's public
+// headers: declared here as libnode 108 (V8 10.2) exports it.
+namespace v8::base {
+void SetPrintStackTrace(void (*print_stack_trace)());
+}
 #include "llmspell/runtime/watchdog.hpp"
 #include "llmspell/bridge/arg_buffer.hpp"
 #include "llmspell/bridge/call_trace.hpp"
@@ -53,6 +61,8 @@ constexpr int kMaxDepth = 200;                // nesting of values crossing the 
 
 // ---- the process-wide platform ----
 
+[[noreturn]] void onV8Fatal();
+
 void initV8() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -63,6 +73,7 @@ void initV8() {
     static std::unique_ptr<v8::Platform> platform = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform.get());
     v8::V8::Initialize();
+    v8::base::SetPrintStackTrace(onV8Fatal);
   });
 }
 
@@ -505,7 +516,21 @@ Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
   if (depth > kMaxDepth) fail(codes::kInvalidArgument, "value is nested too deeply (or cyclic)");
   if (v.IsEmpty()) return Value();
   if (v->IsInt32()) return Value(static_cast<int64_t>(v.As<v8::Int32>()->Value()));
-  if (v->IsString()) return Value(utf8(iso, v.As<v8::String>()));
+  if (v->IsString()) {
+    Local<v8::String> s = v.As<v8::String>();
+    if (static_cast<size_t>(s->Length()) >= kHostCopyCheck / 3) {
+      // A long string may be a rope that the copy flattens in the heap first: count the heap
+      // as it is now, not as the last collection left it.
+      size_t bytes = static_cast<size_t>(s->Utf8Length(iso));
+      if (bytes >= kHostCopyCheck) {
+        v8::HeapStatistics hs;
+        iso->GetHeapStatistics(&hs);
+        c->heapUsed = hs.used_heap_size();
+        c->run->memory().require(bytes, "a string passed to the host");
+      }
+    }
+    return Value(utf8(iso, s));
+  }
   if (v->IsNullOrUndefined()) return Value();
   if (v->IsBoolean()) return Value(v->BooleanValue(iso));
   if (v->IsNumber()) {
@@ -531,6 +556,7 @@ Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
   if (v->IsPromise()) return Value(hostPromiseFor(c, v.As<v8::Promise>()));
   if (v->IsArrayBufferView()) {
     Local<v8::ArrayBufferView> view = v.As<v8::ArrayBufferView>();
+    if (view->ByteLength() >= kHostCopyCheck) c->run->memory().require(view->ByteLength(), "bytes passed to the host");
     Bytes b;
     b.data.resize(view->ByteLength());
     if (!b.data.empty()) view->CopyContents(b.data.data(), b.data.size());
@@ -538,6 +564,7 @@ Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
   }
   if (v->IsArrayBuffer()) {
     auto bs = v.As<v8::ArrayBuffer>()->GetBackingStore();
+    if (bs->ByteLength() >= kHostCopyCheck) c->run->memory().require(bs->ByteLength(), "bytes passed to the host");
     return Value(Bytes{std::string(static_cast<const char*>(bs->Data()), bs->ByteLength())});
   }
   Local<v8::Context> ctx = c->ctx();
@@ -1056,6 +1083,24 @@ size_t nearHeapLimit(void* data, size_t current, size_t /*initial*/) {
   Error e(codes::kLimitExceeded,
           c && c->memLimit < (SIZE_MAX >> 2) ? "memory limit of " + std::to_string(c->memLimit >> 20) + " MiB exceeded"
                                              : std::string("out of memory"));
+  if (c && c->limits.hardStop) c->limits.hardStop(e);
+  std::fprintf(stderr, "error[%s]: %s\n", e.code.c_str(), e.message.c_str());
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(3);
+}
+
+// A V8 fatal error, after V8 printed its message: ends the process as a limit stop (exit 3)
+// instead of a core dump with V8's stack trace. The usual cause is an object past V8's size
+// limits, which is a limit the spell ran into; a V8 bug would be reported the same way.
+[[noreturn]] void onV8Fatal() {
+  v8::Isolate* iso = v8::Isolate::GetCurrent();
+  JsCtx* c = iso ? ctxOf(iso) : nullptr;
+  restoreStderr();
+  std::fputc('\n', stderr);  // V8's last line has no end
+  Error e(codes::kLimitExceeded,
+          "the JavaScript engine stopped on a fatal error (V8's message is above): a string or array "
+          "past V8's size limits");
   if (c && c->limits.hardStop) c->limits.hardStop(e);
   std::fprintf(stderr, "error[%s]: %s\n", e.code.c_str(), e.message.c_str());
   std::fflush(stdout);

@@ -488,6 +488,7 @@ Value toValue(lua_State* L, int idx, int depth) {
     case LUA_TSTRING: {
       size_t n;
       const char* s = lua_tolstring(L, idx, &n);
+      if (n >= kHostCopyCheck) ctxOf(L)->run->memory().require(n, "a string passed to the host");
       return Value(std::string(s, n));
     }
     case LUA_TTABLE: {
