@@ -248,4 +248,13 @@ TEST_F(JsEngine, AnUnloadableModuleIsAConfigError) {
   EXPECT_EQ(lua.out, "1\n");
 }
 
+// A Date crosses to the host as JSON.stringify writes it (it used to arrive as {}); Map and Set
+// stay {} as in JSON.stringify.
+TEST_F(JsEngine, DatesCrossAsTheirIsoText) {
+  auto r = exec("return json.encode({a: new Date(Date.UTC(2026, 11, 7, 6, 40, 1, 5)), b: new Date(NaN), "
+                "c: new Date(-1), m: new Map([[1, 2]]), same: json.encode(new Date(0)) === JSON.stringify(new Date(0))})");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_EQ(r.out, "{\"a\":\"2026-12-07T06:40:01.005Z\",\"b\":null,\"c\":\"1969-12-31T23:59:59.999Z\",\"m\":{},\"same\":true}\n");
+}
+
 }  // namespace

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -554,6 +555,22 @@ Value toValue(JsCtx* c, Local<v8::Value> v, int depth) {
     return Value(makeJsFunction(c, v.As<v8::Function>()));
   }
   if (v->IsPromise()) return Value(hostPromiseFor(c, v.As<v8::Promise>()));
+  if (v->IsDate()) {
+    // As JSON.stringify writes it (Date.prototype.toJSON): ISO 8601 in UTC, null when invalid.
+    double ms = v.As<v8::Date>()->ValueOf();
+    if (!std::isfinite(ms)) return Value();
+    auto tp = std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(static_cast<int64_t>(ms)));
+    auto day = std::chrono::floor<std::chrono::days>(tp);
+    std::chrono::year_month_day ymd(day);
+    std::chrono::hh_mm_ss hms(tp - day);
+    char buf[40];
+    int y = static_cast<int>(ymd.year());
+    std::snprintf(buf, sizeof buf, y >= 0 && y <= 9999 ? "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ" : "%+07d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                  y, static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+    return Value(std::string(buf));
+  }
   if (v->IsArrayBufferView()) {
     Local<v8::ArrayBufferView> view = v.As<v8::ArrayBufferView>();
     if (view->ByteLength() >= kHostCopyCheck) c->run->memory().require(view->ByteLength(), "bytes passed to the host");
