@@ -214,14 +214,28 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", logLevel, "debug, info, warn, error, off")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
 
+  // The run options (30-odd flags) are added only to the command this invocation names: making
+  // them for all four commands that take them was a tenth of a spell's start-up. The other
+  // commands are still declared, so help lists them and a mistyped one is still caught.
+  std::string_view named;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--log-level") ++i;  // its value is not the command
+    else if (!a.empty() && a[0] != '-') {
+      named = a;
+      break;
+    }
+  }
+  auto runOptionsFor = [named](std::string_view cmd) { return named.empty() || named == cmd; };
+
   RunFlags runF, execF;
   std::string spellPath, code, checkPath, newName, newEngine = "lua", docsFormat = "md";
   auto* run = app.add_subcommand("run", "Run a spell (a file, or a directory with spell.yaml)");
   run->add_option("spell", spellPath, "Spell file or directory")->required();
-  addRunOptions(run, runF);
+  if (runOptionsFor("run")) addRunOptions(run, runF);
   auto* exec = app.add_subcommand("exec", "Run code given on the command line");
   exec->add_option("code", code, "Source code")->required();
-  addRunOptions(exec, execF);
+  if (runOptionsFor("exec")) addRunOptions(exec, execF);
   auto* check = app.add_subcommand("check", "Check a spell's syntax and manifest");
   check->add_option("spell", checkPath, "Spell file or directory")->required();
   auto* mk = app.add_subcommand("new", "Create a new spell directory");
@@ -242,10 +256,10 @@ int main(int argc, char** argv) {
   auto* toolCall = tool->add_subcommand("call", "Call a tool with JSON arguments");
   toolCall->add_option("name", toolName, "Tool name")->required();
   toolCall->add_option("args", toolArgs, "Arguments as a JSON object (default {})");
-  addRunOptions(toolCall, toolF);
+  if (runOptionsFor("tool")) addRunOptions(toolCall, toolF);
   RunFlags replF;
   auto* repl = app.add_subcommand("repl", "An interactive session: expressions print their value, globals persist");
-  addRunOptions(repl, replF);
+  if (runOptionsFor("repl")) addRunOptions(repl, replF);
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
