@@ -352,19 +352,27 @@ RunResult runSpellImpl(const RunOptions& opts) {
   // stop), a guard reads its resident size every 20 ms and stops it when it has grown by more
   // than twice the limit: generous enough that allocator slack and host copies in flight never
   // trip it, tight enough that no built-in takes the machine's memory.
+  struct OwnedFd {
+    int fd = -1;
+    ~OwnedFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } guardErr;                          // outlives the guard (declared first)
   std::optional<Ticker> memoryGuard;
   if (opts.onHardStop && limits.memoryBytes > 0) {
     size_t base = residentBytes();
     size_t cap = limits.memoryBytes;
-    if (base > 0)
-      memoryGuard.emplace(0.02, [&opts, base, cap] {
+    // The engine may have pointed stderr at /dev/null while it ends a memory stop of its own
+    // (V8 prints on its way out): the guard reports on the stderr the spell started with.
+    int err = guardErr.fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (base > 0 && err >= 0)
+      memoryGuard.emplace(0.02, [&opts, base, cap, err] {
         size_t now = residentBytes();
         if (now <= base || now - base <= 2 * cap) return false;
-        opts.onHardStop(Error(codes::kLimitExceeded,
-                              "memory limit of " + std::to_string(cap >> 20) + " MiB exceeded: the process grew by " +
-                                  std::to_string((now - base) >> 20) +
-                                  " MiB while a built-in call ran (memory the script's heap does not count), so "
-                                  "it was stopped"));
+        ::dup2(err, 2);
+        // The same words as the engines' own stop: which one sees the overrun first is timing.
+        logMessage(LogLevel::kDebug, "memory guard: the process grew by " + std::to_string((now - base) >> 20) + " MiB");
+        opts.onHardStop(Error(codes::kLimitExceeded, "memory limit of " + std::to_string(cap >> 20) + " MiB exceeded"));
         return true;
       });
   }
