@@ -587,6 +587,21 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   // --- transfers ------------------------------------------------------------------------------
 
+  // parseUrl of the URLs requested last: a client calls the same few endpoints over and over,
+  // and curl's URL parser costs about 10K instructions a call.
+  std::vector<std::pair<std::string, UrlParts>> urlCache;  // most recent last
+  const UrlParts& parsedUrl(const std::string& url) {
+    for (size_t i = urlCache.size(); i-- > 0;) {
+      if (urlCache[i].first != url) continue;
+      if (i + 1 != urlCache.size()) std::swap(urlCache[i], urlCache.back());
+      return urlCache.back().second;
+    }
+    UrlParts u = parseUrl(url);  // throws before anything is cached
+    if (urlCache.size() >= 8) urlCache.erase(urlCache.begin());
+    urlCache.emplace_back(url, std::move(u));
+    return urlCache.back().second;
+  }
+
   PromisePtr start(HttpRequest req, std::shared_ptr<HttpClient> owner) {
     auto t = std::make_shared<Transfer>();
     t->req = std::move(req);
@@ -609,7 +624,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       if (t->req.connectTimeout < 0 || t->req.totalTimeout < 0 || t->req.idleTimeout < 0)
         fail(codes::kInvalidArgument, "HTTP timeouts must not be negative");
-      UrlParts u = parseUrl(t->url);
+      const UrlParts& u = parsedUrl(t->url);
       if (t->req.checkUrl) t->req.checkUrl(u);
     } catch (const Exception& e) {
       p->reject(e.error());
