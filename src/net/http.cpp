@@ -457,6 +457,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
           if (auto me = w.lock()) {
             me->kickPosted = false;
             me->action(CURL_SOCKET_TIMEOUT, 0);
+            me->schedule();  // for an idle deadline a starting request left unarmed
           }
         });
       }
@@ -650,10 +651,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       t->idle = std::chrono::duration_cast<Clock::duration>(
           std::chrono::duration<double>(t->req.idleTimeout));
       Clock::time_point due = t->start + t->idle;
-      if (!idleDue || due < *idleDue) {
-        idleDue = due;
-        schedule();
-      }
+      if (!idleDue || due < *idleDue) idleDue = due;
     }
     if (depth > 0) {
       // Called from a curl callback (onData of another request): curl forbids adding there.
@@ -666,6 +664,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     } else {
       addHop(t);
     }
+    // Adding the handle queued a zero-ms curl timeout (kick): the timer is armed after it, once
+    // curl has told its own deadline, so it is armed once for both.
+    if (!kickPosted) schedule();
     return p;
   }
 
