@@ -5,12 +5,15 @@
 #include "llmspell/net/http.hpp"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "llmspell/runtime/asio.hpp"
 
@@ -275,9 +278,10 @@ struct Transfer {
   bool streamBody = false;
 
   bool done = false;                // settled or aborted: curl callbacks refuse more data
+  bool reusable = false;            // finished cleanly: the easy handle may serve another request
   std::optional<Error> abortError;  // set inside a curl callback; reported at completion
   Clock::time_point start, lastActivity;
-  std::unique_ptr<asio::steady_timer> idleTimer;
+  Clock::duration idle{};  // idle timeout; zero = none
 
   ~Transfer() {
     if (headerList) curl_slist_free_all(headerList);
@@ -299,13 +303,27 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   ~Impl() { shutdown(); }
 
+  // Idle easy handles kept for the next requests: curl_easy_init and curl_easy_cleanup cost
+  // about 20K instructions a request. Bounded so a burst of requests does not pin their memory.
+  static constexpr size_t kMaxIdleHandles = 32;
+
   Loop& loop;
   asio::io_context& io;
+  // One timer serves curl's multi timeout and every transfer's idle timeout. It is armed lazily:
+  // a deadline later than the armed one is only recorded (the timer fires early, finds nothing
+  // due and re-arms), so requests starting and ending do not re-arm it (each re-arm of the
+  // earliest asio timer is a timerfd_settime syscall).
   asio::steady_timer timer;
   bool timerArmed = false;
-  Clock::time_point timerDeadline;
+  Clock::time_point timerAt;                // when the armed timer fires
+  std::optional<Clock::time_point> curlDue;  // curl's next timeout
+  std::optional<Clock::time_point> idleDue;  // no idle timeout expires before this
+  bool kickPosted = false;                   // a zero-ms curl timeout is queued on the loop
   CURLM* multi = nullptr;
+  std::vector<CURL*> idleHandles;
+  uint64_t handlesCreated = 0;
   std::unordered_map<curl_socket_t, std::shared_ptr<Sock>> socks;
+  std::unordered_set<curl_socket_t> connSocks;  // opened by openSocketCb, not yet closed
   std::map<uint64_t, std::shared_ptr<Transfer>> transfers;
   uint64_t nextId = 1;
   int depth = 0;  // > 0 while inside curl_multi_socket_action (curl forbids re-entry)
@@ -317,13 +335,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     transfers.clear();
     for (auto& [id, t] : all) {
       t->done = true;
-      if (t->idleTimer) t->idleTimer->cancel();
       curl_multi_remove_handle(multi, t->easy);
       t->owner.reset();
       if (t->promise->pending()) t->promise->reject(Error(codes::kCancelled, "HTTP client closed"));
     }
     all.clear();
-    curl_multi_cleanup(multi);
+    for (CURL* e : idleHandles) curl_easy_cleanup(e);
+    idleHandles.clear();
+    curl_multi_cleanup(multi);  // closes cached connections (closeSocketCb forgets them)
     multi = nullptr;
     for (auto& [fd, s] : socks) {
       s->removed = true;
@@ -332,16 +351,51 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     socks.clear();
     timer.cancel();
     timerArmed = false;
+    curlDue.reset();
+    idleDue.reset();
     work.reset();
+  }
+
+  CURL* acquireHandle() {
+    if (!idleHandles.empty()) {
+      CURL* e = idleHandles.back();
+      idleHandles.pop_back();
+      return e;
+    }
+    ++handlesCreated;
+    return curl_easy_init();
+  }
+
+  // Takes back a handle no longer in the multi handle. curl_easy_reset clears every option
+  // (URL, headers, body, timeouts, callbacks and their data, size limits) so nothing of this
+  // request reaches the next one; connections stay in the multi handle's cache either way.
+  // A handle whose transfer failed or was aborted is freed instead: whatever state a failure
+  // left (a resolver thread still running) goes with it.
+  void releaseHandle(CURL* e, bool reusable) {
+    if (!e) return;
+    if (!reusable || !multi || idleHandles.size() >= kMaxIdleHandles) {
+      curl_easy_cleanup(e);
+      return;
+    }
+    curl_easy_reset(e);
+    idleHandles.push_back(e);
   }
 
   // --- curl -> asio ---------------------------------------------------------------------------
 
+  // curl stops watching a connection's socket when a transfer on it ends (CURL_POLL_REMOVE) and
+  // watches it again when the connection is reused, usually for the very next request. The
+  // descriptor stays registered with asio meanwhile (registering it again costs an epoll_ctl ADD,
+  // a FIONBIO ioctl and a DEL per request); it goes when curl closes the socket (closeSocketCb).
   static int socketCb(CURL*, curl_socket_t s, int what, void* userp, void*) {
     auto* self = static_cast<Impl*>(userp);
     if (what == CURL_POLL_REMOVE) {
       auto it = self->socks.find(s);
-      if (it != self->socks.end()) {
+      if (it == self->socks.end()) return 0;
+      if (self->connSocks.count(s)) {
+        it->second->what = 0;  // kept registered; wake-ups are ignored until curl reuses it
+      } else {
+        // Not a connection (the resolver's socketpair): curl may close it without telling us.
         it->second->removed = true;
         // release(): stop watching without closing; curl owns and closes the fd.
         it->second->sd.release();
@@ -366,33 +420,111 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     return 0;
   }
 
-  // curl reports its next deadline after nearly every action, mostly unchanged. Re-arming the
-  // timer each time would cancel the pending wait, and the cancelled wait's completion costs a
-  // loop turn and an extra epoll_wait per streamed chunk, so a deadline within curl's own
-  // millisecond resolution of the armed one is left as it is.
+  // Connection sockets are opened and closed here (set on each handle; a connection keeps the
+  // callbacks of the handle that opened it), so a descriptor kept registered across requests
+  // leaves asio exactly when curl closes it, before the fd number can be reused.
+  static curl_socket_t openSocketCb(void* userp, curlsocktype, curl_sockaddr* a) {
+    auto* self = static_cast<Impl*>(userp);
+    curl_socket_t s = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (s == CURL_SOCKET_BAD) return s;
+    self->connSocks.insert(s);
+    return s;
+  }
+
+  static int closeSocketCb(void* userp, curl_socket_t s) {
+    auto* self = static_cast<Impl*>(userp);
+    self->connSocks.erase(s);
+    auto it = self->socks.find(s);
+    if (it == self->socks.end()) return ::close(s);
+    auto sp = std::move(it->second);
+    self->socks.erase(it);
+    sp->removed = true;
+    boost::system::error_code ec;
+    sp->sd.close(ec);  // closes the fd (closing removes it from epoll: no EPOLL_CTL_DEL)
+    return ec ? -1 : 0;
+  }
+
   static int timerCb(CURLM*, long ms, void* userp) {
     auto* self = static_cast<Impl*>(userp);
     if (ms < 0) {
-      if (self->timerArmed) self->timer.cancel();
-      self->timerArmed = false;
-      return 0;
-    }
-    Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(ms);
-    if (self->timerArmed && ms > 0) {
-      auto diff = deadline - self->timerDeadline;
-      if (diff < std::chrono::milliseconds(1) && diff > -std::chrono::milliseconds(1)) return 0;
-    }
-    self->timerArmed = true;
-    self->timerDeadline = deadline;
-    self->timer.expires_at(deadline);
-    self->timer.async_wait([w = self->weak_from_this()](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (auto me = w.lock()) {
-        me->timerArmed = false;
-        me->action(CURL_SOCKET_TIMEOUT, 0);
+      self->curlDue.reset();
+    } else if (ms == 0) {
+      // Now: a posted call is cheaper than a timer (no timerfd update, no epoll round).
+      self->curlDue.reset();
+      if (!self->kickPosted) {
+        self->kickPosted = true;
+        asio::post(self->io, [w = self->weak_from_this()] {
+          if (auto me = w.lock()) {
+            me->kickPosted = false;
+            me->action(CURL_SOCKET_TIMEOUT, 0);
+            me->schedule();  // for an idle deadline a starting request left unarmed
+          }
+        });
       }
-    });
+      return 0;
+    } else {
+      self->curlDue = Clock::now() + std::chrono::milliseconds(ms);
+    }
+    self->schedule();
     return 0;
+  }
+
+  // Arms the timer for the earliest deadline, unless it is armed to fire no later than that
+  // already (within curl's millisecond resolution). Nothing left to wait for: it is cancelled,
+  // so an idle client keeps no work on the loop.
+  void schedule() {
+    std::optional<Clock::time_point> due = curlDue;
+    if (idleDue && (!due || *idleDue < *due)) due = idleDue;
+    if (!due) {
+      if (timerArmed) timer.cancel();
+      timerArmed = false;
+      return;
+    }
+    if (timerArmed && timerAt <= *due + std::chrono::milliseconds(1)) return;
+    timerArmed = true;
+    timerAt = *due;
+    timer.expires_at(*due);
+    timer.async_wait([w = weak_from_this(), at = *due](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto me = w.lock()) me->onTimer(at);
+    });
+  }
+
+  void onTimer(Clock::time_point at) {
+    if (!timerArmed || timerAt != at) return;  // superseded by a later expires_at
+    timerArmed = false;
+    Clock::time_point now = Clock::now();
+    if (curlDue && *curlDue <= now) {
+      curlDue.reset();
+      action(CURL_SOCKET_TIMEOUT, 0);  // curl reports its next deadline through timerCb
+    }
+    if (idleDue && *idleDue <= now) checkIdle(now);
+    schedule();
+  }
+
+  // Aborts the transfers silent for longer than their idle timeout; records the next deadline.
+  void checkIdle(Clock::time_point now) {
+    idleDue.reset();
+    std::vector<uint64_t> expired;
+    for (const auto& [id, t] : transfers) {
+      if (t->idle == Clock::duration::zero() || t->done) continue;
+      Clock::time_point due = t->lastActivity + t->idle;
+      if (due <= now)
+        expired.push_back(id);
+      else if (!idleDue || due < *idleDue)
+        idleDue = due;
+    }
+    for (uint64_t id : expired) {
+      auto it = transfers.find(id);
+      if (it == transfers.end() || it->second->done) continue;
+      auto& tr = it->second;
+      Error e(codes::kTimeout,
+              "no data from " + tr->url + " for " + secondsText(tr->req.idleTimeout) +
+                  " (idle timeout)",
+              true);
+      e.details = Value::object({{"url", tr->url}, {"timeout", "idle"}});
+      abort(id, e);
+    }
   }
 
   // Waits for the directions curl wants. asio's epoll reactor is edge-triggered, and curl may
@@ -456,6 +588,21 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   // --- transfers ------------------------------------------------------------------------------
 
+  // parseUrl of the URLs requested last: a client calls the same few endpoints over and over,
+  // and curl's URL parser costs about 10K instructions a call.
+  std::vector<std::pair<std::string, UrlParts>> urlCache;  // most recent last
+  const UrlParts& parsedUrl(const std::string& url) {
+    for (size_t i = urlCache.size(); i-- > 0;) {
+      if (urlCache[i].first != url) continue;
+      if (i + 1 != urlCache.size()) std::swap(urlCache[i], urlCache.back());
+      return urlCache.back().second;
+    }
+    UrlParts u = parseUrl(url);  // throws before anything is cached
+    if (urlCache.size() >= 8) urlCache.erase(urlCache.begin());
+    urlCache.emplace_back(url, std::move(u));
+    return urlCache.back().second;
+  }
+
   PromisePtr start(HttpRequest req, std::shared_ptr<HttpClient> owner) {
     auto t = std::make_shared<Transfer>();
     t->req = std::move(req);
@@ -478,7 +625,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       if (t->req.connectTimeout < 0 || t->req.totalTimeout < 0 || t->req.idleTimeout < 0)
         fail(codes::kInvalidArgument, "HTTP timeouts must not be negative");
-      UrlParts u = parseUrl(t->url);
+      const UrlParts& u = parsedUrl(t->url);
       if (t->req.checkUrl) t->req.checkUrl(u);
     } catch (const Exception& e) {
       p->reject(e.error());
@@ -487,7 +634,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       p->reject(Error(codes::kInternal, e.what()));
       return p;
     }
-    t->easy = curl_easy_init();
+    t->easy = acquireHandle();
     if (!t->easy) {
       p->reject(Error(codes::kInternal, "curl_easy_init failed"));
       return p;
@@ -501,8 +648,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     transfers.emplace(id, t);
     if (!work) work.emplace(asio::make_work_guard(io));
     if (t->req.idleTimeout > 0) {
-      t->idleTimer = std::make_unique<asio::steady_timer>(io);
-      armIdle(t);
+      t->idle = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(t->req.idleTimeout));
+      Clock::time_point due = t->start + t->idle;
+      if (!idleDue || due < *idleDue) idleDue = due;
     }
     if (depth > 0) {
       // Called from a curl callback (onData of another request): curl forbids adding there.
@@ -515,34 +664,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     } else {
       addHop(t);
     }
+    // Adding the handle queued a zero-ms curl timeout (kick): the timer is armed after it, once
+    // curl has told its own deadline, so it is armed once for both.
+    if (!kickPosted) schedule();
     return p;
-  }
-
-  void armIdle(const std::shared_ptr<Transfer>& t) {
-    auto idle = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(t->req.idleTimeout));
-    t->idleTimer->expires_at(t->lastActivity + idle);
-    t->idleTimer->async_wait(
-        [w = weak_from_this(), id = t->id](const boost::system::error_code& ec) {
-          if (ec) return;
-          auto me = w.lock();
-          if (!me) return;
-          auto it = me->transfers.find(id);
-          if (it == me->transfers.end() || it->second->done) return;
-          auto& tr = it->second;
-          auto idle = std::chrono::duration_cast<Clock::duration>(
-              std::chrono::duration<double>(tr->req.idleTimeout));
-          if (Clock::now() - tr->lastActivity >= idle) {
-            Error e(codes::kTimeout,
-                    "no data from " + tr->url + " for " + secondsText(tr->req.idleTimeout) +
-                        " (idle timeout)",
-                    true);
-            e.details = Value::object({{"url", tr->url}, {"timeout", "idle"}});
-            me->abort(id, e);
-          } else {
-            me->armIdle(tr);  // data arrived meanwhile: wait for the rest of the new deadline
-          }
-        });
   }
 
   static std::string secondsText(double s) {
@@ -554,7 +679,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   // Configures the easy handle for the current hop and adds it to the multi handle.
   void addHop(const std::shared_ptr<Transfer>& t) {
     CURL* e = t->easy;
-    curl_easy_reset(e);
+    if (t->resp->redirects > 0) curl_easy_reset(e);  // a new handle, or a pooled one, is clean
     if (t->headerList) {
       curl_slist_free_all(t->headerList);
       t->headerList = nullptr;
@@ -582,6 +707,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::headerCb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::openSocketCb);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::closeSocketCb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->req.verifyTls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->req.verifyTls ? 2L : 0L);
     if (t->req.connectTimeout > 0)
@@ -749,6 +878,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     auto resp = t->resp;
     auto p = t->promise;
+    t->reusable = true;
     detach(t);
     p->resolve(Value(HostObjectPtr(resp)));
   }
@@ -818,7 +948,6 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (it == transfers.end() || it->second->done) return;
     auto t = it->second;
     t->done = true;
-    if (t->idleTimer) t->idleTimer->cancel();
     auto p = t->promise;
     if (depth > 0) {
       asio::post(io, [w = weak_from_this(), id] {
@@ -842,11 +971,17 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   // Removes the transfer from curl and from the table. Must not run inside a curl callback.
   void detach(std::shared_ptr<Transfer> t) {
     t->done = true;
-    if (t->idleTimer) t->idleTimer->cancel();
     if (multi && t->easy) curl_multi_remove_handle(multi, t->easy);
+    releaseHandle(std::exchange(t->easy, nullptr), t->reusable);
     transfers.erase(t->id);
     t->promise->setCanceller(nullptr);
-    if (transfers.empty()) work.reset();
+    if (transfers.empty()) {
+      work.reset();
+      if (idleDue) {
+        idleDue.reset();
+        schedule();  // nothing left to time out: the timer may go (unless curl still wants it)
+      }
+    }
     auto owner = std::move(t->owner);  // may be the last reference to the client
     t.reset();
   }
@@ -884,6 +1019,10 @@ PromisePtr HttpClient::request(HttpRequest req) {
 
 size_t HttpClient::active() const {
   return impl_->transfers.size();
+}
+
+uint64_t HttpClient::handlesCreated() const {
+  return impl_->handlesCreated;
 }
 
 }  // namespace llmspell::net

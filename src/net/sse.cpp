@@ -52,9 +52,8 @@ void SseParser::feed(std::string_view in) {
       processLine(in.substr(0, eol));
     } else {
       line_.append(in.substr(0, eol));
-      std::string line = std::move(line_);
+      processLine(line_);  // touches no line_; cleared after, keeping its capacity
       line_.clear();
-      processLine(line);
     }
     in.remove_prefix(eol + 1);
   }
@@ -131,11 +130,16 @@ void SseParser::dispatch() {
     eventRetry_.reset();
     return;
   }
-  SseEvent ev;
+  // One event object, its data swapped with data_: both buffers keep their capacity, so a
+  // stream of events costs no allocation per event once they have grown.
+  SseEvent& ev = event_;
   data_.pop_back();  // the '\n' after the last data line
-  ev.data = std::move(data_);
-  if (!type_.empty()) ev.event = std::move(type_);
-  ev.id = lastId_;
+  ev.data.swap(data_);
+  if (type_.empty())
+    ev.event.assign("message");
+  else
+    ev.event.assign(type_);
+  ev.id.assign(lastId_);
   ev.retry = eventRetry_;
   data_.clear();
   type_.clear();

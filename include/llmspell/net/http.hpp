@@ -175,6 +175,9 @@ class HttpClient : public std::enable_shared_from_this<HttpClient> {
 
   // Transfers in flight.
   size_t active() const;
+  // curl easy handles created so far: finished requests hand theirs to the next ones (and
+  // their connections stay in the client's cache), so sequential requests create one.
+  uint64_t handlesCreated() const;
 
   Loop& loop() { return loop_; }
 

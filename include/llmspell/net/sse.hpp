@@ -69,6 +69,7 @@ class SseParser {
   std::optional<int64_t> retry_;
   std::optional<int64_t> eventRetry_;
   uint64_t events_ = 0;
+  SseEvent event_;  // reused for each dispatch (see dispatch())
 };
 
 }  // namespace llmspell::net
