@@ -1,10 +1,11 @@
 // The JavaScript analogue of async_order.lua: host promises are native Promises (no :status()),
+// (a sleeps 30 times longer than b: under load, starting a task can take longer than 10 ms)
 // so a settled/pending check races the promise against an already-resolved marker.
 const marker = Symbol("pending");
 const state = async (p) => (await Promise.race([p, marker])) === marker ? "pending" : "fulfilled";
 
 const order = [];
-const a = spawn(async () => { await sleep(0.02); order.push("a"); });
+const a = spawn(async () => { await sleep(0.3); order.push("a"); });
 const b = spawn(async () => { await sleep(0.01); order.push("b"); });
 await a; await b;
 print(order.join(","));

@@ -1,5 +1,6 @@
 local order = {}
-local a = spawn(function() sleep(0.02); order[#order+1] = "a" end)
+-- (a sleeps 30 times longer than b: under load, starting a task can take longer than 10 ms)
+local a = spawn(function() sleep(0.3); order[#order+1] = "a" end)
 local b = spawn(function() sleep(0.01); order[#order+1] = "b" end)
 await(a); await(b)
 print(table.concat(order, ","))
