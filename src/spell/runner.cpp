@@ -359,7 +359,13 @@ RunResult runSpellImpl(const RunOptions& opts) {
     }
   } guardErr;                          // outlives the guard (declared first)
   std::optional<Ticker> memoryGuard;
-  if (opts.onHardStop && limits.memoryBytes > 0) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's shadow memory and quarantine are resident too: the size says nothing.
+  constexpr bool kGuardMemory = false;
+#else
+  constexpr bool kGuardMemory = true;
+#endif
+  if (kGuardMemory && opts.onHardStop && limits.memoryBytes > 0) {
     size_t base = residentBytes();
     size_t cap = limits.memoryBytes;
     // The engine may have pointed stderr at /dev/null while it ends a memory stop of its own
