@@ -96,7 +96,10 @@ double nowSeconds() {
 }  // namespace
 
 CallLog::CallLog(const std::string& path) {
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+  // NOMUTEX: every use of the connection is under dbMu_ already, so SQLite's own per-call mutex
+  // would only add to each bind and step.
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -108,9 +111,14 @@ CallLog::CallLog(const std::string& path) {
   sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
   char* err = nullptr;
   if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK ||
-      sqlite3_prepare_v3(db_, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK) {
+      sqlite3_prepare_v3(db_, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK ||
+      // IMMEDIATE: take the write lock up front, so a busy database waits (busy_timeout) here
+      // rather than failing at COMMIT.
+      sqlite3_prepare_v3(db_, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &begin_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v3(db_, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &commit_, nullptr) != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
+    for (sqlite3_stmt* st : {insert_, begin_, commit_}) sqlite3_finalize(st);
     sqlite3_close(db_);
     db_ = nullptr;
     fail(codes::kInvalidArgument, "cannot create the LLM call log in " + path + ": " + msg);
@@ -135,16 +143,23 @@ CallLog::~CallLog() {
     std::string err;
     flushLocked(err);  // the writer wrote all it had; this is for rows queued without one
   }
-  sqlite3_finalize(insert_);
+  for (sqlite3_stmt* st : {insert_, begin_, commit_}) sqlite3_finalize(st);
   sqlite3_close(db_);
 }
 
 void CallLog::append(Row row) {
   if (row.ts == 0) row.ts = nowSeconds();
   // Redacted here rather than by the writer: the exit flush runs after static objects (the
-  // secret list among them) may be gone.
-  for (std::string* s : {&row.runId, &row.spell, &row.model, &row.provider, &row.finishReason, &row.errorCode}) {
-    if (!s->empty()) *s = redactSecrets(*s);
+  // secret list among them) may be gone. One pass over the fields joined, as there is almost
+  // never anything to mask; field by field only when there is.
+  std::string* fields[] = {&row.runId, &row.spell, &row.model, &row.provider, &row.finishReason, &row.errorCode};
+  std::string joined;
+  size_t size = 0;
+  for (const std::string* f : fields) size += f->size() + 1;
+  joined.reserve(size);
+  for (const std::string* f : fields) (joined += *f) += '\n';
+  if (redactSecrets(joined) != joined) {
+    for (std::string* f : fields) *f = redactSecrets(*f);
   }
   bool wake = false;
   {
@@ -208,6 +223,7 @@ void CallLog::writerLoop() {
 
 bool CallLog::flushLocked(std::string& err) {
   std::vector<Row> rows;
+  rows.reserve(kBatchRows);  // becomes the queue: appends do not grow it row by row
   {
     std::lock_guard g(qMu_);
     rows.swap(queue_);
@@ -218,23 +234,28 @@ bool CallLog::flushLocked(std::string& err) {
 bool CallLog::writeBatch(const std::vector<Row>& rows, std::string& err) {
   auto failed = [&](const char* what) {
     err = std::string(what) + ": " + sqlite3_errmsg(db_);
-    sqlite3_reset(insert_);
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    for (sqlite3_stmt* st : {insert_, begin_, commit_}) sqlite3_reset(st);
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return false;
   };
-  // IMMEDIATE: take the write lock up front, so a busy database waits (busy_timeout) here rather
-  // than failing at COMMIT.
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return failed("begin");
+  if (sqlite3_step(begin_) != SQLITE_DONE) return failed("begin");
+  sqlite3_reset(begin_);
   sqlite3_stmt* st = insert_;
-  auto text = [&](int i, const std::string& s) {
-    sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  // Bindings outlive sqlite3_reset, and a batch's rows mostly share their run, spell, model,
+  // provider and finish reason: a text equal to the previous row's keeps that row's binding
+  // (SQLITE_STATIC: `rows` outlives the batch).
+  const Row* prev = nullptr;
+  auto text = [&](int i, std::string Row::*field, const Row& r) {
+    if (!prev || prev->*field != r.*field) {
+      sqlite3_bind_text(st, i, (r.*field).data(), static_cast<int>((r.*field).size()), SQLITE_STATIC);
+    }
   };
   for (const Row& r : rows) {
     sqlite3_bind_double(st, 1, r.ts);
-    text(2, r.runId);
-    text(3, r.spell);
-    text(4, r.model);
-    text(5, r.provider);
+    text(2, &Row::runId, r);
+    text(3, &Row::spell, r);
+    text(4, &Row::model, r);
+    text(5, &Row::provider, r);
     // Absent tokens and cost (the provider reported no usage, the call failed) are NULL:
     // unknown, which `llmspell logs` shows as "-", never a made-up 0.
     if (r.inputTokens) sqlite3_bind_int64(st, 6, *r.inputTokens);
@@ -244,12 +265,14 @@ bool CallLog::writeBatch(const std::vector<Row>& rows, std::string& err) {
     if (r.costUsd) sqlite3_bind_double(st, 8, *r.costUsd);
     else sqlite3_bind_null(st, 8);
     sqlite3_bind_int64(st, 9, r.latencyMs);
-    text(10, r.finishReason);
-    text(11, r.errorCode);
+    text(10, &Row::finishReason, r);
+    text(11, &Row::errorCode, r);
     if (sqlite3_step(st) != SQLITE_DONE) return failed("insert");
     sqlite3_reset(st);
+    prev = &r;
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return failed("commit");
+  if (sqlite3_step(commit_) != SQLITE_DONE) return failed("commit");
+  sqlite3_reset(commit_);
   ++transactions_;
   return true;
 }

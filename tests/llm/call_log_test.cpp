@@ -82,6 +82,31 @@ TEST(CallLog, ReadsSeeRowsQueuedByThisProcess) {
   EXPECT_TRUE(rows.asArray()[1].get("input_tokens").isNull() || rows.asArray()[0].get("input_tokens").isNull());
 }
 
+// Rows of one batch that differ from the row before them keep their own values.
+TEST(CallLog, EachRowOfABatchKeepsItsOwnFields) {
+  std::string db = freshDb("call_log_fields.sqlite");
+  CallLog log(db);
+  for (int i = 0; i < 10; ++i) {
+    CallLog::Row r = row(i);
+    r.ts = 1000 + i;
+    if (i % 3 == 0) r.model = "anthropic/claude-haiku-4-5", r.provider = "anthropic";
+    if (i % 4 == 1) r.errorCode = "rate_limited", r.finishReason = "", r.inputTokens.reset();
+    log.append(std::move(r));
+  }
+  auto rows = log.recent(100);
+  ASSERT_EQ(rows.asArray().size(), 10u);
+  for (const auto& r : rows.asArray()) {
+    int i = static_cast<int>(r.getInt("latency_ms"));
+    EXPECT_EQ(r.getNumber("ts"), 1000 + i);
+    EXPECT_EQ(r.getString("model"), i % 3 == 0 ? "anthropic/claude-haiku-4-5" : "openai/gpt-4o-mini") << i;
+    EXPECT_EQ(r.getString("provider"), i % 3 == 0 ? "anthropic" : "openai") << i;
+    EXPECT_EQ(r.getString("error_code"), i % 4 == 1 ? "rate_limited" : "") << i;
+    EXPECT_EQ(r.getString("finish_reason"), i % 4 == 1 ? "" : "stop") << i;
+    EXPECT_EQ(r.get("input_tokens").isNull(), i % 4 == 1) << i;
+    EXPECT_EQ(r.getString("run_id"), "run");
+  }
+}
+
 TEST(CallLog, DestroyingTheLogWritesItsQueuedRows) {
   std::string db = freshDb("call_log_destroy.sqlite");
   {

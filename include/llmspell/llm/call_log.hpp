@@ -80,9 +80,11 @@ class CallLog {
   // Takes the queue and writes it (dbMu_ held by the caller).
   bool flushLocked(std::string& err);
 
-  mutable std::mutex dbMu_;  // db_, insert_, transactions_
+  mutable std::mutex dbMu_;  // the connection and its statements, transactions_
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
   int64_t transactions_ = 0;
   bool warned_ = false;
 
