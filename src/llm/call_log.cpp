@@ -66,6 +66,10 @@ void onSignal(int sig) {
 void armProcessFlush() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // The writer redacts secrets (redactSecrets) as it writes, the exit flush included: the
+    // secret list and the key patterns, static objects, are made now, so that they are
+    // destroyed after flushAll has run (exit runs handlers and destructors in reverse order).
+    redactSecrets("sk-0000000000 AIza0000000000000000000000");
     std::atexit(flushAll);
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
@@ -149,18 +153,6 @@ CallLog::~CallLog() {
 
 void CallLog::append(Row row) {
   if (row.ts == 0) row.ts = nowSeconds();
-  // Redacted here rather than by the writer: the exit flush runs after static objects (the
-  // secret list among them) may be gone. One pass over the fields joined, as there is almost
-  // never anything to mask; field by field only when there is.
-  std::string* fields[] = {&row.runId, &row.spell, &row.model, &row.provider, &row.finishReason, &row.errorCode};
-  std::string joined;
-  size_t size = 0;
-  for (const std::string* f : fields) size += f->size() + 1;
-  joined.reserve(size);
-  for (const std::string* f : fields) (joined += *f) += '\n';
-  if (redactSecrets(joined) != joined) {
-    for (std::string* f : fields) *f = redactSecrets(*f);
-  }
   bool wake = false;
   {
     std::lock_guard g(qMu_);
@@ -242,12 +234,15 @@ bool CallLog::writeBatch(const std::vector<Row>& rows, std::string& err) {
   sqlite3_reset(begin_);
   sqlite3_stmt* st = insert_;
   // Bindings outlive sqlite3_reset, and a batch's rows mostly share their run, spell, model,
-  // provider and finish reason: a text equal to the previous row's keeps that row's binding
-  // (SQLITE_STATIC: `rows` outlives the batch).
+  // provider and finish reason: a text equal to the previous row's keeps its binding, and is
+  // neither redacted again nor bound again. `redacted` holds what each text parameter is bound
+  // to (SQLITE_STATIC), for the whole batch.
   const Row* prev = nullptr;
+  std::string redacted[12];
   auto text = [&](int i, std::string Row::*field, const Row& r) {
     if (!prev || prev->*field != r.*field) {
-      sqlite3_bind_text(st, i, (r.*field).data(), static_cast<int>((r.*field).size()), SQLITE_STATIC);
+      redacted[i] = redactSecrets(r.*field);
+      sqlite3_bind_text(st, i, redacted[i].data(), static_cast<int>(redacted[i].size()), SQLITE_STATIC);
     }
   };
   for (const Row& r : rows) {

@@ -86,7 +86,8 @@ TEST(CallLog, ReadsSeeRowsQueuedByThisProcess) {
 TEST(CallLog, EachRowOfABatchKeepsItsOwnFields) {
   std::string db = freshDb("call_log_fields.sqlite");
   CallLog log(db);
-  for (int i = 0; i < 10; ++i) {
+  // 90 rows: chunks of every size the log writes (64, 16, 4, 1) in one batch.
+  for (int i = 0; i < 90; ++i) {
     CallLog::Row r = row(i);
     r.ts = 1000 + i;
     if (i % 3 == 0) r.model = "anthropic/claude-haiku-4-5", r.provider = "anthropic";
@@ -94,7 +95,7 @@ TEST(CallLog, EachRowOfABatchKeepsItsOwnFields) {
     log.append(std::move(r));
   }
   auto rows = log.recent(100);
-  ASSERT_EQ(rows.asArray().size(), 10u);
+  ASSERT_EQ(rows.asArray().size(), 90u);
   for (const auto& r : rows.asArray()) {
     int i = static_cast<int>(r.getInt("latency_ms"));
     EXPECT_EQ(r.getNumber("ts"), 1000 + i);
