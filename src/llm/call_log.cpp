@@ -66,10 +66,6 @@ void onSignal(int sig) {
 void armProcessFlush() {
   static std::once_flag once;
   std::call_once(once, [] {
-    // The writer redacts secrets (redactSecrets) as it writes, the exit flush included: the
-    // secret list and the key patterns, static objects, are made now, so that they are
-    // destroyed after flushAll has run (exit runs handlers and destructors in reverse order).
-    redactSecrets("sk-0000000000 AIza0000000000000000000000");
     std::atexit(flushAll);
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
@@ -161,7 +157,26 @@ void CallLog::append(Row row) {
       armProcessFlush();
       writer_ = std::thread([this] { writerLoop(); });
     }
-    if (queue_.empty()) firstQueued_ = std::chrono::steady_clock::now();
+    if (queue_.empty()) {
+      firstQueued_ = std::chrono::steady_clock::now();
+      redactedValid_ = false;
+    }
+    // Redacted now, not by the writer: the exit flush may run after the static objects
+    // redactSecrets uses are destroyed. A batch's rows mostly share their run, spell, model,
+    // provider and finish reason, so a text equal to the one before it in the batch takes that
+    // one's result (texts mostly have nothing to mask: then the row keeps its own).
+    std::string* texts[] = {&row.runId, &row.spell, &row.model, &row.provider, &row.finishReason, &row.errorCode};
+    for (size_t i = 0; i < std::size(texts); ++i) {
+      std::string& t = *texts[i];
+      Redacted& r = redacted_[i];
+      if (!redactedValid_ || t != r.raw) {
+        r.raw = t;
+        r.masked = redactSecrets(t);
+        r.changed = r.masked != t;
+      }
+      if (r.changed) t = r.masked;
+    }
+    redactedValid_ = true;
     queue_.push_back(std::move(row));
     // The writer is woken only to start a batch's clock or to write a full batch, never per row.
     wake = writerIdle_ || queue_.size() == kBatchRows;
@@ -234,15 +249,12 @@ bool CallLog::writeBatch(const std::vector<Row>& rows, std::string& err) {
   sqlite3_reset(begin_);
   sqlite3_stmt* st = insert_;
   // Bindings outlive sqlite3_reset, and a batch's rows mostly share their run, spell, model,
-  // provider and finish reason: a text equal to the previous row's keeps its binding, and is
-  // neither redacted again nor bound again. `redacted` holds what each text parameter is bound
-  // to (SQLITE_STATIC), for the whole batch.
+  // provider and finish reason: a text equal to the previous row's keeps that row's binding
+  // (SQLITE_STATIC: `rows` outlives the batch).
   const Row* prev = nullptr;
-  std::string redacted[12];
   auto text = [&](int i, std::string Row::*field, const Row& r) {
     if (!prev || prev->*field != r.*field) {
-      redacted[i] = redactSecrets(r.*field);
-      sqlite3_bind_text(st, i, redacted[i].data(), static_cast<int>(redacted[i].size()), SQLITE_STATIC);
+      sqlite3_bind_text(st, i, (r.*field).data(), static_cast<int>((r.*field).size()), SQLITE_STATIC);
     }
   };
   for (const Row& r : rows) {

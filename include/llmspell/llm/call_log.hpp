@@ -48,7 +48,7 @@ class CallLog {
     int64_t latencyMs = 0;
     std::string finishReason, errorCode;
   };
-  // Queues one call; never blocks on the disk. Secrets are redacted when the row is written.
+  // Queues one call (its texts redacted of secrets); never blocks on the disk.
   // A failed write is reported once on the host log (warn) and its batch dropped: losing log
   // rows never fails a run.
   void append(Row row);
@@ -92,6 +92,13 @@ class CallLog {
   std::condition_variable wake_;
   std::vector<Row> queue_;
   std::chrono::steady_clock::time_point firstQueued_;
+  // The last redaction of each text field in this batch (append's order of fields).
+  struct Redacted {
+    std::string raw, masked;
+    bool changed = false;
+  };
+  Redacted redacted_[6];
+  bool redactedValid_ = false;
   bool writerIdle_ = false;  // the writer waits for a first row (no deadline): append wakes it
   bool stop_ = false;
   std::thread writer_;
