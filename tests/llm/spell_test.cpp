@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -375,6 +376,88 @@ TEST_F(SpellTest, CallLogRecordsEveryCallInSqlite) {
   EXPECT_EQ(rows.asArray()[1].getInt("input_tokens"), 100);
   EXPECT_EQ(rows.asArray()[1].getString("finish_reason"), "stop");
   EXPECT_GT(rows.asArray()[1].getNumber("cost_usd"), 0.0);
+}
+
+// The call log as `llmspell logs --json` shows it (every row of `db`).
+json logRows(const std::string& db) {
+  auto r = runCli("logs --json --limit 100000 --db " + llmspell::test::shellQuote(db));
+  EXPECT_EQ(r.exit, 0) << r.err;
+  return json::parse(r.out.empty() ? "[]" : r.out);
+}
+
+std::string freshLog(const std::string& name) {
+  std::string db = testing::TempDir() + "/" + name;
+  for (const char* ext : {"", "-wal", "-shm"}) std::remove((db + ext).c_str());
+  return db;
+}
+
+// Rows are written in batches by a writer thread: a run that ends must still leave every row.
+TEST_F(SpellTest, CallLogKeepsEveryRowOfARunOfManyCalls) {
+  withKeys();
+  std::string db = freshLog("many_calls.sqlite");
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  auto r = runCli("exec 'for i = 1, 150 do llm.complete(\"p\" .. i, {model = \"openai/gpt-4o-mini\"}) end'");
+  unsetenv("LLMSPELL_CALL_LOG");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  auto rows = logRows(db);
+  ASSERT_EQ(rows.size(), 150u);
+  for (const auto& row : rows) EXPECT_EQ(row["model"], "openai/gpt-4o-mini");
+}
+
+TEST_F(SpellTest, CallLogKeepsTheRowsOfASpellThatFails) {
+  withKeys();
+  std::string db = freshLog("spell_error.sqlite");
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  auto r = runCli("exec 'for i = 1, 7 do llm.complete(\"p\" .. i, {model = \"openai/gpt-4o-mini\"}) end error(\"boom\")'");
+  unsetenv("LLMSPELL_CALL_LOG");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("boom"), std::string::npos) << r.err;
+  EXPECT_EQ(logRows(db).size(), 7u);
+}
+
+TEST_F(SpellTest, CallLogKeepsTheRowsOfALimitStop) {
+  withKeys();
+  std::string db = freshLog("limit_stop.sqlite");
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  auto r = runCli("exec --instruction-limit 1000000 'for i = 1, 7 do llm.complete(\"p\" .. i, {model = \"openai/gpt-4o-mini\"}) end "
+                  "while true do end'");
+  unsetenv("LLMSPELL_CALL_LOG");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(logRows(db).size(), 7u);
+}
+
+// SIGTERM mid-run: the process still dies of the signal, and the calls it made are in the log.
+TEST_F(SpellTest, CallLogKeepsTheRowsOfARunStoppedBySigterm) {
+  withKeys();
+  std::string db = freshLog("sigterm.sqlite");
+  setenv("LLMSPELL_CALL_LOG", db.c_str(), 1);
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  std::string bin = llmspell::test::cliPath();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::execl(bin.c_str(), bin.c_str(), "exec",
+            "for i = 1, 9 do llm.complete('p' .. i, {model = 'openai/gpt-4o-mini'}) end print('ready') sleep(600)",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  unsetenv("LLMSPELL_CALL_LOG");
+  ASSERT_GT(pid, 0);
+  ::close(out[1]);
+  std::string got;
+  char buf[64];
+  ssize_t n;
+  while (got.find("ready\n") == std::string::npos && (n = ::read(out[0], buf, sizeof buf)) > 0) got.append(buf, n);
+  ::close(out[0]);
+  ASSERT_EQ(got, "ready\n");
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  EXPECT_EQ(logRows(db).size(), 9u);
 }
 
 }  // namespace

@@ -1,34 +1,65 @@
 // CallLog: one SQLite row per LLM call (time, run, model, provider, tokens, cost, latency, finish
 // reason or error code) for `llmspell logs`-style inspection. No prompt text and no keys.
-// Thread-safe: writes are serialized by a mutex; callers on a loop thread should hand append()
-// to Loop::runBlocking (SQLite may block on the disk).
+// Off the caller's hot path: append() only queues the row; one writer thread per log inserts
+// queued rows with a kept prepared statement, a batch per transaction, when kBatchRows are
+// queued or kFlushAfter after the first queued row, whichever comes first. Queued rows are
+// written when the log is destroyed, when the process exits normally (exit() or a return from
+// main, even with the log leaked) and on SIGTERM / SIGINT / SIGHUP (the process then still dies
+// of that signal); a SIGKILL or crash loses at most the rows not yet flushed.
+// Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "llmspell/core/value.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace llmspell::llm {
 
 class CallLog {
  public:
+  // A flush at most every kBatchRows rows or kFlushAfter after the first unflushed row.
+  static constexpr size_t kBatchRows = 64;
+  static constexpr std::chrono::milliseconds kFlushAfter{200};
+
   // Opens (creating when needed) the database at `path`. Throws Exception(invalid_argument)
-  // naming the path when it cannot be opened.
+  // naming the path when it cannot be opened. No thread starts until the first append().
   explicit CallLog(const std::string& path);
+  // Writes every queued row, then closes the database.
   ~CallLog();
   CallLog(const CallLog&) = delete;
   CallLog& operator=(const CallLog&) = delete;
 
-  // Appends one call: `entry` = {run_id, spell, model, provider, input_tokens, output_tokens,
+  // One call. Absent tokens and cost (no usage reported, a failed call) are stored as NULL.
+  struct Row {
+    double ts = 0;  // seconds since the epoch; 0 = now
+    std::string runId, spell, model, provider;
+    std::optional<int64_t> inputTokens, outputTokens;
+    std::optional<double> costUsd;
+    int64_t latencyMs = 0;
+    std::string finishReason, errorCode;
+  };
+  // Queues one call (its texts redacted of secrets); never blocks on the disk.
+  // A failed write is reported once on the host log (warn) and its batch dropped: losing log
+  // rows never fails a run.
+  void append(Row row);
+  // The same from `entry` = {run_id, spell, model, provider, input_tokens, output_tokens,
   // cost_usd, latency_ms, finish_reason, error_code, ts (seconds since the epoch; default now)}.
-  // Tokens and cost that are absent (no usage reported, a failed call) are stored as NULL.
-  // Throws internal on a write failure.
   void append(const Value& entry);
+  // Writes every queued row now, on the calling thread. Throws internal on a write failure.
+  void flush();
   // The most recent `limit` rows, newest first, as objects with the fields above plus `ts`.
-  Value recent(int limit) const;
+  // Flushes first, so rows this process appended are included.
+  Value recent(int limit);
 
   struct Filter {
     std::string model;   // "" = any; matches the model ("openai/gpt-4o-mini") or its provider ("openai")
@@ -36,12 +67,41 @@ class CallLog {
     std::string status;  // "" = any; "ok", "error", or an error code ("rate_limited")
     int limit = 50;
   };
-  // Rows matching `f`, newest first by ts (fields as recent()).
-  Value query(const Filter& f) const;
+  // Rows matching `f`, newest first by ts (fields as recent()). Flushes first.
+  Value query(const Filter& f);
+
+  // For tests: the number of write transactions committed so far.
+  int64_t transactions() const;
 
  private:
-  mutable std::mutex mu_;
+  void writerLoop();
+  // Inserts `rows` in one transaction. Needs dbMu_. Returns false (and sets `err`) on failure.
+  bool writeBatch(const std::vector<Row>& rows, std::string& err);
+  // Takes the queue and writes it (dbMu_ held by the caller).
+  bool flushLocked(std::string& err);
+
+  mutable std::mutex dbMu_;  // the connection and its statements, transactions_
   sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  int64_t transactions_ = 0;
+  bool warned_ = false;
+
+  std::mutex qMu_;  // everything below
+  std::condition_variable wake_;
+  std::vector<Row> queue_;
+  std::chrono::steady_clock::time_point firstQueued_;
+  // The last redaction of each text field in this batch (append's order of fields).
+  struct Redacted {
+    std::string raw, masked;
+    bool changed = false;
+  };
+  Redacted redacted_[6];
+  bool redactedValid_ = false;
+  bool writerIdle_ = false;  // the writer waits for a first row (no deadline): append wakes it
+  bool stop_ = false;
+  std::thread writer_;
 };
 
 }  // namespace llmspell::llm

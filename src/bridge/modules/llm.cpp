@@ -257,31 +257,30 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
         auto* svc = rp->findService<LlmService>();
         auto& bus = busFor(*rp);
         if (svc && svc->log) {
-          double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-          Value entry = Value::object({{"run_id", rp->runId}, {"spell", rp->spellName}, {"model", m}, {"ts", now}});
+          // append() only queues the row: the log's own thread writes it (see CallLog).
+          llm::CallLog::Row row;
+          row.runId = rp->runId;
+          row.spell = rp->spellName;
+          row.model = m;
           if (q.fulfilled()) {
             const Value& v = q.value();
-            entry.asObject().set("provider", v.get("provider"));
+            row.provider = v.getString("provider");
             // No usage reported: the row's tokens and cost stay empty (NULL), not 0.
-            entry.asObject().set("input_tokens", v.get("usage").get("input_tokens"));
-            entry.asObject().set("output_tokens", v.get("usage").get("output_tokens"));
-            entry.asObject().set("cost_usd", v.get("cost_usd"));
-            entry.asObject().set("latency_ms", v.get("latency_ms"));
-            entry.asObject().set("finish_reason", v.get("finish_reason"));
+            const Value& usage = v.get("usage");
+            if (usage.get("input_tokens").isNumber()) row.inputTokens = usage.getInt("input_tokens");
+            if (usage.get("output_tokens").isNumber()) row.outputTokens = usage.getInt("output_tokens");
+            if (v.get("cost_usd").isNumber()) row.costUsd = v.getNumber("cost_usd");
+            row.latencyMs = v.getInt("latency_ms");
+            row.finishReason = v.getString("finish_reason");
           } else {
             // A failed call still has a provider and took time (retries included).
             std::string pv = q.error().details.getString("provider");
-            entry.asObject().set("provider", pv.empty() ? provider : pv);
-            entry.asObject().set("latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                   std::chrono::steady_clock::now() - started).count());
-            entry.asObject().set("error_code", q.error().code);
+            row.provider = pv.empty() ? provider : pv;
+            row.latencyMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - started).count();
+            row.errorCode = q.error().code;
           }
-          // SQLite may wait on the disk: the insert runs on the loop's thread pool.
-          auto log = svc->log;
-          rp->loop().runBlocking([log, entry]() -> Value {
-            log->append(entry);
-            return Value();
-          })->onSettle([](const Promise&) {});
+          svc->log->append(std::move(row));
         }
         if (q.fulfilled()) {
           const Value& v = q.value();
