@@ -95,8 +95,8 @@ class OllamaAccumulator {
       r_.usage.totalTokens = r_.usage.inputTokens + r_.usage.outputTokens;
     }
   }
-  // add() for the common line (text or thinking, not the last) read from simdjson's DOM without
-  // building nlohmann values. Anything else (errors, tool calls, the done line) returns false
+  // add() for the common line (text, thinking or tool calls, not the last) read from simdjson's
+  // DOM without building nlohmann values. Anything else (errors, the done line) returns false
   // having changed nothing; both mean the same (the codec test feeds both the same lines).
   bool addFast(simdjson::dom::object root, std::vector<StreamChunk>* out) {
     std::string_view model;
@@ -109,11 +109,13 @@ class OllamaAccumulator {
       else if (f.key == "done" && f.value.is_bool() && bool(f.value)) return false;
     }
     std::string_view text, thinking;
+    simdjson::dom::element calls;
+    bool haveCalls = false;
     if (simdjson::dom::object m; haveMessage && message.get_object().get(m) == simdjson::SUCCESS) {
       for (auto f : m) {
         if (f.key == "content") text = simdStr(f.value);
         else if (f.key == "thinking") thinking = simdStr(f.value);
-        else if (f.key == "tool_calls" && f.value.is_array()) return false;
+        else if (f.key == "tool_calls") calls = f.value, haveCalls = f.value.is_array();
       }
     }
     if (!model.empty() && model != r_.model) r_.model = model;
@@ -124,7 +126,29 @@ class OllamaAccumulator {
       c.text = text;
       c.reasoning = thinking;
     }
+    if (haveCalls) {
+      for (auto tc : simdjson::dom::array(calls)) addCallFast(tc, out);
+    }
     return true;
+  }
+
+  // add()'s reading of one tool_calls[] entry, from the DOM (arguments become a Value directly).
+  void addCallFast(simdjson::dom::element tc, std::vector<StreamChunk>* out) {
+    ToolCall call;
+    call.id = simdStrField(tc, "id");
+    if (call.id.empty()) call.id = "ollama_call_" + std::to_string(r_.toolCalls.size());
+    if (simdjson::dom::element fn; simdField(tc, "function", fn)) {
+      call.name = simdStrField(fn, "name");
+      if (simdjson::dom::element a; simdField(fn, "arguments", a)) {
+        if (a.is_object()) call.arguments = simdToValue(a);
+        else if (a.is_string()) call.arguments = parseToolArguments(simdStr(a), &call.argumentsError);
+      }
+    }
+    if (out) {
+      out->emplace_back().toolCall =
+          ToolCallDelta{static_cast<int64_t>(r_.toolCalls.size()), call.id, call.name, valueJson(call.arguments)};
+    }
+    r_.toolCalls.push_back(std::move(call));
   }
 
   bool done() const { return done_; }
