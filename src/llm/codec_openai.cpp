@@ -270,22 +270,26 @@ class OpenAiStream : public StreamDecoder {
   }
 
  private:
-  // The common events (text, reasoning, refusal and tool-call deltas; no usage or error) read
+  // The common events (text, reasoning, refusal and tool-call deltas, usage; no error) read
   // from simdjson's DOM without building nlohmann values: most of a streamed reply's events, and
   // the per-chunk cost is what streaming pays. Anything else returns false having changed
   // nothing, and the general path above handles it. Must mean exactly what that path means (the
   // codec test feeds both the same random events).
   bool feedFast(std::string_view data, std::vector<StreamChunk>& out) {
+    simdjson::dom::element doc;
     simdjson::dom::object root;
-    if (!simdParseObject(data, root)) return false;
+    if (threadParser().parse(data.data(), data.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_object().get(root) != simdjson::SUCCESS) {
+      return false;
+    }
     std::string_view model;
     simdjson::dom::element choices;
-    bool haveChoices = false;
+    bool haveChoices = false, haveUsage = false;
     for (auto f : root) {  // duplicate keys: the last one counts, as in the general path
       if (f.key == "model") {
         model = simdStr(f.value);
       } else if (f.key == "usage" || f.key == "x_groq") {
-        if (!f.value.is_null()) return false;
+        haveUsage = true;
       } else if (f.key == "choices") {
         choices = f.value;
         haveChoices = f.value.is_array();
@@ -338,6 +342,7 @@ class OpenAiStream : public StreamDecoder {
       }
     }
     if (!model.empty() && model != resp_.model) resp_.model = model;
+    if (haveUsage) readAnyUsage(doc, resp_.usage);
     for (size_t i = 0; i < nd; ++i) {
       const Delta& d = ds[i];
       if (!d.text.empty() || !d.reasoning.empty() || !d.refusal.empty()) {

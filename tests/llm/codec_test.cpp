@@ -854,6 +854,9 @@ TEST(OpenAiCodec, StreamFastPathMatchesGeneralPath) {
       R"({"choices":[{"index":0,"delta":{"tool_calls":{"index":0}}},{"index":0,"delta":{"tool_calls":[{"index":3,"id":"d","function":{"name":"h"}}],"tool_calls":null}}]})",
       R"({"choices":[{"index":0,"delta":{"content":"first","tool_calls":[{"index":0,"id":"e","function":{"name":"n","arguments":"[1"}}]},"finish_reason":"tool_calls"}]})",
       R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":null})",
+      R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}})",
+      R"({"choices":[],"usage":7,"x_groq":{"usage":{"prompt_tokens":5,"total_tokens":6}}})",
+      R"({"choices":[],"usage":null,"x_groq":{"usage":{"prompt_tokens":5,"completion_tokens":1.5}},"usage":{"total_tokens":3},"usage":null})",
       R"([DONE])"};
   expectFastPathMatchesGeneral([](bool fast, int round) { return openAiStreamDecoder(round % 2 == 1, fast); }, seeds);
 }
@@ -959,6 +962,7 @@ TEST(StreamFastPath, ToolCallStreamsOfEveryProtocolNeedNoSecondParse) {
         {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]})"},
         {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_1","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"}}]},"finish_reason":null}]})"},
         {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":null})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13,"prompt_tokens_details":{"cached_tokens":0}}})"},
         {"message", "[DONE]"}}},
       {"anthropic",
        {{"content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_0","name":"get_weather","input":{}}})"},
