@@ -437,6 +437,8 @@ WireRequest GeminiCodec::encodeChat(const ChatRequest& req, const ProviderConfig
 ChatResponse GeminiCodec::decodeChat(std::string_view body) const {
   if (auto e = inBandError("gemini", body)) throw Exception(*e);
   GeminiAccumulator acc;
+  // The reply is one event of the stream's shape: the fast reading when it applies, no tree.
+  if (simdjson::dom::object root; simdParseObject(body, root) && acc.addFast(root, nullptr)) return acc.result();
   acc.add(parseOjson(body, "gemini response"), nullptr);
   return acc.result();
 }

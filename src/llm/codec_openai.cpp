@@ -289,7 +289,7 @@ class OpenAiStream : public StreamDecoder {
       if (f.key == "model") {
         model = simdStr(f.value);
       } else if (f.key == "usage" || f.key == "x_groq") {
-        haveUsage = true;
+        haveUsage |= !f.value.is_null();  // "usage": null rides on every chunk
       } else if (f.key == "choices") {
         choices = f.value;
         haveChoices = f.value.is_array();

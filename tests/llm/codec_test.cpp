@@ -937,6 +937,8 @@ TEST(OllamaCodec, StreamFastPathMatchesGeneralPath) {
       R"({"error":"model not found"})",
       R"({"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":5})",
       R"({"model":"llama3.2","done":true,"done_reason":"length","eval_count":7})",
+      R"({"done":true,"done":false,"eval_count":null,"prompt_eval_count":2.5,"message":{"content":"not done"}})",
+      R"({"done":false,"done":true,"done_reason":5,"eval_count":1e300,"prompt_eval_count":null,"done_reason":"stop"})",
       // Tool calls (whole; read by the fast path too).
       R"({"model":"llama3.2","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Par\u00e9s","n":[1,2.5,null,{"d":true}]}}},{"id":"c2","function":{"index":1,"name":"add","arguments":{"a":2,"b":3}}}]},"done":false})",
       R"({"message":{"content":"text too","tool_calls":[{"function":{"name":"s","arguments":"{\"as\":\"string\"}"}},{"function":{"name":"bad","arguments":"{not json"}},{"function":{"name":"arr","arguments":"[1]"}}]},"done":false})",
@@ -973,9 +975,10 @@ TEST(StreamFastPath, ToolCallStreamsOfEveryProtocolNeedNoSecondParse) {
         {"content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\":2,\"b\":3}"}})"}}},
       {"gemini",
        {{"message", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"S"}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash"})"},
-        {"message", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"add","args":{"a":2,"b":3}}}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash"})"}}},
+        {"message", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"add","args":{"a":2,"b":3}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":5,"totalTokenCount":17},"modelVersion":"gemini-2.5-flash"})"}}},
       {"ollama",
-       {{"", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}},{"function":{"name":"add","arguments":{"a":2,"b":3}}}]},"done":false})"}}},
+       {{"", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}},{"function":{"name":"add","arguments":{"a":2,"b":3}}}]},"done":false})"},
+        {"", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":12,"eval_count":5})"}}},
   };
   for (const auto& c : cases) {
     auto dec = codecFor(c.kind).streamDecoder();
@@ -990,6 +993,36 @@ TEST(StreamFastPath, ToolCallStreamsOfEveryProtocolNeedNoSecondParse) {
     EXPECT_EQ(args[0], R"({"city":"Paris"})") << c.kind;
     EXPECT_EQ(args[1], R"({"a":2,"b":3})") << c.kind;
   }
+}
+
+// Whole (non-stream) replies are read from simdjson's DOM straight into the response: no
+// nlohmann tree (OpenAI, Gemini and Ollama; Anthropic replies still go through one).
+TEST(ReplyDecoding, RepliesNeedNoTree) {
+  struct Case {
+    std::string kind, body;
+  };
+  std::vector<Case> cases = {
+      {"openai", R"({"id":"c","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_0","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_1","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}})"},
+      {"gemini", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}},{"functionCall":{"name":"add","args":{"a":2,"b":3}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"totalTokenCount":13},"modelVersion":"gemini-2.5-flash"})"},
+      {"ollama", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}},{"function":{"name":"add","arguments":{"a":2,"b":3}}}]},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":4})"},
+  };
+  for (const auto& c : cases) {
+    uint64_t before = parseOjsonCount();
+    ChatResponse r = codecFor(c.kind).decodeChat(c.body);
+    EXPECT_EQ(parseOjsonCount(), before) << c.kind;
+    ASSERT_EQ(r.toolCalls.size(), 2u) << c.kind;
+    EXPECT_EQ(toJsonText(r.toolCalls[0].arguments), R"({"city":"Paris"})") << c.kind;
+    EXPECT_EQ(toJsonText(r.toolCalls[1].arguments), R"({"a":2,"b":3})") << c.kind;
+    EXPECT_EQ(r.finishReason, FinishReason::kToolCalls) << c.kind;
+    EXPECT_EQ(r.usage.inputTokens, 9) << c.kind;
+    EXPECT_EQ(r.usage.totalTokens, 13) << c.kind;
+  }
+  // What simdjson refuses but nlohmann reads (a number past 64 bits) still decodes.
+  ChatResponse big = codecFor("openai").decodeChat(
+      R"({"model":"m","choices":[{"message":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":123456789012345678901234567890}})");
+  EXPECT_EQ(big.text, "ok");
+  EXPECT_EQ(big.usage.inputTokens, 0);
+  EXPECT_THROW(codecFor("openai").decodeChat("{\"choices\": ["), Exception);
 }
 
 // The old tree encoder of OpenAI request bodies (ordered_json built, then dumped), kept as the
