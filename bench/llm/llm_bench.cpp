@@ -87,6 +87,98 @@ BENCHMARK_CAPTURE(BM_DecodeStream, anthropic, "anthropic");
 BENCHMARK_CAPTURE(BM_DecodeStream, gemini, "gemini");
 BENCHMARK_CAPTURE(BM_DecodeStream, ollama, "ollama");
 
+// A streamed reply of two parallel tool calls, each one's arguments in 8 fragments, as each
+// provider sends it (OpenAI: tool_calls[].index fragments; Anthropic: input_json_delta; Gemini
+// and Ollama send calls whole, so 16 calls, one per event); items are events.
+void BM_DecodeStreamToolCalls(benchmark::State& st, const char* kind) {
+  std::string k = kind;
+  std::vector<std::pair<std::string, std::string>> events;
+  // {"city":"Paris","unit":"celsius","days":3} cut into 8 JSON-string-escaped fragments.
+  std::vector<std::string> frags = {R"({\"ci)", R"(ty\":)", R"( \"Pa)", R"(ris\",)", R"( \"unit)",
+                                    R"(\": \"cel)", R"(sius\", \"da)", R"(ys\": 3})"};
+  if (k == "openai") {
+    events.emplace_back("message", R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]})");
+    for (int c = 0; c < 2; ++c) {
+      std::string ix = std::to_string(c);
+      events.emplace_back("message", R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":)" + ix +
+                                         R"(,"id":"call_)" + ix + R"(","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]})");
+      for (const auto& f : frags)
+        events.emplace_back("message", R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":)" + ix +
+                                           R"(,"function":{"arguments":")" + f + R"("}}]},"finish_reason":null}]})");
+    }
+    events.emplace_back("message", R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})");
+    events.emplace_back("message", "[DONE]");
+  } else if (k == "anthropic") {
+    events.emplace_back("message_start", R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":12,"output_tokens":1}}})");
+    for (int c = 0; c < 2; ++c) {
+      std::string ix = std::to_string(c);
+      events.emplace_back("content_block_start", R"({"type":"content_block_start","index":)" + ix +
+                                                     R"(,"content_block":{"type":"tool_use","id":"toolu_)" + ix + R"(","name":"get_weather","input":{}}})");
+      for (const auto& f : frags)
+        events.emplace_back("content_block_delta", R"({"type":"content_block_delta","index":)" + ix +
+                                                       R"(,"delta":{"type":"input_json_delta","partial_json":")" + f + R"("}})");
+      events.emplace_back("content_block_stop", R"({"type":"content_block_stop","index":)" + ix + "}");
+    }
+    events.emplace_back("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":50}})");
+    events.emplace_back("message_stop", R"({"type":"message_stop"})");
+  } else if (k == "gemini") {
+    for (int c = 0; c < 16; ++c)
+      events.emplace_back("message", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris","unit":"celsius","days":)" +
+                                         std::to_string(c) + R"(}}}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":)" +
+                                         std::to_string(c + 1) + R"(},"modelVersion":"gemini-2.5-flash","responseId":"r1"})");
+    events.emplace_back("message", R"({"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":16,"totalTokenCount":28},"modelVersion":"gemini-2.5-flash","responseId":"r1"})");
+  } else {  // ollama
+    for (int c = 0; c < 16; ++c)
+      events.emplace_back("", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00.000000Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris","unit":"celsius","days":)" +
+                                  std::to_string(c) + R"(}}}]},"done":false})");
+    events.emplace_back("", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":50})");
+  }
+  for (auto _ : st) {
+    auto dec = codecFor(k).streamDecoder();
+    std::vector<StreamChunk> out;
+    for (const auto& [ev, data] : events) {
+      out.clear();
+      dec->feed(ev, data, out);
+    }
+    benchmark::DoNotOptimize(dec->finish());
+  }
+  st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(events.size()));
+}
+BENCHMARK_CAPTURE(BM_DecodeStreamToolCalls, openai, "openai");
+BENCHMARK_CAPTURE(BM_DecodeStreamToolCalls, anthropic, "anthropic");
+BENCHMARK_CAPTURE(BM_DecodeStreamToolCalls, gemini, "gemini");
+BENCHMARK_CAPTURE(BM_DecodeStreamToolCalls, ollama, "ollama");
+
+// The agent workload's second request (bench/agent/workload.lua): system-less user prompt, an
+// assistant turn with two tool calls, their two results, two tools with JSON-schema parameters.
+void BM_EncodeAgentTurn(benchmark::State& st, const char* kind) {
+  ChatRequest r;
+  r.model = "gpt-4o-mini";
+  r.stream = true;
+  r.messages.push_back(Message::user("What is the weather in Paris, and what is 2+3? Use the tools."));
+  Message a;
+  a.role = Role::kAssistant;
+  ToolCall w{"call_0", "get_weather", parseJson(R"({"city":"Paris"})")};
+  w.rawArguments = R"({"city":"Paris"})";
+  ToolCall s{"call_1", "add", parseJson(R"({"a":2,"b":3})")};
+  s.rawArguments = R"({"a":2,"b":3})";
+  a.parts = {ContentPart::toolCallPart(w), ContentPart::toolCallPart(s)};
+  r.messages.push_back(a);
+  r.messages.push_back(Message::tool("call_0", "get_weather", "Paris: sunny, 22 C"));
+  r.messages.push_back(Message::tool("call_1", "add", "5"));
+  r.tools.push_back({"get_weather", "Get the current weather for a city.",
+                     parseJson(R"({"type":"object","properties":{"city":{"type":"string","description":"City name"}},"required":["city"],"additionalProperties":false})")});
+  r.tools.push_back({"add", "Add two numbers and return the sum.",
+                     parseJson(R"({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"],"additionalProperties":false})")});
+  ProviderConfig cfg{kind, kind, "http://127.0.0.1:1"};
+  cfg.streamUsage = true;
+  for (auto _ : st) benchmark::DoNotOptimize(codecFor(kind).encodeChat(r, cfg));
+}
+BENCHMARK_CAPTURE(BM_EncodeAgentTurn, openai, "openai");
+BENCHMARK_CAPTURE(BM_EncodeAgentTurn, anthropic, "anthropic");
+BENCHMARK_CAPTURE(BM_EncodeAgentTurn, gemini, "gemini");
+BENCHMARK_CAPTURE(BM_EncodeAgentTurn, ollama, "ollama");
+
 void BM_MockChat(benchmark::State& st) {
   Loop loop;
   LlmClient c(loop);

@@ -233,30 +233,50 @@ class AnthropicStream : public StreamDecoder {
 
   bool finished() const override { return done_; }
 
-  // The common event (a text or thinking delta) read from simdjson's DOM without building
-  // nlohmann values. Any other event returns false having changed nothing, and feed()'s general
-  // path handles it; both mean the same (the codec test feeds both the same random events).
+  // The common events (text, thinking, signature and tool-input deltas, and the start of a
+  // text, thinking or tool_use block) read from simdjson's DOM without building nlohmann values.
+  // Any other event returns false having changed nothing, and feed()'s general path handles it;
+  // both mean the same (the codec test feeds both the same random events).
   bool feedFast(std::string_view event, std::string_view data, std::vector<StreamChunk>& out) {
     simdjson::dom::object root;
     if (!simdParseObject(data, root)) return false;
     std::string_view type;
     int64_t index = 0;
-    simdjson::dom::element delta;
-    bool haveDelta = false;
+    simdjson::dom::element delta, block;
+    bool haveDelta = false, haveBlock = false;
     for (auto f : root) {  // duplicate keys: the last one counts, as in the general path
       if (f.key == "type") type = simdStr(f.value);
       else if (f.key == "index") index = simdNum(f.value);
-      else if (f.key == "delta") delta = f.value, haveDelta = true;
+      else if (f.key == "delta") delta = f.value, haveDelta = !f.value.is_null();
+      else if (f.key == "content_block") block = f.value, haveBlock = !f.value.is_null();
     }
     if (type.empty()) type = event;
+    if (type == "content_block_start") return startFast(index, haveBlock, block, out);
     simdjson::dom::object d;
     if (type != "content_block_delta" || !haveDelta || delta.get_object().get(d) != simdjson::SUCCESS)
       return false;
-    std::string_view dt, text, thinking;
+    std::string_view dt, text, thinking, signature, partial;
     for (auto f : d) {
       if (f.key == "type") dt = simdStr(f.value);
       else if (f.key == "text") text = simdStr(f.value);
       else if (f.key == "thinking") thinking = simdStr(f.value);
+      else if (f.key == "signature") signature = simdStr(f.value);
+      else if (f.key == "partial_json") partial = simdStr(f.value);
+    }
+    if (dt == "signature_delta") {
+      blocks_[index].signature = signature;
+      return true;
+    }
+    if (dt == "input_json_delta") {
+      Block& b = blocks_[index];
+      b.json += partial;
+      if (partial.empty()) return true;
+      if (auto t = toolOrdinal_.find(index); t != toolOrdinal_.end()) {
+        out.emplace_back().toolCall = ToolCallDelta{t->second, "", "", std::string(partial)};
+      } else if (isServerToolBlock(b.type)) {
+        out.emplace_back().serverTool = ServerToolDelta{index, "", "", std::string(partial)};
+      }
+      return true;
     }
     if (dt != "text_delta" && dt != "thinking_delta") return false;
     Block& b = blocks_[index];
@@ -268,6 +288,30 @@ class AnthropicStream : public StreamDecoder {
       b.text += thinking;
       c.reasoning = thinking;
     }
+    return true;
+  }
+
+  // content_block_start of a client block (text, thinking, tool_use, others); a server tool's
+  // block is kept whole as a Value, which the general path builds.
+  bool startFast(int64_t index, bool haveBlock, simdjson::dom::element block, std::vector<StreamChunk>& out) {
+    Block b;
+    if (haveBlock) {
+      std::string_view type = simdStrField(block, "type");
+      if (isServerToolBlock(type)) return false;
+      b.type = type;
+      b.text = simdStrField(block, type == "thinking" ? "thinking" : "text");
+      b.id = simdStrField(block, "id");
+      b.name = simdStrField(block, "name");
+    }
+    if (b.type == "tool_use") {
+      int64_t ordinal = static_cast<int64_t>(toolOrdinal_.size());
+      toolOrdinal_[index] = ordinal;
+      out.emplace_back().toolCall = ToolCallDelta{ordinal, b.id, b.name, ""};
+    } else if (!b.text.empty()) {
+      StreamChunk& c = out.emplace_back();
+      (b.type == "thinking" ? c.reasoning : c.text) = b.text;
+    }
+    blocks_[index] = std::move(b);
     return true;
   }
 

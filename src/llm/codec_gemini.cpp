@@ -221,23 +221,36 @@ class GeminiAccumulator {
         haveParts = found && pe.get_array().get(parts) == simdjson::SUCCESS;
       }
     }
-    std::string_view texts[8];
+    // A text part, or a function call (with its signature) when `call` is set.
+    struct Item {
+      std::string_view text, signature;
+      simdjson::dom::element call;
+      bool isCall = false;
+    };
+    Item items[8];
     size_t nt = 0;
     if (haveParts) {
       for (auto p : parts) {
         simdjson::dom::object po;
         if (p.get_object().get(po) != simdjson::SUCCESS) continue;
-        simdjson::dom::element text;
-        bool haveText = false;
+        simdjson::dom::element text, call;
+        bool haveText = false, haveCall = false, thought = false;
+        std::string_view sig;
         for (auto f : po) {
           if (f.key == "text") text = f.value, haveText = true;
-          else if (f.key == "functionCall" && !f.value.is_null()) return false;
-          else if (f.key == "thought" && !f.value.is_null()) return false;
-          else if (f.key == "thoughtSignature" && !simdStr(f.value).empty()) return false;
+          else if (f.key == "functionCall") call = f.value, haveCall = !f.value.is_null();
+          else if (f.key == "thought") thought = !f.value.is_null();
+          else if (f.key == "thoughtSignature") sig = simdStr(f.value);
         }
+        if (haveCall) {  // add() reads a call first, whatever else the part holds
+          if (nt == std::size(items)) return false;
+          items[nt++] = Item{{}, sig, call, true};
+          continue;
+        }
+        if (thought || !sig.empty()) return false;
         if (!haveText || !text.is_string()) continue;
-        if (nt == std::size(texts)) return false;
-        texts[nt++] = simdStr(text);
+        if (nt == std::size(items)) return false;
+        items[nt++].text = simdStr(text);
       }
     }
     // Validated: apply, in add()'s order.
@@ -261,7 +274,11 @@ class GeminiAccumulator {
     if (!model.empty() && model != r_.model) r_.model = model;
     if (!finish.empty()) r_.rawFinishReason = finish;
     for (size_t i = 0; i < nt; ++i) {
-      std::string_view text = texts[i];
+      if (items[i].isCall) {
+        addCallFast(items[i].call, items[i].signature, out);
+        continue;
+      }
+      std::string_view text = items[i].text;
       r_.text += text;
       if (!r_.message.parts.empty() && r_.message.parts.back().kind == ContentPart::Kind::kText)
         r_.message.parts.back().text += text;
@@ -270,6 +287,22 @@ class GeminiAccumulator {
       if (out && !text.empty()) out->emplace_back().text = text;
     }
     return true;
+  }
+
+  // add()'s reading of a functionCall part, from the DOM (args become a Value directly).
+  void addCallFast(simdjson::dom::element fc, std::string_view sig, std::vector<StreamChunk>* out) {
+    ToolCall call;
+    call.name = simdStrField(fc, "name");
+    call.id = simdStrField(fc, "id");
+    if (call.id.empty()) call.id = std::string(kSyntheticId) + std::to_string(calls_.size());
+    if (simdjson::dom::element a; simdField(fc, "args", a) && a.is_object()) call.arguments = simdToValue(a);
+    call.signature = sig;
+    if (out) {
+      out->emplace_back().toolCall =
+          ToolCallDelta{static_cast<int64_t>(calls_.size()), call.id, call.name, valueJson(call.arguments)};
+    }
+    calls_.push_back(call);
+    r_.message.parts.push_back(ContentPart::toolCallPart(std::move(call)));
   }
 
   bool complete() const { return !r_.rawFinishReason.empty() || !blocked_.empty(); }
@@ -404,6 +437,8 @@ WireRequest GeminiCodec::encodeChat(const ChatRequest& req, const ProviderConfig
 ChatResponse GeminiCodec::decodeChat(std::string_view body) const {
   if (auto e = inBandError("gemini", body)) throw Exception(*e);
   GeminiAccumulator acc;
+  // The reply is one event of the stream's shape: the fast reading when it applies, no tree.
+  if (simdjson::dom::object root; simdParseObject(body, root) && acc.addFast(root, nullptr)) return acc.result();
   acc.add(parseOjson(body, "gemini response"), nullptr);
   return acc.result();
 }

@@ -95,25 +95,30 @@ class OllamaAccumulator {
       r_.usage.totalTokens = r_.usage.inputTokens + r_.usage.outputTokens;
     }
   }
-  // add() for the common line (text or thinking, not the last) read from simdjson's DOM without
-  // building nlohmann values. Anything else (errors, tool calls, the done line) returns false
+  // add() for every line but an error (text, thinking, tool calls, the done line) read from
+  // simdjson's DOM without building nlohmann values. An error returns false
   // having changed nothing; both mean the same (the codec test feeds both the same lines).
   bool addFast(simdjson::dom::object root, std::vector<StreamChunk>* out) {
-    std::string_view model;
-    simdjson::dom::element message;
-    bool haveMessage = false;
+    std::string_view model, doneReason;
+    simdjson::dom::element message, promptCount, evalCount;
+    bool haveMessage = false, done = false, havePrompt = false, haveEval = false;
     for (auto f : root) {  // duplicate keys: the last one counts, as in add()
       if (f.key == "model") model = simdStr(f.value);
       else if (f.key == "message") message = f.value, haveMessage = !f.value.is_null();
       else if (f.key == "error") return false;
-      else if (f.key == "done" && f.value.is_bool() && bool(f.value)) return false;
+      else if (f.key == "done") done = f.value.is_bool() && bool(f.value);
+      else if (f.key == "done_reason") doneReason = simdStr(f.value);
+      else if (f.key == "prompt_eval_count") promptCount = f.value, havePrompt = !f.value.is_null();
+      else if (f.key == "eval_count") evalCount = f.value, haveEval = !f.value.is_null();
     }
     std::string_view text, thinking;
+    simdjson::dom::element calls;
+    bool haveCalls = false;
     if (simdjson::dom::object m; haveMessage && message.get_object().get(m) == simdjson::SUCCESS) {
       for (auto f : m) {
         if (f.key == "content") text = simdStr(f.value);
         else if (f.key == "thinking") thinking = simdStr(f.value);
-        else if (f.key == "tool_calls" && f.value.is_array()) return false;
+        else if (f.key == "tool_calls") calls = f.value, haveCalls = f.value.is_array();
       }
     }
     if (!model.empty() && model != r_.model) r_.model = model;
@@ -124,7 +129,37 @@ class OllamaAccumulator {
       c.text = text;
       c.reasoning = thinking;
     }
+    if (haveCalls) {
+      for (auto tc : simdjson::dom::array(calls)) addCallFast(tc, out);
+    }
+    if (done) {
+      done_ = true;
+      r_.rawFinishReason = doneReason;
+      r_.usage.present = havePrompt || haveEval;
+      r_.usage.inputTokens = havePrompt ? simdNum(promptCount) : 0;
+      r_.usage.outputTokens = haveEval ? simdNum(evalCount) : 0;
+      r_.usage.totalTokens = r_.usage.inputTokens + r_.usage.outputTokens;
+    }
     return true;
+  }
+
+  // add()'s reading of one tool_calls[] entry, from the DOM (arguments become a Value directly).
+  void addCallFast(simdjson::dom::element tc, std::vector<StreamChunk>* out) {
+    ToolCall call;
+    call.id = simdStrField(tc, "id");
+    if (call.id.empty()) call.id = "ollama_call_" + std::to_string(r_.toolCalls.size());
+    if (simdjson::dom::element fn; simdField(tc, "function", fn)) {
+      call.name = simdStrField(fn, "name");
+      if (simdjson::dom::element a; simdField(fn, "arguments", a)) {
+        if (a.is_object()) call.arguments = simdToValue(a);
+        else if (a.is_string()) call.arguments = parseToolArguments(simdStr(a), &call.argumentsError);
+      }
+    }
+    if (out) {
+      out->emplace_back().toolCall =
+          ToolCallDelta{static_cast<int64_t>(r_.toolCalls.size()), call.id, call.name, valueJson(call.arguments)};
+    }
+    r_.toolCalls.push_back(std::move(call));
   }
 
   bool done() const { return done_; }
@@ -231,6 +266,8 @@ WireRequest OllamaCodec::encodeChat(const ChatRequest& req, const ProviderConfig
 ChatResponse OllamaCodec::decodeChat(std::string_view body) const {
   if (auto e = inBandError("ollama", body)) throw Exception(*e);
   OllamaAccumulator acc;
+  // The reply is one line of the stream's shape: the fast reading when it applies, no tree.
+  if (simdjson::dom::object root; simdParseObject(body, root) && acc.addFast(root, nullptr)) return acc.result();
   acc.add(parseOjson(body, "ollama response"), nullptr);
   return acc.result();
 }

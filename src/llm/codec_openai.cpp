@@ -21,11 +21,35 @@ void mergeExtra(ojson& body, const Value& extra) {
   for (const auto& [k, v] : extra.asObject()) body[k] = toOjson(v);
 }
 
+BodyWriter::BodyWriter(std::string& out, const Value& extra) : j_(out) {
+  if (extra.isObject() && !extra.asObject().empty()) extra_ = &extra.asObject();
+  j_.beginObject();
+}
+
+bool BodyWriter::field(std::string_view name) {
+  j_.key(name);
+  if (!extra_) return true;
+  const Value* v = extra_->find(name);
+  if (!v) return true;
+  j_.value(*v);
+  used_.push_back(name);
+  return false;
+}
+
+void BodyWriter::finish() {
+  if (extra_) {
+    for (const auto& [k, v] : *extra_) {
+      if (std::find(used_.begin(), used_.end(), k) == used_.end()) j_.key(k).value(v);
+    }
+  }
+  j_.endObject();
+}
+
 namespace {
 
 std::string argumentsText(const ToolCall& c) {
   if (!c.rawArguments.empty() && c.argumentsError.empty()) return c.rawArguments;
-  return dumpJson(toOjson(c.arguments.isNull() ? Value::object() : c.arguments));
+  return valueJson(c.arguments.isNull() ? Value::object() : c.arguments);
 }
 
 std::string imageUrlOf(const ContentPart& p) {
@@ -34,51 +58,53 @@ std::string imageUrlOf(const ContentPart& p) {
          base64Encode(p.data);
 }
 
-ojson encodeMessage(const Message& m) {
-  ojson o = ojson::object();
+void writeMessage(JsonOut& j, const Message& m) {
+  j.beginObject();
   if (m.role == Role::kTool) {
     for (const auto& p : m.parts) {
       if (p.kind != ContentPart::Kind::kToolResult) continue;
-      o["role"] = "tool";
-      o["tool_call_id"] = p.toolCallId;
-      o["content"] = p.text;
-      return o;
+      j.key("role").str("tool").key("tool_call_id").str(p.toolCallId).key("content").str(p.text);
+      j.endObject();
+      return;
     }
     fail(codes::kInvalidArgument, "a tool message needs a tool result");
   }
-  o["role"] = std::string(roleName(m.role));
-  bool hasImage = std::any_of(m.parts.begin(), m.parts.end(),
-                              [](const ContentPart& p) { return p.kind == ContentPart::Kind::kImage; });
+  j.key("role").str(roleName(m.role));
+  bool hasImage = false, hasCalls = false;
+  for (const auto& p : m.parts) {
+    hasImage |= p.kind == ContentPart::Kind::kImage;
+    hasCalls |= p.kind == ContentPart::Kind::kToolCall;
+  }
   if (hasImage) {
     if (m.role != Role::kUser) fail(codes::kInvalidArgument, "images can only be sent in user messages");
-    ojson parts = ojson::array();
+    j.key("content").beginArray();
     for (const auto& p : m.parts) {
       if (p.kind == ContentPart::Kind::kText) {
-        parts.push_back({{"type", "text"}, {"text", p.text}});
+        j.beginObject().key("type").str("text").key("text").str(p.text).endObject();
       } else if (p.kind == ContentPart::Kind::kImage) {
-        parts.push_back({{"type", "image_url"}, {"image_url", {{"url", imageUrlOf(p)}}}});
+        j.beginObject().key("type").str("image_url").key("image_url").beginObject();
+        j.key("url").str(imageUrlOf(p)).endObject().endObject();
       }
     }
-    o["content"] = std::move(parts);
-  } else {
-    auto calls = m.toolCalls();
-    std::string text = m.text();
-    if (m.role == Role::kAssistant && !calls.empty() && text.empty()) {
-      o["content"] = nullptr;
-    } else {
-      o["content"] = std::move(text);
-    }
-    if (!calls.empty()) {
-      ojson tcs = ojson::array();
-      for (const auto& c : calls) {
-        tcs.push_back({{"id", c.id},
-                       {"type", "function"},
-                       {"function", {{"name", c.name}, {"arguments", argumentsText(c)}}}});
-      }
-      o["tool_calls"] = std::move(tcs);
-    }
+    j.endArray().endObject();
+    return;
   }
-  return o;
+  std::string text = m.text();
+  j.key("content");
+  if (m.role == Role::kAssistant && hasCalls && text.empty()) j.null();
+  else j.str(text);
+  if (hasCalls) {
+    j.key("tool_calls").beginArray();
+    for (const auto& p : m.parts) {
+      if (p.kind != ContentPart::Kind::kToolCall) continue;
+      const ToolCall& c = p.call;
+      j.beginObject().key("id").str(c.id).key("type").str("function");
+      j.key("function").beginObject().key("name").str(c.name).key("arguments").str(argumentsText(c));
+      j.endObject().endObject();
+    }
+    j.endArray();
+  }
+  j.endObject();
 }
 
 FinishReason mapFinish(std::string_view raw) {
@@ -100,6 +126,25 @@ void readUsage(const ojson& u, Usage& out) {
   if (const ojson* d = field(u, "completion_tokens_details")) {
     out.reasoningTokens = num(*d, "reasoning_tokens");
   }
+}
+
+void readUsage(simdjson::dom::element u, Usage& out) {
+  if (!u.is_object()) return;
+  out.present = true;
+  out.inputTokens = simdNumField(u, "prompt_tokens");
+  out.outputTokens = simdNumField(u, "completion_tokens");
+  out.totalTokens = simdNumField(u, "total_tokens", out.inputTokens + out.outputTokens);
+  if (simdjson::dom::element d; simdField(u, "prompt_tokens_details", d)) out.cachedTokens = simdNumField(d, "cached_tokens");
+  if (simdjson::dom::element d; simdField(u, "completion_tokens_details", d)) {
+    out.reasoningTokens = simdNumField(d, "reasoning_tokens");
+  }
+}
+
+// readAnyUsage() below over the DOM.
+void readAnyUsage(simdjson::dom::element j, Usage& out) {
+  simdjson::dom::element u, g;
+  if (simdField(j, "usage", u)) readUsage(u, out);
+  else if (simdField(j, "x_groq", g) && simdField(g, "usage", u)) readUsage(u, out);
 }
 
 void readAnyUsage(const ojson& j, Usage& out) {
@@ -225,22 +270,26 @@ class OpenAiStream : public StreamDecoder {
   }
 
  private:
-  // The common event (text or reasoning deltas; no usage, tool calls or error), read from
-  // simdjson's DOM without building nlohmann values: most of a streamed reply's events, and the
-  // per-chunk cost is what streaming pays. Anything else returns false having changed nothing,
-  // and the general path below handles it. Must mean exactly what that path means (the codec
-  // test feeds both the same random events).
+  // The common events (text, reasoning, refusal and tool-call deltas, usage; no error) read
+  // from simdjson's DOM without building nlohmann values: most of a streamed reply's events, and
+  // the per-chunk cost is what streaming pays. Anything else returns false having changed
+  // nothing, and the general path above handles it. Must mean exactly what that path means (the
+  // codec test feeds both the same random events).
   bool feedFast(std::string_view data, std::vector<StreamChunk>& out) {
+    simdjson::dom::element doc;
     simdjson::dom::object root;
-    if (!simdParseObject(data, root)) return false;
+    if (threadParser().parse(data.data(), data.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_object().get(root) != simdjson::SUCCESS) {
+      return false;
+    }
     std::string_view model;
     simdjson::dom::element choices;
-    bool haveChoices = false;
+    bool haveChoices = false, haveUsage = false;
     for (auto f : root) {  // duplicate keys: the last one counts, as in the general path
       if (f.key == "model") {
         model = simdStr(f.value);
       } else if (f.key == "usage" || f.key == "x_groq") {
-        if (!f.value.is_null()) return false;
+        haveUsage |= !f.value.is_null();  // "usage": null rides on every chunk
       } else if (f.key == "choices") {
         choices = f.value;
         haveChoices = f.value.is_array();
@@ -250,6 +299,8 @@ class OpenAiStream : public StreamDecoder {
     }
     struct Delta {
       std::string_view text, reasoning, refusal, finish;
+      simdjson::dom::array calls;
+      bool haveCalls = false;
     };
     Delta ds[4];
     size_t nd = 0;
@@ -272,17 +323,26 @@ class OpenAiStream : public StreamDecoder {
         simdjson::dom::object dobj;
         if (!haveDelta || delta.get_object().get(dobj) != simdjson::SUCCESS) continue;
         std::string_view rc, rs;
+        simdjson::dom::element calls;
+        bool haveCalls = false;
         for (auto f : dobj) {
           if (f.key == "content") d.text = simdStr(f.value);
           else if (f.key == "reasoning_content") rc = simdStr(f.value);
           else if (f.key == "reasoning") rs = simdStr(f.value);
           else if (f.key == "refusal") d.refusal = simdStr(f.value);
-          else if (f.key == "tool_calls" && f.value.is_array()) return false;
+          else if (f.key == "tool_calls") calls = f.value, haveCalls = true;
         }
         d.reasoning = rc.empty() ? rs : rc;
+        if (haveCalls && calls.get_array().get(d.calls) == simdjson::SUCCESS) {
+          d.haveCalls = true;
+          for (auto tc : d.calls) {
+            if (!fastCallReadable(tc)) return false;
+          }
+        }
       }
     }
     if (!model.empty() && model != resp_.model) resp_.model = model;
+    if (haveUsage) readAnyUsage(doc, resp_.usage);
     for (size_t i = 0; i < nd; ++i) {
       const Delta& d = ds[i];
       if (!d.text.empty() || !d.reasoning.empty() || !d.refusal.empty()) {
@@ -294,12 +354,53 @@ class OpenAiStream : public StreamDecoder {
         resp_.reasoning += d.reasoning;
       }
       refusal_ += d.refusal;
+      if (d.haveCalls) {
+        for (auto tc : d.calls) applyFastCall(tc, out);
+      }
       if (!d.finish.empty()) {
         resp_.rawFinishReason = d.finish;
         sawFinish_ = true;
       }
     }
     return true;
+  }
+
+  // A tool_calls[] entry the fast path reads as the general path does: its index a number that
+  // has an int64 value, its arguments a string (others are dumped by nlohmann there).
+  static bool fastCallReadable(simdjson::dom::element tc) {
+    simdjson::dom::element ix, fn, a;
+    if (simdField(tc, "index", ix) && ix.type() == simdjson::dom::element_type::DOUBLE &&
+        int64OrDefault(double(ix), INT64_MIN) == INT64_MIN) {
+      return false;
+    }
+    if (simdField(tc, "function", fn) && simdField(fn, "arguments", a) && !a.is_string()) return false;
+    return true;
+  }
+
+  // The general path's handling of one tool_calls[] entry (any shape: fields that are absent or
+  // of another type read as "" / no index).
+  void applyFastCall(simdjson::dom::element tc, std::vector<StreamChunk>& out) {
+    ToolCallDelta td;
+    td.id = simdStrField(tc, "id");
+    simdjson::dom::element ix;
+    if (simdField(tc, "index", ix) && ix.is_number()) {
+      // nlohmann's get<int64_t>(): an unsigned wraps, a double truncates (checked in range).
+      switch (ix.type()) {
+        case simdjson::dom::element_type::INT64: td.index = int64_t(ix); break;
+        case simdjson::dom::element_type::UINT64: td.index = static_cast<int64_t>(uint64_t(ix)); break;
+        default: td.index = static_cast<int64_t>(double(ix)); break;
+      }
+    } else {
+      if (!td.id.empty() && td.id != lastId_) ++lastIndex_;
+      td.index = std::max<int64_t>(lastIndex_, 0);
+    }
+    if (!td.id.empty()) lastId_ = td.id;
+    if (simdjson::dom::element fn; simdField(tc, "function", fn)) {
+      td.name = simdStrField(fn, "name");
+      if (simdjson::dom::element a; simdField(fn, "arguments", a)) td.argumentsDelta = simdStr(a);
+    }
+    calls_.apply(td);
+    out.emplace_back().toolCall = std::move(td);
   }
 
   std::string name() const { return compat_ ? "openai-compatible" : "openai"; }
@@ -316,92 +417,108 @@ class OpenAiStream : public StreamDecoder {
 }  // namespace
 
 WireRequest OpenAiCodec::encodeChat(const ChatRequest& req, const ProviderConfig& cfg) const {
-  ojson body = ojson::object();
-  body["model"] = req.model;
-  ojson msgs = ojson::array();
-  msgs.get_ref<ojson::array_t&>().reserve(req.messages.size());
-  for (const auto& m : req.messages) msgs.push_back(encodeMessage(m));
-  body["messages"] = std::move(msgs);
-  if (req.temperature) body["temperature"] = *req.temperature;
-  if (req.topP) body["top_p"] = *req.topP;
+  WireRequest w;
+  w.body.reserve(1024);
+  BodyWriter b(w.body, req.extra);
+  JsonOut& j = b.json();
+  if (b.field("model")) j.str(req.model);
+  if (b.field("messages")) {
+    j.beginArray();
+    for (const auto& m : req.messages) writeMessage(j, m);
+    j.endArray();
+  }
+  if (req.temperature && b.field("temperature")) j.number(*req.temperature);
+  if (req.topP && b.field("top_p")) j.number(*req.topP);
   if (req.maxTokens) {
     bool mct = compatible_ ? cfg.useMaxCompletionTokens : true;
-    body[mct ? "max_completion_tokens" : "max_tokens"] = *req.maxTokens;
+    if (b.field(mct ? "max_completion_tokens" : "max_tokens")) j.integer(*req.maxTokens);
   }
-  if (!req.stop.empty()) body["stop"] = req.stop;
-  if (req.seed) body["seed"] = *req.seed;
+  if (!req.stop.empty() && b.field("stop")) {
+    j.beginArray();
+    for (const auto& s : req.stop) j.str(s);
+    j.endArray();
+  }
+  if (req.seed && b.field("seed")) j.integer(*req.seed);
   if (!req.tools.empty()) {
-    ojson tools = ojson::array();
-    for (const auto& t : req.tools) {
-      ojson fn = {{"name", t.name}};
-      if (!t.description.empty()) fn["description"] = t.description;
-      fn["parameters"] = toOjson(t.parameters);
-      ojson tool = ojson::object();
-      tool["type"] = "function";
-      tool["function"] = std::move(fn);
-      tools.push_back(std::move(tool));
+    if (b.field("tools")) {
+      j.beginArray();
+      for (const auto& t : req.tools) {
+        j.beginObject().key("type").str("function").key("function").beginObject().key("name").str(t.name);
+        if (!t.description.empty()) j.key("description").str(t.description);
+        j.key("parameters").value(t.parameters).endObject().endObject();
+      }
+      j.endArray();
     }
-    body["tools"] = std::move(tools);
-    if (!req.toolChoice.mode.empty()) {
+    if (!req.toolChoice.mode.empty() && b.field("tool_choice")) {
       if (req.toolChoice.mode == "tool") {
-        body["tool_choice"] = {{"type", "function"}, {"function", {{"name", req.toolChoice.name}}}};
+        j.beginObject().key("type").str("function").key("function").beginObject();
+        j.key("name").str(req.toolChoice.name).endObject().endObject();
       } else {
-        body["tool_choice"] = req.toolChoice.mode;
+        j.str(req.toolChoice.mode);
       }
     }
-    if (req.parallelToolCalls) body["parallel_tool_calls"] = *req.parallelToolCalls;
+    if (req.parallelToolCalls && b.field("parallel_tool_calls")) j.boolean(*req.parallelToolCalls);
   }
   if (!req.responseSchema.isNull()) {
-    body["response_format"] = {
-        {"type", "json_schema"},
-        {"json_schema", {{"name", req.responseSchemaName}, {"schema", toOjson(req.responseSchema)}}}};
-  } else if (req.jsonMode) {
-    body["response_format"] = {{"type", "json_object"}};
+    if (b.field("response_format")) {
+      j.beginObject().key("type").str("json_schema").key("json_schema").beginObject();
+      j.key("name").str(req.responseSchemaName).key("schema").value(req.responseSchema);
+      j.endObject().endObject();
+    }
+  } else if (req.jsonMode && b.field("response_format")) {
+    j.beginObject().key("type").str("json_object").endObject();
   }
-  body["stream"] = req.stream;
-  if (req.stream && cfg.streamUsage) body["stream_options"] = {{"include_usage", true}};
-  mergeExtra(body, req.extra);
+  if (b.field("stream")) j.boolean(req.stream);
+  if (req.stream && cfg.streamUsage && b.field("stream_options")) {
+    j.beginObject().key("include_usage").boolean(true).endObject();
+  }
+  b.finish();
 
-  WireRequest w;
   w.url = joinUrl(cfg.baseUrl.empty() ? defaultBaseUrl(kind()) : cfg.baseUrl, "/chat/completions");
   w.headers.emplace_back("Content-Type", "application/json");
   if (!cfg.apiKey.empty()) w.headers.emplace_back("Authorization", "Bearer " + cfg.apiKey);
   for (const auto& h : cfg.headers) w.headers.push_back(h);
-  w.body = dumpJson(body);
   w.framing = req.stream ? Framing::kSse : Framing::kJson;
   return w;
 }
 
+// Read from simdjson's DOM straight into the response: no nlohmann tree (the reply is parsed
+// once; tool arguments given as objects become Values directly). The DOM rather than simdjson's
+// on-demand API because a repeated key must resolve to its last value, as the stream decoder's
+// reference path (nlohmann's tree) resolves it, and on-demand reads forward only.
 ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
   std::string nm(kind());
   if (auto e = inBandError(nm, body)) throw Exception(*e);
-  ojson j = parseOjson(body, nm + " response");
+  std::string scratch;
+  simdjson::dom::element j = parseReply(body, nm + " response", scratch);
   ChatResponse r;
-  std::string refusal;
-  r.model = str(j, "model");
+  r.model = simdStrField(j, "model");
   readAnyUsage(j, r.usage);
-  const ojson* choices = field(j, "choices");
-  if (!choices || !choices->is_array() || choices->empty()) {
+  simdjson::dom::element choices;
+  simdjson::dom::array ca;
+  if (!simdField(j, "choices", choices) || choices.get_array().get(ca) != simdjson::SUCCESS || ca.size() == 0) {
     fail(codes::kProviderError, nm + " response has no choices");
   }
-  const ojson& c = (*choices)[0];
-  if (const ojson* m = field(c, "message")) {
-    r.text = str(*m, "content");
-    r.reasoning = str(*m, "reasoning_content");
-    if (r.reasoning.empty()) r.reasoning = str(*m, "reasoning");
-    refusal = str(*m, "refusal");
-    if (const ojson* tcs = field(*m, "tool_calls"); tcs && tcs->is_array()) {
-      for (const auto& tc : *tcs) {
+  simdjson::dom::element c = ca.at(0).value_unsafe();
+  std::string_view refusal;
+  if (simdjson::dom::element m; simdField(c, "message", m)) {
+    r.text = simdStrField(m, "content");
+    r.reasoning = simdStrField(m, "reasoning_content");
+    if (r.reasoning.empty()) r.reasoning = simdStrField(m, "reasoning");
+    refusal = simdStrField(m, "refusal");
+    simdjson::dom::element tcs;
+    if (simdField(m, "tool_calls", tcs) && tcs.is_array()) {
+      for (auto tc : simdjson::dom::array(tcs)) {
         ToolCall call;
-        call.id = str(tc, "id");
-        if (const ojson* fn = field(tc, "function")) {
-          call.name = str(*fn, "name");
-          if (const ojson* a = field(*fn, "arguments")) {
-            if (a->is_string()) {
-              call.rawArguments = a->get<std::string>();
+        call.id = simdStrField(tc, "id");
+        if (simdjson::dom::element fn; simdField(tc, "function", fn)) {
+          call.name = simdStrField(fn, "name");
+          if (simdjson::dom::element a; simdField(fn, "arguments", a)) {
+            if (a.is_string()) {
+              call.rawArguments = simdStr(a);
               call.arguments = parseToolArguments(call.rawArguments, &call.argumentsError);
-            } else if (a->is_object()) {
-              call.arguments = fromOjson(*a);
+            } else if (a.is_object()) {
+              call.arguments = simdToValue(a);
             }
           }
         }
@@ -409,9 +526,9 @@ ChatResponse OpenAiCodec::decodeChat(std::string_view body) const {
       }
     }
   }
-  r.rawFinishReason = str(c, "finish_reason");
+  r.rawFinishReason = simdStrField(c, "finish_reason");
   r.finishReason = mapFinish(r.rawFinishReason);
-  applyRefusal(r, refusal);
+  applyRefusal(r, std::string(refusal));
   finalize(r, nm);
   return r;
 }

@@ -73,4 +73,23 @@ std::string joinUrl(std::string_view base, std::string_view path);
 // Adds extra body fields from req.extra (object) on top of `body`.
 void mergeExtra(ojson& body, const Value& extra);
 
+// The top level of a request body written straight to text (JsonOut), with req.extra merged as
+// mergeExtra() merges it into a tree: an extra field the codec also writes takes its value in
+// the codec's place, the others follow at the end in extra's order.
+class BodyWriter {
+ public:
+  BodyWriter(std::string& out, const Value& extra);
+  // Writes the key of member `name` and returns true for the caller to write its value; when
+  // extra has that field, writes extra's value instead and returns false.
+  bool field(std::string_view name);
+  // The remaining extra fields and the closing brace.
+  void finish();
+  JsonOut& json() { return j_; }
+
+ private:
+  JsonOut j_;
+  const Object* extra_ = nullptr;
+  std::vector<std::string_view> used_;
+};
+
 }  // namespace llmspell::llm

@@ -1,6 +1,7 @@
 // Value <-> ordered JSON and the small parsing helpers the codecs share.
 #include "llm/json_util.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 #include <sodium.h>
@@ -95,7 +96,14 @@ ojson fromSimd(simdjson::dom::element e) {
 
 }  // namespace
 
+namespace {
+thread_local uint64_t parseCount = 0;
+}  // namespace
+
+uint64_t parseOjsonCount() { return parseCount; }
+
 ojson parseOjson(std::string_view text, std::string_view what) {
+  ++parseCount;
   {
     // parse() copies the text into the parser's own padded buffer, reused between calls.
     simdjson::dom::element doc;
@@ -175,9 +183,9 @@ bool parseDataUrl(std::string_view url, std::string& mediaType, std::string& byt
 
 namespace {
 
-void dumpString(const std::string& s, std::string& out) {
+void dumpString(std::string_view s, std::string& out) {
   if (!isValidUtf8(s)) {
-    out += ojson(s).dump();  // throws nlohmann's own error, as j.dump() would
+    out += ojson(std::string(s)).dump();  // throws nlohmann's own error, as j.dump() would
     return;
   }
   out += '"';
@@ -185,7 +193,7 @@ void dumpString(const std::string& s, std::string& out) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s, run, i - run);
+    out.append(s.substr(run, i - run));
     run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
@@ -202,7 +210,7 @@ void dumpString(const std::string& s, std::string& out) {
       }
     }
   }
-  out.append(s, run, std::string::npos);
+  out.append(s.substr(run));
   out += '"';
 }
 
@@ -248,6 +256,120 @@ std::string dumpJson(const ojson& j) {
   out.reserve(4096);
   dumpValue(j, out);
   return out;
+}
+
+void writeJsonString(std::string_view s, std::string& out) { dumpString(s, out); }
+
+JsonOut& JsonOut::key(std::string_view k) {
+  sep();
+  dumpString(k, out_);
+  out_ += ':';
+  comma_ = false;
+  return *this;
+}
+
+JsonOut& JsonOut::str(std::string_view s) {
+  sep();
+  dumpString(s, out_);
+  return *this;
+}
+
+JsonOut& JsonOut::integer(int64_t n) {
+  sep();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonOut& JsonOut::number(double d) {
+  sep();
+  out_ += ojson(d).dump();  // nlohmann's float form, so the bytes stay what the tree gave
+  return *this;
+}
+
+JsonOut& JsonOut::boolean(bool b) {
+  sep();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+
+JsonOut& JsonOut::null() {
+  sep();
+  out_ += "null";
+  return *this;
+}
+
+JsonOut& JsonOut::raw(std::string_view json) {
+  sep();
+  out_ += json;
+  return *this;
+}
+
+JsonOut& JsonOut::value(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kNull: return null();
+    case ValueKind::kBool: return boolean(v.asBool());
+    case ValueKind::kInt: return integer(v.asInt());
+    case ValueKind::kDouble: return number(v.asDouble());
+    case ValueKind::kString: return str(v.asString());
+    case ValueKind::kBytes: return str(base64Encode(v.asBytes().data));
+    case ValueKind::kArray:
+      beginArray();
+      for (const auto& x : v.asArray()) value(x);
+      return endArray();
+    case ValueKind::kObject:
+      beginObject();
+      for (const auto& [k, x] : v.asObject()) key(k).value(x);
+      return endObject();
+    default:
+      fail(codes::kInvalidArgument, "cannot send a " + std::string(v.kindName()) + " to a model");
+  }
+}
+
+std::string valueJson(const Value& v) {
+  std::string out;
+  JsonOut(out).value(v);
+  return out;
+}
+
+Value simdToValue(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      auto o = std::make_shared<Object>();
+      // set(): a repeated key keeps its first place and takes the last value, as in the tree.
+      for (auto f : simdjson::dom::object(e)) o->set(std::string(f.key), simdToValue(f.value));
+      return Value(std::move(o));
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      simdjson::dom::array arr(e);
+      std::vector<Value> items;
+      items.reserve(arr.size());
+      for (auto x : arr) items.push_back(simdToValue(x));
+      return Value::array(std::move(items));
+    }
+    case simdjson::dom::element_type::STRING: return Value(std::string(std::string_view(e)));
+    case simdjson::dom::element_type::INT64: return Value(int64_t(e));
+    case simdjson::dom::element_type::UINT64: {
+      uint64_t u = uint64_t(e);
+      if (u <= static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<int64_t>(u));
+      return Value(static_cast<double>(u));
+    }
+    case simdjson::dom::element_type::DOUBLE: return Value(double(e));
+    case simdjson::dom::element_type::BOOL: return Value(bool(e));
+    case simdjson::dom::element_type::NULL_VALUE: return Value();
+  }
+  return Value();
+}
+
+simdjson::dom::element parseReply(std::string_view text, std::string_view what, std::string& scratch) {
+  simdjson::dom::element doc;
+  if (threadParser().parse(text.data(), text.size()).get(doc) == simdjson::SUCCESS) return doc;
+  scratch = parseOjson(text, what).dump();
+  if (threadParser().parse(scratch).get(doc) != simdjson::SUCCESS) {
+    fail(codes::kProviderError, "malformed JSON in " + std::string(what));
+  }
+  return doc;
 }
 
 }  // namespace llmspell::llm

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "llmspell/core/value.hpp"
+
 namespace llmspell::llm {
 
 inline std::string_view simdStr(simdjson::dom::element e) {
@@ -45,5 +47,36 @@ inline simdjson::dom::parser& threadParser() {
 inline bool simdParseObject(std::string_view data, simdjson::dom::object& out) {
   return threadParser().parse(data.data(), data.size()).get_object().get(out) == simdjson::SUCCESS;
 }
+
+// The last value of `key` when `e` is an object holding it and that value is not null: json_util's
+// field() over the same text (duplicate keys resolve to the last, as in the tree).
+inline bool simdField(simdjson::dom::element e, std::string_view key, simdjson::dom::element& out) {
+  simdjson::dom::object o;
+  if (e.get_object().get(o) != simdjson::SUCCESS) return false;
+  bool found = false;
+  for (auto f : o) {
+    if (f.key == key) out = f.value, found = true;
+  }
+  return found && !out.is_null();
+}
+// str(j, key) and num(j, key, dflt) over the DOM.
+inline std::string_view simdStrField(simdjson::dom::element e, std::string_view key) {
+  simdjson::dom::element v;
+  return simdField(e, key, v) ? simdStr(v) : std::string_view();
+}
+inline int64_t simdNumField(simdjson::dom::element e, std::string_view key, int64_t dflt = 0) {
+  simdjson::dom::element v;
+  return simdField(e, key, v) ? simdNum(v, dflt) : dflt;
+}
+
+// A DOM value as a Value: what fromOjson(parseOjson(text)) gives for the same text (key order
+// and the last of duplicate keys kept, integers past int64 as doubles).
+Value simdToValue(simdjson::dom::element e);
+
+// Parses a whole reply body with threadParser(). Text simdjson refuses goes through nlohmann
+// (parseOjson: malformed text fails there with its usual provider_error naming `what`); what
+// nlohmann accepts but simdjson does not (integers past 64 bits, 1e400) is re-read from
+// nlohmann's own dump of it, kept in `scratch`.
+simdjson::dom::element parseReply(std::string_view text, std::string_view what, std::string& scratch);
 
 }  // namespace llmspell::llm

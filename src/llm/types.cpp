@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "llm/json_util.hpp"
+#include "llm/simd_util.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
 
@@ -151,6 +152,18 @@ std::vector<ToolCall> ToolCallAssembler::finish() const {
 Value parseToolArguments(std::string_view text, std::string* error) {
   auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return Value::object();
+  {
+    // Straight to a Value with simdjson; its own parser, because callers read tool arguments
+    // while holding a reply parsed with threadParser(). Text it refuses goes to nlohmann below,
+    // so the error messages are what they always were.
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(text.data(), text.size()).get(doc) == simdjson::SUCCESS) {
+      if (doc.is_object()) return simdToValue(doc);
+      if (error) *error = "tool arguments are not a JSON object";
+      return Value::object();
+    }
+  }
   try {
     auto j = ojson::parse(text.begin(), text.end());
     if (j.is_object()) return fromOjson(j);

@@ -741,8 +741,10 @@ void expectFastPathMatchesGeneral(const std::function<std::unique_ptr<StreamDeco
   auto describe = [](const std::vector<StreamChunk>& cs) {
     std::string s;
     for (const auto& c : cs) {
-      s += "[" + c.text + "|" + c.reasoning + "|";
+      s += "[" + c.text + "|" + c.reasoning + "|" + c.refusal + "|";
       if (c.toolCall) s += std::to_string(c.toolCall->index) + c.toolCall->id + c.toolCall->name + c.toolCall->argumentsDelta;
+      s += "|";
+      if (c.serverTool) s += std::to_string(c.serverTool->index) + c.serverTool->id + c.serverTool->name + c.serverTool->argumentsDelta;
       s += "]";
     }
     return s;
@@ -756,11 +758,17 @@ void expectFastPathMatchesGeneral(const std::function<std::unique_ptr<StreamDeco
                       std::to_string(r.usage.reasoningTokens) + "|" + std::to_string(r.usage.cachedTokens) + "|" +
                       std::to_string(r.usage.totalTokens) + "|" + std::to_string(r.toolCalls.size()) + "|" +
                       std::to_string(r.message.parts.size());
-      for (const auto& c : r.toolCalls) s += "|" + c.id + c.name + c.rawArguments;
+      auto call = [](const ToolCall& c) {
+        return c.id + "," + c.name + "," + c.rawArguments + "," + toJsonText(c.arguments) + "," + c.argumentsError +
+               "," + c.signature;
+      };
+      for (const auto& c : r.toolCalls) s += "|" + call(c);
       for (const auto& p : r.message.parts) {
         s += '|';
         s += std::to_string(static_cast<int>(p.kind)) + ":" + p.text + ":" + p.signature;
+        if (p.kind == ContentPart::Kind::kToolCall) s += ":" + call(p.call);
       }
+      s += "|" + toJsonText(r.raw) + "|" + r.refusal;
       return s;
     } catch (const Exception& e) {
       return "error " + e.error().code + ": " + e.error().message;
@@ -832,6 +840,23 @@ TEST(OpenAiCodec, StreamFastPathMatchesGeneralPath) {
       R"({"choices":[{"index":0.0,"delta":{"content":"float index"}},{"index":"0","delta":{"content":"string index"}}]})",
       R"({"choices":[{"index":0,"delta":"not an object"},7,null,{"index":0,"delta":{"content":null,"reasoning_content":5}}]})",
       R"({"choices":{"index":0},"usage":null,"x_groq":null})",
+      // Tool-call deltas (read by the fast path too): a call's head, argument fragments by
+      // index, a second call, calls without index (compat layers), odd shapes.
+      R"({"id":"x","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]})",
+      R"({"id":"x","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]},"finish_reason":null}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ty\": \"Par\u00e9s\"}"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"add","arguments":"{\"a\":2,"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"\"b\":3}"}},{"index":0,"function":{"arguments":""}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"id":"call_c","function":{"name":"f","arguments":"{}"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"{\"x\":1}"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"g","arguments":{"as":"object"}}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[1,null,"x",[],{"index":"0","id":7,"function":"f"},{"index":2.5,"function":null}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":{"index":0}}},{"index":0,"delta":{"tool_calls":[{"index":3,"id":"d","function":{"name":"h"}}],"tool_calls":null}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"first","tool_calls":[{"index":0,"id":"e","function":{"name":"n","arguments":"[1"}}]},"finish_reason":"tool_calls"}]})",
+      R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":null})",
+      R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}})",
+      R"({"choices":[],"usage":7,"x_groq":{"usage":{"prompt_tokens":5,"total_tokens":6}}})",
+      R"({"choices":[],"usage":null,"x_groq":{"usage":{"prompt_tokens":5,"completion_tokens":1.5}},"usage":{"total_tokens":3},"usage":null})",
       R"([DONE])"};
   expectFastPathMatchesGeneral([](bool fast, int round) { return openAiStreamDecoder(round % 2 == 1, fast); }, seeds);
 }
@@ -854,7 +879,12 @@ TEST(GeminiCodec, StreamFastPathMatchesGeneralPath) {
       R"({"candidates":[{"content":{"parts":[1,null,{"other":1},{"text":5},{"text":"ok"}]}}]})",
       R"({"candidates":[{"content":null,"finishReason":"SAFETY"}],"usageMetadata":null})",
       R"({"candidates":[{"content":{"parts":[{"text":"t"}]}}],"object":"error","message":"m"})",
-      R"({"candidates":[{"content":{"parts":[{"text":"u"}]}}],"usageMetadata":{"totalTokenCount":"x","promptTokenCount":1.9}})"};
+      R"({"candidates":[{"content":{"parts":[{"text":"u"}]}}],"usageMetadata":{"totalTokenCount":"x","promptTokenCount":1.9}})",
+      // Function calls (whole, one part each; read by the fast path too).
+      R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris","days":3,"deep":{"a":[1,2.5,null,true]}}}}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":5},"modelVersion":"gemini-2.5-flash"})",
+      R"({"candidates":[{"content":{"parts":[{"text":"before "},{"functionCall":{"id":"fc1","name":"add","args":{"a":2,"b":3}},"thoughtSignature":"SIG3"},{"text":" after"}]}}]})",
+      R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"f"},"thought":true,"text":"ignored"},{"functionCall":7},{"functionCall":{"name":"g","args":[1]}}]}}]})",
+      R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"k":"\u00e9\n\"q\"","k":"dup"}},"functionCall":null,"text":"t"}]},"finishReason":"STOP"}]})"};
   expectFastPathMatchesGeneral([](bool fast, int) { return geminiStreamDecoder(fast); }, seeds);
 }
 
@@ -876,7 +906,22 @@ TEST(AnthropicCodec, StreamFastPathMatchesGeneralPath) {
       R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}})",
       R"({"type":"ping"})",
       R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})",
-      R"({"type":"message_stop"})"};
+      R"({"type":"message_stop"})",
+      // Tool calls: blocks starting (client tool_use, text, thinking, server tools) and their
+      // input deltas (read by the fast path too).
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"ris\u00e9\"}"}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}})",
+      R"({"type":"content_block_delta","index":5,"delta":{"type":"input_json_delta","partial_json":"{}"}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Hi"}})",
+      R"({"type":"content_block_start","index":3,"content_block":{"type":"thinking","thinking":"th","text":"no"}})",
+      R"({"type":"content_block_start","index":4,"content_block":{"type":"server_tool_use","id":"srv_1","name":"web_search","input":{}}})",
+      R"({"type":"content_block_delta","index":4,"delta":{"type":"input_json_delta","partial_json":"{\"query\":\"x\"}"}})",
+      R"({"type":"content_block_start","index":6,"content_block":{"type":"web_search_tool_result","tool_use_id":"srv_1","content":[]}})",
+      R"({"type":"content_block_start","index":2,"content_block":null})",
+      R"({"type":"content_block_start","content_block":"odd","content_block":{"type":"tool_use","id":7,"name":["f"]}})",
+      R"({"type":"content_block_delta","index":3,"delta":{"type":"signature_delta","signature":"SIG","signature":5}})"};
   expectFastPathMatchesGeneral([](bool fast, int) { return anthropicStreamDecoder(fast); }, seeds,
                                {"content_block_delta", "message_delta", "message"});
 }
@@ -891,8 +936,292 @@ TEST(OllamaCodec, StreamFastPathMatchesGeneralPath) {
       R"({"message":null,"done":"true"})",
       R"({"error":"model not found"})",
       R"({"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":5})",
-      R"({"model":"llama3.2","done":true,"done_reason":"length","eval_count":7})"};
+      R"({"model":"llama3.2","done":true,"done_reason":"length","eval_count":7})",
+      R"({"done":true,"done":false,"eval_count":null,"prompt_eval_count":2.5,"message":{"content":"not done"}})",
+      R"({"done":false,"done":true,"done_reason":5,"eval_count":1e300,"prompt_eval_count":null,"done_reason":"stop"})",
+      // Tool calls (whole; read by the fast path too).
+      R"({"model":"llama3.2","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Par\u00e9s","n":[1,2.5,null,{"d":true}]}}},{"id":"c2","function":{"index":1,"name":"add","arguments":{"a":2,"b":3}}}]},"done":false})",
+      R"({"message":{"content":"text too","tool_calls":[{"function":{"name":"s","arguments":"{\"as\":\"string\"}"}},{"function":{"name":"bad","arguments":"{not json"}},{"function":{"name":"arr","arguments":"[1]"}}]},"done":false})",
+      R"({"message":{"tool_calls":[1,null,{"function":null},{"function":{"arguments":7}},{"id":5,"function":{"name":"f","arguments":{"k":1,"k":2}}}]}})",
+      R"({"message":{"tool_calls":{"function":{"name":"not an array"}},"content":"c"}})",
+      R"({"model":"llama3.2","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"last","arguments":{}}}]},"done":true,"done_reason":"stop","eval_count":3})"};
   expectFastPathMatchesGeneral([](bool fast, int) { return ollamaStreamDecoder(fast); }, seeds);
+}
+
+// Streamed tool calls as each provider sends them (providers.md shapes) are read by the stream
+// fast paths alone: no event of these streams is parsed a second time into an nlohmann tree
+// (which is what the general path costs), and the calls come out whole.
+TEST(StreamFastPath, ToolCallStreamsOfEveryProtocolNeedNoSecondParse) {
+  struct Case {
+    std::string kind;
+    std::vector<Event> events;
+  };
+  std::vector<Case> cases = {
+      {"openai",
+       {{"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_0","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_1","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"}}]},"finish_reason":null}]})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":null})"},
+        {"message", R"({"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13,"prompt_tokens_details":{"cached_tokens":0}}})"},
+        {"message", "[DONE]"}}},
+      {"anthropic",
+       {{"content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_0","name":"get_weather","input":{}}})"},
+        {"content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}})"},
+        {"content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"city\":"}})"},
+        {"content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}})"},
+        {"content_block_start", R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"add","input":{}}})"},
+        {"content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\":2,\"b\":3}"}})"}}},
+      {"gemini",
+       {{"message", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"S"}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash"})"},
+        {"message", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"add","args":{"a":2,"b":3}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":5,"totalTokenCount":17},"modelVersion":"gemini-2.5-flash"})"}}},
+      {"ollama",
+       {{"", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}},{"function":{"name":"add","arguments":{"a":2,"b":3}}}]},"done":false})"},
+        {"", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":12,"eval_count":5})"}}},
+  };
+  for (const auto& c : cases) {
+    auto dec = codecFor(c.kind).streamDecoder();
+    std::vector<StreamChunk> out;
+    uint64_t before = parseOjsonCount();
+    for (const auto& e : c.events) dec->feed(e.event, e.data, out);
+    EXPECT_EQ(parseOjsonCount(), before) << c.kind << ": a tool-call event took the general path";
+    std::map<int64_t, std::string> args;
+    for (const auto& ch : out) {
+      if (ch.toolCall) args[ch.toolCall->index] += ch.toolCall->argumentsDelta;
+    }
+    EXPECT_EQ(args[0], R"({"city":"Paris"})") << c.kind;
+    EXPECT_EQ(args[1], R"({"a":2,"b":3})") << c.kind;
+  }
+}
+
+// Whole (non-stream) replies are read from simdjson's DOM straight into the response: no
+// nlohmann tree (OpenAI, Gemini and Ollama; Anthropic replies still go through one).
+TEST(ReplyDecoding, RepliesNeedNoTree) {
+  struct Case {
+    std::string kind, body;
+  };
+  std::vector<Case> cases = {
+      {"openai", R"({"id":"c","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_0","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_1","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}})"},
+      {"gemini", R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}},{"functionCall":{"name":"add","args":{"a":2,"b":3}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"totalTokenCount":13},"modelVersion":"gemini-2.5-flash"})"},
+      {"ollama", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}},{"function":{"name":"add","arguments":{"a":2,"b":3}}}]},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":4})"},
+  };
+  for (const auto& c : cases) {
+    uint64_t before = parseOjsonCount();
+    ChatResponse r = codecFor(c.kind).decodeChat(c.body);
+    EXPECT_EQ(parseOjsonCount(), before) << c.kind;
+    ASSERT_EQ(r.toolCalls.size(), 2u) << c.kind;
+    EXPECT_EQ(toJsonText(r.toolCalls[0].arguments), R"({"city":"Paris"})") << c.kind;
+    EXPECT_EQ(toJsonText(r.toolCalls[1].arguments), R"({"a":2,"b":3})") << c.kind;
+    EXPECT_EQ(r.finishReason, FinishReason::kToolCalls) << c.kind;
+    EXPECT_EQ(r.usage.inputTokens, 9) << c.kind;
+    EXPECT_EQ(r.usage.totalTokens, 13) << c.kind;
+  }
+  // What simdjson refuses but nlohmann reads (a number past 64 bits) still decodes.
+  ChatResponse big = codecFor("openai").decodeChat(
+      R"({"model":"m","choices":[{"message":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":123456789012345678901234567890}})");
+  EXPECT_EQ(big.text, "ok");
+  EXPECT_EQ(big.usage.inputTokens, 0);
+  EXPECT_THROW(codecFor("openai").decodeChat("{\"choices\": ["), Exception);
+}
+
+// The old tree encoder of OpenAI request bodies (ordered_json built, then dumped), kept as the
+// reference the direct writer must match byte for byte.
+ojson treeArguments(const ToolCall& c) {
+  if (!c.rawArguments.empty() && c.argumentsError.empty()) return c.rawArguments;
+  return dumpJson(toOjson(c.arguments.isNull() ? Value::object() : c.arguments));
+}
+
+ojson treeMessage(const Message& m) {
+  ojson o = ojson::object();
+  if (m.role == Role::kTool) {
+    for (const auto& p : m.parts) {
+      if (p.kind != ContentPart::Kind::kToolResult) continue;
+      o["role"] = "tool";
+      o["tool_call_id"] = p.toolCallId;
+      o["content"] = p.text;
+      return o;
+    }
+    throw std::runtime_error("a tool message needs a tool result");
+  }
+  o["role"] = std::string(roleName(m.role));
+  bool hasImage = false;
+  for (const auto& p : m.parts) hasImage |= p.kind == ContentPart::Kind::kImage;
+  if (hasImage) {
+    ojson parts = ojson::array();
+    for (const auto& p : m.parts) {
+      if (p.kind == ContentPart::Kind::kText) {
+        parts.push_back({{"type", "text"}, {"text", p.text}});
+      } else if (p.kind == ContentPart::Kind::kImage) {
+        std::string url = !p.url.empty() ? p.url
+                                         : "data:" + (p.mediaType.empty() ? std::string("image/png") : p.mediaType) +
+                                               ";base64," + base64Encode(p.data);
+        parts.push_back({{"type", "image_url"}, {"image_url", {{"url", url}}}});
+      }
+    }
+    o["content"] = std::move(parts);
+  } else {
+    auto calls = m.toolCalls();
+    std::string text = m.text();
+    if (m.role == Role::kAssistant && !calls.empty() && text.empty()) {
+      o["content"] = nullptr;
+    } else {
+      o["content"] = std::move(text);
+    }
+    if (!calls.empty()) {
+      ojson tcs = ojson::array();
+      for (const auto& c : calls) {
+        tcs.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", treeArguments(c)}}}});
+      }
+      o["tool_calls"] = std::move(tcs);
+    }
+  }
+  return o;
+}
+
+std::string treeOpenAiBody(const ChatRequest& req, const ProviderConfig& cfg, bool compatible) {
+  ojson body = ojson::object();
+  body["model"] = req.model;
+  ojson msgs = ojson::array();
+  for (const auto& m : req.messages) msgs.push_back(treeMessage(m));
+  body["messages"] = std::move(msgs);
+  if (req.temperature) body["temperature"] = *req.temperature;
+  if (req.topP) body["top_p"] = *req.topP;
+  if (req.maxTokens) {
+    bool mct = compatible ? cfg.useMaxCompletionTokens : true;
+    body[mct ? "max_completion_tokens" : "max_tokens"] = *req.maxTokens;
+  }
+  if (!req.stop.empty()) body["stop"] = req.stop;
+  if (req.seed) body["seed"] = *req.seed;
+  if (!req.tools.empty()) {
+    ojson tools = ojson::array();
+    for (const auto& t : req.tools) {
+      ojson fn = {{"name", t.name}};
+      if (!t.description.empty()) fn["description"] = t.description;
+      fn["parameters"] = toOjson(t.parameters);
+      ojson tool = ojson::object();
+      tool["type"] = "function";
+      tool["function"] = std::move(fn);
+      tools.push_back(std::move(tool));
+    }
+    body["tools"] = std::move(tools);
+    if (!req.toolChoice.mode.empty()) {
+      if (req.toolChoice.mode == "tool") {
+        body["tool_choice"] = {{"type", "function"}, {"function", {{"name", req.toolChoice.name}}}};
+      } else {
+        body["tool_choice"] = req.toolChoice.mode;
+      }
+    }
+    if (req.parallelToolCalls) body["parallel_tool_calls"] = *req.parallelToolCalls;
+  }
+  if (!req.responseSchema.isNull()) {
+    body["response_format"] = {
+        {"type", "json_schema"},
+        {"json_schema", {{"name", req.responseSchemaName}, {"schema", toOjson(req.responseSchema)}}}};
+  } else if (req.jsonMode) {
+    body["response_format"] = {{"type", "json_object"}};
+  }
+  body["stream"] = req.stream;
+  if (req.stream && cfg.streamUsage) body["stream_options"] = {{"include_usage", true}};
+  mergeExtra(body, req.extra);
+  return dumpJson(body);
+}
+
+TEST(OpenAiCodec, DirectRequestWriterMatchesTheTreeByteForByte) {
+  std::vector<ChatRequest> reqs;
+  ChatRequest base = weatherRequest();
+  reqs.push_back(base);
+  {
+    ChatRequest r = base;  // the whole tool round trip, numbers, stop words, streaming
+    r.messages = toolHistory();
+    r.messages[1].parts[1].call.rawArguments = R"({"ticker": "AAPL"})";  // raw text kept as sent
+    r.temperature = 0.7;
+    r.topP = 1.0;
+    r.maxTokens = 256;
+    r.seed = -42;
+    r.stop = {"\n\n", "END", "\xE2\x80\x94"};
+    r.stream = true;
+    r.toolChoice = {"tool", "get_weather"};
+    r.parallelToolCalls = false;
+    reqs.push_back(r);
+  }
+  {
+    ChatRequest r;  // unicode, control characters, quotes, escapes; a schema; extras
+    r.model = "gpt-4o";
+    r.messages = {Message::system("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80 \"quoted\" back\\slash"),
+                  Message::user(std::string("ctl \x01\x1f\b\f\n\r\t\x7f nul:") + std::string(1, '\0') + "end"),
+                  Message::assistant("")};
+    r.temperature = 1e-7;
+    r.topP = 0.1 + 0.2;
+    r.responseSchema = parseJson(R"({"type":"object","properties":{"n":{"type":"number","minimum":-1.5e300,"maximum":18446744073709551615},"s":{"enum":["a\u0000b",""]}},"required":["n"]})");
+    r.responseSchemaName = "answer";
+    r.extra = parseJson(R"({"temperature":0.25,"user":"u-1","metadata":{"k":[1,2.5,null,true,{}]},"stream":true,"logit_bias":{}})");
+    reqs.push_back(r);
+  }
+  {
+    ChatRequest r;  // images by URL and by bytes; json mode; tool choice modes
+    r.model = "gpt-4o-mini";
+    Message u = Message::user("what is in these?");
+    ContentPart byUrl;
+    byUrl.kind = ContentPart::Kind::kImage;
+    byUrl.url = "https://example.com/a.png";
+    ContentPart byBytes;
+    byBytes.kind = ContentPart::Kind::kImage;
+    byBytes.data = std::string("\x89PNG\r\n\x1a\n\0\xff", 10);
+    byBytes.mediaType = "image/jpeg";
+    ContentPart noType = byBytes;
+    noType.mediaType.clear();
+    u.parts.push_back(byUrl);
+    u.parts.push_back(byBytes);
+    u.parts.push_back(noType);
+    u.parts.push_back(ContentPart::textPart("and this text"));
+    r.messages = {u};
+    r.jsonMode = true;
+    r.tools = {{"no_desc", "", Value()}, {"bytes", "params with bytes and floats",
+               Value::object({{"b", Bytes{std::string("\0\x01\xfe", 3)}}, {"f", 3.0}, {"neg", -0.5}, {"big", 1e300}})}};
+    r.toolChoice = {"required", ""};
+    reqs.push_back(r);
+  }
+  {
+    ChatRequest r;  // an assistant turn with text and calls (arguments with no raw text, a bad raw)
+    r.model = "m";
+    Message a = Message::assistant("Let me check.");
+    ToolCall c1{"c1", "f", Value::object({{"x", 1}, {"y", Value::array({Value("s"), Value(2.5)})}})};
+    ToolCall c2{"c2", "g", Value()};
+    ToolCall c3{"c3", "h", Value::object()};
+    c3.rawArguments = "{oops";
+    c3.argumentsError = "tool arguments are not valid JSON";
+    a.parts.push_back(ContentPart::toolCallPart(c1));
+    a.parts.push_back(ContentPart::toolCallPart(c2));
+    a.parts.push_back(ContentPart::toolCallPart(c3));
+    r.messages = {Message::user("go"), a, Message::tool("c1", "f", "r\u00e9sult \"1\""), Message::tool("c2", "g", ""),
+                  Message::tool("c3", "h", "{}", true)};
+    r.maxTokens = 9;
+    r.stream = true;
+    r.extra = parseJson(R"({"messages":[{"role":"user","content":"replaced"}],"stream_options":{"include_usage":false}})");
+    reqs.push_back(r);
+  }
+  int n = 0;
+  for (const auto& r : reqs) {
+    for (bool compatible : {false, true}) {
+      for (bool streamUsage : {true, false}) {
+        for (bool mct : {true, false}) {
+          ProviderConfig cfg{"p", compatible ? "openai-compatible" : "openai", "http://127.0.0.1:1/v1"};
+          cfg.streamUsage = streamUsage;
+          cfg.useMaxCompletionTokens = mct;
+          WireRequest w = codecFor(cfg.kind).encodeChat(r, cfg);
+          EXPECT_EQ(w.body, treeOpenAiBody(r, cfg, compatible)) << "request " << n;
+          EXPECT_TRUE(json::accept(w.body)) << w.body;
+        }
+      }
+    }
+    ++n;
+  }
+  ChatRequest bad = base;  // invalid UTF-8 fails as the tree's dump() failed
+  bad.messages[1] = Message::user("bad \xC3\x28 utf8");
+  ProviderConfig cfg{"openai", "openai", "http://127.0.0.1:1/v1"};
+  EXPECT_THROW(codecFor("openai").encodeChat(bad, cfg), nlohmann::json::type_error);
+  EXPECT_THROW(treeOpenAiBody(bad, cfg, false), nlohmann::json::type_error);
 }
 
 // The request-body writer gives exactly nlohmann's dump() text, and fails the same way.
