@@ -37,9 +37,12 @@ size_t residentBytes() {
   ::close(fd);
   if (n <= 0) return 0;
   buf[n] = 0;
-  unsigned long pages = 0, resident = 0;
-  if (std::sscanf(buf, "%lu %lu", &pages, &resident) != 2) return 0;
-  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  // "size resident shared ...", in pages: the second field.
+  char* end = nullptr;
+  std::strtoul(buf, &end, 10);
+  unsigned long resident = std::strtoul(end, nullptr, 10);
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return resident * page;
 }
 }  // namespace
 
