@@ -37,6 +37,22 @@ BENCHMARK_CAPTURE(BM_EncodeChat, openai, "openai")->Arg(50);
 BENCHMARK_CAPTURE(BM_EncodeChat, anthropic, "anthropic")->Arg(50);
 BENCHMARK_CAPTURE(BM_EncodeChat, gemini, "gemini")->Arg(50);
 
+// Feeds `events` (event name, data) to a fresh stream decoder of codec `k` per iteration;
+// items are events.
+void decodeEvents(benchmark::State& st, const std::string& k,
+                  const std::vector<std::pair<std::string, std::string>>& events) {
+  for (auto _ : st) {
+    auto dec = codecFor(k).streamDecoder();
+    std::vector<StreamChunk> out;
+    for (const auto& [ev, data] : events) {
+      out.clear();
+      dec->feed(ev, data, out);
+    }
+    benchmark::DoNotOptimize(dec->finish());
+  }
+  st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(events.size()));
+}
+
 // Decoding a 500-delta OpenAI stream (events already framed).
 // A streamed reply of 500 text deltas as each provider sends it (providers.md shapes), decoded;
 // items are events.
@@ -71,16 +87,7 @@ void BM_DecodeStream(benchmark::State& st, const char* kind) {
                                   word(i) + R"("},"done":false})");
     events.emplace_back("", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":500})");
   }
-  for (auto _ : st) {
-    auto dec = codecFor(k).streamDecoder();
-    std::vector<StreamChunk> out;
-    for (const auto& [ev, data] : events) {
-      out.clear();
-      dec->feed(ev, data, out);
-    }
-    benchmark::DoNotOptimize(dec->finish());
-  }
-  st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(events.size()));
+  decodeEvents(st, k, events);
 }
 BENCHMARK_CAPTURE(BM_DecodeStream, openai, "openai");
 BENCHMARK_CAPTURE(BM_DecodeStream, anthropic, "anthropic");
@@ -133,16 +140,7 @@ void BM_DecodeStreamToolCalls(benchmark::State& st, const char* kind) {
                                   std::to_string(c) + R"(}}}]},"done":false})");
     events.emplace_back("", R"({"model":"llama3.2","created_at":"2025-01-01T00:00:01Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":12,"eval_count":50})");
   }
-  for (auto _ : st) {
-    auto dec = codecFor(k).streamDecoder();
-    std::vector<StreamChunk> out;
-    for (const auto& [ev, data] : events) {
-      out.clear();
-      dec->feed(ev, data, out);
-    }
-    benchmark::DoNotOptimize(dec->finish());
-  }
-  st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(events.size()));
+  decodeEvents(st, k, events);
 }
 BENCHMARK_CAPTURE(BM_DecodeStreamToolCalls, openai, "openai");
 BENCHMARK_CAPTURE(BM_DecodeStreamToolCalls, anthropic, "anthropic");
