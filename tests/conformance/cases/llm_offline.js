@@ -29,6 +29,6 @@ const list = models.list("anthropic");
 print("models.list", list.length > 0, list[0].provider);
 const found = models.find({provider: "openai", capability: "vision", min_context: 100000});
 print("models.find", found.length > 0, found[0].provider);
-try { models.find({provder: "openai"}); print("models.find_typo", true); } catch (e) { print("models.find_typo", false, e.code); }
+try { models.find(/** @type {any} */ ({provder: "openai"})); print("models.find_typo", true); } catch (e) { print("models.find_typo", false, e.code); }
 const listed = await models.refresh("mock");
 print("models.refresh", listed.length, listed[0].id);
