@@ -60,6 +60,10 @@ void logMessage(LogLevel l, std::string_view msg, const Value& fields) {
     }
   }
   line = redactSecrets(line);
+  // What the spell printed before this line comes out first: Lua's print flushes every line, but
+  // JS and Tengo print leave theirs in stdout's buffer, which would put log lines (stderr, not
+  // buffered) ahead of earlier output when both go to one pipe.
+  std::fflush(stdout);
   auto lg = logger();
   switch (l) {
     case LogLevel::kDebug: lg->debug(line); break;

@@ -1,0 +1,55 @@
+-- fs in a fresh directory under /tmp, env.has, spell.context / config / output, channel close
+-- and try_recv, workflow:spec.
+local function show(label, v) print(label, json.encode(v, {sort_keys = true})) end
+local dir = "/tmp/llmspell_conformance_fs_" .. crypto.uuid()
+show("exists_before", fs.exists(dir))
+fs.mkdir(dir .. "/a/b", {parents = true})
+local ok, e = pcall(fs.mkdir, dir .. "/x/y")
+print("mkdir_no_parents", ok, e.code)
+show("write", fs.write(dir .. "/a/f.txt", "hello"))
+show("append", fs.append(dir .. "/a/f.txt", " world"))
+show("append_new", fs.append(dir .. "/a/g.txt", "g"))
+show("read", fs.read(dir .. "/a/f.txt"))
+show("list", fs.list(dir .. "/a"))
+local details = {}
+for _, d in ipairs(fs.list(dir .. "/a", {details = true})) do
+  details[#details + 1] = d.name .. ":" .. d.type .. (d.type == "file" and ":" .. d.size or "")
+end
+show("list_details", details)
+local st = fs.stat(dir .. "/a/f.txt")
+print("stat", st.type, st.size, st.mtime > 0, #st.mode)
+print("stat_dir", fs.stat(dir .. "/a").type)
+ok, e = pcall(fs.stat, dir .. "/none")
+print("stat_missing", ok, e.code)
+ok, e = pcall(fs.remove, dir .. "/a")
+print("remove_nonempty", ok, e.code)
+fs.remove(dir .. "/a/g.txt")
+show("after_remove", fs.list(dir .. "/a"))
+fs.remove(dir, {recursive = true})
+show("exists_after", fs.exists(dir))
+
+print("env", env.has("PATH"), env.has("LLMSPELL_CONFORMANCE_UNSET"))
+ok, e = pcall(env.has, "HOME")
+print("env_ungranted", ok, e.code)
+
+local c = spell.context()
+print("context", c.name, c.run_id ~= "", c.spell_dir ~= "")
+show("config", spell.config("a.b", "dflt"))
+spell.output({x = 1, y = {true}}, "json")
+spell.output("plain text")
+spell.output({list = {1, 2}}, "yaml")
+
+local ch = channel(2)
+ch:send("a")
+show("try_recv", ch:try_recv())
+show("try_recv_empty", ch:try_recv())
+ch:send("b")
+ch:close()
+show("recv_after_close", ch:recv())
+show("recv_closed", ch:recv())
+ok, e = pcall(ch.send, ch, "c")
+print("send_closed", ok, e.code)
+
+local wf = workflow.sequential({name = "specd", steps = {{name = "s1", run = function(x) return x end}}})
+local spec = wf:spec()
+print("spec", spec.name, spec.type, #spec.steps, spec.steps[1].name)

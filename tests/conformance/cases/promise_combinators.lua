@@ -1,0 +1,25 @@
+-- Promise combinators and handlers: all, all_settled, race, any, catch, finally.
+local function show(label, v) print(label, json.encode(v, {sort_keys = true})) end
+local function later(v, s) return async(function() sleep(s); return v end)() end
+show("all", promise.all({promise.resolve(1), later(2, 0.02), promise.new(function(res) res(3) end)}))
+local ok, e = pcall(promise.all, {promise.resolve(1), promise.reject(errors.new("not_found", "gone"))})
+print("all_rejects", ok, e.code)
+local settled = promise.all_settled({promise.resolve("a"), promise.reject(errors.new("timeout", "slow"))})
+print("all_settled", settled[1].status, settled[1].value, settled[2].status, settled[2].error.code)
+local never = promise.new(function() end)
+show("race", promise.race({never, later("fast", 0.01)}))
+ok, e = pcall(promise.race, {promise.reject(errors.new("cancelled", "first")), later("x", 0.05)})
+print("race_rejects", ok, e.code)
+show("any", promise.any({promise.reject(errors.new("timeout", "a")), later("b", 0.01)}))
+ok, e = pcall(promise.any, {promise.reject(errors.new("timeout", "a")), promise.reject(errors.new("timeout", "b"))})
+print("any_all_reject", ok, e.code)
+local caught = promise.reject(errors.new("not_found", "nope")):catch(function(err) return "caught " .. err.code end)
+show("catch", await(caught))
+show("catch_fulfilled", await(promise.resolve(7):catch(function() return 0 end)))
+local log = {}
+local fin = promise.resolve("kept"):finally(function() log[#log + 1] = "finally ran" end)
+show("finally", await(fin))
+fin = promise.reject(errors.new("timeout", "t")):finally(function() log[#log + 1] = "finally on rejection" end)
+ok, e = pcall(await, fin)
+print("finally_rejects", ok, e.code)
+show("log", log)
