@@ -126,6 +126,14 @@ struct JsCtx {
   std::unordered_map<std::string, v8::Global<v8::FunctionTemplate>> types;
   std::unordered_set<Boxed*> boxes;
   std::unordered_set<struct PromiseLink*> links;  // JS promises a host promise waits on
+  // Host promises a JavaScript promise waits on (jsPromiseFor): each callback holds its promise
+  // until it settles, so one that never settles is a cycle that close() breaks.
+  struct Waiting {
+    PromisePtr p;
+    std::shared_ptr<v8::Global<v8::Promise::Resolver>> resolver;
+  };
+  std::vector<std::weak_ptr<Waiting>> waiting;
+  size_t waitingCompactAt = 64;
   v8::Global<v8::Private> boxKey;                 // marks host functions (their Boxed)
   std::unordered_map<int, std::vector<ModuleInfo*>> modulesByHash;
   // Promises rejected with no handler, as failed "tasks" the runner reports when nothing handled
@@ -383,12 +391,22 @@ Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
     settle(c, res, *p);
     return res->GetPromise();
   }
-  auto g = std::make_shared<v8::Global<v8::Promise::Resolver>>(iso, res);
+  auto w = std::make_shared<JsCtx::Waiting>();
+  w->resolver = std::make_shared<v8::Global<v8::Promise::Resolver>>(iso, res);
+  // The callback holds `p` too (through `w`): the host may keep only a weak reference to a
+  // promise it hands out (events.wait), and the script's await must still hear from it.
+  // Settling breaks the cycle; for a promise that never settles, close() does.
+  w->p = p;
+  if (c->waiting.size() >= c->waitingCompactAt) {  // amortized: settled ones leave in batches
+    std::erase_if(c->waiting, [](const std::weak_ptr<JsCtx::Waiting>& x) { return x.expired(); });
+    c->waitingCompactAt = std::max<size_t>(64, 2 * c->waiting.size());
+  }
+  c->waiting.push_back(w);
   std::weak_ptr<bool> alive = c->alive;
-  // The callback holds `p` too: the host may keep only a weak reference to a promise it hands
-  // out (events.wait), and the script's await must still hear from it. Settling breaks the cycle.
-  p->onSettle([c, g, alive, settle, p](const Promise& q) {
-    if (alive.expired() || c->killed) return;
+  p->onSettle([c, w, alive, settle](const Promise& q) {
+    PromisePtr self = std::move(w->p);  // keeps `q` alive to the end of this call
+    auto g = std::move(w->resolver);
+    if (alive.expired() || c->killed || !g) return;
     v8::Isolate::Scope is(c->iso);
     v8::HandleScope hs(c->iso);
     v8::Context::Scope cs(c->ctx());
@@ -1314,6 +1332,16 @@ class JsContext final : public ScriptContext {
       c_.types.clear();
       for (PromiseLink* l : c_.links) delete l;
       c_.links.clear();
+      // Host promises still pending: drop the script's resolvers while the isolate exists, and
+      // their hold on themselves (the promise goes when nothing else holds it).
+      for (const auto& weak : c_.waiting) {
+        if (auto w = weak.lock()) {
+          if (w->resolver) w->resolver->Reset();
+          w->resolver.reset();
+          PromisePtr p = std::move(w->p);
+        }
+      }
+      c_.waiting.clear();
       c_.boxKey.Reset();
       c_.taskKey.Reset();
       c_.tasks.clear();
