@@ -16,11 +16,16 @@
 
 namespace {
 
-template <typename F>
-F resolve(const char* name) {
+void* curl(const char* name) {
   // The ABI of libcurl.so.4 has been stable since 2006; the headers built against are 7.x.
   static void* lib = llmspell::lazy::library("libcurl.so.4", "libcurl4");
-  return reinterpret_cast<F>(llmspell::lazy::symbol(lib, "libcurl.so.4", name));
+  return llmspell::lazy::symbol(lib, "libcurl.so.4", name);
+}
+
+// The variadic functions' real entry point, by type.
+template <typename F>
+F resolve(const char* name) {
+  return reinterpret_cast<F>(curl(name));
 }
 
 // A setter's argument read by its option's type: long, pointer, function pointer or curl_off_t.
@@ -36,11 +41,7 @@ Result setOption(Result (*real)(Handle, Option, ...), Handle h, Option option, v
 
 }  // namespace
 
-#define LLMSPELL_CURL_FORWARD(ret, name, params, args)             \
-  extern "C" ret name params {                                     \
-    static const auto real = resolve<ret(*) params>(#name);        \
-    return real args;                                              \
-  }
+#define LLMSPELL_CURL_FORWARD(ret, name, params, args) LLMSPELL_LAZY_FORWARD(curl, ret, name, params, args)
 
 LLMSPELL_CURL_FORWARD(CURLcode, curl_global_init, (long flags), (flags))
 LLMSPELL_CURL_FORWARD(void, curl_global_cleanup, (void), ())
