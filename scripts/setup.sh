@@ -14,6 +14,8 @@ PACKAGES=(
   libsodium-dev libssl-dev libre2-dev
   libhowardhinnant-date-dev tzdata  # Tengo's named time zones, from the system's tz database
   libgtest-dev libgmock-dev libbenchmark-dev
+  libedit-dev  # the REPL's line editing, history and completion (BSD-licensed editline)
+  lua-check    # `llmspell check`: luacheck's scope analysis of Lua spells
   python3-jsonschema  # tests: tool schemas sent to providers checked against the JSON Schema meta-schema
   hyperfine clang-format clang-tidy
   clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC
@@ -77,16 +79,22 @@ fi
 #  - typescript: the compiler the test suite type-checks JavaScript spells with, against the
 #    declarations `llmspell docs --format dts` writes (tests/cli/dts_test.cpp); without it that
 #    test is skipped. 5.x: the last line written in JavaScript (7.x is a native binary per platform).
+#  - tap-parser: the test suite checks `llmspell test --format tap` with a TAP parser we did not write.
+#  - @vscode/debugadapter-testsupport: the DAP client the suite drives `llmspell dap` with.
 tk_version=1.0.22
 ts_version=5.9.3
+tap_version=18.3.4
+dap_version=1.68.0
 npm_ok() {  # name version
   grep -q "\"version\": \"$2\"" "$root/third_party_data/node_modules/$1/package.json" 2>/dev/null
 }
 if [ ! -f "$root/third_party_data/node_modules/tiktoken/encoders/o200k_base.json" ] ||
-   ! npm_ok tiktoken "$tk_version" || ! npm_ok typescript "$ts_version"; then
-  echo "setup: installing tokenizer data (npm tiktoken@$tk_version) and typescript@$ts_version into third_party_data/" >&2
+   ! npm_ok tiktoken "$tk_version" || ! npm_ok typescript "$ts_version" ||
+   ! npm_ok tap-parser "$tap_version" || ! npm_ok @vscode/debugadapter-testsupport "$dap_version"; then
+  echo "setup: installing tokenizer data (npm tiktoken@$tk_version), typescript@$ts_version, tap-parser@$tap_version and @vscode/debugadapter-testsupport@$dap_version into third_party_data/" >&2
   mkdir -p "$root/third_party_data"
   npm install --prefix "$root/third_party_data" --no-save --no-audit --no-fund --ignore-scripts \
-    "tiktoken@$tk_version" "typescript@$ts_version" >/dev/null ||
-    echo "setup: npm install failed; llm.count_tokens will estimate and the TypeScript check is skipped" >&2
+    "tiktoken@$tk_version" "typescript@$ts_version" "tap-parser@$tap_version" \
+    "@vscode/debugadapter-testsupport@$dap_version" >/dev/null ||
+    echo "setup: npm install failed; llm.count_tokens will estimate and the tests that need these packages are skipped" >&2
 fi
