@@ -457,6 +457,89 @@ declare namespace crypto {
   function hexDecode(text: string, opts?: { binary?: boolean; [key: string]: any }): any;
 }
 
+/** The `data` namespace. */
+declare namespace data {
+  /**
+   * Finds the JSON in text: the whole text, a ```json fenced block, or the first balanced {...} or [...] span that parses (the extractor structured output uses)
+   * @param text text that holds JSON: a model's reply, a log line
+   * @returns the value, or nil when the text holds none
+   */
+  function extractJson(text: string): any;
+  /**
+   * Deep merge: objects merge field by field, recursively; any other value in `over` replaces the one in `base`, and arrays follow opts.arrays (replace, concat, union: append the items not already present, by_index: merge item i with item i)
+   * @param base the value merged into
+   * @param over the value whose fields win
+   * @param opts {arrays}
+   * @returns a new value; the arguments are not changed
+   */
+  function merge(base: any, over: any, opts?: { arrays?: "replace" | "concat" | "union" | "by_index"; [key: string]: any }): any;
+  /**
+   * The JSON Patch between two values; data.patch(from, data.diff(from, to)) equals `to`
+   * @param from the original value
+   * @param to the changed value
+   * @returns a JSON Patch (RFC 6902): a list of {op, path, value?} that turns `from` into `to`
+   */
+  function diff(from: any, to: any): any;
+  /**
+   * Applies a JSON Patch: add, remove, replace, move, copy and test. All or nothing: a failed `test` raises validation_failed, a bad operation or a path that does not exist invalid_argument, naming the operation
+   * @param doc the value to patch
+   * @param ops a JSON Patch (RFC 6902): a list of {op, path, from?, value?}, or its JSON text (needed for null values in Lua)
+   * @returns the patched value; `doc` is not changed
+   */
+  function patch(doc: any, ops: any[] | string): any;
+  /**
+   * Applies a JSON Merge Patch: objects merge recursively, a null member removes the field, anything else replaces
+   * @param doc the value to patch
+   * @param patch a JSON Merge Patch (RFC 7386), or its JSON text (a null member deletes; Lua needs the text for that)
+   * @returns the patched value; `doc` is not changed
+   */
+  function mergePatch(doc: any, patch: any): any;
+  /**
+   * Reads by JSON Pointer; array indexes count from 0 as in JSON
+   * @param doc the value to read
+   * @param pointer a JSON Pointer (RFC 6901): "" for all, "/a/0/b"; ~1 is '/', ~0 is '~'
+   * @param _default what to return when nothing is there (default nil)
+   * @returns the value at the pointer, or the default
+   */
+  function get(doc: any, pointer: string, _default?: any): any;
+  /**
+   * Writes by JSON Pointer and returns the result
+   * @param doc the value to change (not changed: a new one is returned)
+   * @param pointer a JSON Pointer (RFC 6901); '-' as the last token appends to an array
+   * @param value the value to put there
+   * @returns a new value with `value` at the pointer; missing objects on the way are created
+   */
+  function set(doc: any, pointer: string, value: any): any;
+  /**
+   * JSONPath queries, the json_query tool's language (a subset of RFC 9535)
+   * @param doc the value to search
+   * @param path a JSONPath: $, .key, ['key'], [n], [-n], [a:b], [*], .*, .., [a,b], filters [?(@.x > 1 && @.y == 'a')]
+   * @returns the list of matches, in document order
+   */
+  function query(doc: any, path: string): any;
+  /**
+   * Parses CSV; a record with more fields than the header raises invalid_argument
+   * @param text CSV text (RFC 4180: quoted fields with "" escapes and line breaks; CRLF or LF)
+   * @param opts {header, delimiter, numbers}
+   * @returns a list of records: objects keyed by column with a header, lists of cells without
+   */
+  function csvParse(text: string, opts?: { header?: boolean; delimiter?: string; numbers?: boolean; [key: string]: any }): any;
+  /**
+   * Writes CSV (RFC 4180): fields with the delimiter, quotes or line breaks are quoted; nil is an empty cell, other non-strings their JSON text
+   * @param rows a list of objects (keyed by column) or of lists of cells
+   * @param opts {columns, header, delimiter, line_end}
+   * @returns CSV text
+   */
+  function csvFormat(rows: any[], opts?: { columns?: string[]; header?: boolean; delimiter?: string; line_end?: "\r\n" | "\n"; [key: string]: any }): any;
+  /**
+   * Converts a value toward a schema: numeric and boolean strings ("42", "true", "yes") to numbers and booleans, numbers to strings, a lone value to a one-item list, missing properties to their `default`, recursively; then validates, raising validation_failed with every problem when it still does not fit
+   * @param value the value to convert, typically parsed text (form fields, CSV cells, a model's output)
+   * @param schema a JSON Schema
+   * @returns the converted value, valid against the schema
+   */
+  function coerce(value: any, schema: Record<string, any>): any;
+}
+
 /** The `env` namespace. */
 declare namespace env {
   /**

@@ -599,6 +599,77 @@ function crypto.hex_encode(data) end
 ---@return string # string, or bytes when the result is not UTF-8 text or opts.binary
 function crypto.hex_decode(text, opts) end
 
+---@class datalib
+data = {}
+
+---Finds the JSON in text: the whole text, a ```json fenced block, or the first balanced {...} or [...] span that parses (the extractor structured output uses)
+---@param text string text that holds JSON: a model's reply, a log line
+---@return any # the value, or nil when the text holds none
+function data.extract_json(text) end
+
+---Deep merge: objects merge field by field, recursively; any other value in `over` replaces the one in `base`, and arrays follow opts.arrays (replace, concat, union: append the items not already present, by_index: merge item i with item i)
+---@param base any the value merged into
+---@param over any the value whose fields win
+---@param opts? table {arrays}
+---@return any # a new value; the arguments are not changed
+function data.merge(base, over, opts) end
+
+---The JSON Patch between two values; data.patch(from, data.diff(from, to)) equals `to`
+---@param from any the original value
+---@param to any the changed value
+---@return any # a JSON Patch (RFC 6902): a list of {op, path, value?} that turns `from` into `to`
+function data.diff(from, to) end
+
+---Applies a JSON Patch: add, remove, replace, move, copy and test. All or nothing: a failed `test` raises validation_failed, a bad operation or a path that does not exist invalid_argument, naming the operation
+---@param doc any the value to patch
+---@param ops any[]|string a JSON Patch (RFC 6902): a list of {op, path, from?, value?}, or its JSON text (needed for null values in Lua)
+---@return any # the patched value; `doc` is not changed
+function data.patch(doc, ops) end
+
+---Applies a JSON Merge Patch: objects merge recursively, a null member removes the field, anything else replaces
+---@param doc any the value to patch
+---@param patch any a JSON Merge Patch (RFC 7386), or its JSON text (a null member deletes; Lua needs the text for that)
+---@return any # the patched value; `doc` is not changed
+function data.merge_patch(doc, patch) end
+
+---Reads by JSON Pointer; array indexes count from 0 as in JSON
+---@param doc any the value to read
+---@param pointer string a JSON Pointer (RFC 6901): "" for all, "/a/0/b"; ~1 is '/', ~0 is '~'
+---@param default? any what to return when nothing is there (default nil)
+---@return any # the value at the pointer, or the default
+function data.get(doc, pointer, default) end
+
+---Writes by JSON Pointer and returns the result
+---@param doc any the value to change (not changed: a new one is returned)
+---@param pointer string a JSON Pointer (RFC 6901); '-' as the last token appends to an array
+---@param value any the value to put there
+---@return any # a new value with `value` at the pointer; missing objects on the way are created
+function data.set(doc, pointer, value) end
+
+---JSONPath queries, the json_query tool's language (a subset of RFC 9535)
+---@param doc any the value to search
+---@param path string a JSONPath: $, .key, ['key'], [n], [-n], [a:b], [*], .*, .., [a,b], filters [?(@.x > 1 && @.y == 'a')]
+---@return any # the list of matches, in document order
+function data.query(doc, path) end
+
+---Parses CSV; a record with more fields than the header raises invalid_argument
+---@param text string CSV text (RFC 4180: quoted fields with "" escapes and line breaks; CRLF or LF)
+---@param opts? table {header, delimiter, numbers}
+---@return any # a list of records: objects keyed by column with a header, lists of cells without
+function data.csv_parse(text, opts) end
+
+---Writes CSV (RFC 4180): fields with the delimiter, quotes or line breaks are quoted; nil is an empty cell, other non-strings their JSON text
+---@param rows any[] a list of objects (keyed by column) or of lists of cells
+---@param opts? table {columns, header, delimiter, line_end}
+---@return any # CSV text
+function data.csv_format(rows, opts) end
+
+---Converts a value toward a schema: numeric and boolean strings ("42", "true", "yes") to numbers and booleans, numbers to strings, a lone value to a one-item list, missing properties to their `default`, recursively; then validates, raising validation_failed with every problem when it still does not fit
+---@param value any the value to convert, typically parsed text (form fields, CSV cells, a model's output)
+---@param schema table a JSON Schema
+---@return any # the converted value, valid against the schema
+function data.coerce(value, schema) end
+
 ---@class envlib
 env = {}
 

@@ -785,11 +785,13 @@ Value hashTool(const Value& a, ToolEnv&) {
   return Value::object({{"hash", text}, {"algorithm", alg}});
 }
 
-Value csvTool(const Value& a, ToolEnv&) {
+}  // namespace
+
+Value csvRecords(const Value& a, std::string_view who) {
   std::string delim = a.getString("delimiter", ",");
   if (delim.size() != 1 || delim == "\"" || delim == "\n" || delim == "\r")
     fail(codes::kInvalidArgument,
-         "csv_parse: delimiter must be one character other than a quote or line break");
+         std::string(who) + ": delimiter must be one character other than a quote or line break");
   auto rows = parseCsv(a.getString("text"), delim[0]);
   bool header = a.getBool("header", true);
   bool numbers = a.getBool("numbers", false);
@@ -824,7 +826,7 @@ Value csvTool(const Value& a, ToolEnv&) {
     }
     for (size_t i = 1; i < rows.size(); ++i) {
       if (rows[i].size() > names.size())
-        fail(codes::kInvalidArgument, "csv_parse: record " + std::to_string(i + 1) + " has " +
+        fail(codes::kInvalidArgument, std::string(who) + ": record " + std::to_string(i + 1) + " has " +
                                           std::to_string(rows[i].size()) +
                                           " fields but the header has " +
                                           std::to_string(names.size()));
@@ -839,6 +841,10 @@ Value csvTool(const Value& a, ToolEnv&) {
                         {"columns", Value::array(std::move(columns))},
                         {"count", count}});
 }
+
+namespace {
+
+Value csvTool(const Value& a, ToolEnv&) { return csvRecords(a, "csv_parse"); }
 
 Value jsonQueryTool(const Value& a, ToolEnv&) {
   Value data = a.get("data");

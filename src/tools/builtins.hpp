@@ -27,6 +27,9 @@ std::string renderTemplate(std::string_view tpl, const Value& vars,
 
 // csv_parse: RFC 4180 records (quoted fields with "" escapes and line breaks, CRLF or LF).
 std::vector<std::vector<std::string>> parseCsv(std::string_view text, char delimiter = ',');
+// csv_parse's records from {text, header, delimiter, numbers}: {rows, columns, count}. `who`
+// names the caller in error messages.
+Value csvRecords(const Value& args, std::string_view who);
 
 // web_fetch: HTML as readable text (scripts, styles and tags removed, entities decoded, block
 // elements on their own lines). `title` receives the <title> text.

@@ -225,6 +225,24 @@ TEST(EngineLimits, LongStringsPassedToTheHostAreCharged) {
   }
 }
 
+// data.patch builds its result in the host: a short patch of copy operations doubles the
+// document per operation, and must be stopped by the spell's memory limit before it is made.
+TEST(EngineLimits, DataPatchCopiesAreChargedBeforeTheyAreMade) {
+  for (const Case& k :
+       {Case{"lua", "local ops = {} for i = 1, 40 do ops[i] = {op = 'copy', from = '/a', path = '/a/x' .. i} end "
+                    "return #json.encode(data.patch({a = {x = string.rep('y', 1000)}}, ops))"},
+        Case{"tengo", "data := import(\"data\"); text := import(\"text\"); ops := []; "
+                      "for i := 1; i <= 40; i++ { ops = append(ops, {op: \"copy\", from: \"/a\", path: \"/a/x\" + string(i)}) }; "
+                      "r := data.patch({a: {x: text.repeat(\"y\", 1000)}}, ops)"},
+        Case{"js", "const ops = []; for (let i = 1; i <= 40; i++) ops.push({op: 'copy', from: '/a', path: '/a/x' + i}); "
+                   "return json.encode(data.patch({a: {x: 'y'.repeat(1000)}}, ops)).length"}}) {
+    Child c = exec(k.engine, k.code, {"--memory-limit", "32"});
+    SCOPED_TRACE(std::string(k.engine) + ": " + k.code);
+    EXPECT_EQ(c.exit, 3) << c.out;
+    EXPECT_TRUE(has(c, "error[limit_exceeded]: memory limit of 32 MiB exceeded: the data.patch result needs")) << c.out;
+  }
+}
+
 // V8 counts no instructions: the JavaScript engine does not honour --instruction-limit (today it
 // refuses the flag up front with config_error, pointing at --timeout). This case reports what
 // happens instead of failing the suite, and starts checking the stop once the engine makes one.
