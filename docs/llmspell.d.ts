@@ -176,6 +176,48 @@ declare namespace llmspell {
      */
     with(fields: Record<string, any>): llmspell.Logger;
   }
+  /** A metric that only goes up: inc */
+  interface Counter {
+    /**
+     * Adds to the counter
+     * @param value how much (default 1)
+     * @param labels a value for each declared label
+     * @returns nil
+     */
+    inc(value?: number, labels?: Record<string, any>): null;
+  }
+  /** A metric that is set, or goes up and down: set, inc, dec */
+  interface Gauge {
+    /**
+     * Sets the gauge
+     * @param labels a value for each declared label
+     * @returns nil
+     */
+    set(value: number, labels?: Record<string, any>): null;
+    /**
+     * Adds to the gauge
+     * @param value how much (default 1)
+     * @param labels a value for each declared label
+     * @returns nil
+     */
+    inc(value?: number, labels?: Record<string, any>): null;
+    /**
+     * Subtracts from the gauge
+     * @param value how much (default 1)
+     * @param labels a value for each declared label
+     * @returns nil
+     */
+    dec(value?: number, labels?: Record<string, any>): null;
+  }
+  /** A distribution of observed values in buckets: observe */
+  interface Histogram {
+    /**
+     * Records one value
+     * @param labels a value for each declared label
+     * @returns nil
+     */
+    observe(value: number, labels?: Record<string, any>): null;
+  }
   /** A queue between coroutines: send, recv, try_recv, close */
   interface Channel {
     /**
@@ -334,7 +376,7 @@ declare namespace llmspell {
     spec(): Record<string, any>;
   }
   /** Any host object. */
-  type Handle = llmspell.Agent | llmspell.Session | llmspell.Logger | llmspell.Channel | llmspell.StateScope | llmspell.Workflow;
+  type Handle = llmspell.Agent | llmspell.Session | llmspell.Logger | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Workflow;
 }
 
 /**
@@ -974,6 +1016,49 @@ declare const log: {
    */
   level(level?: "debug" | "info" | "warn" | "error" | "off"): any;
 };
+
+/** The `metrics` namespace. */
+declare namespace metrics {
+  /**
+   * Declares a counter, or returns the one declared earlier under this name (same type and labels)
+   * @param name Prometheus name: letters, digits, '_' and ':' (e.g. orders_total)
+   * @param opts {help, labels}
+   * @returns counter
+   */
+  function counter(name: string, opts?: { help?: string; labels?: string[]; [key: string]: any }): llmspell.Counter;
+  /**
+   * Declares a gauge, or returns the one declared earlier under this name
+   * @param name Prometheus name
+   * @param opts {help, labels}
+   * @returns gauge
+   */
+  function gauge(name: string, opts?: { help?: string; labels?: string[]; [key: string]: any }): llmspell.Gauge;
+  /**
+   * Declares a histogram, or returns the one declared earlier under this name
+   * @param name Prometheus name
+   * @param opts {help, labels, buckets}
+   * @returns histogram
+   */
+  function histogram(name: string, opts?: { help?: string; labels?: string[]; buckets?: number[]; [key: string]: any }): llmspell.Histogram;
+  /**
+   * Runs fn and records its duration in seconds in the histogram, whether it returns or raises
+   * @param name a histogram's name (declared with default buckets if new)
+   * @param fn the work to time; it may wait
+   * @param labels a value for each of the histogram's labels
+   * @returns what fn returns
+   */
+  function time(name: string, fn: ((...args: any[]) => any), labels?: Record<string, any>): Promise<any>;
+  /**
+   * Every metric of this process and its current values
+   * @returns table: by metric name, {type, help, labels, series}; a series is {labels, value}, or for a histogram {labels, count, sum, buckets = {{le, count}, ...}}
+   */
+  function snapshot(): Record<string, any>;
+  /**
+   * Every metric in the Prometheus text exposition format (what a /metrics endpoint serves)
+   * @returns string
+   */
+  function prometheus(): string;
+}
 
 /** The `models` namespace. */
 declare namespace models {

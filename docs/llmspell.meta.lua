@@ -192,6 +192,48 @@ function __logger:error(message, fields) end
 ---@return logger # logger
 function __logger:with(fields) end
 
+---A metric that only goes up: inc
+---@class counter
+local __counter = {}
+
+---Adds to the counter
+---@param value? number how much (default 1)
+---@param labels? table a value for each declared label
+---@return nil # nil
+function __counter:inc(value, labels) end
+
+---A metric that is set, or goes up and down: set, inc, dec
+---@class gauge
+local __gauge = {}
+
+---Sets the gauge
+---@param value number
+---@param labels? table a value for each declared label
+---@return nil # nil
+function __gauge:set(value, labels) end
+
+---Adds to the gauge
+---@param value? number how much (default 1)
+---@param labels? table a value for each declared label
+---@return nil # nil
+function __gauge:inc(value, labels) end
+
+---Subtracts from the gauge
+---@param value? number how much (default 1)
+---@param labels? table a value for each declared label
+---@return nil # nil
+function __gauge:dec(value, labels) end
+
+---A distribution of observed values in buckets: observe
+---@class histogram
+local __histogram = {}
+
+---Records one value
+---@param value number
+---@param labels? table a value for each declared label
+---@return nil # nil
+function __histogram:observe(value, labels) end
+
 ---The eventual result of an async operation
 ---@class promise
 local __promise = {}
@@ -1200,6 +1242,51 @@ function log.with(fields) end
 ---@param level? "debug"|"info"|"warn"|"error"|"off" the new minimum level; omit to only read it
 ---@return any # the previous level name
 function log.level(level) end
+
+---@class metricslib
+metrics = {}
+
+---Declares a counter, or returns the one declared earlier under this name (same type and labels)
+---@param name string Prometheus name: letters, digits, '_' and ':' (e.g. orders_total)
+---@param opts? table {help, labels}
+---@return counter # counter
+function metrics.counter(name, opts) end
+
+---Declares a gauge, or returns the one declared earlier under this name
+---@param name string Prometheus name
+---@param opts? table {help, labels}
+---@return gauge # gauge
+function metrics.gauge(name, opts) end
+
+---Declares a histogram, or returns the one declared earlier under this name
+---@param name string Prometheus name
+---@param opts? table {help, labels, buckets}
+---@return histogram # histogram
+function metrics.histogram(name, opts) end
+
+---Runs fn and records its duration in seconds in the histogram, whether it returns or raises
+---@async
+---@param name string a histogram's name (declared with default buckets if new)
+---@param fn function the work to time; it may wait
+---@param labels? table a value for each of the histogram's labels
+---@return any # what fn returns
+function metrics.time(name, fn, labels) end
+
+---Runs fn and records its duration in seconds in the histogram, whether it returns or raises
+---Returns a promise instead of suspending the spell.
+---@param name string a histogram's name (declared with default buckets if new)
+---@param fn function the work to time; it may wait
+---@param labels? table a value for each of the histogram's labels
+---@return promise # what fn returns
+function metrics.time_async(name, fn, labels) end
+
+---Every metric of this process and its current values
+---@return table # table: by metric name, {type, help, labels, series}; a series is {labels, value}, or for a histogram {labels, count, sum, buckets = {{le, count}, ...}}
+function metrics.snapshot() end
+
+---Every metric in the Prometheus text exposition format (what a /metrics endpoint serves)
+---@return string # string
+function metrics.prometheus() end
 
 ---@class modelslib
 models = {}

@@ -17,6 +17,7 @@ PACKAGES=(
   libedit-dev  # the REPL's line editing, history and completion (BSD-licensed editline)
   lua-check    # `llmspell check`: luacheck's scope analysis of Lua spells
   python3-jsonschema  # tests: tool schemas sent to providers checked against the JSON Schema meta-schema
+  python3-prometheus-client  # tests: metrics.prometheus() read by the Prometheus client's own parser
   hyperfine clang-format clang-tidy
   clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC
   # What Debian's libnode108 (V8 for JavaScript spells, below) links against.

@@ -186,6 +186,9 @@ TEST(Dts, EveryDeclaredNameIsBound) {
   Session: llm.session({ model: 'mock/echo' }),
   Logger: log.with({}),
   Channel: channel(1),
+  Counter: metrics.counter("dts_counter_total"),
+  Gauge: metrics.gauge("dts_gauge"),
+  Histogram: metrics.histogram("dts_histogram"),
   StateScope: state.scope('spell'),
   Workflow: workflow.sequential({ name: 'probe', steps: [{ name: 's', run: (x) => x }] }),
 };

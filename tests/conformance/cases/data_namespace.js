@@ -1,6 +1,6 @@
 // data: RFC 6902 (Appendix A), RFC 7386 (Appendix A) and RFC 6901 (section 5) examples, then
 // merge, set, query, csv and coerce (cases in data_namespace.json). The same output in every engine.
-const cases = JSON.parse(fs.read("data_namespace.json"));
+const cases = JSON.parse(/** @type {string} */ (fs.read("data_namespace.json")));
 const show = (label, v) => print(label, json.encode(v, {sort_keys: true}));
 const code = (f) => { try { f(); return "no error"; } catch (e) { return e.code; } };
 for (const c of cases.patch) {
@@ -15,7 +15,7 @@ const from = {a: {b: [1, 2]}, k: "v"}, to = {a: {b: [2]}, n: 3};
 show("diff roundtrip", data.patch(from, data.diff(from, to)));
 const base = {name: "a", tags: ["x", "y"], deep: {one: 1, list: [{id: 1}]}};
 const over = {tags: ["y", "z"], deep: {two: 2, list: [{extra: true}]}};
-for (const how of ["replace", "concat", "union", "by_index"]) show("merge " + how, data.merge(base, over, {arrays: how}));
+for (const how of /** @type {const} */ (["replace", "concat", "union", "by_index"])) show("merge " + how, data.merge(base, over, {arrays: how}));
 show("base unchanged", base.tags);
 show("set", data.set({a: [1]}, "/a/-", 2));
 show("set new path", data.set({}, "/x/y", 1));

@@ -1,0 +1,26 @@
+// metrics: declare, update with labels, read back as a table and as Prometheus text.
+const c = metrics.counter("jobs_total", {help: "Jobs done", labels: ["kind"]});
+c.inc(null, {kind: "a"});
+c.inc(2, {kind: "a"});
+c.inc(1, {kind: "b"});
+print(metrics.counter("jobs_total", {labels: ["kind"]}) != null);
+const g = metrics.gauge("depth");
+g.set(4);
+g.inc(3);
+g.dec();
+const h = metrics.histogram("size_bytes", {buckets: [10, 100]});
+h.observe(5);
+h.observe(50);
+h.observe(500);
+const r = await metrics.time("step_seconds", () => "done");
+print(r);
+const s = metrics.snapshot();
+print(s.jobs_total.type, s.jobs_total.series[0].labels.kind, s.jobs_total.series[0].value, s.jobs_total.series[1].value);
+print(s.depth.type, s.depth.series[0].value);
+print(s.size_bytes.series[0].count, s.size_bytes.series[0].sum, s.size_bytes.series[0].buckets[1].count);
+print(s.step_seconds.type, s.step_seconds.series[0].count);
+const text = metrics.prometheus();
+print(text.substring(0, text.indexOf("# TYPE step_seconds")));
+const code = (f) => { try { f(); return [true]; } catch (e) { return [false, e.code]; } };
+print(...code(() => metrics.gauge("jobs_total")));
+print(...code(() => c.inc(1, {kind: "a", other: "x"})));
