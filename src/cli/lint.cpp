@@ -300,6 +300,9 @@ class Linter {
   // Variables every assignment of which gives one host type (local a = agent.create{...}).
   void typeVariables() {
     std::map<std::string, std::set<std::string>> seen;
+    for (size_t i = 0; i + 3 < t_.size(); ++i)  // a.helper = function ... : the spell's own member
+      if (ident(i) && memberOp(i + 1) && at(i + 2).kind == Token::kIdent && assignOp(i + 3))
+        ownMembers_.insert(at(i).text + "." + at(i + 2).text);
     for (size_t i = 0; i + 1 < t_.size(); ++i) {
       if (!ident(i) || afterMember(i) || !(punct(i + 1, "=") || punct(i + 1, ":="))) continue;
       if (i > 0 && punct(i - 1, ",")) {  // a, b = ...: not typed
@@ -558,7 +561,7 @@ class Linter {
     if (!(lua ? punct(i + 1, ":") : memberOp(i + 1)) || at(i + 2).kind != Token::kIdent) return;
     size_t m = i + 2;
     auto c = callAfter(m);
-    if (!c) return;  // a field (Tengo's handle maps have `type`), not a call
+    if (!c || ownMembers_.count(name + "." + at(m).text)) return;  // a field, or one the spell set
     const Members& ms = names_.methods.at(ty->second);
     auto f = ms.find(at(m).text);
     std::string sep = lua ? ":" : ".";
@@ -698,9 +701,29 @@ class Linter {
         "isNaN",      "isFinite", "undefined", "NaN",    "Infinity", "print",   "arguments",  "Intl",    "ArrayBuffer",
         "Uint8Array", "TextEncoder", "TextDecoder", "queueMicrotask", "structuredClone", "encodeURIComponent",
         "decodeURIComponent", "encodeURI", "decodeURI"};
+    // Class bodies: `count = 0;` directly inside one declares a field.
+    std::vector<std::pair<size_t, size_t>> classes;
+    for (size_t i = 0; i < t_.size(); ++i) {
+      if (!word(i, "class")) continue;
+      size_t open = i;
+      while (open < t_.size() && !punct(open, "{")) ++open;
+      classes.emplace_back(open, closing(open));
+    }
+    auto classField = [&](size_t i) {
+      for (const auto& [open, close] : classes) {
+        if (i <= open || i >= close) continue;
+        int depth = 0;
+        for (size_t j = open + 1; j < i; ++j) {
+          if (punct(j, "(") || punct(j, "[") || punct(j, "{")) ++depth;
+          else if (punct(j, ")") || punct(j, "]") || punct(j, "}")) --depth;
+        }
+        if (depth == 0) return true;
+      }
+      return false;
+    };
     std::set<std::string> done;
     for (size_t i = 0; i + 1 < t_.size(); ++i) {
-      if (!ident(i) || afterMember(i)) continue;
+      if (!ident(i) || afterMember(i) || classField(i)) continue;
       bool assigned = (assignOp(i + 1) && !punct(i + 1, ":=")) || punct(i + 1, "++") || punct(i + 1, "--") ||
                       (i > 0 && (punct(i - 1, "++") || punct(i - 1, "--")));
       const std::string& n = at(i).text;
@@ -722,7 +745,7 @@ class Linter {
   std::map<std::string, std::string> bound_;    // name -> registry namespace
   std::map<std::string, std::string> types_;    // variable -> host type
   std::vector<std::pair<size_t, size_t>> pendingMethod_;
-  std::set<std::string> paramsRead_;
+  std::set<std::string> paramsRead_, ownMembers_;
   bool paramsWhole_ = false;
 };
 

@@ -115,6 +115,10 @@ TEST_F(CheckLint, UnknownOptionFieldsInLiteralTables) {
   EXPECT_TRUE(has(lua.out, "workflow.sequential: unknown option 'stpes' in config; did you mean steps?")) << lua.out;
   EXPECT_TRUE(has(lua.out, "fs.read: unknown option 'binaryy' in opts; did you mean binary?")) << lua.out;
 
+  // No close match: the options it takes.
+  auto far = check(write("far.lua", "llm.chat('hi', {zzzzzz = 1})\n"));
+  EXPECT_TRUE(has(far.out, "llm.chat: unknown option 'zzzzzz' in opts (known: model, system, temperature,")) << far.out;
+
   auto js = check(write("o.js",
                         "const model = 'mock/echo';\n"
                         "await llm.chat('hi', {model, max_token: 5});\n"
@@ -165,6 +169,18 @@ TEST_F(CheckLint, GrantsTheManifestDoesNotGive) {
   EXPECT_TRUE(has(r.out, "env.get(\"HOME\") needs a env grant")) << r.out;
   EXPECT_FALSE(has(r.out, "env.get(\"OTHER\")")) << r.out;
   EXPECT_TRUE(has(r.out, "tools.call of the built-in tool shell needs the run grant")) << r.out;
+
+  // A function passed on to be called needs its grant as much; so do the built-in tools an
+  // agent is given.
+  write("ref/spell.yaml", "name: r\n");
+  write("ref/main.lua",
+        "local ok, err = pcall(fs.read, 'x')\n"
+        "local a = agent.create{name = 'a', model = 'mock/echo', tools = {'web_fetch', 'calculator'}}\n"
+        "return ok, err, a\n");
+  auto ref = check(dir_ / "ref");
+  EXPECT_TRUE(has(ref.out, "main.lua:1:26: error[missing_grant]: fs.read needs a read grant")) << ref.out;
+  EXPECT_TRUE(has(ref.out, "agent.create of the built-in tool web_fetch needs a net grant")) << ref.out;
+  EXPECT_FALSE(has(ref.out, "calculator")) << ref.out;
 
   // Granted, the same spell is clean; a write grant lets it read back too.
   write("spell/spell.yaml", "name: g\npermissions:\n  env: [OTHER, HOME]\n  net: [example.com]\n  write: [./out]\n  run: true\n");
@@ -221,6 +237,18 @@ TEST_F(CheckLint, GlobalsAssignedByMistake) {
   EXPECT_EQ(js.exit, 1) << js.out;
   EXPECT_TRUE(has(js.out, "g.js:3:3: error[global_assign]: assignment to 'count', which is declared nowhere")) << js.out;
   EXPECT_FALSE(has(js.out, "'total'")) << js.out;
+  // Declared in every way JavaScript declares: none of these is a global.
+  auto decl = check(write("d.js",
+                          "let a = 1, b = 2;\n"
+                          "const {c, d: [e]} = {c: 1, d: [2]};\n"
+                          "for (let i = 0; i < 2; i++) { a = i; }\n"
+                          "const f = (g, h = 1) => { g = h; return g; };\n"
+                          "class K { count = 0; bump(n) { n = n + 1; this.count = n; } }\n"
+                          "function k(x) { x = 2; return x; }\n"
+                          "try { b = 3; } catch (err) { err = null; }\n"
+                          "print(a, b, c, e, f(1), new K().bump(1), k(1));\n"));
+  EXPECT_EQ(decl.exit, 0) << decl.out;
+  EXPECT_FALSE(has(decl.out, "global_assign")) << decl.out;
 }
 
 TEST_F(CheckLint, WithoutLuacheckTheScopeChecksAreSkippedWithANote) {
@@ -302,6 +330,11 @@ TEST(CheckLintShipped, ExamplesLintWithoutErrors) { expectNoErrors(spellFiles(kS
 TEST(CheckLintShipped, ValidTestSpellsLintWithoutErrors) {
   expectNoErrors(spellFiles(kSource + "/tests/llm/spells"));
   expectNoErrors(spellFiles(kSource + "/tests/agent/spells"));
+  expectNoErrors(spellFiles(kSource + "/tests/dts"));
+  // The conformance cases, but for the two whose mistakes are what they test.
+  expectNoErrors(spellFiles(kSource + "/tests/conformance/cases"),
+                 {"llm_offline.tengo",              // models.find{provder = ...} is refused
+                  "sandbox_globals_isolated.js"});  // assigning an undeclared name throws
 }
 
 }  // namespace
