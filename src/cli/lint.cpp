@@ -149,6 +149,21 @@ class Linter {
     return 0;
   }
 
+  // Lua: the token is directly inside a table constructor (its innermost bracket is a `{`).
+  bool inTable(size_t i) const {
+    int depth = 0;
+    for (size_t j = i; j-- > 0;) {
+      if (at(j).kind != Token::kPunct) continue;
+      const std::string& p = at(j).text;
+      if (p == ")" || p == "]" || p == "}") ++depth;
+      else if (p == "(" || p == "[" || p == "{") {
+        if (depth == 0) return p == "{";
+        --depth;
+      }
+    }
+    return false;
+  }
+
   void report(const Token& tok, std::string severity, std::string code, std::string message) {
     out_.push_back({in_.file, tok.line, tok.col, std::move(severity), std::move(code), std::move(message)});
   }
@@ -305,6 +320,7 @@ class Linter {
         ownMembers_.insert(at(i).text + "." + at(i + 2).text);
     for (size_t i = 0; i + 1 < t_.size(); ++i) {
       if (!ident(i) || afterMember(i) || !(punct(i + 1, "=") || punct(i + 1, ":="))) continue;
+      if (in_.lang == Lang::kLua && inTable(i)) continue;  // {a = 1}: a key, not an assignment
       if (i > 0 && punct(i - 1, ",")) {  // a, b = ...: not typed
         seen[at(i).text].insert("");
         continue;
@@ -655,9 +671,8 @@ class Linter {
     for (const auto& src : in_.otherSources) scanParamReads(tokenize(src, in_.lang));
     for (const auto& [name, _] : m->params.asObject()) {
       if (paramsRead_.count(name)) continue;
-      std::string shown = in_.lang == Lang::kLua ? "spell.params." + name : "spell.params." + name;
       out_.push_back({in_.manifestFile, manifestLine("params", name), 0, "warning", "unused_param",
-                      "param '" + name + "' is declared but the spell never reads it (" + shown + ")"});
+                      "param '" + name + "' is declared but the spell never reads it (spell.params." + name + ")"});
     }
   }
 

@@ -81,9 +81,16 @@ TEST_F(CheckLint, UnknownFunctionWithDidYouMeanInEachEngine) {
 TEST_F(CheckLint, UnknownMethodOfAHostObject) {
   auto lua = check(write("m.lua",
                          "local a = agent.create{name = 'a', model = 'mock/echo'}\n"
+                         "log.info('a', {a = 1})  -- a key, not an assignment to a\n"
+                         "local b = a:clone{name = 'b'}\n"
+                         "b:rset()\n"
                          "return a:rnu('x')\n"));
   EXPECT_EQ(lua.exit, 1) << lua.out;
   EXPECT_TRUE(has(lua.out, "error[unknown_function]: a:rnu is not a method of agent (a holds one); did you mean a:run?"))
+      << lua.out;
+  // A method's result is typed too (agent:clone returns an agent).
+  EXPECT_TRUE(has(lua.out, "m.lua:4:3: error[unknown_function]: b:rset is not a method of agent (b holds one); did you "
+                           "mean b:reset"))
       << lua.out;
   auto js = check(write("m.js",
                         "const s = llm.session({model: 'mock/echo'});\n"
@@ -217,6 +224,19 @@ TEST_F(CheckLint, UnusedParams) {
   // Read in another file of the spell, it is used.
   write("p/lib.lua", "return spell.params.loud\n");
   EXPECT_FALSE(has(check(dir_ / "p").out, "unused_param"));
+
+  // JavaScript and Tengo read params the same way.
+  const char* yaml = "name: q\nparams:\n  who: {type: string, default: x}\n  loud: {type: boolean, default: false}\n";
+  write("js/spell.yaml", yaml);
+  write("js/main.js", "print(spell.params.who);\n");
+  auto js = check(dir_ / "js");
+  EXPECT_TRUE(has(js.out, "spell.yaml:4:0: warning[unused_param]: param 'loud'")) << js.out;
+  EXPECT_FALSE(has(js.out, "'who'")) << js.out;
+  write("tg/spell.yaml", yaml);
+  write("tg/main.tengo", "spell := import(\"spell\")\nfmt := import(\"fmt\")\nfmt.println(spell.params.loud)\n");
+  auto tg = check(dir_ / "tg");
+  EXPECT_TRUE(has(tg.out, "spell.yaml:3:0: warning[unused_param]: param 'who'")) << tg.out;
+  EXPECT_FALSE(has(tg.out, "'loud'")) << tg.out;
 }
 
 // ---- globals ----
