@@ -28,10 +28,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The spell's other source files (included or required), read as `run` reads them: searched for
-// the params they read. At most 200, under the manifest's directory.
-std::vector<std::string> otherSources(const Manifest& m, const std::string& entry, const Engine& e) {
-  std::vector<std::string> out;
+// The spell's other source files (included or required), read as `run` reads them: linted too
+// when the whole spell is checked, and searched for the params they read. At most 200, under the
+// manifest's directory; path and text.
+std::vector<std::pair<std::string, std::string>> otherSources(const Manifest& m, const std::string& entry,
+                                                              const Engine& e) {
+  std::vector<std::pair<std::string, std::string>> out;
   std::error_code ec;
   auto exts = e.extensions();
   fs::recursive_directory_iterator it(m.dir, fs::directory_options::skip_permission_denied, ec), end;
@@ -40,7 +42,7 @@ std::vector<std::string> otherSources(const Manifest& m, const std::string& entr
     if (!it->is_regular_file(ec) || std::find(exts.begin(), exts.end(), f.extension().string()) == exts.end()) continue;
     if (fs::equivalent(f, entry, ec)) continue;
     try {
-      out.push_back(readSpellFile(f.string(), m.dir));
+      out.emplace_back(f.string(), readSpellFile(f.string(), m.dir));
     } catch (const Exception&) {
     }
   }
@@ -110,12 +112,28 @@ int checkSpell(const std::string& path, const CheckOptions& opts) {
         in.file = entry;
         in.source = source;
         in.lang = e->name() == "js" ? Lang::kJs : e->name() == "tengo" ? Lang::kTengo : Lang::kLua;
+        std::vector<std::pair<std::string, std::string>> others;
         if (m) {
           in.manifest = &*m;
           in.manifestFile = manifestPath.string();
-          if (!m->params.asObject().empty()) in.otherSources = otherSources(*m, entry, *e);
+          others = otherSources(*m, entry, *e);
+          for (const auto& [_, text] : others) in.otherSources.push_back(text);
         }
         lint = lintSpell(in);
+        // A spell checked as a whole (its directory): its other files too, each on its own.
+        for (const auto& [file, text] : fs::is_directory(p, ec) ? others : decltype(others){}) {
+          if (auto err = ctx->check(text, fs::path(file).filename().string())) {
+            lint.push_back({file, err->line, 0, "error", "syntax", redactSecrets(err->message)});
+            continue;
+          }
+          LintInput more = in;
+          more.file = file;
+          more.source = text;
+          more.otherSources.clear();
+          more.checkParams = false;
+          auto found = lintSpell(more);
+          lint.insert(lint.end(), found.begin(), found.end());
+        }
       }
     }
   }

@@ -666,7 +666,7 @@ class Linter {
 
   void checkParams() {
     const Manifest* m = in_.manifest;
-    if (!m || !m->params.isObject() || m->params.asObject().empty() || paramsWhole_) return;
+    if (!in_.checkParams || !m || !m->params.isObject() || m->params.asObject().empty() || paramsWhole_) return;
     scanParamReads(t_);
     for (const auto& src : in_.otherSources) scanParamReads(tokenize(src, in_.lang));
     for (const auto& [name, _] : m->params.asObject()) {

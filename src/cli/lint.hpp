@@ -50,6 +50,7 @@ struct LintInput {
   std::string manifestFile;
   // Sources of the spell's other files (included or required), searched for params it reads.
   std::vector<std::string> otherSources;
+  bool checkParams = true;  // once per spell: false for its other files
 };
 
 std::vector<LintDiagnostic> lintSpell(const LintInput& in);

@@ -221,9 +221,13 @@ TEST_F(CheckLint, UnusedParams) {
   EXPECT_TRUE(has(r.out, "ok: ")) << r.out;
   EXPECT_EQ(check(dir_ / "p", "--strict").exit, 1);
 
-  // Read in another file of the spell, it is used.
-  write("p/lib.lua", "return spell.params.loud\n");
-  EXPECT_FALSE(has(check(dir_ / "p").out, "unused_param"));
+  // Read in another file of the spell, it is used; that file is linted as part of the spell.
+  write("p/lib.lua", "local x = spell.params.loud\nreturn json.decod(x)\n");
+  auto lib = check(dir_ / "p");
+  EXPECT_FALSE(has(lib.out, "unused_param")) << lib.out;
+  EXPECT_TRUE(has(lib.out, "lib.lua:2:13: error[unknown_function]: json.decod does not exist; did you mean json.decode?"))
+      << lib.out;
+  EXPECT_EQ(lib.exit, 1) << lib.out;
 
   // JavaScript and Tengo read params the same way.
   const char* yaml = "name: q\nparams:\n  who: {type: string, default: x}\n  loud: {type: boolean, default: false}\n";
