@@ -349,7 +349,15 @@ void expectNoErrors(const std::vector<fs::path>& files, const std::set<std::stri
   }
 }
 
-TEST(CheckLintShipped, ExamplesLintWithoutErrors) { expectNoErrors(spellFiles(kSource + "/examples")); }
+TEST(CheckLintShipped, ExamplesLintWithoutErrors) {
+  expectNoErrors(spellFiles(kSource + "/examples"));
+  // The spells with a manifest, checked whole as `llmspell check DIR` does.
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(kSource + "/examples"))
+    if (fs::exists(e.path() / "spell.yaml")) dirs.push_back(e.path());
+  EXPECT_GE(dirs.size(), 3u);
+  expectNoErrors(dirs);
+}
 
 TEST(CheckLintShipped, ValidTestSpellsLintWithoutErrors) {
   expectNoErrors(spellFiles(kSource + "/tests/llm/spells"));
