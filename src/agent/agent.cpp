@@ -86,9 +86,11 @@ AgentConfig configFromValue(const Value& v) {
     (void)val;
     bool ok = false;
     for (std::string_view n : configFields()) ok = ok || k == n;
-    if (!ok) fail(codes::kInvalidArgument, "agent config: unknown field '" + k + "' (known: name, model, system, tools, "
-                                           "max_iterations, max_repeats, temperature, memory, output_schema, budget, "
-                                           "description, options, hooks)");
+    if (!ok) {
+      std::string known;
+      for (std::string_view n : configFields()) known += (known.empty() ? "" : ", ") + std::string(n);
+      fail(codes::kInvalidArgument, "agent config: unknown field '" + k + "' (known: " + known + ")");
+    }
   }
   AgentConfig c;
   c.name = strField(v, "name");
