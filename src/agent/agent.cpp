@@ -73,17 +73,24 @@ Value usageZero() {
 
 }  // namespace
 
+const std::vector<std::string_view>& configFields() {
+  static const std::vector<std::string_view> known{"name",        "model",  "system",        "tools",  "max_iterations",
+                                                   "max_repeats", "temperature", "memory", "output_schema",
+                                                   "budget",      "description", "options", "hooks"};
+  return known;
+}
+
 AgentConfig configFromValue(const Value& v) {
   if (!v.isObject()) fail(codes::kInvalidArgument, "agent config must be a table, got " + v.describe());
-  static const char* const known[] = {"name", "model", "system", "tools", "max_iterations", "max_repeats", "temperature",
-                                      "memory", "output_schema", "budget", "description", "options", "hooks"};
   for (const auto& [k, val] : v.asObject()) {
     (void)val;
     bool ok = false;
-    for (const char* n : known) ok = ok || k == n;
-    if (!ok) fail(codes::kInvalidArgument, "agent config: unknown field '" + k + "' (known: name, model, system, tools, "
-                                           "max_iterations, max_repeats, temperature, memory, output_schema, budget, "
-                                           "description, options, hooks)");
+    for (std::string_view n : configFields()) ok = ok || k == n;
+    if (!ok) {
+      std::string known;
+      for (std::string_view n : configFields()) known += (known.empty() ? "" : ", ") + std::string(n);
+      fail(codes::kInvalidArgument, "agent config: unknown field '" + k + "' (known: " + known + ")");
+    }
   }
   AgentConfig c;
   c.name = strField(v, "name");

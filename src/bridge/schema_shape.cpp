@@ -80,4 +80,10 @@ std::optional<Value> shape(const Value& schema, int depth) {
 
 Value schemaFromScript(const Value& schema) { return shape(schema, 0).value_or(schema); }
 
+std::string optionsSchema(const std::vector<std::string_view>& names, std::string_view typeJson) {
+  std::string s = "{\"type\":" + std::string(typeJson) + ",\"properties\":{";
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ",\"" : "\"") + std::string(names[i]) + "\":{}";
+  return s + "}}";
+}
+
 }  // namespace llmspell

@@ -5,6 +5,10 @@
 // each keyword whose value is a list an empty list where the script wrote an empty table.
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "llmspell/core/value.hpp"
 
 namespace llmspell {
@@ -13,5 +17,11 @@ namespace llmspell {
 // array (required, enum, allOf, anyOf, oneOf, prefixItems, type, examples), in every
 // subschema. Values that need no change are shared, not copied.
 Value schemaFromScript(const Value& schema);
+
+// The parameter schema text of an options table whose fields the function checks itself:
+// {"type": <typeJson>, "properties": {"<name>": {}, ...}}. Declaring the fields lets the docs and
+// `llmspell check` know them (a misspelt option is reported before the spell runs); the empty
+// subschemas leave checking the values to the function, whose messages say more.
+std::string optionsSchema(const std::vector<std::string_view>& names, std::string_view typeJson = "\"object\"");
 
 }  // namespace llmspell

@@ -1,6 +1,8 @@
 // llmspell check / new / docs.
 #include "cli/commands.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/lint.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/llm/call_log.hpp"
@@ -23,8 +26,34 @@ namespace llmspell::cli {
 
 namespace fs = std::filesystem;
 
-int checkSpell(const std::string& path) {
+namespace {
+
+// The spell's other source files (included or required), read as `run` reads them: linted too
+// when the whole spell is checked, and searched for the params they read. At most 200, under the
+// manifest's directory; path and text.
+std::vector<std::pair<std::string, std::string>> otherSources(const Manifest& m, const std::string& entry,
+                                                              const Engine& e) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::error_code ec;
+  auto exts = e.extensions();
+  fs::recursive_directory_iterator it(m.dir, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end && out.size() < 200; it.increment(ec)) {
+    const fs::path& f = it->path();
+    if (!it->is_regular_file(ec) || std::find(exts.begin(), exts.end(), f.extension().string()) == exts.end()) continue;
+    if (fs::equivalent(f, entry, ec)) continue;
+    try {
+      out.emplace_back(f.string(), readSpellFile(f.string(), m.dir));
+    } catch (const Exception&) {
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int checkSpell(const std::string& path, const CheckOptions& opts) {
   std::vector<Diagnostic> diags;
+  std::vector<LintDiagnostic> lint;
   fs::path p = path;
   std::error_code ec;
   if (!fs::exists(p, ec)) {
@@ -39,6 +68,7 @@ int checkSpell(const std::string& path) {
   } else if (fs::is_directory(p, ec)) {
     diags.push_back({manifestPath.string(), 0, "missing spell.yaml"});
   }
+  size_t manifestDiags = diags.size();
   std::string entry, within;
   if (!fs::is_directory(p, ec)) {
     entry = p.string();
@@ -64,6 +94,7 @@ int checkSpell(const std::string& path) {
                                      : e.error().message});
     }
   }
+  std::string syntaxCode = "entry";
   if (haveSource) {
     Engine* e = engineForPath(entry);
     if (m && !m->engine.empty()) e = findEngine(m->engine);
@@ -74,18 +105,70 @@ int checkSpell(const std::string& path) {
       RunContext run(loop);
       auto ctx = e->createContext(run, Limits{});
       if (auto err = ctx->check(source, fs::path(entry).filename().string())) {
+        syntaxCode = "syntax";
         diags.push_back({entry, err->line, err->message});
+      } else {
+        LintInput in;
+        in.file = entry;
+        in.source = source;
+        in.lang = e->name() == "js" ? Lang::kJs : e->name() == "tengo" ? Lang::kTengo : Lang::kLua;
+        std::vector<std::pair<std::string, std::string>> others;
+        if (m) {
+          in.manifest = &*m;
+          in.manifestFile = manifestPath.string();
+          others = otherSources(*m, entry, *e);
+          for (const auto& [_, text] : others) in.otherSources.push_back(text);
+        }
+        lint = lintSpell(in);
+        // A spell checked as a whole (its directory): its other files too, each on its own.
+        for (const auto& [file, text] : fs::is_directory(p, ec) ? others : decltype(others){}) {
+          if (auto err = ctx->check(text, fs::path(file).filename().string())) {
+            lint.push_back({file, err->line, 0, "error", "syntax", redactSecrets(err->message)});
+            continue;
+          }
+          LintInput more = in;
+          more.file = file;
+          more.source = text;
+          more.otherSources.clear();
+          more.checkParams = false;
+          auto found = lintSpell(more);
+          lint.insert(lint.end(), found.begin(), found.end());
+        }
       }
     }
   }
-  bool failed = false;
-  for (const auto& d : diags) {
+  // Manifest and syntax problems first, as `check` always gave them, then the lint's.
+  std::vector<LintDiagnostic> all;
+  for (size_t i = 0; i < diags.size(); ++i) {
+    const auto& d = diags[i];
     bool warn = d.message.find("(ignored)") != std::string::npos;
-    failed = failed || !warn;
-    std::fprintf(stderr, "%s: %s\n", warn ? "warning" : "error", redactSecrets(d.toString()).c_str());
+    all.push_back({d.file, d.line, 0, warn ? "warning" : "error", i < manifestDiags ? "manifest" : syntaxCode,
+                   redactSecrets(d.message)});
   }
-  if (!failed) std::printf("ok: %s\n", path.c_str());
-  return failed ? 1 : 0;
+  all.insert(all.end(), lint.begin(), lint.end());
+  size_t errors = 0, warnings = 0;
+  for (const auto& d : all) {
+    if (d.severity == "error") ++errors;
+    else if (d.severity == "warning") ++warnings;
+  }
+  int code = errors > 0 || (opts.strict && warnings > 0) ? 1 : 0;
+  if (opts.format == "json") {
+    Value arr = Value::array();
+    for (const auto& d : all)
+      arr.asArray().push(Value::object({{"file", d.file},
+                                             {"line", static_cast<int64_t>(d.line)},
+                                             {"column", static_cast<int64_t>(d.column)},
+                                             {"severity", d.severity},
+                                             {"code", d.code},
+                                             {"message", redactSecrets(d.message)}}));
+    std::printf("%s\n", toJsonText(arr, {.pretty = true}).c_str());
+    return code;
+  }
+  for (const auto& d : all) std::fprintf(stderr, "%s\n", redactSecrets(d.toString()).c_str());
+  if (code == 0)
+    std::printf("ok: %s%s\n", path.c_str(),
+                warnings ? (" (" + std::to_string(warnings) + (warnings == 1 ? " warning)" : " warnings)")).c_str() : "");
+  return code;
 }
 
 int newSpell(const std::string& name, const std::string& engine) {

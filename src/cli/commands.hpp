@@ -7,8 +7,15 @@
 
 namespace llmspell::cli {
 
-// `llmspell check SPELL`: syntax and manifest; prints diagnostics with line numbers. Exit code.
-int checkSpell(const std::string& path);
+// `llmspell check SPELL`: the manifest, the syntax, then the lint (cli/lint.hpp). Prints
+// `file:line:col: severity[code]: message` lines (or, with format "json", one JSON array of
+// {file, line, column, severity, code, message}). Exit code: 1 with errors (or, when strict,
+// warnings), else 0; 2 when the spell is not there.
+struct CheckOptions {
+  std::string format = "text";  // text | json
+  bool strict = false;
+};
+int checkSpell(const std::string& path, const CheckOptions& opts = {});
 // `llmspell new NAME`: scaffolds a working spell directory. Exit code.
 int newSpell(const std::string& name, const std::string& engine);
 // `llmspell docs --format F`. Exit code.

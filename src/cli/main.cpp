@@ -236,8 +236,11 @@ int main(int argc, char** argv) {
   auto* exec = app.add_subcommand("exec", "Run code given on the command line");
   exec->add_option("code", code, "Source code")->required();
   if (runOptionsFor("exec")) addRunOptions(exec, execF);
-  auto* check = app.add_subcommand("check", "Check a spell's syntax and manifest");
+  cli::CheckOptions checkO;
+  auto* check = app.add_subcommand("check", "Check a spell: manifest, syntax, and lint against the registry");
   check->add_option("spell", checkPath, "Spell file or directory")->required();
+  check->add_option("--format,-f", checkO.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  check->add_flag("--strict", checkO.strict, "Exit 1 on warnings too");
   auto* mk = app.add_subcommand("new", "Create a new spell directory");
   mk->add_option("name", newName, "Directory name")->required();
   mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
@@ -341,7 +344,7 @@ int main(int argc, char** argv) {
     }
     return finish(toolF, runWith(toolF));
   }
-  if (*check) return cli::checkSpell(checkPath);
+  if (*check) return cli::checkSpell(checkPath, checkO);
   if (*mk) return cli::newSpell(newName, newEngine);
   if (*docs) return cli::docs(docsFormat);
   if (*logsCmd) return cli::logs(logsO);

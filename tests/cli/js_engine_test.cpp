@@ -88,7 +88,7 @@ TEST_F(JsEngine, ManifestEntryAndSyntaxErrors) {
   write("bad.js", "let x = ;\n");
   r = cli("check bad.js");
   EXPECT_EQ(r.exit, 1) << r.out;
-  EXPECT_NE(r.out.find("bad.js:1: syntax error"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.js:1:0: error[syntax]: syntax error"), std::string::npos) << r.out;
 }
 
 TEST_F(JsEngine, ReplKeepsBindingsAndPrintsPromisedValues) {

@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmspell/core/value.hpp"
@@ -71,6 +72,8 @@ struct AgentConfig {
 // caller (tool names must be resolved against a registry). Throws invalid_argument naming the
 // field.
 AgentConfig configFromValue(const Value& v);
+// The fields configFromValue accepts (the registry declares them, so `llmspell check` knows them).
+const std::vector<std::string_view>& configFields();
 Value configToValue(const AgentConfig& c);
 
 // What a run reports as it goes (a:stream): {type = "text", text} | {type = "reasoning", text} |

@@ -352,7 +352,7 @@ void llmspell_register_agent(Registry& r) {
   r.type("agent", "A model with a system prompt and tools, run as a tool loop: run, stream, add_tool, history, as_tool");
 
   r.fn("agent", "create")
-      .param("config", R"({"type":"object"})",
+      .param("config", optionsSchema(agent::configFields()),
              "{name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options, hooks = {[point] = {before, after, around}}}")
       .returns("agent").doc("Creates an agent and registers it under its name for this run")
       .sync([](CallContext& cx, Args a) -> Value { return Value(HostObjectPtr(create(cx, a[0]))); });

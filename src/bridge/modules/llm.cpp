@@ -100,6 +100,13 @@ const char* const kChatOpts[] = {"model", "system", "temperature", "top_p", "max
                                  "schema_name", "images", "timeout", "retries", "extra", "attempts", "mode",
                                  "on_chunk"};
 
+// The opts schema of the chat-like functions, with `extra` options of their own.
+std::string chatOptsSchema(std::vector<std::string_view> extra = {}, std::string_view typeJson = "\"object\"") {
+  std::vector<std::string_view> names(std::begin(kChatOpts), std::end(kChatOpts));
+  names.insert(names.end(), extra.begin(), extra.end());
+  return optionsSchema(names, typeJson);
+}
+
 void checkKnown(const Value& opts, std::string_view fname) {
   if (!opts.isObject()) return;
   for (const auto& [k, v] : opts.asObject()) {
@@ -638,7 +645,7 @@ PromisePtr llmChat(RunContext& run, Loop& loop, const Value& messages, const Val
 void llmspell_register_llm(Registry& r) {
   r.fn("llm", "batch")
       .param("prompts", R"({"type":"array"})", "prompts or message lists")
-      .opt("opts", R"({"type":"object"})", "as for llm.chat, plus concurrency (default 4)")
+      .opt("opts", chatOptsSchema({"concurrency"}), "as for llm.chat, plus concurrency (default 4)")
       .returns("the llm.chat results in input order; a failed prompt gives an error value")
       .doc("Many prompts with bounded concurrency.")
       .async([](CallContext& cx, Args a) {
@@ -667,7 +674,7 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "compare")
       .param("prompt", R"({"type":["string","array","object"]})")
       .param("models", R"({"type":"array","minItems":1})", "model names")
-      .opt("opts", R"({"type":"object"})", "as for llm.chat")
+      .opt("opts", chatOptsSchema(), "as for llm.chat")
       .returns("[{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`")
       .doc("The same prompt to several models at once, side by side.")
       .async([](CallContext& cx, Args a) {
@@ -702,7 +709,7 @@ void llmspell_register_llm(Registry& r) {
 
   r.fn("llm", "chat")
       .param("messages", R"({"type":["string","array","object"]})", "a prompt or a list of {role, content} messages")
-      .opt("opts", R"({"type":"object"})", "model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries")
+      .opt("opts", chatOptsSchema(), "model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries")
       .returns("{text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw, pool_model (through a pool), consensus (a consensus pool's votes)}")
       .doc("One model call.")
       .async([](CallContext& cx, Args a) {
@@ -711,7 +718,7 @@ void llmspell_register_llm(Registry& r) {
 
   r.fn("llm", "complete")
       .param("prompt", R"({"type":["string","array","object"]})")
-      .opt("opts", R"({"type":"object"})")
+      .opt("opts", chatOptsSchema())
       .returns("the reply text")
       .doc("One model call; only the text of the reply.")
       .async([](CallContext& cx, Args a) {
@@ -728,7 +735,7 @@ void llmspell_register_llm(Registry& r) {
 
   r.fn("llm", "stream")
       .param("messages", R"({"type":["string","array","object"]})")
-      .opt("opts", R"({"type":["object","function"]})", "as for llm.chat (or the callback)")
+      .opt("opts", chatOptsSchema({}, R"(["object","function"])"), "as for llm.chat (or the callback)")
       .opt("on_chunk", R"({"type":"function"})", "called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta; "
            "with opts.schema also `partial`, the value parsed so far (unfinished strings, arrays and objects closed)")
       .returns("the same final result as llm.chat, plus `output` (the validated value, repaired and coerced as by llm.structured) "
@@ -768,7 +775,7 @@ void llmspell_register_llm(Registry& r) {
   r.fn("llm", "structured")
       .param("prompt", R"({"type":["string","array","object"]})")
       .param("schema", R"({"type":"object"})", "a JSON Schema")
-      .opt("opts", R"({"type":"object"})", "as for llm.chat, plus attempts (default 3), mode (auto | native | instructed) "
+      .opt("opts", chatOptsSchema({"report"}), "as for llm.chat, plus attempts (default 3), mode (auto | native | instructed) "
            "and report (true: return {value, repairs, attempts})")
       .returns("a value that validates against the schema; with opts.report, {value, repairs (a list of \"$.path: what was repaired or coerced\"), attempts}")
       .doc("Structured output: native mode where the provider has one, else instructed JSON. The reply's JSON is repaired "

@@ -6,6 +6,7 @@
 // this module depends on no header of theirs.
 #include <map>
 
+#include "bridge/schema_shape.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/events/bus.hpp"
@@ -511,11 +512,10 @@ WorkflowPtr buildDeclarative(RunContext& run, const Value& spec) {
   return w;
 }
 
-const char* const kConfigSchema = R"({"type":"object"})";
-
 void registerKind(Registry& r, const char* name, Kind kind, const char* doc, const char* cfgDoc) {
+  const auto& fields = knownFields(kind);
   r.fn("workflow", name)
-      .param("config", kConfigSchema, cfgDoc)
+      .param("config", optionsSchema(std::vector<std::string_view>(fields.begin(), fields.end())), cfgDoc)
       .returns("workflow")
       .doc(doc)
       .sync([kind](CallContext& cx, Args a) -> Value { return handleOf(buildFromScript(cx.run, kind, a[0])); });
