@@ -410,7 +410,7 @@ declare namespace agent {
    * @param config {name, model, system, tools, max_iterations, max_repeats, temperature, memory, output_schema, budget, description, options, hooks = {[point] = {before, after, around}}}
    * @returns agent
    */
-  function create(config: Record<string, any>): llmspell.Agent;
+  function create(config: { name?: any; model?: any; system?: any; tools?: any; max_iterations?: any; max_repeats?: any; temperature?: any; memory?: any; output_schema?: any; budget?: any; description?: any; options?: any; hooks?: any; [key: string]: any }): llmspell.Agent;
   /**
    * The agent of this run with that name
    * @returns agent or nil
@@ -885,40 +885,40 @@ declare namespace llm {
    * @param opts as for llm.chat, plus concurrency (default 4)
    * @returns the llm.chat results in input order; a failed prompt gives an error value
    */
-  function batch(prompts: any[], opts?: { timeout?: number; [key: string]: any }): Promise<any>;
+  function batch(prompts: any[], opts?: { model?: any; system?: any; temperature?: any; top_p?: any; max_tokens?: any; stop?: any; seed?: any; tools?: any; tool_choice?: any; parallel_tool_calls?: any; response_format?: any; schema?: any; schema_name?: any; images?: any; timeout?: any; retries?: any; extra?: any; attempts?: any; mode?: any; on_chunk?: any; concurrency?: any; [key: string]: any }): Promise<any>;
   /**
    * The same prompt to several models at once, side by side.
    * @param models model names
    * @param opts as for llm.chat
    * @returns [{model, text, finish_reason, latency_ms, usage, cost_usd, error}] in the order of `models`
    */
-  function compare(prompt: string | any[] | Record<string, any>, models: any[], opts?: { timeout?: number; [key: string]: any }): Promise<{ model: any; text: any; finish_reason: any; latency_ms: any; usage: any; cost_usd: any; error: any; }[]>;
+  function compare(prompt: string | any[] | Record<string, any>, models: any[], opts?: { model?: any; system?: any; temperature?: any; top_p?: any; max_tokens?: any; stop?: any; seed?: any; tools?: any; tool_choice?: any; parallel_tool_calls?: any; response_format?: any; schema?: any; schema_name?: any; images?: any; timeout?: any; retries?: any; extra?: any; attempts?: any; mode?: any; on_chunk?: any; [key: string]: any }): Promise<{ model: any; text: any; finish_reason: any; latency_ms: any; usage: any; cost_usd: any; error: any; }[]>;
   /**
    * One model call.
    * @param messages a prompt or a list of {role, content} messages
    * @param opts model, system, temperature, top_p, max_tokens, stop, seed, tools, tool_choice, response_format / schema, images, timeout, retries
    * @returns {text, reasoning, message, tool_calls, finish_reason, raw_finish_reason, usage (nil when not reported), cost_usd, model, raw_model, provider, latency_ms, refusal, raw, pool_model (through a pool), consensus (a consensus pool's votes)}
    */
-  function chat(messages: string | any[] | Record<string, any>, opts?: { timeout?: number; [key: string]: any }): Promise<{ text: any; reasoning: any; message: any; tool_calls: any; finish_reason: any; raw_finish_reason: any; usage: any; cost_usd: any; model: any; raw_model: any; provider: any; latency_ms: any; refusal: any; raw: any; pool_model: any; consensus: any; }>;
+  function chat(messages: string | any[] | Record<string, any>, opts?: { model?: any; system?: any; temperature?: any; top_p?: any; max_tokens?: any; stop?: any; seed?: any; tools?: any; tool_choice?: any; parallel_tool_calls?: any; response_format?: any; schema?: any; schema_name?: any; images?: any; timeout?: any; retries?: any; extra?: any; attempts?: any; mode?: any; on_chunk?: any; [key: string]: any }): Promise<{ text: any; reasoning: any; message: any; tool_calls: any; finish_reason: any; raw_finish_reason: any; usage: any; cost_usd: any; model: any; raw_model: any; provider: any; latency_ms: any; refusal: any; raw: any; pool_model: any; consensus: any; }>;
   /**
    * One model call; only the text of the reply.
    * @returns the reply text
    */
-  function complete(prompt: string | any[] | Record<string, any>, opts?: { timeout?: number; [key: string]: any }): Promise<any>;
+  function complete(prompt: string | any[] | Record<string, any>, opts?: { model?: any; system?: any; temperature?: any; top_p?: any; max_tokens?: any; stop?: any; seed?: any; tools?: any; tool_choice?: any; parallel_tool_calls?: any; response_format?: any; schema?: any; schema_name?: any; images?: any; timeout?: any; retries?: any; extra?: any; attempts?: any; mode?: any; on_chunk?: any; [key: string]: any }): Promise<any>;
   /**
    * Streams a model call, calling on_chunk for every delta (or: for chunk in llm.stream(prompt) do ... end).
    * @param opts as for llm.chat (or the callback)
    * @param on_chunk called with {text, reasoning, tool_call_delta, refusal, server_tool_delta} per delta; with opts.schema also `partial`, the value parsed so far (unfinished strings, arrays and objects closed)
    * @returns the same final result as llm.chat, plus `output` (the validated value, repaired and coerced as by llm.structured) when opts.schema is given; without on_chunk, an iterator over the chunks
    */
-  function stream(messages: string | any[] | Record<string, any>, opts?: Record<string, any> | ((...args: any[]) => any), on_chunk?: ((...args: any[]) => any)): Promise<any>;
+  function stream(messages: string | any[] | Record<string, any>, opts?: { model?: any; system?: any; temperature?: any; top_p?: any; max_tokens?: any; stop?: any; seed?: any; tools?: any; tool_choice?: any; parallel_tool_calls?: any; response_format?: any; schema?: any; schema_name?: any; images?: any; timeout?: any; retries?: any; extra?: any; attempts?: any; mode?: any; on_chunk?: any; [key: string]: any } | ((...args: any[]) => any), on_chunk?: ((...args: any[]) => any)): Promise<any>;
   /**
    * Structured output: native mode where the provider has one, else instructed JSON. The reply's JSON is repaired (code fences and prose, trailing commas, single quotes, unquoted keys, comments, a truncated value) and coerced where the schema is unambiguous ("5" for an integer, "true" for a boolean, a single value for an array), then validated; only a reply that still fails costs a retry, which is sent the errors.
    * @param schema a JSON Schema
    * @param opts as for llm.chat, plus attempts (default 3), mode (auto | native | instructed) and report (true: return {value, repairs, attempts})
    * @returns a value that validates against the schema; with opts.report, {value, repairs (a list of "$.path: what was repaired or coerced"), attempts}
    */
-  function structured(prompt: string | any[] | Record<string, any>, schema: Record<string, any>, opts?: { timeout?: number; [key: string]: any }): Promise<any>;
+  function structured(prompt: string | any[] | Record<string, any>, schema: Record<string, any>, opts?: { model?: any; system?: any; temperature?: any; top_p?: any; max_tokens?: any; stop?: any; seed?: any; tools?: any; tool_choice?: any; parallel_tool_calls?: any; response_format?: any; schema?: any; schema_name?: any; images?: any; timeout?: any; retries?: any; extra?: any; attempts?: any; mode?: any; on_chunk?: any; report?: any; [key: string]: any }): Promise<any>;
   /**
    * Embeddings.
    * @param opts model, dimensions, timeout
@@ -1457,31 +1457,31 @@ declare namespace workflow {
    * @param config {name, steps, on_error}; a step is a function(input, ctx), a tool name, an agent, a workflow, or {name, run, on_error, timeout}
    * @returns workflow
    */
-  function sequential(config: Record<string, any>): llmspell.Workflow;
+  function sequential(config: { name?: any; steps?: any; on_error?: any; description?: any; [key: string]: any }): llmspell.Workflow;
   /**
    * A workflow whose steps run at the same time on the same input
    * @param config {name, steps, max_concurrency, merge = "list" | "object" | fn(records, input), on_error}
    * @returns workflow
    */
-  function parallel(config: Record<string, any>): llmspell.Workflow;
+  function parallel(config: { name?: any; steps?: any; on_error?: any; max_concurrency?: any; merge?: any; description?: any; [key: string]: any }): llmspell.Workflow;
   /**
    * A workflow that runs the step of the first branch whose `when` holds
    * @param config {name, branches = {{when = fn(input) | {path, equals...}, step}...}, otherwise, on_error}
    * @returns workflow
    */
-  function conditional(config: Record<string, any>): llmspell.Workflow;
+  function conditional(config: { name?: any; branches?: any; otherwise?: any; on_error?: any; description?: any; [key: string]: any }): llmspell.Workflow;
   /**
    * A workflow that repeats a step: times, over items, while or until a condition (`while_` / `until_` are accepted for Lua)
    * @param config {name, step, times | items | while = fn(value, i) | until = fn(output, i), max_iterations (default 100), on_error}
    * @returns workflow
    */
-  function loop(config: Record<string, any>): llmspell.Workflow;
+  function loop(config: { name?: any; step?: any; times?: any; items?: any; while?: any; until?: any; while_?: any; until_?: any; max_iterations?: any; on_error?: any; description?: any; [key: string]: any }): llmspell.Workflow;
   /**
    * A workflow that runs a step for every item, concurrently
    * @param config {name, step, items (default: the input list), concurrency, on_error}
    * @returns workflow
    */
-  function map(config: Record<string, any>): llmspell.Workflow;
+  function map(config: { name?: any; step?: any; items?: any; concurrency?: any; on_error?: any; description?: any; [key: string]: any }): llmspell.Workflow;
   /**
    * A workflow from its declarative form: steps are names of tools, agents or workflows of this run, or inline workflows
    * @param source JSON text (or an already decoded table)
