@@ -64,6 +64,7 @@ struct TestState {
   // on. A failed matcher there also lands here and fails the test when it ends (as Go's
   // t.Errorf does); Lua and JS raise it where it stands.
   std::optional<Error> softFailure;
+  Value report;  // test.run's result, once it has run: a second call returns it
 };
 
 TestState& stateOf(CallContext& cx) {
@@ -500,11 +501,12 @@ class Runner : public std::enable_shared_from_this<Runner> {
     st_.running = false;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
     if (stopped_) return out_->reject(*stopped_);
-    out_->resolve(Value::object({{"passed", static_cast<int64_t>(passed_)},
+    st_.report = Value::object({{"passed", static_cast<int64_t>(passed_)},
                                  {"failed", static_cast<int64_t>(failed_)},
                                  {"skipped", static_cast<int64_t>(skipped_)},
                                  {"duration_ms", ms},
-                                 {"tests", Value::array(std::move(results_))}}));
+                                 {"tests", Value::array(std::move(results_))}});
+    out_->resolve(st_.report);
   }
 
   RunContext& run_;
@@ -870,6 +872,7 @@ void llmspell_register_test(Registry& r) {
       .async([](CallContext& cx, Args a) -> PromisePtr {
         TestState& st = stateOf(cx);
         if (st.running) return Promise::rejected(Error(codes::kInvalidArgument, "test.run: the tests are already running"));
+        if (!st.report.isNull()) return Promise::resolved(st.report);
         auto runner = std::make_shared<Runner>(cx.run, cx.loop, st, a[0]);
         return runner->start();
       });
