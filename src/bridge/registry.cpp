@@ -273,6 +273,14 @@ void checkDeclaredPermission(const FunctionDecl& d, CallContext& cx) {
   if (d.permission == Permission::kRun) cx.run.permissions().checkRun(d.qualifiedName());
 }
 
+// The arguments a stand-in receives: as validated, without the trailing nulls validation padded
+// them with (Tengo checks a function's arity, so `func(url)` can stand in for http.get).
+std::vector<Value> mockArgs(Args args) {
+  std::vector<Value> v(args.begin(), args.end());
+  while (!v.empty() && v.back().isNull()) v.pop_back();
+  return v;
+}
+
 // The test.mock stand-in for `d` in this run, or null.
 const FunctionPtr* mockFor(const FunctionDecl& d, CallContext& cx) {
   if (gCallMocksLive.load(std::memory_order_relaxed) == 0) return nullptr;
@@ -289,7 +297,7 @@ Value Registry::callSync(const FunctionDecl& d, CallContext& cx, Args args, Erro
   try {
     checkDeclaredPermission(d, cx);
     if (const FunctionPtr* mock = mockFor(d, cx)) {
-      PromisePtr p = (*mock)->call(std::vector<Value>(args.begin(), args.end()));
+      PromisePtr p = (*mock)->call(mockArgs(args));
       if (p->pending()) {
         p->cancel();
         fail(codes::kInvalidArgument, "test.mock: the stand-in for " + d.qualifiedName() + " waited, but " +
@@ -321,7 +329,7 @@ PromisePtr Registry::callAsync(const FunctionDecl& d, CallContext& cx, Args args
   PromisePtr p;
   try {
     checkDeclaredPermission(d, cx);
-    if (const FunctionPtr* mock = mockFor(d, cx)) return (*mock)->call(std::vector<Value>(args.begin(), args.end()));
+    if (const FunctionPtr* mock = mockFor(d, cx)) return (*mock)->call(mockArgs(args));
     p = d.asyncFn(cx, args);
     if (!p) p = Promise::rejected(Error(codes::kInternal, d.qualifiedName() + " returned no promise"));
   } catch (...) {

@@ -98,6 +98,105 @@ const std::map<std::string, std::string> kOnly = {
               "test.only(\"b\", func() { expect(1).to_be(1) })\n"},
 };
 
+// Spies, test.mock (through the registry's call path, sync and async functions alike) and
+// test.mock_llm; every mock is put back when its test ends, the failing one included.
+const std::map<std::string, std::string> kDoubles = {
+    {"lua", R"(describe("doubles", function()
+  it("mocks and fails", function()
+    test.mock("json.encode", function(v) return "mocked" end)
+    expect(json.encode({1})).to_be("mocked")
+    error("boom")
+  end)
+  it("mock is put back", function() expect(json.encode({1})).to_be("[1]") end)
+  it("mocks an async function", function()
+    test.mock("http.get", function(url) return {status = 200, body = "fake " .. url} end)
+    expect(http.get("http://example.invalid/").body).to_be("fake http://example.invalid/")
+  end)
+  it("spies", function()
+    local s = test.spy(function(a, b) return a + b end)
+    expect(s(1, 2)).to_be(3)
+    s(3, 4)
+    expect(s).to_have_been_called(2)
+    expect(s).to_have_been_called_with(3, 4)
+    expect(s).never.to_have_been_called_with(5)
+    expect(test.calls(s)).to_equal({{1, 2}, {3, 4}})
+  end)
+  it("scripts the model", function()
+    test.mock_llm{replies = {"first", "second"}}
+    expect(llm.chat("a").text).to_be("first")
+    expect(llm.chat("b").text).to_be("second")
+  end)
+  it("model mock is put back", function()
+    expect(function() llm.chat("c") end).to_throw("config_error")
+  end)
+end)
+)"},
+    {"js", R"(describe("doubles", () => {
+  it("mocks and fails", () => {
+    test.mock("json.encode", (v) => "mocked");
+    expect(json.encode([1])).toBe("mocked");
+    throw new Error("boom");
+  });
+  it("mock is put back", () => { expect(json.encode([1])).toBe("[1]"); });
+  it("mocks an async function", async () => {
+    test.mock("http.get", (url) => ({status: 200, body: "fake " + url}));
+    expect((await http.get("http://example.invalid/")).body).toBe("fake http://example.invalid/");
+  });
+  it("spies", () => {
+    const s = test.spy((a, b) => a + b);
+    expect(s(1, 2)).toBe(3);
+    s(3, 4);
+    expect(s).toHaveBeenCalled(2);
+    expect(s).toHaveBeenCalledWith(3, 4);
+    expect(s).not.toHaveBeenCalledWith(5);
+    expect(test.calls(s)).toEqual([[1, 2], [3, 4]]);
+  });
+  it("scripts the model", async () => {
+    test.mockLlm({replies: ["first", "second"]});
+    expect((await llm.chat("a")).text).toBe("first");
+    expect((await llm.chat("b")).text).toBe("second");
+  });
+  it("model mock is put back", async () => {
+    await expect(() => llm.chat("c")).toThrow("config_error");
+  });
+});
+)"},
+    {"tengo", R"(test := import("test")
+json := import("json")
+http := import("http")
+llm := import("llm")
+describe("doubles", func() {
+  it("mocks and fails", func() {
+    test.mock("json.encode", func(v) { return "mocked" })
+    expect(json.encode([1])).to_be("mocked")
+    return error("boom")
+  })
+  it("mock is put back", func() { expect(json.encode([1])).to_be("[1]") })
+  it("mocks an async function", func() {
+    test.mock("http.get", func(url) { return {status: 200, body: "fake " + url} })
+    expect(http.get("http://example.invalid/").body).to_be("fake http://example.invalid/")
+  })
+  it("spies", func() {
+    s := test.spy(func(a, b) { return a + b })
+    expect(s(1, 2)).to_be(3)
+    s(3, 4)
+    expect(s).to_have_been_called(2)
+    expect(s).to_have_been_called_with(3, 4)
+    expect(s).not_.to_have_been_called_with(5)
+    expect(test.calls(s)).to_equal([[1, 2], [3, 4]])
+  })
+  it("scripts the model", func() {
+    test.mock_llm({replies: ["first", "second"]})
+    expect(llm.chat("a").text).to_be("first")
+    expect(llm.chat("b").text).to_be("second")
+  })
+  it("model mock is put back", func() {
+    expect(func() { return llm.chat("c") }).to_throw("config_error")
+  })
+})
+)"},
+};
+
 class Engines : public testing::TestWithParam<std::string> {};
 
 TEST_P(Engines, MatrixPrettyReport) {
@@ -137,6 +236,32 @@ TEST_P(Engines, FilterByName) {
   EXPECT_NE(r.out.find("1..2\nok 1 - matrix_test." + ext + ": m > passes\nok 2 - matrix_test." + ext + ": m > waits\n"),
             std::string::npos)
       << r.out;
+}
+
+TEST_P(Engines, MocksAndSpiesArePutBack) {
+  const std::string& ext = GetParam();
+  std::string dir = scratch("doubles_" + ext);
+  write(dir + "/doubles_test." + ext, kDoubles.at(ext));
+  // No provider key or default model: a real llm.chat fails with config_error.
+  CliResult r = runShell("cd " + shellQuote(dir) + " && env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u GEMINI_API_KEY " +
+               "-u GOOGLE_API_KEY -u LLMSPELL_MODEL " + llmspell::test::cliPath() + " test -f tap 2>&1");
+  EXPECT_EQ(r.exit, 1) << r.out;
+  std::string f = "doubles_test." + ext + ": doubles > ";
+  EXPECT_NE(r.out.find("not ok 1 - " + f + "mocks and fails\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("boom"), std::string::npos) << r.out;
+  for (const char* ok : {"ok 2 - ", "ok 3 - ", "ok 4 - ", "ok 5 - ", "ok 6 - "}) {
+    EXPECT_NE(r.out.find(std::string("\n") + ok + f), std::string::npos) << ok << r.out;
+  }
+}
+
+TEST(TestCommand, MockNamesAFunctionThatExists) {
+  std::string dir = scratch("mockname");
+  write(dir + "/m_test.lua", "it('x', function() test.mock('llm.chta', function() end) end)\n"
+                             "it('y', function() test.mock('test.it', function() end) end)\n");
+  CliResult r = testIn(dir, "");
+  EXPECT_EQ(r.exit, 1) << r.out;
+  EXPECT_NE(r.out.find("not_found: test.mock: no function named 'llm.chta'; did you mean llm.chat"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the test namespace itself cannot be mocked"), std::string::npos) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Engines, testing::Values("lua", "js", "tengo"));
