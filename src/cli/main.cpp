@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
   check->add_option("spell", checkPath, "Spell file or directory")->required();
   auto* mk = app.add_subcommand("new", "Create a new spell directory");
   mk->add_option("name", newName, "Directory name")->required();
-  mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
+  mk->add_option("--engine", newEngine, "Engine: lua (default), js or tengo")->check(CLI::IsMember({"lua", "js", "tengo"}));
   auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
   docs->add_option("--format,-f", docsFormat, "md, json, lua-meta or dts");
   // `tool list|info|call`: small spells run through the same runner as `exec`, so the allow

@@ -264,6 +264,21 @@ TEST(TestCommand, MockNamesAFunctionThatExists) {
   EXPECT_NE(r.out.find("the test namespace itself cannot be mocked"), std::string::npos) << r.out;
 }
 
+// `llmspell new` scaffolds a test beside the spell that `llmspell test` passes.
+TEST_P(Engines, NewScaffoldsAPassingTest) {
+  const std::string& ext = GetParam();
+  std::string dir = scratch("new_" + ext);
+  CliResult made = runShell("cd " + shellQuote(dir) + " && " + llmspell::test::cliPath() + " new greet --engine " + ext + " 2>&1");
+  ASSERT_EQ(made.exit, 0) << made.out;
+  EXPECT_TRUE(fs::exists(dir + "/greet/greet_test." + ext)) << made.out;
+  CliResult run = runShell("cd " + shellQuote(dir) + " && " + llmspell::test::cliPath() + " run greet 2>/dev/null");
+  EXPECT_EQ(run.exit, 0);
+  EXPECT_EQ(run.out, "Hello, world!\n");
+  CliResult r = testIn(dir, "greet");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("PASS greet/greet_test." + ext + " (1 passed)"), std::string::npos) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(All, Engines, testing::Values("lua", "js", "tengo"));
 
 // All three matrix files at once, in TAP 13, read by tap-parser (npm).

@@ -113,6 +113,7 @@ void callAtOnce(const FunctionPtr& fn, const std::string& what) {
 
 std::string show(const Value& v) {
   if (v.isString()) return toJsonText(v);
+  if (v.isError()) return "error (" + v.asError()->toString() + ")";
   if (v.isNull() || v.isBool() || v.isNumber()) return toJsonText(v);
   if (v.isArray() || v.isObject()) {
     try {
