@@ -394,6 +394,35 @@ TEST(TestCommand, DiscoveryAndManifestGrants) {
   EXPECT_NE(r.out.find("helper_test.js: runs\n"), std::string::npos) << r.out;
 }
 
+// it(name, fn, {replay = FILE}): a recording answers that test's llm calls, and only that test's.
+TEST(TestCommand, PerTestReplay) {
+  std::string dir = scratch("replay");
+  write(dir + "/replies.jsonl", "\"recorded answer\"\n");
+  CliResult rec = runShell("cd " + shellQuote(dir) + " && " + llmspell::test::cliPath() +
+                           " exec --mock-replies replies.jsonl --record calls.jsonl "
+                           "'return llm.chat(\"hi\", {model = \"mock/script\"}).text' 2>&1");
+  ASSERT_EQ(rec.exit, 0) << rec.out;
+  write(dir + "/replay_test.lua", R"(it("replays", function()
+  expect(llm.chat("hi", {model = "mock/script"}).text).to_be("recorded answer")
+end, {replay = "calls.jsonl"})
+it("no recording after the test", function()
+  expect(function() llm.chat("hi", {model = "mock/script"}) end).to_throw()
+end)
+it("a missing recording fails the test", function() end, {replay = "nope.jsonl"})
+it("a recording outside the spell needs a grant", function() end, {replay = "/etc/hostname"})
+)");
+  CliResult r = testIn(dir, "-f tap");
+  EXPECT_EQ(r.exit, 1) << r.out;
+  EXPECT_NE(r.out.find("ok 1 - replay_test.lua: replays\nok 2 - replay_test.lua: no recording after the test\n"
+                       "not ok 3 - replay_test.lua: a missing recording fails the test\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("cannot read the recording"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not ok 4 - replay_test.lua: a recording outside the spell needs a grant\n  ---\n  message: \"read access to /etc/hostname is not granted"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(TestCommand, UsageErrors) {
   std::string dir = scratch("usage");
   CliResult none = runCli("test " + shellQuote(dir));

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 
 #include "bridge/modules/llm_service.hpp"
@@ -13,6 +14,7 @@
 #include "llmspell/bridge/names.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/safe_fs.hpp"
 #include "llmspell/core/schema.hpp"
 #include "llmspell/core/suggest.hpp"
 
@@ -31,6 +33,7 @@ struct TestCase {
   bool skip = false;
   bool only = false;
   double timeout = 0;  // 0: the suite's, else the run's default
+  std::string replay;  // a recording (--record) that answers the test's llm calls
 };
 
 struct Suite {
@@ -94,6 +97,7 @@ void addCase(CallContext& cx, const Value& name, const Value& fn, const Value& o
   t.skip = skip || opts.getBool("skip") || !t.fn;
   t.only = only || opts.getBool("only");
   t.timeout = timeoutOpt(opts);
+  t.replay = opts.getString("replay");
   if (t.only) st.anyOnly = true;
   st.current->children.push_back(Suite::Child{nullptr, std::move(t)});
 }
@@ -278,6 +282,36 @@ Spy& spyOf(const Value& v, std::string_view who) {
   auto* s = v.isFunction() ? dynamic_cast<Spy*>(v.asFunction().get()) : nullptr;
   if (!s) fail(codes::kInvalidArgument, std::string(who) + ": expected a function made by test.spy, got " + v.describe());
   return *s;
+}
+
+// ---- cassettes ----
+
+// The file a test's `replay` option names: relative to the spell's directory, where a spell
+// keeps its test data, and readable without a grant inside that directory; anywhere else it
+// needs --allow-read (its replies reach the spell).
+std::string cassettePath(RunContext& run, const std::string& given) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::weakly_canonical(run.spellDir, ec);
+  fs::path p = fs::weakly_canonical(fs::path(run.spellDir) / given, ec);
+  auto rel = p.lexically_relative(dir);
+  if (!rel.empty() && *rel.begin() != "..") return p.string();
+  return safefs::forRead(run.permissions(), given).abs.string();
+}
+
+// Answers the run's llm calls from `path` until the returned function is called, which puts the
+// run's own recording (--replay) back, or none.
+std::function<void()> replayFor(RunContext& run, Loop& loop, const std::string& given) {
+  CallContext cx{run, loop, "test.it"};
+  LlmService& s = LlmService::of(cx);
+  std::string before = s.client.replayPath();
+  s.client.replayFrom(cassettePath(run, given));
+  return [&run, before] {
+    if (auto* svc = run.findService<LlmService>()) {
+      if (before.empty()) svc->client.stopReplaying();
+      else svc->client.replayFrom(before);
+    }
+  };
 }
 
 // ---- the runner ----
@@ -483,16 +517,26 @@ class Runner : public std::enable_shared_from_this<Runner> {
     auto t0 = std::chrono::steady_clock::now();
     std::string name = t.name;
     FunctionPtr fn = t.fn;
+    std::function<void()> unreplay;
+    std::optional<Error> replayErr;
+    if (!t.replay.empty()) {
+      try {
+        unreplay = replayFor(run_, loop_, t.replay);
+      } catch (const Exception& e) {
+        replayErr = e.error();
+      }
+    }
     auto end = [=](std::optional<Error> err) {
       self->runHooks(after, 0, secs, "after_each hook", false, std::nullopt, [=](std::optional<Error> e2) {
         self->restore(*mocks, llmWas);
+        if (unreplay) unreplay();
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         std::optional<Error> e = err ? err : e2;
         self->record(path, name, e ? "failed" : "passed", ms, e);
         done();
       });
     };
-    runHooks(before, 0, secs, "before_each hook", true, std::nullopt, [=](std::optional<Error> err) {
+    runHooks(before, 0, secs, "before_each hook", true, replayErr, [=](std::optional<Error> err) {
       if (err) return end(err);
       self->callTimed(fn, secs, "test '" + name + "'", end);
     });
@@ -759,11 +803,13 @@ void llmspell_register_test(Registry& r) {
         return Value();
       });
   const char* kTestOpts =
-      R"({"type":"object","properties":{"timeout":{"type":"number","exclusiveMinimum":0},"skip":{"type":"boolean"},"only":{"type":"boolean"}}})";
+      R"({"type":"object","properties":{"timeout":{"type":"number","exclusiveMinimum":0},"skip":{"type":"boolean"},"only":{"type":"boolean"},"replay":{"type":"string","minLength":1}}})";
   r.fn("test", "it")
       .param("name", R"({"type":"string"})")
       .param("fn", R"({"type":"function"})", "the test; it may wait (sleep, llm calls, await)")
-      .opt("opts", kTestOpts, "{timeout (seconds, default 5), skip, only}")
+      .opt("opts", kTestOpts,
+           "{timeout (seconds, default 5), skip, only, replay (a --record file, relative to the spell's directory, "
+           "that answers the test's llm calls)}")
       .doc("A test: passes unless it raises an error (a failed expect raises assertion_failed)")
       .sync([](CallContext& cx, Args a) -> Value {
         addCase(cx, a[0], a[1], a[2], false, false);
