@@ -11,6 +11,7 @@
 
 #include "bridge/modules/llm_service.hpp"
 #include "llmspell/bridge/call_mocks.hpp"
+#include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/bridge/names.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
@@ -578,8 +579,10 @@ Value boundMatchers(CallContext& cx, const HostObjectPtr& e, const HostObjectPtr
     for (const auto& d : Registry::global().functions()) {
       if (d.self != "expectation") continue;
       const std::string& q = d.qualifiedName();
+      const FunctionDecl* decl = &d;  // the registry outlives every run
       auto f = std::make_shared<HostFunction>(
-          [run, loop, q, h, soft](std::vector<Value> args) {
+          [run, loop, q, h, soft, decl](std::vector<Value> args) {
+            traceScriptCall(*decl);  // the script called the matcher, for the coverage table
             args.insert(args.begin(), Value(h));
             CallContext inner{*run, *loop, q};
             PromisePtr p = Registry::invoke(q, inner, std::move(args));

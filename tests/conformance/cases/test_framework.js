@@ -2,6 +2,8 @@
 // waits, skip, to_throw, a spy standing in through test.mock, and test.run's report.
 const log = [];
 test.describe("suite", () => {
+  test.beforeAll(() => { log.push("all"); });
+  test.afterAll(() => { log.push("done"); });
   test.beforeEach(() => { log.push("before"); });
   test.afterEach(() => { log.push("after"); });
   test.it("passes", () => {
@@ -11,6 +13,7 @@ test.describe("suite", () => {
     test.expect([1, 2, 3]).toHaveLength(3);
     test.expect(0.1 + 0.2).toBeCloseTo(0.3);
     test.expect(false).not.toBeTruthy();
+    test.expect("x").toBeTruthy();
     test.expect({n: 1}).toSatisfySchema({type: "object", required: ["n"]});
   });
   test.it("fails", () => { test.expect({a: 1}).toEqual({a: 2}); });
@@ -24,6 +27,12 @@ test.describe("suite", () => {
     test.mock("json.encode", s);
     test.expect(json.encode([1])).toBe("mocked");
     test.expect(s).toHaveBeenCalled(1);
+    test.expect(s).toHaveBeenCalledWith([1]);
+    test.expect(test.calls(s)).toEqual([[[1]]]);
+  });
+  test.it("scripts the model", async () => {
+    test.mockLlm({replies: ["scripted"]});
+    test.expect((await llm.chat("hi")).text).toBe("scripted");
   });
 });
 const report = await test.run();
