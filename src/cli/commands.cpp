@@ -184,11 +184,12 @@ int newSpell(const std::string& name, const std::string& engine) {
     return 1;
   }
   std::string base = dir.filename().string();
+  std::string ext = engine == "js" ? "js" : engine == "tengo" ? "tengo" : "lua";
   std::ofstream(dir / "spell.yaml") << "name: " << base << "\n"
                                     << "version: 0.1.0\n"
                                     << "description: A new spell\n"
                                     << "engine: " << engine << "\n"
-                                    << "entry: main.lua\n"
+                                    << "entry: main." << ext << "\n"
                                     << "params:\n"
                                     << "  who: {type: string, default: world, description: Who to greet}\n"
                                     << "permissions:\n"
@@ -196,12 +197,49 @@ int newSpell(const std::string& name, const std::string& engine) {
                                     << "  read: []\n"
                                     << "  write: []\n"
                                     << "limits: {memory_mb: 64, timeout_s: 60}\n";
-  std::ofstream(dir / "main.lua")
-      << "-- " << base << ": run with `llmspell run " << name << " --param who=you`\n"
-      << "local who = spell.params.who\n"
-      << "log.info(\"greeting\", {who = who})\n"
-      << "return \"Hello, \" .. who .. \"!\"\n";
-  std::printf("created %s (spell.yaml, main.lua); run it with: llmspell run %s\n", name.c_str(), name.c_str());
+  std::string runIt = "run with `llmspell run " + name + " --param who=you`";
+  std::string testIt = "run with `llmspell test " + name + "` (see docs/testing.md)";
+  // The test includes the entry, whose value is the greeting for the manifest's default param.
+  if (ext == "lua") {
+    std::ofstream(dir / "main.lua") << "-- " << base << ": " << runIt << "\n"
+                                    << "local who = spell.params.who\n"
+                                    << "log.info(\"greeting\", {who = who})\n"
+                                    << "return \"Hello, \" .. who .. \"!\"\n";
+    std::ofstream(dir / (base + "_test.lua")) << "-- Tests of " << base << ": " << testIt << "\n"
+                                              << "describe(\"" << base << "\", function()\n"
+                                              << "  it(\"greets the default param\", function()\n"
+                                              << "    expect(spell.include(\"main.lua\")).to_equal(\"Hello, world!\")\n"
+                                              << "  end)\n"
+                                              << "end)\n";
+  } else if (ext == "js") {
+    std::ofstream(dir / "main.js") << "// " << base << ": " << runIt << "\n"
+                                   << "const who = spell.params.who;\n"
+                                   << "log.info(\"greeting\", {who});\n"
+                                   << "export default `Hello, ${who}!`;\n";
+    std::ofstream(dir / (base + "_test.js")) << "// Tests of " << base << ": " << testIt << "\n"
+                                             << "describe(\"" << base << "\", () => {\n"
+                                             << "  it(\"greets the default param\", async () => {\n"
+                                             << "    expect(await spell.include(\"main.js\")).toEqual(\"Hello, world!\");\n"
+                                             << "  });\n"
+                                             << "});\n";
+  } else {
+    std::ofstream(dir / "main.tengo") << "// " << base << ": " << runIt << "\n"
+                                      << "spell := import(\"spell\")\n"
+                                      << "log := import(\"log\")\n"
+                                      << "who := spell.params.who\n"
+                                      << "log.info(\"greeting\", {who: who})\n"
+                                      << "out := \"Hello, \" + who + \"!\"\n";
+    // Tengo has no spell.include yet, so its test cannot run main.tengo: it checks the params.
+    std::ofstream(dir / (base + "_test.tengo")) << "// Tests of " << base << ": " << testIt << "\n"
+                                                << "spell := import(\"spell\")\n"
+                                                << "describe(\"" << base << "\", func() {\n"
+                                                << "  it(\"has the default param\", func() {\n"
+                                                << "    expect(spell.params.who).to_equal(\"world\")\n"
+                                                << "  })\n"
+                                                << "})\n";
+  }
+  std::printf("created %s (spell.yaml, main.%s, %s_test.%s); run it with: llmspell run %s; test it with: llmspell test %s\n",
+              name.c_str(), ext.c_str(), base.c_str(), ext.c_str(), name.c_str(), name.c_str());
   return 0;
 }
 

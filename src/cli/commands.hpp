@@ -4,6 +4,11 @@
 #include <functional>
 
 #include <string>
+#include <vector>
+
+namespace llmspell {
+class Registry;
+}
 
 namespace llmspell::cli {
 
@@ -31,6 +36,24 @@ struct LogsOptions {
   std::string db;      // explicit database file
 };
 int logs(const LogsOptions& o);
+
+// `llmspell test [PATH...]`.
+struct TestOptions {
+  std::vector<std::string> paths;    // files or directories; default "."
+  int jobs = 0;                      // files at once; 0 = the number of cores
+  std::string filter;                // RE2 pattern over "describe > test" names
+  std::string format = "pretty";     // pretty | tap | junit
+  double testTimeout = 0;            // seconds per test and hook; 0 = test.run's default (5)
+  std::string childReport;           // set in a child: run the one file, write its report here
+  std::vector<std::string> forward;  // run flags (--allow-*, --model, ...) given to each child
+};
+// Finds the test files, runs each in a child process, prints the report. Exit code: 0 all
+// passed, 1 a test failed or a file did not run to its end, 2 usage (no test files found).
+int runTests(const TestOptions& o);
+// The spell.yaml a test file runs under: beside it, or above the tests/ folder it is in; "".
+std::string manifestForTest(const std::string& file);
+// Adds describe, it, expect and the hooks as globals (aliases of test.*), for test files.
+void addTestGlobals(Registry& r);
 
 // `llmspell repl`: reads chunks from stdin, with a prompt ("> ", or ">> " inside an unfinished
 // chunk) when stdin is a terminal. Plain line reading: no editing or history (wrap it in rlwrap).

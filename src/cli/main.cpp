@@ -12,6 +12,7 @@
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/core/suggest.hpp"
+#include "llmspell/engines/engine.hpp"
 #include "llmspell/llm/client.hpp"
 #include "llmspell/spell/spell.hpp"
 
@@ -168,6 +169,72 @@ RunResult runWith(RunFlags& f) {
   return runSpell(f.opts);
 }
 
+// The run flags a `llmspell test` child gets from its parent.
+std::vector<std::string> forwardedFlags(const RunFlags& f) {
+  std::vector<std::string> out;
+  auto many = [&](const char* flag, const std::vector<std::string>& vs) {
+    for (const auto& v : vs) out.insert(out.end(), {flag, v});
+  };
+  auto one = [&](const char* flag, const std::string& v) {
+    if (!v.empty()) out.insert(out.end(), {flag, v});
+  };
+  many("--param", f.params);
+  many("--allow-net", f.opts.allowNet);
+  many("--allow-read", f.opts.allowRead);
+  many("--allow-write", f.opts.allowWrite);
+  many("--allow-env", f.opts.allowEnv);
+  if (f.opts.allowRun) out.push_back("--allow-run");
+  one("--model", f.opts.model);
+  one("--replay", f.replay);
+  one("--mock-replies", f.mockReplies);
+  one("--approve", f.approve);
+  if (f.timeout > 0) one("--timeout", std::to_string(f.timeout));
+  if (f.memory > 0) one("--memory-limit", std::to_string(f.memory));
+  if (f.instructions > 0) one("--instruction-limit", std::to_string(f.instructions));
+  if (f.maxCost > 0) one("--max-cost", std::to_string(f.maxCost));
+  return out;
+}
+
+// A `llmspell test` child: runs one test file as a spell (with the grants of its spell's
+// manifest), then its tests, and writes {ok, error, report} as JSON to o.childReport.
+int runTestChild(RunFlags& f, const cli::TestOptions& o) {
+  if (o.paths.size() != 1) {
+    std::fprintf(stderr, "error[invalid_argument]: --child-report runs exactly one file\n");
+    return 2;
+  }
+  const std::string& file = o.paths[0];
+  f.opts.spellPath = file;
+  if (Engine* e = engineForPath(file)) f.opts.engine = std::string(e->name());
+  f.opts.manifestPath = cli::manifestForTest(file);
+  Value topts = Value::object();
+  if (!o.filter.empty()) topts.asObject().set("filter", o.filter);
+  if (o.testTimeout > 0) topts.asObject().set("test_timeout", o.testTimeout);
+  f.opts.afterMain = [topts](RunContext& run) {
+    CallContext cx{run, run.loop(), "test.run"};
+    return Registry::invoke("test.run", cx, {topts});
+  };
+  Registry::extend(cli::addTestGlobals);
+  RunResult r = runWith(f);
+  for (const auto& e : r.unobservedTaskErrors)
+    std::fprintf(stderr, "warning: a spawned task failed and nothing waited for it: %s\n",
+                 redactSecrets(errorLine(e)).c_str());
+  Value out = Value::object({{"ok", !r.error.has_value()}});
+  if (r.error) out.asObject().set("error", r.error->toObject());
+  if (r.value.isObject() && r.value.get("tests").isArray()) out.asObject().set("report", r.value);
+  std::string text;
+  try {
+    text = toJsonText(out);
+  } catch (const Exception& e) {
+    text = toJsonText(Value::object({{"ok", false}, {"error", Error(codes::kInternal, e.error().message).toObject()}}));
+  }
+  if (FILE* fp = std::fopen(o.childReport.c_str(), "wb")) {
+    std::fwrite(text.data(), 1, text.size(), fp);
+    std::fclose(fp);
+  }
+  if (r.error) return r.exitCode;
+  return r.value.getInt("failed") > 0 ? 1 : 0;
+}
+
 // The first word that is not an option must name a command. Returns 2 after explaining when it
 // does not (a spell path given without `run`, a mistyped command), 0 otherwise.
 int checkCommandWord(CLI::App& app, int argc, char** argv) {
@@ -243,7 +310,7 @@ int main(int argc, char** argv) {
   check->add_flag("--strict", checkO.strict, "Exit 1 on warnings too");
   auto* mk = app.add_subcommand("new", "Create a new spell directory");
   mk->add_option("name", newName, "Directory name")->required();
-  mk->add_option("--engine", newEngine, "Engine")->check(CLI::IsMember({"lua", "tengo"}));
+  mk->add_option("--engine", newEngine, "Engine: lua (default), js or tengo")->check(CLI::IsMember({"lua", "js", "tengo"}));
   auto* docs = app.add_subcommand("docs", "Print the API reference generated from the registry");
   docs->add_option("--format,-f", docsFormat, "md, json, lua-meta or dts");
   // `tool list|info|call`: small spells run through the same runner as `exec`, so the allow
@@ -260,6 +327,19 @@ int main(int argc, char** argv) {
   toolCall->add_option("name", toolName, "Tool name")->required();
   toolCall->add_option("args", toolArgs, "Arguments as a JSON object (default {})");
   if (runOptionsFor("tool")) addRunOptions(toolCall, toolF);
+  RunFlags testF;
+  cli::TestOptions testO;
+  auto* testCmd = app.add_subcommand("test", "Run the tests of *_test.lua|js|tengo files and tests/ folders");
+  testCmd->add_option("paths", testO.paths, "Test files or directories to search (default: .)");
+  testCmd->add_option("--jobs,-j", testO.jobs, "Test files run at once (default: the number of cores)")
+      ->check(CLI::Range(1, 4096));
+  testCmd->add_option("--filter", testO.filter, "Only the tests whose \"describe > test\" name matches this RE2 pattern");
+  testCmd->add_option("--format,-f", testO.format, "pretty (default), tap (TAP 13) or junit (JUnit XML)")
+      ->check(CLI::IsMember({"pretty", "tap", "junit"}));
+  testCmd->add_option("--test-timeout", testO.testTimeout, "Seconds each test and hook may take (default 5)")
+      ->check(CLI::PositiveNumber);
+  testCmd->add_option("--child-report", testO.childReport, "")->group("");  // internal: one file, in a child
+  if (runOptionsFor("test")) addRunOptions(testCmd, testF);
   RunFlags replF;
   auto* repl = app.add_subcommand("repl", "An interactive session: expressions print their value, globals persist");
   if (runOptionsFor("repl")) addRunOptions(repl, replF);
@@ -343,6 +423,11 @@ int main(int argc, char** argv) {
       toolF.opts.code = "return tools.call(spell.params.tool, json.decode(spell.params.args))";
     }
     return finish(toolF, runWith(toolF));
+  }
+  if (*testCmd) {
+    if (!testO.childReport.empty()) return runTestChild(testF, testO);
+    testO.forward = forwardedFlags(testF);
+    return cli::runTests(testO);
   }
   if (*check) return cli::checkSpell(checkPath, checkO);
   if (*mk) return cli::newSpell(newName, newEngine);

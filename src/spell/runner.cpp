@@ -183,6 +183,8 @@ RunResult runSpellImpl(const RunOptions& opts) {
         manifestPath = p / "spell.yaml";
         if (!fs::exists(manifestPath, ec))
           return usage(p.string() + " is a directory without spell.yaml; give a spell file or add a manifest");
+      } else if (!opts.manifestPath.empty()) {
+        manifestPath = fs::absolute(opts.manifestPath, ec);
       } else if (fs::exists(p.parent_path() / "spell.yaml", ec)) {
         manifestPath = p.parent_path() / "spell.yaml";
       }
@@ -201,7 +203,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
         if (fs::is_directory(p, ec)) {
           p = manifestEntry(*manifest, manifestPath.string());
           within = manifest->dir;
-        } else if (!manifest->entry.empty() &&
+        } else if (opts.manifestPath.empty() && !manifest->entry.empty() &&
                    fs::weakly_canonical(p.parent_path() / manifest->entry) != fs::weakly_canonical(p)) {
           manifest.reset();  // the manifest beside this file belongs to another entry
         }
@@ -210,6 +212,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
       entryPath = fs::absolute(p).string();
       chunkName = p.filename().string();
       spellDir = fs::absolute(p).parent_path().string();
+      if (manifest && !opts.manifestPath.empty()) spellDir = manifest->dir;
     } else {
       source = opts.code;
       spellDir = fs::current_path().string();
@@ -387,6 +390,10 @@ RunResult runSpellImpl(const RunOptions& opts) {
   }
   PromisePtr done = ctx->run(source, chunkName);
   loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
+  if (opts.afterMain && done->fulfilled() && !ctx->stopped()) {
+    done = opts.afterMain(run);
+    loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
+  }
   if (done->pending()) {
     result.error = Error(codes::kInternal,
                          "the spell is waiting for something that can never happen (a promise "

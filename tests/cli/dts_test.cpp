@@ -191,6 +191,7 @@ TEST(Dts, EveryDeclaredNameIsBound) {
   Histogram: metrics.histogram("dts_histogram"),
   StateScope: state.scope('spell'),
   Workflow: workflow.sequential({ name: 'probe', steps: [{ name: 's', run: (x) => x }] }),
+  Expectation: test.expect(1),  // the matchers test.expect returns, bound to the value
 };
 const missing = [];
 const check = (where, owner, names) => {

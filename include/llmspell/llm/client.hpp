@@ -131,6 +131,14 @@ class LlmClient {
   void recordTo(const std::string& path);
   void replayFrom(const std::string& path);
   bool replaying() const { return !replay_.empty() || replayLoaded_; }
+  // The recording replayFrom loaded ("" when none); stopReplaying goes back to the providers
+  // (test.it's per-test `replay` puts the run's own recording back, or none, after the test).
+  const std::string& replayPath() const { return replayPath_; }
+  void stopReplaying() {
+    replay_.clear();
+    replayLoaded_ = false;
+    replayPath_.clear();
+  }
 
   // Pools: a virtual model "pool/<name>" over several models. strategy "fallback" tries them in
   // order until one succeeds (invalid_argument and cancelled stop the walk); "round_robin"

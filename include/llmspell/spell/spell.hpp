@@ -98,6 +98,14 @@ struct RunOptions {
   // embedding program keeps control of its process.
   std::function<void(const Error&)> onHardStop;
   double hardStopGraceSeconds = 2;
+  // `llmspell test`: the spell.yaml whose grants, limits, config and params apply although the
+  // file run is not its entry (a test beside the spell or in its tests/ folder); the spell's
+  // directory (spell.include, require) is then the manifest's. Empty: the usual lookup.
+  std::string manifestPath;
+  // Called on the loop thread once the main chunk has finished without error, with the context
+  // still alive; the run then waits for the returned promise, whose outcome becomes the run's
+  // (`llmspell test` runs the file's tests here with test.run).
+  std::function<PromisePtr(RunContext& run)> afterMain;
 };
 
 struct RunResult {

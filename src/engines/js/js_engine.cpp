@@ -678,6 +678,18 @@ void callHostFunction(const v8::FunctionCallbackInfo<v8::Value>& info) {
   try {
     for (int i = 0; i < info.Length(); ++i) args.push_back(toValue(c, info[i]));
     PromisePtr p = b->v.asFunction()->call(std::move(args));
+    // A call that finished at once answers at once, as in Lua and Tengo: a failed
+    // test.expect(x).toEqual(y) must throw where it stands, not reject a promise nobody awaits.
+    // A call that waits returns a Promise to await.
+    if (p->fulfilled()) {
+      info.GetReturnValue().Set(toJs(c, p->value(), 0));
+      return;
+    }
+    if (p->rejected()) {
+      p->markHandled();
+      throwError(c, p->error());
+      return;
+    }
     info.GetReturnValue().Set(jsPromiseFor(c, p));
   } catch (const Exception& e) {
     if (!e.error().message.empty() && !c->killed) throwError(c, e.error());
