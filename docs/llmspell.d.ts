@@ -344,6 +344,61 @@ declare namespace llmspell {
      */
     name(): any;
   }
+  /** What test.expect(value) checks; its matchers raise assertion_failed when they do not hold */
+  interface Expectation {
+    /**
+     * Deep equality (tables/objects and arrays by content, 1 == 1.0); the failure lists each path that differs
+     * @param expected any value
+     */
+    toEqual(expected: any): any;
+    /**
+     * Identity: equal scalars, or the very same function or handle; tables are compared with to_equal
+     * @param expected a string, number, boolean or nil (or the same function or handle)
+     */
+    toBe(expected: any): any;
+    /**
+     * The value counts as true in the engine's own conditions (Lua: not nil or false; JS and Tengo: also not 0 or "")
+     */
+    toBeTruthy(): any;
+    /**
+     * A string contains a substring, an array an element, an object a key
+     * @param item a substring, an array element (deep equality), or an object key
+     */
+    toContain(item: any): any;
+    /**
+     * The string matches the pattern somewhere (RE2 syntax in every engine; anchor with ^ and $)
+     * @param pattern a regular expression (RE2 syntax, the same in every engine)
+     */
+    toMatch(pattern: string): any;
+    /**
+     * A number within tolerance of the expected one
+     * @param tolerance largest allowed difference; default 1e-9
+     */
+    toBeCloseTo(expected: number, tolerance?: number): any;
+    /**
+     * A string's length in characters (code points), an array's or object's number of entries
+     */
+    toHaveLength(n: number): any;
+    /**
+     * Calling the function (or awaiting the promise) raises an error, matching code when given; waits when the function waits (in JS, await the matcher)
+     * @param code the error's code, or a piece of its message
+     */
+    toThrow(code?: string): Promise<any>;
+    /**
+     * The value is valid against a JSON Schema (the same validator as schema.validate); the failure lists the problems
+     * @param schema a JSON Schema (table or JSON text)
+     */
+    toSatisfySchema(schema: Record<string, any> | string): any;
+    /**
+     * A test.spy function was called (times: exactly that often)
+     * @param times exactly this many calls; default at least one
+     */
+    toHaveBeenCalled(times?: number): any;
+    /**
+     * Some call of a test.spy function had exactly these arguments (deep equality)
+     */
+    toHaveBeenCalledWith(...args: any[]): any;
+  }
   /** Steps run in sequence, in parallel, by condition, in a loop or over a list: run, to_json, cancel, name */
   interface Workflow {
     /**
@@ -376,7 +431,7 @@ declare namespace llmspell {
     spec(): Record<string, any>;
   }
   /** Any host object. */
-  type Handle = llmspell.Agent | llmspell.Session | llmspell.Logger | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Workflow;
+  type Handle = llmspell.Agent | llmspell.Session | llmspell.Logger | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Expectation | llmspell.Workflow;
 }
 
 /**
@@ -1284,6 +1339,85 @@ declare const state: {
    */
   scope(name: string): llmspell.StateScope;
 };
+
+/** The `test` namespace. */
+declare namespace test {
+  /**
+   * A group of tests; its hooks apply to the tests inside it
+   * @param fn declares the group's tests and hooks; must not wait
+   * @param opts {timeout (seconds, for its tests and hooks), skip, only}
+   */
+  function describe(name: string, fn: ((...args: any[]) => any), opts?: { timeout?: number; skip?: boolean; only?: boolean; [key: string]: any }): any;
+  /**
+   * A test: passes unless it raises an error (a failed expect raises assertion_failed)
+   * @param fn the test; it may wait (sleep, llm calls, await)
+   * @param opts {timeout (seconds, default 5), skip, only, replay (a --record file, relative to the spell's directory, that answers the test's llm calls)}
+   */
+  function it(name: string, fn: ((...args: any[]) => any), opts?: { timeout?: number; skip?: boolean; only?: boolean; replay?: string; [key: string]: any }): any;
+  /**
+   * A test reported as skipped and not run
+   */
+  function skip(name: string, fn?: ((...args: any[]) => any), opts?: { timeout?: number; skip?: boolean; only?: boolean; replay?: string; [key: string]: any }): any;
+  /**
+   * A test that runs while the file's tests not marked only are skipped
+   */
+  function only(name: string, fn: ((...args: any[]) => any), opts?: { timeout?: number; skip?: boolean; only?: boolean; replay?: string; [key: string]: any }): any;
+  /**
+   * Runs once before the tests of the enclosing describe (or file)
+   * @param fn may wait
+   */
+  function beforeAll(fn: ((...args: any[]) => any)): any;
+  /**
+   * Runs once after the tests of the enclosing describe (or file), even when they fail
+   * @param fn may wait
+   */
+  function afterAll(fn: ((...args: any[]) => any)): any;
+  /**
+   * Runs before each test of the enclosing describe (or file), outer hooks first
+   * @param fn may wait
+   */
+  function beforeEach(fn: ((...args: any[]) => any)): any;
+  /**
+   * Runs after each test of the enclosing describe (or file), even when it fails
+   * @param fn may wait
+   */
+  function afterEach(fn: ((...args: any[]) => any)): any;
+  /**
+   * Checks a value: test.expect(x).to_equal(y), test.expect(f).never.to_throw()
+   * @param value the value to check (a function or promise for to_throw, a spy for to_have_been_called)
+   * @returns a table of matchers: to_equal, to_be, to_be_truthy, to_contain, to_match, to_be_close_to, to_have_length, to_throw, to_satisfy_schema, to_have_been_called, to_have_been_called_with (camelCase in JS), and the same negated under never / not_ (JS: not)
+   */
+  function expect(value: any): any;
+  /**
+   * A function that records its calls, for test.calls and expect(spy).to_have_been_called
+   * @param fn called with the same arguments, its result returned; default returns nil
+   * @returns function: records each call's arguments (test.calls)
+   */
+  function spy(fn?: ((...args: any[]) => any)): ((...args: any[]) => any);
+  /**
+   * The calls a spy has recorded
+   * @param spy a function made by test.spy
+   * @returns array: one array of arguments per call, oldest first (its length is the call count)
+   */
+  function calls(spy: ((...args: any[]) => any)): any;
+  /**
+   * Replaces a built-in function for the current test (or the enclosing describe, in before_all), in every caller of the spell; put back when the test ends, even when it fails
+   * @param name a registry function, e.g. "llm.chat" or "agent:run"
+   * @param fn called instead, with the same arguments; its result is the call's
+   */
+  function mock(name: string, fn: ((...args: any[]) => any)): any;
+  /**
+   * Scripts the model's replies for the current test: llm calls without their own model go to the mock provider (mock/script), which answers with these replies; put back when the test ends
+   * @param opts {replies = {"text", {text, tool_calls, reasoning}, ...}}: one per model call, in order
+   */
+  function mockLlm(opts: { replies: any[]; [key: string]: any }): any;
+  /**
+   * Runs the tests declared so far, one after another (`llmspell test` calls it after the file's main chunk)
+   * @param opts {filter: RE2 pattern matched against "describe > test" names, test_timeout: default seconds per test (5)}
+   * @returns {passed, failed, skipped, duration_ms, tests = {{name, full_name, suite, status, duration_ms, error}}}
+   */
+  function run(opts?: { filter?: string; test_timeout?: number; timeout?: number; [key: string]: any }): Promise<{ passed: any; failed: any; skipped: any; duration_ms: any; tests: { name: any; full_name: any; suite: any; status: any; duration_ms: any; error: any; }[]; }>;
+}
 
 /** The `text` namespace. */
 declare namespace text {

@@ -438,6 +438,61 @@ function __state_scope:validate(key, schema, opts) end
 ---@return any # the scope string, e.g. "spell:demo"
 function __state_scope:name() end
 
+---What test.expect(value) checks; its matchers raise assertion_failed when they do not hold
+---@class expectation
+local __expectation = {}
+
+---Deep equality (tables/objects and arrays by content, 1 == 1.0); the failure lists each path that differs
+---@param expected any any value
+function __expectation:to_equal(expected) end
+
+---Identity: equal scalars, or the very same function or handle; tables are compared with to_equal
+---@param expected any a string, number, boolean or nil (or the same function or handle)
+function __expectation:to_be(expected) end
+
+---The value counts as true in the engine's own conditions (Lua: not nil or false; JS and Tengo: also not 0 or "")
+function __expectation:to_be_truthy() end
+
+---A string contains a substring, an array an element, an object a key
+---@param item any a substring, an array element (deep equality), or an object key
+function __expectation:to_contain(item) end
+
+---The string matches the pattern somewhere (RE2 syntax in every engine; anchor with ^ and $)
+---@param pattern string a regular expression (RE2 syntax, the same in every engine)
+function __expectation:to_match(pattern) end
+
+---A number within tolerance of the expected one
+---@param expected number
+---@param tolerance? number largest allowed difference; default 1e-9
+function __expectation:to_be_close_to(expected, tolerance) end
+
+---A string's length in characters (code points), an array's or object's number of entries
+---@param n integer
+function __expectation:to_have_length(n) end
+
+---Calling the function (or awaiting the promise) raises an error, matching code when given; waits when the function waits (in JS, await the matcher)
+---@async
+---@param code? string the error's code, or a piece of its message
+function __expectation:to_throw(code) end
+
+---Calling the function (or awaiting the promise) raises an error, matching code when given; waits when the function waits (in JS, await the matcher)
+---Returns a promise instead of suspending the spell.
+---@param code? string the error's code, or a piece of its message
+---@return promise # 
+function __expectation:to_throw_async(code) end
+
+---The value is valid against a JSON Schema (the same validator as schema.validate); the failure lists the problems
+---@param schema table|string a JSON Schema (table or JSON text)
+function __expectation:to_satisfy_schema(schema) end
+
+---A test.spy function was called (times: exactly that often)
+---@param times? integer exactly this many calls; default at least one
+function __expectation:to_have_been_called(times) end
+
+---Some call of a test.spy function had exactly these arguments (deep equality)
+---@param ... any
+function __expectation:to_have_been_called_with(...) end
+
 ---Steps run in sequence, in parallel, by condition, in a loop or over a list: run, to_json, cancel, name
 ---@class workflow
 local __workflow = {}
@@ -1594,6 +1649,85 @@ function state.validate(key, schema, opts) end
 ---@param name string "global", "spell", "session", "agent:<name>", "workflow:<name>"
 ---@return state_scope # state_scope
 function state.scope(name) end
+
+---@class testlib
+test = {}
+
+---A group of tests; its hooks apply to the tests inside it
+---@param name string
+---@param fn function declares the group's tests and hooks; must not wait
+---@param opts? table {timeout (seconds, for its tests and hooks), skip, only}
+function test.describe(name, fn, opts) end
+
+---A test: passes unless it raises an error (a failed expect raises assertion_failed)
+---@param name string
+---@param fn function the test; it may wait (sleep, llm calls, await)
+---@param opts? table {timeout (seconds, default 5), skip, only, replay (a --record file, relative to the spell's directory, that answers the test's llm calls)}
+function test.it(name, fn, opts) end
+
+---A test reported as skipped and not run
+---@param name string
+---@param fn? function
+---@param opts? table
+function test.skip(name, fn, opts) end
+
+---A test that runs while the file's tests not marked only are skipped
+---@param name string
+---@param fn function
+---@param opts? table
+function test.only(name, fn, opts) end
+
+---Runs once before the tests of the enclosing describe (or file)
+---@param fn function may wait
+function test.before_all(fn) end
+
+---Runs once after the tests of the enclosing describe (or file), even when they fail
+---@param fn function may wait
+function test.after_all(fn) end
+
+---Runs before each test of the enclosing describe (or file), outer hooks first
+---@param fn function may wait
+function test.before_each(fn) end
+
+---Runs after each test of the enclosing describe (or file), even when it fails
+---@param fn function may wait
+function test.after_each(fn) end
+
+---Checks a value: test.expect(x).to_equal(y), test.expect(f).never.to_throw()
+---@param value any the value to check (a function or promise for to_throw, a spy for to_have_been_called)
+---@return any # a table of matchers: to_equal, to_be, to_be_truthy, to_contain, to_match, to_be_close_to, to_have_length, to_throw, to_satisfy_schema, to_have_been_called, to_have_been_called_with (camelCase in JS), and the same negated under never / not_ (JS: not)
+function test.expect(value) end
+
+---A function that records its calls, for test.calls and expect(spy).to_have_been_called
+---@param fn? function called with the same arguments, its result returned; default returns nil
+---@return any # function: records each call's arguments (test.calls)
+function test.spy(fn) end
+
+---The calls a spy has recorded
+---@param spy function a function made by test.spy
+---@return any[] # array: one array of arguments per call, oldest first (its length is the call count)
+function test.calls(spy) end
+
+---Replaces a built-in function for the current test (or the enclosing describe, in before_all), in every caller of the spell; put back when the test ends, even when it fails
+---@param name string a registry function, e.g. "llm.chat" or "agent:run"
+---@param fn function called instead, with the same arguments; its result is the call's
+function test.mock(name, fn) end
+
+---Scripts the model's replies for the current test: llm calls without their own model go to the mock provider (mock/script), which answers with these replies; put back when the test ends
+---@param opts table {replies = {"text", {text, tool_calls, reasoning}, ...}}: one per model call, in order
+function test.mock_llm(opts) end
+
+---Runs the tests declared so far, one after another (`llmspell test` calls it after the file's main chunk)
+---@async
+---@param opts? table {filter: RE2 pattern matched against "describe > test" names, test_timeout: default seconds per test (5)}
+---@return any # {passed, failed, skipped, duration_ms, tests = {{name, full_name, suite, status, duration_ms, error}}}
+function test.run(opts) end
+
+---Runs the tests declared so far, one after another (`llmspell test` calls it after the file's main chunk)
+---Returns a promise instead of suspending the spell.
+---@param opts? table {filter: RE2 pattern matched against "describe > test" names, test_timeout: default seconds per test (5)}
+---@return promise # {passed, failed, skipped, duration_ms, tests = {{name, full_name, suite, status, duration_ms, error}}}
+function test.run_async(opts) end
 
 ---@class textlib
 text = {}
