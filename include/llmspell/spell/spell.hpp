@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,8 @@
 #include "llmspell/engines/engine.hpp"
 
 namespace llmspell {
+
+class DebugSession;  // llmspell/engines/debug.hpp
 
 // A problem in a manifest or source, with its position when known.
 struct Diagnostic {
@@ -98,6 +101,10 @@ struct RunOptions {
   // embedding program keeps control of its process.
   std::function<void(const Error&)> onHardStop;
   double hardStopGraceSeconds = 2;
+  // A debugger to attach (`llmspell debug`, `llmspell dap`): the spell stops where it says, and
+  // its time limit, the hard stop's included, does not run while it is stopped. A usage error
+  // when the spell's engine cannot be debugged.
+  std::shared_ptr<DebugSession> debugger;
 };
 
 struct RunResult {
