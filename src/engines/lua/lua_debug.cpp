@@ -105,7 +105,7 @@ void LuaDebugger::setMask(lua_State* L, bool line) {
 
 void LuaDebugger::syncMask(lua_State* L, bool top) {
   if (seenGeneration_ != session_->generation()) refreshBreakpoints();
-  bool line = entryPending_ || L == stepL_;
+  bool line = entryPending_ || (stepL_ && (L == stepL_ || L == stepRoot_));
   lua_Debug ar;
   if (!line && top && !files_.empty() && lua_getstack(L, 0, &ar)) line = functionHasBreakpoints(L, &ar);
   setMask(L, line);
@@ -125,11 +125,11 @@ void LuaDebugger::onHook(lua_State* L, lua_Debug* ar) {
       return;
     case LUA_HOOKCALL:
     case LUA_HOOKTAILCALL:
-      if (L == stepL_ || entryPending_) return;  // the line hook stays on
+      if ((stepL_ && (L == stepL_ || L == stepRoot_)) || entryPending_) return;  // the line hook stays on
       setMask(L, functionHasBreakpoints(L, ar));
       return;
     case LUA_HOOKRET: {
-      if (L == stepL_ || entryPending_) return;
+      if ((stepL_ && (L == stepL_ || L == stepRoot_)) || entryPending_) return;
       // Back to the caller: its file decides.
       lua_Debug up;
       setMask(L, lua_getstack(L, 1, &up) && functionHasBreakpoints(L, &up));
@@ -169,6 +169,11 @@ void LuaDebugger::onLine(lua_State* L, lua_Debug* ar) {
       return;
     }
   }
+  // A step begun in a coroutine the task resumed ends where the task goes on after it yields.
+  if (stepL_ && L != stepL_ && L == stepRoot_) {
+    stopHere(L, host_.currentThread(), {DebugStopReason::kStep, 0, "", 0}, true);
+    return;
+  }
   if (L == stepL_) {
     int d = depth(L);
     bool stop = stepMode_ == DebugResume::kStepIn || (stepMode_ == DebugResume::kStepOver && d <= stepDepth_) ||
@@ -190,7 +195,7 @@ void LuaDebugger::pauseIdle() {
 
 void LuaDebugger::stopHere(lua_State* running, int threadId, DebugStop stop, bool canStep) {
   inStop_ = true;
-  stepL_ = nullptr;
+  stepL_ = stepRoot_ = nullptr;
   runningL_ = running;
   runningThread_ = threadId ? threadId : 1;
   stop.threadId = runningThread_;
@@ -210,6 +215,10 @@ void LuaDebugger::stopHere(lua_State* running, int threadId, DebugStop stop, boo
     stepL_ = running;
     stepMode_ = r;
     stepDepth_ = depth(running);
+    stepRoot_ = running;
+    for (const auto& t : host_.threads())
+      if (t.id == runningThread_) stepRoot_ = t.L;
+    if (stepRoot_ != running) syncMask(stepRoot_, true);
   }
   if (running && lua_status(running) <= LUA_YIELD) syncMask(running, true);
   setMask(main_, entryPending_);
@@ -265,7 +274,8 @@ std::vector<DebugFrame> LuaDebugger::frames(int threadId) {
   for (lua_State* L : stacks) {
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar); ++level) {
-      if (!lua_getinfo(L, "Snl", &ar)) continue;
+      // The engine's prelude (its wrappers of coroutine functions) is not the spell's code.
+      if (!lua_getinfo(L, "Snl", &ar) || strcmp(ar.source, "=prelude") == 0) continue;
       DebugFrame f;
       f.id = frameOf(L, level);
       if (ar.what[0] == 'C') {

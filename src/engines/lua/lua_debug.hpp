@@ -61,7 +61,7 @@ class LuaDebugger final : public DebugTarget {
   void onError(lua_State* co, int threadId, const std::string& message);
   // A task's coroutine finished: a step pending on it is over.
   void onTaskEnd(lua_State* co) {
-    if (co == stepL_) stepL_ = nullptr;
+    if (co == stepL_ || co == stepRoot_) stepL_ = stepRoot_ = nullptr;
   }
   // A pause asked for while the spell waits (no hook runs): stop now, on the loop.
   void pauseIdle();
@@ -124,6 +124,7 @@ class LuaDebugger final : public DebugTarget {
   bool evaluating_ = false;
   // A pending step: the coroutine, the mode and the stack depth it started at.
   lua_State* stepL_ = nullptr;
+  lua_State* stepRoot_ = nullptr;  // the coroutine of the stepping task (stepL_ or its resumer)
   DebugResume stepMode_ = DebugResume::kContinue;
   int stepDepth_ = 0;
   // Per stop.
