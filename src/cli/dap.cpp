@@ -142,7 +142,8 @@ class DapSession final : public DebugSession {
   bool waitForLaunch() {
     std::unique_lock lk(mu_);
     cv_.wait(lk, [&] { return closed_ || disconnected_ || (configured_ && launch_); });
-    return !closed_ && !disconnected_;
+    // A client that sent its configuration and then closed its end still gets its run.
+    return configured_ && launch_ && !disconnected_;
   }
   json launchArgs() {
     std::lock_guard lk(mu_);
