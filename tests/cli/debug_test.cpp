@@ -118,6 +118,15 @@ TEST(TerminalDebugger, LuaFinishWatchAndTaskThreads) {
   EXPECT_NE(r.out.find("result 43"), std::string::npos) << r.out;
 }
 
+TEST(TerminalDebugger, LuaBreakpointInARequiredFile) {
+  auto r = debug("lua/uses_lib.lua", "break lib/util.lua:3\nrun\nbt\nprint x\ncontinue\n");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at lib/util.lua:3 (twice)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("    #1 uses_lib.lua:2 (main chunk)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("x = 5"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("10"), std::string::npos) << r.out;
+}
+
 TEST(TerminalDebugger, LuaSpellStillHasNoDebugLibrary) {
   std::string dir = testing::TempDir() + "/llmspell_debug_" + std::to_string(getpid());
   fs::create_directories(dir);

@@ -68,7 +68,7 @@ LuaDebugger::LuaDebugger(lua_State* L, std::shared_ptr<DebugSession> session, Lu
   entryPending_ = session_->stopOnEntry;
   refreshBreakpoints();
   // The main state's mask is what new task threads start with.
-  setMask(main_, entryPending_);
+  setMask(main_, entryPending_, false);
 }
 
 LuaDebugger::~LuaDebugger() {
@@ -94,9 +94,10 @@ bool LuaDebugger::functionHasBreakpoints(lua_State* L, lua_Debug* ar) {
   return sourceHasBreakpoints(ar->source, ar->srclen);
 }
 
-void LuaDebugger::setMask(lua_State* L, bool line) {
+void LuaDebugger::setMask(lua_State* L, bool line, bool ret) {
   int mask = LUA_MASKCOUNT;
-  if (!files_.empty() || stepL_ || entryPending_) mask |= LUA_MASKCALL | LUA_MASKRET;
+  if (!files_.empty() || stepL_ || entryPending_) mask |= LUA_MASKCALL;
+  if (line || ret || stepL_ || entryPending_) mask |= LUA_MASKRET;
   if (line) mask |= LUA_MASKLINE;
   // A hook the engine set itself (the stop of a killed spell) stays.
   if (lua_gethook(L) != host_.hook) return;
@@ -108,7 +109,11 @@ void LuaDebugger::syncMask(lua_State* L, bool top) {
   bool line = entryPending_ || (stepL_ && (L == stepL_ || L == stepRoot_));
   lua_Debug ar;
   if (!line && top && !files_.empty() && lua_getstack(L, 0, &ar)) line = functionHasBreakpoints(L, &ar);
-  setMask(L, line);
+  // The return hook is needed while a function with breakpoints waits below.
+  bool ret = line;
+  for (int level = 1; !ret && !files_.empty() && lua_getstack(L, level, &ar); ++level)
+    ret = functionHasBreakpoints(L, &ar);
+  setMask(L, line, ret);
 }
 
 void LuaDebugger::onCountSlow(lua_State* L) {
@@ -126,13 +131,16 @@ void LuaDebugger::onHook(lua_State* L, lua_Debug* ar) {
     case LUA_HOOKCALL:
     case LUA_HOOKTAILCALL:
       if ((stepL_ && (L == stepL_ || L == stepRoot_)) || entryPending_) return;  // the line hook stays on
-      setMask(L, functionHasBreakpoints(L, ar));
+      // The return hook only once a function with breakpoints has been entered: it turns the
+      // line hook back on in that function when a call from it returns. A spell whose
+      // breakpoints are all elsewhere pays the call hook alone.
+      setMask(L, functionHasBreakpoints(L, ar), (lua_gethookmask(L) & (LUA_MASKLINE | LUA_MASKRET)) != 0);
       return;
     case LUA_HOOKRET: {
       if ((stepL_ && (L == stepL_ || L == stepRoot_)) || entryPending_) return;
       // Back to the caller: its file decides.
       lua_Debug up;
-      setMask(L, lua_getstack(L, 1, &up) && functionHasBreakpoints(L, &up));
+      setMask(L, lua_getstack(L, 1, &up) && functionHasBreakpoints(L, &up), true);
       return;
     }
     default:
@@ -221,7 +229,7 @@ void LuaDebugger::stopHere(lua_State* running, int threadId, DebugStop stop, boo
     if (stepRoot_ != running) syncMask(stepRoot_, true);
   }
   if (running && lua_status(running) <= LUA_YIELD) syncMask(running, true);
-  setMask(main_, entryPending_);
+  setMask(main_, entryPending_, false);
   inStop_ = false;
 }
 

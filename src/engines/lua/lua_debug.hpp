@@ -91,7 +91,9 @@ class LuaDebugger final : public DebugTarget {
   bool functionHasBreakpoints(lua_State* L, lua_Debug* ar);
   // Sets L's hook mask for where it is now (top frame), keeping a pending step's line hook.
   void syncMask(lua_State* L, bool top);
-  void setMask(lua_State* L, bool line);
+  // `line`: the line hook; `ret`: the return hook (needed when a function with breakpoints is on
+  // the stack below).
+  void setMask(lua_State* L, bool line, bool ret);
   int depth(lua_State* L);
   void onLine(lua_State* L, lua_Debug* ar);
   // Stops: builds nothing until the front end asks; clears it all afterwards.

@@ -134,9 +134,45 @@ async function loopSession() {
   await dc.stop();
 }
 
+// Over TCP (`llmspell dap --port N`), stopping on entry.
+async function tcpSession() {
+  const { spawn } = require('child_process');
+  const net = require('net');
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const adapter = spawn(bin, ['dap', '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // It says so on stderr once it listens.
+  await new Promise((resolve, reject) => {
+    let err = '';
+    adapter.stderr.on('data', (d) => {
+      err += d;
+      if (err.includes('listening on 127.0.0.1:' + port)) resolve();
+    });
+    adapter.on('exit', (code) => reject(new Error('adapter exited ' + code + ': ' + err)));
+  });
+  const dc = client();
+  await dc.start(port);
+  const program = path.join(dir, 'uses_lib' + ext);
+  const stop = await launch(dc, program, [], { stopOnEntry: true });
+  assert.strictEqual(stop.reason, 'entry');
+  assert.strictEqual((await topFrame(dc, stop.threadId)).line, 1);
+  const output = dc.assertOutput('stdout', '10');
+  const exited = dc.waitForEvent('exited');
+  await dc.continueRequest({ threadId: stop.threadId });
+  await output;
+  assert.strictEqual((await exited).body.exitCode, 0);
+  await dc.stop();
+  await new Promise((resolve) => (adapter.exitCode !== null ? resolve() : adapter.on('exit', resolve)));
+}
+
 (async () => {
   await mainSession();
   await loopSession();
+  await tcpSession();
   console.log('dap session ok');
 })().catch((e) => {
   console.error(e && e.stack ? e.stack : e);
