@@ -129,6 +129,8 @@ void DebugSession::requestPause() {
 void DebugSession::setWaker(std::function<void()> wake) {
   std::lock_guard lk(mu_);
   wake_ = std::move(wake);
+  // A pause asked for before the engine was there: the spell may go straight to waiting.
+  if (wake_ && pauseRequested.load()) wake_();
 }
 
 double DebugSession::pausedSeconds() const {

@@ -134,6 +134,29 @@ async function loopSession() {
   await dc.stop();
 }
 
+// A pause while the spell waits (no hook runs): the stop comes through the spell's loop.
+async function idleSession() {
+  const dc = client();
+  await dc.start();
+  const program = path.join(dir, 'idle' + ext);
+  await Promise.all([
+    dc.waitForEvent('initialized').then(() => dc.configurationDoneRequest()),
+    dc.launch({ program }),
+  ]);
+  const threads = (await dc.threadsRequest()).body.threads;
+  const paused = dc.waitForEvent('stopped');
+  await dc.pauseRequest({ threadId: threads[0].id });
+  const p = (await paused).body;
+  assert.strictEqual(p.reason, 'pause');
+  const frame = await topFrame(dc, p.threadId);
+  assert.strictEqual(frame.line, 2);
+  assert.strictEqual((await dc.evaluateRequest({ expression: 'waited', frameId: frame.id })).body.result, '"not yet"');
+  const exited = dc.waitForEvent('exited');
+  await dc.terminateRequest({});
+  assert.strictEqual((await exited).body.exitCode, 1);
+  await dc.stop();
+}
+
 // Over TCP (`llmspell dap --port N`), stopping on entry.
 async function tcpSession() {
   const { spawn } = require('child_process');
@@ -172,6 +195,7 @@ async function tcpSession() {
 (async () => {
   await mainSession();
   await loopSession();
+  await idleSession();
   await tcpSession();
   console.log('dap session ok');
 })().catch((e) => {
