@@ -162,11 +162,12 @@ class DapSession final : public DebugSession {
 
   DebugResume stopped(const DebugStop& stop, DebugTarget& target) override {
     if (terminating_) return DebugResume::kTerminate;
+    auto threads = target.threads();
     {
       std::lock_guard lk(mu_);
       paused_ = true;
+      lastThreads_ = std::move(threads);  // what `threads` answers once the spell runs again
     }
-    lastThreads_ = target.threads();
     json body = {{"reason", debugStopReasonName(stop.reason)}, {"threadId", stop.threadId}, {"allThreadsStopped", true}};
     if (!stop.text.empty()) {
       body["text"] = stop.text;

@@ -162,10 +162,17 @@ TEST(TerminalDebugger, QuitEndsTheSpell) {
   EXPECT_NE(r.err.find("the debugger ended the spell"), std::string::npos) << r.err;
 }
 
+// Tengo and JavaScript have no debugger yet: said plainly, as a usage error.
 TEST(TerminalDebugger, EngineWithoutDebuggerIsAUsageError) {
   auto r = debug("lua/main.lua", "run\n", "--engine js");
   EXPECT_EQ(r.exit, 2) << r.err;
-  EXPECT_NE(r.err.find("engine has no debugger yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the js engine has no debugger yet"), std::string::npos) << r.err;
+  std::string dir = testing::TempDir() + "/llmspell_debug_tengo_" + std::to_string(getpid());
+  fs::create_directories(dir);
+  std::ofstream(dir + "/main.tengo") << "x := 1\n";
+  r = runCli("debug " + shellQuote(dir + "/main.tengo"), "run\n");
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_NE(r.err.find("the tengo engine has no debugger yet"), std::string::npos) << r.err;
 }
 
 void dapSession(const std::string& engineDir, const std::string& ext) {
