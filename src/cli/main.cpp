@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/debug.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/core/suggest.hpp"
@@ -343,6 +344,14 @@ int main(int argc, char** argv) {
   RunFlags replF;
   auto* repl = app.add_subcommand("repl", "An interactive session: expressions print their value, globals persist");
   if (runOptionsFor("repl")) addRunOptions(repl, replF);
+  RunFlags debugF;
+  std::string debugPath;
+  int dapPort = 0;
+  auto* debugCmd = app.add_subcommand("debug", "Debug a spell in the terminal (commands on stdin; see docs/debugging.md)");
+  debugCmd->add_option("spell", debugPath, "Spell file or directory")->required();
+  if (runOptionsFor("debug")) addRunOptions(debugCmd, debugF);
+  auto* dapCmd = app.add_subcommand("dap", "Serve the Debug Adapter Protocol on stdio (or --port) for an editor");
+  dapCmd->add_option("--port", dapPort, "Listen on 127.0.0.1:PORT instead of stdio")->check(CLI::Range(1, 65535));
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
@@ -383,12 +392,13 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   setLogLevel(parseLogLevel(logLevel));
-  if (parsedArgc != argc && !*run && !*exec) {
-    std::fprintf(stderr, "error[invalid_argument]: arguments after -- are passed to a spell: only `run` and `exec` take them\n");
+  if (parsedArgc != argc && !*run && !*exec && !*debugCmd) {
+    std::fprintf(stderr, "error[invalid_argument]: arguments after -- are passed to a spell: only `run`, `exec` and `debug` take them\n");
     return 2;
   }
   runF.opts.args = spellArgs;
   execF.opts.args = spellArgs;
+  debugF.opts.args = spellArgs;
 
   if (*run) {
     runF.opts.spellPath = spellPath;
@@ -397,6 +407,19 @@ int main(int argc, char** argv) {
   if (*exec) {
     execF.opts.code = code;
     return finish(execF, runWith(execF));
+  }
+  if (*debugCmd) {
+    debugF.opts.spellPath = debugPath;
+    debugF.opts.debugger = cli::terminalDebugger(debugPath);
+    if (!debugF.opts.debugger) return 0;
+    return finish(debugF, runWith(debugF));
+  }
+  if (*dapCmd) {
+    return cli::dap(dapPort, [&](RunOptions& opts) {
+      RunFlags f;
+      f.opts = opts;
+      return runWith(f);
+    });
   }
   if (*repl) {
     replF.opts.replInput = cli::replReader();

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "llmspell/runtime/spawned_tasks.hpp"
+#include "llmspell/engines/debug.hpp"
 #include "llmspell/runtime/watchdog.hpp"
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
@@ -330,6 +331,11 @@ RunResult runSpellImpl(const RunOptions& opts) {
     result.error = e.error();
     return result;
   }
+  if (opts.debugger) {
+    auto* d = dynamic_cast<Debuggable*>(ctx.get());
+    if (!d) return usage("the " + std::string(engine->name()) + " engine has no debugger yet");
+    d->attachDebugger(opts.debugger);
+  }
   auto t0 = std::chrono::steady_clock::now();
   busFor(run).emit("spell.start", Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"engine", run.engine}}));
   if (opts.replInput) {
@@ -349,7 +355,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
       msg += ", and a built-in call (such as a string pattern match that backtracks) did not "
              "return to the script, so the process was stopped";
       opts.onHardStop(Error(codes::kLimitExceeded, msg));
-    });
+    }, opts.debugger ? std::function<double()>([d = opts.debugger] { return d->pausedSeconds(); }) : nullptr);
   }
   // The memory limit is held by each engine's own accounting (the VM's heap, host bytes it
   // holds), which cannot see what a built-in allocates for itself while it runs: V8's JSON.parse

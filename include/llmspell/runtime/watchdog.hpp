@@ -1,6 +1,7 @@
 // A thread that calls `fire` after `seconds` unless the Watchdog is destroyed first: the hard
 // stop of a run (RunOptions::onHardStop) and the JavaScript engine's interrupt of code that runs
-// past its time limit without returning to the loop.
+// past its time limit without returning to the loop. `extra`, when given, is asked when the
+// time is up and moves it on by what it returns (the seconds a debugger kept the spell stopped).
 #pragma once
 
 #include <chrono>
@@ -13,10 +14,20 @@ namespace llmspell {
 
 class Watchdog {
  public:
-  Watchdog(double seconds, std::function<void()> fire)
-      : thread_([this, seconds, fire = std::move(fire)] {
+  Watchdog(double seconds, std::function<void()> fire, std::function<double()> extra = {})
+      : thread_([this, seconds, fire = std::move(fire), extra = std::move(extra)] {
           std::unique_lock lk(mu_);
-          if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) fire();
+          auto start = std::chrono::steady_clock::now();
+          auto until = [&] {
+            double more = extra ? extra() : 0;
+            return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(seconds + more));
+          };
+          for (auto t = until();; t = until()) {
+            if (cv_.wait_until(lk, t, [this] { return done_; })) return;
+            if (!extra || std::chrono::steady_clock::now() >= until()) break;
+          }
+          fire();
         }) {}
   ~Watchdog() {
     {

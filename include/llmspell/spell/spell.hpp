@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,8 @@
 #include "llmspell/engines/engine.hpp"
 
 namespace llmspell {
+
+class DebugSession;  // llmspell/engines/debug.hpp
 
 // A problem in a manifest or source, with its position when known.
 struct Diagnostic {
@@ -106,6 +109,10 @@ struct RunOptions {
   // still alive; the run then waits for the returned promise, whose outcome becomes the run's
   // (`llmspell test` runs the file's tests here with test.run).
   std::function<PromisePtr(RunContext& run)> afterMain;
+  // A debugger to attach (`llmspell debug`, `llmspell dap`): the spell stops where it says, and
+  // its time limit, the hard stop's included, does not run while it is stopped. A usage error
+  // when the spell's engine cannot be debugged.
+  std::shared_ptr<DebugSession> debugger;
 };
 
 struct RunResult {

@@ -25,6 +25,7 @@
 #include "llmspell/bridge/script_call.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/suggest.hpp"
+#include "engines/lua/lua_debug.hpp"
 #include "engines/lua/lua_prelude.hpp"
 
 namespace llmspell {
@@ -55,6 +56,7 @@ struct Task : std::enable_shared_from_this<Task> {
   // The usage scope the task runs in: the one current when it started (a workflow step's, for
   // a step function and everything it spawns). Swapped into the run while the task runs.
   UsageScopePtr usageScope;
+  int id = 0;  // the debugger's thread id: 1 for the main chunk, then in start order
 };
 using TaskPtr = std::shared_ptr<Task>;
 
@@ -83,6 +85,11 @@ struct LuaCtx {
   // tasks: a host callback per streamed chunk would otherwise create and collect a thread each.
   std::vector<std::pair<lua_State*, int>> idleThreads;
   std::string chunkName = "spell";
+  // Debugging (null unless a debugger is attached): the tasks being resumed now, innermost
+  // last, so that a stop can show the ones suspended in a nested resume too.
+  LuaDebugger* dbg = nullptr;
+  int nextTaskId = 1;
+  std::vector<Task*> resuming;
 
   void kill(Error reason);
 };
@@ -146,6 +153,7 @@ void countHook(lua_State* L, lua_Debug*) {
                                                  std::to_string(c->limits.maxCallDepth) +
                                                  " exceeded (runaway recursion?)"));
     }
+    if (c->dbg && !c->killed) c->dbg->onCount(L);  // a pause request; may end in a kill
   }
   if (c->killed) {
     // Every further instruction on this thread raises again, so pcall cannot swallow the stop.
@@ -153,6 +161,12 @@ void countHook(lua_State* L, lua_Debug*) {
     lua_pushlightuserdata(L, &kKillSentinel);
     lua_error(L);
   }
+}
+
+// The hook of a debugged spell: the count hook as above, the rest to the debugger.
+void debugHook(lua_State* L, lua_Debug* ar) {
+  if (ar->event == LUA_HOOKCOUNT) countHook(L, ar);
+  else if (LuaCtx* c = ctxOf(L); c->dbg) c->dbg->onHook(L, ar);
 }
 
 // Raises the stop from a host entry point (a call after the spell was stopped). A pcall around
@@ -614,6 +628,21 @@ Value toValue(lua_State* L, int idx, int depth) {
 
 void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres);
 
+// An uncaught error ends task `t`: the debugger may stop on it while its stack is still there.
+void debugError(LuaCtx* c, const TaskPtr& t) {
+  std::string text;
+  bool prev = c->inHost;
+  c->inHost = true;
+  try {
+    Error e = errorFromLua(t->co, -1);
+    text = "error[" + e.code + "]: " + e.message;
+  } catch (const Exception& e) {
+    text = e.error().message;
+  }
+  c->inHost = prev;
+  c->dbg->onError(t->co, t->id, text);
+}
+
 // Resumes root task `t` with `nargs` values already pushed on its thread.
 void resumeTask(LuaCtx* c, const TaskPtr& t, int nargs) {
   Task* prev = c->currentRoot;
@@ -625,7 +654,15 @@ void resumeTask(LuaCtx* c, const TaskPtr& t, int nargs) {
   // field holds the scope to put back.
   std::swap(c->run->usageScope, t->usageScope);
   int nres = 0;
+  if (c->dbg) {
+    c->dbg->beforeResume(t->co);
+    c->resuming.push_back(t.get());
+  }
   int status = lua_resume(t->co, c->L, nargs, &nres);
+  if (c->dbg) {
+    if (status != LUA_OK && status != LUA_YIELD && !c->killed) debugError(c, t);
+    c->resuming.pop_back();
+  }
   std::swap(c->run->usageScope, t->usageScope);
   --c->resumeDepth;
   c->inHost = prevHost;
@@ -645,6 +682,7 @@ void resumeTask(LuaCtx* c, const TaskPtr& t, int nargs) {
 
 void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
   lua_State* co = t->co;
+  if (c->dbg) c->dbg->onTaskEnd(co);
   ErrorPtr err;
   Value result;
   c->inHost = true;
@@ -681,6 +719,7 @@ void finishTask(LuaCtx* c, const TaskPtr& t, int status, int nres) {
 // Starts a root task running the function at the top of L's stack with `nargs` args above it.
 TaskPtr startTask(LuaCtx* c, lua_State* L, int nargs) {
   auto t = std::make_shared<Task>();
+  t->id = c->nextTaskId++;
   t->done = Promise::create();
   t->usageScope = c->run->usageScope;
   // A raw pointer is enough: while `done` is pending its task is alive (on this stack, or in
@@ -1406,7 +1445,7 @@ FunctionPtr makeLuaFunction(lua_State* L, int idx) {
 
 // ---- the context ----
 
-class LuaContext final : public ScriptContext {
+class LuaContext final : public ScriptContext, public Debuggable {
  public:
   LuaContext(RunContext& run, const Limits& limits) {
     c_.run = &run;
@@ -1442,10 +1481,13 @@ class LuaContext final : public ScriptContext {
   // lua_close runs the finalizers still pending, through gcTrampoline: under the limits.
   void close() override {
     if (!L_) return;
+    if (session_) session_->setWaker(nullptr);
     c_.alive.reset();
     for (const auto& t : c_.tasks)
       if (t->done->pending()) t->done->reject(Error(codes::kCancelled, "spell ended"));
     c_.tasks.clear();
+    c_.dbg = nullptr;
+    debugger_.reset();
     lua_close(L_);
     L_ = nullptr;
     c_.L = nullptr;
@@ -1467,12 +1509,7 @@ class LuaContext final : public ScriptContext {
       c_.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(c_.limits.timeoutSeconds));
       // While the spell waits on I/O the hook does not run: a timer enforces the deadline.
-      double secs = c_.limits.timeoutSeconds;
-      std::weak_ptr<bool> alive = c_.alive;
-      deadlineTimer_ = c_.loop->setTimeout(secs, [this, alive, secs] {
-        if (alive.expired()) return;
-        interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(secs) + " exceeded"));
-      });
+      armDeadline(c_.limits.timeoutSeconds);
     }
     c_.chunkName = std::string(chunkName);
     if (auto err = compileChunk(L_, &c_, source, "@" + std::string(chunkName))) return Promise::rejected(*err);
@@ -1503,7 +1540,74 @@ class LuaContext final : public ScriptContext {
   bool busy() const override { return !c_.tasks.empty(); }
   lua_State* state() const { return L_; }
 
+  void attachDebugger(std::shared_ptr<DebugSession> session) override {
+    session_ = session;
+    lua_sethook(L_, debugHook, LUA_MASKCOUNT, kHookEvery);
+    LuaDebugHost host;
+    host.hook = debugHook;
+    host.countEvery = kHookEvery;
+    host.threads = [this] {
+      std::vector<LuaDebugThread> out;
+      for (auto it = c_.resuming.rbegin(); it != c_.resuming.rend(); ++it)
+        if ((*it)->co) out.push_back({(*it)->id, (*it)->co});
+      size_t first = out.size();
+      for (const auto& t : c_.tasks)
+        if (t->co && std::none_of(out.begin(), out.begin() + static_cast<long>(first),
+                                  [&](const LuaDebugThread& d) { return d.id == t->id; }))
+          out.push_back({t->id, t->co});
+      std::sort(out.begin() + static_cast<long>(first), out.end(),
+                [](const LuaDebugThread& a, const LuaDebugThread& b) { return a.id < b.id; });
+      return out;
+    };
+    host.currentThread = [this] { return c_.currentRoot ? c_.currentRoot->id : 0; };
+    host.paused = [this](double secs) {
+      // A paused spell's time limit is suspended while paused.
+      if (c_.deadline != Clock::time_point::max())
+        c_.deadline += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
+    };
+    host.terminate = [this] {
+      Error e(codes::kCancelled, "the debugger ended the spell");
+      interrupt(e);
+      c_.killReason = e;
+    };
+    host.evaluating = [this](bool on) {
+      if (on) {
+        evalSavedRoot_ = c_.currentRoot;
+        c_.currentRoot = nullptr;
+      } else {
+        c_.currentRoot = evalSavedRoot_;
+      }
+    };
+    host.hostWork = [this](bool on) { return std::exchange(c_.inHost, on); };
+    bool prev = std::exchange(c_.inHost, true);
+    debugger_ = std::make_unique<LuaDebugger>(L_, session, std::move(host));
+    c_.inHost = prev;
+    c_.dbg = debugger_.get();
+    std::weak_ptr<bool> alive = c_.alive;
+    Loop* loop = c_.loop;
+    session->setWaker([this, alive, loop] {
+      loop->post([this, alive] {
+        if (!alive.expired() && c_.dbg) c_.dbg->pauseIdle();
+      });
+    });
+  }
+
  private:
+  // The time limit while the spell waits (the hook does not run then). A debugger's stops move
+  // the deadline on; the timer then waits for the rest.
+  void armDeadline(double secs) {
+    std::weak_ptr<bool> alive = c_.alive;
+    deadlineTimer_ = c_.loop->setTimeout(secs, [this, alive] {
+      if (alive.expired()) return;
+      auto left = c_.deadline - Clock::now();
+      if (c_.dbg && left > Clock::duration::zero()) {
+        armDeadline(std::chrono::duration<double>(left).count());
+        return;
+      }
+      interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(c_.limits.timeoutSeconds) + " exceeded"));
+    });
+  }
+
   void runPrelude() {
     lua_pushlightuserdata(L_, &kYieldSentinel);
     lua_setglobal(L_, "__llmspell_sentinel");
@@ -1529,6 +1633,9 @@ class LuaContext final : public ScriptContext {
   LuaCtx c_;
   lua_State* L_ = nullptr;
   Loop::TimerHandle deadlineTimer_;
+  std::shared_ptr<DebugSession> session_;
+  std::unique_ptr<LuaDebugger> debugger_;
+  Task* evalSavedRoot_ = nullptr;
 };
 
 namespace {

@@ -1,0 +1,3 @@
+local waited = "not yet"
+sleep(3600)
+waited = "yes"

@@ -1,0 +1,2 @@
+local x = 41
+return x + 1

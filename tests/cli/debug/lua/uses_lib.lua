@@ -1,0 +1,2 @@
+local u = require("lib.util")
+print(u.twice(5))
