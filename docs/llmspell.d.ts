@@ -495,6 +495,59 @@ declare namespace agent {
   function collaborate(agents: any[], task: string, opts?: { timeout?: number; [key: string]: any }): Promise<{ text: any; transcript: { agent: any; round: any; text: any; }[]; rounds: any; usage: any; cost_usd: any; }>;
 }
 
+/** The `auth` namespace. */
+declare namespace auth {
+  /**
+   * Signs a JSON Web Token (RFC 7519) as a compact JWS
+   * @param claims the payload: sub, any claims of yours
+   * @param key an HMAC secret (HS*: at least as many bytes as the hash), or a PEM private key (RS256, ES256, EdDSA)
+   * @param opts {alg, expires_in, not_before_in, issuer, subject, audience, kid, header}
+   * @returns string: the token (header.payload.signature)
+   */
+  function jwtSign(claims: Record<string, any>, key: string | ArrayBufferView | ArrayBuffer, opts?: { alg?: "HS256" | "HS384" | "HS512" | "RS256" | "ES256" | "EdDSA"; expires_in?: number; not_before_in?: number; issuer?: string; subject?: string; audience?: string | any[]; kid?: string; header?: Record<string, any>; [key: string]: any }): string;
+  /**
+   * Verifies a JWT's signature and its exp, nbf, iat, aud, iss and sub claims; raises auth_error saying why it is refused. alg "none" is always refused, and the key's kind decides the algorithms accepted
+   * @param key the HMAC secret, or a PEM public key
+   * @param opts {algorithms, audience, issuer, subject, leeway, max_age, now, require}
+   * @returns {header, claims}
+   */
+  function jwtVerify(token: string, key: string | ArrayBufferView | ArrayBuffer, opts?: { algorithms?: ("HS256" | "HS384" | "HS512" | "RS256" | "ES256" | "EdDSA")[]; audience?: string | any[]; issuer?: string | any[]; subject?: string; leeway?: number; max_age?: number; now?: number; require?: string[]; [key: string]: any }): { header: any; claims: any; };
+  /**
+   * Reads a JWT's header and claims WITHOUT verifying anything: for inspection only, never for trust
+   * @returns {header, claims}
+   */
+  function jwtDecode(token: string): { header: any; claims: any; };
+  /**
+   * Hashes a password with Argon2id (libsodium; 19 MiB, 2 passes: OWASP's minimum) on a worker thread
+   * @returns string: an encoded Argon2id hash ($argon2id$v=19$m=19456,t=2,p=1$...) with its own salt
+   */
+  function hashPassword(password: string): Promise<string>;
+  /**
+   * Checks a password against an Argon2 hash, in constant time; false for a wrong password or a malformed hash
+   * @param hash a hash from auth.hash_password (any Argon2id/Argon2i encoded hash)
+   * @returns boolean
+   */
+  function verifyPassword(password: string, hash: string): Promise<boolean>;
+  /**
+   * Compares two secrets (tokens, signatures) in time that does not depend on where they differ
+   * @returns boolean
+   */
+  function constantTimeEqual(a: string | ArrayBufferView | ArrayBuffer, b: string | ArrayBufferView | ArrayBuffer): boolean;
+  /**
+   * Signs a request with HMAC-SHA256 over "METHOD\npath\ntimestamp\nhex(sha256(body))"; send the headers with it
+   * @param request {method, path, body, timestamp}
+   * @returns {signature, timestamp, headers = {["x-signature"], ["x-timestamp"]}}
+   */
+  function signRequest(request: { method?: string; path?: string; body?: string | ArrayBufferView | ArrayBuffer; timestamp?: number; [key: string]: any }, secret: string | ArrayBufferView | ArrayBuffer): { signature: any; timestamp: any; headers: any; };
+  /**
+   * Checks a signature made by auth.sign_request, in constant time, refusing old timestamps (replays)
+   * @param request {method, path, body, signature, timestamp}: what arrived
+   * @param opts {max_age, now}
+   * @returns boolean
+   */
+  function verifyRequest(request: { method?: string; path?: string; body?: string | ArrayBufferView | ArrayBuffer; signature?: string; timestamp?: number | string; [key: string]: any }, secret: string | ArrayBufferView | ArrayBuffer, opts?: { max_age?: number; now?: number; [key: string]: any }): boolean;
+}
+
 /** The `crypto` namespace. */
 declare namespace crypto {
   /**

@@ -640,6 +640,73 @@ function agent.collaborate(agents, task, opts) end
 ---@return promise # {text, transcript = {{agent, round, text}}, rounds, usage, cost_usd}
 function agent.collaborate_async(agents, task, opts) end
 
+---@class authlib
+auth = {}
+
+---Signs a JSON Web Token (RFC 7519) as a compact JWS
+---@param claims table the payload: sub, any claims of yours
+---@param key string|string an HMAC secret (HS*: at least as many bytes as the hash), or a PEM private key (RS256, ES256, EdDSA)
+---@param opts? table {alg, expires_in, not_before_in, issuer, subject, audience, kid, header}
+---@return string # string: the token (header.payload.signature)
+function auth.jwt_sign(claims, key, opts) end
+
+---Verifies a JWT's signature and its exp, nbf, iat, aud, iss and sub claims; raises auth_error saying why it is refused. alg "none" is always refused, and the key's kind decides the algorithms accepted
+---@param token string
+---@param key string|string the HMAC secret, or a PEM public key
+---@param opts? table {algorithms, audience, issuer, subject, leeway, max_age, now, require}
+---@return any # {header, claims}
+function auth.jwt_verify(token, key, opts) end
+
+---Reads a JWT's header and claims WITHOUT verifying anything: for inspection only, never for trust
+---@param token string
+---@return any # {header, claims}
+function auth.jwt_decode(token) end
+
+---Hashes a password with Argon2id (libsodium; 19 MiB, 2 passes: OWASP's minimum) on a worker thread
+---@async
+---@param password string
+---@return string # string: an encoded Argon2id hash ($argon2id$v=19$m=19456,t=2,p=1$...) with its own salt
+function auth.hash_password(password) end
+
+---Hashes a password with Argon2id (libsodium; 19 MiB, 2 passes: OWASP's minimum) on a worker thread
+---Returns a promise instead of suspending the spell.
+---@param password string
+---@return promise # string: an encoded Argon2id hash ($argon2id$v=19$m=19456,t=2,p=1$...) with its own salt
+function auth.hash_password_async(password) end
+
+---Checks a password against an Argon2 hash, in constant time; false for a wrong password or a malformed hash
+---@async
+---@param password string
+---@param hash string a hash from auth.hash_password (any Argon2id/Argon2i encoded hash)
+---@return boolean # boolean
+function auth.verify_password(password, hash) end
+
+---Checks a password against an Argon2 hash, in constant time; false for a wrong password or a malformed hash
+---Returns a promise instead of suspending the spell.
+---@param password string
+---@param hash string a hash from auth.hash_password (any Argon2id/Argon2i encoded hash)
+---@return promise # boolean
+function auth.verify_password_async(password, hash) end
+
+---Compares two secrets (tokens, signatures) in time that does not depend on where they differ
+---@param a string|string
+---@param b string|string
+---@return boolean # boolean
+function auth.constant_time_equal(a, b) end
+
+---Signs a request with HMAC-SHA256 over "METHOD\npath\ntimestamp\nhex(sha256(body))"; send the headers with it
+---@param request table {method, path, body, timestamp}
+---@param secret string|string
+---@return any # {signature, timestamp, headers = {["x-signature"], ["x-timestamp"]}}
+function auth.sign_request(request, secret) end
+
+---Checks a signature made by auth.sign_request, in constant time, refusing old timestamps (replays)
+---@param request table {method, path, body, signature, timestamp}: what arrived
+---@param secret string|string
+---@param opts? table {max_age, now}
+---@return boolean # boolean
+function auth.verify_request(request, secret, opts) end
+
 ---@class cryptolib
 crypto = {}
 

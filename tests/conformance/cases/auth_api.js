@@ -1,0 +1,20 @@
+// auth: JWT sign and verify (HS256), refusals, passwords, constant-time compare, request signing.
+const secret = "s".repeat(32);
+const t = auth.jwtSign({sub: "ann"}, secret, {issuer: "me", audience: "api", expires_in: 60, kid: "k1"});
+const v = auth.jwtVerify(t, secret, {issuer: "me", audience: ["x", "api"]});
+print(v.header.alg, v.header.kid, v.claims.sub, v.claims.iss, v.claims.exp - v.claims.iat);
+print(auth.jwtDecode(t).claims.aud);
+const why = (f) => { try { f(); return "ok"; } catch (e) { return e.code + ": " + e.message; } };
+print(why(() => auth.jwtVerify(t, "x".repeat(32))));
+print(why(() => auth.jwtVerify(t, secret, {audience: "web"})));
+print(why(() => auth.jwtVerify(t, secret, {algorithms: ["HS512"]})));
+print(why(() => auth.jwtVerify(t, secret, {now: v.claims.exp + 1})));
+print(why(() => auth.jwtVerify("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", secret)));
+print(why(() => auth.jwtVerify("not.a-token", secret)));
+print(why(() => auth.jwtSign({}, "short")));
+const h = await auth.hashPassword("pw");
+print(h.substring(0, 31), await auth.verifyPassword("pw", h), await auth.verifyPassword("px", h));
+print(auth.constantTimeEqual("abc", "abc"), auth.constantTimeEqual("abc", "abd"));
+const s = auth.signRequest({method: "GET", path: "/a", timestamp: 100}, "key");
+print(s.signature, s.headers["x-timestamp"]);
+print(auth.verifyRequest({method: "GET", path: "/a", signature: s.signature, timestamp: 100}, "key", {now: 120}));
