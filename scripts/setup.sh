@@ -83,22 +83,30 @@ fi
 #  - tap-parser: the test suite checks `llmspell test --format tap` with a TAP parser we did not write.
 #  - @vscode/debugadapter-testsupport: the DAP client the suite drives `llmspell dap` with.
 #  - jose: a JWT library we did not write, to check auth.jwt_sign/jwt_verify against, both ways.
+#  - @modelcontextprotocol/server-everything and server-filesystem: MCP servers the MCP client is
+#    tested against; @modelcontextprotocol/sdk: the MCP client `llmspell mcp serve` is tested with.
 tk_version=1.0.22
 ts_version=5.9.3
 tap_version=18.3.4
 dap_version=1.68.0
 jose_version=6.2.19
+mcp_servers_version=2026.8.31
+mcp_sdk_version=1.32.2
 npm_ok() {  # name version
   grep -q "\"version\": \"$2\"" "$root/third_party_data/node_modules/$1/package.json" 2>/dev/null
 }
 if [ ! -f "$root/third_party_data/node_modules/tiktoken/encoders/o200k_base.json" ] ||
    ! npm_ok tiktoken "$tk_version" || ! npm_ok typescript "$ts_version" ||
    ! npm_ok tap-parser "$tap_version" || ! npm_ok @vscode/debugadapter-testsupport "$dap_version" ||
-   ! npm_ok jose "$jose_version"; then
-  echo "setup: installing tokenizer data (npm tiktoken@$tk_version), typescript@$ts_version, tap-parser@$tap_version, @vscode/debugadapter-testsupport@$dap_version and jose@$jose_version into third_party_data/" >&2
+   ! npm_ok jose "$jose_version" || ! npm_ok @modelcontextprotocol/server-everything "$mcp_servers_version" ||
+   ! npm_ok @modelcontextprotocol/server-filesystem "$mcp_servers_version" ||
+   ! npm_ok @modelcontextprotocol/sdk "$mcp_sdk_version"; then
+  echo "setup: installing tokenizer data (npm tiktoken@$tk_version) and the npm packages the tests use into third_party_data/" >&2
   mkdir -p "$root/third_party_data"
   npm install --prefix "$root/third_party_data" --no-save --no-audit --no-fund --ignore-scripts \
     "tiktoken@$tk_version" "typescript@$ts_version" "tap-parser@$tap_version" \
-    "@vscode/debugadapter-testsupport@$dap_version" "jose@$jose_version" >/dev/null ||
+    "@vscode/debugadapter-testsupport@$dap_version" "jose@$jose_version" \
+    "@modelcontextprotocol/server-everything@$mcp_servers_version" \
+    "@modelcontextprotocol/server-filesystem@$mcp_servers_version" "@modelcontextprotocol/sdk@$mcp_sdk_version" >/dev/null ||
     echo "setup: npm install failed; llm.count_tokens will estimate and the tests that need these packages are skipped" >&2
 fi
