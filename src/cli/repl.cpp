@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <clocale>
+#include <locale.h>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -84,12 +85,18 @@ struct Edit {
 volatile std::sig_atomic_t gInterrupted = 0;
 void onInterrupt(int) { gInterrupted = 1; }
 
-// The user's locale while libedit reads (so it edits UTF-8 text by character), and the "C"
-// locale the engines run under otherwise.
+// The person's character set while libedit reads (so it edits UTF-8 text by character), for
+// this thread only: the engines and the host's threads keep the "C" locale they run under.
 struct UserLocale {
-  std::string saved = std::setlocale(LC_CTYPE, nullptr);
-  UserLocale() { std::setlocale(LC_CTYPE, ""); }
-  ~UserLocale() { std::setlocale(LC_CTYPE, saved.c_str()); }
+  static locale_t user() {
+    static locale_t l = [] {
+      locale_t x = ::newlocale(LC_CTYPE_MASK, "", static_cast<locale_t>(nullptr));
+      return x ? x : LC_GLOBAL_LOCALE;
+    }();
+    return l;
+  }
+  locale_t saved = ::uselocale(user());
+  ~UserLocale() { ::uselocale(saved); }
 };
 
 std::string engineOf(const RunOptions& opts) { return opts.engine.empty() ? "lua" : opts.engine; }

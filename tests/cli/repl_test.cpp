@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -40,6 +41,7 @@ class Terminal {
       unsetenv("LLMSPELL_HOME");
       unsetenv("EDITRC");
       setenv("TERM", "xterm", 1);
+      setenv("LC_ALL", "C.UTF-8", 1);
       std::vector<char*> argv;
       std::string bin = cliPath();
       argv.push_back(bin.data());
@@ -58,7 +60,19 @@ class Terminal {
     if (fd_ >= 0) close(fd_);
   }
 
-  void type(const std::string& keys) { ASSERT_EQ(write(fd_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size())); }
+  // Types `keys` once libedit is reading: it puts the terminal in raw mode for that (keys typed
+  // ahead, while the terminal is still cooked, get the line discipline's echo and editing).
+  void type(const std::string& keys) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      struct termios tio {};
+      ASSERT_EQ(tcgetattr(fd_, &tio), 0);
+      if (!(tio.c_lflag & ICANON)) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the terminal never left cooked mode:\n" << out_.substr(seen_);
+      readSome(10);
+    }
+    ASSERT_EQ(write(fd_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
+  }
 
   // Waits until `text` appears in the output after what earlier waits consumed; consumes up to
   // its end. False (with the output so far) when the deadline passes or the process ends first.
@@ -75,12 +89,16 @@ class Terminal {
     }
   }
 
-  // Ends the session with Ctrl-D; returns the exit code.
+  // Ends the session with Ctrl-D at the next prompt; returns the exit code. (Typed before
+  // libedit has the terminal again, while a chunk runs, Ctrl-D would be the line discipline's
+  // end-of-file, which is gone once libedit switches the terminal to raw mode.)
   int end() {
+    if (!expect("> ")) return -1;
     type("\x04");
     while (readSome(20000)) {
     }
     int st = 0;
+    if (!closed_) kill(pid_, SIGKILL);  // the terminal is still open after 20 s of silence
     waitpid(pid_, &st, 0);
     exited_ = true;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -92,7 +110,10 @@ class Terminal {
     if (poll(&p, 1, timeoutMs) <= 0) return false;
     char buf[4096];
     ssize_t n = read(fd_, buf, sizeof buf);
-    if (n <= 0) return false;  // EIO once the process has ended
+    if (n <= 0) {  // EIO once the process has ended
+      closed_ = true;
+      return false;
+    }
     out_.append(buf, static_cast<size_t>(n));
     return true;
   }
@@ -100,6 +121,7 @@ class Terminal {
   pid_t pid_ = -1;
   int fd_ = -1;
   bool exited_ = false;
+  bool closed_ = false;
   std::string out_;
   size_t seen_ = 0;
 };
@@ -132,7 +154,6 @@ TEST_F(ReplTerminal, ExpressionsPrintAndUpRecallsTheLastLineAcrossSessions) {
     ASSERT_TRUE(t.expect("> "));
     t.type(std::string(kUp) + "\n");
     ASSERT_TRUE(t.expect("\nuparrow\r\n"));
-    ASSERT_TRUE(t.expect("> "));
     EXPECT_EQ(t.end(), 0);
   }
   // The history file: in ~/.llmspell (owner-only), each line once.
@@ -216,7 +237,24 @@ TEST_F(ReplTerminal, HelpEngineSwitchAndMultiLineChunks) {
   EXPECT_EQ(t.end(), 0);
 }
 
+// A line is edited by character: Backspace takes the whole of a two-byte "é".
+TEST_F(ReplTerminal, EditingIsByCharacterInUtf8) {
+  Terminal t({"repl"}, home_);
+  ASSERT_TRUE(t.expect("> "));
+  t.type("'d\xc3\xa9j\xc3\xa0 vu'\x1b[D\x1b[D\x1b[D\x1b[D\x7f\n");  // Left x4, Backspace: drops "à"
+  ASSERT_TRUE(t.expect("\nd\xc3\xa9j vu\r\n"));
+  EXPECT_EQ(t.end(), 0);
+}
+
 // ---- the same session from a pipe ----
+
+// Piped input never loads libedit (nor its dependencies): it is read line by line.
+TEST(ReplPiped, DoesNotLoadLibedit) {
+  auto r = llmspell::test::runShell("printf '1 + 1\\n' | LD_DEBUG=files " + cliPath() + " repl 2>&1");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("\n2\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("libedit"), std::string::npos);
+}
 
 llmspell::test::CliResult piped(const std::string& args, const std::string& input) {
   return llmspell::test::runCli(args, input, /*mergeStderr=*/true);
