@@ -1004,35 +1004,8 @@ std::optional<std::string> docEntry(const Registry& reg, std::string_view name) 
 
 std::vector<std::string> optionFields(const ParamDecl& p) {
   std::vector<std::string> out;
-  if (const Value& props = p.schema.get("properties"); props.isObject()) {
+  if (const Value& props = p.schema.get("properties"); props.isObject())
     for (const auto& [k, _] : props.asObject()) out.push_back(k);
-    return out;
-  }
-  std::string text = trim(p.doc);
-  if (auto inner = bracketed(text, '{', '}')) text = *inner;
-  // Every item must read as a field ("name", "name = ...", "name (...)", "a / b"); a doc in
-  // prose names none.
-  auto ident = [](const std::string& s, size_t& i) {
-    size_t start = i;
-    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
-    return s.substr(start, i - start);
-  };
-  for (const auto& raw : splitTop(text, ",")) {
-    std::string item = trim(raw);
-    for (;;) {
-      size_t i = 0;
-      std::string name = ident(item, i);
-      if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return {};
-      out.push_back(name);
-      std::string rest = trim(item.substr(i));
-      if (rest.rfind("/", 0) == 0) {  // "response_format / schema": either name
-        item = trim(rest.substr(1));
-        continue;
-      }
-      if (!rest.empty() && rest[0] != '=' && rest[0] != '(') return {};
-      break;
-    }
-  }
   return out;
 }
 

@@ -24,9 +24,9 @@ std::string generateDocs(const Registry& reg, std::string_view format);
 // lists its functions one line each. None when `reg` has no such name. For the REPL's `:help`.
 std::optional<std::string> docEntry(const Registry& reg, std::string_view name);
 
-// The fields of an options parameter, as far as the registry says: the keys of its schema's
-// `properties`, else the names its doc lists ("{name, model, tools = {...}}" or "model, system,
-// temperature, ..."). Empty when it names none. For the REPL's completion inside `{...}`.
+// The fields of an options parameter: the keys of its schema's `properties` (optionsSchema in
+// schema_shape.hpp declares them; `llmspell check` reads the same). Empty when it declares none.
+// For the REPL's completion inside `{...}`.
 std::vector<std::string> optionFields(const ParamDecl& p);
 
 }  // namespace llmspell
