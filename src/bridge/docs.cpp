@@ -973,6 +973,42 @@ std::string renderDts(const Registry& reg) {
 
 }  // namespace
 
+std::optional<std::string> docEntry(const Registry& reg, std::string_view name) {
+  std::string n(name);
+  // A method may be named as Lua calls it (agent:run) or as JS and Tengo do (agent.run).
+  const FunctionDecl* f = reg.find(n);
+  if (!f && n.find('.') != std::string::npos) f = reg.find(n.substr(0, n.find('.')) + ":" + n.substr(n.find('.') + 1));
+  if (f) {
+    std::ostringstream o;
+    mdFunction(o, *f);
+    return o.str();
+  }
+  // A namespace or a host type: its functions, one line each.
+  Grouped g = group(reg);
+  const std::vector<const FunctionDecl*>* list = nullptr;
+  std::string heading, doc;
+  for (const auto& [ns, fns] : g.namespaces)
+    if (ns == n) list = &fns, heading = "## " + ns;
+  if (!list) {
+    for (const auto& [type, tdoc] : g.types)
+      if (type == n) list = methodsOf(g, type), heading = "## type `" + type + "`", doc = tdoc;
+    if (heading.empty()) return std::nullopt;
+  }
+  std::ostringstream o;
+  o << heading << "\n\n";
+  if (!doc.empty()) o << doc << "\n\n";
+  if (list)
+    for (const auto* fn : *list) o << "- `" << signature(*fn) << "`" << (fn->async ? " *async*" : "") << (fn->doc.empty() ? "" : ": " + fn->doc) << "\n";
+  return o.str();
+}
+
+std::vector<std::string> optionFields(const ParamDecl& p) {
+  std::vector<std::string> out;
+  if (const Value& props = p.schema.get("properties"); props.isObject())
+    for (const auto& [k, _] : props.asObject()) out.push_back(k);
+  return out;
+}
+
 std::string generateDocs(const Registry& reg, std::string_view format) {
   if (format == "md" || format == "markdown") return renderMarkdown(reg);
   if (format == "json") return renderJson(reg);

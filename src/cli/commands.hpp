@@ -2,13 +2,16 @@
 #pragma once
 #include <optional>
 #include <functional>
+#include <memory>
 
 #include <string>
 #include <vector>
 
 namespace llmspell {
 class Registry;
-}
+struct RunOptions;
+struct RunResult;
+}  // namespace llmspell
 
 namespace llmspell::cli {
 
@@ -55,8 +58,24 @@ std::string manifestForTest(const std::string& file);
 // Adds describe, it, expect and the hooks as globals (aliases of test.*), for test files.
 void addTestGlobals(Registry& r);
 
-// `llmspell repl`: reads chunks from stdin, with a prompt ("> ", or ">> " inside an unfinished
-// chunk) when stdin is a terminal. Plain line reading: no editing or history (wrap it in rlwrap).
-std::function<std::optional<std::string>(bool continuation)> replReader();
+// `llmspell repl`'s side of a session (repl.cpp): reads chunks from stdin, with a prompt ("> ",
+// or ">> " inside an unfinished chunk) when stdin is a terminal. On a terminal, lines are edited
+// with libedit, kept in a history (<data dir>/history) and Tab completes names from the
+// registry; piped input is read line by line. Lines starting with ':' are the REPL's commands
+// (:help [NAME], :engine E, :quit).
+class Repl {
+ public:
+  explicit Repl(const RunOptions& opts);
+  ~Repl();
+  // For RunOptions::replInput.
+  std::optional<std::string> read(bool continuation);
+  // After runSpell returned: true when `:engine` asked for another engine (set in opts, for a
+  // new session), false when the session is over.
+  bool next(RunOptions& opts, const RunResult& r);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace llmspell::cli

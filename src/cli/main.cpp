@@ -422,7 +422,8 @@ int main(int argc, char** argv) {
     });
   }
   if (*repl) {
-    replF.opts.replInput = cli::replReader();
+    cli::Repl session(replF.opts);
+    replF.opts.replInput = [&session](bool continuation) { return session.read(continuation); };
     // Errors and values alike: a session prints what `exec --output json` would mask.
     replF.opts.replOutput = [](const std::string& text) {
       std::string line = redactSecrets(text);
@@ -430,7 +431,11 @@ int main(int argc, char** argv) {
       std::fputc('\n', stdout);
       std::fflush(stdout);
     };
-    return finish(replF, runWith(replF));
+    for (;;) {  // a session per engine (:engine)
+      RunResult r = runWith(replF);
+      replF.params.clear();  // runWith has typed them into opts.params
+      if (!session.next(replF.opts, r)) return finish(replF, r);
+    }
   }
   if (*tool) {
     toolF.opts.params = {{"tool", toolName}, {"args", toolArgs}, {"category", toolCategory}};

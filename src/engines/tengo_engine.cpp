@@ -657,10 +657,11 @@ class TengoContext final : public ScriptContext {
     // defined, predeclared with their values (redeclaring one with := is an error, as in
     // Tengo's own REPL). A compiled function belongs to the VM that compiled it (its code
     // indexes that program's constants), so a global holding one is replaced by a function that
-    // explains this when called.
+    // explains this when called. `out` is each line's own value (the REPL prints it), so it is
+    // not carried.
     if (vm_ && !vm_->suspended()) {
       for (const auto& name : vm_->globalNames()) {
-        if (hostGlobals_.count(name)) continue;
+        if (hostGlobals_.count(name) || name == "out") continue;
         tg::Value v = vm_->get(name);
         if (!holdsCompiledFunction(v)) {
           s.define(name, v);

@@ -104,11 +104,26 @@ RunResult runSpellImpl(const RunOptions& opts);
 namespace {
 
 // A chunk the compiler rejects only because it ended too early (Lua says "<eof>", Tengo
-// "unexpected EOF" / "expected ... found 'EOF'"): the REPL reads another line.
+// "unexpected EOF" / "expected ... found 'EOF'", V8 "Unexpected end of input"): the REPL reads
+// another line.
 bool incomplete(const Error& e) {
   const std::string& m = e.message;
   return m.find("<eof>") != std::string::npos || m.find("EOF") != std::string::npos ||
-         m.find("unfinished") != std::string::npos;
+         m.find("unfinished") != std::string::npos || m.find("Unexpected end of input") != std::string::npos ||
+         m.find("Unterminated template literal") != std::string::npos;
+}
+
+// The chunk as an expression whose value the REPL prints, when it reads as one: `return <chunk>`
+// in Lua (as lua.c does), `out := (<chunk>)` in Tengo (a chunk's value is its `out`, which the
+// engine does not carry from one REPL line to the next). A JavaScript line is a script whose
+// completion value is the value already.
+std::optional<std::string> asExpression(std::string_view engine, const std::string& chunk) {
+  if (engine == "lua") return "return " + chunk;
+  if (engine != "tengo") return std::nullopt;
+  std::string e = chunk;
+  while (!e.empty() && (e.back() == '\n' || e.back() == ' ' || e.back() == '\t' || e.back() == ';')) e.pop_back();
+  if (e.empty()) return std::nullopt;
+  return "out := (" + e + ")\n";
 }
 
 std::string replText(const Value& v) {
@@ -121,16 +136,17 @@ std::string replText(const Value& v) {
 }
 
 void replLoop(const RunOptions& opts, Loop& loop, ScriptContext& ctx) {
-  const bool lua = opts.engine.empty() || opts.engine == "lua";
+  const std::string engine = opts.engine.empty() ? "lua" : opts.engine;
   int n = 0;
   std::string chunk;
   while (auto line = opts.replInput(!chunk.empty())) {
     chunk += *line;
     chunk += "\n";
     std::string name = "repl:" + std::to_string(++n);
-    // An expression prints its value: try `return <chunk>` first (Lua), as lua.c does.
+    // An expression prints its value.
     std::string code = chunk;
-    if (lua && !ctx.check("return " + chunk, name)) code = "return " + chunk;
+    auto expr = asExpression(engine, chunk);
+    if (expr && !ctx.check(*expr, name)) code = *expr;
     else if (auto err = ctx.check(chunk, name)) {
       if (incomplete(*err)) continue;
       opts.replOutput("error[" + err->code + "]: " + err->message);
