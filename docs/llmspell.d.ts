@@ -106,6 +106,24 @@ declare namespace llmspell {
      */
     asTool(opts?: Record<string, any>): any;
   }
+  /** A token bucket: try, wait, available */
+  interface RateLimiter {
+    /**
+     * Takes a token if one is available, without waiting
+     * @returns boolean: true when a token was taken
+     */
+    try(): boolean;
+    /**
+     * Waits until a token is available and takes it
+     * @returns nil, once a token was taken
+     */
+    wait(): Promise<null>;
+    /**
+     * The tokens in the bucket
+     * @returns number of tokens available now
+     */
+    available(): number;
+  }
   /** A conversation from llm.session: send, stream, history, clear, save */
   interface Session {
     /**
@@ -431,7 +449,7 @@ declare namespace llmspell {
     spec(): Record<string, any>;
   }
   /** Any host object. */
-  type Handle = llmspell.Agent | llmspell.Session | llmspell.Logger | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Expectation | llmspell.Workflow;
+  type Handle = llmspell.Agent | llmspell.RateLimiter | llmspell.Session | llmspell.Logger | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Expectation | llmspell.Workflow;
 }
 
 /**
@@ -882,6 +900,47 @@ declare namespace fs {
    * @returns nil
    */
   function remove(path: string, opts?: { recursive?: boolean; [key: string]: any }): null;
+}
+
+/** The `guard` namespace. */
+declare namespace guard {
+  /**
+   * Finds personal data and secrets: emails, phone numbers, card numbers (Luhn-checked), IBANs (mod-97-checked), IPv4/IPv6 addresses and API-key shapes
+   * @param types the kinds to look for (default all): api_key, email, iban, card, ip, phone
+   * @returns list of {type, text, offset, length} (offset and length in bytes, offset from 0), in text order
+   */
+  function scan(text: string, types?: ("api_key" | "email" | "iban" | "card" | "ip" | "phone")[]): { type: any; text: any; offset: any; length: any; }[];
+  /**
+   * Redacts what guard.scan finds: "mail ann@example.com" becomes "mail [EMAIL]"
+   * @param opts {types, replacement}
+   * @returns string: the text with each finding replaced
+   */
+  function redact(text: string, opts?: { types?: ("api_key" | "email" | "iban" | "card" | "ip" | "phone")[]; replacement?: string; [key: string]: any }): string;
+  /**
+   * A heuristic prompt-injection score: instruction overrides, role changes, prompt-leak requests, jailbreak phrases, fake role tags, exfiltration requests. A heuristic: it flags, it does not prove
+   * @returns {score (0 to 1), signals = {names of what matched}}
+   */
+  function injectionScore(text: string): { score: any; signals: any; };
+  /**
+   * Checks a text against rules and says every rule it breaks
+   * @param rules {max_length, min_length, blocked_terms, patterns, pii, injection}
+   * @returns {ok, violations = {{rule, message, details?}}}
+   */
+  function check(text: string, rules: { max_length?: number; min_length?: number; blocked_terms?: string[]; patterns?: string[]; pii?: boolean | any[]; injection?: boolean | number; [key: string]: any }): { ok: any; violations: any; };
+  /**
+   * A token-bucket rate limiter: rate tokens per `per` seconds
+   * @param name the same name gives the same limiter within the run
+   * @param opts {rate, per, burst}
+   * @returns rate_limiter
+   */
+  function rateLimiter(name: string, opts: { rate: number; per?: number; burst?: number; [key: string]: any }): llmspell.RateLimiter;
+  /**
+   * Guards an agent's model calls with llm.call hooks of that agent only: a refused call fails with code cancelled and the reason; redaction changes what is sent or returned
+   * @param agent an agent from agent.create
+   * @param opts {pii, pii_types, output_pii, injection, max_length, blocked_terms}
+   * @returns the agent (the same one, now guarded)
+   */
+  function protect(agent: llmspell.Handle, opts: { pii?: "redact" | "block"; pii_types?: ("api_key" | "email" | "iban" | "card" | "ip" | "phone")[]; output_pii?: "redact" | "block"; injection?: boolean | number; max_length?: number; blocked_terms?: string[]; [key: string]: any }): any;
 }
 
 /** The `hooks` namespace. */

@@ -99,6 +99,28 @@ function __agent:clone(changes) end
 ---@return any # the tool's name
 function __agent:as_tool(opts) end
 
+---A token bucket: try, wait, available
+---@class rate_limiter
+local __rate_limiter = {}
+
+---Takes a token if one is available, without waiting
+---@return boolean # boolean: true when a token was taken
+function __rate_limiter:try() end
+
+---Waits until a token is available and takes it
+---@async
+---@return nil # nil, once a token was taken
+function __rate_limiter:wait() end
+
+---Waits until a token is available and takes it
+---Returns a promise instead of suspending the spell.
+---@return promise # nil, once a token was taken
+function __rate_limiter:wait_async() end
+
+---The tokens in the bucket
+---@return number # number of tokens available now
+function __rate_limiter:available() end
+
 ---A conversation from llm.session: send, stream, history, clear, save
 ---@class session
 local __session = {}
@@ -1055,6 +1077,44 @@ function fs.mkdir(path, opts) end
 ---@param opts? table {recursive = true to remove a directory and everything in it}
 ---@return nil # nil
 function fs.remove(path, opts) end
+
+---@class guardlib
+guard = {}
+
+---Finds personal data and secrets: emails, phone numbers, card numbers (Luhn-checked), IBANs (mod-97-checked), IPv4/IPv6 addresses and API-key shapes
+---@param text string
+---@param types? ("api_key"|"email"|"iban"|"card"|"ip"|"phone")[] the kinds to look for (default all): api_key, email, iban, card, ip, phone
+---@return any # list of {type, text, offset, length} (offset and length in bytes, offset from 0), in text order
+function guard.scan(text, types) end
+
+---Redacts what guard.scan finds: "mail ann@example.com" becomes "mail [EMAIL]"
+---@param text string
+---@param opts? table {types, replacement}
+---@return string # string: the text with each finding replaced
+function guard.redact(text, opts) end
+
+---A heuristic prompt-injection score: instruction overrides, role changes, prompt-leak requests, jailbreak phrases, fake role tags, exfiltration requests. A heuristic: it flags, it does not prove
+---@param text string
+---@return any # {score (0 to 1), signals = {names of what matched}}
+function guard.injection_score(text) end
+
+---Checks a text against rules and says every rule it breaks
+---@param text string
+---@param rules table {max_length, min_length, blocked_terms, patterns, pii, injection}
+---@return any # {ok, violations = {{rule, message, details?}}}
+function guard.check(text, rules) end
+
+---A token-bucket rate limiter: rate tokens per `per` seconds
+---@param name string the same name gives the same limiter within the run
+---@param opts table {rate, per, burst}
+---@return rate_limiter # rate_limiter
+function guard.rate_limiter(name, opts) end
+
+---Guards an agent's model calls with llm.call hooks of that agent only: a refused call fails with code cancelled and the reason; redaction changes what is sent or returned
+---@param agent any an agent from agent.create
+---@param opts table {pii, pii_types, output_pii, injection, max_length, blocked_terms}
+---@return any # the agent (the same one, now guarded)
+function guard.protect(agent, opts) end
 
 ---@class hookslib
 hooks = {}

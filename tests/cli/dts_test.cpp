@@ -189,6 +189,7 @@ TEST(Dts, EveryDeclaredNameIsBound) {
   Counter: metrics.counter("dts_counter_total"),
   Gauge: metrics.gauge("dts_gauge"),
   Histogram: metrics.histogram("dts_histogram"),
+  RateLimiter: guard.rateLimiter("dts", { rate: 1 }),
   StateScope: state.scope('spell'),
   Workflow: workflow.sequential({ name: 'probe', steps: [{ name: 's', run: (x) => x }] }),
   Expectation: test.expect(1),  // the matchers test.expect returns, bound to the value

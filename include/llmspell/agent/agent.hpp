@@ -103,6 +103,8 @@ class Agent : public HostObject, public std::enable_shared_from_this<Agent> {
   PromisePtr run(Value input, Value opts = {}, EventFn onEvent = nullptr, Within within = nullptr);
 
   const AgentConfig& config() const { return cfg_; }
+  // The agent's own hooks (its config's, and what guard.protect adds); null when it has none.
+  HookRegistry* hookRegistry() const { return hooks_; }
   AgentConfig& mutableConfig() { return cfg_; }
   tools::ToolRegistry& toolRegistry() { return tools_; }
   const ChatFn& chatFn() const { return chat_; }
