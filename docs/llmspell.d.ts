@@ -564,6 +564,18 @@ declare namespace auth {
    * @returns boolean
    */
   function verifyRequest(request: { method?: string; path?: string; body?: string | ArrayBufferView | ArrayBuffer; signature?: string; timestamp?: number | string; [key: string]: any }, secret: string | ArrayBufferView | ArrayBuffer, opts?: { max_age?: number; now?: number; [key: string]: any }): boolean;
+  /**
+   * Appends an entry to the audit log (<data dir>/audit.log, JSON Lines), chained by SHA-256 to the entry before it so that editing or removing a line shows (auth.audit_verify)
+   * @param action what happened: "login", "refund.approved"
+   * @param details facts about it (who, what, amounts): no secrets
+   * @returns {ts, run_id, spell, action, details, prev, hash}: the entry written
+   */
+  function audit(action: string, details?: Record<string, any>): { ts: any; run_id: any; spell: any; action: any; details: any; prev: any; hash: any; };
+  /**
+   * Checks the audit log's hash chain from its first line to its last
+   * @returns {ok, entries, broken_at (the first line that does not chain, when not ok), reason}
+   */
+  function auditVerify(): { ok: any; entries: any; broken_at: any; reason: any; };
 }
 
 /** The `crypto` namespace. */

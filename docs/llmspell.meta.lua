@@ -729,6 +729,16 @@ function auth.sign_request(request, secret) end
 ---@return boolean # boolean
 function auth.verify_request(request, secret, opts) end
 
+---Appends an entry to the audit log (<data dir>/audit.log, JSON Lines), chained by SHA-256 to the entry before it so that editing or removing a line shows (auth.audit_verify)
+---@param action string what happened: "login", "refund.approved"
+---@param details? table facts about it (who, what, amounts): no secrets
+---@return any # {ts, run_id, spell, action, details, prev, hash}: the entry written
+function auth.audit(action, details) end
+
+---Checks the audit log's hash chain from its first line to its last
+---@return any # {ok, entries, broken_at (the first line that does not chain, when not ok), reason}
+function auth.audit_verify() end
+
 ---@class cryptolib
 crypto = {}
 

@@ -120,3 +120,20 @@ TEST(Auth, PasswordsAndRequestSignatures) {
   EXPECT_NE(r.out.find("true\ttrue\tfalse\tfalse\ninvalid_argument\ntrue\tfalse\nfalse\ntrue\tfalse\tfalse\n"), std::string::npos)
       << r.out;
 }
+
+// The audit log: two processes appending at once keep one hash chain; an edited line breaks it
+// from that line on, and audit_verify says where.
+TEST(Auth, AuditLogChainsAcrossProcessesAndShowsEdits) {
+  std::string home = tempDir("auth_audit");
+  std::string env = "LLMSPELL_HOME=" + shellQuote(home) + " ";
+  std::string spell = shellQuote("for i = 1, 20 do auth.audit('step', {i = i, who = spell.params.who}) end");
+  CliResult both = runShell("(" + env + cliPath() + " exec " + spell + " -p who=a & " + env + cliPath() + " exec " + spell +
+                            " -p who=b & wait) 2>&1");
+  ASSERT_EQ(both.exit, 0) << both.out;
+  CliResult ok = runShell(env + cliPath() + " exec 'local v = auth.audit_verify() return v.ok and v.entries' 2>&1");
+  EXPECT_EQ(ok.out, "40\n");
+  runShell("sed -i '7s/\"i\":[0-9]*/\"i\":99/' " + shellQuote(home + "/audit.log"));
+  CliResult bad = runShell(env + cliPath() + " exec 'local v = auth.audit_verify() return v.broken_at .. \" \" .. v.reason' 2>&1");
+  EXPECT_EQ(bad.out, "7 its hash does not match its content\n");
+  std::filesystem::remove_all(home);
+}

@@ -8,11 +8,19 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
@@ -291,6 +299,44 @@ size_t hashMemory(const std::string& h) {
   return static_cast<size_t>(std::strtoull(h.c_str() + m + 3, nullptr, 10)) << 10;
 }
 
+// The audit log: <data dir>/audit.log, JSON Lines, each entry chained to the one before by
+// hash = sha256(prev hash + the entry's JSON without its hash), so an edited, removed or
+// reordered line breaks the chain from there on. Appends hold an exclusive flock, so runs in
+// several processes keep one chain. llmspell only ever appends to it.
+std::string auditPath(RunContext& run) {
+  std::string dir = run.dataDir.empty() ? "." : run.dataDir;
+  return dir + "/audit.log";
+}
+
+std::string sha256Hex(std::string_view s) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  return hexOf(std::string(reinterpret_cast<char*>(h), sizeof h));
+}
+
+// The hash the last entry of the log's text ends with ("" for an empty log).
+std::string lastHash(const std::string& text) {
+  size_t end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  size_t start = text.rfind('\n', end);
+  std::string line = text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  try {
+    return parseJson(line).getString("hash");
+  } catch (const Exception&) {
+    return "";
+  }
+}
+
+// Reads the whole log from an open descriptor.
+std::string readAll(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  if (lseek(fd, 0, SEEK_SET) < 0) return out;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
 }  // namespace
 
 void llmspell_register_auth(Registry& r) {
@@ -487,6 +533,68 @@ void llmspell_register_auth(Registry& r) {
         std::string want = hexOf(hmac(sha, keyBytes(a[1]), requestText(a[0], ts)));
         std::string got = a[0].getString("signature");
         return Value(want.size() == got.size() && sodium_memcmp(want.data(), got.data(), want.size()) == 0);
+      });
+
+  r.fn("auth", "audit")
+      .param("action", R"({"type":"string","minLength":1})", "what happened: \"login\", \"refund.approved\"")
+      .opt("details", R"({"type":"object"})", "facts about it (who, what, amounts): no secrets")
+      .returns("{ts, run_id, spell, action, details, prev, hash}: the entry written")
+      .doc("Appends an entry to the audit log (<data dir>/audit.log, JSON Lines), chained by SHA-256 to the entry "
+           "before it so that editing or removing a line shows (auth.audit_verify)")
+      .sync([](CallContext& cx, Args a) -> Value {
+        std::string path = auditPath(cx.run);
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) fail(codes::kInternal, "cannot open the audit log " + path + ": " + std::strerror(errno));
+        struct Closer {
+          int fd;
+          ~Closer() { ::close(fd); }
+        } closer{fd};
+        if (::flock(fd, LOCK_EX) != 0) fail(codes::kInternal, "cannot lock the audit log " + path);
+        std::string prev = lastHash(readAll(fd));
+        Value entry = Value::object({{"ts", std::floor(nowSeconds() * 1000) / 1000},
+                                     {"run_id", cx.run.runId},
+                                     {"spell", cx.run.spellName},
+                                     {"action", a[0]},
+                                     {"details", a[1].isNull() ? Value::object() : a[1]},
+                                     {"prev", prev}});
+        std::string body = toJsonText(entry);
+        entry.asObject().set("hash", sha256Hex(prev + body));
+        std::string line = toJsonText(entry) + "\n";
+        if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+          fail(codes::kInternal, "cannot append to the audit log " + path + ": " + std::strerror(errno));
+        ::fsync(fd);
+        return entry;
+      });
+
+  r.fn("auth", "audit_verify")
+      .returns("{ok, entries, broken_at (the first line that does not chain, when not ok), reason}")
+      .doc("Checks the audit log's hash chain from its first line to its last")
+      .sync([](CallContext& cx, Args) -> Value {
+        std::ifstream in(auditPath(cx.run));
+        std::string line, prev;
+        int64_t n = 0;
+        while (std::getline(in, line)) {
+          ++n;
+          auto broken = [&](const std::string& why) {
+            return Value::object({{"ok", false}, {"entries", n}, {"broken_at", n}, {"reason", why}});
+          };
+          Value e;
+          try {
+            e = parseJson(line);
+          } catch (const Exception&) {
+            return broken("the line is not JSON");
+          }
+          if (!e.isObject() || !e.get("hash").isString()) return broken("the line has no hash");
+          if (e.getString("prev") != prev) return broken("its prev is not the hash of the line before");
+          Value body = Value::object();
+          for (const auto& [k, v] : e.asObject())
+            if (k != "hash") body.asObject().set(k, v);
+          if (sha256Hex(prev + toJsonText(body)) != e.getString("hash")) return broken("its hash does not match its content");
+          prev = e.getString("hash");
+        }
+        return Value::object({{"ok", true}, {"entries", n}});
       });
 }
 
