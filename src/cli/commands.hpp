@@ -9,6 +9,9 @@
 
 namespace llmspell {
 class Registry;
+class RunContext;
+class Promise;
+using PromisePtr = std::shared_ptr<Promise>;
 struct RunOptions;
 struct RunResult;
 }  // namespace llmspell
@@ -77,5 +80,12 @@ class Repl {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// `llmspell mcp serve`: serves the run's defined tools (and the built-ins when `builtins`) to an
+// MCP client on stdin/stdout until stdin ends; the returned promise settles then. Call
+// mcpProtocolFd() before the spell runs: it moves stdout to stderr and keeps the real stdout
+// for the protocol.
+int mcpProtocolFd();
+PromisePtr serveMcpStdio(RunContext& run, bool builtins);
 
 }  // namespace llmspell::cli

@@ -352,6 +352,16 @@ int main(int argc, char** argv) {
   if (runOptionsFor("debug")) addRunOptions(debugCmd, debugF);
   auto* dapCmd = app.add_subcommand("dap", "Serve the Debug Adapter Protocol on stdio (or --port) for an editor");
   dapCmd->add_option("--port", dapPort, "Listen on 127.0.0.1:PORT instead of stdio")->check(CLI::Range(1, 65535));
+  // `mcp serve SPELL`: the spell's tools to an MCP client over stdio.
+  RunFlags mcpF;
+  std::string mcpPath;
+  bool mcpBuiltins = false;
+  auto* mcpCmd = app.add_subcommand("mcp", "Model Context Protocol: serve a spell's tools to MCP clients");
+  mcpCmd->require_subcommand(1);
+  auto* mcpServe = mcpCmd->add_subcommand("serve", "Run SPELL, then serve the tools it defines over stdio (see docs/mcp.md)");
+  mcpServe->add_option("spell", mcpPath, "Spell file or directory")->required();
+  mcpServe->add_flag("--builtins", mcpBuiltins, "Serve the built-in tools too (with the grants given)");
+  if (runOptionsFor("mcp")) addRunOptions(mcpServe, mcpF);
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
@@ -413,6 +423,14 @@ int main(int argc, char** argv) {
     debugF.opts.debugger = cli::terminalDebugger(debugPath);
     if (!debugF.opts.debugger) return 0;
     return finish(debugF, runWith(debugF));
+  }
+  if (*mcpCmd) {
+    cli::mcpProtocolFd();  // before the spell runs: its output must not reach the protocol's stdout
+    mcpF.opts.spellPath = mcpPath;
+    mcpF.opts.afterMain = [mcpBuiltins](RunContext& run) { return cli::serveMcpStdio(run, mcpBuiltins); };
+    RunResult r = runWith(mcpF);
+    if (r.error) std::fprintf(stderr, "%s\n", redactSecrets(errorLine(*r.error)).c_str());
+    return r.exitCode;
   }
   if (*dapCmd) {
     return cli::dap(dapPort, [&](RunOptions& opts) {
