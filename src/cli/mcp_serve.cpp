@@ -120,9 +120,29 @@ struct McpServer : std::enable_shared_from_this<McpServer> {
         return;
       }
       Value args = params.get("arguments").isObject() ? params.get("arguments") : Value::object();
+      // A client that asks for progress (_meta.progressToken) gets ctx.progress(done, total,
+      // message) in the tool, each call a notifications/progress.
+      Value ctx = Value::object({{"caller", "mcp"}});
+      const Value& token = params.get("_meta").get("progressToken");
+      if (token.isString() || token.isNumber()) {
+        std::weak_ptr<McpServer> weak = weak_from_this();
+        auto progress = std::make_shared<HostFunction>(
+            [weak, token](std::vector<Value> a) -> PromisePtr {
+              auto self = weak.lock();
+              if (!self) return Promise::resolved(Value());
+              Value p = Value::object({{"progressToken", token},
+                                       {"progress", a.size() > 0 && a[0].isNumber() ? a[0] : Value(0)}});
+              if (a.size() > 1 && a[1].isNumber()) p.asObject().set("total", a[1]);
+              if (a.size() > 2 && a[2].isString()) p.asObject().set("message", a[2]);
+              self->send(Value::object({{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", p}}));
+              return Promise::resolved(Value());
+            },
+            "progress");
+        ctx.asObject().set("progress", Value(FunctionPtr(progress)));
+      }
       PromisePtr p;
       try {
-        p = tools::toolsFor(run).call(name, args);
+        p = tools::toolsFor(run).call(name, args, ctx);
       } catch (const Exception& e) {
         p = Promise::rejected(e.error());
       }

@@ -33,6 +33,15 @@ tools.define{name = "shout", description = "Upper-cases text after a pause",
 tools.define{name = "fail", description = "Always fails", run = function() error(errors.new("not_found", "nothing here")) end}
 tools.define{name = "read", description = "Reads a file", parameters = {type = "object", properties = {path = {type = "string"}}},
   run = function(args) return fs.read(args.path) end}
+tools.define{name = "count", description = "Counts to n, reporting progress",
+  parameters = {type = "object", properties = {n = {type = "integer"}}},
+  run = function(args, ctx)
+    for i = 1, args.n do
+      if ctx.progress then ctx.progress(i, args.n, "step " .. i) end
+      sleep(0.01)
+    end
+    return args.n
+  end}
 )";
   return dir;
 }
@@ -51,7 +60,8 @@ TEST(McpServe, TheTypeScriptSdkClientListsAndCallsASpellsTools) {
   EXPECT_EQ(r.exit, 0) << r.out;
   for (const char* want : {
            "server llmspell: tools tools\n",
-           "tools add(a,b) shout(text) fail() read(path)\n",
+           "tools add(a,b) shout(text) fail() read(path) count(n)\n",
+           "progress 1/3 step 1, 2/3 step 2, 3/3 step 3 -> 3\n",
            "add false {\"sum\":5} {\"sum\":5}\n",
            "shout ONE TWO\n",
            "fail true error[not_found]: nothing here\n",

@@ -1,6 +1,6 @@
 // Drives `llmspell mcp serve SPELL` with the official MCP TypeScript SDK's client over stdio:
-// initialize, list the tools, call them (a result, a result after a wait, a tool error, bad
-// arguments), then close.   node sdk_client.mjs NODE_MODULES LLMSPELL SPELL
+// initialize, list the tools, call them (a result, a result after a wait, progress, a tool error,
+// bad arguments), then close.   node sdk_client.mjs NODE_MODULES LLMSPELL SPELL
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -26,6 +26,12 @@ const [x, y] = await Promise.all([
   client.callTool({ name: 'shout', arguments: { text: 'two' } }),
 ]);
 console.log('shout', x.content[0].text, y.content[0].text);
+if (tools.some((t) => t.name === 'count')) {
+  const seen = [];
+  const counted = await client.callTool({ name: 'count', arguments: { n: 3 } }, undefined,
+    { onprogress: (p) => seen.push(`${p.progress}/${p.total} ${p.message}`) });
+  console.log('progress', seen.join(', '), '->', counted.content[0].text);
+}
 const fail = await client.callTool({ name: 'fail', arguments: {} });
 console.log('fail', fail.isError, fail.content[0].text);
 const bad = await client.callTool({ name: 'add', arguments: { a: 'x' } });
