@@ -101,6 +101,8 @@ std::vector<std::string> pointerTokens(const std::string& p, const char* fn) {
       ++i;
     }
     out.push_back(std::move(tok));
+    // data.set recurses once per token: a pointer of a million '/' must not exhaust the stack.
+    if (out.size() > 1000) fail(codes::kInvalidArgument, std::string(fn) + ": the pointer has more than 1000 tokens");
     if (i >= p.size()) break;
     ++i;  // the '/'
   }

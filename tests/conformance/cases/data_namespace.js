@@ -21,6 +21,7 @@ show("set", data.set({a: [1]}, "/a/-", 2));
 show("set new path", data.set({}, "/x/y", 1));
 show("set index", data.set({a: [1, 2]}, "/a/0", "first"));
 print("set through number", code(() => data.set({a: 5}, "/a/b", 1)));
+print("deep pointer", code(() => data.set({}, "/a".repeat(100000), 1)));
 const store = {book: [{title: "A", price: 8}, {title: "B", price: 12}, {title: "C", price: 30}]};
 show("query", data.query(store, "$.book[?(@.price > 10)].title"));
 show("query all", data.query(store, "$..price"));

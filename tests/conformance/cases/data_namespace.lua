@@ -23,6 +23,8 @@ show("set new path", data.set({}, "/x/y", 1))
 show("set index", data.set({a = {1, 2}}, "/a/0", "first"))
 ok, e = pcall(data.set, {a = 5}, "/a/b", 1)
 print("set through number", e.code)
+ok, e = pcall(data.set, {}, string.rep("/a", 100000), 1)
+print("deep pointer", e.code)
 local store = {book = {{title = "A", price = 8}, {title = "B", price = 12}, {title = "C", price = 30}}}
 show("query", data.query(store, "$.book[?(@.price > 10)].title"))
 show("query all", data.query(store, "$..price"))
