@@ -57,6 +57,7 @@ struct Edit {
   History* (*historyInit)();
   void (*historyEnd)(History*);
   int (*history)(History*, HistEvent*, int, ...);
+  int (*wset)(EditLine*, int, ...);
 
   static const Edit& lib() {
     static const Edit e = [] {
@@ -74,6 +75,7 @@ struct Edit {
       x.historyInit = reinterpret_cast<decltype(x.historyInit)>(fn("history_init"));
       x.historyEnd = reinterpret_cast<decltype(x.historyEnd)>(fn("history_end"));
       x.history = reinterpret_cast<decltype(x.history)>(fn("history"));
+      x.wset = reinterpret_cast<decltype(x.wset)>(fn("el_wset"));
       return x;
     }();
     return e;
@@ -175,7 +177,9 @@ struct Repl::Impl {
     e.set(el, EL_SIGNAL, 1);  // the terminal is restored when a signal ends the process
     e.set(el, EL_PROMPT, &Impl::prompt);
     e.set(el, EL_HIST, e.history, hist);
-    e.set(el, EL_ADDFN, "llmspell-complete", "Complete a name from the llmspell registry", &Impl::completeKey);
+    // The wide call: el_set's EL_ADDFN converts the name and help to wide strings with wcsdup
+    // and el_end never frees them (a libedit leak, found by LeakSanitizer).
+    e.wset(el, EL_ADDFN, L"llmspell-complete", L"Complete a name from the llmspell registry", &Impl::completeKey);
     e.set(el, EL_BIND, "^I", "llmspell-complete", nullptr);
     e.set(el, EL_BIND, "^R", "em-inc-search-prev", nullptr);
     e.source(el, nullptr);  // the person's ~/.editrc
