@@ -212,9 +212,11 @@ bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 TEST(Mcp, TheServerIsGoneWhenTheSpellEnds) {
   if (auto why = missing(); !why.empty()) GTEST_SKIP() << why;
   std::string dir = scratch("teardown");
-  for (std::string extra : {"", ", '--stubborn'"}) {
-    CliResult r = spell(dir, "local c = " + fake(extra) + "}\nprint('pid', c:info().pid)\n");
-    ASSERT_EQ(r.exit, 0) << r.out;
+  for (std::string extra : {"", ", '--stubborn'", ", '--stubborn', 'then an error'"}) {
+    bool fails = extra.find("error") != std::string::npos;
+    CliResult r = spell(dir, "local c = " + fake(extra) + "}\nprint('pid', c:info().pid)\n" +
+                                 (fails ? "error('the spell fails')\n" : ""));
+    ASSERT_EQ(r.exit, fails ? 1 : 0) << r.out;
     size_t at = r.out.find("pid\t");
     ASSERT_NE(at, std::string::npos) << r.out;
     pid_t pid = static_cast<pid_t>(std::stol(r.out.substr(at + 4)));
