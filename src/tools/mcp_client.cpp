@@ -13,6 +13,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
+#include "llmspell/net/sse.hpp"
 #include "llmspell/tools/mcp.hpp"
 #include "tools/process.hpp"
 
@@ -29,6 +30,14 @@ constexpr size_t kErrTail = 2048;  // the end of the server's stderr, for messag
 std::shared_ptr<McpClient> McpClient::spawn(Loop& loop, McpOptions o) {
   auto c = std::make_shared<McpClient>(loop, std::move(o));
   c->start();
+  return c;
+}
+
+std::shared_ptr<McpClient> McpClient::http(Loop& loop, McpOptions o) {
+  net::parseUrl(o.url);  // invalid_argument for a bad URL, before anything is sent
+  if (o.checkUrl) o.checkUrl(net::parseUrl(o.url));
+  auto c = std::make_shared<McpClient>(loop, std::move(o));
+  c->httpClient_ = net::HttpClient::forLoop(loop);
   return c;
 }
 
@@ -58,6 +67,10 @@ void McpClient::start() {
 }
 
 void McpClient::send(const Value& msg) {
+  if (isHttp()) {
+    if (!closed_) post(msg);
+    return;
+  }
   if (closed_ || exited_ || !in_) return;
   outq_.push_back(toJsonText(msg) + "\n");
   if (!writing_) writeNext();
@@ -79,6 +92,97 @@ void McpClient::writeNext() {
                       self->outq_.pop_front();
                       self->writeNext();
                     });
+}
+
+namespace {
+
+// One POST's answer: JSON, or an SSE stream of messages (progress, then the response).
+struct PostState {
+  net::SseParser sse;
+  std::string body;
+  bool stream = false;
+  explicit PostState(net::SseParser::Callback cb) : sse(std::move(cb)) {}
+};
+
+}  // namespace
+
+void McpClient::post(const Value& msg) {
+  net::HttpRequest req;
+  req.method = "POST";
+  req.url = opts_.url;
+  req.headers = opts_.headers;
+  req.headers.emplace_back("content-type", "application/json");
+  req.headers.emplace_back("accept", "application/json, text/event-stream");
+  if (!sessionId_.empty()) req.headers.emplace_back("mcp-session-id", sessionId_);
+  if (init_.isObject()) req.headers.emplace_back("mcp-protocol-version", init_.getString("protocolVersion"));
+  req.body = toJsonText(msg);
+  req.checkUrl = opts_.checkUrl;
+  req.followRedirects = false;
+  std::weak_ptr<McpClient> weak = weak_from_this();
+  auto st = std::make_shared<PostState>([weak](const net::SseEvent& e) {
+    auto self = weak.lock();
+    if (self && !self->closed_ && e.event == "message" && !e.data.empty()) self->onLine(e.data);
+  });
+  bool isInit = msg.getString("method") == "initialize";
+  req.onHeaders = [weak, st, isInit](int status, const net::Headers& h) {
+    auto self = weak.lock();
+    if (!self) return;
+    const std::string* ct = net::findHeader(h, "content-type");
+    st->stream = ct && ct->find("text/event-stream") != std::string::npos;
+    if (isInit)
+      if (const std::string* sid = net::findHeader(h, "mcp-session-id")) self->sessionId_ = *sid;
+  };
+  req.onData = [st](std::string_view chunk) {
+    if (st->stream)
+      st->sse.feed(chunk);
+    else
+      st->body.append(chunk);
+  };
+  const Value& id = msg.get("id");
+  bool isRequest = !id.isNull() && msg.get("method").isString();
+  PromisePtr t = httpClient_->request(std::move(req));
+  std::erase_if(transfers_, [](const std::weak_ptr<Promise>& w) { return w.expired(); });
+  transfers_.push_back(t);
+  if (isRequest && id.isInt()) {
+    auto it = pending_.find(id.asInt());
+    if (it != pending_.end()) it->second.transfer = t;
+  }
+  t->onSettle([weak, st, id, isRequest](const Promise& q) {
+    auto self = weak.lock();
+    if (!self || self->closed_) {
+      if (q.rejected()) const_cast<Promise&>(q).markHandled();
+      return;
+    }
+    auto failRequest = [&](Error e) {
+      if (!isRequest || !id.isInt()) return;
+      auto it = self->pending_.find(id.asInt());
+      if (it == self->pending_.end()) return;
+      PromisePtr p = it->second.promise;
+      it->second.timer.cancel();
+      self->pending_.erase(it);
+      p->reject(std::move(e));
+    };
+    if (q.rejected()) {
+      const_cast<Promise&>(q).markHandled();
+      Error e = q.error();
+      if (e.code != codes::kCancelled) e.message = self->opts_.label + ": " + e.message;
+      failRequest(std::move(e));
+      return;
+    }
+    const net::HttpResponse& r = net::responseOf(q.value());
+    if (st->stream) st->sse.finish();
+    std::string body = r.status >= 300 ? r.body : st->body;
+    if (r.status >= 300) {
+      Error e(codes::kProviderError, self->opts_.label + " answered HTTP " + std::to_string(r.status) +
+                                         (body.empty() ? std::string() : ": " + body.substr(0, 500)));
+      failRequest(std::move(e));
+      return;
+    }
+    if (!body.empty()) self->onLine(body);
+    // A request whose POST ended without its answer (the stream closed early) would wait
+    // for its timeout: fail it now.
+    failRequest(Error(codes::kProviderError, self->opts_.label + " ended the answer to a request without a result"));
+  });
 }
 
 void McpClient::readOut() {
@@ -214,7 +318,9 @@ void McpClient::abandon(int64_t id, const std::string& reason) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   it->second.timer.cancel();
+  PromisePtr transfer = it->second.transfer;
   pending_.erase(it);
+  if (transfer) transfer->cancel();
   notify("notifications/cancelled", Value::object({{"requestId", id}, {"reason", reason}}));
 }
 
@@ -377,6 +483,25 @@ void McpClient::close() {
   closed_ = true;
   failAll(Error(codes::kCancelled, opts_.label + " was closed"));
   outq_.clear();
+  if (isHttp()) {
+    for (auto& w : transfers_)
+      if (auto t = w.lock()) t->cancel();
+    transfers_.clear();
+    if (!sessionId_.empty() && httpClient_) {
+      // Ends the session on the server; nobody waits for the answer.
+      net::HttpRequest req;
+      req.method = "DELETE";
+      req.url = opts_.url;
+      req.headers = opts_.headers;
+      req.headers.emplace_back("mcp-session-id", sessionId_);
+      req.checkUrl = opts_.checkUrl;
+      req.totalTimeout = 5;
+      httpClient_->request(std::move(req))->onSettle([](const Promise& q) {
+        if (q.rejected()) const_cast<Promise&>(q).markHandled();
+      });
+    }
+    return;
+  }
   // stdin closed first: the stdio transport's orderly shutdown; then the signals.
   boost::system::error_code ec;
   if (in_) in_->close(ec);

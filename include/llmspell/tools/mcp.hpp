@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "llmspell/net/http.hpp"
 #include "llmspell/runtime/asio.hpp"
 #include "llmspell/runtime/loop.hpp"
 #include "llmspell/runtime/promise.hpp"
@@ -36,7 +37,11 @@ inline constexpr const char* kMcpProtocolVersion = "2025-06-18";
 extern const std::vector<std::string> kMcpSupportedVersions;
 
 struct McpOptions {
+  // stdio: the server process. Streamable HTTP: `url` instead (argv empty).
   std::vector<std::string> argv;
+  std::string url;
+  net::UrlCheck checkUrl;  // each URL the HTTP transport reaches (the run's net grant)
+  net::Headers headers;    // extra request headers (HTTP transport)
   std::vector<std::string> envp;  // exactly the child's environment ("K=V")
   std::string cwd;
   double timeout = 30;  // seconds per request; 0 = none
@@ -50,6 +55,11 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
 
   // Starts the server process. Throws like spawnChild (not_found, permission_denied, internal).
   static std::shared_ptr<McpClient> spawn(Loop& loop, McpOptions o);
+  // A client of the Streamable HTTP endpoint o.url: each message is a POST whose answer is JSON
+  // or an SSE stream; the session id the server gives at initialize goes with every later POST,
+  // and close() ends the session with DELETE. (The optional GET stream for notifications outside
+  // a request is not opened.)
+  static std::shared_ptr<McpClient> http(Loop& loop, McpOptions o);
   McpClient(Loop& loop, McpOptions o);
   ~McpClient();
   McpClient(const McpClient&) = delete;
@@ -71,6 +81,7 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   // not exited within 2 seconds; pending requests reject with cancelled. Idempotent.
   void close();
   bool closed() const { return closed_; }
+  bool isHttp() const { return !opts_.url.empty(); }
   pid_t pid() const { return pid_; }
   const Value& initResult() const { return init_; }
   const std::string& label() const { return opts_.label; }
@@ -81,6 +92,7 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
     ProgressFn onProgress;
     Loop::TimerHandle timer;
     std::string method;
+    PromisePtr transfer;  // HTTP: the POST that carries the answer
   };
   void start();
   void send(const Value& msg);
@@ -93,7 +105,7 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   void failAll(const Error& e);
   void serverGone();
   void reap(bool wait);
-
+  void post(const Value& msg);
   Loop& loop_;
   McpOptions opts_;
   pid_t pid_ = -1;
@@ -110,6 +122,9 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   std::map<int64_t, Pending> pending_;
   NotificationFn onNotification_;
   Value init_;
+  std::shared_ptr<net::HttpClient> httpClient_;
+  std::string sessionId_;
+  std::vector<std::weak_ptr<Promise>> transfers_;
 };
 
 // A tools/call result as a spell sees it: {text (the text blocks joined), content (every block),

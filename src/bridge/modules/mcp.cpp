@@ -3,6 +3,9 @@
 // in the run's tool registry as "<prefix>.<tool>", so tools.call and agents use them like any
 // tool (validation against the server's JSON Schema, approvals, hooks, events, timeouts).
 //
+// Over Streamable HTTP (url), the same client speaks to an HTTP endpoint; the run's net grant
+// covers the host.
+//
 // The child's environment is exactly `env` from the spell. When `env` has no PATH the child gets
 // PATH=/usr/local/bin:/usr/bin:/bin (a fixed value, not the runtime's own PATH), so that a
 // server started through `#!/usr/bin/env node` finds its interpreter; nothing of the runtime's
@@ -14,6 +17,7 @@
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
+#include "llmspell/net/http.hpp"
 #include "llmspell/runtime/promise.hpp"
 #include "llmspell/tools/mcp.hpp"
 #include "llmspell/tools/tools.hpp"
@@ -92,7 +96,9 @@ void defineTools(RunContext& run, const McpHandlePtr& h, const Value& list) {
     t.name = h->prefix + "." + name;
     t.description = d.getString("description", d.getString("title"));
     t.category = "mcp";
-    t.permission = "run";
+    // The grant connect needed: run for a child process; over HTTP every POST is checked
+    // against the net grant anyway.
+    t.permission = h->client->isHttp() ? "none" : "run";
     Value schema = d.get("inputSchema").isObject() ? d.get("inputSchema").deepCopy()
                                                    : Value::object({{"type", "object"}});
     schema.asObject().erase("$schema");  // draft-07 marker; the registry's validator needs none
@@ -128,7 +134,8 @@ constexpr const char* kConnectSchema = R"J({"type":"object","properties":{
   "args":{"type":"array","items":{"type":"string"},"description":"its arguments"},
   "env":{"type":"object","description":"the child's whole environment (see the mcp docs for PATH)"},
   "cwd":{"type":"string","description":"working directory (default: the spell's base directory)"},
-  "url":{"type":"string","description":"a Streamable HTTP endpoint (not supported yet)"},
+  "url":{"type":"string","description":"a Streamable HTTP endpoint (needs --allow-net for its host)"},
+  "headers":{"type":"object","description":"extra HTTP request headers (url only), e.g. authorization"},
   "prefix":{"type":"string","description":"defines the server's tools as prefix.name in the tool registry"},
   "timeout":{"type":"number","minimum":0,"description":"seconds per request (default 30; 0 = none)"},
   "name":{"type":"string","description":"names the server in messages"},
@@ -136,43 +143,52 @@ constexpr const char* kConnectSchema = R"J({"type":"object","properties":{
 },"additionalProperties":false})J";
 
 PromisePtr connect(CallContext& cx, const Value& cfg) {
-  if (!cfg.get("url").isNull())
-    fail(codes::kInvalidArgument,
-         "mcp.connect: the Streamable HTTP transport (url) is not supported yet; start the server "
-         "over stdio with command = ...");
-  std::string command = cfg.getString("command");
-  if (command.empty()) fail(codes::kInvalidArgument, "mcp.connect: command is required");
+  const auto& perms = cx.run.permissions();
+  std::string command = cfg.getString("command"), url = cfg.getString("url");
+  if (command.empty() == url.empty())
+    fail(codes::kInvalidArgument, "mcp.connect: give command (a server over stdio) or url (Streamable HTTP), not both");
+  // The grant first: a spell without it learns nothing about the command or the host.
+  if (!command.empty()) perms.checkRun("mcp.connect");
   std::string prefix = cfg.getString("prefix");
   for (char ch : prefix)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-')
       fail(codes::kInvalidArgument, "mcp.connect: prefix '" + prefix + "' may use only letters, digits, _ and -");
   tools::McpOptions o;
-  o.argv.push_back(command);
-  if (cfg.get("args").isArray())
-    for (const auto& v : cfg.get("args").asArray()) o.argv.push_back(v.asString());
-  bool hasPath = false;
-  if (cfg.get("env").isObject())
-    for (const auto& [k, v] : cfg.get("env").asObject()) {
-      if (k.empty() || k.find('=') != std::string::npos)
-        fail(codes::kInvalidArgument, "mcp.connect: env name '" + k + "' is not a variable name");
-      hasPath = hasPath || k == "PATH";
-      o.envp.push_back(k + "=" + (v.isString() ? v.asString() : toJsonText(v)));
-    }
-  if (!hasPath) o.envp.push_back(std::string("PATH=") + kDefaultPath);
-  const auto& perms = cx.run.permissions();
-  std::string cwd = cfg.getString("cwd");
-  Permissions::checkPathText(cwd);
-  if (!cwd.empty())
-    o.cwd = perms.resolve(cwd).string();
-  else if (!perms.baseDir().empty())
-    o.cwd = perms.baseDir().string();
   o.timeout = cfg.getNumber("timeout", 30);
-  o.label = "mcp server '" + cfg.getString("name", prefix.empty() ? command : prefix) + "'";
-
+  o.label = "mcp server '" + cfg.getString("name", !prefix.empty() ? prefix : !command.empty() ? command : url) + "'";
   auto h = std::make_shared<McpHandle>();
   h->prefix = prefix;
   if (cfg.get("on_progress").isFunction()) h->onProgress = cfg.get("on_progress").asFunction();
-  h->client = McpClient::spawn(cx.loop, std::move(o));
+  if (!url.empty()) {
+    if (!cfg.get("args").isNull() || !cfg.get("env").isNull() || !cfg.get("cwd").isNull())
+      fail(codes::kInvalidArgument, "mcp.connect: args, env and cwd are for a command, not a url");
+    o.url = url;
+    o.checkUrl = net::netPermissionCheck(perms);
+    if (cfg.get("headers").isObject())
+      for (const auto& [k, v] : cfg.get("headers").asObject())
+        o.headers.emplace_back(k, v.isString() ? v.asString() : toJsonText(v));
+    h->client = McpClient::http(cx.loop, std::move(o));
+  } else {
+    o.argv.push_back(command);
+    if (cfg.get("args").isArray())
+      for (const auto& v : cfg.get("args").asArray()) o.argv.push_back(v.asString());
+    bool hasPath = false;
+    if (cfg.get("env").isObject())
+      for (const auto& [k, v] : cfg.get("env").asObject()) {
+        if (k.empty() || k.find('=') != std::string::npos)
+          fail(codes::kInvalidArgument, "mcp.connect: env name '" + k + "' is not a variable name");
+        hasPath = hasPath || k == "PATH";
+        o.envp.push_back(k + "=" + (v.isString() ? v.asString() : toJsonText(v)));
+      }
+    if (!hasPath) o.envp.push_back(std::string("PATH=") + kDefaultPath);
+    std::string cwd = cfg.getString("cwd");
+    Permissions::checkPathText(cwd);
+    if (!cwd.empty())
+      o.cwd = perms.resolve(cwd).string();
+    else if (!perms.baseDir().empty())
+      o.cwd = perms.baseDir().string();
+    h->client = McpClient::spawn(cx.loop, std::move(o));
+  }
   cx.run.service<McpSessions>([] { return std::make_shared<McpSessions>(); }).clients.push_back(h->client);
 
   RunContext* run = &cx.run;
@@ -240,11 +256,10 @@ void llmspell_register_mcp(Registry& r) {
          "A connection to an MCP server: tools, call, resources, read, prompts, get_prompt, info, close");
   r.fn("mcp", "connect")
       .param("config", kConnectSchema,
-             "{command, args, env, cwd, prefix, timeout, name, on_progress}")
-      .permission(Permission::kRun)
+             "{command, args, env, cwd | url, headers; prefix, timeout, name, on_progress}")
       .returns("mcp_client")
-      .doc("Starts an MCP server over stdio (needs --allow-run), initializes the session and, with "
-           "prefix, defines its tools as prefix.name")
+      .doc("Connects to an MCP server, started over stdio (command: needs --allow-run) or over "
+           "Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name")
       .async([](CallContext& cx, Args a) { return connect(cx, a[0]); });
 
   auto listMethod = [&r](const char* name, const char* method, const char* key, const char* doc) {
