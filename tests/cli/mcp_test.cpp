@@ -1,14 +1,18 @@
-// The MCP client (mcp.connect) through the real binary, against MCP servers nobody here wrote
-// (@modelcontextprotocol/server-everything and server-filesystem from npm, installed by
-// scripts/setup.sh) and a small fake server (tests/cli/mcp/fake_server.js) for pagination,
+// The MCP client (mcp.connect) through the real binary, over stdio and Streamable HTTP, against
+// MCP servers nobody here wrote (@modelcontextprotocol/server-everything and server-filesystem
+// from npm, installed by scripts/setup.sh) and a small fake server (tests/cli/mcp/fake_server.js) for pagination,
 // list_changed, timeouts, cancellation, crashes and a server that ignores SIGTERM. Skipped with
 // a message when node or the npm packages are missing.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <string>
 
@@ -240,6 +244,61 @@ TEST(Mcp, WorksFromTengoAndJavaScript) {
                       "--allow-run", "js");
   EXPECT_EQ(j.exit, 0) << j.out;
   EXPECT_NE(j.out.find("one {\"x\":2}"), std::string::npos) << j.out;
+}
+
+// A port nobody listens on now (the kernel's choice for port 0).
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// server-everything in its Streamable HTTP mode, started by the test and stopped after it.
+TEST(Mcp, EverythingServerOverStreamableHttp) {
+  if (auto why = missing("mcp-server-everything"); !why.empty()) GTEST_SKIP() << why;
+  std::string dir = scratch("http");
+  int port = freePort();
+  std::string log = dir + "/server.log";
+  CliResult started = runShell("cd " + shellQuote(dir) + " && PORT=" + std::to_string(port) + " PATH=" +
+                               shellQuote(childPath()) + " " + shellQuote(kBin + "mcp-server-everything") +
+                               " streamableHttp >" + shellQuote(log) + " 2>&1 & echo $!");
+  pid_t pid = static_cast<pid_t>(std::stol(started.out));
+  // Waits for the server to say it listens (readiness, not a timing assertion).
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("listening on port") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+  CliResult r = spell(dir, "local progress = 0\n"
+                           "local c = mcp.connect{url = " + lit(url) + ", prefix = 'ev', on_progress = function() progress = progress + 1 end}\n"
+                           "print('server', c:info().server.name, #c:info().tools > 0)\n"
+                           "print('echo', c:call('echo', {message = 'over http'}).text)\n"
+                           "print('sum', tools.call('ev.get-sum', {a = 1, b = 2}).text)\n"
+                           "c:call('trigger-long-running-operation', {duration = 0.2, steps = 2})\n"
+                           "print('progress', progress)\n"
+                           "print('lists', #c:resources() > 0, #c:prompts() > 0)\n"
+                           "local ok, e = pcall(c.call, c, 'trigger-long-running-operation', {duration = 10, steps = 2}, {timeout = 0.2})\n"
+                           "print('cancelled', e.code)\n"
+                           "c:close()\n",
+                      "--allow-net=127.0.0.1");
+  CliResult denied = spell(dir, "local ok, e = pcall(mcp.connect, {url = " + lit(url) + "})\nprint('denied', e.code)\n", "");
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("server\tmcp-servers/everything\ttrue"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("echo\tEcho: over http"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sum\tThe sum of 1 and 2 is 3."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("progress\t2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lists\ttrue\ttrue"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cancelled\ttimeout"), std::string::npos) << r.out;
+  EXPECT_NE(denied.out.find("denied\tpermission_denied"), std::string::npos) << denied.out;
 }
 
 }  // namespace
