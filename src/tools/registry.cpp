@@ -177,7 +177,7 @@ void ToolRegistry::define(Tool t) {
   if (!validName(t.name))
     fail(codes::kInvalidArgument, "tool name '" + t.name +
                                       "' is not valid: use 1 to 64 letters, digits, '_', '-' or "
-                                      "'.' (model providers accept nothing else; '.' is sent as '__')");
+                                      "'.' (what model providers accept; agents send '.' as '__')");
   for (const auto& b : builtins())
     if (b->name == t.name)
       fail(codes::kInvalidArgument,
