@@ -162,16 +162,22 @@ TEST(Mcp, NeedsTheRunGrantAndDoesNotSayWhetherTheCommandExists) {
 TEST(Mcp, PaginationListChangedErrorsAndCancellation) {
   if (auto why = missing(); !why.empty()) GTEST_SKIP() << why;
   std::string dir = scratch("fake");
-  CliResult r = spell(dir, "local c = " + fake() + ", timeout = 0.3}\n"
+  CliResult r = spell(dir, "local seen = {}\n"
+                           "hooks.before('tool.call', function(ctx) seen[#seen + 1] = ctx.args.name end)\n"
+                           "local c = " + fake() + ", timeout = 0.3, requires_approval = {'bump'}}\n"
                            "local names = {}\n"
                            "for _, t in ipairs(c:tools()) do names[#names + 1] = t.name end\n"
                            "print('pages', table.concat(names, ','))\n"
                            "print('registered', #c:info().tools, pcall(tools.info, 'fk.three'))\n"
-                           "print('bump', c:call('bump').text)\n"
+                           "local ok, e = pcall(tools.call, 'fk.bump', {})\n"
+                           "print('unapproved', e.code)\n"
+                           "tools.set_approver(function(name) return name == 'fk.bump' end)\n"
+                           "print('bump', tools.call('fk.bump', {}).text)\n"
                            "sleep(0.3)\n"
                            "print('relisted', tools.info('fk.three').name)\n"
-                           "local ok, e = pcall(tools.call, 'fk.two', {})\n"
+                           "ok, e = pcall(tools.call, 'fk.two', {})\n"
                            "print('iserror', e.code, e.message)\n"
+                           "print('hooked', table.concat(seen, ','))\n"
                            // the client's own timeout (connect's timeout = 0.3)
                            "ok, e = pcall(c.call, c, 'slow', {})\n"
                            "print('slow', e.code, e.message)\n"
@@ -183,6 +189,9 @@ TEST(Mcp, PaginationListChangedErrorsAndCancellation) {
   EXPECT_NE(r.out.find("pages\tone,two,crash,slow,cancelled,bump"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("registered\t6\tfalse"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("relisted\tfk.three"), std::string::npos) << r.out;
+  // Approval and hooks apply to a server's tools like to any tool.
+  EXPECT_NE(r.out.find("unapproved\tpermission_denied"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hooked\tfk.bump,fk.two"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("iserror\tprovider_error\tmcp server 'fk' tool 'two': bad input"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("slow\ttimeout\tmcp server 'fk': tools/call got no answer within 0.3s"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("waited\ttimeout"), std::string::npos) << r.out;

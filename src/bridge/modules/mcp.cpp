@@ -36,6 +36,7 @@ class McpHandle : public HostObject {
   std::string prefix;
   std::vector<std::string> registered;  // tool names defined in the run's registry
   FunctionPtr onProgress;
+  Value approval;  // requires_approval: true (every tool) or a list of the server's tool names
 };
 using McpHandlePtr = std::shared_ptr<McpHandle>;
 
@@ -103,6 +104,11 @@ void defineTools(RunContext& run, const McpHandlePtr& h, const Value& list) {
                                                    : Value::object({{"type", "object"}});
     schema.asObject().erase("$schema");  // draft-07 marker; the registry's validator needs none
     t.parameters = schema;
+    if (h->approval.isArray()) {
+      for (const auto& n : h->approval.asArray()) t.requiresApproval = t.requiresApproval || n == Value(name);
+    } else {
+      t.requiresApproval = h->approval.truthy();
+    }
     t.run = [weak, weakH, name](const Value& args, tools::ToolEnv&) -> PromisePtr {
       auto c = weak.lock();
       if (!c || c->closed())
@@ -139,6 +145,7 @@ constexpr const char* kConnectSchema = R"J({"type":"object","properties":{
   "prefix":{"type":"string","description":"defines the server's tools as prefix.name in the tool registry"},
   "timeout":{"type":"number","minimum":0,"description":"seconds per request (default 30; 0 = none)"},
   "name":{"type":"string","description":"names the server in messages"},
+  "requires_approval":{"type":["boolean","array"],"items":{"type":"string"},"description":"true, or the server's tool names whose calls need approval (--approve, tools.set_approver)"},
   "on_progress":{"type":"function","description":"on_progress({progress, total, message, tool}) for tool calls"}
 },"additionalProperties":false})J";
 
@@ -159,6 +166,7 @@ PromisePtr connect(CallContext& cx, const Value& cfg) {
   auto h = std::make_shared<McpHandle>();
   h->prefix = prefix;
   if (cfg.get("on_progress").isFunction()) h->onProgress = cfg.get("on_progress").asFunction();
+  h->approval = cfg.get("requires_approval");
   if (!url.empty()) {
     if (!cfg.get("args").isNull() || !cfg.get("env").isNull() || !cfg.get("cwd").isNull())
       fail(codes::kInvalidArgument, "mcp.connect: args, env and cwd are for a command, not a url");
@@ -256,7 +264,7 @@ void llmspell_register_mcp(Registry& r) {
          "A connection to an MCP server: tools, call, resources, read, prompts, get_prompt, info, close");
   r.fn("mcp", "connect")
       .param("config", kConnectSchema,
-             "{command, args, env, cwd | url, headers; prefix, timeout, name, on_progress}")
+             "{command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}")
       .returns("mcp_client")
       .doc("Connects to an MCP server, started over stdio (command: needs --allow-run) or over "
            "Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name")
