@@ -478,10 +478,15 @@ void McpClient::reap(bool wait) {
   reaped_ = true;
 }
 
-void McpClient::close() {
+void McpClient::close(bool settle) {
   if (closed_) return;
   closed_ = true;
-  failAll(Error(codes::kCancelled, opts_.label + " was closed"));
+  if (settle) {
+    failAll(Error(codes::kCancelled, opts_.label + " was closed"));
+  } else {
+    for (auto& [id, p] : pending_) p.timer.cancel();
+    pending_.clear();
+  }
   outq_.clear();
   if (isHttp()) {
     for (auto& w : transfers_)

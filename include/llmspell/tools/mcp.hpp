@@ -78,8 +78,9 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   void onNotification(NotificationFn f) { onNotification_ = std::move(f); }
 
   // Ends the session: stdin closed, SIGTERM to the server's process group, SIGKILL when it has
-  // not exited within 2 seconds; pending requests reject with cancelled. Idempotent.
-  void close();
+  // not exited within 2 seconds; pending requests reject with cancelled, or, with
+  // settle = false (the run is ending and nobody can observe them), are dropped. Idempotent.
+  void close(bool settle = true);
   bool closed() const { return closed_; }
   bool isHttp() const { return !opts_.url.empty(); }
   pid_t pid() const { return pid_; }

@@ -40,12 +40,13 @@ class McpHandle : public HostObject {
 };
 using McpHandlePtr = std::shared_ptr<McpHandle>;
 
-// The run's MCP clients: their servers are ended with the run.
+// The run's MCP clients: their servers are ended with the run. Requests still pending are
+// dropped unsettled: the spell that waited on them is gone.
 struct McpSessions {
   std::vector<std::weak_ptr<McpClient>> clients;
   ~McpSessions() {
     for (auto& w : clients)
-      if (auto c = w.lock()) c->close();
+      if (auto c = w.lock()) c->close(false);
   }
 };
 
