@@ -310,4 +310,21 @@ TEST(Mcp, EverythingServerOverStreamableHttp) {
   EXPECT_NE(denied.out.find("denied\tpermission_denied"), std::string::npos) << denied.out;
 }
 
+// llmspell's own MCP server (`llmspell mcp serve`) as the server: both ends of the protocol in
+// this repository, so no node is needed.
+TEST(Mcp, TalksToLlmspellMcpServe) {
+  std::string dir = scratch("serve");
+  write(dir + "/served.lua",
+        "tools.define{name = 'shout', description = 'upper-cases', parameters = {type = 'object', "
+        "properties = {text = {type = 'string'}}, required = {'text'}}, "
+        "run = function(args) return args.text:upper() end}\n");
+  CliResult r = spell(dir, "local c = mcp.connect{command = " + lit(llmspell::test::cliPath()) +
+                               ", args = {'mcp', 'serve', " + lit(dir + "/served.lua") + "}, prefix = 'me'}\n"
+                               "print('server', c:info().protocol_version, table.concat(c:info().tools, ','))\n"
+                               "print('call', json.encode(tools.call('me.shout', {text = 'hi'}).content[1]))\n");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("server\t2025-06-18\tme.shout"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("HI"), std::string::npos) << r.out;
+}
+
 }  // namespace
