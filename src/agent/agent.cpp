@@ -14,6 +14,14 @@ namespace llmspell::agent {
 
 namespace {
 
+// Tool names may hold '.' (an MCP server's tools: "fs.read_file"); providers accept only
+// [A-Za-z0-9_-], so the model sees "fs__read_file" and its calls are mapped back.
+std::string providerToolName(const std::string& name) {
+  std::string out;
+  for (char c : name) out += c == '.' ? std::string("__") : std::string(1, c);
+  return out;
+}
+
 using Clock = std::chrono::steady_clock;
 
 double msSince(Clock::time_point t) {
@@ -271,7 +279,7 @@ PromisePtr Agent::startRun(Value input, Value opts, EventFn onEvent, Within with
         auto t = tools_.find(name);
         if (!t) fail(codes::kNotFound, "agent '" + cfg_.name + "': tool '" + name + "' is no longer defined");
         Value params = t->parameters.isNull() ? Value::object({{"type", "object"}, {"properties", Value::object()}}) : t->parameters;
-        specs.asArray().push(Value::object({{"name", t->name}, {"description", t->description}, {"parameters", params}}));
+        specs.asArray().push(Value::object({{"name", providerToolName(t->name)}, {"description", t->description}, {"parameters", params}}));
       }
       o.set("tools", specs);
     }
@@ -467,6 +475,8 @@ void Agent::afterModel(const std::shared_ptr<RunState>& st, const Value& reply) 
     if (firstOf[i] != i) continue;
     const Value& c = calls.asArray()[i];
     std::string id = c.getString("id"), name = c.getString("name");
+    for (const auto& t : cfg_.tools)
+      if (t != name && providerToolName(t) == name) name = t;  // "fs__read_file" -> "fs.read_file"
     Value args = c.get("arguments");
     if (args.isNull()) args = Value::object();
     // The ids this call answers: its own and those of its duplicates later in the turn.

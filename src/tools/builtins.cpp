@@ -31,6 +31,7 @@
 #include "llmspell/core/safe_fs.hpp"
 #include "llmspell/net/http.hpp"
 #include "tools/builtins.hpp"
+#include "tools/process.hpp"
 
 extern char** environ;
 
@@ -364,24 +365,28 @@ struct ShellJob {
   std::shared_ptr<const std::atomic<bool>> runEnded;  // may be null
 };
 
-Value runProcess(const ShellJob& job) {
+}  // namespace
+
+ChildProcess spawnChild(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                        const std::string& cwd, std::string_view what) {
+  std::string w(what);
   int inP[2], outP[2], errP[2];
-  if (::pipe2(inP, O_CLOEXEC) != 0) fail(codes::kInternal, "shell: pipe failed");
+  if (::pipe2(inP, O_CLOEXEC) != 0) fail(codes::kInternal, w + ": pipe failed");
   if (::pipe2(outP, O_CLOEXEC) != 0) {
     ::close(inP[0]);
     ::close(inP[1]);
-    fail(codes::kInternal, "shell: pipe failed");
+    fail(codes::kInternal, w + ": pipe failed");
   }
   if (::pipe2(errP, O_CLOEXEC) != 0) {
     for (int f : {inP[0], inP[1], outP[0], outP[1]}) ::close(f);
-    fail(codes::kInternal, "shell: pipe failed");
+    fail(codes::kInternal, w + ": pipe failed");
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, inP[0], 0);
   posix_spawn_file_actions_adddup2(&fa, outP[1], 1);
   posix_spawn_file_actions_adddup2(&fa, errP[1], 2);
-  if (!job.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, job.cwd.c_str());
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr,
@@ -393,9 +398,9 @@ Value runProcess(const ShellJob& job) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   std::vector<char*> argv, envp;
-  for (const auto& s : job.argv) argv.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
-  for (const auto& s : job.envp) envp.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : env) envp.push_back(const_cast<char*>(s.c_str()));
   envp.push_back(nullptr);
   pid_t pid = 0;
   int rc = ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
@@ -406,22 +411,30 @@ Value runProcess(const ShellJob& job) {
   ::close(errP[1]);
   if (rc != 0) {
     for (int f : {inP[1], outP[0], errP[0]}) ::close(f);
-    if (rc == ENOENT) fail(codes::kNotFound, "shell: command '" + job.argv[0] + "' not found");
+    if (rc == ENOENT) fail(codes::kNotFound, w + ": command '" + args[0] + "' not found");
     if (rc == EACCES)
-      fail(codes::kPermissionDenied, "shell: command '" + job.argv[0] + "' is not executable");
-    fail(codes::kInternal, "shell: cannot start '" + job.argv[0] + "': " + std::strerror(rc));
+      fail(codes::kPermissionDenied, w + ": command '" + args[0] + "' is not executable");
+    fail(codes::kInternal, w + ": cannot start '" + args[0] + "': " + std::strerror(rc));
   }
+  return {pid, inP[1], outP[0], errP[0]};
+}
+
+namespace {
+
+Value runProcess(const ShellJob& job) {
+  ChildProcess child = spawnChild(job.argv, job.envp, job.cwd, "shell");
+  pid_t pid = child.pid;
   auto start = std::chrono::steady_clock::now();
   std::string out, err;
   size_t written = 0;
-  int inFd = inP[1];
+  int inFd = child.in;
   if (job.input.empty()) {
     ::close(inFd);
     inFd = -1;
   } else {
     ::fcntl(inFd, F_SETFL, O_NONBLOCK);
   }
-  int fds[2] = {outP[0], errP[0]};
+  int fds[2] = {child.out, child.err};
   bool timedOut = false, cancelled = false, truncated = false;
   ::signal(SIGPIPE, SIG_IGN);
   while (fds[0] >= 0 || fds[1] >= 0) {

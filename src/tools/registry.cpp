@@ -19,10 +19,12 @@ namespace llmspell::tools {
 
 namespace {
 
+// Providers accept [A-Za-z0-9_-]{1,64}; '.' is allowed besides for namespaced tools (an MCP
+// server's "fs.read_file"), which agents send to providers as "fs__read_file".
 bool validName(const std::string& n) {
-  if (n.empty() || n.size() > 64) return false;
+  if (n.empty() || n.size() > 64 || n.front() == '.' || n.back() == '.') return false;
   for (char c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return false;
   return true;
 }
 
@@ -174,8 +176,8 @@ const std::vector<ToolPtr>& ToolRegistry::builtins() {
 void ToolRegistry::define(Tool t) {
   if (!validName(t.name))
     fail(codes::kInvalidArgument, "tool name '" + t.name +
-                                      "' is not valid: use 1 to 64 letters, digits, '_' or '-' "
-                                      "(model providers accept nothing else)");
+                                      "' is not valid: use 1 to 64 letters, digits, '_', '-' or "
+                                      "'.' (what model providers accept; agents send '.' as '__')");
   for (const auto& b : builtins())
     if (b->name == t.name)
       fail(codes::kInvalidArgument,

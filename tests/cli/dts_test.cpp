@@ -193,6 +193,9 @@ TEST(Dts, EveryDeclaredNameIsBound) {
   StateScope: state.scope('spell'),
   Workflow: workflow.sequential({ name: 'probe', steps: [{ name: 's', run: (x) => x }] }),
   Expectation: test.expect(1),  // the matchers test.expect returns, bound to the value
+  // An MCP server in one line of sh: answers initialize, then reads until closed.
+  McpClient: await mcp.connect({ command: '/bin/sh', args: ['-c',
+    'read l; echo \'{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"sh","version":"1"}}}\'; cat >/dev/null'] }),
 };
 const missing = [];
 const check = (where, owner, names) => {
@@ -210,7 +213,7 @@ const check = (where, owner, names) => {
   spell += "print(missing.length === 0 ? 'all bound' : 'not bound: ' + missing.join(', '));\n";
   std::string dir = scratch();
   std::ofstream(dir + "/bound.js") << spell;
-  auto run = runCli("run --model mock/echo " + shellQuote(dir + "/bound.js"));
+  auto run = runCli("run --allow-run --model mock/echo " + shellQuote(dir + "/bound.js"));
   EXPECT_EQ(run.exit, 0) << run.err;
   EXPECT_EQ(run.out, "all bound\n") << run.err << "\n" << spell;
 }

@@ -44,7 +44,9 @@ struct ToolEnv {
 using ToolRun = std::function<PromisePtr(const Value& args, ToolEnv& env)>;
 
 struct Tool {
-  std::string name;  // [A-Za-z0-9_-]{1,64}: providers accept nothing else
+  // [A-Za-z0-9_.-]{1,64}: providers accept [A-Za-z0-9_-] only, so agents send a '.' (an MCP
+  // prefix: "fs.read_file") as "__" and map the model's calls back.
+  std::string name;
   std::string description;
   std::string category = "custom";
   Value parameters;  // JSON Schema for the arguments object; null = {"type":"object"}
