@@ -194,6 +194,58 @@ declare namespace llmspell {
      */
     with(fields: Record<string, any>): llmspell.Logger;
   }
+  /** A connection to an MCP server: tools, call, resources, read, prompts, get_prompt, info, close */
+  interface McpClient {
+    /**
+     * Lists the server's tools: {name, description, inputSchema, ...}
+     * @param opts {timeout}
+     * @returns list of the server's tools (every page)
+     */
+    tools(opts?: { timeout?: number; [key: string]: any }): Promise<any[]>;
+    /**
+     * Lists the server's resources: {uri, name, mimeType, ...}
+     * @param opts {timeout}
+     * @returns list of the server's resources (every page)
+     */
+    resources(opts?: { timeout?: number; [key: string]: any }): Promise<any[]>;
+    /**
+     * Lists the server's prompts: {name, description, arguments}
+     * @param opts {timeout}
+     * @returns list of the server's prompts (every page)
+     */
+    prompts(opts?: { timeout?: number; [key: string]: any }): Promise<any[]>;
+    /**
+     * Calls a tool of the server (tools/call)
+     * @param name the server's tool name
+     * @param args the tool's arguments
+     * @param opts {timeout, on_progress}
+     * @returns {text, content, structured}; a result with isError rejects with provider_error
+     */
+    call(name: string, args?: Record<string, any>, opts?: { timeout?: number; on_progress?: ((...args: any[]) => any); [key: string]: any }): Promise<{ text: any; content: any; structured: any; }>;
+    /**
+     * Reads a resource of the server (resources/read)
+     * @param opts {timeout}
+     * @returns the resource's contents: list of {uri, mimeType, text | blob}
+     */
+    read(uri: string, opts?: { timeout?: number; [key: string]: any }): Promise<any>;
+    /**
+     * Gets a prompt of the server, filled with args (prompts/get)
+     * @param args the prompt's arguments (strings)
+     * @param opts {timeout}
+     * @returns {description, messages}
+     */
+    getPrompt(name: string, args?: Record<string, any>, opts?: { timeout?: number; [key: string]: any }): Promise<{ description: any; messages: any; }>;
+    /**
+     * What the server said about itself at initialization, its process id and the tool names defined
+     * @returns {server, protocol_version, capabilities, instructions, pid, tools, closed}
+     */
+    info(): { server: any; protocol_version: any; capabilities: any; instructions: any; pid: any; tools: any; closed: any; };
+    /**
+     * Removes the server's tools from the registry and ends the server process (also done when the spell ends)
+     * @returns nil
+     */
+    close(): null;
+  }
   /** A metric that only goes up: inc */
   interface Counter {
     /**
@@ -449,7 +501,7 @@ declare namespace llmspell {
     spec(): Record<string, any>;
   }
   /** Any host object. */
-  type Handle = llmspell.Agent | llmspell.RateLimiter | llmspell.Session | llmspell.Logger | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Expectation | llmspell.Workflow;
+  type Handle = llmspell.Agent | llmspell.RateLimiter | llmspell.Session | llmspell.Logger | llmspell.McpClient | llmspell.Counter | llmspell.Gauge | llmspell.Histogram | llmspell.Channel | llmspell.StateScope | llmspell.Expectation | llmspell.Workflow;
 }
 
 /**
@@ -1195,6 +1247,16 @@ declare const log: {
    */
   level(level?: "debug" | "info" | "warn" | "error" | "off"): any;
 };
+
+/** The `mcp` namespace. */
+declare namespace mcp {
+  /**
+   * Connects to an MCP server, started over stdio (command: needs --allow-run) or over Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name
+   * @param config {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}
+   * @returns mcp_client
+   */
+  function connect(config: { command?: string; args?: string[]; env?: Record<string, any>; cwd?: string; url?: string; headers?: Record<string, any>; prefix?: string; timeout?: number; name?: string; requires_approval?: boolean | string[]; on_progress?: ((...args: any[]) => any); }): Promise<llmspell.McpClient>;
+}
 
 /** The `metrics` namespace. */
 declare namespace metrics {

@@ -214,6 +214,100 @@ function __logger:error(message, fields) end
 ---@return logger # logger
 function __logger:with(fields) end
 
+---A connection to an MCP server: tools, call, resources, read, prompts, get_prompt, info, close
+---@class mcp_client
+local __mcp_client = {}
+
+---Lists the server's tools: {name, description, inputSchema, ...}
+---@async
+---@param opts? table {timeout}
+---@return any # list of the server's tools (every page)
+function __mcp_client:tools(opts) end
+
+---Lists the server's tools: {name, description, inputSchema, ...}
+---Returns a promise instead of suspending the spell.
+---@param opts? table {timeout}
+---@return promise # list of the server's tools (every page)
+function __mcp_client:tools_async(opts) end
+
+---Lists the server's resources: {uri, name, mimeType, ...}
+---@async
+---@param opts? table {timeout}
+---@return any # list of the server's resources (every page)
+function __mcp_client:resources(opts) end
+
+---Lists the server's resources: {uri, name, mimeType, ...}
+---Returns a promise instead of suspending the spell.
+---@param opts? table {timeout}
+---@return promise # list of the server's resources (every page)
+function __mcp_client:resources_async(opts) end
+
+---Lists the server's prompts: {name, description, arguments}
+---@async
+---@param opts? table {timeout}
+---@return any # list of the server's prompts (every page)
+function __mcp_client:prompts(opts) end
+
+---Lists the server's prompts: {name, description, arguments}
+---Returns a promise instead of suspending the spell.
+---@param opts? table {timeout}
+---@return promise # list of the server's prompts (every page)
+function __mcp_client:prompts_async(opts) end
+
+---Calls a tool of the server (tools/call)
+---@async
+---@param name string the server's tool name
+---@param args? table the tool's arguments
+---@param opts? table {timeout, on_progress}
+---@return any # {text, content, structured}; a result with isError rejects with provider_error
+function __mcp_client:call(name, args, opts) end
+
+---Calls a tool of the server (tools/call)
+---Returns a promise instead of suspending the spell.
+---@param name string the server's tool name
+---@param args? table the tool's arguments
+---@param opts? table {timeout, on_progress}
+---@return promise # {text, content, structured}; a result with isError rejects with provider_error
+function __mcp_client:call_async(name, args, opts) end
+
+---Reads a resource of the server (resources/read)
+---@async
+---@param uri string
+---@param opts? table {timeout}
+---@return any # the resource's contents: list of {uri, mimeType, text | blob}
+function __mcp_client:read(uri, opts) end
+
+---Reads a resource of the server (resources/read)
+---Returns a promise instead of suspending the spell.
+---@param uri string
+---@param opts? table {timeout}
+---@return promise # the resource's contents: list of {uri, mimeType, text | blob}
+function __mcp_client:read_async(uri, opts) end
+
+---Gets a prompt of the server, filled with args (prompts/get)
+---@async
+---@param name string
+---@param args? table the prompt's arguments (strings)
+---@param opts? table {timeout}
+---@return any # {description, messages}
+function __mcp_client:get_prompt(name, args, opts) end
+
+---Gets a prompt of the server, filled with args (prompts/get)
+---Returns a promise instead of suspending the spell.
+---@param name string
+---@param args? table the prompt's arguments (strings)
+---@param opts? table {timeout}
+---@return promise # {description, messages}
+function __mcp_client:get_prompt_async(name, args, opts) end
+
+---What the server said about itself at initialization, its process id and the tool names defined
+---@return any # {server, protocol_version, capabilities, instructions, pid, tools, closed}
+function __mcp_client:info() end
+
+---Removes the server's tools from the registry and ends the server process (also done when the spell ends)
+---@return nil # nil
+function __mcp_client:close() end
+
 ---A metric that only goes up: inc
 ---@class counter
 local __counter = {}
@@ -1434,6 +1528,21 @@ function log.with(fields) end
 ---@param level? "debug"|"info"|"warn"|"error"|"off" the new minimum level; omit to only read it
 ---@return any # the previous level name
 function log.level(level) end
+
+---@class mcplib
+mcp = {}
+
+---Connects to an MCP server, started over stdio (command: needs --allow-run) or over Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name
+---@async
+---@param config table {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}
+---@return mcp_client # mcp_client
+function mcp.connect(config) end
+
+---Connects to an MCP server, started over stdio (command: needs --allow-run) or over Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name
+---Returns a promise instead of suspending the spell.
+---@param config table {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}
+---@return promise # mcp_client
+function mcp.connect_async(config) end
 
 ---@class metricslib
 metrics = {}
