@@ -307,6 +307,23 @@ class RateLimiter : public HostObject {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
+// One rate_limiter:wait(): takes a token when there is one, else sleeps until one is due and
+// tries again (another waiter may have taken it meanwhile). The pending timer holds the waiter.
+struct Waiter : std::enable_shared_from_this<Waiter> {
+  HostObjectPtr limiter;
+  Loop* loop = nullptr;
+  PromisePtr out = Promise::create();
+  Loop::TimerHandle timer;
+  void attempt() {
+    double wait = static_cast<RateLimiter&>(*limiter).take();
+    if (wait == 0) {
+      out->resolve(Value());
+      return;
+    }
+    timer = loop->setTimeout(wait, [me = shared_from_this()] { me->attempt(); });
+  }
+};
+
 struct Limiters {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<RateLimiter>> byName;
@@ -455,23 +472,14 @@ void llmspell_register_guard(Registry& r) {
       .returns("nil, once a token was taken")
       .doc("Waits until a token is available and takes it")
       .async([](CallContext& cx, Args a) -> PromisePtr {
-        auto self = a[0].asHandle();
-        auto out = Promise::create();
-        auto attempt = std::make_shared<std::function<void()>>();
-        Loop* loop = &cx.loop;
-        *attempt = [self, out, loop, attempt]() {
-          double wait = static_cast<RateLimiter&>(*self).take();
-          if (wait == 0) {
-            out->resolve(Value());
-            *attempt = nullptr;  // breaks the cycle through the captured attempt
-            return;
-          }
-          loop->setTimeout(wait, [attempt] {
-            if (*attempt) (*attempt)();
-          });
-        };
-        (*attempt)();
-        return out;
+        auto w = std::make_shared<Waiter>();
+        w->limiter = a[0].asHandle();
+        w->loop = &cx.loop;
+        w->out->setCanceller([weak = std::weak_ptr<Waiter>(w)] {
+          if (auto me = weak.lock()) me->timer.cancel();
+        });
+        w->attempt();
+        return w->out;
       });
   r.method("rate_limiter", "available")
       .param("self", R"({"type":"handle"})")

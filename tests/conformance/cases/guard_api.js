@@ -11,6 +11,10 @@ print(c.ok, c.violations.length, c.violations[0].rule, c.violations[1].rule, c.v
 print(guard.check("fine text", {max_length: 100, injection: true}).ok);
 const l = guard.rateLimiter("api", {rate: 2, per: 60});
 print(l.try(), l.try(), l.try(), guard.rateLimiter("api", {rate: 5}).try());
+const w = guard.rateLimiter("burst", {rate: 50, per: 1, burst: 1});
+await w.wait();
+await w.wait();
+print("waited twice", w.available() < 1);
 llm.configure("mock", {replies: [{text: "Reach bob@example.org"}]});
 let sent;
 const a = agent.create({model: "mock/script", hooks: {"llm.call": {before: (ctx) => { sent = ctx.args.messages[ctx.args.messages.length - 1].content; }}}});

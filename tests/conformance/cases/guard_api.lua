@@ -11,6 +11,10 @@ print(c.ok, #c.violations, c.violations[1].rule, c.violations[2].rule, c.violati
 print(guard.check("fine text", {max_length = 100, injection = true}).ok)
 local l = guard.rate_limiter("api", {rate = 2, per = 60})
 print(l:try(), l:try(), l:try(), guard.rate_limiter("api", {rate = 5}):try())
+local w = guard.rate_limiter("burst", {rate = 50, per = 1, burst = 1})
+w:wait()
+w:wait()
+print("waited twice", w:available() < 1)
 llm.configure("mock", {replies = {{text = "Reach bob@example.org"}}})
 local sent
 local a = agent.create{model = "mock/script", hooks = {["llm.call"] = {before = function(ctx) sent = ctx.args.messages[#ctx.args.messages].content end}}}
