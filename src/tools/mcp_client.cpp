@@ -47,6 +47,10 @@ McpClient::McpClient(Loop& loop, McpOptions o) : loop_(loop), opts_(std::move(o)
 
 McpClient::~McpClient() {
   closed_ = true;
+  // HTTP transfers still in flight (the DELETE close() sent, nobody waiting) hold the HTTP
+  // client; cancelled here, they let it go with this client instead of outliving the run.
+  for (auto& w : transfers_)
+    if (auto t = w.lock()) t->cancel();
   pending_.clear();
   in_.reset();
   out_.reset();
@@ -501,9 +505,11 @@ void McpClient::close(bool settle) {
       req.headers.emplace_back("mcp-session-id", sessionId_);
       req.checkUrl = opts_.checkUrl;
       req.totalTimeout = 5;
-      httpClient_->request(std::move(req))->onSettle([](const Promise& q) {
+      PromisePtr del = httpClient_->request(std::move(req));
+      del->onSettle([](const Promise& q) {
         if (q.rejected()) const_cast<Promise&>(q).markHandled();
       });
+      transfers_.push_back(del);
     }
     return;
   }
