@@ -314,12 +314,9 @@ std::string sha256Hex(std::string_view s) {
   return hexOf(std::string(reinterpret_cast<char*>(h), sizeof h));
 }
 
-// The hash the last entry of the log's text ends with ("" for an empty log).
-std::string lastHash(const std::string& text) {
-  size_t end = text.find_last_not_of('\n');
-  if (end == std::string::npos) return "";
-  size_t start = text.rfind('\n', end);
-  std::string line = text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+// The hash the log's last entry holds ("" for an empty log).
+std::string lastHash(const std::string& line) {
+  if (line.empty()) return "";
   try {
     return parseJson(line).getString("hash");
   } catch (const Exception&) {
@@ -327,14 +324,22 @@ std::string lastHash(const std::string& text) {
   }
 }
 
-// Reads the whole log from an open descriptor.
-std::string readAll(int fd) {
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  if (lseek(fd, 0, SEEK_SET) < 0) return out;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  return out;
+// The log's last line, read from its end: an append costs the same however long the log is.
+std::string lastLine(int fd) {
+  off_t size = lseek(fd, 0, SEEK_END);
+  std::string tail;
+  for (off_t want = 4096; size > 0; want *= 4) {
+    off_t from = size > want ? size - want : 0;
+    tail.assign(static_cast<size_t>(size - from), '\0');
+    ssize_t n = ::pread(fd, tail.data(), tail.size(), from);
+    if (n < 0) return "";
+    tail.resize(static_cast<size_t>(n));
+    size_t end = tail.find_last_not_of('\n');
+    if (end == std::string::npos) return "";
+    size_t start = tail.rfind('\n', end);
+    if (start != std::string::npos || from == 0) return tail.substr(start == std::string::npos ? 0 : start + 1);
+  }
+  return "";
 }
 
 }  // namespace
@@ -552,7 +557,7 @@ void llmspell_register_auth(Registry& r) {
           ~Closer() { ::close(fd); }
         } closer{fd};
         if (::flock(fd, LOCK_EX) != 0) fail(codes::kInternal, "cannot lock the audit log " + path);
-        std::string prev = lastHash(readAll(fd));
+        std::string prev = lastHash(lastLine(fd));
         Value entry = Value::object({{"ts", std::floor(nowSeconds() * 1000) / 1000},
                                      {"run_id", cx.run.runId},
                                      {"spell", cx.run.spellName},

@@ -122,6 +122,7 @@ std::vector<std::string> typesFrom(const Value& v) {
 
 std::vector<Finding> scan(std::string_view text, const std::vector<std::string>& types) {
   std::vector<Finding> found;
+  std::map<size_t, size_t> taken;  // start -> end of each finding
   for (const auto& d : detectors()) {
     if (std::find(types.begin(), types.end(), d.type) == types.end()) continue;
     re2::StringPiece input(text.data(), text.size()), m;
@@ -133,10 +134,16 @@ std::vector<Finding> scan(std::string_view text, const std::vector<std::string>&
         continue;
       }
       if (d.valid(std::string_view(m.data(), m.size()))) {
-        bool overlaps = false;
-        for (const auto& f : found)
-          if (off < f.offset + f.length && f.offset < off + m.size()) overlaps = true;
-        if (!overlaps) found.push_back({d.type, off, m.size()});
+        // Spans taken so far, by start: a look-up per match, not a pass over every finding (a
+        // megabyte of addresses has tens of thousands).
+        size_t end = off + m.size();
+        auto next = taken.lower_bound(off);
+        bool overlaps = (next != taken.end() && next->first < end) ||
+                        (next != taken.begin() && std::prev(next)->second > off);
+        if (!overlaps) {
+          taken.emplace(off, end);
+          found.push_back({d.type, off, m.size()});
+        }
       }
       pos = off + m.size();
     }
