@@ -18,6 +18,10 @@ PACKAGES=(
   lua-check    # `llmspell check`: luacheck's scope analysis of Lua spells
   python3-jsonschema  # tests: tool schemas sent to providers checked against the JSON Schema meta-schema
   python3-prometheus-client  # tests: metrics.prometheus() read by the Prometheus client's own parser
+  libpq-dev postgresql   # state/queue backend (libpq); tests start a throwaway cluster (initdb, pg_ctl)
+  libhiredis-dev redis-server  # state backend (hiredis); tests start a redis-server on loopback
+  prometheus   # tests: `promtool check metrics` on the service's /metrics
+  wrk          # bench/serve: HTTP load
   hyperfine clang-format clang-tidy
   clang libclang-rt-dev  # only for the `fuzz` preset (libFuzzer, sanitizers); the rest uses GCC
   # What Debian's libnode108 (V8 for JavaScript spells, below) links against.
@@ -85,6 +89,8 @@ fi
 #  - jose: a JWT library we did not write, to check auth.jwt_sign/jwt_verify against, both ways.
 #  - @modelcontextprotocol/server-everything and server-filesystem: MCP servers the MCP client is
 #    tested against; @modelcontextprotocol/sdk: the MCP client `llmspell mcp serve` is tested with.
+#  - openai: the official OpenAI client, driven against `llmspell serve`'s OpenAI-compatible API.
+#  - autocannon: HTTP load generator for bench/serve (alongside wrk).
 tk_version=1.0.22
 ts_version=5.9.3
 tap_version=18.3.4
@@ -92,6 +98,8 @@ dap_version=1.68.0
 jose_version=6.2.19
 mcp_servers_version=2026.8.31
 mcp_sdk_version=1.32.2
+openai_version=6.30.1  # 7.x needs Node >= 22
+autocannon_version=9.0.0
 npm_ok() {  # name version
   grep -q "\"version\": \"$2\"" "$root/third_party_data/node_modules/$1/package.json" 2>/dev/null
 }
@@ -100,13 +108,15 @@ if [ ! -f "$root/third_party_data/node_modules/tiktoken/encoders/o200k_base.json
    ! npm_ok tap-parser "$tap_version" || ! npm_ok @vscode/debugadapter-testsupport "$dap_version" ||
    ! npm_ok jose "$jose_version" || ! npm_ok @modelcontextprotocol/server-everything "$mcp_servers_version" ||
    ! npm_ok @modelcontextprotocol/server-filesystem "$mcp_servers_version" ||
-   ! npm_ok @modelcontextprotocol/sdk "$mcp_sdk_version"; then
+   ! npm_ok @modelcontextprotocol/sdk "$mcp_sdk_version" || ! npm_ok openai "$openai_version" ||
+   ! npm_ok autocannon "$autocannon_version"; then
   echo "setup: installing tokenizer data (npm tiktoken@$tk_version) and the npm packages the tests use into third_party_data/" >&2
   mkdir -p "$root/third_party_data"
   npm install --prefix "$root/third_party_data" --no-save --no-audit --no-fund --ignore-scripts \
     "tiktoken@$tk_version" "typescript@$ts_version" "tap-parser@$tap_version" \
     "@vscode/debugadapter-testsupport@$dap_version" "jose@$jose_version" \
     "@modelcontextprotocol/server-everything@$mcp_servers_version" \
-    "@modelcontextprotocol/server-filesystem@$mcp_servers_version" "@modelcontextprotocol/sdk@$mcp_sdk_version" >/dev/null ||
+    "@modelcontextprotocol/server-filesystem@$mcp_servers_version" "@modelcontextprotocol/sdk@$mcp_sdk_version" \
+    "openai@$openai_version" "autocannon@$autocannon_version" >/dev/null ||
     echo "setup: npm install failed; llm.count_tokens will estimate and the tests that need these packages are skipped" >&2
 fi
