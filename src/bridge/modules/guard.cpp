@@ -226,6 +226,28 @@ Value findingsValue(std::string_view text, const std::vector<Finding>& found) {
   return out;
 }
 
+// guard.check's compiled rules, kept across calls: guard.protect runs the same rules on every
+// model call, and compiling a pattern costs far more than matching it against a prompt. Keyed by
+// the source text (a blocked term is stored as its quoted, case-insensitive pattern); bounded, so a
+// spell generating patterns cannot grow it without limit. RE2 objects are safe to share between
+// threads once compiled.
+std::shared_ptr<const RE2> compiled(const std::string& pattern, bool caseInsensitive) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, bool>, std::shared_ptr<const RE2>> cache;
+  constexpr size_t kMaxEntries = 512;
+  std::lock_guard g(mu);
+  auto key = std::make_pair(pattern, caseInsensitive);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_case_sensitive(!caseInsensitive);
+  auto re = std::make_shared<const RE2>(pattern, o);
+  if (!re->ok()) return re;  // not cached: the caller reports the error
+  if (cache.size() >= kMaxEntries) cache.clear();
+  cache.emplace(std::move(key), re);
+  return re;
+}
+
 // guard.check's verdict on one text.
 Value check(std::string_view text, const Value& rules) {
   Value violations = Value::array();
@@ -244,20 +266,16 @@ Value check(std::string_view text, const Value& rules) {
                               std::to_string(rules.getInt("min_length")) + " are needed");
   if (rules.get("blocked_terms").isArray()) {
     for (const auto& t : rules.get("blocked_terms").asArray()) {
-      RE2::Options o;
-      o.set_case_sensitive(false);
-      RE2 re("\\b" + RE2::QuoteMeta(t.asString()) + "\\b", o);
-      if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), re))
+      auto re = compiled("\\b" + RE2::QuoteMeta(t.asString()) + "\\b", true);
+      if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re))
         violate("blocked_terms", "the text contains the blocked term '" + t.asString() + "'");
     }
   }
   if (rules.get("patterns").isArray()) {
     for (const auto& p : rules.get("patterns").asArray()) {
-      RE2::Options o;
-      o.set_log_errors(false);
-      RE2 re(p.asString(), o);
-      if (!re.ok()) fail(codes::kInvalidArgument, "guard.check: pattern '" + p.asString() + "' is not valid RE2: " + re.error());
-      if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), re))
+      auto re = compiled(p.asString(), false);
+      if (!re->ok()) fail(codes::kInvalidArgument, "guard.check: pattern '" + p.asString() + "' is not valid RE2: " + re->error());
+      if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re))
         violate("patterns", "the text matches the blocked pattern " + p.asString());
     }
   }
