@@ -411,10 +411,13 @@ RunResult runSpellImpl(const RunOptions& opts) {
       });
   }
   PromisePtr done = ctx->run(source, chunkName);
-  loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
+  // After a successful main chunk, tasks it spawned keep the spell alive until they end; after a
+  // failed one the spell is over: its tasks are cancelled in teardown, not waited for.
+  auto settled = [&] { return !done->pending() && (done->rejected() || !ctx->busy()); };
+  loop.runUntil(settled);
   if (opts.afterMain && done->fulfilled() && !ctx->stopped()) {
     done = opts.afterMain(run);
-    loop.runUntil([&] { return !done->pending() && !ctx->busy(); });
+    loop.runUntil(settled);
   }
   if (done->pending()) {
     result.error = Error(codes::kInternal,

@@ -88,3 +88,19 @@ TEST(Limits, BuiltinCallStuckPastTheTimeLimitStopsTheProcess) {
 }
 
 }  // namespace
+
+// A failed main chunk ends the spell: tasks it spawned are cancelled, not waited for (they used
+// to keep the process alive until they ended, printing after the error was reported).
+// (`timeout 120` only keeps a regression from hanging CTest.)
+TEST(Runner, AFailedMainChunkCancelsItsSpawnedTasksInsteadOfWaitingForThem) {
+  const std::pair<const char*, const char*> spells[] = {
+      {"lua", "spawn(function() sleep(60) print('late') end) error('boom')"},
+      {"js", "spawn(async () => { await sleep(60); print('late'); }); throw new Error('boom');"},
+      {"tengo", "fmt := import(\"fmt\"); spawn(func() { if !is_error(sleep(60)) { fmt.println(\"late\") } }); z := 0; y := 1 / z"},
+  };
+  for (const auto& [engine, code] : spells) {
+    auto r = llmspell::test::runShell("timeout 120 " + llmspell::test::cliPath() + " exec --engine " + engine + " " + llmspell::test::shellQuote(code) + " 2>&1");
+    EXPECT_EQ(r.exit, 1) << engine << ": " << r.out;
+    EXPECT_EQ(r.out.find("late"), std::string::npos) << engine << ": " << r.out;
+  }
+}
