@@ -630,12 +630,16 @@ PromisePtr serve(RunContext& run, std::shared_ptr<McpTools> tools, const McpServ
 // accept in a tool name, where a '.' would be refused by some of them.
 class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsTools> {
  public:
-  SpellsTools(RunContext& run, std::string dir) : run_(run), dir_(std::move(dir)) {}
+  SpellsTools(RunContext& run, std::string dir) : run_(run), dir_(std::move(dir)) {
+    std::error_code ec;
+    fs::path abs = fs::weakly_canonical(fs::absolute(dir_, ec), ec);
+    name_ = (abs.empty() ? fs::path(dir_) : abs).filename().string() + " (spells)";
+  }
   ~SpellsTools() override {
     for (auto& c : children_) c.client->close(false);
   }
 
-  std::string name() const override { return fs::path(dir_).filename().string() + " (spells)"; }
+  std::string name() const override { return name_; }
 
   Value list() override {
     Value out = Value::array();
@@ -691,9 +695,9 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
       if (file.starts_with(".")) continue;
       std::string ext = e.path().extension().string(), stem = e.path().stem().string();
       if (e.is_directory() && fs::exists(e.path() / "spell.yaml")) {
-        spells.emplace_back(file, e.path().string());
+        spells.emplace_back(file, fs::absolute(e.path()).string());
       } else if (e.is_regular_file() && (ext == ".lua" || ext == ".js" || ext == ".tengo") && !stem.ends_with("_test")) {
-        spells.emplace_back(stem, e.path().string());
+        spells.emplace_back(stem, fs::absolute(e.path()).string());
       }
     }
     if (ec) fail(codes::kNotFound, "mcp serve --spells: cannot read " + dir_ + ": " + ec.message());
@@ -713,7 +717,8 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
       co.argv = {self, "mcp", "serve", path};
       if (o.builtins) co.argv.push_back("--builtins");
       co.envp = env;
-      co.cwd = dir_;
+      // Each in its own directory: a spell's relative paths mean what they mean when it runs alone.
+      co.cwd = fs::is_directory(path) ? path : fs::path(path).parent_path().string();
       co.timeout = 60;  // initialize and tools/list: the spell's main runs first
       co.label = "spell '" + name + "'";
       started.push_back(startChild(name, std::move(co)));
@@ -780,7 +785,7 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
   }
 
   RunContext& run_;
-  std::string dir_;
+  std::string dir_, name_;
   std::vector<Child> children_;
   std::vector<std::pair<std::string, Served>> served_;  // in the order listed
 };

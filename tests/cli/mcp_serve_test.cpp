@@ -229,3 +229,108 @@ TEST(McpServe, StreamableHttpRefusesForeignOriginsAndUnknownSessions) {
   EXPECT_NE(serverLog.find("exit 0"), std::string::npos) << serverLog;
   std::filesystem::remove_all(dir);
 }
+
+namespace {
+
+// A directory of three spells: alpha (a directory whose manifest grants reading its ./data),
+// beta.lua (no grants) and broken.lua (fails as it starts).
+std::string makeSpellsDir(const char* name) {
+  std::string dir = testing::TempDir() + "/" + name + "_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/alpha/data");
+  std::ofstream(dir + "/alpha/data/note.txt") << "inside alpha";
+  std::ofstream(dir + "/alpha/spell.yaml") << "name: alpha\nentry: main.lua\npermissions:\n  read: [./data]\n";
+  std::ofstream(dir + "/alpha/main.lua") << R"(
+tools.define{name = "read", description = "Reads a file", parameters = {type = "object", properties = {path = {type = "string"}}},
+  run = function(args) return fs.read(args.path) end}
+)";
+  std::ofstream(dir + "/beta.lua") << R"L(
+tools.define{name = "add", description = "Adds", parameters = {type = "object", properties = {a = {type = "number"}, b = {type = "number"}}},
+  run = function(args) return {sum = args.a + args.b} end}
+tools.define{name = "count", description = "Counts to n, reporting progress", parameters = {type = "object", properties = {n = {type = "integer"}}},
+  run = function(args, ctx)
+    for i = 1, args.n do
+      if ctx.progress then ctx.progress(i, args.n) end
+      sleep(0.01)
+    end
+    return args.n
+  end}
+tools.define{name = "read", description = "Reads a file (no grant)", parameters = {type = "object", properties = {path = {type = "string"}}},
+  run = function(args) return fs.read(args.path) end}
+)L";
+  std::ofstream(dir + "/broken.lua") << "error('broken on purpose')\n";
+  return dir;
+}
+
+void expectSpellsServed(const std::string& out) {
+  for (const char* want : {
+           "tools alpha__read beta__add beta__count beta__read\n",
+           "add false {\"sum\":5}\n",
+           "progress 1/2, 2/2 -> 2\n",
+           // Each spell's tools run under its own manifest: alpha reads its data, nothing else;
+           // beta has no grant at all.
+           "read alpha__read data/note.txt false inside alpha\n",
+           "read alpha__read /etc/passwd true error[permission_denied]\n",
+           "read beta__read alpha/data/note.txt true error[permission_denied]\n",
+       }) {
+    EXPECT_NE(out.find(want), std::string::npos) << "missing: " << want << "in:\n" << out;
+  }
+}
+
+constexpr const char* kBrokenReport =
+    "llmspell mcp: spell 'broken' is not served: error[provider_error]: spell 'broken' exited with status 1; "
+    "its stderr ends with: error[script_error]: broken on purpose";
+
+}  // namespace
+
+// `mcp serve --spells DIR` over stdio: a child server per spell, their tools prefixed with the
+// spell's name; the spell that fails to start is reported on stderr and the rest are served.
+TEST(McpServe, SpellsDirOverStdio) {
+  std::string why;
+  if (!haveSdk(why)) GTEST_SKIP() << why;
+  std::string dir = makeSpellsDir("mcp_serve_spells");
+  CliResult r = runShell("timeout 60 node " + shellQuote(kSource + "/tests/cli/mcp_serve/sdk_spells_client.mjs") + " " +
+                         shellQuote(kSource + "/third_party_data/node_modules") + " stdio " + shellQuote(cliPath()) +
+                         " " + shellQuote(dir) + " 2>&1");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  expectSpellsServed(r.out);
+  EXPECT_NE(r.out.find(kBrokenReport), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(McpServe, SpellsDirOverStreamableHttp) {
+  std::string why;
+  if (!haveSdk(why)) GTEST_SKIP() << why;
+  std::string dir = makeSpellsDir("mcp_serve_spells_http");
+  std::string log = testing::TempDir() + "/mcp_serve_spells_http_" + std::to_string(getpid()) + ".log";
+  pid_t pid = 0;
+  std::string url = startHttpServer(dir, "--spells .", log, pid);
+  ASSERT_FALSE(url.empty()) << readFile(log);
+  CliResult r = runShell("timeout 60 node " + shellQuote(kSource + "/tests/cli/mcp_serve/sdk_spells_client.mjs") + " " +
+                         shellQuote(kSource + "/third_party_data/node_modules") + " http " + shellQuote(url) + " 2>&1");
+  std::string serverLog = stopHttpServer(pid, log);
+  EXPECT_EQ(r.exit, 0) << r.out;
+  expectSpellsServed(r.out);
+  EXPECT_NE(serverLog.find(kBrokenReport), std::string::npos) << serverLog;
+  EXPECT_NE(serverLog.find("exit 0"), std::string::npos) << serverLog;
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(log);
+}
+
+// No spell can be served: an error, not a server of nothing.
+TEST(McpServe, SpellsDirWithNothingToServe) {
+  std::string dir = testing::TempDir() + "/mcp_serve_none_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  CliResult empty = runShell(shellQuote(cliPath()) + " mcp serve --spells " + shellQuote(dir) + " </dev/null 2>&1");
+  EXPECT_EQ(empty.exit, 1) << empty.out;
+  EXPECT_NE(empty.out.find("error[invalid_argument]: mcp serve --spells: no spells in"), std::string::npos) << empty.out;
+  std::ofstream(dir + "/broken.lua") << "error('broken on purpose')\n";
+  CliResult broken = runShell(shellQuote(cliPath()) + " mcp serve --spells " + shellQuote(dir) + " </dev/null 2>&1");
+  EXPECT_EQ(broken.exit, 1) << broken.out;
+  EXPECT_NE(broken.out.find(kBrokenReport), std::string::npos) << broken.out;
+  EXPECT_NE(broken.out.find("error[config_error]: mcp serve --spells: no spell in"), std::string::npos) << broken.out;
+  CliResult both = runShell(shellQuote(cliPath()) + " mcp serve x.lua --spells " + shellQuote(dir) + " </dev/null 2>&1");
+  EXPECT_EQ(both.exit, 2) << both.out;
+  std::filesystem::remove_all(dir);
+}
