@@ -731,6 +731,9 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
       for (const auto& r : results.asArray())
         if (r.getString("status") == "fulfilled") ++ok;
       if (ok == 0) fail(codes::kConfigError, "mcp serve --spells: no spell in " + self->dir_ + " could be served");
+      // Children answer in whatever order they started in: list by spell, each in its own order.
+      std::stable_sort(self->served_.begin(), self->served_.end(),
+                       [](const auto& a, const auto& b) { return a.second.spell < b.second.spell; });
       return Value();
     });
   }
@@ -740,6 +743,7 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
     std::shared_ptr<tools::McpClient> client;
     std::string tool;
     Value def;
+    std::string spell;
   };
   struct Child {
     std::string name;
@@ -776,7 +780,7 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
         if (!self) return out->resolve(Value());
         for (const auto& t : l.value().asArray()) {
           std::string tool = t.getString("name");
-          if (!tool.empty()) self->served_.emplace_back(name + "__" + tool, Served{c, tool, t});
+          if (!tool.empty()) self->served_.emplace_back(name + "__" + tool, Served{c, tool, t, name});
         }
         out->resolve(Value());
       });
@@ -787,7 +791,7 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
   RunContext& run_;
   std::string dir_, name_;
   std::vector<Child> children_;
-  std::vector<std::pair<std::string, Served>> served_;  // in the order listed
+  std::vector<std::pair<std::string, Served>> served_;  // by spell, then in each spell's order
 };
 
 struct SpellsHolder {
