@@ -63,7 +63,9 @@ void TengoDebugger::refreshBreakpoints() {
 
 void TengoDebugger::updateLineMode() {
   if (!vm_) return;
-  vm_->setDebugLineMode(bpInProgram_ || entryPending_ || stepThread_ != 0 || session_->pauseRequested.load());
+  // A pause request turns it on at the VM's next periodic check (onCheck), as Lua's count hook
+  // takes it, or the loop takes it when the spell waits.
+  vm_->setDebugLineMode(bpInProgram_ || entryPending_ || stepThread_ != 0);
 }
 
 void TengoDebugger::onCheck(tg::Vm&) {

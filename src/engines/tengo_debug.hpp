@@ -66,7 +66,7 @@ class TengoDebugger final : public DebugTarget, public tengo::DebugHook {
 
   void refreshBreakpoints();
   // Line mode on while something needs line events: a breakpoint in one of the program's
-  // files, a step, a pause or the entry stop.
+  // files, a step or the entry stop (a pause, from onCheck on).
   void updateLineMode();
   void stopHere(int threadId, DebugStop stop, bool canStep);
   void clearStop();
