@@ -1137,7 +1137,9 @@ Status onCoroutine(Vm::Impl& im, Coroutine& co, F&& body) {
 
 Status Vm::start(Coroutine& co, const Value& fn, Args args, Value* result) {
   Impl& im = *impl_;
-  if (!co.state->owner) {
+  // A debugger finds every stack through these (kept only while one is attached: a spell with
+  // thousands of waiting tasks would pay for the bookkeeping).
+  if (im.debug && !co.state->owner) {
     co.state->owner = &im;
     im.coStates.push_back(co.state.get());
   }
