@@ -2,6 +2,8 @@
 // and the paused-time bookkeeping that suspends a run's time limit while it is stopped.
 #include "llmspell/engines/debug.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 namespace llmspell {
@@ -44,6 +46,25 @@ const char* debugStopReasonName(DebugStopReason r) {
     case DebugStopReason::kPause: return "pause";
   }
   return "pause";
+}
+
+std::string debugQuote(std::string_view s) {
+  std::string out = "\"";
+  size_t shown = std::min<size_t>(s.size(), 200);
+  for (size_t i = 0; i < shown; ++i) {
+    char c = s[i];
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%d", c);
+      out += buf;
+    } else out += c;
+  }
+  out += '"';
+  if (s.size() > shown) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
 }
 
 bool debugSourceMatches(std::string_view source, std::string_view file) {
@@ -140,6 +161,8 @@ double DebugSession::pausedSeconds() const {
 }
 
 DebugResume DebugSession::stop(const DebugStop& s, DebugTarget& target) {
+  // What the spell printed before the stop is shown before it (an engine may buffer stdout).
+  std::fflush(stdout);
   int64_t start = nowNanos();
   pauseStart_.store(start);
   pauseRequested.store(false);

@@ -25,6 +25,7 @@
 #include "llmspell/engines/engine.hpp"
 #include "llmspell/core/safe_fs.hpp"
 #include "llmspell/engines/tengo/tengo.hpp"
+#include "engines/tengo_debug.hpp"
 
 extern char** environ;
 
@@ -35,6 +36,12 @@ namespace tg = llmspell::tengo;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// "file:line:col" -> "file:line"
+std::string fileLine(const std::string& pos) {
+  auto c = pos.rfind(':');
+  return c == std::string::npos ? pos : pos.substr(0, c);
+}
 
 // Value-stack slots per frame of the call depth limit: room for functions with many locals and
 // temporaries before the frame count is what stops a recursion.
@@ -79,6 +86,7 @@ struct TengoTask {
   // The usage scope current when the task started (a workflow step's, for a step function and
   // the functions it spawns), swapped into the run while the task runs.
   UsageScopePtr usageScope;
+  int id = 0;  // the debugger's thread id: 1 is the main chunk, then in start order
 };
 using TaskPtr = std::shared_ptr<TengoTask>;
 
@@ -295,7 +303,7 @@ class SpellOs final : public tg::OsHost {
   std::map<std::string, std::optional<std::string>> overlay_;  // nullopt: unset by the spell
 };
 
-class TengoContext final : public ScriptContext {
+class TengoContext final : public ScriptContext, public Debuggable {
  public:
   TengoContext(RunContext& run, const Limits& limits) : run_(run), limits_(limits) {
     // Host memory held for the spell is added to the VM's heap count, so the VM's own check
@@ -314,6 +322,8 @@ class TengoContext final : public ScriptContext {
   // Tasks still waiting when the spell ends are cancelled, as in the Lua engine.
   void close() override {
     if (!alive_) return;
+    if (session_) session_->setWaker(nullptr);
+    if (debugger_) debugger_->attach(nullptr);
     alive_.reset();
     cancelTasks(Error(codes::kCancelled, "spell ended"));
     idle_.clear();
@@ -372,15 +382,12 @@ class TengoContext final : public ScriptContext {
     vm_->setOutput([](std::string_view t) {
       fwrite(t.data(), 1, t.size(), stdout);
     });
+    vm_->setDebugId(1);
+    if (debugger_) debugger_->attach(vm_.get());
     if (limits_.timeoutSeconds > 0) {
       deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(limits_.timeoutSeconds));
-      std::weak_ptr<bool> alive = alive_;
-      double secs = limits_.timeoutSeconds;
-      timer_ = run_.loop().setTimeout(secs, [this, alive, secs] {
-        if (!alive.expired())
-          interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(secs) + " exceeded"));
-      });
+      armDeadline(limits_.timeoutSeconds);
       done_->onSettle([this](const Promise&) { timer_.cancel(); });
     }
     setSegmentDeadline();
@@ -399,10 +406,16 @@ class TengoContext final : public ScriptContext {
   // Stops the spell: the code running now (the main chunk or tasks) at the VM's next check,
   // what waits at once; a stopped spell runs no more code.
   void interrupt(const Error& reason) override {
+    Error e = reason;
+    e.code = std::string(codes::kLimitExceeded);
+    stopSpell(e);
+  }
+
+  // Stops the spell with `reason` as its error (a limit's, or the debugger's `cancelled`).
+  void stopSpell(const Error& reason) {
     if (killed_ || !vm_) return;
     killed_ = true;
     killReason_ = reason;
-    killReason_.code = std::string(codes::kLimitExceeded);
     if (depth_ > 0) vm_->abort();
     if (mainWaiting_ && done_ && done_->pending()) done_->reject(killReason_);
     run_.scope().cancelAll(killReason_);
@@ -418,6 +431,38 @@ class TengoContext final : public ScriptContext {
   }
 
   bool busy() const override { return !tasks_.empty(); }
+
+  void attachDebugger(std::shared_ptr<DebugSession> session) override {
+    session_ = session;
+    TengoDebugHost host;
+    host.threadName = [this](int id) -> std::string {
+      if (id == 1) return "main";
+      auto it = taskNames_.find(id);
+      return it == taskNames_.end() ? "task " + std::to_string(id) : it->second;
+    };
+    host.hostGlobal = [this](const std::string& name) { return hostGlobals_.count(name) != 0; };
+    host.paused = [this](double secs) {
+      // A paused spell's time limit is suspended while paused.
+      if (deadline_ != Clock::time_point::max())
+        deadline_ += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
+    };
+    host.terminate = [this] { stopSpell(Error(codes::kCancelled, "the debugger ended the spell")); };
+    host.evaluating = [this](bool on) {
+      // A native the expression called that would wait left its promise here: withdrawn.
+      PromisePtr p = std::move(pending_);
+      pending_.reset();
+      if (p) p->cancel();
+      return !on && p != nullptr;
+    };
+    debugger_ = std::make_unique<TengoDebugger>(session, std::move(host));
+    std::weak_ptr<bool> alive = alive_;
+    Loop* loop = &run_.loop();
+    session->setWaker([this, alive, loop] {
+      loop->post([this, alive] {
+        if (!alive.expired() && debugger_ && depth_ == 0) debugger_->pauseIdle();
+      });
+    });
+  }
 
   std::optional<Error> stopped() const override {
     if (!killed_) return std::nullopt;
@@ -736,6 +781,21 @@ class TengoContext final : public ScriptContext {
     }
   }
 
+  // The time limit, for the spell's whole life (a segment's VM deadline covers the code running;
+  // this, the waits). A debugger's stops move the deadline on; the timer then waits for the rest.
+  void armDeadline(double secs) {
+    std::weak_ptr<bool> alive = alive_;
+    timer_ = run_.loop().setTimeout(secs, [this, alive] {
+      if (alive.expired()) return;
+      auto left = deadline_ - Clock::now();
+      if (debugger_ && left > Clock::duration::zero()) {
+        armDeadline(std::chrono::duration<double>(left).count());
+        return;
+      }
+      interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(limits_.timeoutSeconds) + " exceeded"));
+    });
+  }
+
   void setSegmentDeadline() {
     if (deadline_ == Clock::time_point::max() || !vm_) return;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
@@ -864,6 +924,9 @@ class TengoContext final : public ScriptContext {
     }
     t->seeArgs = seeArgs;
     t->args = std::move(in);
+    t->id = nextTaskId_++;
+    t->co->setDebugId(t->id);
+    if (debugger_) taskNames_[t->id] = "task " + std::to_string(t->id) + " (" + fileLine(info.defined) + ")";
     t->done = Promise::create();
     t->usageScope = run_.usageScope;
     // A raw pointer is enough: while `done` is pending its task is alive (on this stack, or in
@@ -1011,6 +1074,10 @@ class TengoContext final : public ScriptContext {
   // Settles task `t`'s promise with its error, or with `result` (an error value rejects).
   void finishTask(TaskPtr t, std::optional<Error> err, tg::Value result = {}) {
     tasks_.erase(t);
+    if (debugger_) {
+      debugger_->onTaskEnd(t->id);
+      taskNames_.erase(t->id);
+    }
     t->waitingOn.reset();
     // A coroutine whose function returned is back at its base and can run the next task: a
     // host callback per streamed chunk or emitted event would otherwise make a stack each.
@@ -1102,6 +1169,11 @@ class TengoContext final : public ScriptContext {
   int64_t memBase_ = tg::tlHeapBytes;  // heap count when the VM started (its growth is capped)
   Clock::time_point deadline_ = Clock::time_point::max();
   Loop::TimerHandle timer_;
+  // Debugging (null unless a debugger is attached).
+  std::shared_ptr<DebugSession> session_;
+  std::unique_ptr<TengoDebugger> debugger_;
+  int nextTaskId_ = 2;
+  std::unordered_map<int, std::string> taskNames_;  // of the tasks alive, for the debugger
 };
 
 PromisePtr TengoFunction::run(std::vector<Value> args, bool seeArgs) {

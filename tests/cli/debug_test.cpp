@@ -162,17 +162,125 @@ TEST(TerminalDebugger, QuitEndsTheSpell) {
   EXPECT_NE(r.err.find("the debugger ended the spell"), std::string::npos) << r.err;
 }
 
-// Tengo and JavaScript have no debugger yet: said plainly, as a usage error.
+// JavaScript has no debugger yet: said plainly, as a usage error.
 TEST(TerminalDebugger, EngineWithoutDebuggerIsAUsageError) {
   auto r = debug("lua/main.lua", "run\n", "--engine js");
   EXPECT_EQ(r.exit, 2) << r.err;
   EXPECT_NE(r.err.find("the js engine has no debugger yet"), std::string::npos) << r.err;
-  std::string dir = testing::TempDir() + "/llmspell_debug_tengo_" + std::to_string(getpid());
-  fs::create_directories(dir);
-  std::ofstream(dir + "/main.tengo") << "x := 1\n";
-  r = runCli("debug " + shellQuote(dir + "/main.tengo"), "run\n");
-  EXPECT_EQ(r.exit, 2) << r.err;
-  EXPECT_NE(r.err.find("the tengo engine has no debugger yet"), std::string::npos) << r.err;
+}
+
+// ---- Tengo: the same debugger through the Tengo VM's debug hook ----
+
+TEST(TerminalDebugger, TengoBreakpointStepLocalsPrintBacktrace) {
+  auto r = debug("tengo/steps.tengo",
+                 "break 2 if b == 2\n"
+                 "run\n"
+                 "bt\n"
+                 "locals\n"
+                 "print a + b\n"
+                 "next\n"
+                 "next\n"
+                 "next\n"
+                 "next\n"
+                 "print i\n"
+                 "print total\n"
+                 "print t\n"
+                 "continue\n");
+  EXPECT_EQ(r.exit, 1) << r.err;  // the spell ends in its runtime error
+  // The condition skipped the first call (b == 1).
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at steps.tengo:2 (add)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(">   2    s := a + b"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("  > #0 steps.tengo:2 (add)\n    #1 steps.tengo:8 (main)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a = 1\nb = 2\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a + b = 3"), std::string::npos) << r.err;
+  // next: over the return, to the loop's post statement (once, not again for its condition),
+  // then its body.
+  EXPECT_NE(r.err.find("stopped (step) at steps.tengo:3 (add)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped (step) at steps.tengo:7 (main)\n>   7  for i := 1; i <= 3; i++ {\n"
+                       "stopped (step) at steps.tengo:8 (main)"),
+            std::string::npos) << r.err;
+  // The loop's `i` is a block's name in the main function; `total` a global. At the post
+  // statement of the third round: i++ has not run yet.
+  EXPECT_NE(r.err.find("i = 3\ntotal = 6\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("t = {list = array (3 elements), x = 1}"), std::string::npos) << r.err;
+}
+
+TEST(TerminalDebugger, TengoClosureUpvaluesEvaluateAndErrorStop) {
+  auto r = debug("tengo/steps.tengo",
+                 "break 13\n"
+                 "run\n"
+                 "bt\n"
+                 "upvalues\n"
+                 "print inner + k\n"
+                 "print t.list[1] * 10\n"
+                 "print sleep(1)\n"
+                 "print nosuch\n"
+                 "print 1 +\n"
+                 "continue\n"
+                 "locals\n"
+                 "print why\n"
+                 "frame 1\n"
+                 "print v\n"
+                 "continue\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at steps.tengo:13 (function at steps.tengo:12)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("    #1 steps.tengo:17 (main)"), std::string::npos) << r.err;
+  // A closure's free variables are its upvalues.
+  EXPECT_NE(r.err.find("inner = 40\nk = 4\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("inner + k = 44"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("t.list[1] * 10 = 20"), std::string::npos) << r.err;
+  // An expression that waits is refused, and the spell goes on as before.
+  EXPECT_NE(r.err.find("sleep(1): error: an expression that waits"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nosuch: error: unresolved reference 'nosuch'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 +: error: syntax error:"), std::string::npos) << r.err;
+  // A runtime error stops where it happened, with the frame's locals.
+  EXPECT_NE(r.err.find("stopped on error: invalid operation: string / int at steps.tengo:20 (fail)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("msg = \"no reason\"\nwhy = \"because no reason\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("#1 steps.tengo:22 (main)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("v = 44"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error[script_error]: invalid operation: string / int (at steps.tengo:20)"), std::string::npos) << r.err;
+}
+
+TEST(TerminalDebugger, TengoFinishWatchAndTaskThreads) {
+  auto r = debug("tengo/main.tengo",
+                 "watch doubled\n"
+                 "break 2\n"
+                 "run\n"
+                 "finish\n"
+                 "threads\n"
+                 "thread 1\n"
+                 "bt\n"
+                 "catch off\n"
+                 "continue\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at main.tengo:2 (helper)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("watch 1: doubled: error: unresolved reference 'doubled'"), std::string::npos) << r.err;  // not in helper's scope
+  EXPECT_NE(r.err.find("stopped (step) at main.tengo:9 (worker)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("watch 1: doubled = 40"), std::string::npos) << r.err;
+  // The spawned task runs (after its sleep) while the main chunk waits in await.
+  EXPECT_NE(r.err.find("* thread 2 task 2 (main.tengo:4)\n  thread 1 main"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("  > #0 main.tengo:12 (main)"), std::string::npos) << r.err;
+  // catch off: the error ends the run without a stop.
+  EXPECT_EQ(r.err.find("stopped on error"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("result 43"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("integer divide by zero"), std::string::npos) << r.err;
+}
+
+TEST(TerminalDebugger, TengoPausedTimeIsNotTheSpellsTime) {
+  std::string cmd = "(printf 'break 2\\nrun\\n'; sleep 3.5; printf 'print x\\ncontinue\\n') | " + cliPath() +
+                    " debug " + shellQuote(kSpells + "/tengo/timed.tengo") + " --timeout 0.5 2>&1";
+  auto r = runShell(cmd);
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("x = 41"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("42"), std::string::npos) << r.out;
+}
+
+TEST(TerminalDebugger, TengoQuitEndsTheSpell) {
+  auto r = debug("tengo/main.tengo", "break 6\nrun\nquit\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_EQ(r.out.find("result"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("the debugger ended the spell"), std::string::npos) << r.err;
 }
 
 void dapSession(const std::string& engineDir, const std::string& ext) {
@@ -186,6 +294,11 @@ void dapSession(const std::string& engineDir, const std::string& ext) {
 TEST(DapServer, LuaFullSession) {
   if (auto why = clientMissing(); !why.empty()) GTEST_SKIP() << why;
   dapSession("lua", ".lua");
+}
+
+TEST(DapServer, TengoFullSession) {
+  if (auto why = clientMissing(); !why.empty()) GTEST_SKIP() << why;
+  dapSession("tengo", ".tengo");
 }
 
 }  // namespace

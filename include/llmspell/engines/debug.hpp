@@ -135,6 +135,9 @@ class DebugSession {
   std::atomic<int64_t> pauseStart_{0};  // steady clock nanos; 0 when running
 };
 
+// A string as a debugger shows it: quoted, escaped, the first 200 bytes (and its length past that).
+std::string debugQuote(std::string_view s);
+
 // True if the chunk name `source` (a leading '@' ignored) and `file` name the same file: equal,
 // or one ends with the other at a '/' boundary.
 bool debugSourceMatches(std::string_view source, std::string_view file);

@@ -17,25 +17,6 @@ namespace {
 
 constexpr int kMaxEntries = 1000;  // a table's entries shown; the rest are summarized
 
-std::string quote(const char* s, size_t n) {
-  std::string out = "\"";
-  size_t shown = std::min<size_t>(n, 200);
-  for (size_t i = 0; i < shown; ++i) {
-    char c = s[i];
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\%d", c);
-      out += buf;
-    } else out += c;
-  }
-  out += '"';
-  if (n > shown) out += "... (" + std::to_string(n) + " bytes)";
-  return out;
-}
-
 // A raw field of a table (no metamethods): the error tables' code and message, a type's __name.
 std::string rawStringField(lua_State* S, int idx, const char* key) {
   idx = lua_absindex(S, idx);
@@ -333,7 +314,7 @@ DebugVariable LuaDebugger::describe(lua_State* S, int idx, std::string name) {
     case LUA_TSTRING: {
       size_t n = 0;
       const char* s = lua_tolstring(S, idx, &n);
-      v.value = quote(s, n);
+      v.value = debugQuote(std::string_view(s, n));
       break;
     }
     case LUA_TTABLE: {

@@ -23,6 +23,19 @@ int opOperandBytes(Op op) {
   }
 }
 
+int Proto::lineAt(uint32_t pc) {
+  if (lineOf.empty()) {
+    lineOf.assign(code.size() + 1, 0);
+    size_t k = 0;
+    int line = 0;
+    for (uint32_t i = 0; i < lineOf.size(); ++i) {
+      while (k < srcmap.size() && srcmap[k].first <= i) line = file ? file->line(srcmap[k++].second) : 0;
+      lineOf[i] = line;
+    }
+  }
+  return pc < lineOf.size() ? lineOf[pc] : 0;
+}
+
 std::string Proto::positionAt(uint32_t ip) const {
   int pos = 0;
   for (auto& [pc, p] : srcmap) {
@@ -41,6 +54,7 @@ struct Symbol {
   Scope scope;
   int index;
   bool localAssigned = false;
+  int localName = -1;  // its entry in the function's Proto::localNames
 };
 
 struct SymTab {
@@ -65,6 +79,7 @@ struct CScope {
   std::vector<uint8_t> code;
   std::vector<std::pair<uint32_t, int>> srcmap;
   std::vector<Loop> loops;
+  std::vector<Proto::LocalName> locals;  // for a debugger
 };
 
 struct Shared {
@@ -126,6 +141,15 @@ class Compiler {
     }
     t->store[name] = s;
     updateMax(t, s->index + 1);
+    // Where a local is in scope, for a debugger: from here to the end of its block (set by
+    // leaveBlock) or of its function. Hidden names (":it") stay hidden.
+    // The main function's block-scoped names are globals without a name in the program's
+    // table (two loops may each have an `i`): the debugger shows them as its locals.
+    bool blockGlobal = s->scope == Scope::Global && t->parent;
+    if ((s->scope == Scope::Local || blockGlobal) && name[0] != ':') {
+      s->localName = static_cast<int>(cur().locals.size());
+      cur().locals.push_back({name, s->index, static_cast<uint32_t>(here()), UINT32_MAX, blockGlobal});
+    }
     return s;
   }
   Symbol* resolveIn(SymTab* t, const std::string& name, bool recur, int* depth) {
@@ -254,7 +278,11 @@ class Compiler {
   Loop* curLoop() { return cur().loops.empty() ? nullptr : &cur().loops.back(); }
 
   void enterBlock() { st_ = newTable(st_, true); }
-  void leaveBlock() { st_ = st_->parent; }
+  void leaveBlock() {
+    for (auto& [name, sym] : st_->store)
+      if (sym->localName >= 0) cur().locals[sym->localName].end = static_cast<uint32_t>(here());
+    st_ = st_->parent;
+  }
 
   // ---- statements ----
   void compileStmts(const std::vector<NodeP>& stmts) {
@@ -498,6 +526,7 @@ class Compiler {
     size_t numSel = sels.size();
     if (op == Tok::Define && numSel > 0) fail(n, "operator ':=' not allowed with selector");
     bool isFunc = rhs[0]->kind == NK::FuncLit;
+    if (isFunc && numSel == 0) funcName_ = ident;  // the name a debugger shows for its frames
     int depth = 0;
     Symbol* sym = resolveIn(st_, ident, false, &depth);
     if (op == Tok::Define) {
@@ -630,6 +659,7 @@ class Compiler {
     auto p = std::make_unique<Proto>();
     p->code = std::move(sc.code);
     p->srcmap = std::move(sc.srcmap);
+    p->localNames = std::move(sc.locals);
     // Every function ends with an implicit "return undefined".
     p->srcmap.emplace_back(static_cast<uint32_t>(p->code.size()),
                            p->srcmap.empty() ? 0 : p->srcmap.back().second);
@@ -709,6 +739,7 @@ class Compiler {
   }
 
   void compileFunc(const Node* n) {
+    std::string name = std::exchange(funcName_, std::string());
     scopes_.emplace_back();
     SymTab* saved = st_;
     st_ = newTable(st_, false);
@@ -726,6 +757,9 @@ class Compiler {
     if (numLocals > 255) fail(n, "too many local variables");
     Proto* proto = finishProto(std::move(sc), numLocals, static_cast<int>(n->params.size()),
                                n->flag);
+    proto->name = std::move(name);
+    proto->defPos = n->pos;
+    for (Symbol* s : freeSyms) proto->freeNames.push_back(s->name);
     for (Symbol* s : freeSyms) {
       if (s->scope == Scope::Local) {
         if (!s->localAssigned) {
@@ -782,6 +816,7 @@ class Compiler {
       mc.compileStmts(pr.stmts);
       CScope sc = std::move(mc.scopes_.back());
       Proto* proto = mc.finishProto(std::move(sc), modTable->maxDef, 0, false);
+      proto->name = "module " + name;
       auto* fo = new FuncObj();
       fo->proto = proto;
       ci = addConst(Value::object(Type::kFunction, fo));
@@ -794,7 +829,9 @@ class Compiler {
   Proto* compileMain(const std::vector<NodeP>& stmts) {
     compileStmts(stmts);
     CScope sc = std::move(scopes_.back());
-    return finishProto(std::move(sc), 0, 0, false);
+    Proto* p = finishProto(std::move(sc), 0, 0, false);
+    p->name = "main";
+    return p;
   }
 
   Shared& sh_;
@@ -803,8 +840,11 @@ class Compiler {
   Compiler* parent_;
   SymTab* st_;
   std::vector<CScope> scopes_;
+  std::string funcName_;  // the variable the function literal compiled next is assigned to
   friend std::string llmspell::tengo::detail::compileProgram(const CompileInput&, Program*,
                                                               bool*);
+  friend std::string llmspell::tengo::detail::compileDebugExpr(Program*, const std::string&,
+                                                               const std::vector<std::string>&, Value*);
 };
 
 }  // namespace
@@ -842,6 +882,43 @@ std::string compileProgram(const CompileInput& in, Program* prog, bool* isParseE
   for (auto& [name, s] : root->store)
     if (s->scope == Scope::Global) prog->globalIndex[name] = s->index;
   prog->numGlobals = root->maxDef;
+  return {};
+}
+
+std::string compileDebugExpr(Program* prog, const std::string& expr, const std::vector<std::string>& params,
+                             Value* fn) {
+  // The running code caches the constants' address: they must not move. Vm::setDebugHook
+  // reserved room for them; an expression has at most about one constant per character.
+  if (prog->constants.size() + expr.size() + 16 > prog->constants.capacity())
+    return "too many evaluations in this debug session (the program's constant table is full)";
+  auto file = std::make_unique<SourceFile>();
+  file->name = "(debugger)";
+  SourceFile* fp = file.get();
+  prog->files.push_back(std::move(file));
+  std::string src = "func(";
+  for (size_t i = 0; i < params.size(); ++i) src += (i ? ", " : "") + params[i];
+  src += ") { return (" + expr + ") }";
+  ParseResult pr = parse(src, *fp);
+  if (!pr.error.empty()) return pr.error;
+  if (pr.stmts.size() != 1 || pr.stmts[0]->kind != NK::ExprStmt || pr.stmts[0]->a->kind != NK::FuncLit)
+    return "Parse Error: not an expression";
+  Shared sh;
+  sh.prog = prog;
+  sh.modules = nullptr;
+  sh.maxStringLen = 2147483647;
+  sh.tables.emplace_back();
+  SymTab* root = &sh.tables.back();
+  for (const auto& [name, index] : prog->globalIndex) {
+    sh.symbols.push_back(Symbol{name, Scope::Global, index});
+    root->store[name] = &sh.symbols.back();
+  }
+  Compiler c(sh, fp, "", nullptr, root);
+  try {
+    c.compile(pr.stmts[0]->a.get());
+  } catch (CompileErr& e) {
+    return e.text;
+  }
+  *fn = prog->constants.back();  // compileFunc adds the function last
   return {};
 }
 

@@ -68,6 +68,19 @@ struct Proto {
   std::vector<std::pair<uint32_t, int>> srcmap;  // instruction start -> source pos
   const SourceFile* file = nullptr;
   std::string positionAt(uint32_t ip) const;  // file:line:col of the instruction at/before ip
+  // For a debugger (nothing in the VM's normal path reads these).
+  struct LocalName {
+    std::string name;
+    int slot;
+    uint32_t start, end;  // the instructions [start, end) where it is in scope
+    bool global = false;  // a block's name in the main function: `slot` is a global's index
+  };
+  std::vector<LocalName> localNames;
+  std::vector<std::string> freeNames;  // by free-variable index
+  std::string name;                    // the name it was assigned to, or ""
+  int defPos = 0;                      // source position of its `func`
+  std::vector<int> lineOf;             // source line per code byte, built on first use
+  int lineAt(uint32_t pc);
 };
 
 struct FuncObj;
@@ -174,6 +187,16 @@ struct ExecState {
   int64_t budgetLeft = 0;
   std::chrono::steady_clock::time_point deadline;
   bool hasDeadline = false;
+  // Debugging: which task's stack this is (the host's thread id, travelling with the stack
+  // when a coroutine swaps in), and per frame the line it runs and the instructions it has run
+  // there since it came to that line (from `start` on, the last at `pc`).
+  int debugId = 0;
+  struct DebugMark {
+    const detail::Proto* proto = nullptr;
+    int line = 0;
+    uint32_t start = 0, pc = 0;
+  };
+  std::vector<DebugMark> debugMarks;
   void swap(ExecState& o) noexcept {
     std::swap(stack, o.stack);
     std::swap(frames, o.frames);
@@ -190,10 +213,16 @@ struct ExecState {
     std::swap(budgetLeft, o.budgetLeft);
     std::swap(deadline, o.deadline);
     std::swap(hasDeadline, o.hasDeadline);
+    std::swap(debugId, o.debugId);
+    std::swap(debugMarks, o.debugMarks);
   }
 };
 
-struct Coroutine::State : ExecState {};
+// A coroutine's state knows the Vm that ran it, so that a debugger can find every stack.
+struct Coroutine::State : ExecState {
+  Vm::Impl* owner = nullptr;
+  ~State();
+};
 
 struct Vm::Impl : ExecState {
   Vm* self = nullptr;
@@ -213,6 +242,12 @@ struct Vm::Impl : ExecState {
   int64_t memBase = 0;                // tlHeapBytes at run start
   int64_t memCap = INT64_MAX;         // allowed growth
   detail::ClosureList closures;
+  // Debugging (see Vm::setDebugHook): the hook, line events on, the instruction about to run
+  // while a hook runs (null otherwise), and the coroutine states that exist.
+  DebugHook* debug = nullptr;
+  bool lineMode = false;
+  const uint8_t* debugIp = nullptr;
+  std::vector<Coroutine::State*> coStates;
 
   // True when `bytes` more heap bytes stay under the memory cap. Checked before an allocation
   // whose size the script picks (bytes(n), text.repeat, an append that grows its store, a
@@ -283,6 +318,11 @@ struct CompileInput {
 };
 // Returns empty string on success, else full "Parse Error: ..." / "Compile Error: ..." text.
 std::string compileProgram(const CompileInput& in, Program* out, bool* isParseError);
+// For a debugger: compiles `expr` into `prog` as a function of `params` (the variables of a
+// frame) that returns its value, over the program's globals. Returns empty on success (the
+// function in *fn), else the error's text.
+std::string compileDebugExpr(Program* prog, const std::string& expr, const std::vector<std::string>& params,
+                             Value* fn);
 
 }  // namespace detail
 }  // namespace llmspell::tengo

@@ -36,6 +36,11 @@ int tokPrecedence(Tok t) {
   }
 }
 
+int SourceFile::line(int pos) const {
+  if (pos <= 0) return 0;
+  return static_cast<int>(std::upper_bound(lines.begin(), lines.end(), pos - 1) - lines.begin());
+}
+
 std::string SourceFile::position(int pos) const {
   if (pos <= 0) return name;
   int off = pos - 1;

@@ -32,6 +32,7 @@ struct SourceFile {
   std::string name;
   std::vector<int> lines;  // offsets (0-based) of each line start
   std::string position(int pos) const;  // "name:line:col"
+  int line(int pos) const;               // 1-based; 0 for no position
 };
 
 enum class NK : uint8_t {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "engines/tengo/core.hpp"
 
@@ -149,6 +150,14 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
       &&L_LEK, &&L_GTK, &&L_GEK, &&L_EQK, &&L_NEK, &&L_JLTK, &&L_JLEK, &&L_JGTK, &&L_JGEK,
       &&L_JEQK, &&L_JNEK, &&L_TAILCALL};
   static_assert(sizeof(dispatch) / sizeof(dispatch[0]) == OP__COUNT);
+  // A debugger's line mode sends every instruction through L_debug first (a table whose every
+  // entry is it); otherwise instructions dispatch as always.
+  void* debugTable[OP__COUNT];
+  void* const* table = dispatch;
+  if (__builtin_expect(debug != nullptr, 0)) {
+    for (auto& e : debugTable) e = &&L_debug;
+    if (lineMode) table = debugTable;
+  }
 
   running = true;
   Frame* f = &frames[fp - 1];
@@ -171,7 +180,7 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
 #define DISPATCH()         \
   do {                     \
     op = ip;               \
-    goto* dispatch[*ip];   \
+    goto* table[*ip];      \
   } while (0)
 #define ALLOC()                                                           \
   do {                                                                    \
@@ -193,6 +202,10 @@ Status Vm::Impl::execute(int stopFp, Value* result) {
   do {                                                         \
     if (__builtin_expect(--budget <= 0, 0)) {                  \
       if (!slowCheck(&err)) goto L_error;                      \
+      if (debug) {                                             \
+        debug->onCheck(*self);                                 \
+        table = lineMode ? debugTable : dispatch;              \
+      }                                                        \
     }                                                          \
   } while (0)
 
@@ -229,6 +242,47 @@ L_dispatch:
   // Handlers with non-trivial locals jump here with a plain goto so that their destructors run
   // (a computed goto out of a scope skips them).
   DISPATCH();
+
+L_debug : {
+  // Line mode: a line event when the frame's instruction is on another line than the one it
+  // ran last, or on the same line again through a jump back to an instruction it has run there
+  // (a loop on one line) or a new call. A jump back to the condition of a `for` from its post
+  // statement, both on the `for` line, is not a second event.
+  if (!lineMode || !debug) {
+    table = dispatch;
+    goto* dispatch[*ip];
+  }
+  Proto* p = f->fn->proto;
+  uint32_t pc = static_cast<uint32_t>(ip - code);
+  int line = p->lineAt(pc);
+  size_t k = static_cast<size_t>(fp - 1);
+  if (debugMarks.size() <= k) debugMarks.resize(k + 1);
+  ExecState::DebugMark& m = debugMarks[k];
+  bool fresh = m.proto != p || m.line != line || (pc >= m.start && pc <= m.pc);
+  if (fresh) {
+    m = {p, line, pc, pc};
+  } else {
+    if (pc < m.start) m.start = pc;
+    m.pc = pc;
+  }
+  if (!fresh || line <= 0) goto* dispatch[*ip];
+  f->ip = ip;
+  this->sp = sp;
+  debugIp = ip;
+  debug->onLine(*self, p->file ? p->file->name : std::string(), line);
+  debugIp = nullptr;
+  // An evaluation may have grown the stack.
+  sp = this->sp;
+  stackEnd = stack.get() + valuesCap;
+  frameEnd = framesCap;
+  table = lineMode ? debugTable : dispatch;
+  if (abortFlag.load(std::memory_order_relaxed)) {
+    err.msg = "execution aborted";
+    err.limit = true;
+    goto L_error;
+  }
+  goto* dispatch[*ip];
+}
 
 L_CONST:
   (sp++)->initFrom(consts[rd16(ip + 1)]);
@@ -637,6 +691,9 @@ L_call_body : {
     }
     sp = this->sp;
     for (Value* q = callee + 1; q < sp; ++q) q->reset();
+    // A debugger may have changed line mode while the native ran (a coroutine it started hit a
+    // breakpoint and stepped).
+    if (__builtin_expect(debug != nullptr, 0)) table = lineMode ? debugTable : dispatch;
     ALLOC();
     switch (r.kind()) {
       case Result::Kind::kValue:
@@ -916,6 +973,14 @@ L_NEK : {
 
 L_error : {
   f->ip = ip;
+  if (__builtin_expect(debug != nullptr, 0) && nested == 0 && !err.limit) {
+    // The frames are still there for a debugger to look at.
+    this->sp = sp;
+    debugIp = op;
+    debug->onError(*self, err.msg);
+    debugIp = nullptr;
+    sp = this->sp;
+  }
   st.kind = err.limit ? Status::Kind::kLimitExceeded : Status::Kind::kRuntimeError;
   st.message = "Runtime Error: " + err.msg + trace(op, stopFp);
   // Unwind the frames belonging to this execution.
@@ -943,6 +1008,7 @@ Vm::Vm() : impl_(std::make_unique<Impl>()) {
   impl_->self = this;  // the stack is mapped by the first run, for the limits then set
 }
 Vm::~Vm() {
+  for (Coroutine::State* st : impl_->coStates) st->owner = nullptr;
   // Break closure <-> cell cycles so that recursive local functions are freed with the VM.
   std::vector<Value> drop;
   for (FuncObj* f = impl_->closures.head; f != nullptr;) {
@@ -1031,6 +1097,10 @@ bool Vm::checkBytesLen(size_t n) const { return impl_->bytesFits(n); }
 Coroutine::Coroutine() : state(std::make_unique<State>()) {}
 Coroutine::~Coroutine() = default;
 bool Coroutine::suspended() const { return state->suspended; }
+void Coroutine::setDebugId(int id) { state->debugId = id; }
+Coroutine::State::~State() {
+  if (owner) std::erase(owner->coStates, this);
+}
 
 bool describeFunction(const Value& fn, FunctionInfo* out) {
   if (fn.type() != Type::kFunction) return false;
@@ -1038,6 +1108,7 @@ bool describeFunction(const Value& fn, FunctionInfo* out) {
   out->varArgs = p->varArgs;
   out->params = p->varArgs ? p->numParams - 1 : p->numParams;
   out->position = p->positionAt(0);
+  out->defined = p->file ? p->file->position(p->defPos) : out->position;
   return true;
 }
 
@@ -1066,6 +1137,12 @@ Status onCoroutine(Vm::Impl& im, Coroutine& co, F&& body) {
 
 Status Vm::start(Coroutine& co, const Value& fn, Args args, Value* result) {
   Impl& im = *impl_;
+  // A debugger finds every stack through these (kept only while one is attached: a spell with
+  // thousands of waiting tasks would pay for the bookkeeping).
+  if (im.debug && !co.state->owner) {
+    co.state->owner = &im;
+    im.coStates.push_back(co.state.get());
+  }
   if (fn.type() != Type::kFunction)
     return Status{Status::Kind::kRuntimeError, "Runtime Error: not a compiled function: " + typeName(fn)};
   if (co.state->suspended || co.state->fp != 0)
@@ -1175,6 +1252,150 @@ Result Vm::call(const Value& fn, Args args) {
     return Result::error(msg);
   }
   return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debugging
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+// The instruction frame k of stack `s` is at: the one about to run for the frame a hook was
+// called in, else the call it waits in (its saved ip is past the call).
+uint32_t framePc(const Vm::Impl& im, const ExecState& s, int k) {
+  const Frame& f = s.frames[k];
+  const uint8_t* at = (&s == &im && k == s.fp - 1 && im.debugIp) ? im.debugIp : f.ip - 1;
+  return static_cast<uint32_t>(at - f.fn->proto->code.data());
+}
+
+const ExecState* findStack(const Vm::Impl& im, int id) {
+  if (im.fp > 0 && im.debugId == id) return &im;
+  for (const Coroutine::State* st : im.coStates)
+    if (st->fp > 0 && st->debugId == id) return st;
+  return nullptr;
+}
+
+Value cellValue(const Value& v) { return v.type() == Type::kCell ? v.as<CellObj>()->v : v; }
+}  // namespace
+
+void Vm::setDebugHook(DebugHook* hook) {
+  impl_->debug = hook;
+  // Expressions evaluated while stopped compile into this program, whose constants running
+  // code reads through a cached pointer: reserve the most there can be (65536) now.
+  if (hook && impl_->prog) impl_->prog->constants.reserve(65536 + 64);
+}
+void Vm::setDebugLineMode(bool on) { impl_->lineMode = on; }
+bool Vm::debugLineMode() const { return impl_->lineMode; }
+void Vm::setDebugId(int id) { impl_->debugId = id; }
+int Vm::debugId() const { return impl_->debugId; }
+int Vm::debugDepth() const { return impl_->fp; }
+
+std::vector<std::string> Vm::debugFiles() const {
+  std::vector<std::string> out;
+  for (const auto& f : impl_->prog->files) out.push_back(f->name);
+  return out;
+}
+
+std::vector<DebugStackInfo> Vm::debugStacks() const {
+  const Impl& im = *impl_;
+  std::vector<DebugStackInfo> out;
+  auto add = [&](const ExecState& s, bool running) {
+    if (s.fp <= 0) return;
+    DebugStackInfo info;
+    info.id = s.debugId;
+    info.running = running;
+    for (int k = s.fp - 1; k >= 0; --k) {
+      Proto* p = s.frames[k].fn->proto;
+      DebugFrameInfo fi;
+      fi.file = p->file ? p->file->name : "";
+      fi.line = p->lineAt(framePc(im, s, k));
+      fi.function = p->name;
+      if (fi.function.empty()) {
+        std::string pos = p->file ? p->file->position(p->defPos) : p->positionAt(0);
+        fi.function = "function at " + pos.substr(0, pos.rfind(':'));
+      }
+      info.frames.push_back(std::move(fi));
+    }
+    out.push_back(std::move(info));
+  };
+  add(im, im.running);
+  for (const Coroutine::State* st : im.coStates) add(*st, false);
+  return out;
+}
+
+bool Vm::debugVariables(int id, int level, DebugVars* locals, DebugVars* free) const {
+  const Impl& im = *impl_;
+  const ExecState* s = findStack(im, id);
+  if (!s || level < 0 || level >= s->fp) return false;
+  int k = s->fp - 1 - level;
+  const Frame& f = s->frames[k];
+  Proto* p = f.fn->proto;
+  uint32_t pc = framePc(im, *s, k);
+  if (locals) {
+    // In scope here; an inner block's name hides an outer one's.
+    for (const auto& ln : p->localNames) {
+      if (pc < ln.start || pc >= ln.end) continue;
+      std::erase_if(*locals, [&](const auto& kv) { return kv.first == ln.name; });
+      if (ln.global && static_cast<size_t>(ln.slot) >= im.globals.size()) continue;
+      locals->emplace_back(ln.name, cellValue(ln.global ? im.globals[ln.slot] : f.bp[ln.slot]));
+    }
+  }
+  if (free)
+    for (size_t i = 0; i < p->freeNames.size() && i < f.fn->free.size(); ++i)
+      free->emplace_back(p->freeNames[i], cellValue(f.fn->free[i]));
+  return true;
+}
+
+DebugVars Vm::debugGlobals() const {
+  const Impl& im = *impl_;
+  DebugVars out;
+  for (const auto& [name, index] : im.prog->globalIndex)
+    if (index >= 0 && static_cast<size_t>(index) < im.globals.size()) out.emplace_back(name, im.globals[index]);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+Status Vm::debugEvaluate(const std::string& expr, int id, int level, Value* out) {
+  Impl& im = *impl_;
+  DebugVars locals, free;
+  debugVariables(id, level, &locals, &free);
+  // The frame's locals over its free variables, passed as the parameters of the expression's
+  // function: reads see them, assignments would not reach the frame (and are not expressions).
+  std::map<std::string, Value> vars;
+  for (auto& [n, v] : free) vars[n] = v;
+  for (auto& [n, v] : locals) vars[n] = v;
+  std::vector<std::string> names;
+  std::vector<Value> args;
+  for (auto& [n, v] : vars) {
+    names.push_back(n);
+    args.push_back(v);
+  }
+  Value fn;
+  std::string err = compileDebugExpr(im.prog.get(), expr, names, &fn);
+  if (!err.empty())
+    return Status{err.rfind("Parse Error", 0) == 0 ? Status::Kind::kParseError : Status::Kind::kCompileError, err};
+  if (!im.stack) return Status{Status::Kind::kRuntimeError, "Runtime Error: nothing has run yet"};
+  // On the running stack, as a native's nested call: a native that would wait fails there.
+  bool wasLine = im.lineMode, wasSuspended = im.suspended, wasRunning = im.running;
+  const uint8_t* wasIp = im.debugIp;
+  im.lineMode = false;
+  Result r = call(fn, Args(args.data(), args.size()));
+  im.lineMode = wasLine;
+  im.suspended = wasSuspended;
+  im.running = wasRunning;
+  im.debugIp = wasIp;
+  switch (r.kind()) {
+    case Result::Kind::kValue: *out = std::move(r.value()); return Status{};
+    case Result::Kind::kLimit: return Status{Status::Kind::kLimitExceeded, "Runtime Error: " + r.message()};
+    default: return Status{Status::Kind::kRuntimeError, "Runtime Error: " + r.message()};
+  }
+}
+
+void Vm::debugPaused(double seconds) {
+  auto d = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  Impl& im = *impl_;
+  if (im.hasDeadline) im.deadline += d;
+  for (Coroutine::State* st : im.coStates)
+    if (st->hasDeadline) st->deadline += d;
 }
 
 }  // namespace llmspell::tengo

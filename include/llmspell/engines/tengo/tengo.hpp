@@ -395,6 +395,8 @@ class Coroutine {
   Coroutine(const Coroutine&) = delete;
   Coroutine& operator=(const Coroutine&) = delete;
   bool suspended() const;
+  // The debug id its stack runs under (DebugStackInfo::id); set before Vm::start.
+  void setDebugId(int id);
 
   struct State;
   std::unique_ptr<State> state;
@@ -406,9 +408,43 @@ struct FunctionInfo {
   int params = 0;         // for a variadic function, the parameters before the `...` one
   bool varArgs = false;
   std::string position;   // "file:line:col" of its body
+  std::string defined;    // "file:line:col" of its `func`
 };
 // False for builtins and natives (they take any number of arguments as far as the host knows).
 bool describeFunction(const Value& fn, FunctionInfo* out);
+
+// ---------------------------------------------------------------------------------------------
+// Debugging: what a host's debugger uses (the script never sees any of it)
+// ---------------------------------------------------------------------------------------------
+
+// Called by the VM on its thread from inside a run; a hook may look at the Vm (debugStacks,
+// debugVariables, debugEvaluate) and block: the script waits meanwhile.
+class DebugHook {
+ public:
+  virtual ~DebugHook() = default;
+  // In line mode only (Vm::setDebugLineMode): the instruction about to run starts a line of
+  // `file`: another line than the frame ran last, or the same line again through a jump back
+  // (a loop) or a new call.
+  virtual void onLine(Vm& vm, const std::string& file, int line) = 0;
+  // At the VM's periodic limit checks (every 16K backward jumps and calls): a hook may turn
+  // line mode on here (a pause request) to stop at the next line.
+  virtual void onCheck(Vm& vm) = 0;
+  // A runtime error is about to end the code running (outside a nested Vm::call); its frames
+  // are still there to look at.
+  virtual void onError(Vm& vm, const std::string& message) = 0;
+};
+
+struct DebugFrameInfo {
+  std::string function;  // "worker", "main", "function at file:line"
+  std::string file;
+  int line = 0;
+};
+struct DebugStackInfo {
+  int id = 0;            // the debug id the stack runs under (Vm::setDebugId, Coroutine::setDebugId)
+  bool running = false;  // the stack running now (the one a hook was called on)
+  std::vector<DebugFrameInfo> frames;  // innermost first
+};
+using DebugVars = std::vector<std::pair<std::string, Value>>;
 
 // A compiled script plus its globals and value stack. Create with Script::compile; run, read
 // globals, re-run (globals persist across runs, as in Tengo). Not thread-safe: use a Vm from one
@@ -477,6 +513,31 @@ class Vm {
   Status resume(Coroutine& co, Value v, Value* result);
   // Ends a suspended coroutine with a runtime error at the pending call site.
   Status resumeError(Coroutine& co, const std::string& message);
+
+  // ---- debugging (see DebugHook) ----
+  // With no hook the VM runs as fast as without one; with a hook and line mode off it costs
+  // a check at each periodic limit check. Setting a hook reserves the constant table's full
+  // size (evaluated expressions compile into the running program).
+  void setDebugHook(DebugHook* hook);
+  void setDebugLineMode(bool on);
+  bool debugLineMode() const;
+  // The debug id of the main function's stack (a coroutine's: Coroutine::setDebugId).
+  void setDebugId(int id);
+  int debugId() const;     // of the stack running now
+  int debugDepth() const;  // frames on the stack running now
+  std::vector<std::string> debugFiles() const;  // the source files compiled into the program
+  // Every stack with frames: the main function's and the coroutines'.
+  std::vector<DebugStackInfo> debugStacks() const;
+  // The locals in scope at frame `level` (0: innermost) of stack `id`, and its function's free
+  // variables. False if there is no such frame.
+  bool debugVariables(int id, int level, DebugVars* locals, DebugVars* free) const;
+  DebugVars debugGlobals() const;
+  // Evaluates the expression `expr` in frame `level` of stack `id` (its locals and free
+  // variables, then the globals), on the running stack, under the limits. A native that would
+  // wait makes it a runtime error. With no such frame, over the globals only.
+  Status debugEvaluate(const std::string& expr, int id, int level, Value* out);
+  // A stop lasted `seconds`: the deadline of the code running moves on by as much.
+  void debugPaused(double seconds);
 
   struct Impl;
   Impl* impl() { return impl_.get(); }
