@@ -1,5 +1,6 @@
 // State store: get/set/delete/keys, scopes, TTL with an injected clock, versions, CAS, update,
-// merge, snapshots, events, errors — on both the file (WAL) and the memory backend.
+// merge, snapshots, events, errors — the same cases on every backend: memory, SQLite file (WAL),
+// PostgreSQL and Redis (real servers from support/servers.hpp; skipped when not installed).
 #include "llmspell/state/store.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "llmspell/core/error.hpp"
 #include "llmspell/events/bus.hpp"
+#include "support/servers.hpp"
 
 namespace llmspell {
 namespace {
@@ -29,22 +31,33 @@ std::string sanitize(std::string s) {
   return s;
 }
 
-// Runs every test against the file store and the memory store.
-class StoreTest : public ::testing::TestWithParam<bool> {
+enum class Backend { kMemory, kSqlite, kPostgres, kRedis };
+
+// Runs every test against each backend. A server backend gets its own database (PostgreSQL) or
+// key prefix (Redis) per test, on the server shared by this process.
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { store_ = open(); }
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      auto* pg = test::PgCluster::shared();
+      if (!pg) GTEST_SKIP() << test::PgCluster::missing();
+      path_ = pg->freshDatabase();
+    } else if (GetParam() == Backend::kRedis) {
+      auto* redis = test::RedisServer::shared();
+      if (!redis) GTEST_SKIP() << test::RedisServer::missing();
+      path_ = redis->url() + "?prefix=" + redis->freshPrefix();
+    } else if (GetParam() == Backend::kSqlite) {
+      path_ = freshDb(sanitize(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".db");
+    }
+    store_ = open();
+  }
   std::unique_ptr<StateStore> open() {
     StateOptions o;
     o.clock = [this] { return now_; };
     o.bus = &bus_;
-    if (GetParam()) {
-      if (path_.empty())
-        path_ = freshDb(sanitize(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                        ".db");
-      o.path = path_;
-      return std::make_unique<StateStore>(o);
-    }
-    return StateStore::memory(o);
+    if (GetParam() == Backend::kMemory) return StateStore::memory(o);
+    o.path = path_;
+    return std::make_unique<StateStore>(o);
   }
   double now_ = 1000;
   EventBus bus_{[this] { return now_; }};
@@ -79,7 +92,7 @@ TEST_P(StoreTest, GetSetDeleteKeys) {
 }
 
 TEST_P(StoreTest, PersistsAcrossReopen) {
-  if (!GetParam()) GTEST_SKIP() << "memory store";
+  if (GetParam() == Backend::kMemory) GTEST_SKIP() << "memory store";
   store_->set("global", "k", Value("v"));
   store_.reset();
   store_ = open();
@@ -234,8 +247,17 @@ TEST_P(StoreTest, BadInput) {
   EXPECT_EQ(s.integrityCheck(), "ok");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Sqlite" : "Memory"; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMemory, Backend::kPostgres, Backend::kRedis),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Backend::kSqlite: return "Sqlite";
+                             case Backend::kMemory: return "Memory";
+                             case Backend::kPostgres: return "Postgres";
+                             case Backend::kRedis: return "Redis";
+                           }
+                           return "?";
+                         });
 
 TEST(StateStore, DefaultPathHonoursLlmspellHome) {
   ::setenv("LLMSPELL_HOME", "/tmp/llmspell-home-test", 1);

@@ -19,15 +19,24 @@
 // paying a thread-pool round trip per call. Under heavy multi-process contention a write can
 // wait up to busyTimeoutMs for the lock; that is the documented worst case.
 //
+// Servers: with a postgres:// or redis:// URL as the path the same store lives in PostgreSQL
+// (libpq) or Redis (hiredis), both loaded on first use, with the same semantics: every write is
+// one transaction (PostgreSQL, serialized per key by a transaction-scoped advisory lock) or one
+// Lua script (Redis); update() runs `fn` inside the PostgreSQL transaction, and on Redis as an
+// optimistic read / compare-and-set loop. A lost connection (server restarted) is reconnected
+// and the operation retried a bounded number of times while it cannot have taken effect; an
+// operation whose outcome is unknown (the connection dropped during COMMIT) or a server that
+// stays away fails with network_error (retryable). Passwords in URLs are never in messages.
+//
 // Failure: methods throw Exception: invalid_argument (bad key, a value with no JSON form,
 // unknown snapshot -> not_found), timeout (the database stayed locked past busyTimeoutMs,
-// retryable), internal (any other SQLite failure, with SQLite's message).
+// retryable), network_error (a server unreachable, retryable), internal (any other database
+// failure, with the database's message).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,17 +44,21 @@
 
 #include "llmspell/core/value.hpp"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace llmspell {
 
 class EventBus;
+namespace state {
+class Backend;
+}
 
 enum class Durability { kNormal, kFull };
 
 struct StateOptions {
-  std::string path;  // database file; ":memory:" (or empty) for the memory store
+  // Where the state lives: a database file; ":memory:" (or empty) for the memory store; or a
+  // server: postgres://user:password@host:port/db (or postgresql://, any libpq URI, e.g.
+  // ?host=/run/postgresql for a Unix socket) or redis://[:password@]host:port[/db][?prefix=p]
+  // (keys under the prefix, default "llmspell:").
+  std::string path;
   Durability durability = Durability::kNormal;
   int versionLimit = 10;          // versions kept per key (>= 1)
   int busyTimeoutMs = 10000;      // how long a write waits for another writer
@@ -74,7 +87,7 @@ struct SnapshotInfo {
 class StateStore {
  public:
   // Opens (creating when needed) the store; throws internal when SQLite cannot open or set up
-  // the file. Creates the file's parent directory.
+  // the file (creating its parent directory), network_error when a server cannot be reached.
   explicit StateStore(StateOptions opts);
   ~StateStore();
   StateStore(const StateStore&) = delete;
@@ -137,30 +150,16 @@ class StateStore {
 
   // Deletes expired rows now (also done lazily every few hundred writes). Returns rows purged.
   int64_t purgeExpired();
-  // PRAGMA integrity_check: "ok" or SQLite's report.
+  // PRAGMA integrity_check: "ok" or SQLite's report ("ok" for the servers, which check their
+  // own data).
   std::string integrityCheck();
 
  private:
-  struct Stmt;
-  class Txn;
   double now() const;
-  sqlite3_stmt* prepare(const char* sql);
-  void exec(const char* sql);
-  void setWal();
-  [[noreturn]] void raise(int rc, std::string_view what);
-  Versioned readLocked(std::string_view scope, std::string_view key, double now);
-  int64_t writeLocked(std::string_view scope, std::string_view key,
-                      const std::optional<std::string>& json, std::optional<double> expiresAt,
-                      double now);
-  void afterWriteLocked();
-  int64_t purgeExpiredLocked();
   void emitChange(Value data);
 
   StateOptions opts_;
-  std::mutex mu_;
-  sqlite3* db_ = nullptr;
-  std::vector<std::pair<const char*, sqlite3_stmt*>> stmts_;  // cached prepared statements
-  int writesSincePurge_ = 0;
+  std::unique_ptr<state::Backend> backend_;
 };
 
 // Checks a key: non-empty, at most 1024 bytes, no NUL. Throws invalid_argument.
