@@ -437,7 +437,7 @@ class RedisBackend final : public Backend {
       }
       if (std::chrono::steady_clock::now() >= deadline)
         fail(codes::kNetworkError,
-             "state store " + shown_ + " is unavailable (retried for " + std::to_string(opts_.busyTimeoutMs) +
+             "state store " + shown_ + " is unreachable (retried for " + std::to_string(opts_.busyTimeoutMs) +
                  " ms): " + lastError,
              true);
       std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));

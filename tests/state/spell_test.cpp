@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/cli.hpp"
+#include "support/servers.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,56 @@ namespace {
 using llmspell::test::shellQuote;
 
 namespace fs = std::filesystem;
+
+// Every state function once, and what it prints (run on each backend below).
+const char* const kFullApi = R"(
+state.set("n", 0)
+for i = 1, 5 do state.update("n", function(v) return v + 1 end) end
+print(state.get("n"), state.get("missing", "dflt"))
+state.set("t", {a = 1, b = {c = 2}})
+local m = state.merge("t", {b = {d = 3}})
+print(m.a, m.b.c, m.b.d)
+print(table.concat(state.keys(), ","))
+print(#state.versions("n"), state.get_version("n", 2))
+print(state.snapshot("s1"))
+state.set("n", 100)
+print(state.restore("s1"), state.get("n"), #state.snapshots())
+local g = state.scope("global")
+g:set("x", "gx")
+print(g:get("x"), state.get("x"), state.get("x", nil, {scope = "global"}), g:name())
+local f = state.filter("", function(v, k) return type(v) == "number" end)
+print(f.n, f.t)
+print(state.validate("n", {type = "integer"}).ok, state.validate("t", {type = "integer"}).ok)
+print(state.transform("n", function(v) return v * 2 end))
+local ok, e = pcall(state.transform, "nokey", function(v) return v end)
+print(ok, e.code)
+ok, e = pcall(state.get, "k", nil, {scope = "bogus"})
+print(ok, e.code)
+ok, e = pcall(state.set, "f", function() end)
+print(ok, e.code)
+state.set("tmp", 1, {ttl = 30})
+print(state.expire("tmp", 0), state.get("tmp"))
+print(state.delete("t"), state.delete("t"))
+state.update("n", function() return nil end)
+print(state.get("n"))
+)";
+const char* const kFullApiOut =
+    "5\tdflt\n"
+    "1\t2\t3\n"
+    "n,t\n"
+    "6\t1\n"
+    "2\n"
+    "2\t5\t1\n"
+    "gx\tnil\tgx\tglobal\n"
+    "5\tnil\n"
+    "true\tfalse\n"
+    "10\n"
+    "false\tnot_found\n"
+    "false\tinvalid_argument\n"
+    "false\tinvalid_argument\n"
+    "true\tnil\n"
+    "true\tfalse\n"
+    "nil\n";
 
 class SpellTest : public ::testing::Test {
  protected:
@@ -55,56 +106,7 @@ TEST_F(SpellTest, SetGetPersistsBetweenRuns) {
   EXPECT_EQ(exec(R"(print(state.get("s", "gone", {scope = "session"})))"), "gone\n");
 }
 
-TEST_F(SpellTest, FullApi) {
-  std::string out = exec(R"(
-state.set("n", 0)
-for i = 1, 5 do state.update("n", function(v) return v + 1 end) end
-print(state.get("n"), state.get("missing", "dflt"))
-state.set("t", {a = 1, b = {c = 2}})
-local m = state.merge("t", {b = {d = 3}})
-print(m.a, m.b.c, m.b.d)
-print(table.concat(state.keys(), ","))
-print(#state.versions("n"), state.get_version("n", 2))
-print(state.snapshot("s1"))
-state.set("n", 100)
-print(state.restore("s1"), state.get("n"), #state.snapshots())
-local g = state.scope("global")
-g:set("x", "gx")
-print(g:get("x"), state.get("x"), state.get("x", nil, {scope = "global"}), g:name())
-local f = state.filter("", function(v, k) return type(v) == "number" end)
-print(f.n, f.t)
-print(state.validate("n", {type = "integer"}).ok, state.validate("t", {type = "integer"}).ok)
-print(state.transform("n", function(v) return v * 2 end))
-local ok, e = pcall(state.transform, "nokey", function(v) return v end)
-print(ok, e.code)
-ok, e = pcall(state.get, "k", nil, {scope = "bogus"})
-print(ok, e.code)
-ok, e = pcall(state.set, "f", function() end)
-print(ok, e.code)
-state.set("tmp", 1, {ttl = 30})
-print(state.expire("tmp", 0), state.get("tmp"))
-print(state.delete("t"), state.delete("t"))
-state.update("n", function() return nil end)
-print(state.get("n"))
-)");
-  EXPECT_EQ(out,
-            "5\tdflt\n"
-            "1\t2\t3\n"
-            "n,t\n"
-            "6\t1\n"
-            "2\n"
-            "2\t5\t1\n"
-            "gx\tnil\tgx\tglobal\n"
-            "5\tnil\n"
-            "true\tfalse\n"
-            "10\n"
-            "false\tnot_found\n"
-            "false\tinvalid_argument\n"
-            "false\tinvalid_argument\n"
-            "true\tnil\n"
-            "true\tfalse\n"
-            "nil\n");
-}
+TEST_F(SpellTest, FullApi) { EXPECT_EQ(exec(kFullApi), kFullApiOut); }
 
 TEST_F(SpellTest, ScriptUpdatesAreAtomicAcrossProcesses) {
   const std::string code = R"(
@@ -240,5 +242,101 @@ print(state.get("x"), state.get("redirected.x"), #state.versions("redirected.x")
 )");
   EXPECT_EQ(out, "1\t1\nnil\t5\t2\n");
 }
+
+// The same spells with the state in PostgreSQL and Redis (LLMSPELL_STATE=<url>), through the
+// real binary: the API, persistence between runs, atomic updates from several processes, a
+// Tengo spell (the backends are below the bridge, shared by every engine), and errors.
+enum class Server { kPostgres, kRedis };
+
+class ServerStateSpellTest : public ::testing::TestWithParam<Server> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Server::kPostgres) {
+      auto* pg = llmspell::test::PgCluster::shared();
+      if (!pg) GTEST_SKIP() << llmspell::test::PgCluster::missing();
+      url_ = pg->freshDatabase();
+    } else {
+      auto* redis = llmspell::test::RedisServer::shared();
+      if (!redis) GTEST_SKIP() << llmspell::test::RedisServer::missing();
+      url_ = redis->url() + "?prefix=" + redis->freshPrefix();
+    }
+    home_ = fs::temp_directory_path() / ("llmspell_state_server_" + std::to_string(::getpid()));
+    fs::create_directories(home_);
+  }
+  void TearDown() override { fs::remove_all(home_); }
+  std::string command(const std::string& code, const std::string& env = "", const std::string& flags = "") const {
+    return "LLMSPELL_HOME=" + shellQuote(home_.string()) + " LLMSPELL_STATE=" + shellQuote(url_) + " " + env + " " +
+           LLMSPELL_BIN + " exec " + flags + " " + shellQuote(code) + " 2>&1";
+  }
+  llmspell::test::CliResult exec(const std::string& code, const std::string& env = "",
+                                 const std::string& flags = "") const {
+    return llmspell::test::runShell(command(code, env, flags));
+  }
+  std::string url_;
+  fs::path home_;
+};
+
+TEST_P(ServerStateSpellTest, FullApiAndPersistence) {
+  auto r = exec(kFullApi);
+  EXPECT_EQ(r.exit, 0);
+  EXPECT_EQ(r.out, kFullApiOut);
+  // Nothing went to the SQLite file; the next run sees the server's state.
+  EXPECT_FALSE(fs::exists(home_ / "state.db"));
+  EXPECT_EQ(exec(R"(print(state.get("x", nil, {scope = "global"})))").out, "gx\n");
+}
+
+TEST_P(ServerStateSpellTest, UpdatesAreAtomicAcrossProcesses) {
+  const std::string code = R"(
+for i = 1, 30 do
+  state.update("counter", function(v) return (v or 0) + 1 end, {scope = "global"})
+end)";
+  std::vector<FILE*> ps;
+  for (int i = 0; i < 4; ++i) ps.push_back(::popen(command(code).c_str(), "r"));
+  for (FILE* p : ps) {
+    char buf[256];
+    std::string out;
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    EXPECT_EQ(::pclose(p), 0) << out;
+  }
+  EXPECT_EQ(exec(R"(print(state.get("counter", nil, {scope = "global"})))").out, "120\n");
+}
+
+TEST_P(ServerStateSpellTest, TengoSpell) {
+  auto r = exec(R"(
+fmt := import("fmt")
+state := import("state")
+state.set("k", {a: 1}, {scope: "global"})
+state.update("k", func(v, key) { return {a: v.a + 1} }, {scope: "global"})
+fmt.println(state.get("k", undefined, {scope: "global"}).a)
+)",
+                "", "--engine tengo");
+  EXPECT_EQ(r.out, "2\n");
+  EXPECT_EQ(exec(R"(print(state.get("k", nil, {scope = "global"}).a))").out, "2\n");
+}
+
+TEST_P(ServerStateSpellTest, UnreachableServerIsANetworkErrorWithoutThePassword) {
+  // A server nobody listens on, with a password in the URL.
+  url_ = GetParam() == Server::kPostgres ? "postgresql://ann:s3cr3t-pw@/db?host=/nonexistent-llmspell-dir"
+                                         : "redis://:s3cr3t-pw@127.0.0.1:1";
+  auto r = exec(R"(
+local ok, e = pcall(state.set, "k", 1)
+print(ok, e.code, e.retryable)
+print(e.message))",
+                "LLMSPELL_STATE_TIMEOUT_MS=200");
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "false\tnetwork_error\ttrue") << r.out;
+  EXPECT_NE(r.out.find("unreachable"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("***"), std::string::npos) << r.out;
+}
+
+TEST_P(ServerStateSpellTest, UnknownSchemeIsAConfigError) {
+  url_ = "mysql://localhost/db";
+  auto r = exec(R"(local ok, e = pcall(state.set, "k", 1) print(ok, e.code))");
+  EXPECT_EQ(r.out, "false\tconfig_error\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, ServerStateSpellTest, ::testing::Values(Server::kPostgres, Server::kRedis),
+                         [](const auto& info) { return info.param == Server::kPostgres ? "Postgres" : "Redis"; });
 
 }  // namespace

@@ -3,7 +3,9 @@
 // `state.scope(name):f(...)`.
 //
 // Store calls run inline on the loop thread: WAL reads/writes with synchronous=NORMAL take
-// microseconds (bench/state), cheaper than a thread-pool round trip (see store.hpp).
+// microseconds (bench/state), cheaper than a thread-pool round trip (see store.hpp). On a
+// PostgreSQL or Redis store a call is a round trip to the server (tens to hundreds of
+// microseconds on a local socket, bench/scale), still inline.
 // Callbacks (update, transform, filter) are script functions that may suspend, so they never
 // run inside a transaction: update reads (value, version), awaits the callback, then
 // compare-and-sets, retrying on a conflict — atomic across threads and processes.
@@ -41,16 +43,42 @@ struct Target {
   std::string scope;
 };
 
+// Where persistent state lives: LLMSPELL_STATE (a postgres:// or redis:// URL, "memory", or a
+// file path), else LLMSPELL_STATE_BACKEND (sqlite or memory), else the state.db file of the
+// data directory.
 std::shared_ptr<StateStore> openPersistent(RunContext& run) {
   StateOptions o;
+  const char* where = std::getenv("LLMSPELL_STATE");
   const char* backend = std::getenv("LLMSPELL_STATE_BACKEND");
-  if (backend && std::string_view(backend) == "memory") {
+  if (where && *where) {
+    std::string_view w(where);
+    if (w == "memory" || w == ":memory:") {
+      o.path = ":memory:";
+    } else if (size_t scheme = w.find("://"); scheme != std::string_view::npos) {
+      std::string_view s = w.substr(0, scheme);
+      if (s != "postgres" && s != "postgresql" && s != "redis")
+        fail(codes::kConfigError, "LLMSPELL_STATE: '" + std::string(s) +
+                                      "://' is not a state backend (postgres://, redis://, \"memory\" or a file path)");
+      o.path = where;
+    } else {
+      o.path = where;
+    }
+  } else if (backend && std::string_view(backend) == "memory") {
     o.path = ":memory:";
   } else if (backend && *backend && std::string_view(backend) != "sqlite") {
     fail(codes::kInvalidArgument, std::string("LLMSPELL_STATE_BACKEND='") + backend +
                                       "' is not a state backend (sqlite or memory)");
   } else {
     o.path = run.dataDir.empty() ? StateStore::defaultPath() : run.dataDir + "/state.db";
+  }
+  // How long a write waits for a lock, and a server store retries a lost connection.
+  if (const char* ms = std::getenv("LLMSPELL_STATE_TIMEOUT_MS"); ms && *ms) {
+    char* end = nullptr;
+    long v = std::strtol(ms, &end, 10);
+    if (*end || v < 0 || v > 3600000)
+      fail(codes::kConfigError,
+           std::string("LLMSPELL_STATE_TIMEOUT_MS='") + ms + "' is not a number of milliseconds (0 to 3600000)");
+    o.busyTimeoutMs = static_cast<int>(v);
   }
   const char* sync = std::getenv("LLMSPELL_STATE_SYNC");
   if (sync && std::string_view(sync) == "full") o.durability = Durability::kFull;
