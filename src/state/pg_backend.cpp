@@ -395,7 +395,7 @@ class PgBackend final : public Backend {
   void script(const char* sql) { check(PQexec(conn_, sql)); }
 
   // The result, or PgError: `lost` when the connection is gone (the server restarted or shut
-  // down: class 08, admin shutdown 57P01-57P03).
+  // down: class 08, admin shutdown 57P01-57P03, or no SQLSTATE at all).
   Result check(PGresult* raw) {
     ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(raw);
@@ -404,8 +404,10 @@ class PgBackend final : public Backend {
     std::string msg = trim(raw ? PQresultErrorMessage(raw) : "");
     if (msg.empty()) msg = trim(PQerrorMessage(conn_));
     if (raw) PQclear(raw);
-    bool lost = PQstatus(conn_) != CONNECTION_OK || state.rfind("08", 0) == 0 || state == "57P01" ||
-                state == "57P02" || state == "57P03";
+    // No SQLSTATE: libpq's own error, about the connection (the server closed it, a write
+    // failed); the connection may still claim to be OK until the next call.
+    bool lost = PQstatus(conn_) != CONNECTION_OK || state.empty() || state.rfind("08", 0) == 0 ||
+                state == "57P01" || state == "57P02" || state == "57P03";
     throw PgError{state, msg, lost};
   }
 

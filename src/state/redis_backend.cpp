@@ -65,6 +65,7 @@ local function write(k, has, json, exp)
 end
 local done = redis.call('GET', P .. 'op:' .. op)
 if done then return tonumber(done) end
+-- Only a write is recorded: an answer that changed nothing is the same when sent again.
 local function finish(r)
   redis.call('SET', P .. 'op:' .. op, r, 'EX', 600)
   return r
@@ -77,14 +78,14 @@ return finish(write(key, ARGV[7] == '1', ARGV[8], ARGV[9]))
 )LUA";
 
 const char* const kDelete = R"LUA(
-if not live(key) then redis.call('HDEL', kv, key) return finish(0) end
+if not live(key) then redis.call('HDEL', kv, key) return 0 end
 return finish(write(key, false, '', ''))
 )LUA";
 
 // [7] new expiresAt
 const char* const kExpire = R"LUA(
 local v, json = live(key)
-if not v then return finish(0) end
+if not v then return 0 end
 redis.call('HSET', kv, key, v .. '|' .. ARGV[7] .. '|' .. json)
 return finish(1)
 )LUA";
@@ -92,8 +93,8 @@ return finish(1)
 // [7] has, [8] json, [9] expiresAt or "", [10] expected version. -1: the version moved on.
 const char* const kCompareAndSet = R"LUA(
 local v = live(key) or 0
-if v ~= tonumber(ARGV[10]) then return finish(-1) end
-if ARGV[7] ~= '1' and v == 0 then redis.call('HDEL', kv, key) return finish(0) end
+if v ~= tonumber(ARGV[10]) then return -1 end
+if ARGV[7] ~= '1' and v == 0 then redis.call('HDEL', kv, key) return 0 end
 return finish(write(key, ARGV[7] == '1', ARGV[8], ARGV[9]))
 )LUA";
 
@@ -427,13 +428,17 @@ class RedisBackend final : public Backend {
             redisCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()));
         if (r) {
           Reply reply(r);
-          if (r->type == REDIS_REPLY_ERROR)
-            fail(codes::kInternal, "state store " + shown_ + ": Redis answered " + reply.str());
-          return reply;
+          if (r->type != REDIS_REPLY_ERROR) return reply;
+          std::string err = reply.str();
+          // A server still loading its data after a restart (or busy, or a replica waiting for
+          // its primary) answers these: the command did not run; wait and send it again.
+          if (!transient(err)) fail(codes::kInternal, "state store " + shown_ + ": Redis answered " + err);
+          lastError = err;
+        } else {
+          lastError = c_->errstr;
+          redisFree(c_);
+          c_ = nullptr;
         }
-        lastError = c_->errstr;
-        redisFree(c_);
-        c_ = nullptr;
       }
       if (std::chrono::steady_clock::now() >= deadline)
         fail(codes::kNetworkError,
@@ -443,6 +448,12 @@ class RedisBackend final : public Backend {
       std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
       delayMs = std::min(delayMs * 2, 500);
     }
+  }
+
+  static bool transient(const std::string& err) {
+    for (const char* p : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"})
+      if (err.rfind(p, 0) == 0) return true;
+    return false;
   }
 
   // Connects, authenticates and selects the database; the error ("" on success).

@@ -1,6 +1,6 @@
-// Many writers on one state file (threads and separate processes) doing atomic increments, and
-// the SIGKILL durability test: every write a killed writer acknowledged must be in the store,
-// and the file must pass PRAGMA integrity_check.
+// Many writers on one store (threads and separate processes) doing atomic increments, and the
+// SIGKILL durability test: every write a killed writer acknowledged must be in the store, and
+// the store must pass its integrity check. Each runs on SQLite, PostgreSQL and Redis.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +14,7 @@
 
 #include "llmspell/core/error.hpp"
 #include "llmspell/state/store.hpp"
+#include "support/servers.hpp"
 
 extern char** environ;
 
@@ -57,16 +58,50 @@ pid_t spawnHelper(const std::vector<std::string>& args, int* out = nullptr) {
   return pid;
 }
 
+enum class Backend { kSqlite, kPostgres, kRedis };
+
+// Each test gets its own store: a fresh file, database or key prefix.
+class StateConcurrency : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& c : name)
+      if (c == '/') c = '_';
+    if (GetParam() == Backend::kPostgres) {
+      auto* pg = test::PgCluster::shared();
+      if (!pg) GTEST_SKIP() << test::PgCluster::missing();
+      path_ = pg->freshDatabase();
+    } else if (GetParam() == Backend::kRedis) {
+      auto* redis = test::RedisServer::shared();
+      if (!redis) GTEST_SKIP() << test::RedisServer::missing();
+      path_ = redis->url() + "?prefix=" + redis->freshPrefix();
+    } else {
+      path_ = freshDb(name + ".db");
+    }
+  }
+  std::string path_;
+};
+
+std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
+  switch (info.param) {
+    case Backend::kSqlite: return "Sqlite";
+    case Backend::kPostgres: return "Postgres";
+    case Backend::kRedis: return "Redis";
+  }
+  return "?";
+}
+
 int waitExit(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(StateConcurrency, ThreadsWithOwnConnectionsAndOneSharedStore) {
-  std::string path = freshDb("threads.db");
+TEST_P(StateConcurrency, ThreadsWithOwnConnectionsAndOneSharedStore) {
+  std::string path = path_;
   StateOptions o;
   o.path = path;
+  o.busyTimeoutMs = 60000;
   StateStore shared(o);
   constexpr int kThreads = 6, kEach = 200;
   std::vector<std::thread> ts;
@@ -97,8 +132,8 @@ TEST(StateConcurrency, ThreadsWithOwnConnectionsAndOneSharedStore) {
   EXPECT_EQ(shared.integrityCheck(), "ok");
 }
 
-TEST(StateConcurrency, SeparateProcessesAndThreadsNoLostUpdate) {
-  std::string path = freshDb("procs.db");
+TEST_P(StateConcurrency, SeparateProcessesAndThreadsNoLostUpdate) {
+  std::string path = path_;
   constexpr int kEach = 300;
   std::vector<pid_t> pids;
   for (int i = 0; i < 3; ++i)
@@ -136,8 +171,8 @@ void drain(int fd, std::string& buf, std::vector<int64_t>& acked, bool untilEof)
   }
 }
 
-TEST(StateDurability, SigkillLosesNoAcknowledgedWrite) {
-  std::string path = freshDb("durability.db");
+TEST_P(StateConcurrency, SigkillLosesNoAcknowledgedWrite) {
+  std::string path = path_;
   std::mt19937 rng(12345);
   std::uniform_int_distribution<int> killAfterMs(5, 120);
   constexpr int kRounds = 20;
@@ -188,6 +223,9 @@ TEST(StateDurability, SigkillLosesNoAcknowledgedWrite) {
   RecordProperty("acknowledged_writes", static_cast<int>(total));
   EXPECT_GT(total, static_cast<size_t>(kRounds));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StateConcurrency,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres, Backend::kRedis), backendName);
 
 }  // namespace
 }  // namespace llmspell
