@@ -424,26 +424,31 @@ class PgBackend final : public Backend {
     return Row{r.bytes(0, 0), r.i64(0, 1)};
   }
 
+  // One statement (one round trip): the next version, the value (or its deletion), the version
+  // row, and the versions beyond the limit dropped. The caller holds the key's lock.
   int64_t writeLocked(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
                       std::optional<double> expiresAt, double now) {
-    int64_t v =
-        exec("SELECT COALESCE(MAX(version), 0)::int8 FROM llmspell_kv_versions WHERE scope=$1 AND key=$2",
-             {bytes(scope), bytes(key)})
-            .i64(0, 0) +
-        1;
-    if (json) {
-      exec(
-          "INSERT INTO llmspell_kv(scope, key, value, version, updated_at, expires_at) VALUES($1,$2,$3,$4,$5,$6) "
-          "ON CONFLICT(scope, key) DO UPDATE SET value=excluded.value, version=excluded.version, "
-          "updated_at=excluded.updated_at, expires_at=excluded.expires_at",
-          {bytes(scope), bytes(key), bytes(*json), i64(v), f64(now), optF64(expiresAt)});
-    } else {
-      exec("DELETE FROM llmspell_kv WHERE scope=$1 AND key=$2", {bytes(scope), bytes(key)});
-    }
-    exec("INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) VALUES($1,$2,$3,$4,$5)",
-         {bytes(scope), bytes(key), i64(v), optBytes(json), f64(now)});
-    exec("DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND version <= $3",
-         {bytes(scope), bytes(key), i64(v - opts_.versionLimit)});
+    Result r = exec(json ? "WITH nv AS (SELECT COALESCE(MAX(version), 0)::int8 + 1 AS v FROM llmspell_kv_versions "
+                           "WHERE scope=$1 AND key=$2), "
+                           "w AS (INSERT INTO llmspell_kv(scope, key, value, version, updated_at, expires_at) "
+                           "SELECT $1, $2, $3, nv.v, $4, $5 FROM nv ON CONFLICT(scope, key) DO UPDATE SET "
+                           "value=excluded.value, version=excluded.version, updated_at=excluded.updated_at, "
+                           "expires_at=excluded.expires_at), "
+                           "h AS (INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) "
+                           "SELECT $1, $2, nv.v, $3, $4 FROM nv), "
+                           "d AS (DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND "
+                           "version <= (SELECT v FROM nv) - $6) "
+                           "SELECT v FROM nv"
+                         : "WITH nv AS (SELECT COALESCE(MAX(version), 0)::int8 + 1 AS v FROM llmspell_kv_versions "
+                           "WHERE scope=$1 AND key=$2), "
+                           "w AS (DELETE FROM llmspell_kv WHERE scope=$1 AND key=$2), "
+                           "h AS (INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) "
+                           "SELECT $1, $2, nv.v, $3, $4 FROM nv), "
+                           "d AS (DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND "
+                           "version <= (SELECT v FROM nv) - $6) "
+                           "SELECT v FROM nv",
+                    {bytes(scope), bytes(key), optBytes(json), f64(now), optF64(expiresAt), i64(opts_.versionLimit)});
+    int64_t v = r.i64(0, 0);
     if (++writesSincePurge_ >= kPurgeEvery) purgeLocked(now);
     return v;
   }

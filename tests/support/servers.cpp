@@ -376,7 +376,7 @@ RedisServer* RedisServer::shared() {
   return server.get();
 }
 
-RedisServer::RedisServer() : owner_(::getpid()) {
+RedisServer::RedisServer(bool fsyncEveryWrite) : owner_(::getpid()), fsyncEveryWrite_(fsyncEveryWrite) {
   dir_ = makeTempDir("llmspell-redis-");
   port_ = freeLoopbackPort();
   start();
@@ -394,7 +394,7 @@ void RedisServer::start() {
   // appendfsync always: a write redis acknowledged is in the file before the reply, so a
   // stop/start (or kill) keeps it; RDB snapshots off (no background saves during tests).
   pid_ = spawn({onPath("redis-server"), "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "yes", "--appendfsync", "always", "--dir", dir_, "--daemonize", "no", "--logfile",
+                "--appendonly", "yes", "--appendfsync", fsyncEveryWrite_ ? "always" : "everysec", "--dir", dir_, "--daemonize", "no", "--logfile",
                 ""},
                RunAs{}, dir_ + "/server.log", SIGKILL);
   waitReady(

@@ -82,8 +82,10 @@ class PgCluster {
 class RedisServer {
  public:
   // Starts redis-server on a free loopback port, with its append-only file in a temp dir (so a
-  // stop/start keeps what was committed) and RDB snapshots off. Throws std::runtime_error.
-  RedisServer();
+  // stop/start keeps what was committed) and RDB snapshots off. The AOF is fsynced on every
+  // write (a kill loses nothing acknowledged) unless !fsyncEveryWrite (Redis's default,
+  // everysec: for benchmarks). Throws std::runtime_error.
+  explicit RedisServer(bool fsyncEveryWrite = true);
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -110,6 +112,7 @@ class RedisServer {
   std::string dir_;
   pid_t pid_ = -1;
   pid_t owner_ = 0;
+  bool fsyncEveryWrite_ = true;
   int port_ = 0;
   int prefixCounter_ = 0;
 };
