@@ -43,7 +43,8 @@ std::string where(int64_t b) {
   switch (b) {
     case kMemory: return ":memory:";
     case kSqlite: {
-      auto dir = std::filesystem::temp_directory_path() / ("llmspell_bench_scale_" + std::to_string(::getpid()));
+      auto dir = std::filesystem::temp_directory_path() /
+                 ("llmspell_bench_scale_" + std::to_string(::getpid()));
       std::filesystem::create_directories(dir);
       return (dir / ("s" + std::to_string(n) + ".db")).string();
     }
@@ -53,7 +54,8 @@ std::string where(int64_t b) {
       return pg->freshDatabase("bench");
     }
     default: {
-      std::string prefix = "?prefix=bench" + std::to_string(::getpid()) + "_" + std::to_string(n) + ":";
+      std::string prefix =
+          "?prefix=bench" + std::to_string(::getpid()) + "_" + std::to_string(n) + ":";
       if (const char* u = std::getenv("BENCH_REDIS_URL"); u && *u) return u + prefix;
       static std::unique_ptr<test::RedisServer> redis = std::make_unique<test::RedisServer>(false);
       return redis->url() + prefix;
@@ -68,7 +70,8 @@ std::unique_ptr<StateStore> open(int64_t b) {
 }
 
 const Value& payload() {
-  static Value v = Value::object({{"user", "ann"}, {"count", 42}, {"tags", Value::array({"a", "b"})}});
+  static Value v =
+      Value::object({{"user", "ann"}, {"count", 42}, {"tags", Value::array({"a", "b"})}});
   return v;
 }
 

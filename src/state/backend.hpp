@@ -38,22 +38,25 @@ class Backend {
 
   virtual std::optional<Row> read(std::string_view scope, std::string_view key, double now) = 0;
   // Writes (json) or deletes (nullopt) unconditionally, recording a version; returns it.
-  virtual int64_t write(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
-                        std::optional<double> expiresAt, double now) = 0;
+  virtual int64_t write(std::string_view scope, std::string_view key,
+                        const std::optional<std::string>& json, std::optional<double> expiresAt,
+                        double now) = 0;
   // Deletes a live key (version recorded); 0 when it was absent or expired.
   virtual int64_t del(std::string_view scope, std::string_view key, double now) = 0;
   // Live (key, json) pairs whose key starts with prefix, sorted by key; json empty unless
   // withValues.
-  virtual std::vector<std::pair<std::string, std::string>> list(std::string_view scope, std::string_view prefix,
-                                                                double now, bool withValues) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> list(std::string_view scope,
+                                                                std::string_view prefix, double now,
+                                                                bool withValues) = 0;
   virtual bool expire(std::string_view scope, std::string_view key, double at, double now) = 0;
   // Atomic read-modify-write; returns the version written (0: nothing written). `deleted`
   // tells whether that write was a deletion. `fn` may throw: nothing is written then.
-  virtual int64_t update(std::string_view scope, std::string_view key, double now, const UpdateFn& fn,
-                         bool* deleted) = 0;
+  virtual int64_t update(std::string_view scope, std::string_view key, double now,
+                         const UpdateFn& fn, bool* deleted) = 0;
   // Writes only when the key's live version is `expected`; nullopt when it moved on; 0 when
   // deleting an absent key.
-  virtual std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key, int64_t expected,
+  virtual std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key,
+                                               int64_t expected,
                                                const std::optional<std::string>& json,
                                                std::optional<double> expiresAt, double now) = 0;
   virtual std::vector<StoredVersion> versions(std::string_view scope, std::string_view key) = 0;
@@ -73,7 +76,8 @@ std::unique_ptr<Backend> openRedis(const StateOptions& opts);
 // The URL with any password replaced by "***", for messages and logs.
 std::string redactUrl(std::string_view url);
 
-// Snapshot data, shared by the backends that keep it as JSON text: rows of [key, json, expiresAt|null].
+// Snapshot data, shared by the backends that keep it as JSON text: rows of [key, json,
+// expiresAt|null].
 struct SnapshotRow {
   std::string key;
   std::string json;

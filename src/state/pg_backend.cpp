@@ -12,8 +12,8 @@
 // happened, and retrying an update could apply it twice, so it fails with network_error.
 #include <libpq-fe.h>
 
-#include <algorithm>
 #include <endian.h>
+#include <algorithm>
 
 #include <bit>
 #include <chrono>
@@ -53,7 +53,9 @@ struct P {
   std::string data;
   bool null = false;
 };
-P bytes(std::string_view s) { return {kBytea, std::string(s)}; }
+P bytes(std::string_view s) {
+  return {kBytea, std::string(s)};
+}
 P i64(int64_t v) {
   uint64_t be = htobe64(static_cast<uint64_t>(v));
   return {kInt8, std::string(reinterpret_cast<const char*>(&be), 8)};
@@ -62,8 +64,12 @@ P f64(double v) {
   uint64_t be = htobe64(std::bit_cast<uint64_t>(v));
   return {kFloat8, std::string(reinterpret_cast<const char*>(&be), 8)};
 }
-P optF64(std::optional<double> v) { return v ? f64(*v) : P{kFloat8, "", true}; }
-P optBytes(const std::optional<std::string>& v) { return v ? bytes(*v) : P{kBytea, "", true}; }
+P optF64(std::optional<double> v) {
+  return v ? f64(*v) : P{kFloat8, "", true};
+}
+P optBytes(const std::optional<std::string>& v) {
+  return v ? bytes(*v) : P{kBytea, "", true};
+}
 
 // A failure from the server or the connection.
 struct PgError {
@@ -116,7 +122,8 @@ class PgBackend final : public Backend {
  public:
   explicit PgBackend(const StateOptions& opts) : opts_(opts), shown_(redactUrl(opts.path)) {
     transact([&] {
-      exec("SELECT pg_advisory_xact_lock(7291543620918274001)", {});  // concurrent CREATE IF NOT EXISTS can race
+      exec("SELECT pg_advisory_xact_lock(7291543620918274001)",
+           {});  // concurrent CREATE IF NOT EXISTS can race
       script(kSchema);
       return 0;
     });
@@ -129,8 +136,9 @@ class PgBackend final : public Backend {
     return query([&] { return readLocked(scope, key, now); });
   }
 
-  int64_t write(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
-                std::optional<double> expiresAt, double now) override {
+  int64_t write(std::string_view scope, std::string_view key,
+                const std::optional<std::string>& json, std::optional<double> expiresAt,
+                double now) override {
     return transact([&] {
       lockKey(scope, key);
       return writeLocked(scope, key, json, expiresAt, now);
@@ -148,17 +156,20 @@ class PgBackend final : public Backend {
     });
   }
 
-  std::vector<std::pair<std::string, std::string>> list(std::string_view scope, std::string_view prefix, double now,
+  std::vector<std::pair<std::string, std::string>> list(std::string_view scope,
+                                                        std::string_view prefix, double now,
                                                         bool withValues) override {
     return query([&] {
       auto upper = prefixUpperBound(prefix);
-      Result r = exec(withValues ? "SELECT key, value FROM llmspell_kv WHERE scope=$1 AND key >= $2 AND "
-                                   "($3::bytea IS NULL OR key < $3) AND (expires_at IS NULL OR expires_at > $4) "
-                                   "ORDER BY key"
-                                 : "SELECT key, ''::bytea FROM llmspell_kv WHERE scope=$1 AND key >= $2 AND "
-                                   "($3::bytea IS NULL OR key < $3) AND (expires_at IS NULL OR expires_at > $4) "
-                                   "ORDER BY key",
-                      {bytes(scope), bytes(prefix), optBytes(upper), f64(now)});
+      Result r =
+          exec(withValues
+                   ? "SELECT key, value FROM llmspell_kv WHERE scope=$1 AND key >= $2 AND "
+                     "($3::bytea IS NULL OR key < $3) AND (expires_at IS NULL OR expires_at > $4) "
+                     "ORDER BY key"
+                   : "SELECT key, ''::bytea FROM llmspell_kv WHERE scope=$1 AND key >= $2 AND "
+                     "($3::bytea IS NULL OR key < $3) AND (expires_at IS NULL OR expires_at > $4) "
+                     "ORDER BY key",
+               {bytes(scope), bytes(prefix), optBytes(upper), f64(now)});
       std::vector<std::pair<std::string, std::string>> out;
       for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.bytes(i, 0), r.bytes(i, 1));
       return out;
@@ -169,7 +180,8 @@ class PgBackend final : public Backend {
     return transact([&] {
       lockKey(scope, key);
       Result r = exec(
-          "UPDATE llmspell_kv SET expires_at=$3 WHERE scope=$1 AND key=$2 AND (expires_at IS NULL OR expires_at > $4)",
+          "UPDATE llmspell_kv SET expires_at=$3 WHERE scope=$1 AND key=$2 AND (expires_at IS NULL "
+          "OR expires_at > $4)",
           {bytes(scope), bytes(key), f64(at), f64(now)});
       return r.affected() > 0;
     });
@@ -189,9 +201,9 @@ class PgBackend final : public Backend {
     });
   }
 
-  std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key, int64_t expected,
-                                       const std::optional<std::string>& json, std::optional<double> expiresAt,
-                                       double now) override {
+  std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key,
+                                       int64_t expected, const std::optional<std::string>& json,
+                                       std::optional<double> expiresAt, double now) override {
     return transact([&]() -> std::optional<int64_t> {
       lockKey(scope, key);
       auto cur = readLocked(scope, key, now);
@@ -204,7 +216,8 @@ class PgBackend final : public Backend {
   std::vector<StoredVersion> versions(std::string_view scope, std::string_view key) override {
     return query([&] {
       Result r = exec(
-          "SELECT version, value, ts FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 ORDER BY version DESC",
+          "SELECT version, value, ts FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 ORDER BY "
+          "version DESC",
           {bytes(scope), bytes(key)});
       std::vector<StoredVersion> out;
       for (int i = 0; i < r.rows(); ++i) {
@@ -233,7 +246,8 @@ class PgBackend final : public Backend {
       auto n = static_cast<int64_t>(rows.size());
       exec(
           "INSERT INTO llmspell_snapshots(scope, name, ts, keys, data) VALUES($1,$2,$3,$4,$5) "
-          "ON CONFLICT(scope, name) DO UPDATE SET ts=excluded.ts, keys=excluded.keys, data=excluded.data",
+          "ON CONFLICT(scope, name) DO UPDATE SET ts=excluded.ts, keys=excluded.keys, "
+          "data=excluded.data",
           {bytes(scope), bytes(name), f64(now), i64(n), bytes(encodeSnapshot(rows))});
       return n;
     });
@@ -241,9 +255,11 @@ class PgBackend final : public Backend {
 
   int64_t restore(std::string_view scope, std::string_view name, double now) override {
     return transact([&] {
-      Result s = exec("SELECT data FROM llmspell_snapshots WHERE scope=$1 AND name=$2", {bytes(scope), bytes(name)});
+      Result s = exec("SELECT data FROM llmspell_snapshots WHERE scope=$1 AND name=$2",
+                      {bytes(scope), bytes(name)});
       if (s.rows() == 0)
-        fail(codes::kNotFound, "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
+        fail(codes::kNotFound,
+             "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
       auto rows = decodeSnapshot(s.bytes(0, 0));
       Result c = exec("SELECT key FROM llmspell_kv WHERE scope=$1", {bytes(scope)});
       // Lock every key this touches, in one order (no deadlock between two restores).
@@ -254,10 +270,12 @@ class PgBackend final : public Backend {
       std::unordered_set<std::string> inSnap;
       for (const auto& row : rows) inSnap.insert(row.key);
       for (const auto& k : touched)
-        if (!inSnap.count(k) && readLocked(scope, k, now)) writeLocked(scope, k, std::nullopt, std::nullopt, now);
+        if (!inSnap.count(k) && readLocked(scope, k, now))
+          writeLocked(scope, k, std::nullopt, std::nullopt, now);
       int64_t n = 0;
       for (const auto& row : rows) {
-        if (row.expiresAt && *row.expiresAt <= now) continue;  // expired since the snapshot was taken
+        if (row.expiresAt && *row.expiresAt <= now)
+          continue;  // expired since the snapshot was taken
         writeLocked(scope, row.key, row.json, row.expiresAt, now);
         ++n;
       }
@@ -267,16 +285,20 @@ class PgBackend final : public Backend {
 
   std::vector<SnapshotInfo> snapshots(std::string_view scope) override {
     return query([&] {
-      Result r = exec("SELECT name, ts, keys FROM llmspell_snapshots WHERE scope=$1 ORDER BY ts, name", {bytes(scope)});
+      Result r =
+          exec("SELECT name, ts, keys FROM llmspell_snapshots WHERE scope=$1 ORDER BY ts, name",
+               {bytes(scope)});
       std::vector<SnapshotInfo> out;
-      for (int i = 0; i < r.rows(); ++i) out.push_back(SnapshotInfo{r.bytes(i, 0), r.f64(i, 1), r.i64(i, 2)});
+      for (int i = 0; i < r.rows(); ++i)
+        out.push_back(SnapshotInfo{r.bytes(i, 0), r.f64(i, 1), r.i64(i, 2)});
       return out;
     });
   }
 
   bool deleteSnapshot(std::string_view scope, std::string_view name) override {
     return query([&] {
-      return exec("DELETE FROM llmspell_snapshots WHERE scope=$1 AND name=$2", {bytes(scope), bytes(name)})
+      return exec("DELETE FROM llmspell_snapshots WHERE scope=$1 AND name=$2",
+                  {bytes(scope), bytes(name)})
                  .affected() > 0;
     });
   }
@@ -294,7 +316,8 @@ class PgBackend final : public Backend {
           "llmspell_kv_versions v WHERE v.scope=k.scope AND v.key=k.key)",
           {});
       int64_t bad = r.i64(0, 0);
-      return bad == 0 ? "ok" : std::to_string(bad) + " keys whose value is not their newest version";
+      return bad == 0 ? "ok"
+                      : std::to_string(bad) + " keys whose value is not their newest version";
     });
   }
 
@@ -313,7 +336,8 @@ class PgBackend final : public Backend {
   template <class F>
   auto attempt(bool txn, F& body) -> std::invoke_result_t<F&> {
     std::lock_guard lk(mu_);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
     int delayMs = 10;
     while (true) {
       bool committing = false;
@@ -333,16 +357,16 @@ class PgBackend final : public Backend {
         }
         if (e.lost && committing && txn)
           fail(codes::kNetworkError,
-               "state database " + shown_ + ": the connection was lost while committing (" + e.message +
-                   "); the write may or may not have been applied",
+               "state database " + shown_ + ": the connection was lost while committing (" +
+                   e.message + "); the write may or may not have been applied",
                true);
         bool retry = e.lost || e.sqlstate == "40001" || e.sqlstate == "40P01";
         if (!retry) fail(codes::kInternal, "state database " + shown_ + ": " + e.message);
         if (std::chrono::steady_clock::now() >= deadline) {
           if (e.lost)
             fail(codes::kNetworkError,
-                 "state database " + shown_ + " is unreachable (retried for " + std::to_string(opts_.busyTimeoutMs) +
-                     " ms): " + e.message,
+                 "state database " + shown_ + " is unreachable (retried for " +
+                     std::to_string(opts_.busyTimeoutMs) + " ms): " + e.message,
                  true);
           fail(codes::kTimeout, "state database " + shown_ + ": " + e.message, true);
         }
@@ -367,7 +391,8 @@ class PgBackend final : public Backend {
       throw PgError{"08000", msg, true};
     }
     // Notices ("relation already exists, skipping") are not for the user's terminal.
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     conn_ = c;
   }
 
@@ -387,8 +412,8 @@ class PgBackend final : public Backend {
       lengths.push_back(static_cast<int>(p.data.size()));
       formats.push_back(1);
     }
-    return check(PQexecParams(conn_, sql, static_cast<int>(params.size()), types.data(), values.data(),
-                              lengths.data(), formats.data(), 1));
+    return check(PQexecParams(conn_, sql, static_cast<int>(params.size()), types.data(),
+                              values.data(), lengths.data(), formats.data(), 1));
   }
 
   // Several statements, no parameters (the schema).
@@ -426,28 +451,33 @@ class PgBackend final : public Backend {
 
   // One statement (one round trip): the next version, the value (or its deletion), the version
   // row, and the versions beyond the limit dropped. The caller holds the key's lock.
-  int64_t writeLocked(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
-                      std::optional<double> expiresAt, double now) {
-    Result r = exec(json ? "WITH nv AS (SELECT COALESCE(MAX(version), 0)::int8 + 1 AS v FROM llmspell_kv_versions "
-                           "WHERE scope=$1 AND key=$2), "
-                           "w AS (INSERT INTO llmspell_kv(scope, key, value, version, updated_at, expires_at) "
-                           "SELECT $1, $2, $3, nv.v, $4, $5 FROM nv ON CONFLICT(scope, key) DO UPDATE SET "
-                           "value=excluded.value, version=excluded.version, updated_at=excluded.updated_at, "
-                           "expires_at=excluded.expires_at), "
-                           "h AS (INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) "
-                           "SELECT $1, $2, nv.v, $3, $4 FROM nv), "
-                           "d AS (DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND "
-                           "version <= (SELECT v FROM nv) - $6) "
-                           "SELECT v FROM nv"
-                         : "WITH nv AS (SELECT COALESCE(MAX(version), 0)::int8 + 1 AS v FROM llmspell_kv_versions "
-                           "WHERE scope=$1 AND key=$2), "
-                           "w AS (DELETE FROM llmspell_kv WHERE scope=$1 AND key=$2), "
-                           "h AS (INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) "
-                           "SELECT $1, $2, nv.v, $3, $4 FROM nv), "
-                           "d AS (DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND "
-                           "version <= (SELECT v FROM nv) - $6) "
-                           "SELECT v FROM nv",
-                    {bytes(scope), bytes(key), optBytes(json), f64(now), optF64(expiresAt), i64(opts_.versionLimit)});
+  int64_t writeLocked(std::string_view scope, std::string_view key,
+                      const std::optional<std::string>& json, std::optional<double> expiresAt,
+                      double now) {
+    Result r = exec(
+        json ? "WITH nv AS (SELECT COALESCE(MAX(version), 0)::int8 + 1 AS v FROM "
+               "llmspell_kv_versions "
+               "WHERE scope=$1 AND key=$2), "
+               "w AS (INSERT INTO llmspell_kv(scope, key, value, version, updated_at, expires_at) "
+               "SELECT $1, $2, $3, nv.v, $4, $5 FROM nv ON CONFLICT(scope, key) DO UPDATE SET "
+               "value=excluded.value, version=excluded.version, updated_at=excluded.updated_at, "
+               "expires_at=excluded.expires_at), "
+               "h AS (INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) "
+               "SELECT $1, $2, nv.v, $3, $4 FROM nv), "
+               "d AS (DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND "
+               "version <= (SELECT v FROM nv) - $6) "
+               "SELECT v FROM nv"
+             : "WITH nv AS (SELECT COALESCE(MAX(version), 0)::int8 + 1 AS v FROM "
+               "llmspell_kv_versions "
+               "WHERE scope=$1 AND key=$2), "
+               "w AS (DELETE FROM llmspell_kv WHERE scope=$1 AND key=$2), "
+               "h AS (INSERT INTO llmspell_kv_versions(scope, key, version, value, ts) "
+               "SELECT $1, $2, nv.v, $3, $4 FROM nv), "
+               "d AS (DELETE FROM llmspell_kv_versions WHERE scope=$1 AND key=$2 AND "
+               "version <= (SELECT v FROM nv) - $6) "
+               "SELECT v FROM nv",
+        {bytes(scope), bytes(key), optBytes(json), f64(now), optF64(expiresAt),
+         i64(opts_.versionLimit)});
     int64_t v = r.i64(0, 0);
     if (++writesSincePurge_ >= kPurgeEvery) purgeLocked(now);
     return v;
@@ -455,7 +485,9 @@ class PgBackend final : public Backend {
 
   int64_t purgeLocked(double now) {
     writesSincePurge_ = 0;
-    return exec("DELETE FROM llmspell_kv WHERE expires_at IS NOT NULL AND expires_at <= $1", {f64(now)}).affected();
+    return exec("DELETE FROM llmspell_kv WHERE expires_at IS NOT NULL AND expires_at <= $1",
+                {f64(now)})
+        .affected();
   }
 
   StateOptions opts_;
@@ -467,6 +499,8 @@ class PgBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> openPostgres(const StateOptions& opts) { return std::make_unique<PgBackend>(opts); }
+std::unique_ptr<Backend> openPostgres(const StateOptions& opts) {
+  return std::make_unique<PgBackend>(opts);
+}
 
 }  // namespace llmspell::state

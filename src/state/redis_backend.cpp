@@ -1,10 +1,10 @@
 // The Redis backend (hiredis, loaded on first use). Layout, under the URL's prefix P
 // (default "llmspell:"):
 //   P kv:<scope>              hash  key -> "<version>|<expiresAt or empty>|<json>"
-//   P h:<len(scope)>:<scope><key>  list  versions, newest first: "<version>|<ts>|1<json>" or "...|0" (deleted)
-//   P snap:<scope>            hash  name -> "<ts>|<keys>|<snapshot data>"
-//   P scopes                  set   every scope written (for purgeExpired)
-//   P op:<id>                 string  a write's result, kept 10 minutes (below)
+//   P h:<len(scope)>:<scope><key>  list  versions, newest first: "<version>|<ts>|1<json>" or
+//   "...|0" (deleted) P snap:<scope>            hash  name -> "<ts>|<keys>|<snapshot data>" P
+//   scopes                  set   every scope written (for purgeExpired) P op:<id> string  a
+//   write's result, kept 10 minutes (below)
 // Every write is one Lua script, so it is atomic and ordered against every other client;
 // update() is an optimistic loop (read, run fn, compare-and-set script, again on a conflict),
 // which is what WATCH/MULTI would give, in one round trip less. Expiry is kept in the entry
@@ -175,8 +175,8 @@ Target parseUrl(const std::string& url, const std::string& shown) {
       if (kv.rfind("prefix=", 0) == 0)
         t.prefix = kv.substr(7);
       else if (!kv.empty())
-        fail(codes::kConfigError, "state URL " + shown + ": unknown parameter '" + kv.substr(0, kv.find('=')) +
-                                      "' (redis:// takes ?prefix=)");
+        fail(codes::kConfigError, "state URL " + shown + ": unknown parameter '" +
+                                      kv.substr(0, kv.find('=')) + "' (redis:// takes ?prefix=)");
       if (amp == std::string::npos) break;
       pos = amp + 1;
     }
@@ -186,7 +186,8 @@ Target parseUrl(const std::string& url, const std::string& shown) {
     rest = rest.substr(0, slash);
     if (!db.empty()) {
       if (db.find_first_not_of("0123456789") != std::string::npos)
-        fail(codes::kConfigError, "state URL " + shown + ": the database must be a number, got '" + db + "'");
+        fail(codes::kConfigError,
+             "state URL " + shown + ": the database must be a number, got '" + db + "'");
       t.db = std::stoi(db);
     }
   }
@@ -200,7 +201,8 @@ Target parseUrl(const std::string& url, const std::string& shown) {
   if (size_t colon = rest.rfind(':'); colon != std::string::npos) {
     std::string port = rest.substr(colon + 1);
     if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos)
-      fail(codes::kConfigError, "state URL " + shown + ": the port must be a number, got '" + port + "'");
+      fail(codes::kConfigError,
+           "state URL " + shown + ": the port must be a number, got '" + port + "'");
     t.port = std::stoi(port);
     rest = rest.substr(0, colon);
   }
@@ -239,8 +241,9 @@ class RedisBackend final : public Backend {
     return Row{std::move(e.json), e.version};
   }
 
-  int64_t write(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
-                std::optional<double> expiresAt, double now) override {
+  int64_t write(std::string_view scope, std::string_view key,
+                const std::optional<std::string>& json, std::optional<double> expiresAt,
+                double now) override {
     std::lock_guard lk(mu_);
     return script(kWrite, scope, key, now,
                   {json ? "1" : "0", json ? *json : "", expiresAt ? num(*expiresAt) : ""});
@@ -251,7 +254,8 @@ class RedisBackend final : public Backend {
     return script(kDelete, scope, key, now, {});
   }
 
-  std::vector<std::pair<std::string, std::string>> list(std::string_view scope, std::string_view prefix, double now,
+  std::vector<std::pair<std::string, std::string>> list(std::string_view scope,
+                                                        std::string_view prefix, double now,
                                                         bool withValues) override {
     std::lock_guard lk(mu_);
     Reply r = call({"HGETALL", kvKey(scope)});
@@ -263,7 +267,8 @@ class RedisBackend final : public Backend {
       if (e.expiresAt && *e.expiresAt <= now) continue;
       out.emplace_back(std::move(k), withValues ? std::move(e.json) : std::string());
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     return out;
   }
 
@@ -274,7 +279,8 @@ class RedisBackend final : public Backend {
 
   int64_t update(std::string_view scope, std::string_view key, double now, const UpdateFn& fn,
                  bool* deleted) override {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
     while (true) {
       auto cur = read(scope, key, now);
       auto next = fn(cur);
@@ -290,12 +296,13 @@ class RedisBackend final : public Backend {
     }
   }
 
-  std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key, int64_t expected,
-                                       const std::optional<std::string>& json, std::optional<double> expiresAt,
-                                       double now) override {
+  std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key,
+                                       int64_t expected, const std::optional<std::string>& json,
+                                       std::optional<double> expiresAt, double now) override {
     std::lock_guard lk(mu_);
     int64_t v = script(kCompareAndSet, scope, key, now,
-                       {json ? "1" : "0", json ? *json : "", expiresAt ? num(*expiresAt) : "", std::to_string(expected)});
+                       {json ? "1" : "0", json ? *json : "", expiresAt ? num(*expiresAt) : "",
+                        std::to_string(expected)});
     if (v < 0) return std::nullopt;
     return v;
   }
@@ -324,11 +331,13 @@ class RedisBackend final : public Backend {
     for (size_t i = 0; i + 1 < r.r->elements; i += 2) {
       Entry e = parseEntry(std::string_view(r.r->element[i + 1]->str, r.r->element[i + 1]->len));
       if (e.expiresAt && *e.expiresAt <= now) continue;
-      rows.push_back({std::string(r.r->element[i]->str, r.r->element[i]->len), std::move(e.json), e.expiresAt});
+      rows.push_back({std::string(r.r->element[i]->str, r.r->element[i]->len), std::move(e.json),
+                      e.expiresAt});
     }
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
     auto n = static_cast<int64_t>(rows.size());
-    call({"HSET", snapKey(scope), std::string(name), num(now) + "|" + std::to_string(n) + "|" + encodeSnapshot(rows)});
+    call({"HSET", snapKey(scope), std::string(name),
+          num(now) + "|" + std::to_string(n) + "|" + encodeSnapshot(rows)});
     return n;
   }
 
@@ -336,7 +345,8 @@ class RedisBackend final : public Backend {
     std::lock_guard lk(mu_);
     Reply r = call({"HGET", snapKey(scope), std::string(name)});
     if (r.r->type != REDIS_REPLY_STRING)
-      fail(codes::kNotFound, "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
+      fail(codes::kNotFound,
+           "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
     std::string s = r.str();
     size_t a = s.find('|'), b = s.find('|', a + 1);
     auto rows = decodeSnapshot(s.substr(b + 1));
@@ -360,8 +370,9 @@ class RedisBackend final : public Backend {
                                  std::stod(std::string(e.substr(0, a))),
                                  std::stoll(std::string(e.substr(a + 1, b - a - 1)))});
     }
-    std::sort(out.begin(), out.end(),
-              [](const auto& x, const auto& y) { return x.ts != y.ts ? x.ts < y.ts : x.name < y.name; });
+    std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
+      return x.ts != y.ts ? x.ts < y.ts : x.name < y.name;
+    });
     return out;
   }
 
@@ -379,9 +390,12 @@ class RedisBackend final : public Backend {
 
  private:
   std::string kvKey(std::string_view scope) const { return t_.prefix + "kv:" + std::string(scope); }
-  std::string snapKey(std::string_view scope) const { return t_.prefix + "snap:" + std::string(scope); }
+  std::string snapKey(std::string_view scope) const {
+    return t_.prefix + "snap:" + std::string(scope);
+  }
   std::string histKey(std::string_view scope, std::string_view key) const {
-    return t_.prefix + "h:" + std::to_string(scope.size()) + ":" + std::string(scope) + std::string(key);
+    return t_.prefix + "h:" + std::to_string(scope.size()) + ":" + std::string(scope) +
+           std::string(key);
   }
 
   int64_t purgeLocked(double now) {
@@ -392,8 +406,15 @@ class RedisBackend final : public Backend {
   // Runs a write script (kLib + body) with a fresh op id; returns its integer.
   int64_t script(const char* body, std::string_view scope, std::string_view key, double now,
                  std::vector<std::string> extra) {
-    std::vector<std::string> args{"EVAL", std::string(kLib) + body, "0", t_.prefix, std::string(scope),
-                                  std::string(key), num(now), std::to_string(opts_.versionLimit), opId()};
+    std::vector<std::string> args{"EVAL",
+                                  std::string(kLib) + body,
+                                  "0",
+                                  t_.prefix,
+                                  std::string(scope),
+                                  std::string(key),
+                                  num(now),
+                                  std::to_string(opts_.versionLimit),
+                                  opId()};
     for (auto& e : extra) args.push_back(std::move(e));
     int64_t v = call(args).r->integer;
     if (body != kPurge && ++writesSincePurge_ >= kPurgeEvery) purgeLocked(now);
@@ -418,7 +439,8 @@ class RedisBackend final : public Backend {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busyTimeoutMs);
     int delayMs = 10;
     std::string lastError;
     while (true) {
@@ -432,7 +454,8 @@ class RedisBackend final : public Backend {
           std::string err = reply.str();
           // A server still loading its data after a restart (or busy, or a replica waiting for
           // its primary) answers these: the command did not run; wait and send it again.
-          if (!transient(err)) fail(codes::kInternal, "state store " + shown_ + ": Redis answered " + err);
+          if (!transient(err))
+            fail(codes::kInternal, "state store " + shown_ + ": Redis answered " + err);
           lastError = err;
         } else {
           lastError = c_->errstr;
@@ -442,8 +465,8 @@ class RedisBackend final : public Backend {
       }
       if (std::chrono::steady_clock::now() >= deadline)
         fail(codes::kNetworkError,
-             "state store " + shown_ + " is unreachable (retried for " + std::to_string(opts_.busyTimeoutMs) +
-                 " ms): " + lastError,
+             "state store " + shown_ + " is unreachable (retried for " +
+                 std::to_string(opts_.busyTimeoutMs) + " ms): " + lastError,
              true);
       std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
       delayMs = std::min(delayMs * 2, 500);
@@ -475,7 +498,8 @@ class RedisBackend final : public Backend {
         argv.push_back(s.data());
         lens.push_back(s.size());
       }
-      auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(a.size()), argv.data(), lens.data()));
+      auto* r = static_cast<redisReply*>(
+          redisCommandArgv(c, static_cast<int>(a.size()), argv.data(), lens.data()));
       if (!r) return c->errstr;
       std::string err = r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "";
       freeReplyObject(r);
@@ -483,7 +507,8 @@ class RedisBackend final : public Backend {
     };
     std::string err;
     if (!t_.password.empty())
-      err = t_.user.empty() ? simple({"AUTH", t_.password}) : simple({"AUTH", t_.user, t_.password});
+      err =
+          t_.user.empty() ? simple({"AUTH", t_.password}) : simple({"AUTH", t_.user, t_.password});
     if (err.empty() && t_.db) err = simple({"SELECT", std::to_string(t_.db)});
     if (!err.empty()) {
       redisFree(c);
@@ -504,6 +529,8 @@ class RedisBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> openRedis(const StateOptions& opts) { return std::make_unique<RedisBackend>(opts); }
+std::unique_ptr<Backend> openRedis(const StateOptions& opts) {
+  return std::make_unique<RedisBackend>(opts);
+}
 
 }  // namespace llmspell::state

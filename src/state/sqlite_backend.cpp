@@ -38,17 +38,19 @@ class SqliteBackend final : public Backend {
   ~SqliteBackend() override;
 
   std::optional<Row> read(std::string_view scope, std::string_view key, double now) override;
-  int64_t write(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
-                std::optional<double> expiresAt, double now) override;
+  int64_t write(std::string_view scope, std::string_view key,
+                const std::optional<std::string>& json, std::optional<double> expiresAt,
+                double now) override;
   int64_t del(std::string_view scope, std::string_view key, double now) override;
-  std::vector<std::pair<std::string, std::string>> list(std::string_view scope, std::string_view prefix, double now,
+  std::vector<std::pair<std::string, std::string>> list(std::string_view scope,
+                                                        std::string_view prefix, double now,
                                                         bool withValues) override;
   bool expire(std::string_view scope, std::string_view key, double at, double now) override;
   int64_t update(std::string_view scope, std::string_view key, double now, const UpdateFn& fn,
                  bool* deleted) override;
-  std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key, int64_t expected,
-                                       const std::optional<std::string>& json, std::optional<double> expiresAt,
-                                       double now) override;
+  std::optional<int64_t> compareAndSet(std::string_view scope, std::string_view key,
+                                       int64_t expected, const std::optional<std::string>& json,
+                                       std::optional<double> expiresAt, double now) override;
   std::vector<StoredVersion> versions(std::string_view scope, std::string_view key) override;
   int64_t snapshot(std::string_view scope, std::string_view name, double now) override;
   int64_t restore(std::string_view scope, std::string_view name, double now) override;
@@ -65,8 +67,9 @@ class SqliteBackend final : public Backend {
   void setWal();
   [[noreturn]] void raise(int rc, std::string_view what);
   std::optional<Row> readLocked(std::string_view scope, std::string_view key, double now);
-  int64_t writeLocked(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
-                      std::optional<double> expiresAt, double now);
+  int64_t writeLocked(std::string_view scope, std::string_view key,
+                      const std::optional<std::string>& json, std::optional<double> expiresAt,
+                      double now);
   int64_t purgeExpiredLocked(double now);
 
   StateOptions opts_;
@@ -148,8 +151,9 @@ SqliteBackend::SqliteBackend(const StateOptions& opts) : opts_(opts) {
     auto parent = std::filesystem::path(opts_.path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
-  int rc = sqlite3_open_v2(opts_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(opts_.path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -161,14 +165,17 @@ SqliteBackend::SqliteBackend(const StateOptions& opts) : opts_(opts) {
     // WAL: readers never block the writer and a commit is one append. Switching the mode takes
     // a lock; with several processes starting at once the busy handler covers it.
     setWal();
-    exec(opts_.durability == Durability::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec(opts_.durability == Durability::kFull ? "PRAGMA synchronous=FULL"
+                                               : "PRAGMA synchronous=NORMAL");
     Txn t(*this);
     exec(kSchema);
     t.commit();
     std::lock_guard lk(mu_);
     Txn t2(*this);
     using namespace std::chrono;
-    purgeExpiredLocked(opts_.clock ? opts_.clock() : duration<double>(system_clock::now().time_since_epoch()).count());
+    purgeExpiredLocked(opts_.clock
+                           ? opts_.clock()
+                           : duration<double>(system_clock::now().time_since_epoch()).count());
     t2.commit();
   } catch (...) {
     for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
@@ -222,13 +229,15 @@ void SqliteBackend::raise(int rc, std::string_view what) {
   if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
     throw Exception(codes::kTimeout,
                     "state database '" + opts_.path + "' stayed locked by another writer for " +
-                        std::to_string(opts_.busyTimeoutMs) + " ms (during " + w + ", sqlite code " +
-                        std::to_string(rc) + ")",
+                        std::to_string(opts_.busyTimeoutMs) + " ms (during " + w +
+                        ", sqlite code " + std::to_string(rc) + ")",
                     true);
-  fail(codes::kInternal, "state database '" + opts_.path + "': " + sqlite3_errmsg(db_) + " (during " + w + ")");
+  fail(codes::kInternal,
+       "state database '" + opts_.path + "': " + sqlite3_errmsg(db_) + " (during " + w + ")");
 }
 
-std::optional<Row> SqliteBackend::readLocked(std::string_view scope, std::string_view key, double t) {
+std::optional<Row> SqliteBackend::readLocked(std::string_view scope, std::string_view key,
+                                             double t) {
   Stmt q(*this,
          "SELECT value, version FROM kv WHERE scope=?1 AND key=?2 AND "
          "(expires_at IS NULL OR expires_at > ?3)");
@@ -238,8 +247,8 @@ std::optional<Row> SqliteBackend::readLocked(std::string_view scope, std::string
 }
 
 int64_t SqliteBackend::writeLocked(std::string_view scope, std::string_view key,
-                                   const std::optional<std::string>& json, std::optional<double> expiresAt,
-                                   double t) {
+                                   const std::optional<std::string>& json,
+                                   std::optional<double> expiresAt, double t) {
   int64_t v = 1;
   {
     Stmt q(*this, "SELECT COALESCE(MAX(version), 0) FROM kv_versions WHERE scope=?1 AND key=?2");
@@ -291,7 +300,8 @@ std::optional<Row> SqliteBackend::read(std::string_view scope, std::string_view 
   return readLocked(scope, key, now);
 }
 
-int64_t SqliteBackend::write(std::string_view scope, std::string_view key, const std::optional<std::string>& json,
+int64_t SqliteBackend::write(std::string_view scope, std::string_view key,
+                             const std::optional<std::string>& json,
                              std::optional<double> expiresAt, double now) {
   std::lock_guard lk(mu_);
   Txn tx(*this);
@@ -316,15 +326,22 @@ int64_t SqliteBackend::del(std::string_view scope, std::string_view key, double 
 }
 
 std::vector<std::pair<std::string, std::string>> SqliteBackend::list(std::string_view scope,
-                                                                     std::string_view prefix, double now,
-                                                                     bool withValues) {
+                                                                     std::string_view prefix,
+                                                                     double now, bool withValues) {
   std::lock_guard lk(mu_);
   auto upper = prefixUpperBound(prefix);
-  Stmt q(*this, withValues ? "SELECT key, value FROM kv WHERE scope=?1 AND key >= ?2 AND (?4 = 0 OR key < ?3) AND "
-                             "(expires_at IS NULL OR expires_at > ?5) ORDER BY key"
-                           : "SELECT key, '' FROM kv WHERE scope=?1 AND key >= ?2 AND (?4 = 0 OR key < ?3) AND "
-                             "(expires_at IS NULL OR expires_at > ?5) ORDER BY key");
-  q.text(1, scope).text(2, prefix).text(3, upper ? *upper : std::string()).integer(4, upper ? 1 : 0).num(5, now);
+  Stmt q(
+      *this,
+      withValues
+          ? "SELECT key, value FROM kv WHERE scope=?1 AND key >= ?2 AND (?4 = 0 OR key < ?3) AND "
+            "(expires_at IS NULL OR expires_at > ?5) ORDER BY key"
+          : "SELECT key, '' FROM kv WHERE scope=?1 AND key >= ?2 AND (?4 = 0 OR key < ?3) AND "
+            "(expires_at IS NULL OR expires_at > ?5) ORDER BY key");
+  q.text(1, scope)
+      .text(2, prefix)
+      .text(3, upper ? *upper : std::string())
+      .integer(4, upper ? 1 : 0)
+      .num(5, now);
   std::vector<std::pair<std::string, std::string>> out;
   while (q.step()) out.emplace_back(q.colText(0), q.colText(1));
   return out;
@@ -342,8 +359,8 @@ bool SqliteBackend::expire(std::string_view scope, std::string_view key, double 
   return changed;
 }
 
-int64_t SqliteBackend::update(std::string_view scope, std::string_view key, double t, const UpdateFn& fn,
-                              bool* deleted) {
+int64_t SqliteBackend::update(std::string_view scope, std::string_view key, double t,
+                              const UpdateFn& fn, bool* deleted) {
   std::lock_guard lk(mu_);
   Txn tx(*this);
   auto cur = readLocked(scope, key, t);
@@ -360,7 +377,8 @@ int64_t SqliteBackend::update(std::string_view scope, std::string_view key, doub
   return v;
 }
 
-std::optional<int64_t> SqliteBackend::compareAndSet(std::string_view scope, std::string_view key, int64_t expected,
+std::optional<int64_t> SqliteBackend::compareAndSet(std::string_view scope, std::string_view key,
+                                                    int64_t expected,
                                                     const std::optional<std::string>& json,
                                                     std::optional<double> expiresAt, double t) {
   std::lock_guard lk(mu_);
@@ -378,7 +396,9 @@ std::optional<int64_t> SqliteBackend::compareAndSet(std::string_view scope, std:
 
 std::vector<StoredVersion> SqliteBackend::versions(std::string_view scope, std::string_view key) {
   std::lock_guard lk(mu_);
-  Stmt q(*this, "SELECT version, value, ts FROM kv_versions WHERE scope=?1 AND key=?2 ORDER BY version DESC");
+  Stmt q(
+      *this,
+      "SELECT version, value, ts FROM kv_versions WHERE scope=?1 AND key=?2 ORDER BY version DESC");
   q.text(1, scope).text(2, key);
   std::vector<StoredVersion> out;
   while (q.step()) {
@@ -407,7 +427,8 @@ int64_t SqliteBackend::snapshot(std::string_view scope, std::string_view name, d
     }
   }
   auto n = static_cast<int64_t>(rows.size());
-  Stmt w(*this, "INSERT OR REPLACE INTO snapshots(scope, name, ts, keys, data) VALUES(?1,?2,?3,?4,?5)");
+  Stmt w(*this,
+         "INSERT OR REPLACE INTO snapshots(scope, name, ts, keys, data) VALUES(?1,?2,?3,?4,?5)");
   w.text(1, scope).text(2, name).num(3, t).integer(4, n).text(5, encodeSnapshot(rows)).run();
   tx.commit();
   return n;
@@ -421,7 +442,8 @@ int64_t SqliteBackend::restore(std::string_view scope, std::string_view name, do
     Stmt q(*this, "SELECT data FROM snapshots WHERE scope=?1 AND name=?2");
     q.text(1, scope).text(2, name);
     if (!q.step())
-      fail(codes::kNotFound, "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
+      fail(codes::kNotFound,
+           "no snapshot named '" + std::string(name) + "' in scope '" + std::string(scope) + "'");
     data = q.colText(0);
   }
   auto rows = decodeSnapshot(data);
@@ -480,6 +502,8 @@ std::string SqliteBackend::integrityCheck() {
   return out;
 }
 
-std::unique_ptr<Backend> openSqlite(const StateOptions& opts) { return std::make_unique<SqliteBackend>(opts); }
+std::unique_ptr<Backend> openSqlite(const StateOptions& opts) {
+  return std::make_unique<SqliteBackend>(opts);
+}
 
 }  // namespace llmspell::state

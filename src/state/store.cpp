@@ -86,7 +86,8 @@ bool hasScheme(std::string_view path, std::string_view scheme) {
   return path.size() > scheme.size() && path.substr(0, scheme.size()) == scheme;
 }
 
-Value changeData(std::string_view scope, std::string_view key, std::string_view op, int64_t version) {
+Value changeData(std::string_view scope, std::string_view key, std::string_view op,
+                 int64_t version) {
   return Value::object({{"scope", scope}, {"key", key}, {"op", op}, {"version", version}});
 }
 
@@ -144,7 +145,9 @@ std::string StateStore::defaultPath() {
   return (std::filesystem::path(home && *home ? home : ".") / ".llmspell" / "state.db").string();
 }
 
-double StateStore::now() const { return opts_.clock ? opts_.clock() : systemNow(); }
+double StateStore::now() const {
+  return opts_.clock ? opts_.clock() : systemNow();
+}
 
 void StateStore::emitChange(Value data) {
   if (!opts_.bus) return;
@@ -187,9 +190,11 @@ bool StateStore::del(std::string_view scope, std::string_view key) {
   return true;
 }
 
-std::vector<std::pair<std::string, Value>> StateStore::entries(std::string_view scope, std::string_view prefix) {
+std::vector<std::pair<std::string, Value>> StateStore::entries(std::string_view scope,
+                                                               std::string_view prefix) {
   std::vector<std::pair<std::string, Value>> out;
-  for (auto& [k, json] : backend_->list(scope, prefix, now(), true)) out.emplace_back(std::move(k), parseJson(json));
+  for (auto& [k, json] : backend_->list(scope, prefix, now(), true))
+    out.emplace_back(std::move(k), parseJson(json));
   return out;
 }
 
@@ -205,8 +210,9 @@ bool StateStore::expire(std::string_view scope, std::string_view key, double sec
   return backend_->expire(scope, key, t + seconds, t);
 }
 
-std::optional<Value> StateStore::update(std::string_view scope, std::string_view key,
-                                        const std::function<std::optional<Value>(std::optional<Value>)>& fn) {
+std::optional<Value> StateStore::update(
+    std::string_view scope, std::string_view key,
+    const std::function<std::optional<Value>(std::optional<Value>)>& fn) {
   validateStateKey(key);
   std::optional<Value> next;
   bool deleted = false;
@@ -223,7 +229,8 @@ std::optional<Value> StateStore::update(std::string_view scope, std::string_view
 }
 
 std::optional<int64_t> StateStore::compareAndSet(std::string_view scope, std::string_view key,
-                                                 int64_t expectedVersion, const std::optional<Value>& value,
+                                                 int64_t expectedVersion,
+                                                 const std::optional<Value>& value,
                                                  std::optional<double> ttlSeconds) {
   validateStateKey(key);
   std::optional<std::string> json;
@@ -259,10 +266,12 @@ std::vector<VersionInfo> StateStore::versions(std::string_view scope, std::strin
   return out;
 }
 
-std::optional<Value> StateStore::getVersion(std::string_view scope, std::string_view key, int64_t version) {
+std::optional<Value> StateStore::getVersion(std::string_view scope, std::string_view key,
+                                            int64_t version) {
   validateStateKey(key);
   for (auto& sv : backend_->versions(scope, key)) {
-    if (sv.version == version) return sv.json ? std::optional<Value>(parseJson(*sv.json)) : std::nullopt;
+    if (sv.version == version)
+      return sv.json ? std::optional<Value>(parseJson(*sv.json)) : std::nullopt;
   }
   return std::nullopt;
 }
@@ -274,18 +283,25 @@ int64_t StateStore::snapshot(std::string_view scope, std::string_view name) {
 
 int64_t StateStore::restore(std::string_view scope, std::string_view name) {
   int64_t n = backend_->restore(scope, name, now());
-  emitChange(Value::object({{"scope", scope}, {"key", Value()}, {"op", "restore"}, {"snapshot", name}}));
+  emitChange(
+      Value::object({{"scope", scope}, {"key", Value()}, {"op", "restore"}, {"snapshot", name}}));
   return n;
 }
 
-std::vector<SnapshotInfo> StateStore::snapshots(std::string_view scope) { return backend_->snapshots(scope); }
+std::vector<SnapshotInfo> StateStore::snapshots(std::string_view scope) {
+  return backend_->snapshots(scope);
+}
 
 bool StateStore::deleteSnapshot(std::string_view scope, std::string_view name) {
   return backend_->deleteSnapshot(scope, name);
 }
 
-int64_t StateStore::purgeExpired() { return backend_->purgeExpired(now()); }
+int64_t StateStore::purgeExpired() {
+  return backend_->purgeExpired(now());
+}
 
-std::string StateStore::integrityCheck() { return backend_->integrityCheck(); }
+std::string StateStore::integrityCheck() {
+  return backend_->integrityCheck();
+}
 
 }  // namespace llmspell

@@ -1,5 +1,5 @@
 // Start-up loads only what a spell uses (issue #13): libnode (through the JavaScript engine
-// module), libcurl and its dependencies, libcrypto and libsqlite3 are loaded the first time a
+// module), libcurl and its dependencies, libcrypto, libsqlite3, libpq and hiredis are loaded the first time a
 // spell needs them, checked with the dynamic loader's own trace (LD_DEBUG=files).
 #include <gtest/gtest.h>
 
@@ -21,9 +21,9 @@ struct Loaded {
   bool has(const std::string& lib) const { return trace.find(lib) != std::string::npos; }
 };
 
-Loaded run(const std::string& args) {
+Loaded run(const std::string& args, const std::string& env = "") {
   std::string home = std::filesystem::temp_directory_path() / ("llmspell_lazy_" + std::to_string(getpid()));
-  auto r = runShell("LLMSPELL_HOME=" + shellQuote(home) + " LD_DEBUG=files " + cliPath() + " " + args + " 2>&1");
+  auto r = runShell(env + " LLMSPELL_HOME=" + shellQuote(home) + " LD_DEBUG=files " + cliPath() + " " + args + " 2>&1");
   std::filesystem::remove_all(home);
   return {r.exit, r.out};
 }
@@ -31,7 +31,7 @@ Loaded run(const std::string& args) {
 TEST(LazyLibraries, APlainSpellLoadsNoneOfThem) {
   auto r = run("exec 'return 1'");
   EXPECT_EQ(r.exit, 0) << r.trace;
-  for (const char* lib : {"libnode", "libllmspell_js", "libcurl", "libcrypto", "libsqlite3"})
+  for (const char* lib : {"libnode", "libllmspell_js", "libcurl", "libcrypto", "libsqlite3", "libpq", "libhiredis"})
     EXPECT_FALSE(r.has(lib)) << "a spell that uses nothing loaded " << lib;
 }
 
@@ -50,6 +50,15 @@ TEST(LazyLibraries, EachIsLoadedWhenASpellUsesIt) {
   EXPECT_EQ(state.exit, 0) << state.trace;
   EXPECT_TRUE(state.has("libsqlite3"));
   EXPECT_TRUE(state.has("\n42\n"));
+  EXPECT_FALSE(state.has("libpq"));
+  EXPECT_FALSE(state.has("libhiredis"));
+
+  // State on a server loads its client library (even when the server is not there).
+  for (auto [url, lib] : {std::pair{"redis://127.0.0.1:1", "libhiredis"},
+                          std::pair{"postgresql://x@/db?host=/nonexistent-llmspell", "libpq"}}) {
+    auto server = run("exec 'return pcall(state.get, \"k\")'", std::string("LLMSPELL_STATE_TIMEOUT_MS=0 LLMSPELL_STATE=") + url);
+    EXPECT_TRUE(server.has(lib)) << url;
+  }
 
   // An HTTP request that the grants refuse before any connection still parses the URL with curl.
   auto http = run("exec 'local ok, e = pcall(http.get, \"http://127.0.0.1:9/\") return e.code'");

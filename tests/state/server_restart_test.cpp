@@ -15,7 +15,9 @@
 namespace llmspell {
 namespace {
 
-std::optional<Value> increment(std::optional<Value> v) { return Value((v ? v->asInt() : 0) + 1); }
+std::optional<Value> increment(std::optional<Value> v) {
+  return Value((v ? v->asInt() : 0) + 1);
+}
 
 // Runs increments on `path` from a thread until stopped; counts the acknowledged ones and the
 // ones that failed (with which code).

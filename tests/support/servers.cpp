@@ -34,8 +34,10 @@ namespace {
 std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -76,9 +78,11 @@ std::string onPath(const std::string& name) {
 std::string pgBin(const std::string& name) {
   std::vector<fs::path> dirs;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec)) dirs.push_back(e.path() / "bin");
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
+    dirs.push_back(e.path() / "bin");
   std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
-    return std::atoi(a.parent_path().filename().c_str()) > std::atoi(b.parent_path().filename().c_str());
+    return std::atoi(a.parent_path().filename().c_str()) >
+           std::atoi(b.parent_path().filename().c_str());
   });
   for (const auto& d : dirs) {
     if (::access((d / name).c_str(), X_OK) == 0) return (d / name).string();
@@ -111,7 +115,8 @@ RunAs serverUser() {
 
 // fork + exec `argv` with stdout/stderr appended to `logPath`, as `as`, with a parent-death
 // signal so the server dies with the test process.
-pid_t spawn(const std::vector<std::string>& argv, const RunAs& as, const std::string& logPath, int deathSignal) {
+pid_t spawn(const std::vector<std::string>& argv, const RunAs& as, const std::string& logPath,
+            int deathSignal) {
   std::vector<char*> args;
   std::vector<std::string> copy = argv;
   for (auto& a : copy) args.push_back(a.data());
@@ -129,7 +134,8 @@ pid_t spawn(const std::vector<std::string>& argv, const RunAs& as, const std::st
   for (int fd = 3; fd < 1024; ++fd) ::close(fd);
   if (::chdir("/") != 0) ::_exit(126);
   if (as.drop) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(as.gid) != 0 || ::setuid(as.uid) != 0) ::_exit(126);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(as.gid) != 0 || ::setuid(as.uid) != 0)
+      ::_exit(126);
   }
   // After setuid: changing credentials clears the death signal.
   if (deathSignal) {
@@ -176,7 +182,8 @@ void waitReady(pid_t pid, const std::function<bool()>& ready, const std::string&
 }
 
 std::string makeTempDir(const char* stem) {
-  std::string tmpl = std::string("/tmp/") + stem + "XXXXXX";  // short: a Unix socket path is <= 107 bytes
+  std::string tmpl =
+      std::string("/tmp/") + stem + "XXXXXX";  // short: a Unix socket path is <= 107 bytes
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   return tmpl;
 }
@@ -184,7 +191,7 @@ std::string makeTempDir(const char* stem) {
 // The initdb'd template data directory, made once per machine (per server build and user).
 std::string pgTemplate(const RunAs& as) {
   std::string postgres = pgBin("postgres");
-  struct stat st{};
+  struct stat st {};
   ::stat(postgres.c_str(), &st);
   // The name changes with the server binary and with the initdb options below (v1).
   std::string dir = "/tmp/llmspell-pgtemplate-v1-" + std::to_string(::geteuid()) + "-" +
@@ -202,8 +209,8 @@ std::string pgTemplate(const RunAs& as) {
       throw std::runtime_error("cannot chown " + dir);
     }
     std::string log = dir + "/initdb.log";
-    pid_t pid = spawn({pgBin("initdb"), "-D", dir + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                       "--locale=C", "--no-sync", "--no-instructions"},
+    pid_t pid = spawn({pgBin("initdb"), "-D", dir + "/data", "-U", "postgres", "--auth=trust", "-E",
+                       "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
                       as, log, SIGKILL);
     int status = reap(pid, std::chrono::seconds(300));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -246,7 +253,8 @@ PgCluster::PgCluster() : owner_(::getpid()) {
   RunAs as = serverUser();
   std::string tmpl = pgTemplate(as);
   dir_ = makeTempDir("llmspell-pg-");
-  if (as.drop && ::chown(dir_.c_str(), as.uid, as.gid) != 0) throw std::runtime_error("cannot chown " + dir_);
+  if (as.drop && ::chown(dir_.c_str(), as.uid, as.gid) != 0)
+    throw std::runtime_error("cannot chown " + dir_);
   std::string out;
   // cp -a keeps the owner (the server user) and the 0700 mode postgres insists on.
   if (shell("cp -a " + quote(tmpl) + " " + quote(dir_ + "/data") + " 2>&1", &out) != 0) {
@@ -266,12 +274,14 @@ void PgCluster::start() {
   if (pid_ > 0) return;
   std::string data = dir_ + "/data";
   std::error_code ec;
-  fs::remove(data + "/postmaster.pid", ec);  // left by an immediate stop; postgres would check it anyway
+  fs::remove(data + "/postmaster.pid",
+             ec);  // left by an immediate stop; postgres would check it anyway
   // Socket only (no TCP port to collide on); fsync off: a test cluster needs no power-loss
   // safety, and process crashes (what the tests simulate) lose nothing committed either way.
-  pid_ = spawn({pgBin("postgres"), "-D", data, "-k", dir_, "-c", "listen_addresses=", "-c", "fsync=off", "-c",
-                "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=16MB"},
-               serverUser(), dir_ + "/server.log", SIGQUIT);
+  pid_ = spawn(
+      {pgBin("postgres"), "-D", data, "-k", dir_, "-c", "listen_addresses=", "-c", "fsync=off",
+       "-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=16MB"},
+      serverUser(), dir_ + "/server.log", SIGQUIT);
   // postmaster.pid's 8th line is the postmaster status; "ready" once it accepts connections.
   waitReady(
       pid_,
@@ -307,15 +317,17 @@ std::string PgCluster::sql(const std::string& db, const std::string& query) cons
   std::string psql = onPath("psql");
   if (psql.empty()) psql = pgBin("psql");
   std::string out;
-  int rc = shell(quote(psql) + " -X -q -A -t -v ON_ERROR_STOP=1 -h " + quote(dir_) + " -U postgres -d " + quote(db) +
-                     " -c " + quote(query) + " 2>&1",
+  int rc = shell(quote(psql) + " -X -q -A -t -v ON_ERROR_STOP=1 -h " + quote(dir_) +
+                     " -U postgres -d " + quote(db) + " -c " + quote(query) + " 2>&1",
                  &out);
   if (rc != 0) throw std::runtime_error("psql failed (" + query + "): " + out);
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
 
-std::string PgCluster::log() const { return readAll(dir_ + "/server.log"); }
+std::string PgCluster::log() const {
+  return readAll(dir_ + "/server.log");
+}
 
 // ---- RedisServer ----
 
@@ -361,7 +373,8 @@ bool redisPing(int port) {
 
 std::string RedisServer::missing() {
   if (onPath("redis-server").empty() || onPath("redis-cli").empty()) {
-    return "Redis is not installed (redis-server/redis-cli not found): install Debian's redis-server "
+    return "Redis is not installed (redis-server/redis-cli not found): install Debian's "
+           "redis-server "
            "(scripts/setup.sh does)";
   }
   return "";
@@ -376,7 +389,8 @@ RedisServer* RedisServer::shared() {
   return server.get();
 }
 
-RedisServer::RedisServer(bool fsyncEveryWrite) : owner_(::getpid()), fsyncEveryWrite_(fsyncEveryWrite) {
+RedisServer::RedisServer(bool fsyncEveryWrite)
+    : owner_(::getpid()), fsyncEveryWrite_(fsyncEveryWrite) {
   dir_ = makeTempDir("llmspell-redis-");
   port_ = freeLoopbackPort();
   start();
@@ -393,10 +407,11 @@ void RedisServer::start() {
   if (pid_ > 0) return;
   // appendfsync always: a write redis acknowledged is in the file before the reply, so a
   // stop/start (or kill) keeps it; RDB snapshots off (no background saves during tests).
-  pid_ = spawn({onPath("redis-server"), "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "yes", "--appendfsync", fsyncEveryWrite_ ? "always" : "everysec", "--dir", dir_, "--daemonize", "no", "--logfile",
-                ""},
-               RunAs{}, dir_ + "/server.log", SIGKILL);
+  pid_ = spawn(
+      {onPath("redis-server"), "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+       "--appendonly", "yes", "--appendfsync", fsyncEveryWrite_ ? "always" : "everysec", "--dir",
+       dir_, "--daemonize", "no", "--logfile", ""},
+      RunAs{}, dir_ + "/server.log", SIGKILL);
   waitReady(
       pid_, [&] { return redisPing(port_); }, "redis-server", [&] { return log(); });
 }
@@ -424,6 +439,8 @@ std::string RedisServer::cli(const std::string& args) const {
   return out;
 }
 
-std::string RedisServer::log() const { return readAll(dir_ + "/server.log"); }
+std::string RedisServer::log() const {
+  return readAll(dir_ + "/server.log");
+}
 
 }  // namespace llmspell::test
