@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
@@ -131,9 +134,22 @@ class StoreJournal : public Journal {
     return it == entries_.end() ? Value() : it->second.deepCopy();
   }
   void record(const std::string& key, const Value& entry) override {
-    store_->put(runId_, key, entry, lease_);
+    // A database that restarts or fails over is waited for (up to kOutage) rather than failing
+    // the run: the work is done and only its record is missing. The thread waits, as it would
+    // for a slow write.
+    auto until = std::chrono::steady_clock::now() + kOutage;
+    for (int n = 0;; ++n) {
+      try {
+        store_->put(runId_, key, entry, lease_);
+        break;
+      } catch (const Exception& e) {
+        if (e.error().code != codes::kNetworkError || std::chrono::steady_clock::now() > until) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (n + 1), 1000)));
+      }
+    }
     entries_.emplace(key, entry.deepCopy());
   }
+  static constexpr std::chrono::seconds kOutage{60};
 
  private:
   CheckpointStorePtr store_;
@@ -163,7 +179,7 @@ void ensureSchema(PgConn& c) {
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         started_at timestamptz,
         finished_at timestamptz,
-        CHECK ((status = 'running') = (lease_until IS NOT NULL)))",
+        CHECK ((status = 'running') = (lease_until IS NOT NULL))))",
            {}, false);
     c.exec("CREATE INDEX IF NOT EXISTS llmspell_runs_pending ON llmspell_runs (created_at) "
            "WHERE status IN ('queued', 'running')",

@@ -77,7 +77,13 @@ std::vector<Row> PgConn::exec(const std::string& sql, const std::vector<std::opt
       PQclear(r);
       return rows;
     }
-    if (PQstatus(c_) != CONNECTION_OK) {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string sqlstate = state ? state : "";
+    // The connection is gone (libpq reports that without a SQLSTATE), or the server is shutting
+    // down or starting (57P01-57P03), or a connection exception (08...): transient.
+    bool lost = PQstatus(c_) != CONNECTION_OK || sqlstate.empty() || sqlstate.rfind("57P0", 0) == 0 ||
+                sqlstate.rfind("08", 0) == 0;
+    if (lost) {
       // The server went away (a restart, a network cut): one new connection, and the statement
       // again when it is safe to repeat.
       std::string m = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));
@@ -88,9 +94,8 @@ std::vector<Row> PgConn::exec(const std::string& sql, const std::vector<std::opt
       fail(codes::kNetworkError, "lost the connection to PostgreSQL at " + shown(url_) + ": " + m, true);
     }
     std::string m = trimmed(PQresultErrorMessage(r));
-    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     Error e(std::string(codes::kInternal), "PostgreSQL: " + m);
-    e.details = Value::object({{"sqlstate", state ? state : ""}});
+    e.details = Value::object({{"sqlstate", sqlstate}});
     PQclear(r);
     throw Exception(std::move(e));
   }
