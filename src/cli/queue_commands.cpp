@@ -53,19 +53,22 @@ auto retrying(const char* what, F f) -> decltype(f()) {
   }
 }
 
-// Renews a run's lease every lease/3 seconds on its own connection until stopped.
+// Renews the lease of the run the worker holds every lease/3 seconds, on its own thread and
+// connection, for the worker's life.
 class Heartbeat {
  public:
-  Heartbeat(std::string url, std::string run, std::string worker, double lease)
-      : t_([this, url = std::move(url), run = std::move(run), worker = std::move(worker), lease] {
+  Heartbeat(std::string url, std::string worker, double lease)
+      : t_([this, url = std::move(url), worker = std::move(worker), lease] {
           std::unique_ptr<durable::Queue> q;
           std::unique_lock<std::mutex> lk(mu_);
           while (!cv_.wait_for(lk, std::chrono::duration<double>(lease / 3), [this] { return stop_; })) {
+            std::string run = run_;
+            if (run.empty()) continue;
             lk.unlock();
             try {
               if (!q) q = std::make_unique<durable::Queue>(url);
-              if (!q->heartbeat(run, worker, lease)) lost = true;
-            } catch (const Exception& e) {
+              q->heartbeat(run, worker, lease);
+            } catch (const Exception&) {
               q.reset();  // reconnect on the next beat
             }
             lk.lock();
@@ -79,12 +82,16 @@ class Heartbeat {
     cv_.notify_all();
     t_.join();
   }
-  std::atomic<bool> lost{false};
+  void hold(const std::string& run) {
+    std::lock_guard<std::mutex> lk(mu_);
+    run_ = run;
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  std::string run_;
   std::thread t_;
 };
 
@@ -112,6 +119,7 @@ int worker(const WorkerOptions& o,
   std::signal(SIGINT, onStop);
   try {
     durable::Queue q = retrying("connect", [&] { return durable::Queue(url); });
+    Heartbeat hb(url, id, o.leaseSeconds);
     int done = 0;
     while (!gStop && (o.maxRuns == 0 || done < o.maxRuns)) {
       auto run = retrying("claim", [&] { return q.claim(id, o.leaseSeconds); });
@@ -123,12 +131,10 @@ int worker(const WorkerOptions& o,
         });
         continue;
       }
-      RunResult r;
-      {
-        Heartbeat hb(url, run->id, id, o.leaseSeconds);
-        Value d = run->durable ? Value::object({{"run_id", run->id}, {"store", url}, {"lease", id}}) : Value();
-        r = runOne(run->spell, rawParams(run->params), d);
-      }
+      hb.hold(run->id);
+      Value d = run->durable ? Value::object({{"run_id", run->id}, {"store", url}, {"lease", id}}) : Value();
+      RunResult r = runOne(run->spell, rawParams(run->params), d);
+      hb.hold("");
       ++done;
       std::string status = r.error ? "failed" : "completed";
       Value result = r.value;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "llmspell/core/convert.hpp"
@@ -82,12 +83,15 @@ class SqliteCheckpoints : public CheckpointStore {
 };
 
 // ---- PostgreSQL: the queue's database ----
+// One connection per process and URL, shared by the runs the process makes one after another
+// (a worker): a connection costs a server process, and a run's checkpoints are few.
 class PgCheckpoints : public CheckpointStore {
  public:
   explicit PgCheckpoints(const std::string& url) : c_(url) { ensureSchema(c_); }
   std::string kind() const override { return "postgres"; }
 
   std::unordered_map<std::string, Value> load(const std::string& runId) override {
+    std::lock_guard<std::mutex> lk(mu_);
     std::unordered_map<std::string, Value> out;
     for (auto& r : c_.exec("SELECT key, entry::text FROM llmspell_checkpoints WHERE run_id = $1", {runId}))
       out.emplace(*r[0], parseJson(*r[1]));
@@ -95,6 +99,7 @@ class PgCheckpoints : public CheckpointStore {
   }
 
   void put(const std::string& runId, const std::string& key, const Value& entry, const std::string& lease) override {
+    std::lock_guard<std::mutex> lk(mu_);
     std::string text = toJsonText(entry);
     if (lease.empty()) {
       c_.exec("INSERT INTO llmspell_checkpoints (run_id, key, entry) VALUES ($1, $2, $3::jsonb) "
@@ -120,6 +125,7 @@ class PgCheckpoints : public CheckpointStore {
   }
 
  private:
+  std::mutex mu_;
   PgConn c_;
 };
 
@@ -160,6 +166,13 @@ class StoreJournal : public Journal {
 }  // namespace
 
 void ensureSchema(PgConn& c) {
+  // Once per process and database: the tables are never dropped under a running worker.
+  static std::mutex mu;
+  static std::set<std::string> done;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (done.count(c.url())) return;
+  }
   // Workers start together: the advisory lock makes one of them create the tables while the
   // others wait (CREATE TABLE IF NOT EXISTS alone races on the catalog).
   c.exec("BEGIN");
@@ -192,6 +205,8 @@ void ensureSchema(PgConn& c) {
            {}, false);
     c.exec("CREATE INDEX IF NOT EXISTS llmspell_run_events_run ON llmspell_run_events (run_id, seq)", {}, false);
     c.exec("COMMIT", {}, false);
+    std::lock_guard<std::mutex> lk(mu);
+    done.insert(c.url());
   } catch (...) {
     try {
       c.exec("ROLLBACK", {}, false);
@@ -202,7 +217,14 @@ void ensureSchema(PgConn& c) {
 }
 
 CheckpointStorePtr openCheckpoints(const std::string& location) {
-  if (isPostgresUrl(location)) return std::make_shared<PgCheckpoints>(location);
+  if (isPostgresUrl(location)) {
+    static std::mutex mu;
+    static std::unordered_map<std::string, CheckpointStorePtr> open;  // for the process's life
+    std::lock_guard<std::mutex> lk(mu);
+    CheckpointStorePtr& s = open[location];
+    if (!s) s = std::make_shared<PgCheckpoints>(location);
+    return s;
+  }
   if (location.find("://") != std::string::npos)
     fail(codes::kConfigError, "checkpoint store '" + location +
                                   "': use a postgres:// URL or the path of a SQLite file");
