@@ -77,6 +77,22 @@ TEST_F(DurableSpell, ResumeReplaysCompletedStepsAndModelCalls) {
   EXPECT_EQ(prompts().size(), 6u);
 }
 
+// The journal is in shared code (the workflow layer, the bridge's llm and tools): Tengo resumes
+// the same way.
+TEST_F(DurableSpell, TengoResumesToo) {
+  auto r1 = runCli("run " + kSpells + "resume_tengo --run-id t-1 --param fail_at=draft");
+  ASSERT_EQ(r1.exit, 0) << r1.err;
+  EXPECT_EQ(json::parse(r1.out)["status"], "failed") << r1.out;
+  ASSERT_EQ(prompts().size(), 2u);
+  auto r2 = runCli("run " + kSpells + "resume_tengo --run-id t-1");
+  ASSERT_EQ(r2.exit, 0) << r2.err;
+  auto v = json::parse(r2.out);
+  EXPECT_EQ(v["status"], "completed");
+  EXPECT_EQ(v["output"], "write the polish after: write the draft after: write the outline after: start");
+  EXPECT_EQ(v["replayed"], 1);
+  EXPECT_EQ(prompts().size(), 3u);
+}
+
 TEST_F(DurableSpell, CheckpointsGoWhereTheOperatorSays) {
   std::string db = (home / "elsewhere" / "cp.db").string();
   auto r1 = runCli("run " + kSpells + "resume --run-id e --param fail_at=outline --checkpoints " + db);
