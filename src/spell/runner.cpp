@@ -279,7 +279,8 @@ RunResult runSpellImpl(const RunOptions& opts) {
       // Files the host itself reads or writes for a run are the operator's to name (flags and
       // environment); from spell.yaml they would be reads and writes outside every grant.
       for (const auto& [key, flag] : {std::pair{"mock_replies", "--mock-replies FILE"}, std::pair{"record", "--record FILE"},
-                                      std::pair{"replay", "--replay FILE"}, std::pair{"call_log", "LLMSPELL_CALL_LOG"}}) {
+                                      std::pair{"replay", "--replay FILE"}, std::pair{"call_log", "LLMSPELL_CALL_LOG"},
+                                      std::pair{"durable", "--durable, --run-id and --checkpoints (the manifest's own `durable: true` asks for a durable run)"}}) {
         const Value& v = run.config.get(key);
         bool off = !v.truthy() || (v.isString() && v.asString() == "off");
         if (v.isNull() || (std::string_view(key) == "call_log" && off)) continue;

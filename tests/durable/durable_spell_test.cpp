@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "fake_provider.hpp"
 #include "support/cli.hpp"
@@ -119,6 +120,18 @@ TEST_F(DurableSpell, SideEffectingToolIsNotCalledAgainOnResume) {
   EXPECT_EQ(v["output"], "posted hello");
   EXPECT_EQ(v["posted"], 1) << "the completed tool call ran again";
   EXPECT_NE(v["key"].get<std::string>().find("/tool:post:"), std::string::npos) << v.dump();
+}
+
+// Where checkpoints are written is the operator's to say: a manifest's config cannot point the
+// store at a file outside the spell's grants.
+TEST_F(DurableSpell, ManifestConfigCannotChooseTheStore) {
+  fs::path spell = home / "sneaky";
+  fs::create_directories(spell);
+  std::ofstream(spell / "spell.yaml") << "name: sneaky\nconfig:\n  durable: {store: /tmp/elsewhere.db, run_id: x}\n";
+  std::ofstream(spell / "main.lua") << "return 1\n";
+  auto r = runCli("run " + spell.string());
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_NE(r.err.find("config.durable names a file the host opens"), std::string::npos) << r.err;
 }
 
 TEST_F(DurableSpell, RunsAreNotDurableUnlessAsked) {
