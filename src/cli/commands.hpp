@@ -83,12 +83,19 @@ class Repl {
   std::unique_ptr<Impl> impl_;
 };
 
-// `llmspell mcp serve`: serves the run's defined tools (and the built-ins when `builtins`) to an
-// MCP client on stdin/stdout until stdin ends; the returned promise settles then. Call
+// `llmspell mcp serve`: serves the run's defined tools (and the built-ins when `builtins`), or
+// with `spellsDir` the tools of every spell in that directory (a child server per spell), to MCP
+// clients: over stdin/stdout until stdin ends, or with `http` ("[ADDR:]PORT") over Streamable
+// HTTP until SIGINT or SIGTERM; the returned promise settles then. For stdio, call
 // mcpProtocolFd() before the spell runs: it moves stdout to stderr and keeps the real stdout
 // for the protocol.
+struct McpServeOptions {
+  bool builtins = false;
+  std::string spellsDir;
+  std::string http;
+};
 int mcpProtocolFd();
-PromisePtr serveMcpStdio(RunContext& run, bool builtins);
+PromisePtr serveMcp(RunContext& run, const McpServeOptions& o);
 
 }  // namespace llmspell::cli
 

@@ -365,15 +365,19 @@ int main(int argc, char** argv) {
   if (runOptionsFor("debug")) addRunOptions(debugCmd, debugF);
   auto* dapCmd = app.add_subcommand("dap", "Serve the Debug Adapter Protocol on stdio (or --port) for an editor");
   dapCmd->add_option("--port", dapPort, "Listen on 127.0.0.1:PORT instead of stdio")->check(CLI::Range(1, 65535));
-  // `mcp serve SPELL`: the spell's tools to an MCP client over stdio.
+  // `mcp serve SPELL | --spells DIR`: tools to MCP clients over stdio or Streamable HTTP.
   RunFlags mcpF;
   std::string mcpPath;
-  bool mcpBuiltins = false;
+  cli::McpServeOptions mcpO;
   auto* mcpCmd = app.add_subcommand("mcp", "Model Context Protocol: serve a spell's tools to MCP clients");
   mcpCmd->require_subcommand(1);
-  auto* mcpServe = mcpCmd->add_subcommand("serve", "Run SPELL, then serve the tools it defines over stdio (see docs/mcp.md)");
-  mcpServe->add_option("spell", mcpPath, "Spell file or directory")->required();
-  mcpServe->add_flag("--builtins", mcpBuiltins, "Serve the built-in tools too (with the grants given)");
+  auto* mcpServe = mcpCmd->add_subcommand("serve", "Run SPELL, then serve the tools it defines over stdio or HTTP (see docs/mcp.md)");
+  auto* mcpSpellOpt = mcpServe->add_option("spell", mcpPath, "Spell file or directory");
+  auto* mcpSpellsOpt = mcpServe->add_option("--spells", mcpO.spellsDir,
+                                            "Serve the tools of every spell in DIR, each named <spell>__<tool>, each spell under its own manifest");
+  mcpSpellOpt->excludes(mcpSpellsOpt);
+  mcpServe->add_option("--http,--listen", mcpO.http, "Serve over Streamable HTTP on [ADDR:]PORT (ADDR 127.0.0.1 unless given) at /mcp");
+  mcpServe->add_flag("--builtins", mcpO.builtins, "Serve the built-in tools too (with the grants given)");
   if (runOptionsFor("mcp")) addRunOptions(mcpServe, mcpF);
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
@@ -467,9 +471,17 @@ int main(int argc, char** argv) {
     return finish(debugF, runWith(debugF));
   }
   if (*mcpCmd) {
-    cli::mcpProtocolFd();  // before the spell runs: its output must not reach the protocol's stdout
-    mcpF.opts.spellPath = mcpPath;
-    mcpF.opts.afterMain = [mcpBuiltins](RunContext& run) { return cli::serveMcpStdio(run, mcpBuiltins); };
+    if (mcpPath.empty() == mcpO.spellsDir.empty()) {
+      std::fprintf(stderr, "error[invalid_argument]: mcp serve: give a SPELL or --spells DIR\n");
+      return 2;
+    }
+    // Over stdio, before the spell runs: its output must not reach the protocol's stdout.
+    if (mcpO.http.empty()) cli::mcpProtocolFd();
+    if (!mcpPath.empty())
+      mcpF.opts.spellPath = mcpPath;
+    else
+      mcpF.opts.code = "-- mcp serve --spells: the spells run in children";  // the parent runs no spell
+    mcpF.opts.afterMain = [mcpO](RunContext& run) { return cli::serveMcp(run, mcpO); };
     RunResult r = runWith(mcpF);
     if (r.error) std::fprintf(stderr, "%s\n", redactSecrets(errorLine(*r.error)).c_str());
     return r.exitCode;

@@ -40,6 +40,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
  public:
   // Declared before io so they outlive the handlers io destroys last.
   TestHttpServer::Handler handler;
+  uint64_t bodyLimit = 256ull << 20;
   std::atomic<uint64_t> requests{0}, connections{0}, peerCloses{0};
   std::atomic<size_t> open{0};
   std::map<Connection*, std::weak_ptr<Connection>> conns;  // server thread only
@@ -92,7 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     while (!current_ && !closed_ && buf_.size() > 0) {
       if (!parser_) {
         parser_.emplace();
-        parser_->body_limit(256ull << 20);
+        parser_->body_limit(core_.bodyLimit);
         parser_->header_limit(1 << 20);
         parser_->eager(true);
       }
@@ -413,9 +414,12 @@ void ResponseWriter::after(double seconds, std::function<void()> fn) {
 
 // --- TestHttpServer -------------------------------------------------------------------------
 
-TestHttpServer::TestHttpServer(Handler handler) : core_(std::make_shared<ServerCore>()) {
+TestHttpServer::TestHttpServer(Handler handler, ServerOptions opts) : core_(std::make_shared<ServerCore>()) {
   core_->handler = std::move(handler);
-  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+  core_->bodyLimit = opts.bodyLimit;
+  auto addr = asio::ip::make_address(opts.host);
+  host_ = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  tcp::endpoint ep(addr, static_cast<unsigned short>(opts.port));
   core_->acceptor.open(ep.protocol());
   core_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   core_->acceptor.bind(ep);
@@ -431,7 +435,7 @@ TestHttpServer::~TestHttpServer() {
 }
 
 std::string TestHttpServer::url(std::string_view path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  return "http://" + host_ + ":" + std::to_string(port_) + std::string(path);
 }
 
 uint64_t TestHttpServer::requests() const {

@@ -1,5 +1,6 @@
-// A minimal HTTP/1.1 server on 127.0.0.1 (Boost.Beast request parsing, hand-written responses)
-// for tests and the fake provider: streaming chunked responses, delays, resets, any status.
+// A minimal HTTP/1.1 server (Boost.Beast request parsing, hand-written responses), on 127.0.0.1
+// unless ServerOptions say otherwise, for tests, the fake provider and `llmspell mcp serve
+// --http`: streaming chunked responses, delays, resets, any status.
 //
 // Usage (in a test; the server runs on its own thread with its own io_context):
 //   net::TestHttpServer srv([](const net::ServerRequest& rq, net::ResponsePtr res) {
@@ -90,18 +91,26 @@ class ResponseWriter : public std::enable_shared_from_this<ResponseWriter> {
 };
 using ResponsePtr = std::shared_ptr<ResponseWriter>;
 
+struct ServerOptions {
+  std::string host = "127.0.0.1";     // the address to bind (an IPv4 or IPv6 literal)
+  int port = 0;                       // 0: an ephemeral port (see port())
+  uint64_t bodyLimit = 256ull << 20;  // larger request bodies get 400 and the connection closes
+};
+
 class TestHttpServer {
  public:
   using Handler = std::function<void(const ServerRequest&, ResponsePtr)>;
   // Binds 127.0.0.1 on an ephemeral port and starts serving on a new thread.
-  explicit TestHttpServer(Handler handler);
+  explicit TestHttpServer(Handler handler) : TestHttpServer(std::move(handler), ServerOptions{}) {}
+  // Binds opts.host:opts.port. Throws boost::system::system_error when it cannot bind.
+  TestHttpServer(Handler handler, ServerOptions opts);
   // Stops accepting, closes connections and joins the thread.
   ~TestHttpServer();
   TestHttpServer(const TestHttpServer&) = delete;
   TestHttpServer& operator=(const TestHttpServer&) = delete;
 
   int port() const { return port_; }
-  std::string url(std::string_view path = "/") const;  // "http://127.0.0.1:<port><path>"
+  std::string url(std::string_view path = "/") const;  // "http://<host>:<port><path>"
 
   // Counters (thread-safe).
   uint64_t requests() const;       // requests handled
@@ -113,6 +122,7 @@ class TestHttpServer {
   std::shared_ptr<ServerCore> core_;
   std::thread thread_;
   int port_ = 0;
+  std::string host_;
 };
 
 }  // namespace llmspell::net

@@ -93,7 +93,7 @@ void McpClient::writeNext() {
                         self->writing_ = false;
                         return;  // the read side sees the server go and fails what is pending
                       }
-                      self->outq_.pop_front();
+                      if (!self->outq_.empty()) self->outq_.pop_front();
                       self->writeNext();
                     });
 }
@@ -340,21 +340,115 @@ PromisePtr McpClient::initialize() {
        {"capabilities", Value::object()},
        {"clientInfo", Value::object({{"name", "llmspell"}, {"version", "0.1"}})}});
   std::weak_ptr<McpClient> weak = weak_from_this();
-  return promiseThen(request("initialize", params), [weak](const Value& r) -> Value {
+  PromisePtr init = request("initialize", params);
+  auto out = Promise::create();
+  out->setCanceller([init] { init->cancel(); });
+  init->onSettle([weak, out](const Promise& q) {
+    if (!out->pending()) return;
+    if (q.rejected()) {
+      const_cast<Promise&>(q).markHandled();
+      out->reject(q.error());
+      return;
+    }
     auto self = weak.lock();
-    if (!self) fail(codes::kCancelled, "mcp client is gone");
+    if (!self) return out->reject(Error(codes::kCancelled, "mcp client is gone"));
+    const Value& r = q.value();
     std::string v = r.getString("protocolVersion");
     bool known = false;
     for (const auto& s : kMcpSupportedVersions) known = known || s == v;
     if (!known) {
       self->close();
-      fail(codes::kProviderError, self->opts_.label + " speaks MCP protocol revision '" + v +
-                                      "', which llmspell does not (it speaks " + kMcpProtocolVersion +
-                                      ", 2025-03-26 and 2024-11-05)");
+      return out->reject(Error(codes::kProviderError, self->opts_.label + " speaks MCP protocol revision '" + v +
+                                                          "', which llmspell does not (it speaks " + kMcpProtocolVersion +
+                                                          ", 2025-03-26 and 2024-11-05)"));
     }
     self->init_ = r;
     self->notify("notifications/initialized", Value());
-    return r;
+    if (!self->isHttp()) return out->resolve(r);
+    // The session is ready once its GET stream is (or the server said it offers none), so a
+    // notification the server sends right after the spell's first request is not missed.
+    Value result = r;
+    self->openStream([out, result] {
+      if (out->pending()) out->resolve(result);
+    });
+  });
+  return out;
+}
+
+namespace {
+
+// The GET stream's state for one connection.
+struct StreamState {
+  net::SseParser sse;
+  bool sse_ok = false;   // a 200 text/event-stream answer
+  bool gotEvent = false;
+  std::function<void()> ready;  // called once: headers, or the request failed
+  explicit StreamState(net::SseParser::Callback cb) : sse(std::move(cb)) {}
+  void signal() {
+    if (auto r = std::move(ready)) {
+      ready = nullptr;
+      r();
+    }
+  }
+};
+
+constexpr int kStreamRetries = 3;  // reconnections in a row that bring no event before giving up
+
+}  // namespace
+
+// Streamable HTTP's GET stream: messages from the server outside any request (list changes,
+// log messages, its own requests). When it ends or breaks, it is opened again after the
+// server's `retry:` (1 s by default) with Last-Event-ID, so a server that keeps its events
+// replays what was missed. A 405 (no stream offered) or another 4xx ends it.
+void McpClient::openStream(std::function<void()> ready) {
+  net::HttpRequest req;
+  req.method = "GET";
+  req.url = opts_.url;
+  req.headers = opts_.headers;
+  req.headers.emplace_back("accept", "text/event-stream");
+  if (!sessionId_.empty()) req.headers.emplace_back("mcp-session-id", sessionId_);
+  if (init_.isObject()) req.headers.emplace_back("mcp-protocol-version", init_.getString("protocolVersion"));
+  if (!lastEventId_.empty()) req.headers.emplace_back("last-event-id", lastEventId_);
+  req.checkUrl = opts_.checkUrl;
+  req.followRedirects = false;
+  std::weak_ptr<McpClient> weak = weak_from_this();
+  auto st = std::make_shared<StreamState>([weak](const net::SseEvent& e) {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    if (!e.id.empty()) self->lastEventId_ = e.id;
+    if (e.retry) self->retryMs_ = *e.retry;
+    if (e.event == "message" && !e.data.empty()) {
+      self->streamFailures_ = 0;
+      self->onLine(e.data);
+    }
+  });
+  st->ready = std::move(ready);
+  req.onHeaders = [st](int status, const net::Headers& h) {
+    const std::string* ct = net::findHeader(h, "content-type");
+    st->sse_ok = status == 200 && ct && ct->find("text/event-stream") != std::string::npos;
+    st->signal();
+  };
+  req.onData = [st](std::string_view chunk) {
+    if (st->sse_ok) st->sse.feed(chunk);
+  };
+  PromisePtr t = httpClient_->request(std::move(req));
+  std::erase_if(transfers_, [](const std::weak_ptr<Promise>& w) { return w.expired(); });
+  transfers_.push_back(t);
+  t->onSettle([weak, st](const Promise& q) {
+    if (q.rejected()) const_cast<Promise&>(q).markHandled();
+    st->signal();
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    if (q.fulfilled()) {
+      int status = net::responseOf(q.value()).status;
+      if (status >= 400 && status < 500) return;  // 405: the server offers no stream; 404: the session is gone
+      if (st->sse_ok) st->sse.finish();
+    }
+    if (++self->streamFailures_ > kStreamRetries) return;
+    std::weak_ptr<McpClient> w = self;
+    self->reconnect_ = self->loop_.setTimeout(static_cast<double>(self->retryMs_) / 1000.0, [w] {
+      if (auto c = w.lock(); c && !c->closed_) c->openStream({});
+    });
   });
 }
 
@@ -491,7 +585,11 @@ void McpClient::close(bool settle) {
     for (auto& [id, p] : pending_) p.timer.cancel();
     pending_.clear();
   }
-  outq_.clear();
+  // The message being written stays until its write completes (asio holds a view of it).
+  if (writing_ && !outq_.empty())
+    outq_.erase(outq_.begin() + 1, outq_.end());
+  else
+    outq_.clear();
   if (isHttp()) {
     for (auto& w : transfers_)
       if (auto t = w.lock()) t->cancel();

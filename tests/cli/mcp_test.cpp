@@ -328,3 +328,71 @@ TEST(Mcp, TalksToLlmspellMcpServe) {
 }
 
 }  // namespace
+
+namespace {
+
+// The GET stream of Streamable HTTP: a notification the server sends outside any request
+// reaches the spell's on_notification. Against server-everything: its simulated logging sends
+// a log message to the session's GET stream as the tool that starts it returns.
+TEST(Mcp, NotificationsOnTheGetStreamReachTheSpell) {
+  if (auto why = missing("mcp-server-everything"); !why.empty()) GTEST_SKIP() << why;
+  std::string dir = scratch("get_stream");
+  int port = freePort();
+  std::string log = dir + "/server.log";
+  CliResult started = runShell("cd " + shellQuote(dir) + " && PORT=" + std::to_string(port) + " PATH=" +
+                               shellQuote(childPath()) + " " + shellQuote(kBin + "mcp-server-everything") +
+                               " streamableHttp >" + shellQuote(log) + " 2>&1 & echo $!");
+  pid_t pid = static_cast<pid_t>(std::stol(started.out));
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("listening on port") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+  // Waits for the message as long as it takes (the test's timeout bounds it).
+  CliResult r = spell(dir, "local got = {}\n"
+                           "local c = mcp.connect{url = " + lit(url) + ", on_notification = function(n) got[#got + 1] = n end}\n"
+                           "c:call('toggle-simulated-logging', {})\n"
+                           "while #got == 0 do sleep(0.02) end\n"
+                           "print('notification', got[1].method, type(got[1].params.level), got[1].params.data:match('message') ~= nil)\n"
+                           "c:close()\n",
+                      "--allow-net=127.0.0.1");
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("notification\tnotifications/message\tstring\ttrue"), std::string::npos) << r.out;
+}
+
+// The GET stream ends: the client opens it again after the server's retry:, with the
+// Last-Event-ID it saw, and the session goes on.
+TEST(Mcp, TheGetStreamReconnectsWithLastEventId) {
+  if (auto why = missing(); !why.empty()) GTEST_SKIP() << why;
+  std::string dir = scratch("get_resume");
+  std::string log = dir + "/server.log";
+  CliResult started = runShell("cd " + shellQuote(dir) + " && " + shellQuote(nodePath()) + " " +
+                               shellQuote(kSource + "/tests/cli/mcp/fake_http_server.js") + " >" + shellQuote(log) +
+                               " 2>&1 & echo $!");
+  pid_t pid = static_cast<pid_t>(std::stol(started.out));
+  int port = 0;
+  for (int i = 0; i < 300 && port == 0; ++i) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (auto at = text.find("listening on port "); at != std::string::npos && text.find('\n', at) != std::string::npos)
+      port = std::stoi(text.substr(at + 18));
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(port, 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+  CliResult r = spell(dir, "local got = {}\n"
+                           "local c = mcp.connect{url = " + lit(url) + ", on_notification = function(n) got[#got + 1] = n.params.data end}\n"
+                           "while #got < 2 do sleep(0.02) end\n"
+                           "print(got[1]) print(got[2])\n"
+                           "c:close()\n",
+                      "--allow-net=127.0.0.1");
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("first stream, session session-1\nstream 2, last-event-id e1\n"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -57,15 +57,16 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   static std::shared_ptr<McpClient> spawn(Loop& loop, McpOptions o);
   // A client of the Streamable HTTP endpoint o.url: each message is a POST whose answer is JSON
   // or an SSE stream; the session id the server gives at initialize goes with every later POST,
-  // and close() ends the session with DELETE. (The optional GET stream for notifications outside
-  // a request is not opened.)
+  // and close() ends the session with DELETE. After initialize a GET stream carries the server's
+  // messages outside a request; it is reopened with Last-Event-ID when it ends.
   static std::shared_ptr<McpClient> http(Loop& loop, McpOptions o);
   McpClient(Loop& loop, McpOptions o);
   ~McpClient();
   McpClient(const McpClient&) = delete;
   McpClient& operator=(const McpClient&) = delete;
 
-  // initialize + notifications/initialized. Resolves with the server's initialize result.
+  // initialize + notifications/initialized (+ over HTTP, the GET stream's answer). Resolves
+  // with the server's initialize result.
   PromisePtr initialize();
   // A request; `timeout` < 0 uses the client's. `onProgress` gets each notifications/progress
   // params for this request (a progress token is sent only when it is set).
@@ -107,6 +108,7 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   void serverGone();
   void reap(bool wait);
   void post(const Value& msg);
+  void openStream(std::function<void()> ready);
   Loop& loop_;
   McpOptions opts_;
   pid_t pid_ = -1;
@@ -126,6 +128,10 @@ class McpClient : public std::enable_shared_from_this<McpClient> {
   std::shared_ptr<net::HttpClient> httpClient_;
   std::string sessionId_;
   std::vector<std::weak_ptr<Promise>> transfers_;
+  std::string lastEventId_;  // the GET stream's last event id, sent back when it reopens
+  int64_t retryMs_ = 1000;   // the server's retry: for reopening it
+  int streamFailures_ = 0;   // reopenings in a row without a message
+  Loop::TimerHandle reconnect_;
 };
 
 // A tools/call result as a spell sees it: {text (the text blocks joined), content (every block),

@@ -36,6 +36,7 @@ class McpHandle : public HostObject {
   std::string prefix;
   std::vector<std::string> registered;  // tool names defined in the run's registry
   FunctionPtr onProgress;
+  FunctionPtr onNotification;
   Value approval;  // requires_approval: true (every tool) or a list of the server's tool names
 };
 using McpHandlePtr = std::shared_ptr<McpHandle>;
@@ -147,7 +148,8 @@ constexpr const char* kConnectSchema = R"J({"type":"object","properties":{
   "timeout":{"type":"number","minimum":0,"description":"seconds per request (default 30; 0 = none)"},
   "name":{"type":"string","description":"names the server in messages"},
   "requires_approval":{"type":["boolean","array"],"items":{"type":"string"},"description":"true, or the server's tool names whose calls need approval (--approve, tools.set_approver)"},
-  "on_progress":{"type":"function","description":"on_progress({progress, total, message, tool}) for tool calls"}
+  "on_progress":{"type":"function","description":"on_progress({progress, total, message, tool}) for tool calls"},
+  "on_notification":{"type":"function","description":"on_notification({method, params}) for each notification the server sends (list changes, log messages)"}
 },"additionalProperties":false})J";
 
 PromisePtr connect(CallContext& cx, const Value& cfg) {
@@ -167,6 +169,7 @@ PromisePtr connect(CallContext& cx, const Value& cfg) {
   auto h = std::make_shared<McpHandle>();
   h->prefix = prefix;
   if (cfg.get("on_progress").isFunction()) h->onProgress = cfg.get("on_progress").asFunction();
+  if (cfg.get("on_notification").isFunction()) h->onNotification = cfg.get("on_notification").asFunction();
   h->approval = cfg.get("requires_approval");
   if (!url.empty()) {
     if (!cfg.get("args").isNull() || !cfg.get("env").isNull() || !cfg.get("cwd").isNull())
@@ -202,8 +205,14 @@ PromisePtr connect(CallContext& cx, const Value& cfg) {
 
   RunContext* run = &cx.run;
   std::weak_ptr<McpHandle> weakH = h;
-  h->client->onNotification([run, weakH](const std::string& method, const Value&) {
+  h->client->onNotification([run, weakH](const std::string& method, const Value& params) {
     auto hh = weakH.lock();
+    if (hh && hh->onNotification) {
+      PromisePtr r = hh->onNotification->call({Value::object({{"method", method}, {"params", params}})});
+      r->onSettle([](const Promise& q) {
+        if (q.rejected()) const_cast<Promise&>(q).markHandled();
+      });
+    }
     if (!hh || method != "notifications/tools/list_changed" || hh->prefix.empty() ||
         hh->registered.empty())
       return;
@@ -265,7 +274,7 @@ void llmspell_register_mcp(Registry& r) {
          "A connection to an MCP server: tools, call, resources, read, prompts, get_prompt, info, close");
   r.fn("mcp", "connect")
       .param("config", kConnectSchema,
-             "{command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}")
+             "{command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress, on_notification}")
       .returns("mcp_client")
       .doc("Connects to an MCP server, started over stdio (command: needs --allow-run) or over "
            "Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name")
