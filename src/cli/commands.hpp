@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "llmspell/core/value.hpp"
+
 namespace llmspell {
 class Registry;
 class RunContext;
@@ -94,5 +96,34 @@ struct McpServeOptions {
 };
 int mcpProtocolFd();
 PromisePtr serveMcp(RunContext& run, const McpServeOptions& o);
+
+}  // namespace llmspell::cli
+
+namespace llmspell::cli {
+
+// The run queue (docs/scaling.md). The queue URL is --queue or $LLMSPELL_QUEUE.
+// `llmspell worker --queue URL`: takes runs from the queue one at a time until SIGTERM/SIGINT
+// (or, with `maxRuns`, after that many; with `exitWhenIdle`, when the queue is empty), holding
+// each run's lease by a heartbeat. `runOne` runs a spell with the worker's run flags.
+struct WorkerOptions {
+  std::string queue;
+  std::string id;            // default hostname:pid
+  double leaseSeconds = 30;  // a dead worker's run is taken over this long after its last heartbeat
+  int maxRuns = 0;           // 0 = no limit
+  bool exitWhenIdle = false;
+};
+int worker(const WorkerOptions& o,
+           const std::function<RunResult(const std::string& spell, const std::vector<std::pair<std::string, std::string>>& params,
+                                         const Value& durable)>& runOne);
+// `llmspell submit SPELL --queue URL [--param k=v] [--no-durable]`: prints the run id.
+int submit(const std::string& queue, const std::string& spell, const std::vector<std::string>& params, bool durable,
+           const std::string& id);
+// `llmspell runs --queue URL [ID] [--follow] [--status S] [--json]`.
+struct RunsOptions {
+  std::string queue, id, status;
+  bool follow = false, json = false;
+  int limit = 50;
+};
+int runs(const RunsOptions& o);
 
 }  // namespace llmspell::cli

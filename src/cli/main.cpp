@@ -29,6 +29,8 @@ struct RunFlags {
   uint64_t instructions = 0;
   std::string record, replay, mockReplies, approve;
   double maxCost = 0;
+  bool durable = false;                 // --durable
+  std::string runId, checkpoints;       // --run-id, --checkpoints
 };
 
 // Checks a limit flag's number as the manifest's `limits: {key: ...}` is checked (limitProblem):
@@ -83,6 +85,12 @@ void addRunOptions(CLI::App* cmd, RunFlags& f) {
   cmd->add_option("--max-cost", f.maxCost, "Stop LLM calls once the run has spent USD")
       ->check(CLI::PositiveNumber)
       ->check(limitFlag("max_cost_usd", false));
+  cmd->add_flag("--durable", f.durable,
+                "Checkpoint the run's steps and calls; run again with the same --run-id to resume it");
+  cmd->add_option("--run-id", f.runId, "The run's id (a durable run resumes the checkpoints of this id)");
+  cmd->add_option("--checkpoints", f.checkpoints,
+                  "Where a durable run keeps its checkpoints: a SQLite file or a postgres:// URL "
+                  "(default $LLMSPELL_CHECKPOINTS, else <data dir>/checkpoints.db)");
   cmd->add_option("--approve", f.approve,
                   "Approve calls of tools that require approval: deny (default), all, ask, or NAME,NAME")
       ->check([](const std::string& v) -> std::string {
@@ -155,6 +163,11 @@ RunResult runWith(RunFlags& f) {
   if (!f.mockReplies.empty()) f.opts.extraConfig.asObject().set("mock_replies", f.mockReplies);
   if (!f.approve.empty()) f.opts.extraConfig.asObject().set("approve", f.approve);
   if (f.maxCost > 0) f.opts.extraConfig.asObject().set("max_cost_usd", f.maxCost);
+  if (f.durable || !f.runId.empty() || !f.checkpoints.empty()) {
+    Value d = Value::object({{"run_id", f.runId}, {"store", f.checkpoints}});
+    if (!f.durable) d.asObject().set("enabled", false);
+    if (f.durable || !f.opts.extraConfig.get("durable").isObject()) f.opts.extraConfig.asObject().set("durable", d);
+  }
   // A spell stuck past its time limit inside a built-in call is stopped with the process: the
   // error is reported as for any run, then the process exits at once (committed state is safe:
   // SQLite rolls back an unfinished transaction on the next open).
@@ -375,6 +388,35 @@ int main(int argc, char** argv) {
   logsCmd->add_flag("--json", logsO.json, "JSON output");
   logsCmd->add_option("--db", logsO.db, "The call log file (default: $LLMSPELL_CALL_LOG or <data dir>/calls.db)");
 
+  cli::WorkerOptions workerO;
+  RunFlags workerF;
+  auto* workerCmd = app.add_subcommand("worker", "Take runs from a PostgreSQL queue and run them (docs/scaling.md)");
+  workerCmd->add_option("--queue", workerO.queue, "The queue: a postgres:// URL (default $LLMSPELL_QUEUE)");
+  workerCmd->add_option("--id", workerO.id, "This worker's name (default host:pid)");
+  workerCmd->add_option("--lease", workerO.leaseSeconds, "Seconds a run stays held without a heartbeat (default 30)")
+      ->check(CLI::Range(0.5, 3600.0));
+  workerCmd->add_option("--max-runs", workerO.maxRuns, "Exit after N runs");
+  workerCmd->add_flag("--exit-when-idle", workerO.exitWhenIdle, "Exit when the queue has no runnable run");
+  if (runOptionsFor("worker")) addRunOptions(workerCmd, workerF);
+  std::string submitQueue, submitSpell, submitId;
+  std::vector<std::string> submitParams;
+  bool submitNotDurable = false;
+  auto* submitCmd = app.add_subcommand("submit", "Queue a run of SPELL for the workers (prints its id)");
+  submitCmd->add_option("spell", submitSpell, "Spell file or directory (the workers read it at this path)")->required();
+  submitCmd->add_option("--queue", submitQueue, "The queue: a postgres:// URL (default $LLMSPELL_QUEUE)");
+  submitCmd->add_option("--param,-p", submitParams, "A spell param as key=value (repeatable)");
+  submitCmd->add_option("--id", submitId, "The run's id (default: a new one)");
+  submitCmd->add_flag("--no-durable", submitNotDurable, "Do not checkpoint the run (a retried run starts over)");
+  cli::RunsOptions runsO;
+  auto* runsCmd = app.add_subcommand("runs", "List the queue's runs, show one, or follow its events");
+  runsCmd->add_option("id", runsO.id, "A run id: show it (or follow it with --follow)");
+  runsCmd->add_option("--queue", runsO.queue, "The queue: a postgres:// URL (default $LLMSPELL_QUEUE)");
+  runsCmd->add_option("--status", runsO.status, "Only runs in this status")
+      ->check(CLI::IsMember({"queued", "running", "completed", "failed"}));
+  runsCmd->add_option("--limit,-n", runsO.limit, "At most N runs (default 50)");
+  runsCmd->add_flag("--follow,-f", runsO.follow, "Print the run's events as JSON lines until it finishes");
+  runsCmd->add_flag("--json", runsO.json, "JSON output");
+
   // CLI11 reads `--allow-read=` (nothing after '=') as `--allow-read` and takes the next argument
   // as its value, so `--allow-read= --allow-write=x` would grant reading "--allow-write=x".
   for (int i = 1; i < argc; ++i) {
@@ -491,5 +533,21 @@ int main(int argc, char** argv) {
   if (*mk) return cli::newSpell(newName, newEngine);
   if (*docs) return cli::docs(docsFormat);
   if (*logsCmd) return cli::logs(logsO);
+  if (*workerCmd) {
+    return cli::worker(workerO, [&workerF](const std::string& spell,
+                                           const std::vector<std::pair<std::string, std::string>>& params,
+                                           const Value& durable) {
+      RunFlags f = workerF;
+      f.opts.spellPath = spell;
+      for (const auto& [k, v] : params) f.params.push_back(k + "=" + v);
+      if (durable.isObject()) f.opts.extraConfig.asObject().set("durable", durable);
+      f.opts.onHardStop = nullptr;
+      RunResult r = runWith(f);
+      f.opts.onHardStop = nullptr;
+      return r;
+    });
+  }
+  if (*submitCmd) return cli::submit(submitQueue, submitSpell, submitParams, !submitNotDurable, submitId);
+  if (*runsCmd) return cli::runs(runsO);
   return 2;
 }

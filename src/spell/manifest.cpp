@@ -107,7 +107,7 @@ std::string tooLarge() {
 
 const char* const kTopKeys[] = {"name", "version", "description", "engine", "entry", "params",
                                 "permissions", "limits", "model", "config", "author", "tags",
-                                "outputs", "tools", "agents"};
+                                "outputs", "tools", "agents", "durable"};
 const char* const kParamTypes[] = {"string", "integer", "number", "boolean", "array", "object"};
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
+#include "llmspell/durable/checkpoint.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/spell/spell.hpp"
 #include "llmspell/runtime/spell_args.hpp"
@@ -278,7 +279,8 @@ RunResult runSpellImpl(const RunOptions& opts) {
       // Files the host itself reads or writes for a run are the operator's to name (flags and
       // environment); from spell.yaml they would be reads and writes outside every grant.
       for (const auto& [key, flag] : {std::pair{"mock_replies", "--mock-replies FILE"}, std::pair{"record", "--record FILE"},
-                                      std::pair{"replay", "--replay FILE"}, std::pair{"call_log", "LLMSPELL_CALL_LOG"}}) {
+                                      std::pair{"replay", "--replay FILE"}, std::pair{"call_log", "LLMSPELL_CALL_LOG"},
+                                      std::pair{"durable", "--durable, --run-id and --checkpoints (the manifest's own `durable: true` asks for a durable run)"}}) {
         const Value& v = run.config.get(key);
         bool off = !v.truthy() || (v.isString() && v.asString() == "off");
         if (v.isNull() || (std::string_view(key) == "call_log" && off)) continue;
@@ -322,6 +324,29 @@ RunResult runSpellImpl(const RunOptions& opts) {
     run.setService(std::make_shared<SpellArgs>(SpellArgs{opts.args}));
   } catch (const Exception& e) {
     return usage(e.error().message);
+  }
+  // A durable run (docs/scaling.md): the manifest's `durable: true`, or the operator's config
+  // `durable` = {run_id, store, lease} (llmspell run --durable, a queue's worker). Its journal
+  // gives back the steps and calls a run with the same id completed before.
+  {
+    const Value& d = run.config.get("durable");
+    // {enabled = false}: a run id or store was given without --durable, for a manifest that
+    // may or may not ask for durability.
+    bool asked = d.isObject() ? !(d.get("enabled").isBool() && !d.get("enabled").truthy()) : d.truthy();
+    bool on = (manifest && manifest->raw.get("durable").truthy()) || asked;
+    if (on) {
+      try {
+        if (d.get("run_id").isString() && !d.getString("run_id").empty()) run.runId = d.getString("run_id");
+        std::string store = d.getString("store");
+        if (store.empty() && std::getenv("LLMSPELL_CHECKPOINTS")) store = std::getenv("LLMSPELL_CHECKPOINTS");
+        if (store.empty()) store = (fs::path(run.dataDir) / "checkpoints.db").string();
+        run.setService<Journal>(durable::openJournal(durable::openCheckpoints(store), run.runId, d.getString("lease")));
+      } catch (const Exception& e) {
+        result.exitCode = 1;
+        result.error = e.error();
+        return result;
+      }
+    }
   }
 
   const bool jsonMode = opts.outputFormat == "json";

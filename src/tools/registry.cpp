@@ -114,6 +114,7 @@ Value toolInfo(const Tool& t) {
        {"examples", t.examples.isNull() ? Value::array() : t.examples},
        {"permission", t.permission},
        {"requires_approval", t.requiresApproval},
+       {"side_effects", t.sideEffects},
        {"builtin", t.builtin},
        {"timeout", t.timeoutSeconds > 0 ? Value(t.timeoutSeconds) : Value()}});
 }
@@ -365,6 +366,50 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx, Ho
   if (ctx.isObject())
     for (const auto& [k, v] : ctx.asObject()) env.asObject().set(k, v);
 
+  // A durable run: a call completed before is given back; a new one is recorded when it
+  // completes (the caller sees it done only once it is recorded).
+  PromisePtr result = out;
+  if (journal_) {
+    std::string jkey = journal_->next(journalPath_() + "/tool:" + name + ":" + journalHash(args));
+    Value hit = journal_->find(jkey);
+    if (!hit.isNull()) {
+      ++journal_->replayed;
+      out->resolve(hit.get("result"));
+      return out;
+    }
+    try {
+      if (tool->sideEffects) {
+        if (!journal_->find(jkey + "!started").isNull())
+          std::fprintf(stderr,
+                       "warning: durable run: tool '%s' (side effects) started before and did not complete; "
+                       "running it again (ctx.idempotency_key %s)\n",
+                       name.c_str(), jkey.c_str());
+        else
+          journal_->record(jkey + "!started", Value::object({{"tool", name}}));
+      }
+    } catch (...) {
+      out->rejectCurrentException();
+      return out;
+    }
+    env.asObject().set("idempotency_key", jkey);
+    result = Promise::create();
+    Journal* j = journal_;
+    out->onSettle([j, jkey, result](const Promise& q) {
+      if (q.rejected()) {
+        const_cast<Promise&>(q).markHandled();
+        result->reject(q.error());
+        return;
+      }
+      try {
+        j->record(jkey, Value::object({{"result", q.value()}}));
+        result->resolve(q.value());
+      } catch (...) {
+        result->rejectCurrentException();
+      }
+    });
+    result->setCanceller([out] { if (out->pending()) out->cancel(); });
+  }
+
   // 3.-5. Approval, then hooks around the (timed) tool function.
   auto inflight = std::make_shared<PromisePtr>();
   out->setCanceller([inflight] {
@@ -423,12 +468,12 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx, Ho
 
   if (!tool->requiresApproval) {
     run(args);
-    return out;
+    return result;
   }
   std::string key = name + "\n" + canonicalArgs(args);
   if (approved_.count(key)) {
     run(args);
-    return out;
+    return result;
   }
   PromisePtr decision;
   try {
@@ -460,7 +505,7 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx, Ho
     approved_.insert(key);
     run(args);
   });
-  return out;
+  return result;
 }
 
 }  // namespace llmspell::tools

@@ -372,7 +372,13 @@ struct RunState : std::enable_shared_from_this<RunState> {
 
   PromisePtr runStep(const Step& s, Value in, int64_t index, const GroupPtr& g) {
     auto rec = Promise::create();
-    attempt(&s, std::move(in), index, g, 1, Clock::now(), rec);
+    std::string key;
+    if (env.journal && !g->aborted && !done) {
+      key = env.journal->next(env.journalPath + "/" + c().name + "." + s.name +
+                              (index >= 0 ? "[" + std::to_string(index) + "]" : ""));
+      if (replay(s, index, key, rec)) return rec;
+    }
+    attempt(&s, std::move(in), index, g, 1, Clock::now(), rec, key);
     if (rec->pending()) {
       syncChain = 0;
       return rec;
@@ -384,8 +390,44 @@ struct RunState : std::enable_shared_from_this<RunState> {
     return later;
   }
 
+  // A durable run's step that completed before: its record from the journal. False when the
+  // journal has none.
+  bool replay(const Step& s, int64_t index, const std::string& key, const PromisePtr& rec) {
+    Value hit = env.journal->find(key);
+    if (hit.isNull()) return false;
+    ++env.journal->replayed;
+    Value r = Value::object({{"name", s.name}, {"status", "completed"}});
+    if (index >= 0) r.asObject().set("index", index + 1);
+    r.asObject().set("duration_ms", 0.0);
+    r.asObject().set("attempts", 0);
+    r.asObject().set("output", hit.get("output"));
+    if (hit.get("usage").isObject() || hit.get("cost_usd").isNumber())
+      account(r, hit.get("usage"), hit.getNumber("cost_usd", 0));
+    if (hit.get("details").isObject())
+      for (const auto& [kk, vv] : hit.get("details").asObject()) r.asObject().set(kk, vv);
+    r.asObject().set("replayed", true);
+    settleRecord(&s, std::move(r), rec);
+    return true;
+  }
+
+  // Records a completed step in a durable run's journal. A step whose output cannot be
+  // recorded (a function, a handle) or a store that fails turns the record into a failure:
+  // a durable run never silently loses the work it would have to redo.
+  void journalRecord(const std::string& key, Value& r) {
+    try {
+      Value entry = Value::object({{"output", r.get("output")}});
+      if (r.get("usage").isObject()) entry.asObject().set("usage", r.get("usage"));
+      if (r.get("cost_usd").isNumber()) entry.asObject().set("cost_usd", r.get("cost_usd"));
+      if (r.get("steps").isArray()) entry.asObject().set("details", Value::object({{"steps", r.get("steps")}}));
+      env.journal->record(key, entry);
+    } catch (const Exception& e) {
+      r.asObject().set("status", "failed");
+      r.asObject().set("error", e.error().toObject());
+    }
+  }
+
   void attempt(const Step* s, Value in, int64_t index, GroupPtr g, int k, Clock::time_point start,
-               PromisePtr rec) {
+               PromisePtr rec, const std::string& key) {
     auto self = shared_from_this();
     auto makeRecord = [s, index, start, k](const char* status) {
       Value r = Value::object({{"name", s->name}, {"status", status}});
@@ -400,7 +442,7 @@ struct RunState : std::enable_shared_from_this<RunState> {
       settleRecord(s, std::move(r), rec);
       return;
     }
-    auto senv = std::make_shared<StepEnv>(StepEnv{env, c().name, s->name, k, index, {}, 0, false, {}});
+    auto senv = std::make_shared<StepEnv>(StepEnv{env, c().name, s->name, k, index, {}, 0, false, {}, key});
     Value hargs = Value::object({{"workflow", c().name}, {"step", s->name}, {"input", in}, {"attempt", k}});
     if (index >= 0) hargs.asObject().set("index", index + 1);
     HookRegistry& hooks = env.hooks ? *env.hooks : HookRegistry::global();
@@ -430,6 +472,7 @@ struct RunState : std::enable_shared_from_this<RunState> {
         }
         if (senv->details.isObject())
           for (const auto& [kk, vv] : senv->details.asObject()) r.asObject().set(kk, vv);
+        if (!senv->journalKey.empty()) self->journalRecord(senv->journalKey, r);
         self->settleRecord(s, std::move(r), rec);
         return;
       }
@@ -448,8 +491,8 @@ struct RunState : std::enable_shared_from_this<RunState> {
       const ErrorPolicy& pol = self->policyOf(*s);
       if (k <= pol.retries) {
         double wait = pol.backoff * static_cast<double>(1LL << std::min(k - 1, 20));
-        auto next = [self, s, in, index, g, k, start, rec]() {
-          self->attempt(s, in, index, g, k + 1, start, rec);
+        auto next = [self, s, in, index, g, k, start, rec, key = senv->journalKey]() {
+          self->attempt(s, in, index, g, k + 1, start, rec, key);
         };
         if (wait <= 0) {
           next();
@@ -509,7 +552,9 @@ struct RunState : std::enable_shared_from_this<RunState> {
   // The step itself: a nested workflow or the step's run function.
   PromisePtr invoke(const Step& s, Value input, StepEnv& senv, const GroupPtr& g) {
     if (s.workflow) {
-      auto nst = launch(*s.workflow, std::move(input), env.nested());
+      RunEnv ne = env.nested();
+      ne.journalPath = senv.journalKey;
+      auto nst = launch(*s.workflow, std::move(input), ne);
       PromisePtr np = nst->out;
       if (np->pending())
         g->stoppers.push_back([w = std::weak_ptr<RunState>(nst)](const Error& reason) {

@@ -24,6 +24,7 @@
 #include "llmspell/core/value.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
+#include "llmspell/runtime/journal.hpp"
 #include "llmspell/runtime/loop.hpp"
 #include "llmspell/runtime/promise.hpp"
 
@@ -56,6 +57,11 @@ struct Tool {
   std::string permission = "none";
   double timeoutSeconds = 0;  // 0 = no per-call timeout
   bool requiresApproval = false;
+  // The tool changes something outside the run (sends a message, writes a record). In a
+  // durable run its call is marked started in the journal before it runs, so a resumed run
+  // knows a call that never completed may have had its effect (it runs again: at-least-once),
+  // and warns. Every tool in a durable run gets ctx.idempotency_key to deduplicate with.
+  bool sideEffects = false;
   bool builtin = false;
   ToolRun run;
 };
@@ -110,7 +116,17 @@ class ToolRegistry {
 
   Loop& loop() { return loop_; }
 
+  // A durable run's journal (runtime/journal.hpp): a call found in it is given back without
+  // running, and each completed call is recorded. `path` gives the key of the step a call is
+  // made in.
+  void setJournal(Journal* j, std::function<std::string()> path) {
+    journal_ = j;
+    journalPath_ = std::move(path);
+  }
+
  private:
+  Journal* journal_ = nullptr;
+  std::function<std::string()> journalPath_;
   Loop& loop_;
   const Permissions& perms_;
   HookRegistry* hooks_;
@@ -133,6 +149,10 @@ ToolRegistry& toolsFor(Run& run) {
     if constexpr (requires { run.config; }) {
       const Value& policy = run.config.get("approve");
       if (policy.isString()) reg->setApprover(approvalPolicy(policy.asString()));
+    }
+    if constexpr (requires { run.usageScope; }) {
+      if (Journal* j = run.template findService<Journal>())
+        reg->setJournal(j, [j, &run] { return j->pathOf(run.usageScope.get()); });
     }
     return reg;
   });

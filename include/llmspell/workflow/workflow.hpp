@@ -34,6 +34,7 @@
 #include "llmspell/core/value.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
+#include "llmspell/runtime/journal.hpp"
 #include "llmspell/runtime/loop.hpp"
 #include "llmspell/runtime/promise.hpp"
 
@@ -72,6 +73,12 @@ struct RunEnv {
   // a run deeper than kMaxNesting fails with limit_exceeded (a workflow that runs itself).
   int depth = 0;
   static constexpr int kMaxNesting = 64;
+  // A durable run's journal (runtime/journal.hpp), or null. With one, a step found in it
+  // completes with its recorded output and usage without running (its record has
+  // replayed = true), and every step that completes is recorded. `journalPath` is the key of
+  // the step this run is nested in ("" at the top).
+  Journal* journal = nullptr;
+  std::string journalPath;
   RunEnv nested() const {
     RunEnv e = *this;
     ++e.depth;
@@ -92,6 +99,7 @@ struct StepEnv {
   double costUsd = 0;
   bool accounted = false;
   Value details;         // null or an object whose fields are added to the step's record
+  std::string journalKey;  // the step's key in a durable run's journal ("" when not durable)
   // {workflow, step, attempt[, index]}: the `ctx` script functions receive.
   Value ctxValue() const;
 };

@@ -18,6 +18,7 @@
 #include "llmspell/llm/json_repair.hpp"
 #include "llmspell/llm/tokenizer.hpp"
 #include "llmspell/net/http.hpp"
+#include "llmspell/runtime/journal.hpp"
 
 namespace llmspell {
 
@@ -256,7 +257,40 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       bus.emit("llm.request", Value::object({{"model", model}, {"provider", prov}, {"messages", static_cast<int64_t>(req.messages.size())},
                                              {"stream", static_cast<bool>(onChunk)}}));
       auto started = std::chrono::steady_clock::now();
+      // A durable run gives back a model call it completed before, and records the ones it makes.
+      Journal* journal = run.findService<Journal>();
+      std::string jkey;
+      if (journal) {
+        jkey = journal->next(journal->pathOf(env.usageScope.get()) + "/llm:" +
+                             journalHash(llm::canonicalRequest(model, req)));
+        Value hit = journal->find(jkey);
+        if (!hit.isNull()) {
+          ++journal->replayed;
+          if (co.onChunk && hit.get("text").isString()) co.onChunk(llm::StreamChunk{.text = hit.getString("text")});
+          if (env.usageScope) env.usageScope->add(hit.get("usage"), hit.getNumber("cost_usd"));
+          hit.asObject().set("replayed", true);
+          return Promise::resolved(std::move(hit));
+        }
+      }
       PromisePtr p = s.client.chat(model, std::move(req), std::move(co));
+      if (journal) {
+        auto recorded = Promise::create();
+        p->onSettle([journal, jkey, recorded](const Promise& q) {
+          if (q.rejected()) {
+            const_cast<Promise&>(q).markHandled();
+            recorded->reject(q.error());
+            return;
+          }
+          try {
+            journal->record(jkey, q.value());
+            recorded->resolve(q.value());
+          } catch (...) {
+            recorded->rejectCurrentException();
+          }
+        });
+        recorded->setCanceller([p] { if (p->pending()) p->cancel(); });
+        p = recorded;
+      }
       RunContext* rp = &run;
       std::string m = model;
       std::string provider = prov;

@@ -27,7 +27,7 @@ double nowMs() {
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
-// A tool from a script table {name, description, parameters, run, timeout, requires_approval,
+// A tool from a script table {name, description, parameters, run, timeout, requires_approval, side_effects,
 // category, examples, permission}.
 Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
   if (!spec.isObject())
@@ -68,6 +68,7 @@ Tool toolFromSpec(const Value& spec, const std::string& fallbackName = "") {
     t.timeoutSeconds = timeout.asNumber();
   }
   t.requiresApproval = spec.get("requires_approval").truthy();
+  t.sideEffects = spec.get("side_effects").truthy();
   const Value& run = spec.get("run");
   if (!run.isFunction())
     fail(codes::kInvalidArgument, "tools.define '" + t.name +
@@ -222,7 +223,8 @@ void llmspell_register_tools(Registry& r) {
   r.fn("tools", "define")
       .param("spec", R"({"type":"object"})",
              "{name, description, parameters (JSON Schema), run = function(args, ctx), timeout, "
-             "requires_approval, category, examples, permission}")
+             "requires_approval, side_effects (it changes something outside the run; see docs/scaling.md), category, "
+             "examples, permission}")
       .returns("the tool's info {name, description, category, parameters, ...}")
       .doc(
           "Defines (or replaces) a tool written in the spell; arguments are validated against "
@@ -302,7 +304,7 @@ void llmspell_register_tools(Registry& r) {
       .param("name", R"({"type":"string"})")
       .returns(
           "{name, description, category, parameters, examples, permission, requires_approval, "
-          "builtin, timeout}")
+          "side_effects, builtin, timeout}")
       .doc("One tool's description and schema; fails with not_found (naming similar tools)")
       .sync([](CallContext& cx, Args a) -> Value {
         ToolPtr t = reg(cx.run).find(a[0].asString());

@@ -54,7 +54,10 @@ RunContext& hostRun(StepEnv& env) {
 }
 
 workflow::RunEnv runEnvFor(RunContext& run) {
-  return workflow::RunEnv{run.loop(), &hooksFor(run), &busFor(run), &run, run.usageScope};
+  workflow::RunEnv env{run.loop(), &hooksFor(run), &busFor(run), &run, run.usageScope};
+  env.journal = run.findService<Journal>();
+  if (env.journal && run.usageScope) env.journalPath = env.journal->pathOf(run.usageScope.get());
+  return env;
 }
 
 // Calls a registry declaration with positional arguments (validated as the engines would).
@@ -162,6 +165,9 @@ workflow::StepRun inUsageScope(workflow::StepRun run) {
   return [run = std::move(run)](Value in, StepEnv& env) -> PromisePtr {
     RunContext& rc = hostRun(env);
     auto scope = std::make_shared<UsageScope>(env.run.usageScope);
+    // In a durable run, the model and tool calls the step makes are keyed under the step's key.
+    Journal* journal = env.journalKey.empty() ? nullptr : env.run.journal;
+    if (journal) journal->bind(scope.get(), env.journalKey);
     PromisePtr p;
     {
       UsageScopeGuard g(rc, scope);
@@ -169,7 +175,8 @@ workflow::StepRun inUsageScope(workflow::StepRun run) {
     }
     StepEnv* pe = &env;  // valid until q settles
     auto q = Promise::create();
-    p->onSettle([q, pe, scope](const Promise& r) {
+    p->onSettle([q, pe, scope, journal](const Promise& r) {
+      if (journal) journal->unbind(scope.get());
       if (scope->calls > 0) {
         pe->accounted = true;
         pe->usage = scope->usage;
@@ -222,6 +229,7 @@ Step refStep(std::string name, std::string kind) {
     if (auto it = names.find(name); it != names.end()) {
       workflow::RunEnv ne = env.run.nested();
       ne.usageScope = run.usageScope;  // the step's: the nested run's calls count in it
+      ne.journalPath = env.journalKey;
       PromisePtr np = it->second->run(std::move(in), ne);
       auto q = Promise::create();
       StepEnv* pe = &env;
