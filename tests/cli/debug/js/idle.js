@@ -1,0 +1,3 @@
+let waited = 'not yet';
+await sleep(3600);
+waited = 'yes';
