@@ -370,8 +370,10 @@ std::vector<DebugVariable> JsDebugger::variables(int ref) {
 json JsDebugger::eval(const std::string& expr, int frameId) {
   json params = {{"expression", expr}, {"objectGroup", kGroup}, {"silent", true}, {"generatePreview", false}};
   std::string method = "Runtime.evaluate";
+  params["contextId"] = inspector_->contextId();
   if (frameId >= 1 && frameId <= static_cast<int>(callFrames_.size())) {
     params["callFrameId"] = callFrames_[frameId - 1].value("callFrameId", "");
+    params.erase("contextId");
     method = "Debugger.evaluateOnCallFrame";
   }
   host_.evaluating(true);

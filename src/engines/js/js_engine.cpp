@@ -1050,6 +1050,8 @@ const char* const kPrelude = R"JS(
 void writeOut(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::string s = utf8(info.GetIsolate(), info[0]);
   std::fwrite(s.data(), 1, s.size(), stdout);
+  // Under a debugger, output shows before the next stop (`llmspell dap` turns it into events).
+  if (JsCtx* c = ctxOf(info.GetIsolate()); c && c->dbg) std::fflush(stdout);
 }
 void writeErr(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::string s = utf8(info.GetIsolate(), info[0]);

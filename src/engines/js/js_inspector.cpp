@@ -57,6 +57,7 @@ struct Inspector::Impl final : v8_inspector::V8InspectorClient, v8_inspector::V8
   std::unique_ptr<v8_inspector::V8InspectorSession> session;
   std::unordered_map<int, std::string> responses;
   int nextId = 1;
+  int contextId = 0;
 
   // V8InspectorClient
   void runMessageLoopOnPause(int) override { hooks.paused(); }
@@ -82,6 +83,7 @@ Inspector::Inspector(v8::Isolate* isolate, v8::Local<v8::Context> context, Hooks
   static const char kName[] = "spell";
   impl_->inspector->contextCreated(
       v8_inspector::V8ContextInfo(context, kGroup, v8_inspector::StringView(reinterpret_cast<const uint8_t*>(kName), sizeof kName - 1)));
+  impl_->contextId = v8_inspector::V8ContextInfo::executionContextId(context);
   impl_->session = impl_->inspector->connect(kGroup, impl_.get(), v8_inspector::StringView());
 }
 
@@ -89,6 +91,8 @@ Inspector::~Inspector() {
   impl_->session.reset();
   impl_->inspector.reset();
 }
+
+int Inspector::contextId() const { return impl_->contextId; }
 
 std::string Inspector::call(const std::string& method, const std::string& paramsJson) {
   int id = impl_->nextId++;

@@ -39,6 +39,8 @@ class Inspector {
   // Sends a command (JSON text with "method" and "params"; its "id" is set here) and returns the
   // response's JSON text. ASCII in: non-ASCII characters as \u escapes.
   std::string call(const std::string& method, const std::string& paramsJson);
+  // The context's id in the protocol (Runtime.evaluate's contextId).
+  int contextId() const;
 
  private:
   struct Impl;
