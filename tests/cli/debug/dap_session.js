@@ -14,9 +14,14 @@ const [bin, dir, ext, support] = process.argv.slice(2);
 const js = ext === '.js';
 const { DebugClient } = require(support);
 
+// Adapters started here, ended if a check fails (one left running an endless spell would
+// outlive the test: an adapter whose client is gone lets its spell run on).
+const adapters = [];
+
 function client() {
   const dc = new DebugClient(bin, 'dap', 'llmspell');
   dc.defaultTimeout = 60000;  // a slow machine is not a failure; a missing event still is
+  adapters.push(() => dc.stopAdapter());
   return dc;
 }
 
@@ -191,6 +196,7 @@ async function tcpSession() {
     });
   });
   const adapter = spawn(bin, ['dap', '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  adapters.push(() => adapter.kill());
   // It says so on stderr once it listens.
   await new Promise((resolve, reject) => {
     let err = '';
@@ -223,5 +229,11 @@ async function tcpSession() {
   console.log('dap session ok');
 })().catch((e) => {
   console.error(e && e.stack ? e.stack : e);
+  for (const stop of adapters) {
+    try {
+      stop();
+    } catch (_) {
+    }
+  }
   process.exit(1);
 });
