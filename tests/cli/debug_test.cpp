@@ -238,7 +238,7 @@ TEST(TerminalDebugger, JsBreakpointInAnImportedFile) {
 }
 
 // The inspector is the debugger's, never the spell's; and what the debugger evaluates runs
-// under the spell's sandbox (no eval from strings).
+// under the spell's sandbox (no eval from strings) and limits.
 TEST(TerminalDebugger, JsSpellStillHasNoInspectorAndExpressionsAreSandboxed) {
   std::string dir = testing::TempDir() + "/llmspell_debug_js_" + std::to_string(getpid());
   fs::create_directories(dir);
@@ -246,9 +246,12 @@ TEST(TerminalDebugger, JsSpellStillHasNoInspectorAndExpressionsAreSandboxed) {
                                       "let r;\n"
                                       "try { await import('node:inspector'); r = 'imported'; } catch (e) { r = e.code; }\n"
                                       "print(r, typeof process, typeof require);\n";
-  auto r = runCli("debug " + shellQuote(dir + "/probe.js"), "break 2\nrun\nprint eval('x')\nprint x + 1\ncatch off\ncontinue\n");
+  auto r = runCli("debug " + shellQuote(dir + "/probe.js") + " --timeout 1",
+                  "break 2\nrun\nprint eval('x')\nprint (() => { for (;;) {} })()\nprint x + 1\ncatch off\ncontinue\n");
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_NE(r.err.find("code generation from strings"), std::string::npos) << r.err;
+  // The spell's clock stops while it is stopped, but an expression still has its time limit.
+  EXPECT_NE(r.err.find("the expression ran past the spell's time limit of 1000 ms"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("x + 1 = 2"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("permission_denied\tundefined\tundefined"), std::string::npos) << r.out;
 }

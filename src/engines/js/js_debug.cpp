@@ -371,6 +371,7 @@ json JsDebugger::eval(const std::string& expr, int frameId) {
   json params = {{"expression", expr}, {"objectGroup", kGroup}, {"silent", true}, {"generatePreview", false}};
   std::string method = "Runtime.evaluate";
   params["contextId"] = inspector_->contextId();
+  if (host_.timeLimitSeconds > 0) params["timeout"] = host_.timeLimitSeconds * 1000;
   if (frameId >= 1 && frameId <= static_cast<int>(callFrames_.size())) {
     params["callFrameId"] = callFrames_[frameId - 1].value("callFrameId", "");
     params.erase("contextId");
@@ -380,8 +381,11 @@ json JsDebugger::eval(const std::string& expr, int frameId) {
   json r;
   try {
     r = call(method, params);
-  } catch (...) {
+  } catch (const Exception& e) {
     host_.evaluating(false);
+    if (e.error().message.find("Execution was terminated") != std::string::npos)
+      throw Exception(Error(codes::kLimitExceeded, "the expression ran past the spell's time limit of " +
+                                                       std::to_string(static_cast<int>(host_.timeLimitSeconds * 1000)) + " ms"));
     throw;
   }
   host_.evaluating(false);

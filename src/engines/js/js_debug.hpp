@@ -33,6 +33,9 @@ struct JsDebugHost {
   // call made by an expression is not counted as the stopped task's.
   std::function<void(bool)> evaluating;
   std::function<bool()> running;  // JavaScript is on the stack (else the spell waits)
+  // The spell's time limit (0: none), which also bounds each expression the debugger evaluates
+  // (the spell's own clock is stopped meanwhile).
+  double timeLimitSeconds = 0;
 };
 
 class JsDebugger final : public DebugTarget {

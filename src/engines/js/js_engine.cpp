@@ -1463,6 +1463,7 @@ class JsContext final : public ScriptContext, public Debuggable {
       }
     };
     host.running = [this] { return c_.depth > 0; };
+    host.timeLimitSeconds = c_.limits.timeoutSeconds;
     debugger_ = std::make_unique<JsDebugger>(session, std::move(host));
     c_.dbg = debugger_.get();
     // A pause: an interrupt stops running JavaScript; a post to the loop stops a spell that waits.
