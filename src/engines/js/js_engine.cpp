@@ -424,7 +424,8 @@ Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
 
 // Settles a host promise when a JavaScript promise does (a PromiseLink per wait).
 
-void settleLink(PromiseLink* link, bool ok, Local<v8::Value> value) {
+void linkSettled(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok) {
+  auto* link = static_cast<PromiseLink*>(info.Data().As<v8::External>()->Value());
   JsCtx* c = link->c;
   if (!c->links.erase(link)) return;  // settled already (a promise settles once)
   PromisePtr p = std::move(link->p);
@@ -435,17 +436,13 @@ void settleLink(PromiseLink* link, bool ok, Local<v8::Value> value) {
   }
   if (ok) {
     try {
-      p->resolve(toValue(c, value));
+      p->resolve(toValue(c, info[0]));
     } catch (const Exception& e) {
       p->reject(e.error());
     }
   } else {
-    p->reject(errorFromJs(c, value));
+    p->reject(errorFromJs(c, info[0]));
   }
-}
-
-void linkSettled(const v8::FunctionCallbackInfo<v8::Value>& info, bool ok) {
-  settleLink(static_cast<PromiseLink*>(info.Data().As<v8::External>()->Value()), ok, info[0]);
 }
 
 void forgetUnhandled(JsCtx* c, Local<v8::Promise> p) {
