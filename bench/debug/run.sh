@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debugger overhead (issue #14): a CPU-bound Lua loop run with `llmspell run`, under `llmspell dap`
+# Debugger overhead (issue #14): a CPU-bound loop (Lua, or JavaScript with `run.sh js`) run with
+# `llmspell run`, under `llmspell dap`
 # with no breakpoints (target <= 1.5x), and under `llmspell dap` with a breakpoint set in a file
 # the spell never loads (target <= 2x). `run.sh tengo`: the same for the Tengo benchmark
 # (bench/tengo/fib.tengo), plus a breakpoint in the spell's own file on a line it never reaches
@@ -13,10 +14,13 @@ build="${LLMSPELL_BUILD:-$root/build/release}"
 [ -x "$build/src/cli/llmspell" ] || build="$root/build/ci"
 bin="$build/src/cli/llmspell"
 here="$root/bench/debug"
-spell="$here/loop.lua"
+ext="${1:-lua}"  # lua, js or tengo
+spell="$here/loop.$ext"
+other="$here/other.$ext"
 own=""
-if [ "${1:-lua}" = tengo ]; then
+if [ "$ext" = tengo ]; then
   spell="$root/bench/tengo/fib.tengo"
+  other="$here/other.lua"  # a file the spell never loads: its language does not matter
   own="$spell"
 fi
 tmp=$(mktemp -d)
@@ -31,7 +35,7 @@ session() {  # [breakpoint file]
   frame '{"seq":4,"type":"request","command":"configurationDone"}'
 }
 session >"$tmp/plain.dap"
-session "$here/other.lua" >"$tmp/bp.dap"
+session "$other" >"$tmp/bp.dap"
 [ -z "$own" ] || session "$own" 999 >"$tmp/own.dap"
 echo "binary: $bin"
 hyperfine --warmup 1 --runs "${RUNS:-10}" --export-json "${OUT:-/tmp/llmspell_debug_bench.json}" \

@@ -162,13 +162,6 @@ TEST(TerminalDebugger, QuitEndsTheSpell) {
   EXPECT_NE(r.err.find("the debugger ended the spell"), std::string::npos) << r.err;
 }
 
-// JavaScript has no debugger yet: said plainly, as a usage error.
-TEST(TerminalDebugger, EngineWithoutDebuggerIsAUsageError) {
-  auto r = debug("lua/main.lua", "run\n", "--engine js");
-  EXPECT_EQ(r.exit, 2) << r.err;
-  EXPECT_NE(r.err.find("the js engine has no debugger yet"), std::string::npos) << r.err;
-}
-
 // ---- Tengo: the same debugger through the Tengo VM's debug hook ----
 
 TEST(TerminalDebugger, TengoBreakpointStepLocalsPrintBacktrace) {
@@ -283,6 +276,117 @@ TEST(TerminalDebugger, TengoQuitEndsTheSpell) {
   EXPECT_NE(r.err.find("the debugger ended the spell"), std::string::npos) << r.err;
 }
 
+// JavaScript, through V8's inspector: the same commands on the same spells.
+TEST(TerminalDebugger, JsBreakpointStepLocalsPrintBacktrace) {
+  auto r = debug("js/steps.js",
+                 "break 2 if b == 2\n"
+                 "run\n"
+                 "bt\n"
+                 "locals\n"
+                 "print a + b\n"
+                 "next\n"
+                 "next\n"
+                 "next\n"
+                 "locals\n"
+                 "print t\n"
+                 "continue\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("breakpoint 1 at steps.js:2 if b == 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at steps.js:2 (add)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("  > #0 steps.js:2 (add)\n    #1 steps.js:8 (main chunk)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a = 1\nb = 2\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a + b = 3"), std::string::npos) << r.err;
+  // A step goes to the next line, not to the next expression of the same one.
+  EXPECT_NE(r.err.find("stopped (step) at steps.js:3 (add)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped (step) at steps.js:7 (main chunk)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped (step) at steps.js:8 (main chunk)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("i = 3\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("total = 3\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("t = {x = 1, list = Array(3)}"), std::string::npos) << r.err;
+}
+
+TEST(TerminalDebugger, JsErrorStopFramesAndModuleScope) {
+  auto r = debug("js/steps.js", "run\nprint why\nframe 1\nprint total\nprint gen(4).next().value\ncontinue\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped on error: LlmspellError: because no reason at steps.js:17 (fail)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("why = \"because no reason\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("total = 6"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("gen(4).next().value = 40"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error[script_error]: because no reason (at steps.js:17)"), std::string::npos) << r.err;
+}
+
+// A breakpoint in an async function after an await: it resumes from the loop, and stops there.
+TEST(TerminalDebugger, JsAsyncBreakpointAfterSleepFinishAndCatchOff) {
+  auto r = debug("js/main.js",
+                 "watch doubled\n"
+                 "break 2\n"
+                 "break 6\n"
+                 "run\n"
+                 "print n\n"
+                 "continue\n"
+                 "finish\n"
+                 "next\n"
+                 "threads\n"
+                 "catch off\n"
+                 "continue\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 2 at main.js:6 (worker)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("n = 20"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at main.js:2 (helper)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped (step) at main.js:9 (worker)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("watch 1: doubled = 40"), std::string::npos) << r.err;
+  // Out of the task's function, on into the main chunk after its await.
+  EXPECT_NE(r.err.find("stopped (step) at main.js:13 (main chunk)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("* thread 1 main"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("stopped on error"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("result 43"), std::string::npos) << r.out;
+}
+
+TEST(TerminalDebugger, JsBreakpointInAnImportedFile) {
+  auto r = debug("js/uses_lib.js", "break lib/util.js:3\nrun\nbt\nprint x\ncontinue\n");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.err.find("stopped at breakpoint 1 at lib/util.js:3 (twice)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("    #1 uses_lib.js:2 (main chunk)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("x = 5"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("10"), std::string::npos) << r.out;
+}
+
+// The inspector is the debugger's, never the spell's; and what the debugger evaluates runs
+// under the spell's sandbox (no eval from strings) and limits.
+TEST(TerminalDebugger, JsSpellStillHasNoInspectorAndExpressionsAreSandboxed) {
+  std::string dir = testing::TempDir() + "/llmspell_debug_js_" + std::to_string(getpid());
+  fs::create_directories(dir);
+  std::ofstream(dir + "/probe.js") << "const x = 1;\n"
+                                      "let r;\n"
+                                      "try { await import('node:inspector'); r = 'imported'; } catch (e) { r = e.code; }\n"
+                                      "print(r, typeof process, typeof require);\n";
+  auto r = runCli("debug " + shellQuote(dir + "/probe.js") + " --timeout 1",
+                  "break 2\nrun\nprint eval('x')\nprint (() => { for (;;) {} })()\nprint x + 1\ncatch off\ncontinue\n");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.err.find("code generation from strings"), std::string::npos) << r.err;
+  // The spell's clock stops while it is stopped, but an expression still has its time limit.
+  EXPECT_NE(r.err.find("the expression ran past the spell's time limit of 1000 ms"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("x + 1 = 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("permission_denied\tundefined\tundefined"), std::string::npos) << r.out;
+}
+
+// As for Lua: a stop longer than the time limit does not count against it.
+TEST(TerminalDebugger, JsPausedTimeIsNotTheSpellsTime) {
+  std::string cmd = "(printf 'break 2\\nrun\\n'; sleep 3.5; printf 'print x\\ncontinue\\n') | " + cliPath() +
+                    " debug " + shellQuote(kSpells + "/js/timed.js") + " --timeout 0.5 2>&1";
+  auto r = runShell(cmd);
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("x = 41"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("42"), std::string::npos) << r.out;
+}
+
+TEST(TerminalDebugger, JsQuitEndsTheSpell) {
+  auto r = debug("js/main.js", "break 6\nrun\nquit\n");
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_EQ(r.out.find("result"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("the debugger ended the spell"), std::string::npos) << r.err;
+}
+
 void dapSession(const std::string& engineDir, const std::string& ext) {
   std::string cmd = "node " + shellQuote(kSource + "/tests/cli/debug/dap_session.js") + " " + shellQuote(cliPath()) +
                     " " + shellQuote(kSpells + "/" + engineDir) + " " + ext + " " + shellQuote(supportPath()) + " 2>&1";
@@ -299,6 +403,11 @@ TEST(DapServer, LuaFullSession) {
 TEST(DapServer, TengoFullSession) {
   if (auto why = clientMissing(); !why.empty()) GTEST_SKIP() << why;
   dapSession("tengo", ".tengo");
+}
+
+TEST(DapServer, JsFullSession) {
+  if (auto why = clientMissing(); !why.empty()) GTEST_SKIP() << why;
+  dapSession("js", ".js");
 }
 
 }  // namespace

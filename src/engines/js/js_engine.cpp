@@ -35,6 +35,8 @@
 #include <unordered_set>
 
 #include "engines/js/js_allocator.hpp"
+#include "engines/js/js_debug.hpp"
+#include "engines/js/js_inspector.hpp"
 
 // V8's own fatal errors (V8_Fatal: an array or string past its size limits, as
 // `"x".repeat(2 ** 28).split("")`) end the process without the OOM handler; the one hook libnode
@@ -147,6 +149,7 @@ struct JsCtx {
   JsTask* current = nullptr;
   std::vector<std::pair<JsTask*, UsageScopePtr>> reactionStack;
   v8::Global<v8::Private> taskKey;
+  JsDebugger* dbg = nullptr;  // null unless a debugger is attached
 
   Local<v8::Context> ctx() const { return context.Get(iso); }
   size_t used() const { return heapUsed.load() + buffers.used.load() + static_cast<size_t>(std::max<int64_t>(hostBytes, 0)); }
@@ -370,7 +373,9 @@ Error errorFromJs(JsCtx* c, Local<v8::Value> ex, Local<v8::Message> msg = Local<
 // ---- host promises <-> JavaScript promises ----
 
 void checkpoint(JsCtx* c) {
-  if (c->depth == 0 && !c->killed) c->iso->PerformMicrotaskCheckpoint();
+  if (c->depth != 0 || c->killed) return;
+  if (c->dbg) c->dbg->poll();  // breakpoints set while the spell waited
+  c->iso->PerformMicrotaskCheckpoint();
 }
 
 Local<v8::Promise> jsPromiseFor(JsCtx* c, const PromisePtr& p) {
@@ -921,6 +926,7 @@ class JsFunction final : public Function {
     Local<v8::Context> ctx = c->ctx();
     v8::Context::Scope cs(ctx);
     v8::TryCatch tc(iso);
+    if (c->dbg && c->depth == 0) c->dbg->poll();
     PromisePtr out;
     auto task = std::make_shared<JsTask>();
     task->id = ++c->nextTask;
@@ -1041,6 +1047,8 @@ const char* const kPrelude = R"JS(
 void writeOut(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::string s = utf8(info.GetIsolate(), info[0]);
   std::fwrite(s.data(), 1, s.size(), stdout);
+  // Under a debugger, output shows before the next stop (`llmspell dap` turns it into events).
+  if (JsCtx* c = ctxOf(info.GetIsolate()); c && c->dbg) std::fflush(stdout);
 }
 void writeErr(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::string s = utf8(info.GetIsolate(), info[0]);
@@ -1254,7 +1262,7 @@ MaybeLocal<v8::Module> compileModule(JsCtx* c, const std::string& text, const st
 
 // ---- the context ----
 
-class JsContext final : public ScriptContext {
+class JsContext final : public ScriptContext, public Debuggable {
  public:
   JsContext(RunContext& run, const Limits& limits) {
     // V8 counts no instructions, and a budget silently ignored would be a limit that does not
@@ -1328,11 +1336,18 @@ class JsContext final : public ScriptContext {
   void close() override {
     restoreStderr();  // a memory stop's /dev/null must not outlive the spell (the CLI prints after)
     if (!iso_) return;
+    if (session_) session_->setWaker(nullptr);
     watchdog_.reset();
     deadlineTimer_.cancel();
     c_.alive.reset();
     {
       v8::Isolate::Scope is(iso_);
+      if (debugger_) {
+        v8::HandleScope hs(iso_);
+        v8::Context::Scope cs(c_.ctx());
+        c_.dbg = nullptr;
+        debugger_.reset();
+      }
       for (Boxed* b : c_.boxes) {
         b->wrapper.Reset();
         delete b;
@@ -1403,6 +1418,7 @@ class JsContext final : public ScriptContext {
     v8::Context::Scope cs(ctx);
     PromisePtr out;
     try {
+      if (c_.dbg) c_.dbg->beforeRun(c_.chunkName);
       out = isFileChunk(c_.chunkName) ? runModule(source, c_.chunkName) : runScript(source, c_.chunkName);
     } catch (const Exception& e) {
       out = Promise::rejected(c_.killed ? c_.killReason : e.error());
@@ -1421,6 +1437,52 @@ class JsContext final : public ScriptContext {
 
   bool busy() const override { return c_.pendingCalls > 0 && !c_.killed; }
 
+  void attachDebugger(std::shared_ptr<DebugSession> session) override {
+    session_ = session;
+    v8::Isolate::Scope is(iso_);
+    v8::HandleScope hs(iso_);
+    v8::Context::Scope cs(c_.ctx());
+    JsDebugHost host;
+    host.inspector = [this](js::Inspector::Hooks hooks) {
+      return std::make_unique<js::Inspector>(iso_, c_.ctx(), std::move(hooks));
+    };
+    host.terminate = [this] {
+      Error e(codes::kCancelled, "the debugger ended the spell");
+      interrupt(e);
+      c_.killReason = e;
+    };
+    host.evaluating = [this](bool on) {
+      if (on) {
+        evalSavedTask_ = c_.current;
+        c_.current = nullptr;
+      } else {
+        c_.current = evalSavedTask_;
+      }
+    };
+    host.running = [this] { return c_.depth > 0; };
+    host.timeLimitSeconds = c_.limits.timeoutSeconds;
+    debugger_ = std::make_unique<JsDebugger>(session, std::move(host));
+    c_.dbg = debugger_.get();
+    // A pause: an interrupt stops running JavaScript; a post to the loop stops a spell that waits.
+    std::weak_ptr<bool> alive = c_.alive;
+    Loop* loop = c_.loop;
+    v8::Isolate* iso = iso_;
+    session->setWaker([this, alive, loop, iso] {
+      iso->RequestInterrupt(
+          [](v8::Isolate* i, void*) {
+            if (JsCtx* c = ctxOf(i); c && c->dbg && !c->killed) c->dbg->pauseRunning();
+          },
+          nullptr);
+      loop->post([this, alive] {
+        if (alive.expired() || !c_.dbg || c_.killed) return;
+        v8::Isolate::Scope is(iso_);
+        v8::HandleScope hs(iso_);
+        v8::Context::Scope cs(c_.ctx());
+        c_.dbg->pauseIdle();
+      });
+    });
+  }
+
  private:
   static bool isRepl(const std::string& name) { return name.rfind("repl:", 0) == 0; }
   static bool isFileChunk(const std::string& name) { return name != "exec" && !isRepl(name); }
@@ -1430,10 +1492,7 @@ class JsContext final : public ScriptContext {
     double secs = c_.limits.timeoutSeconds;
     Error reason(codes::kLimitExceeded, "time limit of " + fmtSeconds(secs) + " exceeded");
     // While the spell waits on I/O no JavaScript runs: a timer on the loop stops it.
-    std::weak_ptr<bool> alive = c_.alive;
-    deadlineTimer_ = c_.loop->setTimeout(secs, [this, alive, reason] {
-      if (!alive.expired()) interrupt(reason);
-    });
+    armDeadline(secs, reason);
     // JavaScript that never returns to the loop (a loop, a microtask chain, a regular expression
     // that backtracks): the watchdog thread asks V8 to interrupt it, and the stop happens on
     // the isolate's own thread.
@@ -1447,8 +1506,25 @@ class JsContext final : public ScriptContext {
           },
           pending);
       (void)this;
-    });
+    }, session_ ? std::function<double()>([s = session_] { return s->pausedSeconds(); }) : nullptr);
     interruptReason_.reset(pending);
+  }
+
+  // The time limit while the spell waits. A debugger's stops do not count (a paused spell's time
+  // limit is suspended): the timer then waits for the rest.
+  void armDeadline(double secs, const Error& reason) {
+    std::weak_ptr<bool> alive = c_.alive;
+    auto start = Clock::now();
+    double pausedBefore = session_ ? session_->pausedSeconds() : 0;
+    deadlineTimer_ = c_.loop->setTimeout(secs, [this, alive, reason, start, secs, pausedBefore] {
+      if (alive.expired()) return;
+      if (session_) {
+        double left = secs + (session_->pausedSeconds() - pausedBefore) -
+                      std::chrono::duration<double>(Clock::now() - start).count();
+        if (left > 0) return armDeadline(left, reason);
+      }
+      interrupt(reason);
+    });
   }
 
   void runPrelude() {
@@ -1568,6 +1644,9 @@ class JsContext final : public ScriptContext {
   Loop::TimerHandle deadlineTimer_;
   std::optional<Watchdog> watchdog_;
   std::unique_ptr<Error> interruptReason_;
+  std::shared_ptr<DebugSession> session_;
+  std::unique_ptr<JsDebugger> debugger_;
+  JsTask* evalSavedTask_ = nullptr;
 };
 
 namespace {

@@ -1,0 +1,3 @@
+let waited = 'not yet'; print('waiting');
+await sleep(3600);
+waited = 'yes';

@@ -1,0 +1,4 @@
+export function twice(n) {
+  const x = n;
+  return x * 2;
+}

@@ -1,0 +1,2 @@
+const x = 41;
+export default x + 1;
