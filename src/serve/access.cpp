@@ -84,7 +84,8 @@ KeyInfo readKey(Stmt& s) {
   KeyInfo k;
   k.id = s.str(0);
   k.name = s.str(1);
-  for (const auto& v : parseJson(s.str(2)).asArray()) k.spells.push_back(v.asString());
+  Value spells = parseJson(s.str(2));  // kept: the loop below reads its array
+  for (const auto& v : spells.asArray()) k.spells.push_back(v.asString());
   k.ceiling = GrantCeiling::fromValue(parseJson(s.str(3)));
   k.ratePerSecond = s.num(4);
   k.burst = s.num(5);

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "fake_provider.hpp"
+#include "llmspell/core/convert.hpp"
 #include "llmspell/observe/trace.hpp"
 #include "net/server.hpp"
 #include "support/cli.hpp"
@@ -142,6 +143,7 @@ TEST_F(Observe, RunExportsGenAiSpansToTheOtlpEndpoint) {
   EXPECT_EQ(attr(ag, "gen_ai.usage.output_tokens")["intValue"], "11");
 
   int chats = 0, underAgent = 0, underTool = 0;
+  std::string parents;
   for (const auto& s : spans) {
     if (s["name"] != "chat gpt-4o-mini") continue;
     ++chats;
@@ -154,16 +156,17 @@ TEST_F(Observe, RunExportsGenAiSpansToTheOtlpEndpoint) {
     EXPECT_TRUE(attr(s, "gen_ai.usage.input_tokens").contains("intValue"));
     EXPECT_TRUE(attr(s, "gen_ai.usage.output_tokens").contains("intValue"));
     ASSERT_TRUE(attr(s, "gen_ai.response.finish_reasons").contains("arrayValue")) << s.dump();
-    const json& reasons = attr(s, "gen_ai.response.finish_reasons")["arrayValue"]["values"];
+    json reasons = attr(s, "gen_ai.response.finish_reasons")["arrayValue"]["values"];
     ASSERT_EQ(reasons.size(), 1u);
     EXPECT_TRUE(reasons[0] == json({{"stringValue", "tool_calls"}}) || reasons[0] == json({{"stringValue", "stop"}})) << reasons;
     std::string p = parentName(s);
+    parents += p + "; ";
     if (p == "invoke_agent helper") ++underAgent;
     if (p == "execute_tool summarize") ++underTool;
   }
   EXPECT_EQ(chats, 3);
   EXPECT_EQ(underAgent, 2);
-  EXPECT_EQ(underTool, 1) << "the tool's own model call nests under the tool";
+  EXPECT_EQ(underTool, 1) << "the tool's own model call nests under the tool: " << parents;
 
   const json& sum = byName.at("execute_tool summarize");
   EXPECT_EQ(parentName(sum), "invoke_agent helper");

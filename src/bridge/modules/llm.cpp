@@ -214,13 +214,17 @@ llm::CallOptions callOptions(const Value& opts) {
 // ---------------- one hooked, evented, budgeted call ----------------
 
 struct CallEnv {
-  CallEnv(RunContext* r, Loop* l, HookRegistry* h = nullptr) : run(r), loop(l), hooks(h), usageScope(r->usageScope) {}
+  CallEnv(RunContext* r, Loop* l, HookRegistry* h = nullptr)
+      : run(r), loop(l), hooks(h), usageScope(r->usageScope), parentSpan(observe::tracerFor(*r).current()) {}
   RunContext* run;
   Loop* loop;
   HookRegistry* hooks;  // the llm.call hooks to run; null: the run's
   // The usage scope current when the call (or the batch, or the structured retries) began:
   // completed calls count there, whenever they finish.
   UsageScopePtr usageScope;
+  // The span current when the call was made: the call's span goes under it, though the
+  // llm.call hooks may start the call later, when another span is current.
+  std::string parentSpan;
 };
 
 PromisePtr budgetCheck(RunContext& run, LlmService& s) {
@@ -240,7 +244,7 @@ PromisePtr budgetCheck(RunContext& run, LlmService& s) {
 // A model call's span, after the OpenTelemetry GenAI semantic conventions: named
 // "{operation} {model}", a client span, with the request's model and parameters.
 std::string chatSpan(observe::Tracer& tracer, std::string_view op, const std::string& provider, const std::string& id,
-                     const ChatRequest& req) {
+                     const ChatRequest& req, std::string parent = "") {
   Value attrs = Value::object({{"gen_ai.operation.name", op},
                                {"gen_ai.provider.name", observe::genAiProviderName(provider)},
                                {"gen_ai.system", provider},  // the older name, still read by many backends
@@ -249,7 +253,7 @@ std::string chatSpan(observe::Tracer& tracer, std::string_view op, const std::st
   if (req.topP) attrs.asObject().set("gen_ai.request.top_p", *req.topP);
   if (req.maxTokens) attrs.asObject().set("gen_ai.request.max_tokens", *req.maxTokens);
   if (req.seed) attrs.asObject().set("gen_ai.request.seed", *req.seed);
-  return tracer.start(std::string(op) + " " + id, observe::SpanKind::kClient, attrs);
+  return tracer.start(std::string(op) + " " + id, observe::SpanKind::kClient, attrs, std::move(parent));
 }
 
 // Ends a model call's span with what the reply said (or the error).
@@ -294,7 +298,7 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       bus.emit("llm.request", Value::object({{"model", model}, {"provider", prov}, {"messages", static_cast<int64_t>(req.messages.size())},
                                              {"stream", static_cast<bool>(onChunk)}}));
       auto tracer = observe::tracerFor(run).shared_from_this();
-      std::string span = chatSpan(*tracer, "chat", prov, id, req);
+      std::string span = chatSpan(*tracer, "chat", prov, id, req, env.parentSpan);
       auto started = std::chrono::steady_clock::now();
       PromisePtr p = s.client.chat(model, std::move(req), std::move(co));
       RunContext* rp = &run;
