@@ -3,7 +3,7 @@
 # layer may include only the layers listed before it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-layers=(core runtime events hooks state net structured llm tools agent workflow durable observe bridge engines spell cli)
+layers=(core runtime events hooks state net structured llm tools agent workflow durable observe bridge engines spell serve cli)
 rank() { local i; for i in "${!layers[@]}"; do [ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 bad=0
 for dir in "$root"/src/* "$root"/include/llmspell/*; do

@@ -297,6 +297,34 @@ std::string isoTime(double ts) {
   return buf;
 }
 
+int printRuns(const Value& runs, bool json, const std::string& path) {
+  if (json) {
+    Value out = runs.deepCopy();
+    for (auto& r : out.asArray()) {
+      r.asObject().set("started", isoTime(r.getNumber("first_ts")));
+      r.asObject().set("ended", isoTime(r.getNumber("last_ts")));
+    }
+    std::printf("%s\n", toJsonText(out, {.pretty = true}).c_str());
+    return 0;
+  }
+  if (runs.asArray().empty()) {
+    std::fprintf(stderr, "no runs with LLM calls logged (%s)\n", path.c_str());
+    return 0;
+  }
+  std::printf("%-16s  %-20s  %-24s  %5s  %6s  %8s  %8s  %10s\n", "RUN", "STARTED", "SPELL", "CALLS", "ERRORS", "IN", "OUT",
+              "COST_USD");
+  for (const auto& r : runs.asArray()) {
+    auto count = [&](const char* k) { return r.get(k).isNumber() ? std::to_string(r.getInt(k)) : std::string("-"); };
+    char cost[32] = "-";
+    if (r.get("cost_usd").isNumber()) std::snprintf(cost, sizeof cost, "%.6f", r.getNumber("cost_usd"));
+    std::printf("%-16s  %-20s  %-24s  %5s  %6s  %8s  %8s  %10s\n", r.getString("run_id").c_str(),
+                isoTime(r.getNumber("first_ts")).c_str(), r.getString("spell").c_str(), count("calls").c_str(),
+                count("errors").c_str(), count("input_tokens").c_str(), count("output_tokens").c_str(), cost);
+  }
+  std::printf("(`llmspell logs --run RUN` shows one run's calls)\n");
+  return 0;
+}
+
 }  // namespace
 
 int logs(const LogsOptions& o) {
@@ -316,6 +344,10 @@ int logs(const LogsOptions& o) {
     std::fprintf(stderr, "error[invalid_argument]: --limit must be at least 1\n");
     return 2;
   }
+  if (o.runs && (!o.run.empty() || !o.status.empty())) {
+    std::fprintf(stderr, "error[invalid_argument]: --runs lists runs; --run and --status select calls\n");
+    return 2;
+  }
   std::error_code ec;
   Value rows = Value::array();
   if (fs::exists(path, ec)) {
@@ -326,6 +358,9 @@ int logs(const LogsOptions& o) {
       f.since = *since;
       f.status = o.status;
       f.limit = o.limit;
+      f.runId = o.run;
+      f.oldestFirst = !o.run.empty();
+      if (o.runs) return printRuns(log.runs(f), o.json, path);
       rows = log.query(f);
     } catch (const Exception& e) {
       std::fprintf(stderr, "error[%s]: %s\n", e.error().code.c_str(), redactSecrets(e.error().message).c_str());
@@ -338,10 +373,17 @@ int logs(const LogsOptions& o) {
     return 0;
   }
   if (rows.asArray().empty()) {
+    if (!o.run.empty()) {
+      // A run id nobody logged is most often a typo or a run from another data directory.
+      std::fprintf(stderr, "error[not_found]: no LLM calls logged for run %s in %s (`llmspell logs --runs` lists the runs)\n",
+                   o.run.c_str(), path.c_str());
+      return 1;
+    }
     std::fprintf(stderr, "no LLM calls logged%s (%s)\n", o.model.empty() && o.since.empty() && o.status.empty() ? "" : " that match",
                  path.c_str());
     return 0;
   }
+  if (!o.run.empty()) std::printf("run %s (%s)\n", o.run.c_str(), rows.asArray()[0].getString("spell").c_str());
   std::printf("%-20s  %-32s  %-14s  %7s  %7s  %10s  %8s  %s\n", "TIME", "MODEL", "STATUS", "IN", "OUT", "COST_USD",
               "MS", "SPELL");
   bool unknown = false;

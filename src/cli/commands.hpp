@@ -42,8 +42,32 @@ struct LogsOptions {
   int limit = 50;
   bool json = false;
   std::string db;      // explicit database file
+  std::string run;     // one run's calls, in the order they were made
+  bool runs = false;   // the recent runs instead of calls
 };
 int logs(const LogsOptions& o);
+
+// `llmspell keys create|list|revoke`: API keys for `llmspell serve` (serve/access.hpp), in
+// $LLMSPELL_KEYS or <data dir>/keys.db. create prints the key once (stdout) and what it may do
+// (stderr). Exit code: 0, 1 (not found, store error), 2 (bad flags).
+struct KeysOptions {
+  std::string action;  // create | list | revoke
+  std::string db;
+  bool json = false;
+  // create
+  std::string name;
+  std::vector<std::string> spells;
+  std::string rate;    // "10/s", "600/min"
+  double burst = 0;
+  std::string budget;  // "5/day", "100/month"
+  std::vector<std::string> net, read, write, env;  // the grant ceiling
+  bool run = false, noGrants = false;
+  // list
+  bool all = false;
+  // revoke
+  std::string target;
+};
+int keys(const KeysOptions& o);
 
 // `llmspell test [PATH...]`.
 struct TestOptions {

@@ -98,6 +98,14 @@ void addRunOptions(CLI::App* cmd, RunFlags& f) {
           return "--approve takes deny, all, ask or a comma-separated list of tool names";
         return "";
       });
+  // TRACEPARENT: the environment carrier OpenTelemetry proposes for processes a traced caller
+  // starts (a CI job, a shell script with otel-cli).
+  cmd->add_option("--traceparent", f.opts.traceparent,
+                  "Join this W3C trace context (00-TRACEID-SPANID-FLAGS) instead of starting a trace")
+      ->envname("TRACEPARENT");
+  cmd->add_option("--otlp-endpoint", f.opts.otlpEndpoint,
+                  "Send the run's trace spans as OTLP/HTTP JSON to URL (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "
+                  "or $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces)");
 }
 
 std::string errorLine(const Error& e) {
@@ -385,7 +393,35 @@ int main(int argc, char** argv) {
   logsCmd->add_option("--since", logsO.since, "Only calls since 30s / 10m / 2h / 7d ago, or a date (UTC)");
   logsCmd->add_option("--status", logsO.status, "ok, error, or an error code");
   logsCmd->add_option("--limit,-n", logsO.limit, "At most N calls (default 50)");
+  logsCmd->add_option("--run", logsO.run, "Only the calls of this run (its id: `llmspell logs --runs`, spell.context().run_id)");
+  logsCmd->add_flag("--runs", logsO.runs, "List the recent runs (calls, tokens, cost per run) instead of calls");
   logsCmd->add_flag("--json", logsO.json, "JSON output");
+  cli::KeysOptions keysO;
+  auto* keysCmd = app.add_subcommand("keys", "API keys for llmspell serve: create, list, revoke");
+  keysCmd->require_subcommand(1);
+  keysCmd->fallthrough();  // --db and --json after the action too
+  keysCmd->add_option("--db", keysO.db, "The key store (default: $LLMSPELL_KEYS or <data dir>/keys.db)");
+  keysCmd->add_flag("--json", keysO.json, "JSON output");
+  auto* keysCreate = keysCmd->add_subcommand("create", "Make a key (printed once: only its hash is stored)");
+  keysCreate->add_option("--name", keysO.name, "A label for the key (default: its id)");
+  keysCreate->add_option("--spell", keysO.spells, "A spell the key may run: a name, prefix* or * (repeatable; required)")
+      ->required();
+  keysCreate->add_option("--rate", keysO.rate, "Request rate limit: 10/s, 600/min, 1000/h (a token bucket)");
+  keysCreate->add_option("--burst", keysO.burst, "Requests at once the bucket allows (default: the rate's count)")
+      ->check(CLI::PositiveNumber);
+  keysCreate->add_option("--budget", keysO.budget, "Cost budget in USD per day or month: 5/day, 100/month (UTC)");
+  keysCreate->add_option("--grant-net", keysO.net, "Ceiling: hosts the key's runs may reach (repeatable, * for any)");
+  keysCreate->add_option("--grant-read", keysO.read, "Ceiling: paths the key's runs may read (repeatable)");
+  keysCreate->add_option("--grant-write", keysO.write, "Ceiling: paths the key's runs may write (repeatable)");
+  keysCreate->add_option("--grant-env", keysO.env, "Ceiling: environment variables the key's runs may read (repeatable)");
+  keysCreate->add_flag("--grant-run", keysO.run, "Ceiling: the key's runs may run processes");
+  keysCreate->add_flag("--no-grants", keysO.noGrants, "Ceiling: no grants at all, whatever the manifest asks");
+  auto* keysList = keysCmd->add_subcommand("list", "List the keys (never the keys themselves)");
+  keysList->add_flag("--all", keysO.all, "Revoked keys too");
+  auto* keysRevoke = keysCmd->add_subcommand("revoke", "Revoke a key by id or name");
+  keysRevoke->add_option("key", keysO.target, "The key's id (or name)")->required();
+  (void)keysList;
+  (void)keysRevoke;
   logsCmd->add_option("--db", logsO.db, "The call log file (default: $LLMSPELL_CALL_LOG or <data dir>/calls.db)");
 
   cli::WorkerOptions workerO;
@@ -549,5 +585,10 @@ int main(int argc, char** argv) {
   }
   if (*submitCmd) return cli::submit(submitQueue, submitSpell, submitParams, !submitNotDurable, submitId);
   if (*runsCmd) return cli::runs(runsO);
+  for (auto* sub : keysCmd->get_subcommands())
+    if (*sub) {
+      keysO.action = sub->get_name();
+      return cli::keys(keysO);
+    }
   return 2;
 }

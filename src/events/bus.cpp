@@ -199,8 +199,20 @@ bool EventPattern::matchGeneral(std::string_view name) const {
 // Events
 
 Value Event::toValue() const {
-  return Value::object(
+  Value v = Value::object(
       {{"name", name}, {"data", data}, {"ts", ts}, {"seq", static_cast<int64_t>(seq)}});
+  if (!traceId.empty()) v.asObject().set("trace_id", traceId);
+  return v;
+}
+
+void EventBus::setTraceId(std::string id) {
+  std::lock_guard lk(mu_);
+  traceId_ = std::move(id);
+}
+
+std::string EventBus::traceId() const {
+  std::lock_guard lk(mu_);
+  return traceId_;
 }
 
 struct EventBus::Sub {
@@ -311,7 +323,7 @@ void EventBus::deliver(const SubPtr& s, const Event& e) {
     return;
   }
   // Another thread: hand the loop its own copy of the data.
-  Event copy{e.name, e.data.deepCopy(), e.ts, e.seq};
+  Event copy{e.name, e.data.deepCopy(), e.ts, e.seq, e.traceId};
   s->loop->post([s, copy = std::move(copy), invoke] {
     // A once-subscription was claimed above; others may have been removed since.
     if (!s->once && !s->active.load()) return;
@@ -331,6 +343,7 @@ uint64_t EventBus::emit(std::string_view name, Value data) {
   {
     std::lock_guard lk(mu_);
     t = table_;
+    e.traceId = traceId_;
   }
   // Deliver in subscription order: merge the exact list and the matching wild ones by id.
   const std::vector<SubPtr>* exact = nullptr;
@@ -409,6 +422,7 @@ uint64_t EventBus::startRecording(int fd, std::string_view filter) {
     nlohmann::ordered_json j;
     j["ts"] = e.ts;
     j["seq"] = e.seq;
+    if (!e.traceId.empty()) j["trace_id"] = e.traceId;
     j["name"] = e.name;
     try {
       j["data"] = toJson(e.data);

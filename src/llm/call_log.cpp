@@ -19,7 +19,9 @@ namespace {
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS llm_calls (id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id TEXT, spell TEXT,"
     " model TEXT, provider TEXT, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, latency_ms INTEGER,"
-    " finish_reason TEXT, error_code TEXT)";
+    " finish_reason TEXT, error_code TEXT);"
+    // `llmspell logs --run ID` and the list of runs look rows up by run.
+    "CREATE INDEX IF NOT EXISTS llm_calls_run ON llm_calls (run_id)";
 constexpr const char* kInsert =
     "INSERT INTO llm_calls (ts, run_id, spell, model, provider, input_tokens, output_tokens, cost_usd,"
     " latency_ms, finish_reason, error_code) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
@@ -313,7 +315,8 @@ Value CallLog::query(const Filter& f) {
   if (f.status == "ok") sql += " AND (error_code IS NULL OR error_code = '')";
   else if (f.status == "error") sql += " AND error_code IS NOT NULL AND error_code != ''";
   else if (!f.status.empty()) sql += " AND error_code = ?3";
-  sql += " ORDER BY ts DESC, id DESC LIMIT ?4";
+  if (!f.runId.empty()) sql += " AND run_id = ?5";
+  sql += f.oldestFirst ? " ORDER BY ts, id LIMIT ?4" : " ORDER BY ts DESC, id DESC LIMIT ?4";
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
     fail(codes::kInternal, std::string("LLM call log query failed: ") + sqlite3_errmsg(db_));
@@ -324,11 +327,45 @@ Value CallLog::query(const Filter& f) {
     sqlite3_bind_text(st, 3, f.status.c_str(), static_cast<int>(f.status.size()), SQLITE_TRANSIENT);
   }
   sqlite3_bind_int(st, 4, f.limit > 0 ? f.limit : -1);
+  if (!f.runId.empty()) sqlite3_bind_text(st, 5, f.runId.c_str(), static_cast<int>(f.runId.size()), SQLITE_TRANSIENT);
   const char* names[] = {"ts", "run_id", "spell", "model", "provider", "input_tokens", "output_tokens",
                          "cost_usd", "latency_ms", "finish_reason", "error_code"};
   while (sqlite3_step(st) == SQLITE_ROW) {
     Value row = Value::object();
     for (int i = 0; i < 11; ++i) {
+      switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: row.asObject().set(names[i], static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
+        case SQLITE_FLOAT: row.asObject().set(names[i], sqlite3_column_double(st, i)); break;
+        case SQLITE_TEXT: row.asObject().set(names[i], std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)))); break;
+        default: row.asObject().set(names[i], Value()); break;
+      }
+    }
+    out.asArray().push(row);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+Value CallLog::runs(const Filter& f) {
+  flush();
+  std::lock_guard g(dbMu_);
+  std::string sql =
+      "SELECT run_id, MAX(spell), COUNT(*), SUM(error_code IS NOT NULL AND error_code != ''), SUM(input_tokens),"
+      " SUM(output_tokens), SUM(cost_usd), MIN(ts), MAX(ts) FROM llm_calls WHERE run_id IS NOT NULL AND run_id != ''";
+  if (!f.model.empty()) sql += " AND (model = ?1 OR provider = ?1 OR model LIKE ?1 || '/%')";
+  if (f.since > 0) sql += " AND ts >= ?2";
+  sql += " GROUP BY run_id ORDER BY MAX(ts) DESC LIMIT ?4";
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    fail(codes::kInternal, std::string("LLM call log query failed: ") + sqlite3_errmsg(db_));
+  if (!f.model.empty()) sqlite3_bind_text(st, 1, f.model.c_str(), static_cast<int>(f.model.size()), SQLITE_TRANSIENT);
+  if (f.since > 0) sqlite3_bind_double(st, 2, f.since);
+  sqlite3_bind_int(st, 4, f.limit > 0 ? f.limit : -1);
+  const char* names[] = {"run_id", "spell", "calls", "errors", "input_tokens", "output_tokens", "cost_usd", "first_ts", "last_ts"};
+  Value out = Value::array();
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    Value row = Value::object();
+    for (int i = 0; i < 9; ++i) {
       switch (sqlite3_column_type(st, i)) {
         case SQLITE_INTEGER: row.asObject().set(names[i], static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
         case SQLITE_FLOAT: row.asObject().set(names[i], sqlite3_column_double(st, i)); break;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <utility>
 #include <thread>
@@ -24,6 +25,9 @@
 #include "llmspell/core/log.hpp"
 #include "llmspell/durable/checkpoint.hpp"
 #include "llmspell/events/bus.hpp"
+#include "llmspell/net/http.hpp"
+#include "llmspell/observe/trace.hpp"
+#include "llmspell/tools/tools.hpp"
 #include "llmspell/spell/spell.hpp"
 #include "llmspell/runtime/spell_args.hpp"
 
@@ -90,6 +94,84 @@ std::string newRunId() {
   }
   return s;
 }
+
+// Sends a run's ended spans to an OTLP/HTTP collector, a batch (kBatch spans) per request, on
+// the run's loop: a full batch goes while the spell runs (never waited for), the rest at the
+// end, when the runner waits for every request up to the export timeout. A failure is a
+// warning, once per run.
+class TraceExporter {
+ public:
+  static constexpr size_t kBatch = 512;
+
+  TraceExporter(Loop& loop, std::shared_ptr<observe::Tracer> tracer, std::string url, Value resource)
+      : loop_(loop), tracer_(std::move(tracer)), url_(std::move(url)), resource_(std::move(resource)) {
+    headers_ = observe::otlpHeaders();
+    // OTEL_EXPORTER_OTLP_TIMEOUT is in milliseconds; the specification's default is 10 s.
+    for (const char* var : {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"}) {
+      const char* v = std::getenv(var);
+      if (v && *v && std::atof(v) > 0) {
+        timeout_ = std::atof(v) / 1000;
+        break;
+      }
+    }
+  }
+
+  // Sends every full batch waiting now.
+  void sendFull() {
+    while (tracer_->endedCount() >= kBatch) send(tracer_->takeEnded(kBatch));
+  }
+
+  // Sends what is left and waits (running the loop) for every request, at most the timeout.
+  void finish() {
+    for (auto batch = tracer_->takeEnded(kBatch); !batch.empty(); batch = tracer_->takeEnded(kBatch)) send(std::move(batch));
+    bool expired = false;
+    auto timer = loop_.setTimeout(timeout_ + 1, [&expired] { expired = true; });
+    loop_.runUntil([&] {
+      return expired || std::all_of(inflight_.begin(), inflight_.end(), [](const PromisePtr& p) { return !p->pending(); });
+    });
+    timer.cancel();
+    for (auto& p : inflight_)
+      if (p->pending()) p->cancel();
+    loop_.poll();
+  }
+
+ private:
+  void send(std::vector<observe::SpanData> spans) {
+    if (spans.empty()) return;
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = url_;
+    req.headers = {{"content-type", "application/json"}};
+    for (auto& h : headers_) req.headers.push_back(h);
+    req.body = toJsonText(observe::otlpRequest(spans, resource_));
+    req.totalTimeout = timeout_;
+    size_t n = spans.size();
+    PromisePtr p = net::HttpClient::forLoop(loop_)->request(std::move(req));
+    inflight_.push_back(p);
+    p->onSettle([this, n](const Promise& q) {
+      std::string problem;
+      if (q.rejected()) {
+        if (q.error().code == codes::kCancelled) problem = "the export did not finish within " + fmtSeconds(timeout_);
+        else problem = q.error().message;
+      } else if (int status = net::responseOf(q.value()).status; status < 200 || status >= 300) {
+        problem = "the collector answered HTTP " + std::to_string(status);
+      }
+      if (problem.empty() || warned_) return;
+      warned_ = true;
+      logMessage(LogLevel::kWarn, "could not export " + std::to_string(n) + " trace span(s) to " + url_ + ": " + problem,
+                 Value::object({{"endpoint", url_}}));
+    });
+  }
+
+  Loop& loop_;
+  std::shared_ptr<observe::Tracer> tracer_;
+  std::string url_;
+  Value resource_;
+  net::Headers headers_;
+  double timeout_ = 10;
+  std::vector<PromisePtr> inflight_;
+  bool warned_ = false;
+};
 
 RunResult usage(std::string msg) {
   RunResult r;
@@ -270,7 +352,13 @@ RunResult runSpellImpl(const RunOptions& opts) {
                   : !entryPath.empty() ? fs::path(entryPath).stem().string()
                                        : "exec";
   run.permissions().setBaseDir(fs::current_path());
+  // The run's trace: its id is on every event of the run, its spans nest under the run's root
+  // span (under the caller's span when a traceparent came with the run).
+  auto tracer = std::make_shared<observe::Tracer>(opts.traceparent);
+  run.setService(tracer);
   RunResult result;
+  result.runId = run.runId;
+  result.traceId = tracer->traceId();
   Limits limits;
   try {
     if (manifest) {
@@ -364,6 +452,25 @@ RunResult runSpellImpl(const RunOptions& opts) {
     fflush(stdout);
   };
 
+  // Every tool call is an `execute_tool` span (GenAI semantic conventions), current from its
+  // start until it settles (Tracer::end puts its parent back), so what the tool starts, now or
+  // after it waits, nests under it.
+  {
+    tools::ToolRegistry& reg = tools::toolsFor(run);
+    reg.setObserver([tracer, &reg](const std::string& name, const std::string& callId,
+                                   const Value& ctx) -> std::function<void(const Promise&)> {
+      Value attrs = Value::object({{"gen_ai.operation.name", "execute_tool"}, {"gen_ai.tool.name", name},
+                                   {"gen_ai.tool.call.id", callId}, {"gen_ai.tool.type", "function"}});
+      if (auto t = reg.find(name); t && !t->description.empty()) attrs.asObject().set("gen_ai.tool.description", t->description);
+      if (ctx.get("agent").isString()) attrs.asObject().set("gen_ai.agent.name", ctx.get("agent"));
+      std::string span = tracer->start("execute_tool " + name, observe::SpanKind::kInternal, attrs);
+      tracer->swapCurrent(span);
+      return [tracer, span](const Promise& p) {
+        if (p.rejected()) tracer->end(span, p.error().code, p.error().message);
+        else tracer->end(span);
+      };
+    });
+  }
   std::unique_ptr<ScriptContext> ctx;
   try {
     ctx = engine->createContext(run, limits);
@@ -378,6 +485,22 @@ RunResult runSpellImpl(const RunOptions& opts) {
     d->attachDebugger(opts.debugger);
   }
   auto t0 = std::chrono::steady_clock::now();
+  std::optional<TraceExporter> exporter;
+  if (std::string url = observe::otlpTracesEndpoint(opts.otlpEndpoint); !url.empty()) {
+    exporter.emplace(loop, tracer, url, observe::resourceAttributes(Value::object({{"llmspell.spell", run.spellName}})));
+    tracer->onBatch(TraceExporter::kBatch, [&loop, &exporter] { loop.post([&exporter] { if (exporter) exporter->sendFull(); }); });
+  }
+  const std::string rootSpan = tracer->start("run " + run.spellName, observe::SpanKind::kInternal,
+                                             Value::object({{"llmspell.run_id", run.runId}, {"llmspell.spell", run.spellName},
+                                                            {"llmspell.engine", run.engine}}));
+  tracer->swapCurrent(rootSpan);
+  // The process-wide bus (a run's own, when one was attached) stamps this run's trace id on
+  // every event until the run ends.
+  busFor(run).setTraceId(tracer->traceId());
+  struct TraceIdReset {
+    EventBus& bus;
+    ~TraceIdReset() { bus.setTraceId(""); }
+  } traceIdReset{busFor(run)};
   busFor(run).emit("spell.start", Value::object({{"spell", run.spellName}, {"run_id", run.runId}, {"engine", run.engine}}));
   if (opts.replInput) {
     replLoop(opts, loop, *ctx);
@@ -500,6 +623,10 @@ RunResult runSpellImpl(const RunOptions& opts) {
   enter(Phase::kDone);
   fflush(stdout);
   ctx.reset();
+  if (result.error) tracer->end(rootSpan, result.error->code, result.error->message);
+  else tracer->end(rootSpan);
+  tracer->onBatch(0, nullptr);
+  if (exporter) exporter->finish();
   watchdog.reset();
   if (teardownStop && (!result.error || result.error->code != codes::kLimitExceeded)) {
     if (result.error) teardownStop->message += "; the spell had already failed: " + result.error->toString();

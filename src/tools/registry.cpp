@@ -333,7 +333,16 @@ PromisePtr ToolRegistry::call(const std::string& name, Value args, Value ctx, Ho
     } catch (...) {
     }
   }
-  out->onSettle([bus, name, start, callId](const Promise& p) {
+  std::function<void(const Promise&)> observed;
+  if (observer_) {
+    try {
+      observed = observer_(name, callId, ctx);
+    } catch (...) {
+      // An observer never fails the call it watches.
+    }
+  }
+  out->onSettle([bus, name, start, callId, observed](const Promise& p) {
+    if (observed) observed(p);
     if (!bus) return;
     Value data = Value::object({{"name", name},
                                 {"ok", p.fulfilled()},

@@ -139,7 +139,7 @@ TEST(DocsTruth, PlannedSectionHoldsOnlyWhatIsNotBuilt) {
       EXPECT_FALSE(reg.functions.count(fn)) << "`" << fn << "` exists now: move it out of Planned";
     }
   }
-  EXPECT_GT(seen, 10);  // the parser sees the section (it shrinks as things are built)
+  EXPECT_GT(seen, 5);  // the parser sees the section (it shrinks as things are built)
 }
 
 TEST(DocsTruth, CommandsNamedOnThePagesExist) {

@@ -57,7 +57,8 @@ struct Event {
   Value data;
   double ts = 0;     // wall clock, seconds since the Unix epoch
   uint64_t seq = 0;  // per-bus emission counter, from 1
-  // {name, data, ts, seq}: the form scripts receive.
+  std::string traceId;  // the run's trace id (observe/trace.hpp), "" outside a run
+  // {name, data, ts, seq, trace_id}: the form scripts receive (trace_id only when set).
   Value toValue() const;
 };
 
@@ -128,6 +129,11 @@ class EventBus {
   Value stats(std::string_view pattern, double windowSeconds = 60) const;
   static constexpr size_t kHistory = 1 << 16;
 
+  // The trace id stamped on every event emitted from now on ("" for none): the runner sets its
+  // run's, so a recording or a subscriber can tell which trace an event belongs to.
+  void setTraceId(std::string id);
+  std::string traceId() const;
+
   // Subscriber callbacks that threw so far.
   uint64_t errorCount() const { return errors_.load(); }
 
@@ -141,7 +147,8 @@ class EventBus {
   void countEvent(const std::string& name, double ts);
 
   Clock clock_;
-  mutable std::mutex mu_;  // guards subs_, table_, recorders_
+  mutable std::mutex mu_;  // guards subs_, table_, recorders_, traceId_
+  std::string traceId_;
   std::vector<SubPtr> subs_;
   std::shared_ptr<const Table> table_;
   std::unordered_map<uint64_t, std::shared_ptr<Recorder>> recorders_;

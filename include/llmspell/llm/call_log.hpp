@@ -66,9 +66,15 @@ class CallLog {
     double since = 0;    // seconds since the epoch; 0 = any
     std::string status;  // "" = any; "ok", "error", or an error code ("rate_limited")
     int limit = 50;
+    std::string runId;        // "" = any run
+    bool oldestFirst = false;  // one run's calls read best in the order they were made
   };
   // Rows matching `f`, newest first by ts (fields as recent()). Flushes first.
   Value query(const Filter& f);
+  // The runs that made calls matching `f` (model, since, limit), the latest first:
+  // {run_id, spell, calls, errors, input_tokens, output_tokens, cost_usd, first_ts, last_ts}
+  // (sums are null when no call of the run reported usage). Flushes first.
+  Value runs(const Filter& f);
 
   // For tests: the number of write transactions committed so far.
   int64_t transactions() const;

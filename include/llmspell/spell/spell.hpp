@@ -113,6 +113,14 @@ struct RunOptions {
   // its time limit, the hard stop's included, does not run while it is stopped. A usage error
   // when the spell's engine cannot be debugged.
   std::shared_ptr<DebugSession> debugger;
+  // The caller's W3C trace context ("00-<trace id>-<span id>-01"): the run's spans join that
+  // trace under that span. Empty or malformed: a new trace.
+  std::string traceparent;
+  // Where the run's spans go as OTLP/HTTP JSON (a URL ending in /v1/traces). Empty: the
+  // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables; neither: kept
+  // only for trace.export. Spans are sent in batches while the run goes and the rest when it
+  // ends; a collector that cannot be reached is a warning, never a failed run.
+  std::string otlpEndpoint;
 };
 
 struct RunResult {
@@ -120,6 +128,7 @@ struct RunResult {
   Value value;                 // the spell's return value
   std::optional<Error> error;
   Value outputs = Value::array();  // spell.output values (json mode)
+  std::string runId, traceId;
   // Failures of spawned tasks that nothing waited for (printed as warnings; the exit code is
   // the spell's own).
   std::vector<Error> unobservedTaskErrors;

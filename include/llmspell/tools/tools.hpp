@@ -123,6 +123,12 @@ class ToolRegistry {
     journal_ = j;
     journalPath_ = std::move(path);
   }
+  // Told of each call as it starts (the runner's tracer opens an `execute_tool` span there and
+  // makes it current, so what the tool calls nests under it); the function it returns, when
+  // set, is told how the call settled.
+  using CallObserver = std::function<std::function<void(const Promise&)>(
+      const std::string& name, const std::string& callId, const Value& ctx)>;
+  void setObserver(CallObserver o) { observer_ = std::move(o); }
 
  private:
   Journal* journal_ = nullptr;
@@ -135,6 +141,7 @@ class ToolRegistry {
   std::set<std::string> approved_;  // tool name + "\n" + canonical args JSON
   std::vector<ToolPtr> defined_;
   std::shared_ptr<std::atomic<bool>> ended_ = std::make_shared<std::atomic<bool>>(false);
+  CallObserver observer_;
 };
 
 // The run's tool registry (a RunContext service), wired to the run's hooks and event bus.

@@ -12,6 +12,7 @@
 #include "llmspell/core/convert.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
+#include "llmspell/observe/trace.hpp"
 #include "llmspell/tools/tools.hpp"
 
 namespace llmspell {
@@ -98,6 +99,53 @@ agent::Within withinScope(RunContext& run) {
   };
 }
 
+// One agent run as an `invoke_agent` span (GenAI semantic conventions) under `parent` ("" =
+// the current span). The run goes on in host callbacks, so it calls out (its model and tool
+// calls) with its span current, within the usage scope current when it started.
+PromisePtr tracedRun(RunContext& run, const AgentPtr& a, Value input, Value opts, agent::EventFn ev,
+                     std::string parent = "") {
+  auto tracer = observe::tracerFor(run).shared_from_this();
+  const std::string& name = a->config().name;
+  std::string model = opts.isObject() && opts.get("model").isString() ? opts.getString("model") : a->config().model;
+  Value attrs = Value::object({{"gen_ai.operation.name", "invoke_agent"}, {"gen_ai.agent.name", name}});
+  if (!model.empty()) {
+    auto [prov, id] = llm::splitModelName(model);
+    attrs.asObject().set("gen_ai.request.model", id);
+    attrs.asObject().set("gen_ai.provider.name", observe::genAiProviderName(prov));
+  }
+  if (a->config().description.isString()) attrs.asObject().set("gen_ai.agent.description", a->config().description);
+  std::string span = tracer->start("invoke_agent " + name, observe::SpanKind::kInternal, attrs, std::move(parent));
+  agent::Within outer = withinScope(run);
+  agent::Within within = [outer, tracer, span](const std::function<PromisePtr()>& f) {
+    std::string prev = tracer->swapCurrent(span);
+    PromisePtr p;
+    try {
+      p = outer ? outer(f) : f();
+    } catch (...) {
+      tracer->swapCurrent(prev);
+      throw;
+    }
+    tracer->swapCurrent(prev);
+    return p;
+  };
+  // The run's first model call starts inside run(): the span is current for it too.
+  std::string prev = tracer->swapCurrent(span);
+  PromisePtr p = a->run(std::move(input), std::move(opts), std::move(ev), within);
+  tracer->swapCurrent(prev);
+  p->onSettle([tracer, span](const Promise& q) {
+    if (q.rejected()) return tracer->end(span, q.error().code, q.error().message);
+    const Value& v = q.value();
+    const Value& usage = v.get("usage");
+    if (usage.get("input_tokens").isNumber()) tracer->setAttribute(span, "gen_ai.usage.input_tokens", usage.getInt("input_tokens"));
+    if (usage.get("output_tokens").isNumber()) tracer->setAttribute(span, "gen_ai.usage.output_tokens", usage.getInt("output_tokens"));
+    if (v.get("model").isString()) tracer->setAttribute(span, "gen_ai.response.model", llm::splitModelName(v.getString("model")).second);
+    tracer->setAttribute(span, "llmspell.agent.status", v.get("status"));
+    tracer->setAttribute(span, "llmspell.agent.iterations", v.get("iterations"));
+    tracer->end(span);
+  });
+  return p;
+}
+
 // The agent as a tool: {input} -> the agent's answer text.
 std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opts) {
   tools::Tool t;
@@ -119,7 +167,7 @@ std::string defineAgentTool(RunContext& run, const AgentPtr& a, const Value& opt
       return Promise::rejected(Error(codes::kInvalidArgument,
                                      "agent '" + ag->config().name + "' cannot call itself as a tool while its memory is in use; "
                                      "give the tool a copy (a:clone{memory = \"none\"}) instead"));
-    return promiseThen(ag->run(args.get("input"), Value::object(), nullptr, withinScope(*rp)),
+    return promiseThen(tracedRun(*rp, ag, args.get("input"), Value::object(), nullptr),
                        [](const Value& r) { return r.get("text"); });
   };
   std::string name = t.name;
@@ -182,7 +230,7 @@ PromisePtr runAgent(CallContext& cx, const AgentPtr& a, const Value& input, cons
       if (p) p->markHandled();
     };
   }
-  PromisePtr p = a->run(input, opts, ev, withinScope(cx.run));
+  PromisePtr p = tracedRun(cx.run, a, input, opts, ev);
   if (a->config().memory != "persistent") return p;
   RunContext* rp = &cx.run;
   Loop* lp = &cx.loop;
@@ -226,7 +274,9 @@ struct Collab {
   double cost = 0;
   PromisePtr result = Promise::create();
   PromisePtr inflight;
-  agent::Within within;  // the usage scope of the call that started it
+  RunContext* run = nullptr;
+  UsageScopePtr scope;     // the usage scope of the call that started it
+  std::string parentSpan;  // the span current when it started: its agents' runs nest there
 };
 
 std::string discussion(const Collab& c) {
@@ -248,7 +298,8 @@ void collabFinish(const std::shared_ptr<Collab>& c, const std::string& text) {
 
 void collabRun(const std::shared_ptr<Collab>& c, const AgentPtr& a, const std::string& prompt,
                std::function<void(const Value&)> then) {
-  c->inflight = a->run(Value(prompt), Value::object(), nullptr, c->within);
+  UsageScopeGuard g(*c->run, c->scope);
+  c->inflight = tracedRun(*c->run, a, Value(prompt), Value::object(), nullptr, c->parentSpan);
   c->inflight->onSettle([c, then = std::move(then)](const Promise& q) {
     if (!c->result->pending()) return;
     if (q.rejected()) return c->result->reject(q.error());
@@ -492,7 +543,9 @@ void llmspell_register_agent(Registry& r) {
       .doc("Rounds of discussion, in a fixed order or with the moderator picking each speaker; a moderator, when given, writes the final answer")
       .async([](CallContext& cx, Args a) -> PromisePtr {
         auto c = std::make_shared<Collab>();
-        c->within = withinScope(cx.run);
+        c->run = &cx.run;
+        c->scope = cx.run.usageScope;
+        c->parentSpan = observe::tracerFor(cx.run).current();
         for (const auto& v : a[0].asArray()) c->agents.push_back(findAgent(cx.run, v, "agent.collaborate"));
         c->task = a[1].asString();
         const Value& o = a[2];

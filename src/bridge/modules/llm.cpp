@@ -18,6 +18,7 @@
 #include "llmspell/llm/json_repair.hpp"
 #include "llmspell/llm/tokenizer.hpp"
 #include "llmspell/net/http.hpp"
+#include "llmspell/observe/trace.hpp"
 #include "llmspell/runtime/journal.hpp"
 
 namespace llmspell {
@@ -214,13 +215,17 @@ llm::CallOptions callOptions(const Value& opts) {
 // ---------------- one hooked, evented, budgeted call ----------------
 
 struct CallEnv {
-  CallEnv(RunContext* r, Loop* l, HookRegistry* h = nullptr) : run(r), loop(l), hooks(h), usageScope(r->usageScope) {}
+  CallEnv(RunContext* r, Loop* l, HookRegistry* h = nullptr)
+      : run(r), loop(l), hooks(h), usageScope(r->usageScope), parentSpan(observe::tracerFor(*r).current()) {}
   RunContext* run;
   Loop* loop;
   HookRegistry* hooks;  // the llm.call hooks to run; null: the run's
   // The usage scope current when the call (or the batch, or the structured retries) began:
   // completed calls count there, whenever they finish.
   UsageScopePtr usageScope;
+  // The span current when the call was made: the call's span goes under it, though the
+  // llm.call hooks may start the call later, when another span is current.
+  std::string parentSpan;
 };
 
 PromisePtr budgetCheck(RunContext& run, LlmService& s) {
@@ -235,6 +240,43 @@ PromisePtr budgetCheck(RunContext& run, LlmService& s) {
                                                                " tokens of its " + toJsonText(maxTok) + " token limit"));
   }
   return nullptr;
+}
+
+// A model call's span, after the OpenTelemetry GenAI semantic conventions: named
+// "{operation} {model}", a client span, with the request's model and parameters.
+std::string chatSpan(observe::Tracer& tracer, std::string_view op, const std::string& provider, const std::string& id,
+                     const ChatRequest& req, std::string parent = "") {
+  Value attrs = Value::object({{"gen_ai.operation.name", op},
+                               {"gen_ai.provider.name", observe::genAiProviderName(provider)},
+                               {"gen_ai.system", provider},  // the older name, still read by many backends
+                               {"gen_ai.request.model", id}});
+  if (req.temperature) attrs.asObject().set("gen_ai.request.temperature", *req.temperature);
+  if (req.topP) attrs.asObject().set("gen_ai.request.top_p", *req.topP);
+  if (req.maxTokens) attrs.asObject().set("gen_ai.request.max_tokens", *req.maxTokens);
+  if (req.seed) attrs.asObject().set("gen_ai.request.seed", *req.seed);
+  return tracer.start(std::string(op) + " " + id, observe::SpanKind::kClient, attrs, std::move(parent));
+}
+
+// Ends a model call's span with what the reply said (or the error).
+void endModelSpan(observe::Tracer& tracer, const std::string& span, const Promise& q) {
+  if (q.rejected()) {
+    tracer.end(span, q.error().code, q.error().message);
+    return;
+  }
+  const Value& v = q.value();
+  if (v.isObject()) {
+    // The model the provider says answered ("gpt-4o-mini-2024-07-18"), else the one asked for.
+    std::string model = v.getString("raw_model");
+    if (model.empty() && !v.getString("model").empty()) model = llm::splitModelName(v.getString("model")).second;
+    if (!model.empty()) tracer.setAttribute(span, "gen_ai.response.model", model);
+    const Value& usage = v.get("usage");
+    if (usage.get("input_tokens").isNumber()) tracer.setAttribute(span, "gen_ai.usage.input_tokens", usage.getInt("input_tokens"));
+    if (usage.get("output_tokens").isNumber()) tracer.setAttribute(span, "gen_ai.usage.output_tokens", usage.getInt("output_tokens"));
+    if (v.get("finish_reason").isString())
+      tracer.setAttribute(span, "gen_ai.response.finish_reasons", Value::array({v.get("finish_reason")}));
+    if (v.get("cost_usd").isNumber()) tracer.setAttribute(span, "llmspell.cost_usd", v.get("cost_usd"));
+  }
+  tracer.end(span);
 }
 
 // Runs one chat call through the llm.call hooks. `onChunk` streams when set.
@@ -256,6 +298,8 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       auto [prov, id] = llm::splitModelName(model);
       bus.emit("llm.request", Value::object({{"model", model}, {"provider", prov}, {"messages", static_cast<int64_t>(req.messages.size())},
                                              {"stream", static_cast<bool>(onChunk)}}));
+      auto tracer = observe::tracerFor(run).shared_from_this();
+      std::string span = chatSpan(*tracer, "chat", prov, id, req, env.parentSpan);
       auto started = std::chrono::steady_clock::now();
       // A durable run gives back a model call it completed before, and records the ones it makes.
       Journal* journal = run.findService<Journal>();
@@ -294,7 +338,8 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       RunContext* rp = &run;
       std::string m = model;
       std::string provider = prov;
-      p->onSettle([rp, m, provider, started, scope = env.usageScope](const Promise& q) {
+      p->onSettle([rp, m, provider, started, scope = env.usageScope, tracer, span](const Promise& q) {
+        endModelSpan(*tracer, span, q);
         auto* svc = rp->findService<LlmService>();
         auto& bus = busFor(*rp);
         if (svc && svc->log) {
@@ -845,7 +890,14 @@ void llmspell_register_llm(Registry& r) {
                   : kind == "mock" ? "mock/embed"
                                    : prov + "/" + id;
         }
+        auto tracer = observe::tracerFor(cx.run).shared_from_this();
+        auto [prov, id] = llm::splitModelName(model);
+        std::string span = chatSpan(*tracer, "embeddings", prov, id, ChatRequest{});
         PromisePtr p = s.client.embed(model, texts, opts);
+        p->onSettle([tracer, span](const Promise& q) {
+          if (q.rejected()) tracer->end(span, q.error().code, q.error().message);
+          else tracer->end(span);
+        });
         if (!single) return p;
         PromisePtr out = Promise::create();
         p->onSettle([out](const Promise& q) {
