@@ -566,7 +566,7 @@ void Service::handle(const IncomingRequest& rq, ResponderPtr res) {
     sendJson(res, 200, runJson(*run));
     return;
   }
-  if (p == "/v1/models" || p == "/v1/chat/completions") {
+  if (p == "/v1/models" || p.rfind("/v1/models/", 0) == 0 || p == "/v1/chat/completions") {
     handleOpenAI(rq, res);
     return;
   }

@@ -32,7 +32,16 @@ std::string spellsDir() {
        {"bomb",
         {{"spell.yaml", "name: bomb\nlimits: {memory_mb: 32, timeout_s: 60}\n"},
          {"main.lua", "local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"}}},
-       {"fails", {{"spell.yaml", "name: fails\n"}, {"main.lua", "error({code = 'validation_failed', message = 'bad input'})\n"}}}});
+       {"fails", {{"spell.yaml", "name: fails\n"}, {"main.lua", "error({code = 'validation_failed', message = 'bad input'})\n"}}},
+       {"echo",  // an agent answering as the model echo-agent: tool calls when given tools, else the mock model's echo
+        {{"spell.yaml", "name: echo\nserve:\n  models: [echo-agent]\n"},
+         {"main.lua",
+          "local p = spell.params\nlocal last = p.messages[#p.messages]\n"
+          "if #p.tools > 0 then\n"
+          "  return {tool_calls = {{name = p.tools[1]['function'].name, arguments = {city = last.content}}}}\nend\n"
+          "local r = llm.chat(last.content, {model = 'mock/echo'})\n"
+          "for w in r.text:gmatch('%S+%s*') do spell.output(w) end\n"
+          "return nil\n"}}}});
   return dir;
 }
 
@@ -76,9 +85,9 @@ TEST_F(Serve, HealthAndSpellList) {
   ASSERT_EQ(r.status, 200) << r.body;
   json list = r.json(), names = json::array();
   for (auto& s : list["data"]) names.push_back(s["name"]);
-  EXPECT_EQ(names, json({"bomb", "fails", "gate", "hello", "stuck"}));
-  EXPECT_EQ(list["data"][3]["params"]["name"]["type"], "string");
-  EXPECT_EQ(list["data"][3]["description"], "Greets");
+  EXPECT_EQ(names, json({"bomb", "echo", "fails", "gate", "hello", "stuck"}));
+  EXPECT_EQ(list["data"][4]["params"]["name"]["type"], "string");
+  EXPECT_EQ(list["data"][4]["description"], "Greets");
 }
 
 TEST_F(Serve, RunWaitedForGivesOutputAndStatus) {
@@ -253,6 +262,56 @@ TEST_F(Serve, DeleteCancelsARunningRun) {
   EXPECT_EQ(d.json()["error"]["code"], "cancelled");
   // The worker it ran on was replaced: the service still runs spells.
   EXPECT_EQ(http(port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"x"},"wait":true})").json()["status"], "succeeded");
+}
+
+TEST_F(Serve, OpenAIClientListsModelsCreatesStreamsAndGetsToolCallsAndTypedErrors) {
+  std::string modules = std::string(LLMSPELL_SOURCE_DIR) + "/third_party_data/node_modules";
+  if (!std::filesystem::exists(modules + "/openai/package.json")) GTEST_SKIP() << "openai is not installed in " << modules << ": run scripts/setup.sh";
+  if (runShell("command -v node >/dev/null 2>&1").exit != 0) GTEST_SKIP() << "node is not on PATH";
+  std::string script = std::string(LLMSPELL_SOURCE_DIR) + "/tests/serve/openai_client.mjs";
+  auto r = runShell("node " + shellQuote(script) + " " + shellQuote(modules) + " http://127.0.0.1:" + std::to_string(port()) + "/v1 2>&1");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["models"], json({"echo-agent"}));
+  EXPECT_EQ(j["create"]["content"], "hello there");
+  EXPECT_EQ(j["create"]["finish"], "stop");
+  EXPECT_EQ(j["create"]["object"], "chat.completion");
+  EXPECT_GT(j["create"]["usage"]["total_tokens"].get<int>(), 0) << j.dump();
+  EXPECT_EQ(j["stream"]["deltas"], json({"stream ", "me"})) << j.dump();
+  EXPECT_EQ(j["stream"]["finish"], "stop");
+  EXPECT_GT(j["stream"]["usage"]["completion_tokens"].get<int>(), 0) << j.dump();
+  EXPECT_EQ(j["tool"]["finish"], "tool_calls");
+  EXPECT_EQ(j["tool"]["name"], "get_weather");
+  EXPECT_EQ(j["tool"]["args"], json({{"city", "Paris"}}));
+  EXPECT_EQ(j["notFound"]["typed"], true) << j.dump();
+  EXPECT_EQ(j["notFound"]["status"], 404);
+  EXPECT_EQ(j["notFound"]["code"], "model_not_found");
+  EXPECT_EQ(j["badRequest"]["typed"], true) << j.dump();
+  EXPECT_EQ(j["badRequest"]["param"], "messages");
+}
+
+TEST_F(Serve, MetricsPassPromtoolAfterAMixedWorkload) {
+  // A mix: successes, a failure, a bad request, an LLM call, a cancel.
+  http(port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"m"},"wait":true})");
+  http(port(), "POST", "/v1/runs", R"({"spell":"fails","wait":true})");
+  http(port(), "POST", "/v1/runs", R"({"spell":"nope"})");
+  http(port(), "POST", "/v1/chat/completions", R"({"model":"echo-agent","messages":[{"role":"user","content":"count me"}]})");
+  auto m = http(port(), "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.headers.find("text/plain; version=0.0.4"), std::string::npos);
+  for (const char* needle : {"llmspell_serve_runs_total{spell=\"hello\",status=\"succeeded\"}",
+                             "llmspell_serve_runs_total{spell=\"fails\",status=\"failed\"}",
+                             "llmspell_serve_errors_total{code=\"validation_failed\"}",
+                             "llmspell_serve_llm_calls_total{provider=\"mock\",model=\"mock/echo\"}",
+                             "llmspell_serve_run_duration_seconds_bucket{spell=\"hello\",le=\"+Inf\"}",
+                             "llmspell_serve_runs_in_flight", "llmspell_serve_streams_open"})
+    EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
+  if (runShell("command -v promtool >/dev/null 2>&1").exit != 0) GTEST_SKIP() << "promtool is not installed: run scripts/setup.sh";
+  std::string file = testing::TempDir() + "/llmspell_metrics_" + std::to_string(getpid()) + ".txt";
+  std::ofstream(file) << m.body;
+  auto check = runShell("promtool check metrics < " + shellQuote(file) + " 2>&1");
+  EXPECT_EQ(check.exit, 0) << check.out;
 }
 
 TEST(ServeIsolation, StuckAndMemoryBombFailAloneWhileAHundredRunsComplete) {
