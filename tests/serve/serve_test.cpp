@@ -1,5 +1,7 @@
 // `llmspell serve` through real HTTP on loopback: the run endpoints, SSE read as it comes,
 // disconnects, cancellation, isolation of stuck and memory-hungry spells, and the SIGTERM drain.
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -312,6 +314,37 @@ TEST_F(Serve, MetricsPassPromtoolAfterAMixedWorkload) {
   std::ofstream(file) << m.body;
   auto check = runShell("promtool check metrics < " + shellQuote(file) + " 2>&1");
   EXPECT_EQ(check.exit, 0) << check.out;
+}
+
+TEST(ServeScale, AThousandConcurrentSseClientsEachGetTheWholeStream) {
+  // Each client opens its own connection to one run's events before the run goes on: all 1,000
+  // are open at once, each sees the first output, then every event to the end.
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2200) {
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 4096);
+    setrlimit(RLIMIT_NOFILE, &rl);  // the server inherits it
+  }
+  if (rl.rlim_cur < 2200) GTEST_SKIP() << "needs 2,200 open files; the hard limit is " << rl.rlim_max;
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  std::string flag = flagPath("scale");
+  std::string id = http(srv.port(), "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + flag + R"("}})").json()["id"];
+  constexpr int kClients = 1000;
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(std::make_unique<SseClient>(srv.port(), "GET", "/v1/runs/" + id + "/events", ""));
+  for (auto& c : clients) ASSERT_TRUE(c->readUntil("data: \"one\"")) << c->text();
+  EXPECT_NE(http(srv.port(), "GET", "/metrics").body.find("llmspell_serve_streams_open 1000"), std::string::npos);
+  std::ofstream(flag) << "go";
+  int complete = 0;
+  for (auto& c : clients) {
+    if (c->readUntil("event: run.finish") && c->readUntil("\r\n0\r\n\r\n") && c->text().find("data: \"two\"") != std::string::npos)
+      ++complete;
+  }
+  EXPECT_EQ(complete, kClients);
+  EXPECT_EQ(srv.terminate(), 0);
 }
 
 TEST(ServeIsolation, StuckAndMemoryBombFailAloneWhileAHundredRunsComplete) {
