@@ -347,6 +347,24 @@ TEST(ServeScale, AThousandConcurrentSseClientsEachGetTheWholeStream) {
   EXPECT_EQ(srv.terminate(), 0);
 }
 
+TEST(ServeTls, ServesHttpsWithTheGivenCertificate) {
+  std::string dir = testing::TempDir() + "/llmspell_serve_tls_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  ASSERT_EQ(runShell("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                     " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1").exit, 0);
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1", "--tls-cert", cert, "--tls-key", key});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  EXPECT_EQ(srv.firstLine().rfind("listening on https://", 0), 0u) << srv.firstLine();
+  std::string url = "https://127.0.0.1:" + std::to_string(srv.port());
+  auto r = runShell("curl -sS --cacert " + cert + " " + url + "/healthz 2>&1");
+  EXPECT_EQ(r.out, R"({"status":"ok"})");
+  // Plain HTTP on the TLS port gets nowhere.
+  EXPECT_NE(runShell("curl -sS --max-time 5 http://127.0.0.1:" + std::to_string(srv.port()) + "/healthz 2>&1").out, R"({"status":"ok"})");
+  EXPECT_EQ(srv.terminate(), 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ServeIsolation, StuckAndMemoryBombFailAloneWhileAHundredRunsComplete) {
   ServeProcess srv({"--spells", spellsDir(), "--workers", "3"});
   ASSERT_GT(srv.port(), 0) << srv.firstLine();
