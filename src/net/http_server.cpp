@@ -4,7 +4,9 @@
 // class serves plain TCP and TLS alike (a template over the stream type).
 #include "llmspell/net/http_server.hpp"
 
+#if LLMSPELL_SERVE_TLS
 #include <boost/asio/ssl.hpp>
+#endif
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
@@ -22,7 +24,9 @@ namespace llmspell::net {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
+#if LLMSPELL_SERVE_TLS
 namespace ssl = boost::asio::ssl;
+#endif
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -89,7 +93,9 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
 
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+#if LLMSPELL_SERVE_TLS
   std::optional<ssl::context> tlsCtx;
+#endif
 
   void accept();
 };
@@ -164,7 +170,9 @@ class Conn : public Responder::Impl, public std::enable_shared_from_this<Conn<St
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
       arm(core_.opts.idleTimeout, false);
       read();
-    } else {
+    }
+#if LLMSPELL_SERVE_TLS
+    else {
       auto self = this->shared_from_this();
       arm(core_.opts.headerTimeout, false);
       stream_.async_handshake(ssl::stream_base::server, [self](const boost::system::error_code& ec) {
@@ -173,6 +181,7 @@ class Conn : public Responder::Impl, public std::enable_shared_from_this<Conn<St
         self->read();
       });
     }
+#endif
   }
 
   // Reads all the time, also while a response streams, so a client that goes away is seen.
@@ -450,12 +459,15 @@ void HttpServer::Core::accept() {
     } else {
       boost::system::error_code ig;
       s.set_option(tcp::no_delay(true), ig);
+#if LLMSPELL_SERVE_TLS
       if (self->tlsCtx) {
         auto c = std::make_shared<Conn<ssl::stream<tcp::socket>>>(*self, ssl::stream<tcp::socket>(std::move(s), *self->tlsCtx));
         c->start();
-      } else {
-        std::make_shared<Conn<tcp::socket>>(*self, std::move(s))->start();
+        self->accept();
+        return;
       }
+#endif
+      std::make_shared<Conn<tcp::socket>>(*self, std::move(s))->start();
     }
     self->accept();
   });
@@ -546,6 +558,7 @@ HttpServer::HttpServer(HttpServerOptions opts, Handler handler) : core_(std::mak
   core_->handler = std::move(handler);
   const auto& o = core_->opts;
   if (!o.tlsCert.empty() || !o.tlsKey.empty()) {
+#if LLMSPELL_SERVE_TLS
     if (o.tlsCert.empty() || o.tlsKey.empty())
       fail(codes::kConfigError, "TLS needs both a certificate and a key (--tls-cert and --tls-key)");
     core_->tlsCtx.emplace(ssl::context::tls_server);
@@ -556,6 +569,11 @@ HttpServer::HttpServer(HttpServerOptions opts, Handler handler) : core_(std::mak
     if (ec) fail(codes::kConfigError, "cannot load the TLS certificate " + o.tlsCert + ": " + ec.message());
     core_->tlsCtx->use_private_key_file(o.tlsKey, ssl::context::pem, ec);
     if (ec) fail(codes::kConfigError, "cannot load the TLS key " + o.tlsKey + ": " + ec.message());
+#else
+    // libssl would be loaded by every spell's start (the binary loads libcrypto only when a
+    // spell needs it): TLS is a build option until it is a module loaded on demand.
+    fail(codes::kConfigError, "this build has no TLS (configure with -DLLMSPELL_SERVE_TLS=ON), or terminate TLS at a reverse proxy");
+#endif
   }
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(o.host, ec);
@@ -582,7 +600,13 @@ int HttpServer::port() const {
   auto ep = core_->acceptor.local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
-bool HttpServer::tls() const { return core_->tlsCtx.has_value(); }
+bool HttpServer::tls() const {
+#if LLMSPELL_SERVE_TLS
+  return core_->tlsCtx.has_value();
+#else
+  return false;
+#endif
+}
 asio::io_context& HttpServer::io() { return core_->io; }
 
 void HttpServer::run() {

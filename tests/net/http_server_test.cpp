@@ -217,6 +217,17 @@ TEST(HttpServer, DrainFinishesInFlightResponsesAndRefusesNewConnections) {
   EXPECT_NE(out.find("done"), std::string::npos) << out;
 }
 
+TEST(HttpServer, TlsOptionsWithoutTlsBuiltInAreAConfigError) {
+#if LLMSPELL_SERVE_TLS
+  GTEST_SKIP() << "built with TLS";
+#else
+  HttpServerOptions o;
+  o.tlsCert = "cert.pem";
+  o.tlsKey = "key.pem";
+  EXPECT_THROW(HttpServer(o, echo()), Exception);
+#endif
+}
+
 TEST(HttpServer, CorsHeadersOnlyWhenConfigured) {
   std::string req = "GET /x HTTP/1.1\r\nhost: x\r\norigin: https://app.example\r\nconnection: close\r\n\r\n";
   {
@@ -237,6 +248,9 @@ TEST(HttpServer, CorsHeadersOnlyWhenConfigured) {
 }
 
 TEST(HttpServer, ServesHttpsWithAGivenCertificate) {
+#if !LLMSPELL_SERVE_TLS
+  GTEST_SKIP() << "built without TLS (-DLLMSPELL_SERVE_TLS=ON)";
+#endif
   namespace fs = std::filesystem;
   std::string dir = testing::TempDir() + "/llmspell_tls_" + std::to_string(getpid());
   fs::create_directories(dir);
