@@ -15,6 +15,7 @@
 #include "llmspell/core/suggest.hpp"
 #include "llmspell/engines/engine.hpp"
 #include "llmspell/llm/client.hpp"
+#include "llmspell/serve/serve.hpp"
 #include "llmspell/spell/spell.hpp"
 
 using namespace llmspell;
@@ -296,6 +297,8 @@ int main(int argc, char** argv) {
   // Provider keys and base URLs are the operator's: taken now, before a spell can touch the
   // environment.
   llm::captureOperatorEnvironment();
+  // A worker process of `llmspell serve` (re-executed by the server, its socket on fd 3).
+  if (argc == 2 && std::string_view(argv[1]) == "__serve-worker") return serve::runServeWorker(3);
   CLI::App app{"llmspell: run spells (Lua scripts) that drive LLMs, agents, tools and workflows"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llmspell 0.1.0");
@@ -387,6 +390,21 @@ int main(int argc, char** argv) {
   mcpServe->add_option("--http,--listen", mcpO.http, "Serve over Streamable HTTP on [ADDR:]PORT (ADDR 127.0.0.1 unless given) at /mcp");
   mcpServe->add_flag("--builtins", mcpO.builtins, "Serve the built-in tools too (with the grants given)");
   if (runOptionsFor("mcp")) addRunOptions(mcpServe, mcpF);
+  serve::ServeOptions serveO;
+  std::string listen = "127.0.0.1:8080";
+  auto* serveCmd = app.add_subcommand("serve", "Serve the spells of a directory over HTTP, OpenAI-compatible too (see docs/serve.md)");
+  serveCmd->add_option("--spells", serveO.spellsDir, "Directory whose subdirectories with spell.yaml are served (default .)");
+  serveCmd->add_option("--listen", listen, "ADDR:PORT to listen on (default 127.0.0.1:8080; port 0 picks one)");
+  serveCmd->add_option("--workers", serveO.workers, "Worker processes, one run at a time each (default 2)")->check(CLI::Range(1, 256));
+  serveCmd->add_option("--run-timeout", serveO.defaultTimeoutSeconds, "Time limit (s) of a spell whose manifest sets none (default 300)")
+      ->check(CLI::Range(0.001, 31536000.0));
+  serveCmd->add_option("--drain-timeout", serveO.drainSeconds, "On SIGTERM, seconds in-flight runs get before they are cancelled (default 30)")
+      ->check(CLI::Range(0.0, 86400.0));
+  serveCmd->add_option("--max-body", serveO.bodyLimit, "Largest request body in bytes (default 1048576)")->check(CLI::Range(1, 1 << 30));
+  serveCmd->add_option("--tls-cert", serveO.tlsCert, "PEM certificate (chain): serve HTTPS");
+  serveCmd->add_option("--tls-key", serveO.tlsKey, "PEM private key of --tls-cert");
+  serveCmd->add_option("--cors-origin", serveO.corsOrigins, "An origin browsers may call from (repeatable; '*' for any). Default: none");
+  serveCmd->add_option("--mock-replies", serveO.mockReplies, "Scripted replies for the mock provider (JSON Lines), for every run");
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
@@ -564,6 +582,20 @@ int main(int argc, char** argv) {
     if (!testO.childReport.empty()) return runTestChild(testF, testO);
     testO.forward = forwardedFlags(testF);
     return cli::runTests(testO);
+  }
+  if (*serveCmd) {
+    size_t colon = listen.rfind(':');
+    char* end = nullptr;
+    long port = colon == std::string::npos ? -1 : std::strtol(listen.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || !end || *end || port < 0 || port > 65535) {
+      std::fprintf(stderr, "error[invalid_argument]: --listen expects ADDR:PORT (e.g. 127.0.0.1:8080), got '%s'\n", listen.c_str());
+      return 2;
+    }
+    serveO.host = listen.substr(0, colon);
+    if (serveO.host.size() > 2 && serveO.host.front() == '[' && serveO.host.back() == ']')
+      serveO.host = serveO.host.substr(1, serveO.host.size() - 2);
+    serveO.port = static_cast<int>(port);
+    return serve::runServe(serveO);
   }
   if (*check) return cli::checkSpell(checkPath, checkO);
   if (*mk) return cli::newSpell(newName, newEngine);

@@ -107,7 +107,7 @@ std::string tooLarge() {
 
 const char* const kTopKeys[] = {"name", "version", "description", "engine", "entry", "params",
                                 "permissions", "limits", "model", "config", "author", "tags",
-                                "outputs", "tools", "agents", "durable"};
+                                "outputs", "tools", "agents", "durable", "serve"};
 const char* const kParamTypes[] = {"string", "integer", "number", "boolean", "array", "object"};
 
 }  // namespace
@@ -231,6 +231,23 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
     }
   }
   if (m.raw.get("config").isObject()) m.config = m.raw.get("config");
+  // `serve: {models: [id, ...]}`: the model ids `llmspell serve` answers with this spell on its
+  // OpenAI-compatible endpoint (docs/serve.md).
+  if (const Value& sv = m.raw.get("serve"); !sv.isNull()) {
+    if (!sv.isObject()) {
+      err({"serve"}, "serve must be a mapping (serve: {models: [my-agent]})");
+    } else {
+      for (const auto& [k, v] : sv.asObject())
+        if (k != "models") diags.push_back({file, lineOf(root, {"serve", k.c_str()}), "unknown key 'serve." + k + "' (ignored)"});
+      const Value& models = sv.get("models");
+      bool ok = models.isNull() || models.isArray();
+      if (models.isArray())
+        for (const auto& x : models.asArray())
+          ok = ok && x.isString() && !x.asString().empty() &&
+               x.asString().find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") == std::string::npos;
+      if (!ok) err({"serve", "models"}, "serve.models must be a list of model ids (letters, digits and . _ : / -)");
+    }
+  }
   // Only "unknown key" diagnostics are warnings; anything else makes the manifest unusable.
   for (size_t i = before; i < diags.size(); ++i)
     if (diags[i].message.find("(ignored)") == std::string::npos) return std::nullopt;

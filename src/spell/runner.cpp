@@ -375,11 +375,13 @@ RunResult runSpellImpl(const RunOptions& opts) {
         return usage(std::string("spell.yaml: config.") + key + " names a file the host opens outside the spell's grants; "
                      "the operator sets it with " + flag);
       }
-      for (const auto& h : manifest->net) run.permissions().allowNet(h);
-      for (const auto& p : manifest->read) run.permissions().allowRead(p, manifest->dir);
-      for (const auto& p : manifest->write) run.permissions().allowWrite(p, manifest->dir);
-      for (const auto& n : manifest->env) run.permissions().allowEnv(n);
-      if (manifest->run) run.permissions().allowRun();
+      if (opts.manifestGrants) {
+        for (const auto& h : manifest->net) run.permissions().allowNet(h);
+        for (const auto& p : manifest->read) run.permissions().allowRead(p, manifest->dir);
+        for (const auto& p : manifest->write) run.permissions().allowWrite(p, manifest->dir);
+        for (const auto& n : manifest->env) run.permissions().allowEnv(n);
+        if (manifest->run) run.permissions().allowRun();
+      }
       const Value& l = manifest->limits;
       if (l.get("memory_mb").isNumber()) limits.memoryBytes = static_cast<size_t>(l.getNumber("memory_mb") * (1 << 20));
       if (l.get("timeout_s").isNumber()) limits.timeoutSeconds = l.getNumber("timeout_s");
@@ -409,6 +411,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
     if (!opts.model.empty()) run.config.asObject().set("model", opts.model);
     for (const auto& [k, v] : opts.extraConfig.asObject()) run.config.asObject().set(k, v);
     run.params = typeParams(manifest ? manifest->params : Value::object(), opts.params);
+    for (const auto& [k, v] : opts.typedParams.asObject()) run.params.asObject().set(k, v);
     run.setService(std::make_shared<SpellArgs>(SpellArgs{opts.args}));
   } catch (const Exception& e) {
     return usage(e.error().message);
@@ -484,6 +487,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
     if (!d) return usage("the " + std::string(engine->name()) + " engine has no debugger yet");
     d->attachDebugger(opts.debugger);
   }
+  if (opts.onStart) opts.onStart(run);
   auto t0 = std::chrono::steady_clock::now();
   std::optional<TraceExporter> exporter;
   if (std::string url = observe::otlpTracesEndpoint(opts.otlpEndpoint); !url.empty()) {

@@ -76,9 +76,14 @@ struct RunOptions {
   std::string code;       // inline code (exec); used when spellPath is empty
   std::string engine;     // override; default from extension / manifest / "lua"
   std::vector<std::pair<std::string, std::string>> params;
+  // Params already typed (from JSON, `llmspell serve`): set over the typed `params` as given.
+  Value typedParams = Value::object();
   std::vector<std::string> args;  // positional arguments (after `--`): spell.args
   std::vector<std::string> allowNet, allowRead, allowWrite, allowEnv;
   bool allowRun = false;
+  // False: the manifest's grants (net, read, write, env, run) are not applied, only the allow*
+  // lists above (`llmspell serve` narrows a manifest's grants per request this way).
+  bool manifestGrants = true;
   std::optional<double> timeoutSeconds;
   std::optional<size_t> memoryMb;
   std::optional<uint64_t> instructions;
@@ -121,6 +126,9 @@ struct RunOptions {
   // only for trace.export. Spans are sent in batches while the run goes and the rest when it
   // ends; a collector that cannot be reached is a warning, never a failed run.
   std::string otlpEndpoint;
+  // Called on the loop thread once the context exists, before the main chunk runs (`llmspell
+  // serve`'s worker replaces run.output here to stream a run's outputs).
+  std::function<void(RunContext& run)> onStart;
 };
 
 struct RunResult {

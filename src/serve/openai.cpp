@@ -1,0 +1,218 @@
+// The OpenAI-compatible routes of `llmspell serve`: GET /v1/models, GET /v1/models/{id} and
+// POST /v1/chat/completions. A spell answers as a model when its manifest lists the model id
+// under `serve.models`; it receives the request's `messages`, `tools` and `model` as params and
+// returns the reply: a string, or {content = ..., tool_calls = {{id, name, arguments}}, usage}.
+// String spell.output values it writes while running are the streamed content.
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "llmspell/core/convert.hpp"
+#include "serve/authorize.hpp"
+#include "serve/service.hpp"
+
+namespace llmspell::serve {
+
+using json = nlohmann::json;
+
+namespace {
+
+int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The reply a chat spell gave: its content and tool calls in OpenAI's shape.
+struct Reply {
+  std::string content;
+  json toolCalls = json::array();
+  json usage;  // {prompt_tokens, completion_tokens} when the spell gave them
+};
+
+Reply replyOf(const RunRec& run, const std::string& streamed) {
+  Reply r;
+  const json& v = run.value;
+  if (v.is_string()) {
+    r.content = v.get<std::string>();
+  } else if (v.is_object()) {
+    if (v.contains("content") && v["content"].is_string()) r.content = v["content"].get<std::string>();
+    else if (v.contains("text") && v["text"].is_string()) r.content = v["text"].get<std::string>();
+    if (v.contains("tool_calls") && v["tool_calls"].is_array()) {
+      int i = 0;
+      for (const auto& tc : v["tool_calls"]) {
+        json args = tc.contains("arguments") ? tc["arguments"] : json::object();
+        std::string id = tc.value("id", "call_" + run.id.substr(4) + "_" + std::to_string(i));
+        r.toolCalls.push_back({{"id", id},
+                               {"type", "function"},
+                               {"function", {{"name", tc.value("name", "")}, {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
+        ++i;
+      }
+    }
+    if (v.contains("usage") && v["usage"].is_object()) r.usage = v["usage"];
+  } else if (v.is_null()) {
+    r.content = streamed;
+  }
+  if (!r.usage.is_object()) {
+    r.usage = {{"prompt_tokens", static_cast<int64_t>(run.inputTokens)}, {"completion_tokens", static_cast<int64_t>(run.outputTokens)}};
+  } else {
+    json u = r.usage;
+    r.usage = {{"prompt_tokens", u.value("prompt_tokens", u.value("input_tokens", 0))},
+               {"completion_tokens", u.value("completion_tokens", u.value("output_tokens", 0))}};
+  }
+  r.usage["total_tokens"] = r.usage["prompt_tokens"].get<int64_t>() + r.usage["completion_tokens"].get<int64_t>();
+  return r;
+}
+
+// An error of a run as OpenAI's status and type.
+std::pair<int, std::string> statusOf(const std::string& code) {
+  if (code == "invalid_argument" || code == "validation_failed") return {400, "invalid_request_error"};
+  if (code == "not_found") return {404, "invalid_request_error"};
+  if (code == "permission_denied") return {403, "permission_error"};
+  if (code == "auth_error") return {401, "authentication_error"};
+  if (code == "rate_limited" || code == "budget_exceeded") return {429, "rate_limit_error"};
+  if (code == "unavailable") return {503, "server_error"};
+  return {500, "server_error"};
+}
+
+std::string sseData(const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
+
+}  // namespace
+
+void Service::openAIError(const net::ResponderPtr& res, int status, const std::string& type, const std::string& code,
+                          const std::string& message, const std::string& param) {
+  json j = {{"error", {{"message", message}, {"type", type}, {"param", param.empty() ? json() : json(param)}, {"code", code}}}};
+  res->send(status, j.dump(), {{"content-type", "application/json"}});
+}
+
+void Service::handleOpenAI(const net::IncomingRequest& rq, net::ResponderPtr res) {
+  if (rq.path == "/v1/chat/completions") {
+    if (rq.method != "POST") return openAIError(res, 405, "invalid_request_error", "method_not_allowed", "use POST /v1/chat/completions");
+    return chatCompletions(rq, res);
+  }
+  if (rq.method != "GET") return openAIError(res, 405, "invalid_request_error", "method_not_allowed", "use GET " + rq.path);
+  if (auto a = authorize(rq, "models.list", ""); !a.allowed) return openAIError(res, a.status, "invalid_request_error", a.code, a.message);
+  auto model = [](const std::string& id) { return json{{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "llmspell"}}; };
+  if (rq.path.rfind("/v1/models/", 0) == 0) {
+    std::string id = rq.path.substr(11);
+    if (!models_.count(id)) return openAIError(res, 404, "invalid_request_error", "model_not_found", "The model '" + id + "' does not exist", "model");
+    return sendJson(res, 200, model(id));
+  }
+  json data = json::array();
+  for (const auto& [id, spell] : models_) data.push_back(model(id));
+  sendJson(res, 200, {{"object", "list"}, {"data", data}});
+}
+
+void Service::chatCompletions(const net::IncomingRequest& rq, net::ResponderPtr res) {
+  auto bad = [&](const std::string& msg, const std::string& param = "") {
+    openAIError(res, 400, "invalid_request_error", "invalid_argument", msg, param);
+  };
+  if (draining_) return openAIError(res, 503, "server_error", "unavailable", "the server is shutting down");
+  json body = json::parse(rq.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return bad("the request body must be a JSON object");
+  if (!body.contains("model") || !body["model"].is_string()) return bad("'model' is required (see GET /v1/models)", "model");
+  std::string modelId = body["model"].get<std::string>();
+  if (auto a = authorize(rq, "chat.create", modelId); !a.allowed) return openAIError(res, a.status, "invalid_request_error", a.code, a.message);
+  auto m = models_.find(modelId);
+  if (m == models_.end()) return openAIError(res, 404, "invalid_request_error", "model_not_found", "The model '" + modelId + "' does not exist", "model");
+  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
+    return bad("'messages' must be a non-empty array", "messages");
+  if (body.contains("tools") && !body["tools"].is_array()) return bad("'tools' must be an array", "tools");
+  if (body.contains("stream") && !body["stream"].is_boolean()) return bad("'stream' must be true or false", "stream");
+  bool stream = body.value("stream", false);
+  bool includeUsage = stream && body.contains("stream_options") && body["stream_options"].is_object() &&
+                      body["stream_options"].value("include_usage", false);
+  if (queue_.size() >= opts_.maxQueued) return openAIError(res, 503, "server_error", "unavailable", "too many runs are waiting; try again later");
+  const SpellInfo& spell = spells_.at(m->second);
+  json msg;
+  double timeout = 0;
+  size_t memoryMb = 0;
+  try {
+    msg = runMessage(spell, json(), json(), json(), timeout, memoryMb);
+  } catch (const Exception& e) {
+    return openAIError(res, 400, "invalid_request_error", e.error().code, e.error().message);
+  }
+  json typed = {{"messages", body["messages"]}, {"model", modelId}, {"tools", body.value("tools", json::array())}};
+  for (const char* k : {"temperature", "max_tokens", "tool_choice", "user"})
+    if (body.contains(k)) typed[k] = body[k];
+  msg["typed_params"] = typed;
+  auto run = enqueue(spell, std::move(msg), timeout, memoryMb);
+  std::string id = "chatcmpl-" + run->id.substr(4);
+  int64_t created = unixNow();
+
+  if (!stream) {
+    run->onDone.push_back([this, run, res, id, created, modelId] {
+      if (run->status != "succeeded") {
+        std::string code = run->error.is_object() ? run->error.value("code", "internal") : "internal";
+        auto [status, type] = statusOf(code);
+        return openAIError(res, status, type, code, run->error.is_object() ? run->error.value("message", "") : "the run failed");
+      }
+      std::string streamed;
+      for (const auto& o : run->outputs)
+        if (o.is_string()) streamed += o.get<std::string>();
+      Reply r = replyOf(*run, streamed);
+      json message = {{"role", "assistant"}, {"content", r.toolCalls.empty() || !r.content.empty() ? json(r.content) : json()}};
+      if (!r.toolCalls.empty()) message["tool_calls"] = r.toolCalls;
+      sendJson(res, 200, {{"id", id},
+                          {"object", "chat.completion"},
+                          {"created", created},
+                          {"model", modelId},
+                          {"choices", json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr},
+                                                    {"finish_reason", r.toolCalls.empty() ? "stop" : "tool_calls"}}})},
+                          {"usage", r.usage}});
+    });
+    res->onClose([this, run] { cancel(*run, "the client disconnected"); });
+    return;
+  }
+
+  // Streaming: the spell's string outputs are content deltas; its reply (what was not streamed,
+  // and tool calls) comes with the last chunk.
+  struct State {
+    bool streamed = false;
+    std::string text;
+  };
+  auto st = std::make_shared<State>();
+  auto chunk = [id, created, modelId](json delta, json finish) {
+    return json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", modelId},
+                {"choices", json::array({{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}})}};
+  };
+  res->startStream(200, {{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}});
+  res->write(sseData(chunk({{"role", "assistant"}, {"content", ""}}, nullptr)));
+  auto s = openStream(run, res, run->events.size(), true);
+  s->format = [st, chunk](size_t, const RunEvent& ev) -> std::string {
+    if (ev.name != "spell.output") return "";
+    json v = json::parse(ev.data, nullptr, false);
+    if (!v.is_string()) return "";
+    st->streamed = true;
+    st->text += v.get<std::string>();
+    return sseData(chunk({{"content", v}}, nullptr));
+  };
+  s->finish = [this, st, chunk, run, includeUsage, id, created, modelId]() -> std::string {
+    std::string out;
+    if (run->status != "succeeded") {
+      std::string code = run->error.is_object() ? run->error.value("code", "internal") : "internal";
+      auto [status, type] = statusOf(code);
+      (void)status;
+      out += sseData({{"error", {{"message", run->error.is_object() ? run->error.value("message", "") : "the run failed"},
+                                 {"type", type}, {"param", nullptr}, {"code", code}}}});
+      return out + "data: [DONE]\n\n";
+    }
+    Reply r = replyOf(*run, st->text);
+    if (!st->streamed && !r.content.empty()) out += sseData(chunk({{"content", r.content}}, nullptr));
+    if (!r.toolCalls.empty()) {
+      json calls = json::array();
+      for (size_t i = 0; i < r.toolCalls.size(); ++i) {
+        json c = r.toolCalls[i];
+        c["index"] = i;
+        calls.push_back(c);
+      }
+      out += sseData(chunk({{"tool_calls", calls}}, nullptr));
+    }
+    out += sseData(chunk(json::object(), r.toolCalls.empty() ? "stop" : "tool_calls"));
+    if (includeUsage)
+      out += sseData({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", modelId},
+                      {"choices", json::array()}, {"usage", r.usage}});
+    return out + "data: [DONE]\n\n";
+  };
+  pump(s);
+}
+
+}  // namespace llmspell::serve

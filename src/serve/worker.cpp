@@ -1,0 +1,153 @@
+// The worker process of `llmspell serve`: one run at a time, each through runSpell exactly as
+// `llmspell run` does, with the run's events, outputs and result sent to the parent as frames.
+// A limit the engine cannot enforce in-process (a built-in call that never returns) ends this
+// process; the parent sees the frame sent first, or the exit, and starts another worker.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "llmspell/core/convert.hpp"
+#include "llmspell/events/bus.hpp"
+#include "llmspell/serve/serve.hpp"
+#include "llmspell/spell/spell.hpp"
+#include "serve/frame.hpp"
+
+namespace llmspell::serve {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+bool readFrame(int fd, std::string& out) {
+  unsigned char head[4];
+  auto readN = [fd](void* p, size_t n) {
+    auto* b = static_cast<char*>(p);
+    while (n > 0) {
+      ssize_t r = ::read(fd, b, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      b += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  };
+  if (!readN(head, 4)) return false;
+  uint32_t n = frameLength(head);
+  if (n > kMaxFrameBytes) return false;
+  out.resize(n);
+  return readN(out.data(), n);
+}
+
+bool writeAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t w = ::write(fd, bytes.data(), bytes.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(w));
+  }
+  return true;
+}
+
+namespace {
+
+std::mutex sendMu;  // the run's thread and the hard-stop watchdog both send
+int parentFd = -1;
+
+void send(const json& j) {
+  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxFrameBytes) return;
+  std::lock_guard<std::mutex> lock(sendMu);
+  writeAll(parentFd, frame(text));
+}
+
+json errorJson(const Error& e) { return {{"code", e.code}, {"message", e.message}}; }
+
+std::string absoluteIn(const std::string& dir, const std::string& p) {
+  fs::path path(p);
+  return path.is_absolute() ? p : (fs::path(dir) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+int runServeWorker(int fd) {
+  parentFd = fd;
+  // A spell's print() has no reader here: runs report through spell.output and events.
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull >= 0) {
+    ::dup2(devnull, 1);
+    ::close(devnull);
+  }
+  std::string current;  // the run in progress (events outside a run are not forwarded)
+  EventBus::global().subscribe("**", [&current](const Event& e) {
+    if (current.empty()) return;
+    json data;
+    try {
+      data = toJson(e.data);
+    } catch (const std::exception&) {
+      data = e.data.describe();
+    }
+    send({{"op", "event"}, {"id", current}, {"name", e.name}, {"data", std::move(data)}});
+  });
+  send({{"op", "ready"}, {"pid", ::getpid()}});
+  std::string text;
+  while (readFrame(fd, text)) {
+    json m = json::parse(text, nullptr, false);
+    if (m.is_discarded() || m.value("op", "") != "run") continue;
+    std::string id = m.value("id", "");
+    RunOptions opts;
+    opts.spellPath = m.value("spell", "");
+    opts.outputFormat = "json";
+    opts.dataDir = m.value("data_dir", "");
+    for (auto& [k, v] : m["params"].items()) opts.params.emplace_back(k, v.get<std::string>());
+    if (m.contains("typed_params")) opts.typedParams = fromJson(m["typed_params"]);
+    if (m.contains("timeout_s")) opts.timeoutSeconds = m["timeout_s"].get<double>();
+    if (m.contains("memory_mb")) opts.memoryMb = m["memory_mb"].get<size_t>();
+    if (m.contains("instructions")) opts.instructions = m["instructions"].get<uint64_t>();
+    if (m.contains("config")) opts.extraConfig = fromJson(m["config"]);
+    if (m.contains("grants")) {
+      const json& g = m["grants"];
+      std::string dir = m.value("dir", "");
+      opts.manifestGrants = false;
+      for (auto& h : g.value("net", json::array())) opts.allowNet.push_back(h.get<std::string>());
+      for (auto& p : g.value("read", json::array())) opts.allowRead.push_back(absoluteIn(dir, p.get<std::string>()));
+      for (auto& p : g.value("write", json::array())) opts.allowWrite.push_back(absoluteIn(dir, p.get<std::string>()));
+      for (auto& n : g.value("env", json::array())) opts.allowEnv.push_back(n.get<std::string>());
+      opts.allowRun = g.value("run", false);
+    }
+    opts.hardStopGraceSeconds = m.value("grace_s", 2.0);
+    opts.onHardStop = [id](const Error& e) {
+      send({{"op", "done"}, {"id", id}, {"error", errorJson(e)}});
+      ::_exit(3);
+    };
+    opts.onStart = [id](RunContext& run) {
+      send({{"op", "started"}, {"id", id}, {"run_id", run.runId}});
+      run.output = [id](const Value& v, std::string_view) {
+        json out;
+        try {
+          out = toJson(v);
+        } catch (const std::exception&) {
+          out = v.describe();
+        }
+        send({{"op", "event"}, {"id", id}, {"name", "spell.output"}, {"data", std::move(out)}});
+      };
+    };
+    current = id;
+    RunResult r = runSpell(opts);
+    current.clear();
+    json done = {{"op", "done"}, {"id", id}};
+    if (r.error) done["error"] = errorJson(*r.error);
+    try {
+      done["value"] = toJson(r.value);
+    } catch (const std::exception&) {
+      done["value"] = r.value.describe();
+    }
+    send(done);
+  }
+  return 0;
+}
+
+}  // namespace llmspell::serve

@@ -1,0 +1,432 @@
+// `llmspell serve` through real HTTP on loopback: the run endpoints, SSE read as it comes,
+// disconnects, cancellation, isolation of stuck and memory-hungry spells, and the SIGTERM drain.
+#include <sys/resource.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/serve.hpp"
+
+namespace llmspell::test {
+namespace {
+
+using json = nlohmann::json;
+
+std::string spellsDir() {
+  static std::string dir = writeSpells(
+      "main",
+      {{"hello",
+        {{"spell.yaml",
+          "name: hello\ndescription: Greets\nparams:\n  name: {type: string, required: true}\n  times: {type: integer, default: 1}\n"
+          "limits: {timeout_s: 30, memory_mb: 64}\npermissions:\n  net: [api.example.com]\n"},
+         {"main.lua", "spell.output({greeting = 'hi ' .. spell.params.name})\nreturn 'hello ' .. spell.params.name .. ' x' .. spell.params.times\n"}}},
+       {"gate",  // outputs "one", then waits for the file named by its param, then outputs "two"
+        {{"spell.yaml", "name: gate\nparams:\n  flag: {type: string, required: true}\npermissions:\n  read: ['/']\nlimits: {timeout_s: 60}\n"},
+         {"main.lua",
+          "spell.output('one')\nwhile not fs.exists(spell.params.flag) do sleep(0.01) end\nspell.output('two')\nreturn 'done'\n"}}},
+       {"stuck",  // a pattern match that backtracks for hours: a built-in call the time limit cannot interrupt
+        {{"spell.yaml", "name: stuck\nlimits: {timeout_s: 1}\n"},
+         {"main.lua", "return string.find(string.rep('a', 3000), '.-.-.-.-.-.-b')\n"}}},
+       {"bomb",
+        {{"spell.yaml", "name: bomb\nlimits: {memory_mb: 32, timeout_s: 60}\n"},
+         {"main.lua", "local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"}}},
+       {"fails", {{"spell.yaml", "name: fails\n"}, {"main.lua", "error({code = 'validation_failed', message = 'bad input'})\n"}}},
+       {"echo",  // an agent answering as the model echo-agent: tool calls when given tools, else the mock model's echo
+        {{"spell.yaml", "name: echo\nserve:\n  models: [echo-agent]\n"},
+         {"main.lua",
+          "local p = spell.params\nlocal last = p.messages[#p.messages]\n"
+          "if #p.tools > 0 then\n"
+          "  return {tool_calls = {{name = p.tools[1]['function'].name, arguments = {city = last.content}}}}\nend\n"
+          "local r = llm.chat(last.content, {model = 'mock/echo'})\n"
+          "for w in r.text:gmatch('%S+%s*') do spell.output(w) end\n"
+          "return nil\n"}}}});
+  return dir;
+}
+
+void waitReady(int port) {
+  for (int i = 0; i < 500; ++i) {
+    if (http(port, "GET", "/readyz").status == 200) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL() << "the server never became ready";
+}
+
+json waitFinished(int port, const std::string& id) {
+  for (int i = 0; i < 3000; ++i) {
+    json j = http(port, "GET", "/v1/runs/" + id).json();
+    if (j.contains("finished_at")) return j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return {};
+}
+
+class Serve : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    srv = new ServeProcess({"--spells", spellsDir(), "--workers", "2"});
+    ASSERT_GT(srv->port(), 0) << srv->firstLine();
+    waitReady(srv->port());
+  }
+  static void TearDownTestSuite() {
+    delete srv;
+    srv = nullptr;
+  }
+  static int port() { return srv->port(); }
+  static ServeProcess* srv;
+};
+ServeProcess* Serve::srv = nullptr;
+
+TEST_F(Serve, HealthAndSpellList) {
+  EXPECT_EQ(http(port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(http(port(), "GET", "/readyz").status, 200);
+  auto r = http(port(), "GET", "/v1/spells");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json list = r.json(), names = json::array();
+  for (auto& s : list["data"]) names.push_back(s["name"]);
+  EXPECT_EQ(names, json({"bomb", "echo", "fails", "gate", "hello", "stuck"}));
+  EXPECT_EQ(list["data"][4]["params"]["name"]["type"], "string");
+  EXPECT_EQ(list["data"][4]["description"], "Greets");
+}
+
+TEST_F(Serve, RunWaitedForGivesOutputAndStatus) {
+  auto r = http(port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"Ada","times":3},"wait":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = r.json();
+  EXPECT_EQ(j["status"], "succeeded");
+  EXPECT_EQ(j["output"], "hello Ada x3");
+  EXPECT_EQ(j["outputs"][0]["greeting"], "hi Ada");
+  EXPECT_EQ(j["spell"], "hello");
+}
+
+TEST_F(Serve, RunStartedThenPolled) {
+  auto r = http(port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"Bo"}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = r.json()["id"];
+  json j = waitFinished(port(), id);
+  EXPECT_EQ(j["status"], "succeeded") << j.dump();
+  EXPECT_EQ(j["output"], "hello Bo x1");
+}
+
+TEST_F(Serve, FailedRunCarriesItsError) {
+  auto r = http(port(), "POST", "/v1/runs", R"({"spell":"fails","wait":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["status"], "failed");
+  EXPECT_EQ(r.json()["error"]["code"], "validation_failed");
+  EXPECT_EQ(r.json()["error"]["message"], "bad input");
+}
+
+TEST_F(Serve, BadRequestsGet400WithAStableCodeAndUnknownThings404) {
+  struct Case {
+    std::string body;
+    int status;
+    std::string needle;
+  } cases[] = {
+      {"{not json", 400, "not valid JSON"},
+      {"[1,2]", 400, "must be a JSON object"},
+      {R"({"params":{}})", 400, "'spell'"},
+      {R"({"spell":"nope"})", 404, "no spell named 'nope'"},
+      {R"({"spell":"hello"})", 400, "missing required param 'name'"},
+      {R"({"spell":"hello","params":{"name":"a","times":"x"}})", 400, "param 'times'"},
+      {R"({"spell":"hello","params":{"name":"a","colour":"red"}})", 400, "unknown param 'colour'"},
+      {R"({"spell":"hello","params":{"name":"a"},"limits":{"timeout_s":100}})", 400, "never raise them"},
+      {R"({"spell":"hello","params":{"name":"a"},"limits":{"speed":1}})", 400, "limits.speed is not a limit"},
+      {R"({"spell":"hello","params":{"name":"a"},"grants":{"net":["evil.example.com"]}})", 400, "only narrow its grants"},
+      {R"({"spell":"hello","params":{"name":"a"},"grants":{"run":true}})", 400, "only narrow its grants"},
+      {R"({"spell":"hello","stream":"yes"})", 400, "stream must be true or false"},
+      {R"({"spell":"hello","colour":1})", 400, "unknown field 'colour'"},
+  };
+  for (const auto& c : cases) {
+    auto r = http(port(), "POST", "/v1/runs", c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+    EXPECT_NE(r.body.find(c.needle), std::string::npos) << c.body << " -> " << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], c.status == 404 ? "not_found" : "invalid_argument") << r.body;
+  }
+  EXPECT_EQ(http(port(), "GET", "/v1/runs/run_nope").status, 404);
+  EXPECT_EQ(http(port(), "GET", "/v1/nothing").status, 404);
+  EXPECT_EQ(http(port(), "PUT", "/v1/runs").status, 405);
+  // Narrower limits and grants are accepted.
+  auto ok = http(port(), "POST", "/v1/runs",
+                 R"({"spell":"hello","params":{"name":"a"},"limits":{"timeout_s":5,"memory_mb":32},"grants":{"net":[]},"wait":true})");
+  EXPECT_EQ(ok.json()["status"], "succeeded") << ok.body;
+}
+
+// Reads an SSE response as it arrives.
+class SseClient {
+ public:
+  SseClient(int port, const std::string& method, const std::string& path, const std::string& body,
+            const std::string& headers = "")
+      : s_(io_) {
+    s_.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    std::string req = method + " " + path + " HTTP/1.1\r\nhost: t\r\n" + headers;
+    if (method == "POST") req += "content-type: application/json\r\ncontent-length: " + std::to_string(body.size()) + "\r\n";
+    asio::write(s_, asio::buffer(req + "\r\n" + body));
+  }
+  // Reads until `needle` is in what arrived (decoded or not); false on EOF.
+  bool readUntil(const std::string& needle) {
+    while (buf_.find(needle) == std::string::npos) {
+      char b[4096];
+      boost::system::error_code ec;
+      size_t n = s_.read_some(asio::buffer(b), ec);
+      if (ec) return false;
+      buf_.append(b, n);
+    }
+    return true;
+  }
+  void readAll() {
+    boost::system::error_code ec;
+    while (!ec && buf_.find("\r\n0\r\n\r\n") == std::string::npos) {
+      char b[4096];
+      size_t n = s_.read_some(asio::buffer(b), ec);
+      buf_.append(b, n);
+    }
+  }
+  const std::string& text() const { return buf_; }
+  std::string runId() const {
+    size_t p = buf_.find("x-run-id: ");
+    return p == std::string::npos ? "" : buf_.substr(p + 10, buf_.find("\r\n", p) - p - 10);
+  }
+  void close() { s_.close(); }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket s_;
+  std::string buf_;
+};
+
+std::string flagPath(const std::string& tag) {
+  std::string p = testing::TempDir() + "/llmspell_serve_flag_" + tag + "_" + std::to_string(getpid());
+  std::filesystem::remove(p);
+  return p;
+}
+
+TEST_F(Serve, StreamedRunEventsArriveWhileTheRunGoesOn) {
+  std::string flag = flagPath("stream");
+  SseClient c(port(), "POST", "/v1/runs", R"({"spell":"gate","stream":true,"params":{"flag":")" + flag + R"("}})");
+  // The first output arrives while the run is still waiting on the flag: streamed, not buffered.
+  ASSERT_TRUE(c.readUntil("data: \"one\"")) << c.text();
+  std::string id = c.runId();
+  ASSERT_FALSE(id.empty()) << c.text();
+  EXPECT_EQ(http(port(), "GET", "/v1/runs/" + id).json()["status"], "running");
+  EXPECT_EQ(c.text().find("\"two\""), std::string::npos);
+  std::ofstream(flag) << "go";
+  ASSERT_TRUE(c.readUntil("event: run.finish")) << c.text();
+  c.readAll();
+  EXPECT_NE(c.text().find("event: spell.output\ndata: \"two\""), std::string::npos) << c.text();
+  EXPECT_NE(c.text().find("\"status\":\"succeeded\""), std::string::npos) << c.text();
+  EXPECT_NE(c.text().find("event: spell.start"), std::string::npos);
+
+  // Resume: Last-Event-ID n gives the events after n.
+  auto all = http(port(), "GET", "/v1/runs/" + id + "/events");
+  auto resumed = http(port(), "GET", "/v1/runs/" + id + "/events", "", "last-event-id: 2\r\n");
+  EXPECT_EQ(all.body.rfind("id: 1\n", 0), 0u) << all.body;
+  EXPECT_EQ(resumed.body.rfind("id: 3\n", 0), 0u) << resumed.body;
+  EXPECT_EQ(all.body.substr(all.body.find("id: 3\n")), resumed.body);
+}
+
+TEST_F(Serve, ClientDisconnectCancelsOrNotAsTheRequestSaid) {
+  for (std::string mode : {"cancel", "continue"}) {
+    std::string flag = flagPath("disc_" + mode);
+    std::string id;
+    {
+      SseClient c(port(), "POST", "/v1/runs",
+                  R"({"spell":"gate","stream":true,"on_disconnect":")" + mode + R"(","params":{"flag":")" + flag + R"("}})");
+      ASSERT_TRUE(c.readUntil("data: \"one\"")) << c.text();
+      id = c.runId();
+      c.close();
+    }
+    if (mode == "continue") {
+      // Only after the client left does the run get to finish.
+      for (int i = 0; i < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::ofstream(flag) << "go";
+    }
+    json j = waitFinished(port(), id);
+    EXPECT_EQ(j["status"], mode == "cancel" ? "cancelled" : "succeeded") << mode << ": " << j.dump();
+    if (mode == "cancel") {
+      EXPECT_EQ(j["error"]["code"], "cancelled");
+      std::ofstream(flag) << "go";
+    }
+  }
+}
+
+TEST_F(Serve, DeleteCancelsARunningRun) {
+  std::string flag = flagPath("delete");
+  auto r = http(port(), "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + flag + R"("}})");
+  std::string id = r.json()["id"];
+  for (int i = 0; i < 500 && http(port(), "GET", "/v1/runs/" + id).json()["status"] != "running"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto d = http(port(), "DELETE", "/v1/runs/" + id);
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(d.json()["status"], "cancelled");
+  EXPECT_EQ(d.json()["error"]["code"], "cancelled");
+  // The worker it ran on was replaced: the service still runs spells.
+  EXPECT_EQ(http(port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"x"},"wait":true})").json()["status"], "succeeded");
+}
+
+TEST_F(Serve, OpenAIClientListsModelsCreatesStreamsAndGetsToolCallsAndTypedErrors) {
+  std::string modules = std::string(LLMSPELL_SOURCE_DIR) + "/third_party_data/node_modules";
+  if (!std::filesystem::exists(modules + "/openai/package.json")) GTEST_SKIP() << "openai is not installed in " << modules << ": run scripts/setup.sh";
+  if (runShell("command -v node >/dev/null 2>&1").exit != 0) GTEST_SKIP() << "node is not on PATH";
+  std::string script = std::string(LLMSPELL_SOURCE_DIR) + "/tests/serve/openai_client.mjs";
+  auto r = runShell("node " + shellQuote(script) + " " + shellQuote(modules) + " http://127.0.0.1:" + std::to_string(port()) + "/v1 2>&1");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["models"], json({"echo-agent"}));
+  EXPECT_EQ(j["create"]["content"], "hello there");
+  EXPECT_EQ(j["create"]["finish"], "stop");
+  EXPECT_EQ(j["create"]["object"], "chat.completion");
+  EXPECT_GT(j["create"]["usage"]["total_tokens"].get<int>(), 0) << j.dump();
+  EXPECT_EQ(j["stream"]["deltas"], json({"stream ", "me"})) << j.dump();
+  EXPECT_EQ(j["stream"]["finish"], "stop");
+  EXPECT_GT(j["stream"]["usage"]["completion_tokens"].get<int>(), 0) << j.dump();
+  EXPECT_EQ(j["tool"]["finish"], "tool_calls");
+  EXPECT_EQ(j["tool"]["name"], "get_weather");
+  EXPECT_EQ(j["tool"]["args"], json({{"city", "Paris"}}));
+  EXPECT_EQ(j["notFound"]["typed"], true) << j.dump();
+  EXPECT_EQ(j["notFound"]["status"], 404);
+  EXPECT_EQ(j["notFound"]["code"], "model_not_found");
+  EXPECT_EQ(j["badRequest"]["typed"], true) << j.dump();
+  EXPECT_EQ(j["badRequest"]["param"], "messages");
+}
+
+TEST_F(Serve, MetricsPassPromtoolAfterAMixedWorkload) {
+  // A mix: successes, a failure, a bad request, an LLM call, a cancel.
+  http(port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"m"},"wait":true})");
+  http(port(), "POST", "/v1/runs", R"({"spell":"fails","wait":true})");
+  http(port(), "POST", "/v1/runs", R"({"spell":"nope"})");
+  http(port(), "POST", "/v1/chat/completions", R"({"model":"echo-agent","messages":[{"role":"user","content":"count me"}]})");
+  auto m = http(port(), "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.headers.find("text/plain; version=0.0.4"), std::string::npos);
+  for (const char* needle : {"llmspell_serve_runs_total{spell=\"hello\",status=\"succeeded\"}",
+                             "llmspell_serve_runs_total{spell=\"fails\",status=\"failed\"}",
+                             "llmspell_serve_errors_total{code=\"validation_failed\"}",
+                             "llmspell_serve_llm_calls_total{provider=\"mock\",model=\"mock/echo\"}",
+                             "llmspell_serve_run_duration_seconds_bucket{spell=\"hello\",le=\"+Inf\"}",
+                             "llmspell_serve_runs_in_flight", "llmspell_serve_streams_open"})
+    EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
+  if (runShell("command -v promtool >/dev/null 2>&1").exit != 0) GTEST_SKIP() << "promtool is not installed: run scripts/setup.sh";
+  std::string file = testing::TempDir() + "/llmspell_metrics_" + std::to_string(getpid()) + ".txt";
+  std::ofstream(file) << m.body;
+  auto check = runShell("promtool check metrics < " + shellQuote(file) + " 2>&1");
+  EXPECT_EQ(check.exit, 0) << check.out;
+}
+
+TEST(ServeScale, AThousandConcurrentSseClientsEachGetTheWholeStream) {
+  // Each client opens its own connection to one run's events before the run goes on: all 1,000
+  // are open at once, each sees the first output, then every event to the end.
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2200) {
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 4096);
+    setrlimit(RLIMIT_NOFILE, &rl);  // the server inherits it
+  }
+  if (rl.rlim_cur < 2200) GTEST_SKIP() << "needs 2,200 open files; the hard limit is " << rl.rlim_max;
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  std::string flag = flagPath("scale");
+  std::string id = http(srv.port(), "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + flag + R"("}})").json()["id"];
+  constexpr int kClients = 1000;
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(std::make_unique<SseClient>(srv.port(), "GET", "/v1/runs/" + id + "/events", ""));
+  for (auto& c : clients) ASSERT_TRUE(c->readUntil("data: \"one\"")) << c->text();
+  EXPECT_NE(http(srv.port(), "GET", "/metrics").body.find("llmspell_serve_streams_open 1000"), std::string::npos);
+  std::ofstream(flag) << "go";
+  int complete = 0;
+  for (auto& c : clients) {
+    if (c->readUntil("event: run.finish") && c->readUntil("\r\n0\r\n\r\n") && c->text().find("data: \"two\"") != std::string::npos)
+      ++complete;
+  }
+  EXPECT_EQ(complete, kClients);
+  EXPECT_EQ(srv.terminate(), 0);
+}
+
+TEST(ServeTls, ServesHttpsWithTheGivenCertificate) {
+  if (runShell(cliPath() + " serve --tls-cert c.pem --tls-key k.pem --listen 127.0.0.1:0 2>&1").out.find("has no TLS") != std::string::npos)
+    GTEST_SKIP() << "built without TLS (-DLLMSPELL_SERVE_TLS=ON)";
+  std::string dir = testing::TempDir() + "/llmspell_serve_tls_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  ASSERT_EQ(runShell("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                     " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1").exit, 0);
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1", "--tls-cert", cert, "--tls-key", key});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  EXPECT_EQ(srv.firstLine().rfind("listening on https://", 0), 0u) << srv.firstLine();
+  std::string url = "https://127.0.0.1:" + std::to_string(srv.port());
+  auto r = runShell("curl -sS --cacert " + cert + " " + url + "/healthz 2>&1");
+  EXPECT_EQ(r.out, R"({"status":"ok"})");
+  // Plain HTTP on the TLS port gets nowhere.
+  EXPECT_NE(runShell("curl -sS --max-time 5 http://127.0.0.1:" + std::to_string(srv.port()) + "/healthz 2>&1").out, R"({"status":"ok"})");
+  EXPECT_EQ(srv.terminate(), 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ServeIsolation, StuckAndMemoryBombFailAloneWhileAHundredRunsComplete) {
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "3"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  int port = srv.port();
+  std::string stuck = http(port, "POST", "/v1/runs", R"({"spell":"stuck"})").json()["id"];
+  std::string bomb = http(port, "POST", "/v1/runs", R"({"spell":"bomb"})").json()["id"];
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i)
+    ids.push_back(http(port, "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"n)" + std::to_string(i) + R"("}})").json()["id"]);
+  for (int i = 0; i < 100; ++i) {
+    json j = waitFinished(port, ids[i]);
+    EXPECT_EQ(j["status"], "succeeded") << j.dump();
+    EXPECT_EQ(j["output"], "hello n" + std::to_string(i) + " x1");
+  }
+  json s = waitFinished(port, stuck), b = waitFinished(port, bomb);
+  EXPECT_EQ(s["status"], "failed");
+  EXPECT_EQ(s["error"]["code"], "limit_exceeded") << s.dump();
+  EXPECT_NE(s["error"]["message"].get<std::string>().find("time limit"), std::string::npos) << s.dump();
+  EXPECT_EQ(b["status"], "failed");
+  EXPECT_EQ(b["error"]["code"], "limit_exceeded") << b.dump();
+  EXPECT_NE(b["error"]["message"].get<std::string>().find("memory limit"), std::string::npos) << b.dump();
+  EXPECT_EQ(http(port, "GET", "/readyz").status, 200);
+  EXPECT_EQ(srv.terminate(), 0);
+}
+
+TEST(ServeDrain, SigtermFinishesInFlightRunsThenExits) {
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1", "--drain-timeout", "60"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  std::string flag = flagPath("drain");
+  SseClient c(srv.port(), "POST", "/v1/runs", R"({"spell":"gate","stream":true,"params":{"flag":")" + flag + R"("}})");
+  ASSERT_TRUE(c.readUntil("data: \"one\"")) << c.text();
+  kill(srv.pid(), SIGTERM);
+  // Draining: no new connections once the listener closed; the run in flight goes on.
+  bool refused = false;
+  for (int i = 0; i < 500 && !refused; ++i) {
+    refused = http(srv.port(), "GET", "/healthz").status == 0;
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused);
+  std::ofstream(flag) << "go";
+  ASSERT_TRUE(c.readUntil("event: run.finish")) << c.text();
+  EXPECT_NE(c.text().find("\"status\":\"succeeded\""), std::string::npos) << c.text();
+  EXPECT_EQ(srv.wait(), 0);
+}
+
+TEST(ServeDrain, RunsPastTheDrainDeadlineAreCancelled) {
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1", "--drain-timeout", "0.2"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  std::string flag = flagPath("drain2");
+  SseClient c(srv.port(), "POST", "/v1/runs", R"({"spell":"gate","stream":true,"params":{"flag":")" + flag + R"("}})");
+  ASSERT_TRUE(c.readUntil("data: \"one\"")) << c.text();
+  kill(srv.pid(), SIGTERM);
+  ASSERT_TRUE(c.readUntil("event: run.finish")) << c.text();
+  EXPECT_NE(c.text().find("\"status\":\"cancelled\""), std::string::npos) << c.text();
+  EXPECT_NE(c.text().find("shutting down"), std::string::npos) << c.text();
+  EXPECT_EQ(srv.wait(), 0);
+}
+
+}  // namespace
+}  // namespace llmspell::test
