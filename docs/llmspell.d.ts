@@ -1252,10 +1252,10 @@ declare const log: {
 declare namespace mcp {
   /**
    * Connects to an MCP server, started over stdio (command: needs --allow-run) or over Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name
-   * @param config {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}
+   * @param config {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress, on_notification}
    * @returns mcp_client
    */
-  function connect(config: { command?: string; args?: string[]; env?: Record<string, any>; cwd?: string; url?: string; headers?: Record<string, any>; prefix?: string; timeout?: number; name?: string; requires_approval?: boolean | string[]; on_progress?: ((...args: any[]) => any); }): Promise<llmspell.McpClient>;
+  function connect(config: { command?: string; args?: string[]; env?: Record<string, any>; cwd?: string; url?: string; headers?: Record<string, any>; prefix?: string; timeout?: number; name?: string; requires_approval?: boolean | string[]; on_progress?: ((...args: any[]) => any); on_notification?: ((...args: any[]) => any); }): Promise<llmspell.McpClient>;
 }
 
 /** The `metrics` namespace. */
@@ -1680,7 +1680,7 @@ declare namespace time {
 declare namespace tools {
   /**
    * Defines (or replaces) a tool written in the spell; arguments are validated against parameters before run(args, ctx) is called
-   * @param spec {name, description, parameters (JSON Schema), run = function(args, ctx), timeout, requires_approval, category, examples, permission}
+   * @param spec {name, description, parameters (JSON Schema), run = function(args, ctx), timeout, requires_approval, side_effects (it changes something outside the run; see docs/scaling.md), category, examples, permission}
    * @returns the tool's info {name, description, category, parameters, ...}
    */
   function define(spec: Record<string, any>): any;
@@ -1710,9 +1710,9 @@ declare namespace tools {
   function list(filter?: string | Record<string, any>): any[];
   /**
    * One tool's description and schema; fails with not_found (naming similar tools)
-   * @returns {name, description, category, parameters, examples, permission, requires_approval, builtin, timeout}
+   * @returns {name, description, category, parameters, examples, permission, requires_approval, side_effects, builtin, timeout}
    */
-  function info(name: string): { name: any; description: any; category: any; parameters: any; examples: any; permission: any; requires_approval: any; builtin: any; timeout: any; };
+  function info(name: string): { name: any; description: any; category: any; parameters: any; examples: any; permission: any; requires_approval: any; side_effects: any; builtin: any; timeout: any; };
   /**
    * Finds tools whose name, category or description match the words of text
    * @returns list of tool infos, best match first
@@ -1769,6 +1769,42 @@ declare namespace tools {
    */
   function setApprover(fn: ((...args: any[]) => any) | null): null;
 }
+
+/** The `trace` namespace. */
+declare const trace: {
+  /**
+   * Runs fn inside a new span, a child of the current one; model calls, tool calls and agents fn starts nest under it. The span ends when fn returns or raises (then with status error and error.type = the error's code)
+   * @param name what the work is ("fetch pages")
+   * @param fn the work; it may wait
+   * @param attrs attributes: strings, numbers, booleans or lists of those
+   * @returns what fn returns
+   */
+  span(name: string, fn: ((...args: any[]) => any), attrs?: Record<string, any>): Promise<any>;
+  /**
+   * Records a point in time on the current span (an OTLP span event)
+   * @param attrs attributes: strings, numbers, booleans or lists of those
+   * @returns nil
+   */
+  event(name: string, attrs?: Record<string, any>): null;
+  /**
+   * Sets an attribute on the current span
+   * @param key a dotted name ("app.user_tier")
+   * @param value a string, number, boolean or a list of those
+   * @returns nil
+   */
+  setAttribute(key: string, value: string | number | boolean | any[]): null;
+  /**
+   * The run's trace id, the current span's id and a W3C traceparent header value to pass to a service the spell calls
+   * @returns {trace_id, span_id, traceparent}
+   */
+  context(): { trace_id: any; span_id: any; traceparent: any; };
+  /**
+   * The run's ended spans so far in the OTLP JSON encoding (what the operator's OTLP endpoint receives at run end: OTEL_EXPORTER_OTLP_ENDPOINT / --otlp-endpoint)
+   * @param opts {format}
+   * @returns the OTLP/HTTP JSON request body {resourceSpans = {{resource, scopeSpans = {{scope, spans}}}}}, as a table or text
+   */
+  export(opts?: { format?: "table" | "json"; }): any;
+};
 
 /** The `workflow` namespace. */
 declare namespace workflow {

@@ -1534,13 +1534,13 @@ mcp = {}
 
 ---Connects to an MCP server, started over stdio (command: needs --allow-run) or over Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name
 ---@async
----@param config table {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}
+---@param config table {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress, on_notification}
 ---@return mcp_client # mcp_client
 function mcp.connect(config) end
 
 ---Connects to an MCP server, started over stdio (command: needs --allow-run) or over Streamable HTTP (url: needs --allow-net for its host); with prefix, defines its tools as prefix.name
 ---Returns a promise instead of suspending the spell.
----@param config table {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress}
+---@param config table {command, args, env, cwd | url, headers; prefix, requires_approval, timeout, name, on_progress, on_notification}
 ---@return promise # mcp_client
 function mcp.connect_async(config) end
 
@@ -2043,7 +2043,7 @@ function time.parse(text, fmt, opts) end
 tools = {}
 
 ---Defines (or replaces) a tool written in the spell; arguments are validated against parameters before run(args, ctx) is called
----@param spec table {name, description, parameters (JSON Schema), run = function(args, ctx), timeout, requires_approval, category, examples, permission}
+---@param spec table {name, description, parameters (JSON Schema), run = function(args, ctx), timeout, requires_approval, side_effects (it changes something outside the run; see docs/scaling.md), category, examples, permission}
 ---@return any # the tool's info {name, description, category, parameters, ...}
 function tools.define(spec) end
 
@@ -2091,7 +2091,7 @@ function tools.list(filter) end
 
 ---One tool's description and schema; fails with not_found (naming similar tools)
 ---@param name string
----@return any # {name, description, category, parameters, examples, permission, requires_approval, builtin, timeout}
+---@return any # {name, description, category, parameters, examples, permission, requires_approval, side_effects, builtin, timeout}
 function tools.info(name) end
 
 ---Finds tools whose name, category or description match the words of text
@@ -2180,6 +2180,46 @@ function tools.benchmark_async(name, args, n) end
 ---@param fn function|nil fn(name, args) returns true to allow the call; nil restores the --approve policy
 ---@return any # nothing
 function tools.set_approver(fn) end
+
+---@class tracelib
+trace = {}
+
+---Runs fn inside a new span, a child of the current one; model calls, tool calls and agents fn starts nest under it. The span ends when fn returns or raises (then with status error and error.type = the error's code)
+---@async
+---@param name string what the work is ("fetch pages")
+---@param fn function the work; it may wait
+---@param attrs? table attributes: strings, numbers, booleans or lists of those
+---@return any # what fn returns
+function trace.span(name, fn, attrs) end
+
+---Runs fn inside a new span, a child of the current one; model calls, tool calls and agents fn starts nest under it. The span ends when fn returns or raises (then with status error and error.type = the error's code)
+---Returns a promise instead of suspending the spell.
+---@param name string what the work is ("fetch pages")
+---@param fn function the work; it may wait
+---@param attrs? table attributes: strings, numbers, booleans or lists of those
+---@return promise # what fn returns
+function trace.span_async(name, fn, attrs) end
+
+---Records a point in time on the current span (an OTLP span event)
+---@param name string
+---@param attrs? table attributes: strings, numbers, booleans or lists of those
+---@return nil # nil
+function trace.event(name, attrs) end
+
+---Sets an attribute on the current span
+---@param key string a dotted name ("app.user_tier")
+---@param value string|number|boolean|any[] a string, number, boolean or a list of those
+---@return nil # nil
+function trace.set_attribute(key, value) end
+
+---The run's trace id, the current span's id and a W3C traceparent header value to pass to a service the spell calls
+---@return any # {trace_id, span_id, traceparent}
+function trace.context() end
+
+---The run's ended spans so far in the OTLP JSON encoding (what the operator's OTLP endpoint receives at run end: OTEL_EXPORTER_OTLP_ENDPOINT / --otlp-endpoint)
+---@param opts? table {format}
+---@return any # the OTLP/HTTP JSON request body {resourceSpans = {{resource, scopeSpans = {{scope, spans}}}}}, as a table or text
+function trace.export(opts) end
 
 ---@class workflowlib
 workflow = {}

@@ -404,6 +404,8 @@ int main(int argc, char** argv) {
   serveCmd->add_option("--tls-cert", serveO.tlsCert, "PEM certificate (chain): serve HTTPS");
   serveCmd->add_option("--tls-key", serveO.tlsKey, "PEM private key of --tls-cert");
   serveCmd->add_option("--cors-origin", serveO.corsOrigins, "An origin browsers may call from (repeatable; '*' for any). Default: none");
+  serveCmd->add_option("--keys", serveO.keysPath, "API key store (default $LLMSPELL_KEYS or <data dir>/keys.db; see `llmspell keys`)");
+  serveCmd->add_flag("--require-keys", serveO.requireKeys, "Refuse requests without a valid API key even when the store has none");
   serveCmd->add_option("--mock-replies", serveO.mockReplies, "Scripted replies for the mock provider (JSON Lines), for every run");
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");

@@ -78,9 +78,11 @@ std::string sseData(const json& j) { return "data: " + j.dump(-1, ' ', false, js
 }  // namespace
 
 void Service::openAIError(const net::ResponderPtr& res, int status, const std::string& type, const std::string& code,
-                          const std::string& message, const std::string& param) {
+                          const std::string& message, const std::string& param, const net::Headers& extra) {
   json j = {{"error", {{"message", message}, {"type", type}, {"param", param.empty() ? json() : json(param)}, {"code", code}}}};
-  res->send(status, j.dump(), {{"content-type", "application/json"}});
+  net::Headers headers = {{"content-type", "application/json"}};
+  headers.insert(headers.end(), extra.begin(), extra.end());
+  res->send(status, j.dump(), std::move(headers));
 }
 
 void Service::handleOpenAI(const net::IncomingRequest& rq, net::ResponderPtr res) {
@@ -89,7 +91,8 @@ void Service::handleOpenAI(const net::IncomingRequest& rq, net::ResponderPtr res
     return chatCompletions(rq, res);
   }
   if (rq.method != "GET") return openAIError(res, 405, "invalid_request_error", "method_not_allowed", "use GET " + rq.path);
-  if (auto a = authorize(rq, "models.list", ""); !a.allowed) return openAIError(res, a.status, "invalid_request_error", a.code, a.message);
+  if (auto a = authorize(rq, "models.list", ""); !a.allowed)
+    return openAIError(res, a.status, a.status == 429 ? "rate_limit_error" : "invalid_request_error", a.code, a.message, "", a.headers);
   auto model = [](const std::string& id) { return json{{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "llmspell"}}; };
   if (rq.path.rfind("/v1/models/", 0) == 0) {
     std::string id = rq.path.substr(11);
@@ -110,8 +113,12 @@ void Service::chatCompletions(const net::IncomingRequest& rq, net::ResponderPtr 
   if (body.is_discarded() || !body.is_object()) return bad("the request body must be a JSON object");
   if (!body.contains("model") || !body["model"].is_string()) return bad("'model' is required (see GET /v1/models)", "model");
   std::string modelId = body["model"].get<std::string>();
-  if (auto a = authorize(rq, "chat.create", modelId); !a.allowed) return openAIError(res, a.status, "invalid_request_error", a.code, a.message);
+  // A key names the spells it may run: the one this model is (an unknown model: the key alone is
+  // checked, so a caller without a key learns nothing of what exists).
   auto m = models_.find(modelId);
+  AuthResult a = authorize(rq, "chat.create", m == models_.end() ? std::string() : m->second);
+  if (!a.allowed)
+    return openAIError(res, a.status, a.status == 429 ? "rate_limit_error" : "invalid_request_error", a.code, a.message, "", a.headers);
   if (m == models_.end()) return openAIError(res, 404, "invalid_request_error", "model_not_found", "The model '" + modelId + "' does not exist", "model");
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
     return bad("'messages' must be a non-empty array", "messages");
@@ -134,7 +141,10 @@ void Service::chatCompletions(const net::IncomingRequest& rq, net::ResponderPtr 
   for (const char* k : {"temperature", "max_tokens", "tool_choice", "user"})
     if (body.contains(k)) typed[k] = body[k];
   msg["typed_params"] = typed;
+  applyKey(msg, spell, a);
+  if (std::string tp = rq.header("traceparent"); !tp.empty()) msg["traceparent"] = tp;  // the run joins the caller's trace
   auto run = enqueue(spell, std::move(msg), timeout, memoryMb);
+  run->principal = a.principal;
   std::string id = "chatcmpl-" + run->id.substr(4);
   int64_t created = unixNow();
 

@@ -352,6 +352,7 @@ void Service::finish(RunRec& run, const std::string& status, json value, json er
   run.value = std::move(value);
   run.error = std::move(error);
   if (wasRunning) metrics_.inFlight(-1);
+  chargeRun(run.principal, run.cost);
   double dur = run.started > 0 ? run.finished - run.started : 0;
   std::string code = run.error.is_object() ? run.error.value("code", "") : "";
   metrics_.runDone(run.spell, status, dur, code);
@@ -532,15 +533,20 @@ void Service::handle(const IncomingRequest& rq, ResponderPtr res) {
       rest.resize(rest.size() - 7);
     }
     auto it = runs_.find(rest);
-    if (rest.empty() || rest.find('/') != std::string::npos || it == runs_.end()) {
-      if (!method({"GET", "DELETE"})) return;
+    // With keys, another key's run is answered as if it did not exist.
+    auto notFound = [&] {
       return sendError(res, 404, "not_found", "no run '" + rest + "' (finished runs are kept for the last " +
                                                   std::to_string(opts_.keepFinished) + ")");
+    };
+    if (rest.empty() || rest.find('/') != std::string::npos || it == runs_.end()) {
+      if (!method({"GET", "DELETE"})) return;
+      return notFound();
     }
     auto run = it->second;
     if (events) {
       if (!method({"GET"})) return;
       if (auto a = authorize(rq, "runs.read", run->spell); !a.allowed) return sendError(res, a.status, a.code, a.message, a.headers);
+      else if (a.principal != run->principal) return notFound();
       size_t from = 0;
       std::string last = rq.header("last-event-id");
       if (!last.empty()) {
@@ -556,6 +562,8 @@ void Service::handle(const IncomingRequest& rq, ResponderPtr res) {
     if (!method({"GET", "DELETE"})) return;
     if (auto a = authorize(rq, m == "GET" ? "runs.read" : "runs.cancel", run->spell); !a.allowed)
       return sendError(res, a.status, a.code, a.message, a.headers);
+    else if (a.principal != run->principal)
+      return notFound();
     if (m == "DELETE") {
       if (run->finished == 0) {
         run->onDone.push_back([this, run, res] { sendJson(res, 200, runJson(*run)); });
@@ -658,6 +666,27 @@ json Service::runMessage(const SpellInfo& spell, const json& params, const json&
   return msg;
 }
 
+void Service::applyKey(json& msg, const SpellInfo& spell, const AuthResult& a) {
+  if (a.ceiling.unlimited()) return;
+  // What the run would hold (the request's narrowing, else the manifest's), cut to the ceiling.
+  Grants g;
+  const Manifest& mf = spell.manifest;
+  const json* asked = msg.contains("grants") ? &msg["grants"] : nullptr;
+  auto list = [&](const char* k, const std::vector<std::string>& manifest) {
+    std::vector<std::string> out;
+    if (!asked) return manifest;
+    for (auto& x : asked->value(k, json::array())) out.push_back(x.get<std::string>());
+    return out;
+  };
+  g.net = list("net", mf.net);
+  g.read = list("read", mf.read);
+  g.write = list("write", mf.write);
+  g.env = list("env", mf.env);
+  g.run = asked ? asked->value("run", false) : mf.run;
+  Grants cut = a.ceiling.intersect(g, spell.dir);
+  msg["grants"] = {{"net", cut.net}, {"read", cut.read}, {"write", cut.write}, {"env", cut.env}, {"run", cut.run}};
+}
+
 std::shared_ptr<RunRec> Service::enqueue(const SpellInfo& spell, json msg, double timeout, size_t memoryMb) {
   auto run = std::make_shared<RunRec>();
   run->id = newRunId();
@@ -685,7 +714,8 @@ void Service::createRun(const IncomingRequest& rq, ResponderPtr res) {
   if (!body.contains("spell") || !body["spell"].is_string())
     return sendError(res, 400, "invalid_argument", "'spell' (a spell name, see GET /v1/spells) is required");
   std::string name = body["spell"].get<std::string>();
-  if (auto a = authorize(rq, "runs.create", name); !a.allowed) return sendError(res, a.status, a.code, a.message, a.headers);
+  AuthResult a = authorize(rq, "runs.create", name);
+  if (!a.allowed) return sendError(res, a.status, a.code, a.message, a.headers);
   auto it = spells_.find(name);
   if (it == spells_.end()) return sendError(res, 404, "not_found", "no spell named '" + name + "' (see GET /v1/spells)");
   for (const char* flag : {"stream", "wait"})
@@ -704,7 +734,10 @@ void Service::createRun(const IncomingRequest& rq, ResponderPtr res) {
   } catch (const Exception& e) {
     return sendError(res, 400, e.error().code, e.error().message);
   }
+  applyKey(msg, it->second, a);
+  if (std::string tp = rq.header("traceparent"); !tp.empty()) msg["traceparent"] = tp;  // the run joins the caller's trace
   auto run = enqueue(it->second, std::move(msg), timeout, memoryMb);
+  run->principal = a.principal;
   if (stream) {
     res->startStream(200, {{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}, {"x-run-id", run->id}});
     pump(openStream(run, res, 0, onDisconnect == "cancel"));
@@ -803,6 +836,22 @@ int runServe(const ServeOptions& opts) {
     h.tlsCert = opts.tlsCert;
     h.tlsKey = opts.tlsKey;
     h.corsOrigins = opts.corsOrigins;
+    // Keys: a store that exists with active keys (or --require-keys) turns them on. Without, the
+    // service is open, which is only safe on loopback: said on start when it listens elsewhere.
+    {
+      std::string path = opts.keysPath.empty() ? KeyStore::defaultPath() : opts.keysPath;
+      std::error_code ec;
+      if (opts.requireKeys || std::filesystem::exists(path, ec)) {
+        auto store = std::make_shared<KeyStore>(path);
+        size_t active = store->activeCount();
+        if (active > 0 || opts.requireKeys) enableKeys(std::make_shared<Access>(store));
+        if (opts.announce) std::fprintf(stderr, "api keys: %s (%zu active in %s)\n", keysEnabled() ? "required" : "off", active, path.c_str());
+      }
+      bool loopback = opts.host == "127.0.0.1" || opts.host == "localhost" || opts.host == "::1";
+      if (!keysEnabled() && !loopback)
+        std::fprintf(stderr, "warning: listening on %s without API keys: anyone who can reach it can run these spells "
+                             "(create keys with `llmspell keys create`, or --require-keys)\n", opts.host.c_str());
+    }
     Service* svc = nullptr;
     net::HttpServer server(h, [&svc](const IncomingRequest& rq, ResponderPtr res) { svc->handle(rq, std::move(res)); });
     Service service(opts, server);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmspell/net/http_server.hpp"
+#include "serve/authorize.hpp"
 #include "llmspell/runtime/asio.hpp"
 #include "llmspell/serve/serve.hpp"
 #include "llmspell/spell/spell.hpp"
@@ -45,6 +46,7 @@ struct RunRec {
   nlohmann::json value, error, outputs = nlohmann::json::array();
   nlohmann::json stopError;  // why the parent stopped its worker (a cancel, a limit)
   double inputTokens = 0, outputTokens = 0, cost = 0;
+  std::string principal;  // the API key that started it ("" without keys): its budget pays
   std::vector<RunEvent> events;  // event n is events[n-1] (SSE ids from 1)
   size_t eventsDropped = 0;
   std::vector<std::shared_ptr<Stream>> streams;
@@ -119,7 +121,9 @@ class Service {
   void handleOpenAI(const net::IncomingRequest& rq, net::ResponderPtr res);
   void chatCompletions(const net::IncomingRequest& rq, net::ResponderPtr res);
   void openAIError(const net::ResponderPtr& res, int status, const std::string& type, const std::string& code,
-                   const std::string& message, const std::string& param = "");
+                   const std::string& message, const std::string& param = "", const net::Headers& extra = {});
+  // The caller's key narrows what the run is granted (its ceiling) and pays for it (its budget).
+  void applyKey(nlohmann::json& msg, const SpellInfo& spell, const AuthResult& a);
 
   ServeOptions opts_;
   net::HttpServer& server_;

@@ -108,6 +108,7 @@ int runServeWorker(int fd) {
     if (m.contains("memory_mb")) opts.memoryMb = m["memory_mb"].get<size_t>();
     if (m.contains("instructions")) opts.instructions = m["instructions"].get<uint64_t>();
     if (m.contains("config")) opts.extraConfig = fromJson(m["config"]);
+    opts.traceparent = m.value("traceparent", "");
     if (m.contains("grants")) {
       const json& g = m["grants"];
       std::string dir = m.value("dir", "");

@@ -430,3 +430,95 @@ TEST(ServeDrain, RunsPastTheDrainDeadlineAreCancelled) {
 
 }  // namespace
 }  // namespace llmspell::test
+
+namespace llmspell::test {
+namespace {
+
+// API keys wired into the service: a store with an active key makes every route need one; the
+// key's spells, rate (token bucket) and budget decide; the OpenAI client sees the SDK's typed
+// errors (AuthenticationError, PermissionDeniedError, RateLimitError).
+TEST(ServeKeys, KeysGateEveryRouteWithTheirSpellsAndRateAndTheSdkSeesTypedErrors) {
+  std::string store = testing::TempDir() + "/serve_keys_" + std::to_string(getpid()) + ".db";
+  std::filesystem::remove(store);
+  auto made = runShell("LLMSPELL_KEYS=" + shellQuote(store) + " " + cliPath() +
+                       " keys create --spell hello --spell echo --rate 1/h --burst 4 2>/dev/null");
+  ASSERT_EQ(made.exit, 0) << made.out;
+  std::string key = made.out.substr(0, made.out.find('\n'));
+  ASSERT_EQ(key.rfind("lsk_", 0), 0u) << made.out;
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1", "--keys", store});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  const std::string hello = R"({"spell":"hello","params":{"name":"Ada"},"wait":true})";
+  const std::string auth = "authorization: Bearer " + key + "\r\n";
+  // No key, a wrong key: 401, before anything is looked up (an unknown spell is not revealed).
+  EXPECT_EQ(http(srv.port(), "POST", "/v1/runs", hello).status, 401);
+  EXPECT_EQ(http(srv.port(), "POST", "/v1/runs", R"({"spell":"nosuch"})").status, 401);
+  EXPECT_EQ(http(srv.port(), "GET", "/v1/spells", "", "authorization: Bearer lsk_0000000000000000_00\r\n").status, 401);
+  // The key's own spell runs (its bucket's first token); another is 403 (refused before the bucket).
+  auto ok = http(srv.port(), "POST", "/v1/runs", hello, auth);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.json()["output"], "hello Ada x1");
+  // Runs belong to the key that started them: another key (made after the server started: the
+  // store is read per request) does not see them.
+  auto other = runShell("LLMSPELL_KEYS=" + shellQuote(store) + " " + cliPath() + " keys create --spell '*' 2>/dev/null");
+  ASSERT_EQ(other.exit, 0) << other.out;
+  std::string runPath = "/v1/runs/" + ok.json()["id"].get<std::string>();
+  EXPECT_EQ(http(srv.port(), "GET", runPath, "", auth).status, 200);
+  EXPECT_EQ(http(srv.port(), "GET", runPath, "", "authorization: Bearer " + other.out.substr(0, other.out.find('\n')) + "\r\n").status, 404);
+  auto denied = http(srv.port(), "POST", "/v1/runs", R"({"spell":"fails","wait":true})", auth);
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(denied.json()["error"]["code"], "permission_denied") << denied.body;
+  // The OpenAI client: a bad key, then the last two tokens of the burst (the run and the GET took
+  // two), then the bucket is empty.
+  std::string modules = std::string(LLMSPELL_SOURCE_DIR) + "/third_party_data/node_modules";
+  if (std::filesystem::exists(modules + "/openai/package.json") && runShell("command -v node >/dev/null 2>&1").exit == 0) {
+    std::string js =
+        "const OpenAI = require(process.argv[1] + '/openai');"
+        "const base = process.argv[2], key = process.argv[3];"
+        "const ask = (k) => new OpenAI({apiKey: k, baseURL: base, maxRetries: 0}).chat.completions.create("
+        "  {model: 'echo-agent', messages: [{role: 'user', content: 'hi'}]});"
+        "const kind = (e) => e instanceof OpenAI.AuthenticationError ? 'auth' : e instanceof OpenAI.RateLimitError ? "
+        "  'rate ' + (e.headers && (e.headers.get ? e.headers.get('retry-after') : e.headers['retry-after']) ? 'retry-after' : 'none') : "
+        "  'other ' + e.status;"
+        "(async () => { const out = [];"
+        "  for (const k of ['lsk_wrong', key, key, key]) {"
+        "    try { const r = await ask(k); out.push('ok ' + r.choices[0].message.content); } catch (e) { out.push(kind(e)); } }"
+        "  console.log(out.join('|')); })();";
+    auto r = runShell("node -e " + shellQuote(js) + " " + shellQuote(modules) + " http://127.0.0.1:" +
+                      std::to_string(srv.port()) + "/v1 " + shellQuote(key) + " 2>&1");
+    EXPECT_EQ(r.out, "auth|ok hi|ok hi|rate retry-after\n") << r.out;
+  } else {
+    // Without the SDK: the bucket runs out the same way over plain HTTP.
+    EXPECT_EQ(http(srv.port(), "POST", "/v1/runs", hello, auth).status, 200);
+    EXPECT_EQ(http(srv.port(), "POST", "/v1/runs", hello, auth).status, 200);
+    auto limited = http(srv.port(), "POST", "/v1/runs", hello, auth);
+    EXPECT_EQ(limited.status, 429) << limited.body;
+    EXPECT_NE(limited.headers.find("retry-after:"), std::string::npos) << limited.headers;
+  }
+  std::filesystem::remove(store);
+}
+
+}  // namespace
+}  // namespace llmspell::test
+
+namespace llmspell::test {
+namespace {
+
+// A caller's W3C traceparent header reaches the run: its spans join the caller's trace.
+TEST(ServeTrace, ARunJoinsTheCallersTrace) {
+  std::string dir = writeSpells("trace", {{"traced", {{"spell.yaml", "name: traced\n"}, {"main.lua", "return trace.context().trace_id\n"}}}});
+  ServeProcess srv({"--spells", dir, "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  auto r = http(srv.port(), "POST", "/v1/runs", R"({"spell":"traced","wait":true})",
+                "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["output"], "4bf92f3577b34da6a3ce929d0e0e4736") << r.body;
+  auto fresh = http(srv.port(), "POST", "/v1/runs", R"({"spell":"traced","wait":true})");
+  ASSERT_EQ(fresh.status, 200) << fresh.body;
+  EXPECT_EQ(fresh.json()["output"].get<std::string>().size(), 32u) << fresh.body;
+  EXPECT_NE(fresh.json()["output"], "4bf92f3577b34da6a3ce929d0e0e4736") << fresh.body;
+}
+
+}  // namespace
+}  // namespace llmspell::test

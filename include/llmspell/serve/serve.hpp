@@ -25,6 +25,10 @@ struct ServeOptions {
   std::vector<std::string> corsOrigins;
   std::string dataDir;               // passed to runs (default $LLMSPELL_HOME)
   std::string mockReplies;           // the operator's --mock-replies FILE for every run
+  // API keys (docs/serve.md): on when the key store has active keys, or always with requireKeys
+  // (then a store without keys refuses every request). "" = KeyStore::defaultPath().
+  std::string keysPath;
+  bool requireKeys = false;
   std::string workerExe = "/proc/self/exe";  // re-executed with `__serve-worker`
   // Printed to stdout once listening: "listening on http://HOST:PORT" (tests read the port).
   bool announce = true;
