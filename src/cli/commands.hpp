@@ -117,6 +117,8 @@ struct McpServeOptions {
   bool builtins = false;
   std::string spellsDir;
   std::string http;
+  std::string keysPath;      // --keys (over HTTP): the API key store
+  bool requireKeys = false;  // --require-keys
 };
 int mcpProtocolFd();
 PromisePtr serveMcp(RunContext& run, const McpServeOptions& o);

@@ -211,6 +211,8 @@ std::vector<std::string> forwardedFlags(const RunFlags& f) {
   one("--replay", f.replay);
   one("--mock-replies", f.mockReplies);
   one("--approve", f.approve);
+  one("--traceparent", f.opts.traceparent);
+  one("--otlp-endpoint", f.opts.otlpEndpoint);
   if (f.timeout > 0) one("--timeout", std::to_string(f.timeout));
   if (f.memory > 0) one("--memory-limit", std::to_string(f.memory));
   if (f.instructions > 0) one("--instruction-limit", std::to_string(f.instructions));
@@ -389,6 +391,9 @@ int main(int argc, char** argv) {
   mcpSpellOpt->excludes(mcpSpellsOpt);
   mcpServe->add_option("--http,--listen", mcpO.http, "Serve over Streamable HTTP on [ADDR:]PORT (ADDR 127.0.0.1 unless given) at /mcp");
   mcpServe->add_flag("--builtins", mcpO.builtins, "Serve the built-in tools too (with the grants given)");
+  mcpServe->add_option("--keys", mcpO.keysPath,
+                       "Over HTTP: API key store (default $LLMSPELL_KEYS or <data dir>/keys.db; keys are required when it has any)");
+  mcpServe->add_flag("--require-keys", mcpO.requireKeys, "Over HTTP: refuse requests without a valid API key even when the store has none");
   if (runOptionsFor("mcp")) addRunOptions(mcpServe, mcpF);
   serve::ServeOptions serveO;
   std::string listen = "127.0.0.1:8080";
@@ -531,6 +536,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "error[invalid_argument]: mcp serve: give a SPELL or --spells DIR\n");
       return 2;
     }
+    if (mcpO.http.empty() && (!mcpO.keysPath.empty() || mcpO.requireKeys)) {
+      std::fprintf(stderr, "error[invalid_argument]: mcp serve: --keys and --require-keys apply to --http "
+                           "(over stdio the client is the process that started the server)\n");
+      return 2;
+    }
     // Over stdio, before the spell runs: its output must not reach the protocol's stdout.
     if (mcpO.http.empty()) cli::mcpProtocolFd();
     if (!mcpPath.empty())
@@ -582,6 +592,18 @@ int main(int argc, char** argv) {
   }
   if (*testCmd) {
     if (!testO.childReport.empty()) return runTestChild(testF, testO);
+    // Run flags that mean nothing for a set of test files are refused rather than ignored.
+    for (const auto& [flag, why] :
+         {std::pair{"--engine", "each file's engine comes from its extension"},
+          std::pair{"--output", "use --format pretty|tap|junit"},
+          std::pair{"--record", "one recording cannot hold test files run in parallel; record with llmspell run"},
+          std::pair{"--durable", "tests are not durable runs"}, std::pair{"--run-id", "tests are not durable runs"},
+          std::pair{"--checkpoints", "tests are not durable runs"}}) {
+      if (auto* opt = testCmd->get_option_no_throw(flag); opt && opt->count() > 0) {
+        std::fprintf(stderr, "error[invalid_argument]: llmspell test does not take %s: %s\n", flag, why);
+        return 2;
+      }
+    }
     testO.forward = forwardedFlags(testF);
     return cli::runTests(testO);
   }

@@ -14,12 +14,14 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "cli/commands.hpp"
@@ -27,6 +29,7 @@
 #include "llmspell/core/convert.hpp"
 #include "llmspell/runtime/asio.hpp"
 #include "llmspell/runtime/loop.hpp"
+#include "llmspell/serve/access.hpp"
 #include "llmspell/tools/mcp.hpp"
 #include "llmspell/tools/tools.hpp"
 #include "net/server.hpp"
@@ -65,6 +68,10 @@ class McpTools {
   virtual bool mayChange() const { return false; }  // the listChanged capability
   virtual Value list() = 0;                          // tools/list's items
   virtual bool has(const std::string& tool) = 0;
+  // The spell a tool belongs to (an API key names the spells it may use).
+  virtual std::string spellOf(const std::string& tool) const = 0;
+  // The one spell every tool belongs to, "" when the tools come from several.
+  virtual std::string onlySpell() const = 0;
   // tools/call: resolves with a CallToolResult ({content, isError, structuredContent?}); a
   // tool's failure is such a result (isError), for the model to read. Cancelling the promise
   // stops the call. `progress` is empty when the client asked for none.
@@ -77,6 +84,8 @@ class RunTools : public McpTools {
  public:
   RunTools(RunContext& run, bool builtins) : run_(run), builtins_(builtins) {}
   std::string name() const override { return run_.spellName; }
+  std::string spellOf(const std::string&) const override { return run_.spellName; }
+  std::string onlySpell() const override { return run_.spellName; }
 
   Value list() override {
     Value out = Value::array();
@@ -160,6 +169,10 @@ class McpSession : public std::enable_shared_from_this<McpSession> {
 
   explicit McpSession(std::shared_ptr<McpTools> tools) : tools_(std::move(tools)) {}
 
+  // The tools this session's client may see and call (its API key's spells); all when empty.
+  // A tool it may not use is answered as one that does not exist.
+  std::function<bool(const std::string& tool)> visible;
+
   // One JSON-RPC message (parsed). A notification or a response gets nothing through `send`.
   void handle(const Value& msg, const Send& send) {
     if (!msg.isObject() || !msg.get("method").isString()) {
@@ -189,7 +202,14 @@ class McpSession : public std::enable_shared_from_this<McpSession> {
     } else if (method == "ping") {
       reply(Value::object());
     } else if (method == "tools/list") {
-      reply(Value::object({{"tools", tools_->list()}}));
+      Value all = tools_->list();
+      if (visible) {
+        Value mine = Value::array();
+        for (const auto& t : all.asArray())
+          if (visible(t.getString("name"))) mine.asArray().push(t);
+        all = std::move(mine);
+      }
+      reply(Value::object({{"tools", std::move(all)}}));
     } else if (method == "tools/call") {
       call(id, params, send);
     } else {
@@ -219,7 +239,7 @@ class McpSession : public std::enable_shared_from_this<McpSession> {
  private:
   void call(const Value& id, const Value& params, const Send& send) {
     std::string name = params.getString("name");
-    if (!tools_->has(name)) {
+    if (!tools_->has(name) || (visible && !visible(name))) {
       send(rpcError(id, -32602, "unknown tool '" + name + "'"), true);
       return;
     }
@@ -381,7 +401,9 @@ std::string sseEvent(const Value& msg) {
 
 class HttpServer : public std::enable_shared_from_this<HttpServer> {
  public:
-  HttpServer(Loop& loop, std::shared_ptr<McpTools> tools) : loop_(loop), tools_(std::move(tools)), signals_(loop.io()) {}
+  // `access`: API keys every request must carry (null: none, for a server on loopback).
+  HttpServer(Loop& loop, std::shared_ptr<McpTools> tools, std::shared_ptr<serve::Access> access)
+      : loop_(loop), tools_(std::move(tools)), access_(std::move(access)), signals_(loop.io()) {}
   ~HttpServer() {
     for (auto& [id, s] : sessions_) s.mcp->cancelAll();
   }
@@ -441,6 +463,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   struct Session {
     std::shared_ptr<McpSession> mcp;
     net::ResponsePtr stream;  // the GET stream, when open
+    std::string keyId;        // the API key that started it: only that key may use it
   };
 
   static void sendJson(const net::ResponsePtr& res, int status, const Value& body, net::Headers h = {}) {
@@ -461,7 +484,8 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
       return nullptr;
     }
     auto it = sessions_.find(sid);
-    if (it == sessions_.end()) {
+    // Another key's session is answered as one that does not exist.
+    if (it == sessions_.end() || it->second.keyId != (caller_ ? caller_->id : "")) {
       sendJson(res, 404, rpcError(Value(), -32001, "Session not found: it ended; initialize a new one"));
       return nullptr;
     }
@@ -482,6 +506,21 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
     if (!originAllowed(rq.header("origin"))) {
       sendJson(res, 403, rpcError(Value(), -32000, "Forbidden: Origin '" + rq.header("origin") + "' is not this machine"));
       return;
+    }
+    // With API keys, every request carries one (Authorization: Bearer lsk_...): 401 without a
+    // valid one, before any session or tool is looked up; 403 for a spell the key may not use;
+    // 429 when its rate or budget is spent. Handled whole on the loop, so caller_ is this request's.
+    caller_.reset();
+    if (access_) {
+      serve::Decision d = access_->authorize(rq.header("authorization"), tools_->onlySpell());
+      if (!d.allowed) {
+        net::Headers h;
+        if (d.status == 401) h.emplace_back("www-authenticate", "Bearer");
+        if (d.retryAfter > 0) h.emplace_back("retry-after", std::to_string(static_cast<long long>(std::ceil(d.retryAfter))));
+        sendJson(res, d.status, rpcError(Value(), -32000, d.code + ": " + d.message), std::move(h));
+        return;
+      }
+      caller_ = d.key;
     }
     if (rq.method == "POST") {
       post(rq, res);
@@ -527,7 +566,14 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
       }
       std::string sid = newSessionId();
       mcp = std::make_shared<McpSession>(tools_);
-      sessions_[sid] = Session{mcp, nullptr};
+      if (caller_) {
+        std::weak_ptr<McpTools> tools = tools_;
+        mcp->visible = [key = *caller_, tools](const std::string& tool) {
+          auto t = tools.lock();
+          return t && key.allowsSpell(t->spellOf(tool));
+        };
+      }
+      sessions_[sid] = Session{mcp, nullptr, caller_ ? caller_->id : ""};
       extra.emplace_back("mcp-session-id", sid);
     } else {
       Session* s = sessionFor(rq, res);
@@ -587,6 +633,8 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
 
   Loop& loop_;
   std::shared_ptr<McpTools> tools_;
+  std::shared_ptr<serve::Access> access_;
+  std::optional<serve::KeyInfo> caller_;  // the current request's key
   asio::signal_set signals_;
   std::unique_ptr<net::TestHttpServer> server_;
   std::map<std::string, Session> sessions_;
@@ -617,7 +665,11 @@ PromisePtr serve(RunContext& run, std::shared_ptr<McpTools> tools, const McpServ
   } catch (const std::exception&) {
   }
   if (p < 0 || p > 65535) fail(codes::kInvalidArgument, "mcp serve --http: '" + o.http + "' is not [ADDR:]PORT");
-  auto server = std::make_shared<HttpServer>(run.loop(), std::move(tools));
+  size_t active = 0;
+  auto access = serve::openKeys(o.keysPath, o.requireKeys, &active);
+  if (access) std::fprintf(stderr, "llmspell mcp: API keys required (%zu active)\n", active);
+  serve::warnIfOpen(host, access != nullptr, "call these tools");
+  auto server = std::make_shared<HttpServer>(run.loop(), std::move(tools), std::move(access));
   server->start(host, p);
   run.service<HttpServers>([] { return std::make_shared<HttpServers>(); }).list.push_back(server);
   return server->done;
@@ -640,6 +692,8 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
   }
 
   std::string name() const override { return name_; }
+  std::string spellOf(const std::string& tool) const override { return tool.substr(0, tool.find("__")); }
+  std::string onlySpell() const override { return ""; }
 
   Value list() override {
     Value out = Value::array();

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -390,6 +391,26 @@ void KeyStore::touch(const std::string& id, double now) {
 }
 
 // ---------------- access ----------------
+
+std::shared_ptr<Access> openKeys(const std::string& path, bool require, size_t* active) {
+  std::string file = path.empty() ? KeyStore::defaultPath() : path;
+  if (active) *active = 0;
+  std::error_code ec;
+  if (!require && !std::filesystem::exists(file, ec)) return nullptr;
+  auto store = std::make_shared<KeyStore>(file);
+  size_t n = store->activeCount();
+  if (active) *active = n;
+  return n > 0 || require ? std::make_shared<Access>(store) : nullptr;
+}
+
+void warnIfOpen(const std::string& host, bool keysOn, const char* what) {
+  bool loopback = host == "127.0.0.1" || host == "localhost" || host == "::1";
+  if (!keysOn && !loopback)
+    std::fprintf(stderr,
+                 "warning: listening on %s without API keys: anyone who can reach it can %s "
+                 "(create keys with `llmspell keys create`, or --require-keys)\n",
+                 host.c_str(), what);
+}
 
 Access::Access(std::shared_ptr<KeyStore> store, Clock clock)
     : store_(std::move(store)), clock_(clock ? std::move(clock) : Clock(now)) {}

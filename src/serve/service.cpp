@@ -839,18 +839,12 @@ int runServe(const ServeOptions& opts) {
     // Keys: a store that exists with active keys (or --require-keys) turns them on. Without, the
     // service is open, which is only safe on loopback: said on start when it listens elsewhere.
     {
-      std::string path = opts.keysPath.empty() ? KeyStore::defaultPath() : opts.keysPath;
-      std::error_code ec;
-      if (opts.requireKeys || std::filesystem::exists(path, ec)) {
-        auto store = std::make_shared<KeyStore>(path);
-        size_t active = store->activeCount();
-        if (active > 0 || opts.requireKeys) enableKeys(std::make_shared<Access>(store));
-        if (opts.announce) std::fprintf(stderr, "api keys: %s (%zu active in %s)\n", keysEnabled() ? "required" : "off", active, path.c_str());
-      }
-      bool loopback = opts.host == "127.0.0.1" || opts.host == "localhost" || opts.host == "::1";
-      if (!keysEnabled() && !loopback)
-        std::fprintf(stderr, "warning: listening on %s without API keys: anyone who can reach it can run these spells "
-                             "(create keys with `llmspell keys create`, or --require-keys)\n", opts.host.c_str());
+      size_t active = 0;
+      if (auto access = openKeys(opts.keysPath, opts.requireKeys, &active)) enableKeys(std::move(access));
+      if (opts.announce && (keysEnabled() || active > 0 || !opts.keysPath.empty()))
+        std::fprintf(stderr, "api keys: %s (%zu active in %s)\n", keysEnabled() ? "required" : "off", active,
+                     opts.keysPath.empty() ? KeyStore::defaultPath().c_str() : opts.keysPath.c_str());
+      warnIfOpen(opts.host, keysEnabled(), "run these spells");
     }
     Service* svc = nullptr;
     net::HttpServer server(h, [&svc](const IncomingRequest& rq, ResponderPtr res) { svc->handle(rq, std::move(res)); });

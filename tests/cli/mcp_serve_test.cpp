@@ -334,3 +334,59 @@ TEST(McpServe, SpellsDirWithNothingToServe) {
   EXPECT_EQ(both.exit, 2) << both.out;
   std::filesystem::remove_all(dir);
 }
+
+// `mcp serve --http` with API keys: a request without a valid key is 401 before anything is
+// looked up; a key sees and calls only the tools of the spells it may use (others answer as
+// unknown tools); a session belongs to the key that started it.
+TEST(McpServe, StreamableHttpWithApiKeys) {
+  if (runShell("command -v curl >/dev/null 2>&1").exit != 0) GTEST_SKIP() << "curl is not on PATH";
+  std::string dir = makeSpellsDir("mcp_serve_keys");
+  std::string store = dir + "/keys.db";
+  auto mk = [&](const char* spell) {
+    CliResult r = runShell("LLMSPELL_KEYS=" + shellQuote(store) + " " + shellQuote(cliPath()) + " keys create --spell " +
+                           spell + " 2>/dev/null");
+    EXPECT_EQ(r.exit, 0) << r.out;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  std::string betaKey = mk("beta"), alphaKey = mk("alpha");
+  std::string log = dir + "/server.log";
+  pid_t pid = 0;
+  std::string url = startHttpServer(dir, "--spells . --keys " + shellQuote(store), log, pid);
+  ASSERT_FALSE(url.empty()) << readFile(log);
+  // -> "STATUS\n<headers and body>"
+  auto post = [&](const std::string& key, const std::string& session, const std::string& body) {
+    std::string h = "-H 'accept: application/json, text/event-stream' -H 'content-type: application/json'";
+    if (!key.empty()) h += " -H " + shellQuote("authorization: Bearer " + key);
+    if (!session.empty()) h += " -H " + shellQuote("mcp-session-id: " + session);
+    return runShell("curl -s -i " + h + " -d " + shellQuote(body) + " " + shellQuote(url)).out;
+  };
+  auto status = [](const std::string& reply) { return reply.size() > 12 ? reply.substr(9, 3) : reply; };
+  const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})";
+  EXPECT_EQ(status(post("", "", init)), "401");
+  std::string wrong = post("lsk_0000000000000000_nope", "", init);
+  EXPECT_EQ(status(wrong), "401") << wrong;
+  EXPECT_NE(wrong.find("www-authenticate: Bearer"), std::string::npos) << wrong;
+  std::string started = post(betaKey, "", init);
+  ASSERT_EQ(status(started), "200") << started;
+  size_t at = started.find("mcp-session-id: ");
+  ASSERT_NE(at, std::string::npos) << started;
+  std::string sid = started.substr(at + 16, started.find('\r', at) - at - 16);
+  std::string list = post(betaKey, sid, R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
+  EXPECT_NE(list.find("\"beta__add\""), std::string::npos) << list;
+  EXPECT_EQ(list.find("alpha__"), std::string::npos) << list;
+  std::string add = post(betaKey, sid, R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"beta__add","arguments":{"a":2,"b":3}}})");
+  EXPECT_NE(add.find(R"(\"sum\":5)"), std::string::npos) << add;
+  std::string other = post(betaKey, sid, R"({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"alpha__read","arguments":{"path":"data/note.txt"}}})");
+  EXPECT_NE(other.find("unknown tool 'alpha__read'"), std::string::npos) << other;
+  // The alpha key: its own tools, and not the beta key's session.
+  EXPECT_EQ(status(post(alphaKey, sid, R"({"jsonrpc":"2.0","id":5,"method":"ping"})")), "404");
+  EXPECT_EQ(status(post(betaKey, sid, R"({"jsonrpc":"2.0","id":6,"method":"ping"})")), "200");
+  std::string serverLog = stopHttpServer(pid, log);
+  EXPECT_NE(serverLog.find("API keys required (2 active)"), std::string::npos) << serverLog;
+  EXPECT_NE(serverLog.find("exit 0"), std::string::npos) << serverLog;
+  // Keys are for HTTP: over stdio they are refused, not ignored.
+  CliResult stdio = runShell(shellQuote(cliPath()) + " mcp serve --spells " + shellQuote(dir) + " --require-keys </dev/null 2>&1");
+  EXPECT_EQ(stdio.exit, 2) << stdio.out;
+  EXPECT_NE(stdio.out.find("--keys and --require-keys apply to --http"), std::string::npos) << stdio.out;
+  std::filesystem::remove_all(dir);
+}

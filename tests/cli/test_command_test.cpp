@@ -439,6 +439,37 @@ TEST(TestCommand, UsageErrors) {
   EXPECT_NE(badFilter.out.find("filter is not a valid regular expression"), std::string::npos) << badFilter.out;
   CliResult ok = runCli("test -j 1 " + shellQuote(dir));
   EXPECT_EQ(ok.exit, 0) << ok.out;
+  // Run flags that mean nothing for test files are refused, not ignored.
+  for (const char* f : {"--engine js", "--output json", "--record x.jsonl", "--durable", "--run-id r1"}) {
+    CliResult r = runCli(std::string("test ") + f + " " + shellQuote(dir));
+    EXPECT_EQ(r.exit, 2) << f;
+    EXPECT_NE(r.err.find("error[invalid_argument]: llmspell test does not take " +
+                         std::string(f).substr(0, std::string(f).find(' '))),
+              std::string::npos)
+        << f << r.err;
+  }
+}
+
+// test.mock_llm reaches the model calls an agent makes inside the runtime (test.mock("llm.chat")
+// replaces only the spell's own calls, as docs/testing.md says).
+TEST(TestCommand, MockLlmAnswersAnAgent) {
+  std::string dir = scratch("mockagent");
+  write(dir + "/agent_test.lua", R"(it("agent", function()
+  test.mock_llm{replies = {{tool_calls = {{name = "calculator", arguments = {expression = "6 * 7"}}}}, "42 it is"}}
+  local a = agent.create{name = "m", tools = {"calculator"}}
+  local r = a:run("6 times 7?")
+  expect(r.text).to_be("42 it is")
+  expect(r.tool_calls[1].result.result).to_be(42)
+end)
+it("llm.chat mock leaves agents alone", function()
+  test.mock("llm.chat", function() return {text = "mocked"} end)
+  expect(llm.chat("x").text).to_be("mocked")
+  test.mock_llm{replies = {"from the mock provider"}}
+  expect(agent.create{name = "n"}:run("y").text).to_be("from the mock provider")
+end)
+)");
+  CliResult r = testIn(dir, "");
+  EXPECT_EQ(r.exit, 0) << r.out;
 }
 
 }  // namespace

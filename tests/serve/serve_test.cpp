@@ -522,3 +522,73 @@ TEST(ServeTrace, ARunJoinsTheCallersTrace) {
 
 }  // namespace
 }  // namespace llmspell::test
+
+namespace llmspell::test {
+namespace {
+
+// A worker killed from outside (the OOM killer, an operator) fails only the run it held, with
+// worker_crashed and the signal; the parent starts another worker and the next run succeeds.
+TEST(ServeIsolation, AWorkerKilledFromOutsideFailsOnlyItsRun) {
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  std::string flag = testing::TempDir() + "/serve_kill_flag_" + std::to_string(getpid());
+  std::filesystem::remove(flag);
+  std::string id = http(srv.port(), "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + flag + R"("}})").json()["id"];
+  json j;
+  for (int i = 0; i < 3000; ++i) {  // running, and past its first output
+    j = http(srv.port(), "GET", "/v1/runs/" + id).json();
+    if (j["status"] == "running" && j.dump().find("one") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(j["status"], "running") << j.dump();
+  auto workers = runShell("pgrep -P " + std::to_string(srv.pid()));
+  ASSERT_EQ(workers.exit, 0) << "no worker process under the server";
+  for (size_t p = 0, nl; (nl = workers.out.find('\n', p)) != std::string::npos; p = nl + 1)
+    kill(std::atoi(workers.out.substr(p, nl - p).c_str()), SIGKILL);
+  json done = waitFinished(srv.port(), id);
+  EXPECT_EQ(done["status"], "failed") << done.dump();
+  EXPECT_EQ(done["error"]["code"], "worker_crashed") << done.dump();
+  auto next = http(srv.port(), "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"again"},"wait":true})");
+  EXPECT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(next.json()["output"], "hello again x1") << next.body;
+  EXPECT_EQ(srv.terminate(), 0);
+}
+
+// A key's grant ceiling narrows what its runs receive, whatever the manifest grants: the gate
+// spell's manifest may read '/', a key limited to one directory reads there and nowhere else,
+// and a key with no grants reads nothing.
+TEST(ServeKeys, AKeysGrantCeilingNarrowsTheManifestsGrants) {
+  std::string base = testing::TempDir() + "/serve_ceiling_" + std::to_string(getpid());
+  std::filesystem::remove_all(base);
+  std::filesystem::create_directories(base + "/allowed");
+  std::ofstream(base + "/allowed/flag") << "x";
+  std::ofstream(base + "/outside") << "x";
+  std::string store = base + "/keys.db";
+  auto mk = [&](const std::string& extra) {
+    auto r = runShell("LLMSPELL_KEYS=" + shellQuote(store) + " " + cliPath() + " keys create --spell gate " + extra + " 2>/dev/null");
+    EXPECT_EQ(r.exit, 0) << r.out;
+    return "authorization: Bearer " + r.out.substr(0, r.out.find('\n')) + "\r\n";
+  };
+  std::string narrow = mk("--grant-read " + shellQuote(base + "/allowed")), none = mk("--no-grants");
+  ServeProcess srv({"--spells", spellsDir(), "--workers", "1", "--keys", store});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  auto gate = [&](const std::string& flag, const std::string& auth) {
+    return http(srv.port(), "POST", "/v1/runs", R"({"spell":"gate","wait":true,"params":{"flag":")" + flag + R"("}})", auth).json();
+  };
+  json inside = gate(base + "/allowed/flag", narrow);
+  EXPECT_EQ(inside["status"], "succeeded") << inside.dump();
+  EXPECT_EQ(inside["output"], "done") << inside.dump();
+  json outside = gate(base + "/outside", narrow);
+  EXPECT_EQ(outside["status"], "failed") << outside.dump();
+  EXPECT_EQ(outside["error"]["code"], "permission_denied") << outside.dump();
+  json nothing = gate(base + "/allowed/flag", none);
+  EXPECT_EQ(nothing["status"], "failed") << nothing.dump();
+  EXPECT_EQ(nothing["error"]["code"], "permission_denied") << nothing.dump();
+  EXPECT_EQ(srv.terminate(), 0);
+  std::filesystem::remove_all(base);
+}
+
+}  // namespace
+}  // namespace llmspell::test

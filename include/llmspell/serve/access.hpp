@@ -152,6 +152,14 @@ class Access {
   std::map<std::string, Bucket> buckets_;
 };
 
+// The key store a server uses: `path` ("" for $LLMSPELL_KEYS or <data dir>/keys.db). Keys are on
+// when the store exists with active keys, or when `require` is set (then the store is created);
+// returns null when they are off. `active` gets the count of active keys. `announceTo`, when
+// not null, gets a line saying so ("api keys: required (2 active in ...)"). Throws like KeyStore.
+std::shared_ptr<Access> openKeys(const std::string& path, bool require, size_t* active = nullptr);
+// Warns on stderr when a server listens beyond loopback without keys (anyone can reach it).
+void warnIfOpen(const std::string& host, bool keysOn, const char* what);
+
 // Parses "10/s", "600/min", "1000/h" (requests per unit) into per second and the count;
 // "5/day", "100/month" budgets into USD and the period. Throw invalid_argument with an example.
 std::pair<double, double> parseRate(std::string_view s);
