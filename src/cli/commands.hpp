@@ -16,6 +16,7 @@ class Promise;
 using PromisePtr = std::shared_ptr<Promise>;
 struct RunOptions;
 struct RunResult;
+class RunStopper;
 }  // namespace llmspell
 
 namespace llmspell::cli {
@@ -134,11 +135,17 @@ struct WorkerOptions {
   std::string id;            // default hostname:pid
   double leaseSeconds = 30;  // a dead worker's run is taken over this long after its last heartbeat
   int maxRuns = 0;           // 0 = no limit
+  int maxAttempts = 3;       // a run whose workers died this often fails (attempts_exhausted); 0 = no cap
+  double pollSeconds = 10;   // the longest an idle worker waits without a notification or an expiring lease
   bool exitWhenIdle = false;
 };
+// `runOne` runs a claimed run: `options` is what `serve` put in the queue row (limits, grants,
+// typed params; empty from `llmspell submit`), `stopper` stops it when it is cancelled or its
+// lease is lost.
 int worker(const WorkerOptions& o,
            const std::function<RunResult(const std::string& spell, const std::vector<std::pair<std::string, std::string>>& params,
-                                         const Value& durable)>& runOne);
+                                         const Value& durable, const Value& options,
+                                         std::shared_ptr<RunStopper> stopper)>& runOne);
 // `llmspell submit SPELL --queue URL [--param k=v] [--no-durable]`: prints the run id.
 int submit(const std::string& queue, const std::string& spell, const std::vector<std::string>& params, bool durable,
            const std::string& id);

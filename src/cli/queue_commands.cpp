@@ -1,6 +1,7 @@
 // llmspell worker / submit / runs: the PostgreSQL run queue's command line (docs/scaling.md).
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -54,7 +55,9 @@ auto retrying(const char* what, F f) -> decltype(f()) {
 }
 
 // Renews the lease of the run the worker holds every lease/3 seconds, on its own thread and
-// connection, for the worker's life.
+// connection, for the worker's life. A renewal refused (the run was cancelled, or the lease was
+// lost: the worker was paused past it and another took the run) stops the run through its
+// stopper: nothing it does from then on would count.
 class Heartbeat {
  public:
   Heartbeat(std::string url, std::string worker, double lease)
@@ -63,15 +66,30 @@ class Heartbeat {
           std::unique_lock<std::mutex> lk(mu_);
           while (!cv_.wait_for(lk, std::chrono::duration<double>(lease / 3), [this] { return stop_; })) {
             std::string run = run_;
+            auto stopper = stopper_;
             if (run.empty()) continue;
             lk.unlock();
+            std::optional<Error> why;
             try {
               if (!q) q = std::make_unique<durable::Queue>(url);
-              q->heartbeat(run, worker, lease);
+              if (!q->heartbeat(run, worker, lease)) {
+                auto row = q->get(run);
+                if (row && row->status == "cancelled")
+                  why = Error(codes::kCancelled, row->error.isObject() ? row->error.getString("message")
+                                                                       : "the run was cancelled");
+                else
+                  why = Error(codes::kLimitExceeded, "lease lost: run " + run + " is no longer held by worker " +
+                                                         worker + " (another worker may have taken it over)");
+              }
             } catch (const Exception&) {
-              q.reset();  // reconnect on the next beat
+              q.reset();  // reconnect on the next beat; an unreachable database is no reason to stop
             }
             lk.lock();
+            if (why && stopper && run_ == run) {
+              stopped_ = why->code;
+              stopper->stop(*why);
+              stopper_.reset();  // once per run
+            }
           }
         }) {}
   ~Heartbeat() {
@@ -82,16 +100,24 @@ class Heartbeat {
     cv_.notify_all();
     t_.join();
   }
-  void hold(const std::string& run) {
+  void hold(const std::string& run, std::shared_ptr<RunStopper> stopper) {
     std::lock_guard<std::mutex> lk(mu_);
     run_ = run;
+    stopper_ = std::move(stopper);
+    stopped_.clear();
+  }
+  // Why the held run was stopped ("cancelled", "limit_exceeded"), "" when it was not.
+  std::string stopped() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return stopped_;
   }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::string run_;
+  std::string run_, stopped_;
+  std::shared_ptr<RunStopper> stopper_;
   std::thread t_;
 };
 
@@ -106,7 +132,7 @@ std::vector<std::pair<std::string, std::string>> rawParams(const Value& params) 
 
 int worker(const WorkerOptions& o,
            const std::function<RunResult(const std::string&, const std::vector<std::pair<std::string, std::string>>&,
-                                         const Value&)>& runOne) {
+                                         const Value&, const Value&, std::shared_ptr<RunStopper>)>& runOne) {
   std::string url = queueUrl(o.queue);
   if (url.empty()) return noQueue();
   std::string id = o.id;
@@ -122,19 +148,26 @@ int worker(const WorkerOptions& o,
     Heartbeat hb(url, id, o.leaseSeconds);
     int done = 0;
     while (!gStop && (o.maxRuns == 0 || done < o.maxRuns)) {
-      auto run = retrying("claim", [&] { return q.claim(id, o.leaseSeconds); });
+      auto run = retrying("claim", [&] { return q.claim(id, o.leaseSeconds, o.maxAttempts); });
       if (!run) {
         if (o.exitWhenIdle) break;
+        // Asleep until a submission's NOTIFY, or until the earliest lease of a running run
+        // expires (its worker may have died: the run is then ours to take or to give up), or the
+        // poll, which only covers a notification lost while the connection was down.
         retrying("wait", [&] {
-          q.waitForWork(1);
+          double wait = o.pollSeconds;
+          if (auto next = q.nextLeaseExpiry()) wait = std::clamp(*next + 0.05, 0.05, wait);
+          q.waitForWork(wait);
           return 0;
         });
         continue;
       }
-      hb.hold(run->id);
+      auto stopper = std::make_shared<RunStopper>();
+      hb.hold(run->id, stopper);
       Value d = run->durable ? Value::object({{"run_id", run->id}, {"store", url}, {"lease", id}}) : Value();
-      RunResult r = runOne(run->spell, rawParams(run->params), d);
-      hb.hold("");
+      RunResult r = runOne(run->spell, rawParams(run->params), d, run->options, stopper);
+      std::string stoppedFor = hb.stopped();
+      hb.hold("", nullptr);
       ++done;
       std::string status = r.error ? "failed" : "completed";
       Value result = r.value;
@@ -146,7 +179,9 @@ int worker(const WorkerOptions& o,
       bool held = retrying("finish", [&] {
         return q.finish(run->id, id, status, result, r.error ? r.error->toObject() : Value());
       });
-      if (!held)
+      if (!held && stoppedFor == codes::kCancelled)
+        std::fprintf(stderr, "worker %s: run %s was cancelled; it was stopped\n", id.c_str(), run->id.c_str());
+      else if (!held)
         std::fprintf(stderr, "worker %s: lost the lease of %s; its outcome here is dropped\n", id.c_str(),
                      run->id.c_str());
     }

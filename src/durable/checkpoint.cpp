@@ -183,7 +183,8 @@ void ensureSchema(PgConn& c) {
         spell text NOT NULL,
         params jsonb NOT NULL DEFAULT '{}',
         durable boolean NOT NULL DEFAULT true,
-        status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+        status text NOT NULL DEFAULT 'queued' CONSTRAINT llmspell_runs_status_check
+          CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
         worker text,
         lease_until timestamptz,
         attempts integer NOT NULL DEFAULT 0,
@@ -192,8 +193,27 @@ void ensureSchema(PgConn& c) {
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         started_at timestamptz,
         finished_at timestamptz,
+        key_id text,
+        options jsonb NOT NULL DEFAULT '{}',
         CHECK ((status = 'running') = (lease_until IS NOT NULL))))",
            {}, false);
+    // Tables made before runs could be cancelled or carry a key and options: brought up to date
+    // (only when needed: ALTER TABLE locks the table).
+    auto cols = c.exec("SELECT count(*) FROM information_schema.columns WHERE table_name = 'llmspell_runs' "
+                       "AND column_name IN ('key_id', 'options') AND table_schema = current_schema()",
+                       {}, false);
+    if (cols.empty() || !cols[0][0] || *cols[0][0] != "2")
+      c.exec("ALTER TABLE llmspell_runs ADD COLUMN IF NOT EXISTS key_id text, "
+             "ADD COLUMN IF NOT EXISTS options jsonb NOT NULL DEFAULT '{}'",
+             {}, false);
+    auto check = c.exec("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'llmspell_runs_status_check' "
+                        "AND conrelid = 'llmspell_runs'::regclass",
+                        {}, false);
+    if (check.empty() || !check[0][0] || check[0][0]->find("cancelled") == std::string::npos)
+      c.exec("ALTER TABLE llmspell_runs DROP CONSTRAINT IF EXISTS llmspell_runs_status_check, "
+             "ADD CONSTRAINT llmspell_runs_status_check "
+             "CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled'))",
+             {}, false);
     c.exec("CREATE INDEX IF NOT EXISTS llmspell_runs_pending ON llmspell_runs (created_at) "
            "WHERE status IN ('queued', 'running')",
            {}, false);

@@ -48,6 +48,7 @@ void PgConn::connect() {
          "cannot connect to PostgreSQL at " + shown(url_) + ": " + m, !badUrl);
   }
   PQsetNoticeProcessor(c_, ignoreNotice, nullptr);
+  ++connections_;
   for (const auto& ch : channels_) {
     PGresult* r = PQexec(c_, ("LISTEN " + ch).c_str());
     PQclear(r);
