@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmspell/core/value.hpp"
@@ -139,13 +140,18 @@ struct WorkerOptions {
   double pollSeconds = 10;   // the longest an idle worker waits without a notification or an expiring lease
   bool exitWhenIdle = false;
 };
+// What the worker gives the run it starts: `stopper` stops it when it is cancelled or its lease
+// is lost; `event(name, data)` adds an event to its stream in the queue (any thread; the bus's
+// events go there already: the run adds its spell.output values).
+struct QueuedRunHooks {
+  std::shared_ptr<RunStopper> stopper;
+  std::function<void(std::string_view name, const Value& data)> event;
+};
 // `runOne` runs a claimed run: `options` is what `serve` put in the queue row (limits, grants,
-// typed params; empty from `llmspell submit`), `stopper` stops it when it is cancelled or its
-// lease is lost.
+// typed params; empty from `llmspell submit`).
 int worker(const WorkerOptions& o,
            const std::function<RunResult(const std::string& spell, const std::vector<std::pair<std::string, std::string>>& params,
-                                         const Value& durable, const Value& options,
-                                         std::shared_ptr<RunStopper> stopper)>& runOne);
+                                         const Value& durable, const Value& options, const QueuedRunHooks& hooks)>& runOne);
 // `llmspell submit SPELL --queue URL [--param k=v] [--no-durable]`: prints the run id.
 int submit(const std::string& queue, const std::string& spell, const std::vector<std::string>& params, bool durable,
            const std::string& id);

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/debug.hpp"
+#include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/core/suggest.hpp"
@@ -653,10 +654,18 @@ int main(int argc, char** argv) {
     return cli::worker(workerO, [&workerF](const std::string& spell,
                                            const std::vector<std::pair<std::string, std::string>>& params,
                                            const Value& durable, const Value& options,
-                                           std::shared_ptr<RunStopper> stopper) {
+                                           const cli::QueuedRunHooks& hooks) {
       RunFlags f = workerF;
       f.opts.spellPath = spell;
-      f.opts.stopper = std::move(stopper);
+      f.opts.stopper = hooks.stopper;
+      // The run's spell.output values join its bus events in the queue's stream.
+      f.opts.onStart = [event = hooks.event, before = f.opts.onStart](RunContext& run) {
+        if (before) before(run);
+        run.output = [event, print = run.output](const Value& v, std::string_view format) {
+          if (event) event("spell.output", v);
+          if (print) print(v, format);
+        };
+      };
       for (const auto& [k, v] : params) f.params.push_back(k + "=" + v);
       if (durable.isObject()) f.opts.extraConfig.asObject().set("durable", durable);
       applyQueuedOptions(f, options);

@@ -17,6 +17,7 @@
 #include "llmspell/core/error.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/durable/queue.hpp"
+#include "llmspell/events/bus.hpp"
 #include "llmspell/spell/spell.hpp"
 
 namespace llmspell::cli {
@@ -121,6 +122,90 @@ class Heartbeat {
   std::thread t_;
 };
 
+// Sends the events of the run the worker holds to the queue's event table, on a thread and a
+// connection of its own (the spell never waits for the database), in order, in batches, each
+// batch fenced by the lease like a checkpoint. end() returns once the run's events are written
+// (or given up on: events are what a watcher sees, not the run's record), so the run's
+// "finished" event comes after them.
+class EventForwarder {
+ public:
+  EventForwarder(std::string url, std::string worker)
+      : url_(std::move(url)), worker_(std::move(worker)), t_([this] { send(); }) {}
+  ~EventForwarder() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    t_.join();
+  }
+  void begin(const std::string& runId) {
+    std::lock_guard<std::mutex> lk(mu_);
+    run_ = runId;
+  }
+  // Any thread. The data is rendered now: the caller's containers stay the caller's.
+  void add(std::string_view name, const Value& data) {
+    std::string text;
+    try {
+      text = toJsonText(Value::object({{"type", std::string(name)}, {"data", data}}));
+    } catch (const Exception&) {
+      text = toJsonText(Value::object({{"type", std::string(name)}, {"data", data.describe()}}));
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    if (run_.empty() || pending_.size() >= kMaxPending) return;
+    pending_.emplace_back(run_, std::move(text));
+    cv_.notify_all();
+  }
+  void end() {
+    std::unique_lock<std::mutex> lk(mu_);
+    idle_.wait(lk, [this] { return pending_.empty() && !busy_; });
+    run_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxPending = 100000;
+  void send() {
+    std::unique_ptr<durable::Queue> q;
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping
+      auto batch = std::move(pending_);
+      pending_.clear();
+      busy_ = true;
+      lk.unlock();
+      for (size_t i = 0; i < batch.size();) {
+        const std::string& run = batch[i].first;
+        Value events = Value::array();
+        size_t j = i;
+        for (; j < batch.size() && batch[j].first == run && j - i < 500; ++j)
+          events.asArray().push(parseJson(batch[j].second));
+        for (int attempt = 0; attempt < 3; ++attempt) {
+          try {
+            if (!q) q = std::make_unique<durable::Queue>(url_);
+            q->publishAs(run, worker_, events);  // false: no longer ours; nothing written
+            break;
+          } catch (const Exception&) {
+            q.reset();
+            std::this_thread::sleep_for(std::chrono::milliseconds(100 * (attempt + 1)));
+          }
+        }
+        i = j;
+      }
+      lk.lock();
+      busy_ = false;
+      idle_.notify_all();
+    }
+  }
+  std::string url_, worker_;
+  std::mutex mu_;
+  std::condition_variable cv_, idle_;
+  bool stop_ = false, busy_ = false;
+  std::string run_;
+  std::vector<std::pair<std::string, std::string>> pending_;
+  std::thread t_;  // last: starts once the members above exist
+};
+
 std::vector<std::pair<std::string, std::string>> rawParams(const Value& params) {
   std::vector<std::pair<std::string, std::string>> out;
   if (!params.isObject()) return out;
@@ -132,7 +217,7 @@ std::vector<std::pair<std::string, std::string>> rawParams(const Value& params) 
 
 int worker(const WorkerOptions& o,
            const std::function<RunResult(const std::string&, const std::vector<std::pair<std::string, std::string>>&,
-                                         const Value&, const Value&, std::shared_ptr<RunStopper>)>& runOne) {
+                                         const Value&, const Value&, const QueuedRunHooks&)>& runOne) {
   std::string url = queueUrl(o.queue);
   if (url.empty()) return noQueue();
   std::string id = o.id;
@@ -146,6 +231,14 @@ int worker(const WorkerOptions& o,
   try {
     durable::Queue q = retrying("connect", [&] { return durable::Queue(url); });
     Heartbeat hb(url, id, o.leaseSeconds);
+    // The run's bus events go to its stream in the queue (the process runs one run at a time,
+    // so every event while it runs is that run's).
+    EventForwarder events(url, id);
+    uint64_t sub = EventBus::global().subscribe("**", [&events](const Event& e) { events.add(e.name, e.data); });
+    struct Off {
+      uint64_t id;
+      ~Off() { EventBus::global().off(id); }
+    } off{sub};
     int done = 0;
     while (!gStop && (o.maxRuns == 0 || done < o.maxRuns)) {
       auto run = retrying("claim", [&] { return q.claim(id, o.leaseSeconds, o.maxAttempts); });
@@ -162,10 +255,14 @@ int worker(const WorkerOptions& o,
         });
         continue;
       }
-      auto stopper = std::make_shared<RunStopper>();
-      hb.hold(run->id, stopper);
+      QueuedRunHooks hooks;
+      hooks.stopper = std::make_shared<RunStopper>();
+      hooks.event = [&events](std::string_view name, const Value& data) { events.add(name, data); };
+      hb.hold(run->id, hooks.stopper);
+      events.begin(run->id);
       Value d = run->durable ? Value::object({{"run_id", run->id}, {"store", url}, {"lease", id}}) : Value();
-      RunResult r = runOne(run->spell, rawParams(run->params), d, run->options, stopper);
+      RunResult r = runOne(run->spell, rawParams(run->params), d, run->options, hooks);
+      events.end();
       std::string stoppedFor = hb.stopped();
       hb.hold("", nullptr);
       ++done;

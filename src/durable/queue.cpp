@@ -155,6 +155,18 @@ void Queue::publish(const std::string& runId, const Value& event) {
           {runId, toJsonText(event)}, false);
 }
 
+bool Queue::publishAs(const std::string& runId, const std::string& worker, const Value& events) {
+  auto rows = c_.exec(
+      "WITH held AS (SELECT id FROM llmspell_runs WHERE id = $1 AND worker = $2 AND status = 'running' "
+      "AND lease_until > now()), "
+      "ev AS (INSERT INTO llmspell_run_events (run_id, event) SELECT $1, e.value FROM held, "
+      "jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n RETURNING seq) "
+      "SELECT (SELECT count(*) FROM held), (SELECT pg_notify('llmspell_run_events', $1 || ' ' || max(seq)) FROM ev "
+      "HAVING count(*) > 0)",
+      {runId, worker, toJsonText(events)}, false);
+  return !rows.empty() && rows[0][0] && *rows[0][0] != "0";
+}
+
 std::optional<QueuedRun> Queue::get(const std::string& id) {
   auto rows = c_.exec(std::string("SELECT ") + kColumns + " FROM llmspell_runs WHERE id = $1", {id});
   if (rows.empty()) return std::nullopt;

@@ -106,6 +106,9 @@ TEST_F(ServeQueue, PostedRunIsRunByAWorkerAndItsEventsStreamAndResume) {
   EXPECT_NE(all.body.find("\"status\":\"running\""), std::string::npos) << all.body;
   EXPECT_NE(all.body.find("event: run.finish\ndata: {\"status\":\"succeeded\""), std::string::npos) << all.body;
   EXPECT_LT(all.body.find("queued"), all.body.find("run.finish"));
+  // The spell's own events and outputs, forwarded by the worker.
+  EXPECT_NE(all.body.find("event: spell.output\ndata: \"hi Ada\""), std::string::npos) << all.body;
+  EXPECT_NE(all.body.find("event: spell.start\n"), std::string::npos) << all.body;
 
   // Ids are the queue's event numbers: Last-Event-ID of the first gives the rest.
   std::string firstId = all.body.substr(4, all.body.find('\n') - 4);
@@ -137,6 +140,21 @@ TEST_F(ServeQueue, PostedRunIsRunByAWorkerAndItsEventsStreamAndResume) {
   EXPECT_EQ(http(port, "GET", "/v1/runs/run_nope").status, 404);
   EXPECT_EQ(http(port, "GET", "/v1/runs/run_nope/events").status, 404);
   EXPECT_EQ(sql("SELECT count(*) FROM llmspell_runs"), "3");
+}
+
+// The request's narrowed grants travel with the run: the worker applies them instead of the
+// manifest's (gate may read '/', this request none).
+TEST_F(ServeQueue, NarrowedGrantsReachTheWorker) {
+  worker("w1");
+  std::string f = flag("grants");
+  std::ofstream(f) << "go";
+  auto r = http(port, "POST", "/v1/runs",
+                R"({"spell":"gate","params":{"flag":")" + f + R"("},"grants":{"read":[]},"wait":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["status"], "failed") << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "permission_denied") << r.body;
+  auto ok = http(port, "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + f + R"("},"wait":true})");
+  EXPECT_EQ(ok.json()["status"], "succeeded") << ok.body;
 }
 
 // A client following a run that is still going gets its events as the worker makes them

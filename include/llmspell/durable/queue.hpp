@@ -69,6 +69,10 @@ class Queue {
               const Value& error);
   // Appends an event to the run's stream and notifies subscribers.
   void publish(const std::string& runId, const Value& event);
+  // Appends `events` (an array of event objects), in order, while `worker` still holds the run
+  // (fenced by the lease, like a checkpoint), with one notification; false when it no longer
+  // does (nothing is written).
+  bool publishAs(const std::string& runId, const std::string& worker, const Value& events);
 
   std::optional<QueuedRun> get(const std::string& id);
   // Newest first; `status` filters when not empty.
