@@ -239,6 +239,11 @@ int worker(const WorkerOptions& o,
       uint64_t id;
       ~Off() { EventBus::global().off(id); }
     } off{sub};
+    // Listening before the first claim: a submission between the two wakes the first wait.
+    retrying("listen", [&] {
+      q.waitForWork(0);
+      return 0;
+    });
     int done = 0;
     while (!gStop && (o.maxRuns == 0 || done < o.maxRuns)) {
       auto run = retrying("claim", [&] { return q.claim(id, o.leaseSeconds, o.maxAttempts); });

@@ -195,6 +195,7 @@ void Queue::waitForWork(double seconds) {
   if (!listen_) {
     listen_ = std::make_unique<PgConn>(c_.url());
     listen_->listen("llmspell_runs");
+    return;
   }
   listen_->wait(seconds);
 }

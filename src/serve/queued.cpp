@@ -196,6 +196,7 @@ std::string sseFor(int64_t seq, const Value& ev, const std::optional<durable::Qu
   } else if (type == "finished") {
     name = "run.finish";
     data["status"] = apiStatus(data.value("status", ""));
+    if (data.contains("worker") && data["worker"].is_null()) data.erase("worker");
     if (row && !row->error.isNull()) data["error"] = toJson(row->error);
   } else if (data.contains("data") && data.size() == 1) {
     data = json(data["data"]);

@@ -187,7 +187,8 @@ TEST_F(ServeQueue, DeleteCancelsAQueuedRunAndStopsARunningOne) {
   EXPECT_EQ(d.json()["status"], "cancelled");
   EXPECT_EQ(d.json()["error"]["code"], "cancelled");
   auto ev = http(port, "GET", "/v1/runs/" + queued + "/events");
-  EXPECT_NE(ev.body.find("event: run.finish\ndata: {\"status\":\"cancelled\""), std::string::npos) << ev.body;
+  EXPECT_NE(ev.body.find("event: run.finish\ndata: {\"error\":{\"code\":\"cancelled\""), std::string::npos) << ev.body;
+  EXPECT_NE(ev.body.find("\"status\":\"cancelled\"}"), std::string::npos) << ev.body;
   // A worker finds nothing to run.
   auto idle = runCli("worker --queue '" + url + "' --id idle --exit-when-idle", "", true);
   EXPECT_EQ(idle.exit, 0) << idle.out;
@@ -235,8 +236,9 @@ TEST_F(ServeQueue, ARunWhoseWorkersKeepDyingFailsAtTheAttemptCap) {
   EXPECT_EQ(j["attempts"], 2);
   EXPECT_NE(j["error"]["message"].get<std::string>().find("--max-attempts"), std::string::npos) << j.dump();
   auto ev = http(port, "GET", "/v1/runs/" + id + "/events");
-  EXPECT_NE(ev.body.find("event: run.finish\ndata: {\"status\":\"failed\""), std::string::npos) << ev.body;
-  EXPECT_NE(ev.body.find("attempts_exhausted"), std::string::npos) << ev.body;
+  EXPECT_NE(ev.body.find("event: run.finish\ndata: {\"error\":{\"attempts\":2,\"code\":\"attempts_exhausted\""),
+            std::string::npos) << ev.body;
+  EXPECT_NE(ev.body.find("\"status\":\"failed\""), std::string::npos) << ev.body;
   // Nobody runs it again, though the flag now lets it finish.
   std::ofstream(f) << "go";
   EXPECT_EQ(sql("SELECT count(*) FROM llmspell_run_events WHERE run_id = '" + id + "' AND event->>'type' = 'claimed'"), "2");

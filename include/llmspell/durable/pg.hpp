@@ -30,7 +30,8 @@ class PgConn {
   std::vector<Row> exec(const std::string& sql, const std::vector<std::optional<std::string>>& params = {},
                         bool retry = true);
   // LISTEN on `channel` (kept across reconnects), and waits up to `seconds` for a notification;
-  // returns the payloads received (empty on timeout).
+  // returns the payloads received (empty on timeout, and at once when the connection had to be
+  // re-opened: notifications sent meanwhile were lost, so the caller should look again).
   void listen(const std::string& channel);
   std::vector<std::string> wait(double seconds);
 

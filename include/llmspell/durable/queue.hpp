@@ -80,7 +80,8 @@ class Queue {
   // The run's events after `afterSeq`: {seq, event} in order; at most `limit` (0: all).
   std::vector<std::pair<int64_t, Value>> events(const std::string& runId, int64_t afterSeq, size_t limit = 0);
 
-  // Waits until a run is submitted (or `seconds` pass).
+  // Waits until a run is submitted (or `seconds` pass). The first call only starts listening
+  // and returns: call it once before the first claim, so no submission falls between the two.
   void waitForWork(double seconds);
   // Calls `onEvent(seq, event)` for every event of the run, past and future, until the run has
   // finished and its last event was delivered, or `onEvent` returns false. `pollSeconds` bounds
