@@ -163,7 +163,31 @@ std::string spellName(const durable::QueuedRun& r) {
   return n.empty() ? std::filesystem::path(r.spell).filename().string() : n;
 }
 
-json queuedRunJson(const durable::QueuedRun& r) {
+// The outputs, token usage and cost of a run's latest attempt (the events after its last
+// "claimed"), as a local run's object has them: {outputs, usage, cost_usd}. Database thread.
+json runTotals(durable::Queue& q, const std::string& id) {
+  auto rows = q.conn().exec(
+      "WITH since AS (SELECT coalesce(max(seq), 0) AS s FROM llmspell_run_events WHERE run_id = $1 "
+      "AND event->>'type' = 'claimed'), "
+      "ev AS (SELECT seq, event FROM llmspell_run_events, since WHERE run_id = $1 AND seq > since.s) "
+      "SELECT coalesce((SELECT jsonb_agg(event->'data' ORDER BY seq) FROM ev WHERE event->>'type' = 'spell.output'), "
+      "'[]'::jsonb)::text, "
+      "coalesce(sum(coalesce((event#>>'{data,usage,input_tokens}')::float8, (event#>>'{data,usage,prompt_tokens}')::float8, 0)), 0), "
+      "coalesce(sum(coalesce((event#>>'{data,usage,output_tokens}')::float8, (event#>>'{data,usage,completion_tokens}')::float8, 0)), 0), "
+      "coalesce(sum(coalesce((event#>>'{data,cost_usd}')::float8, 0)), 0) "
+      "FROM ev WHERE event->>'type' = 'llm.response'",
+      {id});
+  json t = {{"outputs", json::array()}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}, {"cost_usd", 0}};
+  if (rows.empty()) return t;
+  const auto& r = rows[0];
+  if (r[0]) t["outputs"] = json::parse(*r[0], nullptr, false);
+  if (r[1]) t["usage"]["input_tokens"] = std::stod(*r[1]);
+  if (r[2]) t["usage"]["output_tokens"] = std::stod(*r[2]);
+  if (r[3]) t["cost_usd"] = std::stod(*r[3]);
+  return t;
+}
+
+json queuedRunJson(const durable::QueuedRun& r, const json& totals = json()) {
   json j = {{"id", r.id},          {"object", "run"},      {"spell", spellName(r)},
             {"status", apiStatus(r.status)}, {"created_at", r.created}, {"attempts", r.attempts},
             {"queue", true}};
@@ -174,6 +198,8 @@ json queuedRunJson(const durable::QueuedRun& r) {
     j["output"] = toJson(r.result);
   }
   if (!r.error.isNull()) j["error"] = toJson(r.error);
+  if (totals.is_object())
+    for (auto& [k, v] : totals.items()) j[k] = v;
   return j;
 }
 
@@ -342,8 +368,13 @@ struct QueuedWait : std::enable_shared_from_this<QueuedWait> {
     }
     checking = true;
     auto row = std::make_shared<std::optional<durable::QueuedRun>>();
-    q.call([row, id = id](durable::Queue& queue) { *row = queue.get(id); },
-           [self = shared_from_this(), row, deadline](std::optional<Error> err) {
+    auto totals = std::make_shared<json>();
+    q.call(
+        [row, totals, id = id](durable::Queue& queue) {
+          *row = queue.get(id);
+          if (*row && (*row)->finished > 0) *totals = runTotals(queue, id);
+        },
+           [self = shared_from_this(), row, totals, deadline](std::optional<Error> err) {
              self->checking = false;
              if (self->done) return;
              if (err || !*row) {
@@ -356,7 +387,7 @@ struct QueuedWait : std::enable_shared_from_this<QueuedWait> {
              const auto& r = **row;
              if (r.finished > 0 || deadline) {
                self->finish();
-               return self->res->send(r.finished > 0 ? 200 : 202, dumpJson(queuedRunJson(r)),
+               return self->res->send(r.finished > 0 ? 200 : 202, dumpJson(queuedRunJson(r, *totals)),
                                       {{"content-type", "application/json"}});
              }
              if (self->again) {
@@ -451,7 +482,13 @@ void Service::queuedRunRoute(const IncomingRequest& rq, ResponderPtr res, const 
   // The request outlives this call: what authorize() reads is kept.
   auto req = std::make_shared<IncomingRequest>(rq);
   auto row = std::make_shared<std::optional<durable::QueuedRun>>();
-  queueRuns_->call([row, id](durable::Queue& q) { *row = q.get(id); }, [=, this](std::optional<Error> err) {
+  auto totals = std::make_shared<json>();
+  queueRuns_->call(
+      [row, totals, id, events](durable::Queue& q) {
+        *row = q.get(id);
+        if (*row && !events) *totals = runTotals(q, id);
+      },
+      [=, this](std::optional<Error> err) {
     if (err) return sendError(res, 503, err->code, "the run queue cannot be read: " + err->message, {{"retry-after", "1"}});
     if (!*row) return notFound(res);
     const durable::QueuedRun& r = **row;
@@ -465,17 +502,19 @@ void Service::queuedRunRoute(const IncomingRequest& rq, ResponderPtr res, const 
       std::make_shared<QueuedStream>(*queueRuns_, id, res, from)->open();
       return;
     }
-    if (m == "GET" || r.finished > 0) return sendJson(res, 200, queuedRunJson(r));
+    if (m == "GET" || r.finished > 0) return sendJson(res, 200, queuedRunJson(r, *totals));
     auto after = std::make_shared<std::optional<durable::QueuedRun>>();
+    auto totals2 = std::make_shared<json>();
     queueRuns_->call(
-        [after, id](durable::Queue& q) {
+        [after, totals2, id](durable::Queue& q) {
           q.cancel(id, "DELETE /v1/runs/" + id);
           *after = q.get(id);
+          if (*after) *totals2 = runTotals(q, id);
         },
-        [this, res, after, notFound](std::optional<Error> err2) {
+        [this, res, after, totals2, notFound](std::optional<Error> err2) {
           if (err2) return sendError(res, 503, err2->code, "the run could not be cancelled: " + err2->message, {{"retry-after", "1"}});
           if (!*after) return notFound(res);
-          sendJson(res, 200, queuedRunJson(**after));
+          sendJson(res, 200, queuedRunJson(**after, *totals2));
         });
   });
 }

@@ -98,6 +98,7 @@ TEST_F(ServeQueue, PostedRunIsRunByAWorkerAndItsEventsStreamAndResume) {
   EXPECT_EQ(j["worker"], "w1");
   EXPECT_EQ(j["attempts"], 1);
   EXPECT_EQ(sql("SELECT status FROM llmspell_runs WHERE id = '" + id + "'"), "completed");
+  EXPECT_EQ(j["outputs"], json::array({"hi Ada"})) << j.dump();
 
   // The whole stream of a finished run: queued, running, ..., run.finish; then it ends.
   auto all = http(port, "GET", "/v1/runs/" + id + "/events");
