@@ -170,12 +170,13 @@ json runTotals(durable::Queue& q, const std::string& id) {
       "WITH since AS (SELECT coalesce(max(seq), 0) AS s FROM llmspell_run_events WHERE run_id = $1 "
       "AND event->>'type' = 'claimed'), "
       "ev AS (SELECT seq, event FROM llmspell_run_events, since WHERE run_id = $1 AND seq > since.s) "
-      "SELECT coalesce((SELECT jsonb_agg(event->'data' ORDER BY seq) FROM ev WHERE event->>'type' = 'spell.output'), "
+      "SELECT coalesce((SELECT jsonb_agg(event->'data' ORDER BY seq) FROM ev WHERE event->>'type' = 'event' "
+      "AND event->>'name' = 'spell.output'), "
       "'[]'::jsonb)::text, "
       "coalesce(sum(coalesce((event#>>'{data,usage,input_tokens}')::float8, (event#>>'{data,usage,prompt_tokens}')::float8, 0)), 0), "
       "coalesce(sum(coalesce((event#>>'{data,usage,output_tokens}')::float8, (event#>>'{data,usage,completion_tokens}')::float8, 0)), 0), "
       "coalesce(sum(coalesce((event#>>'{data,cost_usd}')::float8, 0)), 0) "
-      "FROM ev WHERE event->>'type' = 'llm.response'",
+      "FROM ev WHERE event->>'type' = 'event' AND event->>'name' = 'llm.response'",
       {id});
   json t = {{"outputs", json::array()}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}, {"cost_usd", 0}};
   if (rows.empty()) return t;
@@ -203,9 +204,9 @@ json queuedRunJson(const durable::QueuedRun& r, const json& totals = json()) {
   return j;
 }
 
-// A queue event as an SSE event named as a local run's are: claimed -> run.status (running),
-// finished -> run.finish (with the run's error), checkpoint -> run.checkpoint; anything else
-// under its own type.
+// A queue event as an SSE event named as a local run's are: queued and claimed -> run.status,
+// finished -> run.finish (with the run's error), checkpoint -> run.checkpoint, the spell's own
+// events ({type: "event", name, data}) under their name.
 std::string sseFor(int64_t seq, const Value& ev, const std::optional<durable::QueuedRun>& row) {
   std::string type = ev.getString("type");
   json data = toJson(ev);
@@ -224,8 +225,9 @@ std::string sseFor(int64_t seq, const Value& ev, const std::optional<durable::Qu
     data["status"] = apiStatus(data.value("status", ""));
     if (data.contains("worker") && data["worker"].is_null()) data.erase("worker");
     if (row && !row->error.isNull()) data["error"] = toJson(row->error);
-  } else if (data.contains("data") && data.size() == 1) {
-    data = json(data["data"]);
+  } else if (type == "event") {  // the spell's own, forwarded by its worker
+    name = ev.getString("name");
+    data = json(data.value("data", json()));
   }
   return net::sseEvent(std::to_string(seq), name, data.dump(-1, ' ', false, json::error_handler_t::replace));
 }
