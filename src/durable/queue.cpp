@@ -67,9 +67,13 @@ Queue::Queue(const std::string& url) : c_(url) { ensureSchema(c_); }
 std::string Queue::submit(const std::string& spell, const Value& params, bool durable, std::string id,
                           const std::string& keyId, const Value& options) {
   if (id.empty()) id = newId();
-  // The insert and the wake-up in one statement: NOTIFY is delivered at commit.
+  // The run, its first event ("queued") and the wake-ups in one statement: NOTIFY is delivered
+  // at commit, so no worker's "claimed" can come before "queued".
   c_.exec("WITH ins AS (INSERT INTO llmspell_runs (id, spell, params, durable, key_id, options) "
-          "VALUES ($1, $2, $3::jsonb, $4, $5, $6::jsonb) RETURNING id) SELECT pg_notify('llmspell_runs', id) FROM ins",
+          "VALUES ($1, $2, $3::jsonb, $4, $5, $6::jsonb) RETURNING id), "
+          "ev AS (INSERT INTO llmspell_run_events (run_id, event) SELECT id, '{\"type\": \"queued\"}'::jsonb FROM ins "
+          "RETURNING run_id, seq) "
+          "SELECT pg_notify('llmspell_runs', run_id), pg_notify('llmspell_run_events', run_id || ' ' || seq) FROM ev",
           {id, spell, toJsonText(params.isNull() ? Value::object() : params), durable ? "true" : "false",
            keyId.empty() ? std::nullopt : std::optional(keyId),
            toJsonText(options.isObject() ? options : Value::object())},

@@ -420,19 +420,7 @@ void Service::submitQueued(ResponderPtr res, const SpellInfo& spell, json msg, d
   auto row = std::make_shared<std::optional<durable::QueuedRun>>();
   queueRuns_->call(
       [row, id, dir = spell.dir, params, principal, opts = fromJson(options)](durable::Queue& q) {
-        // The run and its first event in one transaction: a worker's "claimed" never comes first.
-        q.conn().exec("BEGIN");
-        try {
-          q.submit(dir, params, true, id, principal, opts);
-          q.publish(id, Value::object({{"type", "queued"}}));
-          q.conn().exec("COMMIT", {}, false);
-        } catch (...) {
-          try {
-            q.conn().exec("ROLLBACK", {}, false);
-          } catch (...) {
-          }
-          throw;
-        }
+        q.submit(dir, params, true, id, principal, opts);
         *row = q.get(id);
       },
       [this, res, row, id, timeout, stream, wait, cancelOnDisconnect](std::optional<Error> err) {

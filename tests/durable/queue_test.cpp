@@ -74,7 +74,7 @@ TEST_F(Queue, SubmitWorkerRunsAndFollow) {
   for (auto& [prompt, n] : promptCounts(fp)) EXPECT_EQ(n, 1) << prompt;
   EXPECT_EQ(promptCounts(fp).size(), 9u);
 
-  // The run's events, from another process: claimed, a checkpoint per step and call, finished;
+  // The run's events, from another process: queued, claimed, a checkpoint per step and call, finished;
   // between them the spell's own bus events, forwarded by its worker.
   auto f = runCli("runs --queue '" + url + "' --follow " + ids[0]);
   ASSERT_EQ(f.exit, 0) << f.err;
@@ -84,16 +84,17 @@ TEST_F(Queue, SubmitWorkerRunsAndFollow) {
   for (std::string line; std::getline(in, line);) {
     json ev = json::parse(line);
     std::string type = ev["type"];
-    if (type == "claimed" || type == "checkpoint" || type == "finished") evs.push_back(ev);
+    if (type == "queued" || type == "claimed" || type == "checkpoint" || type == "finished") evs.push_back(ev);
     else if (type == "event") busEvents.insert(ev["name"].get<std::string>());
   }
-  ASSERT_EQ(evs.size(), 8u) << f.out;
+  ASSERT_EQ(evs.size(), 9u) << f.out;
   EXPECT_TRUE(busEvents.count("spell.start")) << f.out;
   EXPECT_TRUE(busEvents.count("llm.response")) << f.out;
-  EXPECT_EQ(evs.front()["type"], "claimed");
+  EXPECT_EQ(evs.front()["type"], "queued");
+  EXPECT_EQ(evs[1]["type"], "claimed");
   EXPECT_EQ(evs.back()["type"], "finished");
   EXPECT_EQ(evs.back()["status"], "completed");
-  EXPECT_EQ(evs[1]["type"], "checkpoint");
+  EXPECT_EQ(evs[2]["type"], "checkpoint");
 
   auto missing = runCli("runs --queue '" + url + "' run_nope");
   EXPECT_EQ(missing.exit, 1);

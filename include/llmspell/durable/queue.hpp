@@ -44,7 +44,8 @@ class Queue {
   // Connects and creates the tables when missing.
   explicit Queue(const std::string& url);
 
-  // Adds a run; returns its id (a new one when `id` is empty). `keyId` is who may see it
+  // Adds a run with its first event ({type: "queued"}); returns its id (a new one when `id` is
+  // empty). `keyId` is who may see it
   // through `serve`; `options` (an object) travels with it to the worker: `serve` puts the
   // request's narrowed limits and grants there (timeout_s, memory_mb, instructions, config,
   // grants, typed_params, traceparent, name).
