@@ -177,6 +177,31 @@ TEST_F(ServeQueue, StreamFollowsARunningRunUntilItEnds) {
   EXPECT_EQ(get(id)["output"], "opened");
 }
 
+// SIGTERM with a client still following a queued run: serve drains and exits; the run, being
+// the queue's, goes on in its worker and is read from another serve process.
+TEST_F(ServeQueue, SigtermWithAStreamOpenExitsAndTheRunGoesOn) {
+  worker("w1");
+  std::string f = flag("term");
+  auto r = http(port, "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + f + R"("}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = r.json()["id"];
+  {
+    SseClient c(port, "GET", "/v1/runs/" + id + "/events", "");
+    ASSERT_TRUE(c.readUntil("\"status\":\"running\"")) << c.text() << log("w1");
+    EXPECT_EQ(srv->terminate(), 0);
+  }
+  std::ofstream(f) << "go";
+  ServeProcess other({"--spells", queueSpells(), "--workers", "1", "--queue", url});
+  ASSERT_GT(other.port(), 0) << other.firstLine();
+  json j;
+  ASSERT_TRUE(eventually([&] {
+    j = http(other.port(), "GET", "/v1/runs/" + id).json();
+    return j.contains("finished_at");
+  }, 60)) << j.dump();
+  EXPECT_EQ(j["status"], "succeeded") << j.dump();
+  EXPECT_EQ(j["output"], "opened");
+}
+
 TEST_F(ServeQueue, DeleteCancelsAQueuedRunAndStopsARunningOne) {
   // No worker yet: the run waits in the queue, and DELETE takes it out.
   auto r = http(port, "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"Di"}})");
