@@ -129,33 +129,43 @@ class PgCheckpoints : public CheckpointStore {
   PgConn c_;
 };
 
+// Runs `f`, waiting through a database outage (network_error) of up to kOutage: a database that
+// restarts or fails over is waited for rather than failing the run. The thread waits, as it
+// would for a slow query.
+constexpr std::chrono::seconds kOutage{60};
+template <typename F>
+auto throughOutage(F f) -> decltype(f()) {
+  auto until = std::chrono::steady_clock::now() + kOutage;
+  for (int n = 0;; ++n) {
+    try {
+      return f();
+    } catch (const Exception& e) {
+      if (e.error().code != codes::kNetworkError || std::chrono::steady_clock::now() > until) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (n + 1), 1000)));
+    }
+  }
+}
+
 class StoreJournal : public Journal {
  public:
   StoreJournal(CheckpointStorePtr store, std::string runId, std::string lease)
       : store_(std::move(store)), runId_(std::move(runId)), lease_(std::move(lease)) {
-    entries_ = store_->load(runId_);
+    // Waited for through an outage as record() is: a run taken just before the database
+    // restarts must not fail for reading its checkpoints.
+    entries_ = throughOutage([this] { return store_->load(runId_); });
   }
   Value find(const std::string& key) override {
     auto it = entries_.find(key);
     return it == entries_.end() ? Value() : it->second.deepCopy();
   }
   void record(const std::string& key, const Value& entry) override {
-    // A database that restarts or fails over is waited for (up to kOutage) rather than failing
-    // the run: the work is done and only its record is missing. The thread waits, as it would
-    // for a slow write.
-    auto until = std::chrono::steady_clock::now() + kOutage;
-    for (int n = 0;; ++n) {
-      try {
-        store_->put(runId_, key, entry, lease_);
-        break;
-      } catch (const Exception& e) {
-        if (e.error().code != codes::kNetworkError || std::chrono::steady_clock::now() > until) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (n + 1), 1000)));
-      }
-    }
+    // The work is done and only its record is missing: an outage is waited for.
+    throughOutage([&] {
+      store_->put(runId_, key, entry, lease_);
+      return 0;
+    });
     entries_.emplace(key, entry.deepCopy());
   }
-  static constexpr std::chrono::seconds kOutage{60};
 
  private:
   CheckpointStorePtr store_;
@@ -242,7 +252,7 @@ CheckpointStorePtr openCheckpoints(const std::string& location) {
     static std::unordered_map<std::string, CheckpointStorePtr> open;  // for the process's life
     std::lock_guard<std::mutex> lk(mu);
     CheckpointStorePtr& s = open[location];
-    if (!s) s = std::make_shared<PgCheckpoints>(location);
+    if (!s) s = throughOutage([&] { return std::make_shared<PgCheckpoints>(location); });
     return s;
   }
   if (location.find("://") != std::string::npos)

@@ -202,6 +202,24 @@ TEST_F(ServeQueue, SigtermWithAStreamOpenExitsAndTheRunGoesOn) {
   EXPECT_EQ(j["output"], "opened");
 }
 
+// PostgreSQL restarted under a stream: serve's listener reconnects and catches up, the worker
+// reconnects and finishes, and the client sees the run to its end.
+TEST_F(ServeQueue, AStreamOutlivesAPostgresRestart) {
+  worker("w1", 5);
+  std::string f = flag("restart");
+  auto r = http(port, "POST", "/v1/runs", R"({"spell":"gate","params":{"flag":")" + f + R"("}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string id = r.json()["id"];
+  SseClient c(port, "GET", "/v1/runs/" + id + "/events", "");
+  ASSERT_TRUE(c.readUntil("\"status\":\"running\"")) << c.text() << log("w1");
+  pg->restart(/*immediate=*/true);
+  std::ofstream(f) << "go";
+  ASSERT_TRUE(c.readUntil("event: run.finish")) << c.text() << log("w1");
+  c.readAll();
+  EXPECT_NE(c.text().find("\"status\":\"succeeded\""), std::string::npos) << c.text() << log("w1");
+  EXPECT_EQ(get(id)["output"], "opened");
+}
+
 TEST_F(ServeQueue, DeleteCancelsAQueuedRunAndStopsARunningOne) {
   // No worker yet: the run waits in the queue, and DELETE takes it out.
   auto r = http(port, "POST", "/v1/runs", R"({"spell":"hello","params":{"name":"Di"}})");
