@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmspell/core/value.hpp"
@@ -16,6 +17,7 @@ class Promise;
 using PromisePtr = std::shared_ptr<Promise>;
 struct RunOptions;
 struct RunResult;
+class RunStopper;
 }  // namespace llmspell
 
 namespace llmspell::cli {
@@ -136,11 +138,22 @@ struct WorkerOptions {
   std::string id;            // default hostname:pid
   double leaseSeconds = 30;  // a dead worker's run is taken over this long after its last heartbeat
   int maxRuns = 0;           // 0 = no limit
+  int maxAttempts = 3;       // a run whose workers died this often fails (attempts_exhausted); 0 = no cap
+  double pollSeconds = 10;   // the longest an idle worker waits without a notification or an expiring lease
   bool exitWhenIdle = false;
 };
+// What the worker gives the run it starts: `stopper` stops it when it is cancelled or its lease
+// is lost; `event(name, data)` adds an event to its stream in the queue (any thread; the bus's
+// events go there already: the run adds its spell.output values).
+struct QueuedRunHooks {
+  std::shared_ptr<RunStopper> stopper;
+  std::function<void(std::string_view name, const Value& data)> event;
+};
+// `runOne` runs a claimed run: `options` is what `serve` put in the queue row (limits, grants,
+// typed params; empty from `llmspell submit`).
 int worker(const WorkerOptions& o,
            const std::function<RunResult(const std::string& spell, const std::vector<std::pair<std::string, std::string>>& params,
-                                         const Value& durable)>& runOne);
+                                         const Value& durable, const Value& options, const QueuedRunHooks& hooks)>& runOne);
 // `llmspell submit SPELL --queue URL [--param k=v] [--no-durable]`: prints the run id.
 int submit(const std::string& queue, const std::string& spell, const std::vector<std::string>& params, bool durable,
            const std::string& id);

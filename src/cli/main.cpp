@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/debug.hpp"
+#include "llmspell/bridge/registry.hpp"
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/log.hpp"
 #include "llmspell/core/suggest.hpp"
@@ -190,6 +191,46 @@ RunResult runWith(RunFlags& f) {
     std::_Exit(r.exitCode);
   };
   return runSpell(f.opts);
+}
+
+// What `llmspell serve --queue` put in a queued run's row (the request's limits and grants,
+// already checked against the manifest and the caller's key): applied over the worker's own
+// flags. A limit is the lower of the two; grants, when given, are the run's whole grants (the
+// manifest's and the worker's --allow-* flags are not added to them: the request narrowed them).
+void applyQueuedOptions(RunFlags& f, const Value& o) {
+  if (!o.isObject()) return;
+  auto lower = [](auto& flag, double v) {
+    using T = std::decay_t<decltype(flag)>;
+    if (flag == T{} || v < static_cast<double>(flag)) flag = static_cast<T>(v);
+  };
+  if (o.get("timeout_s").isNumber()) lower(f.timeout, o.getNumber("timeout_s"));
+  if (o.get("memory_mb").isNumber()) lower(f.memory, o.getNumber("memory_mb"));
+  if (o.get("instructions").isNumber()) lower(f.instructions, o.getNumber("instructions"));
+  if (o.get("typed_params").isObject()) f.opts.typedParams = o.get("typed_params").deepCopy();
+  if (o.get("config").isObject())
+    for (const auto& [k, v] : o.get("config").asObject()) f.opts.extraConfig.asObject().set(k, v.deepCopy());
+  if (o.get("traceparent").isString()) f.opts.traceparent = o.getString("traceparent");
+  const Value& g = o.get("grants");
+  if (!g.isObject()) return;
+  std::filesystem::path dir = o.getString("dir");
+  auto strings = [&g](const char* k) {
+    std::vector<std::string> out;
+    if (g.get(k).isArray())
+      for (const auto& x : g.get(k).asArray())
+        if (x.isString()) out.push_back(x.asString());
+    return out;
+  };
+  auto inDir = [&dir](std::vector<std::string> ps) {
+    for (auto& p : ps)
+      if (!std::filesystem::path(p).is_absolute() && !dir.empty()) p = (dir / p).lexically_normal().string();
+    return ps;
+  };
+  f.opts.manifestGrants = false;
+  f.opts.allowNet = strings("net");
+  f.opts.allowRead = inDir(strings("read"));
+  f.opts.allowWrite = inDir(strings("write"));
+  f.opts.allowEnv = strings("env");
+  f.opts.allowRun = g.get("run").isBool() && g.get("run").asBool();
 }
 
 // The run flags a `llmspell test` child gets from its parent.
@@ -412,6 +453,9 @@ int main(int argc, char** argv) {
   serveCmd->add_option("--keys", serveO.keysPath, "API key store (default $LLMSPELL_KEYS or <data dir>/keys.db; see `llmspell keys`)");
   serveCmd->add_flag("--require-keys", serveO.requireKeys, "Refuse requests without a valid API key even when the store has none");
   serveCmd->add_option("--mock-replies", serveO.mockReplies, "Scripted replies for the mock provider (JSON Lines), for every run");
+  serveCmd->add_option("--queue", serveO.queue,
+                       "Submit runs to this PostgreSQL run queue (postgres://...) for `llmspell worker` processes "
+                       "instead of running them here (see docs/scaling.md)");
   cli::LogsOptions logsO;
   auto* logsCmd = app.add_subcommand("logs", "List the LLM call log (newest first)");
   logsCmd->add_option("--model", logsO.model, "Only calls to this model or provider");
@@ -457,6 +501,9 @@ int main(int argc, char** argv) {
   workerCmd->add_option("--lease", workerO.leaseSeconds, "Seconds a run stays held without a heartbeat (default 30)")
       ->check(CLI::Range(0.5, 3600.0));
   workerCmd->add_option("--max-runs", workerO.maxRuns, "Exit after N runs");
+  workerCmd->add_option("--max-attempts", workerO.maxAttempts,
+                        "Fail a run (attempts_exhausted) once its workers died N times (default 3; 0: retry forever)")
+      ->check(CLI::Range(0, 1000000));
   workerCmd->add_flag("--exit-when-idle", workerO.exitWhenIdle, "Exit when the queue has no runnable run");
   if (runOptionsFor("worker")) addRunOptions(workerCmd, workerF);
   std::string submitQueue, submitSpell, submitId;
@@ -473,7 +520,7 @@ int main(int argc, char** argv) {
   runsCmd->add_option("id", runsO.id, "A run id: show it (or follow it with --follow)");
   runsCmd->add_option("--queue", runsO.queue, "The queue: a postgres:// URL (default $LLMSPELL_QUEUE)");
   runsCmd->add_option("--status", runsO.status, "Only runs in this status")
-      ->check(CLI::IsMember({"queued", "running", "completed", "failed"}));
+      ->check(CLI::IsMember({"queued", "running", "completed", "failed", "cancelled"}));
   runsCmd->add_option("--limit,-n", runsO.limit, "At most N runs (default 50)");
   runsCmd->add_flag("--follow,-f", runsO.follow, "Print the run's events as JSON lines until it finishes");
   runsCmd->add_flag("--json", runsO.json, "JSON output");
@@ -628,11 +675,22 @@ int main(int argc, char** argv) {
   if (*workerCmd) {
     return cli::worker(workerO, [&workerF](const std::string& spell,
                                            const std::vector<std::pair<std::string, std::string>>& params,
-                                           const Value& durable) {
+                                           const Value& durable, const Value& options,
+                                           const cli::QueuedRunHooks& hooks) {
       RunFlags f = workerF;
       f.opts.spellPath = spell;
+      f.opts.stopper = hooks.stopper;
+      // The run's spell.output values join its bus events in the queue's stream.
+      f.opts.onStart = [event = hooks.event, before = f.opts.onStart](RunContext& run) {
+        if (before) before(run);
+        run.output = [event, print = run.output](const Value& v, std::string_view format) {
+          if (event) event("spell.output", v);
+          if (print) print(v, format);
+        };
+      };
       for (const auto& [k, v] : params) f.params.push_back(k + "=" + v);
       if (durable.isObject()) f.opts.extraConfig.asObject().set("durable", durable);
+      applyQueuedOptions(f, options);
       f.opts.onHardStop = nullptr;
       RunResult r = runWith(f);
       f.opts.onHardStop = nullptr;

@@ -150,33 +150,43 @@ class PgCheckpoints : public CheckpointStore {
   PgConn c_;
 };
 
+// Runs `f`, waiting through a database outage (network_error) of up to kOutage: a database that
+// restarts or fails over is waited for rather than failing the run. The thread waits, as it
+// would for a slow query.
+constexpr std::chrono::seconds kOutage{60};
+template <typename F>
+auto throughOutage(F f) -> decltype(f()) {
+  auto until = std::chrono::steady_clock::now() + kOutage;
+  for (int n = 0;; ++n) {
+    try {
+      return f();
+    } catch (const Exception& e) {
+      if (e.error().code != codes::kNetworkError || std::chrono::steady_clock::now() > until) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (n + 1), 1000)));
+    }
+  }
+}
+
 class StoreJournal : public Journal {
  public:
   StoreJournal(CheckpointStorePtr store, std::string runId, std::string lease)
       : store_(std::move(store)), runId_(std::move(runId)), lease_(std::move(lease)) {
-    entries_ = store_->load(runId_);
+    // Waited for through an outage as record() is: a run taken just before the database
+    // restarts must not fail for reading its checkpoints.
+    entries_ = throughOutage([this] { return store_->load(runId_); });
   }
   Value find(const std::string& key) override {
     auto it = entries_.find(key);
     return it == entries_.end() ? Value() : it->second.deepCopy();
   }
   void record(const std::string& key, const Value& entry) override {
-    // A database that restarts or fails over is waited for (up to kOutage) rather than failing
-    // the run: the work is done and only its record is missing. The thread waits, as it would
-    // for a slow write.
-    auto until = std::chrono::steady_clock::now() + kOutage;
-    for (int n = 0;; ++n) {
-      try {
-        store_->put(runId_, key, entry, lease_);
-        break;
-      } catch (const Exception& e) {
-        if (e.error().code != codes::kNetworkError || std::chrono::steady_clock::now() > until) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (n + 1), 1000)));
-      }
-    }
+    // The work is done and only its record is missing: an outage is waited for.
+    throughOutage([&] {
+      store_->put(runId_, key, entry, lease_);
+      return 0;
+    });
     entries_.emplace(key, entry.deepCopy());
   }
-  static constexpr std::chrono::seconds kOutage{60};
 
  private:
   CheckpointStorePtr store_;
@@ -204,7 +214,8 @@ void ensureSchema(PgConn& c) {
         spell text NOT NULL,
         params jsonb NOT NULL DEFAULT '{}',
         durable boolean NOT NULL DEFAULT true,
-        status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+        status text NOT NULL DEFAULT 'queued' CONSTRAINT llmspell_runs_status_check
+          CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
         worker text,
         lease_until timestamptz,
         attempts integer NOT NULL DEFAULT 0,
@@ -213,8 +224,27 @@ void ensureSchema(PgConn& c) {
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         started_at timestamptz,
         finished_at timestamptz,
+        key_id text,
+        options jsonb NOT NULL DEFAULT '{}',
         CHECK ((status = 'running') = (lease_until IS NOT NULL))))",
            {}, false);
+    // Tables made before runs could be cancelled or carry a key and options: brought up to date
+    // (only when needed: ALTER TABLE locks the table).
+    auto cols = c.exec("SELECT count(*) FROM information_schema.columns WHERE table_name = 'llmspell_runs' "
+                       "AND column_name IN ('key_id', 'options') AND table_schema = current_schema()",
+                       {}, false);
+    if (cols.empty() || !cols[0][0] || *cols[0][0] != "2")
+      c.exec("ALTER TABLE llmspell_runs ADD COLUMN IF NOT EXISTS key_id text, "
+             "ADD COLUMN IF NOT EXISTS options jsonb NOT NULL DEFAULT '{}'",
+             {}, false);
+    auto check = c.exec("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'llmspell_runs_status_check' "
+                        "AND conrelid = 'llmspell_runs'::regclass",
+                        {}, false);
+    if (check.empty() || !check[0][0] || check[0][0]->find("cancelled") == std::string::npos)
+      c.exec("ALTER TABLE llmspell_runs DROP CONSTRAINT IF EXISTS llmspell_runs_status_check, "
+             "ADD CONSTRAINT llmspell_runs_status_check "
+             "CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled'))",
+             {}, false);
     c.exec("CREATE INDEX IF NOT EXISTS llmspell_runs_pending ON llmspell_runs (created_at) "
            "WHERE status IN ('queued', 'running')",
            {}, false);
@@ -243,7 +273,7 @@ CheckpointStorePtr openCheckpoints(const std::string& location) {
     static std::unordered_map<std::string, CheckpointStorePtr> open;  // for the process's life
     std::lock_guard<std::mutex> lk(mu);
     CheckpointStorePtr& s = open[location];
-    if (!s) s = std::make_shared<PgCheckpoints>(location);
+    if (!s) s = throughOutage([&] { return std::make_shared<PgCheckpoints>(location); });
     return s;
   }
   if (location.find("://") != std::string::npos)

@@ -48,6 +48,7 @@ void PgConn::connect() {
          "cannot connect to PostgreSQL at " + shown(url_) + ": " + m, !badUrl);
   }
   PQsetNoticeProcessor(c_, ignoreNotice, nullptr);
+  ++connections_;
   for (const auto& ch : channels_) {
     PGresult* r = PQexec(c_, ("LISTEN " + ch).c_str());
     PQclear(r);
@@ -108,7 +109,12 @@ void PgConn::listen(const std::string& channel) {
 
 std::vector<std::string> PgConn::wait(double seconds) {
   std::vector<std::string> out;
-  if (!c_) connect();
+  if (!c_) {
+    // A new connection: what was notified while there was none is lost, so the caller looks
+    // at the state again (it returns at once, as if notified of nothing).
+    connect();
+    return out;
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   for (;;) {
     PQconsumeInput(c_);

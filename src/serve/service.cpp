@@ -25,6 +25,7 @@
 #include "llmspell/spell/spell.hpp"
 #include "serve/authorize.hpp"
 #include "serve/frame.hpp"
+#include "serve/queued.hpp"
 #include "serve/service.hpp"
 
 extern char** environ;
@@ -71,7 +72,9 @@ Service::Service(const ServeOptions& opts, net::HttpServer& server)
   metrics_.declare();
 }
 
-Service::~Service() = default;
+Service::~Service() {
+  if (queueRuns_) queueRuns_->stop();
+}
 
 void Service::loadSpells() {
   std::error_code ec;
@@ -117,6 +120,11 @@ std::string Service::newRunId() {
 
 void Service::start() {
   loadSpells();
+  if (!opts_.queue.empty()) {
+    if (!durable::isPostgresUrl(opts_.queue))
+      fail(codes::kConfigError, "--queue expects a postgres:// URL, got '" + opts_.queue + "'");
+    queueRuns_ = std::make_unique<QueueRuns>(io_, opts_.queue);
+  }
   ::signal(SIGPIPE, SIG_IGN);
   workers_.resize(static_cast<size_t>(std::max(1, opts_.workers)));
   for (size_t i = 0; i < workers_.size(); ++i) {
@@ -532,6 +540,7 @@ void Service::handle(const IncomingRequest& rq, ResponderPtr res) {
       events = true;
       rest.resize(rest.size() - 7);
     }
+    if (queueRuns_) return queuedRunRoute(rq, res, rest, events);
     auto it = runs_.find(rest);
     // With keys, another key's run is answered as if it did not exist.
     auto notFound = [&] {
@@ -736,6 +745,8 @@ void Service::createRun(const IncomingRequest& rq, ResponderPtr res) {
   }
   applyKey(msg, it->second, a);
   if (std::string tp = rq.header("traceparent"); !tp.empty()) msg["traceparent"] = tp;  // the run joins the caller's trace
+  if (queueRuns_)
+    return submitQueued(res, it->second, std::move(msg), timeout, a.principal, stream, wait, onDisconnect == "cancel");
   auto run = enqueue(it->second, std::move(msg), timeout, memoryMb);
   run->principal = a.principal;
   if (stream) {
@@ -798,6 +809,7 @@ void Service::closeWhenFlushed(int tries) {
 
 void Service::stopWorkers() {
   stopping_ = true;
+  if (queueRuns_) queueRuns_->stop();
   memoryTimer_.cancel();
   signals_.cancel();
   if (drainTimer_) drainTimer_->cancel();

@@ -35,6 +35,7 @@ struct RunEvent {
 };
 
 struct Stream;
+class QueueRuns;
 
 struct RunRec {
   std::string id, spell, runId;
@@ -124,6 +125,10 @@ class Service {
                    const std::string& message, const std::string& param = "", const net::Headers& extra = {});
   // The caller's key narrows what the run is granted (its ceiling) and pays for it (its budget).
   void applyKey(nlohmann::json& msg, const SpellInfo& spell, const AuthResult& a);
+  // --queue (queued.cpp): POST /v1/runs submits to the queue; /v1/runs/{id}[/events] read it.
+  void submitQueued(net::ResponderPtr res, const SpellInfo& spell, nlohmann::json msg, double timeout,
+                    const std::string& principal, bool stream, bool wait, bool cancelOnDisconnect);
+  void queuedRunRoute(const net::IncomingRequest& rq, net::ResponderPtr res, const std::string& id, bool events);
 
   ServeOptions opts_;
   net::HttpServer& server_;
@@ -139,6 +144,7 @@ class Service {
   std::deque<std::string> finishedOrder_;
   std::deque<std::shared_ptr<RunRec>> queue_;
   bool draining_ = false, stopping_ = false;
+  std::unique_ptr<QueueRuns> queueRuns_;  // with --queue
 };
 
 }  // namespace llmspell::serve

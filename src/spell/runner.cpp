@@ -54,6 +54,19 @@ size_t residentBytes() {
 
 namespace fs = std::filesystem;
 
+void RunStopper::stop(const Error& reason) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (target_) target_(reason);
+  else pending_ = reason;
+}
+
+void RunStopper::attach(std::function<void(const Error&)> target) {
+  std::lock_guard<std::mutex> lk(mu_);
+  target_ = std::move(target);
+  if (target_ && pending_) target_(*pending_);
+  pending_.reset();
+}
+
 int exitCodeFor(const Error& e) {
   if (e.code == codes::kLimitExceeded || e.code == codes::kPermissionDenied ||
       e.code == codes::kBudgetExceeded)
@@ -487,6 +500,22 @@ RunResult runSpellImpl(const RunOptions& opts) {
     if (!d) return usage("the " + std::string(engine->name()) + " engine has no debugger yet");
     d->attachDebugger(opts.debugger);
   }
+  // Another thread's stop reaches the VM on its loop thread (a ScriptContext is not
+  // thread-safe); `live` turns posted stops into nothing once the run is past them.
+  struct StopperLink {
+    std::shared_ptr<RunStopper> stopper;
+    std::shared_ptr<bool> live = std::make_shared<bool>(true);
+    ~StopperLink() {
+      if (stopper) stopper->attach(nullptr);
+      *live = false;
+    }
+  } stopperLink{opts.stopper};
+  if (opts.stopper)
+    opts.stopper->attach([&loop, &ctx, live = stopperLink.live](const Error& reason) {
+      loop.post([&ctx, live, reason] {
+        if (*live && ctx) ctx->interrupt(reason);
+      });
+    });
   if (opts.onStart) opts.onStart(run);
   auto t0 = std::chrono::steady_clock::now();
   std::optional<TraceExporter> exporter;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "queue_support.hpp"
@@ -73,17 +74,27 @@ TEST_F(Queue, SubmitWorkerRunsAndFollow) {
   for (auto& [prompt, n] : promptCounts(fp)) EXPECT_EQ(n, 1) << prompt;
   EXPECT_EQ(promptCounts(fp).size(), 9u);
 
-  // The run's events, from another process: claimed, a checkpoint per step and call, finished.
+  // The run's events, from another process: queued, claimed, a checkpoint per step and call, finished;
+  // between them the spell's own bus events, forwarded by its worker.
   auto f = runCli("runs --queue '" + url + "' --follow " + ids[0]);
   ASSERT_EQ(f.exit, 0) << f.err;
   std::vector<json> evs;
+  std::set<std::string> busEvents;
   std::istringstream in(f.out);
-  for (std::string line; std::getline(in, line);) evs.push_back(json::parse(line));
-  ASSERT_EQ(evs.size(), 8u) << f.out;
-  EXPECT_EQ(evs.front()["type"], "claimed");
+  for (std::string line; std::getline(in, line);) {
+    json ev = json::parse(line);
+    std::string type = ev["type"];
+    if (type == "queued" || type == "claimed" || type == "checkpoint" || type == "finished") evs.push_back(ev);
+    else if (type == "event") busEvents.insert(ev["name"].get<std::string>());
+  }
+  ASSERT_EQ(evs.size(), 9u) << f.out;
+  EXPECT_TRUE(busEvents.count("spell.start")) << f.out;
+  EXPECT_TRUE(busEvents.count("llm.response")) << f.out;
+  EXPECT_EQ(evs.front()["type"], "queued");
+  EXPECT_EQ(evs[1]["type"], "claimed");
   EXPECT_EQ(evs.back()["type"], "finished");
   EXPECT_EQ(evs.back()["status"], "completed");
-  EXPECT_EQ(evs[1]["type"], "checkpoint");
+  EXPECT_EQ(evs[2]["type"], "checkpoint");
 
   auto missing = runCli("runs --queue '" + url + "' run_nope");
   EXPECT_EQ(missing.exit, 1);

@@ -134,4 +134,47 @@ inline HttpReply http(int port, const std::string& method, const std::string& pa
   return r;
 }
 
+// Reads an SSE response as it arrives.
+class SseClient {
+ public:
+  SseClient(int port, const std::string& method, const std::string& path, const std::string& body,
+            const std::string& headers = "")
+      : s_(io_) {
+    s_.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    std::string req = method + " " + path + " HTTP/1.1\r\nhost: t\r\n" + headers;
+    if (method == "POST") req += "content-type: application/json\r\ncontent-length: " + std::to_string(body.size()) + "\r\n";
+    asio::write(s_, asio::buffer(req + "\r\n" + body));
+  }
+  // Reads until `needle` is in what arrived (decoded or not); false on EOF.
+  bool readUntil(const std::string& needle) {
+    while (buf_.find(needle) == std::string::npos) {
+      char b[4096];
+      boost::system::error_code ec;
+      size_t n = s_.read_some(asio::buffer(b), ec);
+      if (ec) return false;
+      buf_.append(b, n);
+    }
+    return true;
+  }
+  void readAll() {
+    boost::system::error_code ec;
+    while (!ec && buf_.find("\r\n0\r\n\r\n") == std::string::npos) {
+      char b[4096];
+      size_t n = s_.read_some(asio::buffer(b), ec);
+      buf_.append(b, n);
+    }
+  }
+  const std::string& text() const { return buf_; }
+  std::string runId() const {
+    size_t p = buf_.find("x-run-id: ");
+    return p == std::string::npos ? "" : buf_.substr(p + 10, buf_.find("\r\n", p) - p - 10);
+  }
+  void close() { s_.close(); }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket s_;
+  std::string buf_;
+};
+
 }  // namespace llmspell::test

@@ -7,6 +7,7 @@
 // server's message, with its SQLSTATE in details.sqlstate).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,17 +30,22 @@ class PgConn {
   std::vector<Row> exec(const std::string& sql, const std::vector<std::optional<std::string>>& params = {},
                         bool retry = true);
   // LISTEN on `channel` (kept across reconnects), and waits up to `seconds` for a notification;
-  // returns the payloads received (empty on timeout).
+  // returns the payloads received (empty on timeout, and at once when the connection had to be
+  // re-opened: notifications sent meanwhile were lost, so the caller should look again).
   void listen(const std::string& channel);
   std::vector<std::string> wait(double seconds);
 
   const std::string& url() const { return url_; }
+  // Connections made so far (1 after the constructor): a LISTENer that sees it change knows
+  // notifications may have been missed while it was away.
+  uint64_t connections() const { return connections_; }
 
  private:
   void connect();
   std::string url_;
   pg_conn* c_ = nullptr;
   std::vector<std::string> channels_;
+  uint64_t connections_ = 0;
 };
 
 // True for postgres:// and postgresql:// URLs.

@@ -29,6 +29,10 @@ struct ServeOptions {
   // (then a store without keys refuses every request). "" = KeyStore::defaultPath().
   std::string keysPath;
   bool requireKeys = false;
+  // A postgres:// URL: runs (POST /v1/runs) go to that run queue for `llmspell worker`
+  // processes instead of this process's pool, and /v1/runs/{id} reads them there
+  // (docs/scaling.md). The pool still serves /v1/chat/completions.
+  std::string queue;
   std::string workerExe = "/proc/self/exe";  // re-executed with `__serve-worker`
   // Printed to stdout once listening: "listening on http://HOST:PORT" (tests read the port).
   bool announce = true;

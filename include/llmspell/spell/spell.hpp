@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -71,6 +72,24 @@ std::string limitProblem(std::string_view key, double v);
 // params (types, required, enum, defaults). Throws Exception(invalid_argument) naming the param.
 Value typeParams(const Value& declared, const std::vector<std::pair<std::string, std::string>>& raw);
 
+// Stops a run from another thread: `llmspell worker` stops a run that was cancelled in the
+// queue, or whose lease another worker took. Thread-safe.
+class RunStopper {
+ public:
+  // Stops the run at its next safe point with `reason`, the way a limit stops it (the script
+  // cannot catch it; its work in flight is cancelled); the run's error is `reason`. Called
+  // before the run starts, the run stops as soon as it has; after it ended, nothing happens.
+  // A spell inside a built-in call that never returns is not reached (the hard stop is).
+  void stop(const Error& reason);
+  // runSpell's side: `target` is called with the reason (on the stopping thread); null detaches.
+  void attach(std::function<void(const Error&)> target);
+
+ private:
+  std::mutex mu_;
+  std::function<void(const Error&)> target_;
+  std::optional<Error> pending_;
+};
+
 struct RunOptions {
   std::string spellPath;  // a file, or a directory with spell.yaml
   std::string code;       // inline code (exec); used when spellPath is empty
@@ -129,6 +148,8 @@ struct RunOptions {
   // Called on the loop thread once the context exists, before the main chunk runs (`llmspell
   // serve`'s worker replaces run.output here to stream a run's outputs).
   std::function<void(RunContext& run)> onStart;
+  // Lets another thread stop the run (see RunStopper); null: none.
+  std::shared_ptr<RunStopper> stopper;
 };
 
 struct RunResult {
