@@ -82,20 +82,6 @@ class SqliteCheckpoints : public CheckpointStore {
   sqlite3* db_ = nullptr;
 };
 
-// Runs `f` again while it fails for a lost connection (network_error), for up to 30 s.
-template <typename F>
-auto retryWhileLost(F f) -> decltype(f()) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  for (;;) {
-    try {
-      return f();
-    } catch (const Exception& e) {
-      if (e.error().code != codes::kNetworkError || std::chrono::steady_clock::now() > until) throw;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-}
-
 // ---- PostgreSQL: the queue's database ----
 // One connection per process and URL, shared by the runs the process makes one after another
 // (a worker): a connection costs a server process, and a run's checkpoints are few.
@@ -107,8 +93,7 @@ class PgCheckpoints : public CheckpointStore {
   std::unordered_map<std::string, Value> load(const std::string& runId) override {
     std::lock_guard<std::mutex> lk(mu_);
     std::unordered_map<std::string, Value> out;
-    auto rows = retryWhileLost([&] { return c_.exec("SELECT key, entry::text FROM llmspell_checkpoints WHERE run_id = $1", {runId}); });
-    for (auto& r : rows)
+    for (auto& r : c_.exec("SELECT key, entry::text FROM llmspell_checkpoints WHERE run_id = $1", {runId}))
       out.emplace(*r[0], parseJson(*r[1]));
     return out;
   }
@@ -117,21 +102,15 @@ class PgCheckpoints : public CheckpointStore {
     std::lock_guard<std::mutex> lk(mu_);
     std::string text = toJsonText(entry);
     if (lease.empty()) {
-      retryWhileLost([&] {
-        return c_.exec("INSERT INTO llmspell_checkpoints (run_id, key, entry) VALUES ($1, $2, $3::jsonb) "
-                       "ON CONFLICT DO NOTHING",
-                       {runId, key, text});
-      });
+      c_.exec("INSERT INTO llmspell_checkpoints (run_id, key, entry) VALUES ($1, $2, $3::jsonb) "
+              "ON CONFLICT DO NOTHING",
+              {runId, key, text});
       return;
     }
     // Fenced by the lease: the row goes in only while this worker holds the run, in one
     // statement, so a worker paused past its lease cannot write after another took over. The
     // run's event goes out in the same statement (NOTIFY is sent at commit).
-    // The server may be restarting: the write is tried again on a new connection for a while
-    // (the step is done; failing the run for the database's restart would lose it). Repeating it
-    // is safe: the row is inserted once, the fence is checked again, and a repeated
-    // 'checkpoint' event is only a notice. A lease that ran out meanwhile is refused as below.
-    auto rows = retryWhileLost([&] { return c_.exec(
+    auto rows = c_.exec(
         "WITH held AS (SELECT id FROM llmspell_runs WHERE id = $1 AND worker = $4 AND status = 'running' "
         "AND lease_until > now()), "
         "ins AS (INSERT INTO llmspell_checkpoints (run_id, key, entry) SELECT $1, $2, $3::jsonb FROM held "
@@ -139,7 +118,7 @@ class PgCheckpoints : public CheckpointStore {
         "ev AS (INSERT INTO llmspell_run_events (run_id, event) SELECT $1, jsonb_build_object('type', "
         "'checkpoint', 'key', $2::text, 'worker', $4::text) FROM held RETURNING seq) "
         "SELECT (SELECT count(*) FROM held), (SELECT pg_notify('llmspell_run_events', $1 || ' ' || seq) FROM ev)",
-        {runId, key, text, lease}, false); });
+        {runId, key, text, lease}, false);
     if (rows.empty() || !rows[0][0] || *rows[0][0] == "0")
       fail(codes::kLimitExceeded, "lease lost: run " + runId + " is no longer held by worker " + lease +
                                       " (another worker took it over after the lease expired)");
