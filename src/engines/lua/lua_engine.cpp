@@ -1488,11 +1488,14 @@ class LuaContext final : public ScriptContext, public Debuggable {
     c_.L = L_;
     *static_cast<LuaCtx**>(lua_getextraspace(L_)) = &c_;
     lua_sethook(L_, countHook, LUA_MASKCOUNT, kHookEvery);
+    // Nothing made while setting up is garbage: collecting steps here were wasted work.
+    lua_gc(L_, LUA_GCSTOP);
     openSandbox(L_);
     openFinalizers(L_);
     openJsonMarks(L_);
     bindRegistry(L_, &c_);
     runPrelude();
+    lua_gc(L_, LUA_GCRESTART);
     c_.inHost = false;
     run.include = [this](const SpellSource& src) { return includeFile(src); };
     run.sourceExtensions = luaEngine().extensions();
