@@ -8,7 +8,9 @@ Loop::Loop(unsigned poolThreads)
   // No permanent work guard while running: run_one() returning 0 means nothing can ever
   // happen again, which is how a spell waiting on a promise nobody settles is detected.
   guard_.reset();
-  poolThreads_ = poolThreads ? poolThreads : std::max(2u, std::thread::hardware_concurrency());
+  // Asked once: hardware_concurrency() reads /sys, and a serve worker makes a loop per run.
+  static const unsigned kDefaultPool = std::max(2u, std::thread::hardware_concurrency());
+  poolThreads_ = poolThreads ? poolThreads : kDefaultPool;
 }
 
 Loop::~Loop() {
