@@ -3,18 +3,23 @@
 # and an echo agent (mock model) through /v1/chat/completions at 1, 50 and 500 connections with
 # wrk (req/s, p50, p99); the same echo workload through a minimal Node proxy built on the official
 # openai SDK (the baseline ratio); and the server's RSS per open SSE stream with 10,000 streams.
-# Usage: bench/serve/run.sh [BUILD_DIR] (default build/ci). DURATION=10s WORKERS=2 to change.
+# The call log is on, as by default (a calls.db in a scratch LLMSPELL_HOME); CALL_LOG=off runs
+# with LLMSPELL_CALL_LOG=off instead.
+# Usage: bench/serve/run.sh [BUILD_DIR] (default build/ci). DURATION=10s WORKERS=N (default: the
+# server's own default) STREAMS=N to change.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$root/build/ci}"
 bin="$build/src/cli/llmspell"
 duration="${DURATION:-5s}"
-workers="${WORKERS:-2}"
+workers="${WORKERS:-}"
 modules="$root/third_party_data/node_modules"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
+export LLMSPELL_HOME="$work/home"
+if [ "${CALL_LOG:-on}" = off ]; then export LLMSPELL_CALL_LOG=off; fi
 mkdir -p "$work/spells/trivial" "$work/spells/echo" "$work/spells/gate"
 printf 'name: trivial\n' > "$work/spells/trivial/spell.yaml"
 printf 'return 1\n' > "$work/spells/trivial/main.lua"
@@ -23,7 +28,7 @@ printf 'local m = spell.params.messages\nreturn llm.chat(m[#m].content, {model =
 printf 'name: gate\nparams:\n  flag: {type: string}\npermissions:\n  read: ["/"]\nlimits: {timeout_s: 600}\n' > "$work/spells/gate/spell.yaml"
 printf 'spell.output("open")\nwhile not fs.exists(spell.params.flag) do sleep(0.05) end\n' > "$work/spells/gate/main.lua"
 
-"$bin" serve --spells "$work/spells" --listen 127.0.0.1:0 --workers "$workers" > "$work/serve.out" 2>"$work/serve.err" &
+"$bin" serve --spells "$work/spells" --listen 127.0.0.1:0 ${workers:+--workers "$workers"} > "$work/serve.out" 2>"$work/serve.err" &
 spid=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*:\([0-9]*\) (.*/\1/p' "$work/serve.out")
@@ -53,7 +58,7 @@ measure() {  # URL SCRIPT CONNECTIONS
   printf '%-28s %5s conns  %10s req/s  p50 %8s  p99 %8s  %s\n' "$4" "$3" "$rps" "$p50" "$p99" "${errs:-}"
 }
 
-echo "llmspell serve, $workers workers, $(nproc) cores, wrk $duration per row"
+echo "llmspell serve, $(sed -n 's/.*, \([0-9]*\) workers).*/\1/p' "$work/serve.out") workers, $(nproc) cores, call log ${CALL_LOG:-on}, wrk $duration per row"
 for c in 1 50 500; do measure "$base/v1/runs" "$work/runs.lua" "$c" "POST /v1/runs (trivial)"; done
 for c in 1 50 500; do measure "$base/v1/chat/completions" "$work/chat.lua" "$c" "chat/completions (echo)"; done
 

@@ -441,7 +441,7 @@ int main(int argc, char** argv) {
   auto* serveCmd = app.add_subcommand("serve", "Serve the spells of a directory over HTTP, OpenAI-compatible too (see docs/serve.md)");
   serveCmd->add_option("--spells", serveO.spellsDir, "Directory whose subdirectories with spell.yaml are served (default .)");
   serveCmd->add_option("--listen", listen, "ADDR:PORT to listen on (default 127.0.0.1:8080; port 0 picks one)");
-  serveCmd->add_option("--workers", serveO.workers, "Worker processes, one run at a time each (default 2)")->check(CLI::Range(1, 256));
+  serveCmd->add_option("--workers", serveO.workers, "Worker processes, one run at a time each (default: one per core, plus one)")->check(CLI::Range(1, 256));
   serveCmd->add_option("--run-timeout", serveO.defaultTimeoutSeconds, "Time limit (s) of a spell whose manifest sets none (default 300)")
       ->check(CLI::Range(0.001, 31536000.0));
   serveCmd->add_option("--drain-timeout", serveO.drainSeconds, "On SIGTERM, seconds in-flight runs get before they are cancelled (default 30)")

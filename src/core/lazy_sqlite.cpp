@@ -21,6 +21,7 @@ F(int, sqlite3_close_v2, (sqlite3 * db), (db))
 F(int, sqlite3_exec, (sqlite3 * db, const char* sql, int (*cb)(void*, int, char**, char**), void* arg, char** err),
   (db, sql, cb, arg, err))
 F(int, sqlite3_busy_timeout, (sqlite3 * db, int ms), (db, ms))
+F(int, sqlite3_busy_handler, (sqlite3 * db, int (*fn)(void*, int), void* arg), (db, fn, arg))
 F(const char*, sqlite3_errmsg, (sqlite3 * db), (db))
 F(int, sqlite3_errcode, (sqlite3 * db), (db))
 F(int, sqlite3_extended_errcode, (sqlite3 * db), (db))

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <map>
+#include <memory>
 
 #include "llmspell/core/error.hpp"
 #include "llmspell/core/log.hpp"
@@ -92,6 +94,29 @@ void armProcessFlush() {
   });
 }
 
+// Waits for another process's write transaction (the `serve` workers share one calls.db) in short
+// sleeps, up to about 2 s in all: a batch commit holds the lock for well under a millisecond,
+// while SQLite's own busy timeout sleeps up to 100 ms at a time and so stalls a run for far
+// longer than the lock was held.
+int busyWait(void*, int tries) {
+  constexpr int kShort = 50;  // 50 x 100 us, then 2 ms steps
+  if (tries >= kShort + 1000) return 0;
+  ::usleep(tries < kShort ? 100 : 2000);
+  return 1;
+}
+
+// The logs shared() handed out, by path; `kept` holds them open while keepOpen is on.
+struct SharedLogs {
+  std::mutex mu;
+  std::map<std::string, std::weak_ptr<CallLog>> open;
+  std::vector<std::shared_ptr<CallLog>> kept;
+  bool keep = false;
+};
+SharedLogs& sharedLogs() {
+  static auto* s = new SharedLogs;  // leaked: a kept log is flushed at exit by flushAll
+  return *s;
+}
+
 double nowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -107,7 +132,7 @@ CallLog::CallLog(const std::string& path) {
     db_ = nullptr;
     fail(codes::kInvalidArgument, "cannot open the LLM call log " + path + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, 2000);
+  sqlite3_busy_handler(db_, busyWait, nullptr);
   // WAL: concurrent runs append without blocking readers (`llmspell logs`); NORMAL sync is
   // enough for a log.
   sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
@@ -147,6 +172,27 @@ CallLog::~CallLog() {
   }
   for (sqlite3_stmt* st : {insert_, begin_, commit_}) sqlite3_finalize(st);
   sqlite3_close(db_);
+}
+
+std::shared_ptr<CallLog> CallLog::shared(const std::string& path) {
+  auto& s = sharedLogs();
+  std::lock_guard g(s.mu);
+  if (auto log = s.open[path].lock()) return log;
+  auto log = std::make_shared<CallLog>(path);
+  s.open[path] = log;
+  if (s.keep) s.kept.push_back(log);
+  return log;
+}
+
+void CallLog::keepOpen(bool on) {
+  std::vector<std::shared_ptr<CallLog>> release;
+  {
+    auto& s = sharedLogs();
+    std::lock_guard g(s.mu);
+    s.keep = on;
+    if (!on) release.swap(s.kept);
+  }
+  // Closed here, outside the lock, when nobody else holds them.
 }
 
 void CallLog::append(Row row) {

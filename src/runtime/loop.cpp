@@ -8,12 +8,13 @@ Loop::Loop(unsigned poolThreads)
   // No permanent work guard while running: run_one() returning 0 means nothing can ever
   // happen again, which is how a spell waiting on a promise nobody settles is detected.
   guard_.reset();
-  if (poolThreads == 0) poolThreads = std::max(2u, std::thread::hardware_concurrency());
-  pool_ = std::make_unique<asio::thread_pool>(poolThreads);
+  // Asked once: hardware_concurrency() reads /sys, and a serve worker makes a loop per run.
+  static const unsigned kDefaultPool = std::max(2u, std::thread::hardware_concurrency());
+  poolThreads_ = poolThreads ? poolThreads : kDefaultPool;
 }
 
 Loop::~Loop() {
-  pool_->join();
+  if (pool_) pool_->join();
 }
 
 void Loop::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
@@ -68,6 +69,9 @@ PromisePtr Loop::runBlocking(std::function<Value()> fn) {
   // The work guard keeps the loop alive while the job runs on the pool.
   auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
       asio::make_work_guard(io_));
+  // The pool starts with the first job: most runs never block, and its threads were started
+  // and joined by every run (a serve worker runs thousands).
+  if (!pool_) pool_ = std::make_unique<asio::thread_pool>(poolThreads_);
   asio::post(*pool_, [this, p, fn = std::move(fn), work]() mutable {
     Value result;
     ErrorPtr err;

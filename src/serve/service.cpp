@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -174,6 +175,7 @@ void Service::spawn(Worker& w) {
   w.pid = pid;
   w.ready = false;
   w.generation++;
+  w.in.clear();
   w.sock = std::make_unique<local::socket>(io_);
   w.sock->assign(local(), fds[0]);
   readFrom(w, w.generation);
@@ -187,20 +189,27 @@ void Service::respawnLater(Worker& w) {
   });
 }
 
+// Reads what the worker has sent, as many frames as arrived at once: a run's frames (started,
+// its events, done) come in quick succession, and a read (and a wakeup) per frame header and
+// per frame body was most of what the parent spent on a run.
 void Service::readFrom(Worker& w, uint64_t gen) {
-  asio::async_read(*w.sock, asio::buffer(w.head, 4), [this, &w, gen](const boost::system::error_code& ec, size_t) {
+  w.sock->async_read_some(asio::buffer(w.readBuf.get(), Worker::kReadBytes),
+                          [this, &w, gen](const boost::system::error_code& ec, size_t n) {
     if (gen != w.generation) return;
     if (ec) return workerGone(w);
-    uint32_t n = frameLength(w.head);
-    if (n > kMaxFrameBytes) return workerGone(w);
-    w.body.resize(n);
-    asio::async_read(*w.sock, asio::buffer(w.body), [this, &w, gen](const boost::system::error_code& ec2, size_t) {
-      if (gen != w.generation) return;
-      if (ec2) return workerGone(w);
-      json m = json::parse(w.body, nullptr, false);
+    w.in.append(w.readBuf.get(), n);
+    size_t at = 0;
+    while (w.in.size() - at >= 4) {
+      uint32_t len = frameLength(reinterpret_cast<const unsigned char*>(w.in.data() + at));
+      if (len > kMaxFrameBytes) return workerGone(w);
+      if (w.in.size() - at - 4 < len) break;
+      json m = json::parse(w.in.begin() + static_cast<long>(at) + 4, w.in.begin() + static_cast<long>(at + 4 + len), nullptr, false);
+      at += 4 + len;
       if (!m.is_discarded()) onWorkerMessage(w, m);
-      if (gen == w.generation && w.sock) readFrom(w, gen);
-    });
+      if (gen != w.generation || !w.sock) return;  // the worker went meanwhile (its successor starts clean)
+    }
+    w.in.erase(0, at);
+    readFrom(w, gen);
   });
 }
 
@@ -837,7 +846,11 @@ void Service::stopWorkers() {
 
 // --- entry points ----------------------------------------------------------------------------
 
-int runServe(const ServeOptions& opts) {
+int runServe(const ServeOptions& given) {
+  ServeOptions opts = given;
+  // One worker per core and one more: a core does not sit idle while a worker waits for the
+  // parent to hand it its next run.
+  if (opts.workers <= 0) opts.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 1;
   try {
     net::HttpServerOptions h;
     h.host = opts.host;

@@ -76,8 +76,9 @@ struct Worker {
   std::unique_ptr<asio::local::stream_protocol::socket> sock;
   std::shared_ptr<RunRec> run;
   asio::steady_timer deadline;
-  unsigned char head[4] = {};
-  std::string body;
+  std::string in;  // bytes read from the worker, not yet a whole frame
+  std::unique_ptr<char[]> readBuf = std::make_unique<char[]>(kReadBytes);
+  static constexpr size_t kReadBytes = 64u << 10;
 };
 
 class Service {

@@ -13,6 +13,7 @@
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/events/bus.hpp"
+#include "llmspell/llm/call_log.hpp"
 #include "llmspell/serve/serve.hpp"
 #include "llmspell/spell/spell.hpp"
 #include "serve/frame.hpp"
@@ -92,6 +93,8 @@ int runServeWorker(int fd) {
     }
     send({{"op", "event"}, {"id", current}, {"name", e.name}, {"data", std::move(data)}});
   });
+  // The call log stays open from run to run (each run's rows are written when it ends).
+  llm::CallLog::keepOpen(true);
   send({{"op", "ready"}, {"pid", ::getpid()}});
   std::string text;
   while (readFrame(fd, text)) {
@@ -148,6 +151,7 @@ int runServeWorker(int fd) {
     }
     send(done);
   }
+  llm::CallLog::keepOpen(false);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -254,6 +255,33 @@ std::optional<Manifest> parseManifest(const std::string& text, const std::string
   return m;
 }
 
+namespace {
+// The manifests parsed so far, by path, with the text each was parsed from: a process that runs
+// a spell again and again (a `serve` worker) still reads the file every time, but parses it
+// again only when its text changed. Parsing was a sixth of a trivial run.
+struct ParsedManifest {
+  std::string text;
+  Manifest manifest;
+  std::vector<Diagnostic> diags;
+};
+constexpr size_t kParsedManifests = 256;
+std::mutex parsedMu;
+std::unordered_map<std::string, ParsedManifest>& parsedManifests() {
+  static auto* m = new std::unordered_map<std::string, ParsedManifest>;
+  return *m;
+}
+
+// A copy that shares no table with the cached one: a run may change what it was given.
+Manifest copyOf(const Manifest& m) {
+  Manifest c = m;
+  c.raw = m.raw.deepCopy();
+  c.params = m.params.deepCopy();
+  c.limits = m.limits.deepCopy();
+  c.config = m.config.deepCopy();
+  return c;
+}
+}  // namespace
+
 std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagnostic>& diags) {
   std::string text;
   try {
@@ -262,8 +290,25 @@ std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagno
     diags.push_back({file, 0, e.error().code == codes::kLimitExceeded ? tooLarge() : e.error().message});
     return std::nullopt;
   }
-  auto m = parseManifest(text, file, diags);
-  if (m) m->dir = std::filesystem::absolute(std::filesystem::path(file)).parent_path().string();
+  {
+    std::lock_guard lk(parsedMu);
+    auto& cache = parsedManifests();
+    if (auto it = cache.find(file); it != cache.end() && it->second.text == text) {
+      diags.insert(diags.end(), it->second.diags.begin(), it->second.diags.end());
+      Manifest m = copyOf(it->second.manifest);
+      m.dir = std::filesystem::absolute(std::filesystem::path(file)).parent_path().string();
+      return m;
+    }
+  }
+  std::vector<Diagnostic> found;
+  auto m = parseManifest(text, file, found);
+  diags.insert(diags.end(), found.begin(), found.end());
+  if (!m) return m;
+  m->dir = std::filesystem::absolute(std::filesystem::path(file)).parent_path().string();
+  std::lock_guard lk(parsedMu);
+  auto& cache = parsedManifests();
+  if (cache.size() >= kParsedManifests) cache.clear();
+  cache[file] = ParsedManifest{std::move(text), copyOf(*m), std::move(found)};
   return m;
 }
 

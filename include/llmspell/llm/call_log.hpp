@@ -6,12 +6,16 @@
 // written when the log is destroyed, when the process exits normally (exit() or a return from
 // main, even with the log leaked) and on SIGTERM / SIGINT / SIGHUP (the process then still dies
 // of that signal); a SIGKILL or crash loses at most the rows not yet flushed.
+// A process that runs many spells (a `serve` worker) keeps one log open per path across its runs
+// (shared() with keepOpen): opening and closing a WAL database per run cost a schema read, a
+// checkpoint and several fsyncs each time.
 // Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,6 +42,13 @@ class CallLog {
   ~CallLog();
   CallLog(const CallLog&) = delete;
   CallLog& operator=(const CallLog&) = delete;
+
+  // The log at `path` this process already has open (another user holds it, or keepOpen is on),
+  // else a new one. Throws as the constructor does. Thread-safe.
+  static std::shared_ptr<CallLog> shared(const std::string& path);
+  // While on, logs returned by shared() stay open after their last user lets go, for the next
+  // run of this process; off (the default) releases them, so each closes with its last user.
+  static void keepOpen(bool on);
 
   // One call. Absent tokens and cost (no usage reported, a failed call) are stored as NULL.
   struct Row {

@@ -15,7 +15,8 @@ namespace llmspell {
 
 class Loop {
  public:
-  // `poolThreads` workers serve runBlocking(); 0 picks max(2, hardware threads).
+  // `poolThreads` workers serve runBlocking(), started with its first job; 0 picks max(2,
+  // hardware threads).
   explicit Loop(unsigned poolThreads = 0);
   ~Loop();
   Loop(const Loop&) = delete;
@@ -61,7 +62,8 @@ class Loop {
  private:
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::unique_ptr<asio::thread_pool> pool_;
+  std::unique_ptr<asio::thread_pool> pool_;  // started by the first runBlocking()
+  unsigned poolThreads_ = 2;
   std::atomic<std::thread::id> owner_;  // written by run*(), read from any thread
   size_t pending_ = 0;
   bool idleGuard_ = false;

@@ -1,82 +1,51 @@
-// A thread that calls `fire` after `seconds` unless the Watchdog is destroyed first: the hard
-// stop of a run (RunOptions::onHardStop) and the JavaScript engine's interrupt of code that runs
-// past its time limit without returning to the loop. `extra`, when given, is asked when the
-// time is up and moves it on by what it returns (the seconds a debugger kept the spell stopped).
+// A Watchdog calls `fire` after `seconds` unless it is destroyed first: the hard stop of a run
+// (RunOptions::onHardStop) and the JavaScript engine's interrupt of code that runs past its time
+// limit without returning to the loop. `extra`, when given, is asked when the time is up and
+// moves it on by what it returns (the seconds a debugger kept the spell stopped).
+// A Ticker calls `check` every `period` seconds until it returns true or it is destroyed: the
+// process memory guard of a run (spell/runner.cpp).
+// Both run their callbacks on one timer thread per process, started with the first of them (a
+// thread of their own each was started and joined by every run, and a serve worker runs
+// thousands). A callback must return promptly: the others wait for it. Destroying either waits
+// for its callback when that is running on the timer thread, so once the destructor returns it
+// is never called again. Thread-safe.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <functional>
-#include <mutex>
-#include <thread>
 
 namespace llmspell {
 
+namespace detail {
+// The process's timer thread. `fn` is called at `when` and returns when to call it next
+// (time_point::max() for never).
+using TimerClock = std::chrono::steady_clock;
+uint64_t addTimer(TimerClock::time_point when, std::function<TimerClock::time_point()> fn);
+// Removes a timer; waits for its callback when it is running (unless called from that callback).
+void removeTimer(uint64_t id);
+}  // namespace detail
+
 class Watchdog {
  public:
-  Watchdog(double seconds, std::function<void()> fire, std::function<double()> extra = {})
-      : thread_([this, seconds, fire = std::move(fire), extra = std::move(extra)] {
-          std::unique_lock lk(mu_);
-          auto start = std::chrono::steady_clock::now();
-          auto until = [&] {
-            double more = extra ? extra() : 0;
-            return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(seconds + more));
-          };
-          for (auto t = until();; t = until()) {
-            if (cv_.wait_until(lk, t, [this] { return done_; })) return;
-            if (!extra || std::chrono::steady_clock::now() >= until()) break;
-          }
-          fire();
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+  Watchdog(double seconds, std::function<void()> fire, std::function<double()> extra = {});
+  ~Watchdog() { detail::removeTimer(id_); }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;  // last: starts once the members above exist
+  uint64_t id_ = 0;
 };
 
-// A thread that calls `check` every `period` seconds until it returns true or the Ticker is
-// destroyed: the process memory guard of a run (spell/runner.cpp).
 class Ticker {
  public:
-  Ticker(double period, std::function<bool()> check)
-      : thread_([this, period, check = std::move(check)] {
-          std::unique_lock lk(mu_);
-          while (!cv_.wait_for(lk, std::chrono::duration<double>(period), [this] { return done_; })) {
-            lk.unlock();
-            bool stop = check();
-            lk.lock();
-            if (stop) return;
-          }
-        }) {}
-  ~Ticker() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+  Ticker(double period, std::function<bool()> check);
+  ~Ticker() { detail::removeTimer(id_); }
   Ticker(const Ticker&) = delete;
   Ticker& operator=(const Ticker&) = delete;
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
+  uint64_t id_ = 0;
 };
 
 }  // namespace llmspell

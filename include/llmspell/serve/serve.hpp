@@ -13,7 +13,7 @@ struct ServeOptions {
   std::string spellsDir = ".";      // each subdirectory with a spell.yaml is a spell
   std::string host = "127.0.0.1";
   int port = 8080;                   // 0: an ephemeral port (printed on start)
-  int workers = 2;                   // worker processes (runs at once)
+  int workers = 0;                   // worker processes (runs at once); 0: one per core, plus one
   size_t maxQueued = 10000;          // runs waiting for a worker; past it 503
   size_t keepFinished = 1000;        // finished runs kept in memory for GET and event replay
   double defaultTimeoutSeconds = 300;  // a spell's time limit when its manifest sets none

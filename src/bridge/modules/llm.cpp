@@ -11,6 +11,7 @@
 #include "bridge/schema_shape.hpp"
 #include "bridge/modules/llm_service.hpp"
 #include "llmspell/core/convert.hpp"
+#include "llmspell/core/log.hpp"
 #include "llmspell/core/safe_fs.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/hooks/hooks.hpp"
@@ -40,7 +41,7 @@ LlmService::LlmService(RunContext& run, Loop& loop) : client(loop) {
     if (run.config.get("replay").isString()) client.replayFrom(run.config.getString("replay"));
     std::string logPath = run.config.getString("call_log");
     if (logPath.empty() && std::getenv("LLMSPELL_CALL_LOG")) logPath = std::getenv("LLMSPELL_CALL_LOG");
-    if (!logPath.empty() && logPath != "off") log = std::make_shared<llm::CallLog>(logPath);
+    if (!logPath.empty() && logPath != "off") log = llm::CallLog::shared(logPath);
   } catch (const Exception& e) {
     setupError = e.error().message;
   }
@@ -51,10 +52,21 @@ LlmService::LlmService(RunContext& run, Loop& loop) : client(loop) {
     try {
       std::error_code ec;
       std::filesystem::create_directories(run.dataDir, ec);
-      log = std::make_shared<llm::CallLog>(run.dataDir + "/calls.db");
+      log = llm::CallLog::shared(run.dataDir + "/calls.db");
     } catch (const Exception&) {
       log = nullptr;
     }
+  }
+}
+
+// The run's calls are on disk when the run ends (`llmspell logs --run ID` right after), whether
+// the log closes now or stays open for the process's next run.
+LlmService::~LlmService() {
+  if (!log) return;
+  try {
+    log->flush();
+  } catch (const Exception& e) {
+    logMessage(LogLevel::kWarn, e.error().message);
   }
 }
 

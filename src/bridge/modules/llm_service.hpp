@@ -15,6 +15,8 @@ namespace llmspell {
 class LlmService {
  public:
   LlmService(RunContext& run, Loop& loop);
+  // Writes the run's logged calls (the log itself may stay open for the process's next run).
+  ~LlmService();
   llm::LlmClient client;
   std::string chosen;          // set by llm.use
   double spentUsd = 0;         // cost of the calls made so far
@@ -22,7 +24,7 @@ class LlmService {
   std::string mockRepliesError;  // a --mock-replies file that failed to load
   std::string setupError;        // a --record / --replay file that failed to open
   int pools = 0;                 // unnamed pools created (for their names)
-  // The SQLite call log (config `call_log` or LLMSPELL_CALL_LOG), or null.
+  // The SQLite call log (config `call_log` or LLMSPELL_CALL_LOG), or null; CallLog::shared.
   std::shared_ptr<llm::CallLog> log;
 
   // The model for a call: opts.model, else llm.use, else config/--model/manifest, else

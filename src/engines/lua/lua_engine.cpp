@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -1158,6 +1160,30 @@ int refuse(lua_State* L) {
   return lua_error(L);
 }
 
+// Loads one of the host's own chunks (the prelude, the io/debug proxies) as luaL_loadbuffer
+// would, `source` naming it. Compiled once per process and then loaded as bytecode: compiling
+// them was a fifth of a context's start. Scripts never load bytecode (load and require refuse
+// it); these chunks are the host's, dumped by this same Lua with their debug information.
+int loadHostChunk(lua_State* L, const char* source, const char* name) {
+  static std::mutex mu;
+  static std::map<const char*, std::string> compiled;  // by the source's address
+  {
+    std::lock_guard lk(mu);
+    if (auto it = compiled.find(source); it != compiled.end())
+      return luaL_loadbufferx(L, it->second.data(), it->second.size(), name, "b");
+  }
+  int rc = luaL_loadbufferx(L, source, std::strlen(source), name, "t");
+  if (rc != LUA_OK) return rc;
+  std::string bytes;
+  lua_dump(L, [](lua_State*, const void* p, size_t n, void* out) {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(p), n);
+    return 0;
+  }, &bytes, 0);
+  std::lock_guard lk(mu);
+  compiled.emplace(source, std::move(bytes));
+  return LUA_OK;
+}
+
 void openSandbox(lua_State* L) {
   // Allow-listed libraries only.
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
@@ -1234,7 +1260,7 @@ void openSandbox(lua_State* L) {
       "  _G[name] = setmetatable({}, {__index = function(_, k) refuse(msg .. ' (' .. name .. '.' .. tostring(k) .. ')') end,\n"
       "    __newindex = function() refuse(msg) end, __metatable = false})\n"
       "end\n";
-  luaL_loadstring(L, proxy);
+  loadHostChunk(L, proxy, proxy);  // named as luaL_loadstring names a chunk
   lua_pushcfunction(L, refuse);
   lua_call(L, 1, 0);
 }
@@ -1292,6 +1318,11 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
   makeTypeMeta("promise");
   for (const auto& t : reg.types()) makeTypeMeta(t.name);
 
+  // Namespace tables made at their final size: grown one rehash at a time they cost a third of
+  // the binding.
+  std::unordered_map<std::string_view, int> nsSize;
+  for (const auto& d : reg.functions())
+    if (d.self.empty() && !d.ns.empty()) nsSize[d.ns] += d.async && !d.property ? 2 : 1;
   auto pushThunk = [&](const FunctionDecl& d, int mode) {
     lua_pushlightuserdata(L, const_cast<FunctionDecl*>(&d));
     lua_pushinteger(L, mode);
@@ -1314,7 +1345,7 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
       lua_getglobal(L, d.ns.c_str());
       if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
-        lua_newtable(L);
+        lua_createtable(L, 0, nsSize[d.ns]);
         lua_pushvalue(L, -1);
         lua_setglobal(L, d.ns.c_str());
       }
@@ -1457,11 +1488,14 @@ class LuaContext final : public ScriptContext, public Debuggable {
     c_.L = L_;
     *static_cast<LuaCtx**>(lua_getextraspace(L_)) = &c_;
     lua_sethook(L_, countHook, LUA_MASKCOUNT, kHookEvery);
+    // Nothing made while setting up is garbage: collecting steps here were wasted work.
+    lua_gc(L_, LUA_GCSTOP);
     openSandbox(L_);
     openFinalizers(L_);
     openJsonMarks(L_);
     bindRegistry(L_, &c_);
     runPrelude();
+    lua_gc(L_, LUA_GCRESTART);
     c_.inHost = false;
     run.include = [this](const SpellSource& src) { return includeFile(src); };
     run.sourceExtensions = luaEngine().extensions();
@@ -1616,7 +1650,7 @@ class LuaContext final : public ScriptContext, public Debuggable {
       return 1;
     });
     lua_setglobal(L_, "__llmspell_stopped");
-    if (luaL_loadbufferx(L_, kLuaPrelude, strlen(kLuaPrelude), "=prelude", "t") != LUA_OK ||
+    if (loadHostChunk(L_, kLuaPrelude, "=prelude") != LUA_OK ||
         lua_pcall(L_, 0, 0, 0) != LUA_OK) {
       std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "?";
       lua_pop(L_, 1);
