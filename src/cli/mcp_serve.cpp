@@ -692,7 +692,11 @@ class SpellsTools : public McpTools, public std::enable_shared_from_this<SpellsT
   }
 
   std::string name() const override { return name_; }
-  std::string spellOf(const std::string& tool) const override { return tool.substr(0, tool.find("__")); }
+  std::string spellOf(const std::string& tool) const override {
+    // From what is served, not the name's text: a spell's own name may hold "__".
+    auto it = std::find_if(served_.begin(), served_.end(), [&](const auto& s) { return s.first == tool; });
+    return it == served_.end() ? std::string() : it->second.spell;
+  }
   std::string onlySpell() const override { return ""; }
 
   Value list() override {
