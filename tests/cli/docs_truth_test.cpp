@@ -51,7 +51,7 @@ const std::set<std::string> kPlannedNamespaces = {"data", "metrics", "trace", "g
 // Dotted names on the page that are not functions: the runtime's event names, hook points and
 // the manifest's file name.
 const std::set<std::string> kNotFunctions = {
-    "llm.request",    "llm.response",  "llm.error",      "tool.call",       "tool.result",
+    "llm.request",    "llm.token",     "llm.response",  "llm.error",      "tool.call",       "tool.result",
     "agent.start",    "agent.step",    "agent.finish",   "agent.run",       "workflow.start",
     "workflow.step",  "workflow.finish", "state.change", "spell.start",     "spell.finish",
     "llm.call",       "spell.yaml"};

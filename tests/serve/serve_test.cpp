@@ -549,3 +549,41 @@ TEST(ServeKeys, AKeysGrantCeilingNarrowsTheManifestsGrants) {
 
 }  // namespace
 }  // namespace llmspell::test
+
+namespace llmspell::test {
+namespace {
+
+// A streamed model call's text reaches the run's event stream as llm.token events, piece by
+// piece, whether or not the spell passes it on itself.
+TEST(ServeTokens, AStreamedModelCallsTokensAreRunEvents) {
+  std::string dir = writeSpells(
+      "tokens", {{"streamer", {{"spell.yaml", "name: streamer\n"},
+                               {"main.lua", "local n = 0\n"
+                                            "local r = llm.stream('alpha beta gamma', {model = 'mock/echo'}, function() n = n + 1 end)\n"
+                                            "return r.text .. ' ' .. n\n"}}}});
+  ServeProcess srv({"--spells", dir, "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  auto r = http(srv.port(), "POST", "/v1/runs", R"({"spell":"streamer","wait":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string out = r.json()["output"];
+  ASSERT_EQ(out.rfind("alpha beta gamma ", 0), 0u) << r.body;
+  int chunks = std::atoi(out.substr(17).c_str());
+  EXPECT_GE(chunks, 2) << r.body;
+  auto ev = http(srv.port(), "GET", "/v1/runs/" + r.json()["id"].get<std::string>() + "/events");
+  std::string text, body = ev.body;
+  int tokens = 0;
+  for (size_t at = 0; (at = body.find("event: llm.token\ndata: ", at)) != std::string::npos; ++tokens) {
+    at += 23;
+    json d = json::parse(body.substr(at, body.find('\n', at) - at));
+    EXPECT_EQ(d["model"], "mock/echo") << d.dump();
+    text += d["text"].get<std::string>();
+  }
+  EXPECT_EQ(tokens, chunks) << body;
+  EXPECT_EQ(text, "alpha beta gamma") << body;
+  EXPECT_LT(body.find("event: llm.request"), body.find("event: llm.token")) << body;
+  EXPECT_LT(body.rfind("event: llm.token"), body.find("event: llm.response")) << body;
+}
+
+}  // namespace
+}  // namespace llmspell::test

@@ -305,8 +305,16 @@ PromisePtr hookedChat(CallEnv env, const Value& messages, const Value& opts,
       ChatRequest req = buildRequest(a.get("messages"), o, "llm.chat");
       std::string model = s.resolve(run, o);
       llm::CallOptions co = callOptions(o);
-      co.onChunk = onChunk;
       auto& bus = busFor(run);
+      // A streamed call's text also goes out as `llm.token` events ({model, text}), so whoever
+      // follows the run (a `serve` client of /v1/runs/{id}/events, events.on) sees the tokens;
+      // with no subscriber on the bus nothing is built.
+      if (onChunk)
+        co.onChunk = [onChunk, busp = &bus, model](const llm::StreamChunk& c) {
+          if (!c.text.empty() && busp->subscriberCount() > 0)
+            busp->emit("llm.token", Value::object({{"model", model}, {"text", c.text}}));
+          onChunk(c);
+        };
       auto [prov, id] = llm::splitModelName(model);
       bus.emit("llm.request", Value::object({{"model", model}, {"provider", prov}, {"messages", static_cast<int64_t>(req.messages.size())},
                                              {"stream", static_cast<bool>(onChunk)}}));
