@@ -56,7 +56,10 @@ class TimerThread {
       }
       auto first = due_.begin();
       if (TimerClock::now() < first->first) {
-        cv_.wait_until(lk, first->first);
+        // A copy: wait_until reads the time again after waking, and remove() may have erased
+        // this entry meanwhile (a reference into the map would then dangle).
+        const TimerClock::time_point when = first->first;
+        cv_.wait_until(lk, when);
         continue;
       }
       uint64_t id = first->second;
