@@ -117,6 +117,21 @@ SharedLogs& sharedLogs() {
   return *s;
 }
 
+// The current row of `st` as an object keyed by `names` (one per column, in order).
+template <size_t N>
+Value rowOf(sqlite3_stmt* st, const char* const (&names)[N]) {
+  Value row = Value::object();
+  for (int i = 0; i < static_cast<int>(N); ++i) {
+    switch (sqlite3_column_type(st, i)) {
+      case SQLITE_INTEGER: row.asObject().set(names[i], static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
+      case SQLITE_FLOAT: row.asObject().set(names[i], sqlite3_column_double(st, i)); break;
+      case SQLITE_TEXT: row.asObject().set(names[i], std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)))); break;
+      default: row.asObject().set(names[i], Value()); break;
+    }
+  }
+  return row;
+}
+
 double nowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -377,16 +392,7 @@ Value CallLog::query(const Filter& f) {
   const char* names[] = {"ts", "run_id", "spell", "model", "provider", "input_tokens", "output_tokens",
                          "cost_usd", "latency_ms", "finish_reason", "error_code"};
   while (sqlite3_step(st) == SQLITE_ROW) {
-    Value row = Value::object();
-    for (int i = 0; i < 11; ++i) {
-      switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER: row.asObject().set(names[i], static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
-        case SQLITE_FLOAT: row.asObject().set(names[i], sqlite3_column_double(st, i)); break;
-        case SQLITE_TEXT: row.asObject().set(names[i], std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)))); break;
-        default: row.asObject().set(names[i], Value()); break;
-      }
-    }
-    out.asArray().push(row);
+    out.asArray().push(rowOf(st, names));
   }
   sqlite3_finalize(st);
   return out;
@@ -410,16 +416,7 @@ Value CallLog::runs(const Filter& f) {
   const char* names[] = {"run_id", "spell", "calls", "errors", "input_tokens", "output_tokens", "cost_usd", "first_ts", "last_ts"};
   Value out = Value::array();
   while (sqlite3_step(st) == SQLITE_ROW) {
-    Value row = Value::object();
-    for (int i = 0; i < 9; ++i) {
-      switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER: row.asObject().set(names[i], static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
-        case SQLITE_FLOAT: row.asObject().set(names[i], sqlite3_column_double(st, i)); break;
-        case SQLITE_TEXT: row.asObject().set(names[i], std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)))); break;
-        default: row.asObject().set(names[i], Value()); break;
-      }
-    }
-    out.asArray().push(row);
+    out.asArray().push(rowOf(st, names));
   }
   sqlite3_finalize(st);
   return out;
