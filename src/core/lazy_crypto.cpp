@@ -4,6 +4,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -73,3 +74,22 @@ LLMSPELL_LAZY_FORWARD(crypto, int, BN_bn2binpad, (const BIGNUM* a, unsigned char
 LLMSPELL_LAZY_FORWARD(crypto, BIGNUM*, BN_bin2bn, (const unsigned char* s, int len, BIGNUM* ret), (s, len, ret))
 LLMSPELL_LAZY_FORWARD(crypto, void, BN_free, (BIGNUM * a), (a))
 LLMSPELL_LAZY_FORWARD(crypto, void, CRYPTO_free, (void* p, const char* file, int line), (p, file, line))
+
+// serve's TLS (Asio's SSL stream, net/ssl_lazy.cpp): the certificate it reads, the BIO pair it
+// moves records through and the error queue.
+LLMSPELL_LAZY_FORWARD(crypto, X509*, PEM_read_bio_X509, (BIO * bp, X509** x, pem_password_cb* cb, void* u),
+                      (bp, x, cb, u))
+LLMSPELL_LAZY_FORWARD(crypto, X509*, PEM_read_bio_X509_AUX, (BIO * bp, X509** x, pem_password_cb* cb, void* u),
+                      (bp, x, cb, u))
+LLMSPELL_LAZY_FORWARD(crypto, void, X509_free, (X509 * x), (x))
+LLMSPELL_LAZY_FORWARD(crypto, int, BIO_new_bio_pair, (BIO * *a, size_t aSize, BIO** b, size_t bSize),
+                      (a, aSize, b, bSize))
+LLMSPELL_LAZY_FORWARD(crypto, long, BIO_ctrl, (BIO * b, int cmd, long larg, void* parg), (b, cmd, larg, parg))
+LLMSPELL_LAZY_FORWARD(crypto, size_t, BIO_ctrl_pending, (BIO * b), (b))
+LLMSPELL_LAZY_FORWARD(crypto, int, BIO_read, (BIO * b, void* data, int n), (b, data, n))
+LLMSPELL_LAZY_FORWARD(crypto, int, BIO_write, (BIO * b, const void* data, int n), (b, data, n))
+LLMSPELL_LAZY_FORWARD(crypto, unsigned long, ERR_get_error, (void), ())
+LLMSPELL_LAZY_FORWARD(crypto, unsigned long, ERR_peek_error, (void), ())
+LLMSPELL_LAZY_FORWARD(crypto, unsigned long, ERR_peek_last_error, (void), ())
+LLMSPELL_LAZY_FORWARD(crypto, void, ERR_clear_error, (void), ())
+LLMSPELL_LAZY_FORWARD(crypto, const char*, ERR_reason_error_string, (unsigned long e), (e))

@@ -1,12 +1,11 @@
 // The HTTP/1.1 server for `llmspell serve`. Beast's request parser enforces the head and body
 // limits; responses are written by hand (a status line, headers, chunks) so a stream is flushed
 // chunk by chunk and its writer can wait for the client to take what is queued. One connection
-// class serves plain TCP and TLS alike (a template over the stream type).
+// class serves plain TCP and TLS alike (a template over the stream type). TLS is Asio's OpenSSL
+// stream; libssl is not linked but loaded when a certificate is given (ssl_lazy.cpp).
 #include "llmspell/net/http_server.hpp"
 
-#if LLMSPELL_SERVE_TLS
 #include <boost/asio/ssl.hpp>
-#endif
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
@@ -18,15 +17,14 @@
 #include <optional>
 
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/read_file.hpp"
 #include "llmspell/runtime/asio.hpp"
 
 namespace llmspell::net {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-#if LLMSPELL_SERVE_TLS
 namespace ssl = boost::asio::ssl;
-#endif
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -93,9 +91,7 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
 
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
-#if LLMSPELL_SERVE_TLS
   std::optional<ssl::context> tlsCtx;
-#endif
 
   void accept();
 };
@@ -171,7 +167,6 @@ class Conn : public Responder::Impl, public std::enable_shared_from_this<Conn<St
       arm(core_.opts.idleTimeout, false);
       read();
     }
-#if LLMSPELL_SERVE_TLS
     else {
       auto self = this->shared_from_this();
       arm(core_.opts.headerTimeout, false);
@@ -181,7 +176,6 @@ class Conn : public Responder::Impl, public std::enable_shared_from_this<Conn<St
         self->read();
       });
     }
-#endif
   }
 
   // Reads all the time, also while a response streams, so a client that goes away is seen.
@@ -459,14 +453,12 @@ void HttpServer::Core::accept() {
     } else {
       boost::system::error_code ig;
       s.set_option(tcp::no_delay(true), ig);
-#if LLMSPELL_SERVE_TLS
       if (self->tlsCtx) {
         auto c = std::make_shared<Conn<ssl::stream<tcp::socket>>>(*self, ssl::stream<tcp::socket>(std::move(s), *self->tlsCtx));
         c->start();
         self->accept();
         return;
       }
-#endif
       std::make_shared<Conn<tcp::socket>>(*self, std::move(s))->start();
     }
     self->accept();
@@ -558,22 +550,29 @@ HttpServer::HttpServer(HttpServerOptions opts, Handler handler) : core_(std::mak
   core_->handler = std::move(handler);
   const auto& o = core_->opts;
   if (!o.tlsCert.empty() || !o.tlsKey.empty()) {
-#if LLMSPELL_SERVE_TLS
     if (o.tlsCert.empty() || o.tlsKey.empty())
       fail(codes::kConfigError, "TLS needs both a certificate and a key (--tls-cert and --tls-key)");
     core_->tlsCtx.emplace(ssl::context::tls_server);
     core_->tlsCtx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // Read here rather than by OpenSSL, whose message for a missing file is "asio.ssl error".
+    auto pem = [](const std::string& path, const char* what) {
+      try {
+        return readRegularFile(path, 1 << 20);
+      } catch (const Exception& e) {
+        fail(codes::kConfigError, std::string("cannot load the TLS ") + what + ": " + e.error().message);
+      }
+    };
+    std::string cert = pem(o.tlsCert, "certificate"), key = pem(o.tlsKey, "key");
     boost::system::error_code ec;
-    core_->tlsCtx->use_certificate_chain_file(o.tlsCert, ec);
-    if (ec) fail(codes::kConfigError, "cannot load the TLS certificate " + o.tlsCert + ": " + ec.message());
-    core_->tlsCtx->use_private_key_file(o.tlsKey, ssl::context::pem, ec);
-    if (ec) fail(codes::kConfigError, "cannot load the TLS key " + o.tlsKey + ": " + ec.message());
-#else
-    // libssl would be loaded by every spell's start (the binary loads libcrypto only when a
-    // spell needs it): TLS is a build option until it is a module loaded on demand.
-    fail(codes::kConfigError, "this build has no TLS (configure with -DLLMSPELL_SERVE_TLS=ON), or terminate TLS at a reverse proxy");
-#endif
+    core_->tlsCtx->use_certificate_chain(asio::buffer(cert), ec);
+    if (ec)
+      fail(codes::kConfigError, "cannot load the TLS certificate " + o.tlsCert + ": " + ec.message() +
+                                    " (expected PEM: -----BEGIN CERTIFICATE-----, then any intermediates)");
+    core_->tlsCtx->use_private_key(asio::buffer(key), ssl::context::pem, ec);
+    if (ec)
+      fail(codes::kConfigError, "cannot load the TLS key " + o.tlsKey + ": " + ec.message() +
+                                    " (expected the certificate's private key in PEM, unencrypted)");
   }
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(o.host, ec);
@@ -601,11 +600,7 @@ int HttpServer::port() const {
   return ec ? 0 : ep.port();
 }
 bool HttpServer::tls() const {
-#if LLMSPELL_SERVE_TLS
   return core_->tlsCtx.has_value();
-#else
-  return false;
-#endif
 }
 asio::io_context& HttpServer::io() { return core_->io; }
 

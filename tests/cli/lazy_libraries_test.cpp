@@ -31,7 +31,7 @@ Loaded run(const std::string& args, const std::string& env = "") {
 TEST(LazyLibraries, APlainSpellLoadsNoneOfThem) {
   auto r = run("exec 'return 1'");
   EXPECT_EQ(r.exit, 0) << r.trace;
-  for (const char* lib : {"libnode", "libllmspell_js", "libcurl", "libcrypto", "libsqlite3", "libpq", "libhiredis"})
+  for (const char* lib : {"libnode", "libllmspell_js", "libcurl", "libssl", "libcrypto", "libsqlite3", "libpq", "libhiredis"})
     EXPECT_FALSE(r.has(lib)) << "a spell that uses nothing loaded " << lib;
 }
 
@@ -63,6 +63,15 @@ TEST(LazyLibraries, EachIsLoadedWhenASpellUsesIt) {
   // An HTTP request that the grants refuse before any connection still parses the URL with curl.
   auto http = run("exec 'local ok, e = pcall(http.get, \"http://127.0.0.1:9/\") return e.code'");
   EXPECT_TRUE(http.has("libcurl")) << http.trace.substr(0, 2000);
+
+  // serve loads libssl only when it is given a certificate (here one it cannot read).
+  auto plain = run("serve --spells /nonexistent-llmspell --listen 127.0.0.1:0");
+  EXPECT_NE(plain.exit, 0);
+  EXPECT_FALSE(plain.has("libssl")) << plain.trace.substr(0, 2000);
+  auto tls = run("serve --tls-cert /nonexistent-llmspell/c.pem --tls-key /nonexistent-llmspell/k.pem --listen 127.0.0.1:0");
+  EXPECT_NE(tls.exit, 0);
+  EXPECT_TRUE(tls.has("libssl.so.3")) << tls.trace.substr(0, 2000);
+  EXPECT_TRUE(tls.has("cannot load the TLS certificate")) << tls.trace.substr(tls.trace.size() > 2000 ? tls.trace.size() - 2000 : 0);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "llmspell/core/error.hpp"
 #include "llmspell/runtime/asio.hpp"
 
 namespace llmspell::net {
@@ -217,15 +218,20 @@ TEST(HttpServer, DrainFinishesInFlightResponsesAndRefusesNewConnections) {
   EXPECT_NE(out.find("done"), std::string::npos) << out;
 }
 
-TEST(HttpServer, TlsOptionsWithoutTlsBuiltInAreAConfigError) {
-#if LLMSPELL_SERVE_TLS
-  GTEST_SKIP() << "built with TLS";
-#else
-  HttpServerOptions o;
-  o.tlsCert = "cert.pem";
-  o.tlsKey = "key.pem";
-  EXPECT_THROW(HttpServer(o, echo()), Exception);
-#endif
+TEST(HttpServer, TlsWithAMissingOrHalfGivenCertificateIsAConfigError) {
+  HttpServerOptions half;
+  half.tlsCert = "cert.pem";
+  EXPECT_THROW(HttpServer(half, echo()), Exception);
+  HttpServerOptions missing;
+  missing.tlsCert = "/nonexistent-llmspell/cert.pem";
+  missing.tlsKey = "/nonexistent-llmspell/key.pem";
+  try {
+    HttpServer srv(missing, echo());
+    ADD_FAILURE() << "a missing certificate was accepted";
+  } catch (const Exception& e) {
+    EXPECT_EQ(e.error().code, codes::kConfigError);
+    EXPECT_NE(std::string(e.what()).find("cannot load the TLS certificate"), std::string::npos) << e.what();
+  }
 }
 
 TEST(HttpServer, CorsHeadersOnlyWhenConfigured) {
@@ -248,9 +254,6 @@ TEST(HttpServer, CorsHeadersOnlyWhenConfigured) {
 }
 
 TEST(HttpServer, ServesHttpsWithAGivenCertificate) {
-#if !LLMSPELL_SERVE_TLS
-  GTEST_SKIP() << "built without TLS (-DLLMSPELL_SERVE_TLS=ON)";
-#endif
   namespace fs = std::filesystem;
   std::string dir = testing::TempDir() + "/llmspell_tls_" + std::to_string(getpid());
   fs::create_directories(dir);
