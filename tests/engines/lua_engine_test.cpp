@@ -125,3 +125,76 @@ TEST(LuaSandbox, DeniedGlobalsRaisePermissionDenied) {
     EXPECT_EQ(r.error->code, "permission_denied") << code << " -> " << r.error->toString();
   }
 }
+
+// Namespaces are bound the first time a spell reads them (lua_engine.cpp, "Binding the registry,
+// on demand"); a spell cannot tell.
+TEST(LuaBinding, NamespacesBoundOnFirstReadLookBoundFromTheStart) {
+  // pairs(_G) lists every namespace, as tables with their functions.
+  auto listed = runLua("local names = {} for k in pairs(_G) do names[k] = true end\n"
+                       "return {names.llm == true, names.json == true, names.workflow == true, type(rawget(_G, 'llm')) == 'table'}");
+  ASSERT_FALSE(listed.error) << listed.error->toString();
+  for (const auto& v : listed.value.asArray()) EXPECT_TRUE(v.asBool()) << listed.value.describe();
+  std::string want;
+  for (const auto& ns : Registry::global().namespaces()) want += "'" + ns + "', ";
+  auto count = runLua("local seen = {} for k, v in pairs(_G) do seen[k] = type(v) end\n"
+                      "local n = 0 for _, ns in ipairs({" + want + "}) do if seen[ns] == 'table' then n = n + 1 end end\n"
+                      "return n");
+  ASSERT_FALSE(count.error) << count.error->toString();
+  EXPECT_EQ(static_cast<size_t>(count.value.asInt()), Registry::global().namespaces().size());
+
+  // rawget and getmetatable on the globals, before anything was read.
+  auto raw = runLua("return {type(rawget(_G, 'json')), getmetatable(_G) == nil, rawget(_G, 'no_such_global') == nil}");
+  ASSERT_FALSE(raw.error) << raw.error->toString();
+  EXPECT_EQ(raw.value.asArray()[0].asString(), "table");
+  EXPECT_TRUE(raw.value.asArray()[1].asBool());
+  EXPECT_TRUE(raw.value.asArray()[2].asBool());
+
+  // A name the spell assigns first keeps the spell's value, nil included; a namespace read and
+  // then assigned nil stays nil.
+  auto mine = runLua("json = 5\nllm = nil\nlocal s = state\nstate = nil\nreturn {json, llm == nil, type(s), state == nil}");
+  ASSERT_FALSE(mine.error) << mine.error->toString();
+  EXPECT_EQ(mine.value.asArray()[0].asInt(), 5);
+  EXPECT_TRUE(mine.value.asArray()[1].asBool());
+  EXPECT_EQ(mine.value.asArray()[2].asString(), "table");
+  EXPECT_TRUE(mine.value.asArray()[3].asBool());
+
+  // The strict-globals idiom: the spell's own metatable on _G, and every namespace still there.
+  auto strict = runLua(
+      "setmetatable(_G, {__newindex = function(t, k, v) rawset(t, k, v) end,\n"
+      "                  __index = function(_, k) error('undeclared global ' .. k, 2) end})\n"
+      "local ok, err = pcall(function() return undeclared_x end)\n"
+      "return {type(llm.chat), type(json.encode), ok, tostring(err):find('undeclared global undeclared_x') ~= nil, getmetatable(_G) ~= nil}");
+  ASSERT_FALSE(strict.error) << strict.error->toString();
+  const auto& a = strict.value.asArray();
+  EXPECT_EQ(a[0].asString(), "function");
+  EXPECT_EQ(a[1].asString(), "function");
+  EXPECT_FALSE(a[2].asBool());
+  EXPECT_TRUE(a[3].asBool());
+  EXPECT_TRUE(a[4].asBool());
+
+  // A misspelt member is still answered with the namespace's suggestion.
+  auto typo = runLua("return json.encdoe({})");
+  ASSERT_TRUE(typo.error);
+  EXPECT_EQ(typo.error->code, "not_found");
+  EXPECT_NE(typo.error->message.find("encode"), std::string::npos) << typo.error->message;
+}
+
+// The state's small-block pool: blocks move between size classes and to and from malloc as
+// strings, tables and their arrays grow and shrink, with the contents intact.
+TEST(LuaLimits, BlocksThatGrowAndShrinkKeepTheirContents) {
+  auto r = runLua(
+      "local total = 0\n"
+      "for round = 1, 20 do\n"
+      "  local t = {}\n"
+      "  for i = 1, round * 40 do t[i] = string.rep(string.char(65 + i % 26), i % 300) end\n"
+      "  for i = #t, 1, -1 do if i % 3 ~= 0 then t[i] = nil end end\n"
+      "  collectgarbage()\n"
+      "  for i = 3, round * 40, 3 do\n"
+      "    assert(t[i] == string.rep(string.char(65 + i % 26), i % 300), 'lost ' .. i)\n"
+      "    total = total + #t[i]\n"
+      "  end\n"
+      "end\n"
+      "return total");
+  ASSERT_FALSE(r.error) << r.error->toString();
+  EXPECT_GT(r.value.asInt(), 0);
+}

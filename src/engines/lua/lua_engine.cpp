@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +46,7 @@ char kKillSentinel;   // error value raised by the hook after a stop
 char kCtxKey;         // registry key of the LuaCtx lightuserdata
 
 struct LuaCtx;
+struct BindIndex;
 
 // A root coroutine run by the scheduler: the main chunk, a spawned function or a callback.
 struct Task : std::enable_shared_from_this<Task> {
@@ -67,8 +70,66 @@ struct Boxed {
   Value v;
 };
 
+// Memory for one Lua state's small blocks. A short run allocates and frees a few thousand small
+// objects (strings, closures, tables); through malloc they were a third of a `serve` run's
+// instructions, because glibc's per-thread cache keeps 7 blocks of a size and the rest take its
+// slow paths. Blocks up to 256 bytes come from free lists by 16-byte size class, carved from
+// 32 KiB chunks that the state owns and frees when it closes; larger blocks use malloc. Lua
+// passes a block's size when it frees or resizes it, so blocks carry no header. Written here
+// rather than taken from a packaged allocator: mimalloc's heaps, the one with per-state release,
+// must allocate on the thread that made the heap.
+class SmallBlocks {
+ public:
+  static constexpr size_t kGranule = 16, kLargest = 256, kChunkBytes = 32u << 10;
+  SmallBlocks() = default;
+  SmallBlocks(const SmallBlocks&) = delete;
+  SmallBlocks& operator=(const SmallBlocks&) = delete;
+  ~SmallBlocks() {
+    for (void* c : chunks_) std::free(c);
+  }
+  static bool small(size_t n) { return n > 0 && n <= kLargest; }
+  static bool sameClass(size_t a, size_t b) { return classOf(a) == classOf(b); }
+  // A block of n bytes (1 <= n <= kLargest), or null when no chunk can be had.
+  void* get(size_t n) {
+    size_t k = classOf(n);
+    if (Free* f = free_[k]) {
+      free_[k] = f->next;
+      return f;
+    }
+    size_t bytes = (k + 1) * kGranule;
+    if (static_cast<size_t>(end_ - next_) < bytes) {
+      auto* chunk = static_cast<char*>(std::malloc(kChunkBytes));  // malloc aligns to 16
+      if (!chunk) return nullptr;
+      chunks_.push_back(chunk);  // the old chunk's tail (under 256 bytes) is left unused
+      next_ = chunk;
+      end_ = chunk + kChunkBytes;
+    }
+    void* p = next_;
+    next_ += bytes;
+    return p;
+  }
+  // Takes back a block that get(m) returned, m >= n (a shrunk block is put back by its new size).
+  void put(void* p, size_t n) {
+    size_t k = classOf(n);
+    auto* f = static_cast<Free*>(p);
+    f->next = free_[k];
+    free_[k] = f;
+  }
+
+ private:
+  struct Free {
+    Free* next;
+  };
+  static size_t classOf(size_t n) { return (n - 1) / kGranule; }
+  Free* free_[kLargest / kGranule] = {};
+  char* next_ = nullptr;
+  char* end_ = nullptr;
+  std::vector<void*> chunks_;
+};
+
 struct LuaCtx {
   lua_State* L = nullptr;
+  SmallBlocks blocks;  // before L closes, these must not go: declared first, destroyed last
   RunContext* run = nullptr;
   Loop* loop = nullptr;
   Limits limits;
@@ -92,6 +153,9 @@ struct LuaCtx {
   LuaDebugger* dbg = nullptr;
   int nextTaskId = 1;
   std::vector<Task*> resuming;
+  // The registry's bindings (see bindRegistry): which namespaces this state has made so far.
+  std::shared_ptr<const BindIndex> binds;
+  std::vector<char> nsBound;
 
   void kill(Error reason);
 };
@@ -110,14 +174,15 @@ void LuaCtx::kill(Error reason) {
 
 LuaCtx* ctxOf(lua_State* L) { return *static_cast<LuaCtx**>(lua_getextraspace(L)); }
 
-// ---- allocator: the memory cap ----
+// ---- allocator: the memory cap, and small blocks from the state's own pool ----
 
 void* luaAlloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   auto* c = static_cast<LuaCtx*>(ud);
   size_t old = ptr ? osize : 0;
   if (nsize == 0) {
     c->memUsed -= old;
-    free(ptr);
+    if (SmallBlocks::small(old)) c->blocks.put(ptr, old);
+    else free(ptr);
     return nullptr;
   }
   if (nsize > old) {
@@ -130,7 +195,28 @@ void* luaAlloc(void* ud, void* ptr, size_t osize, size_t nsize) {
       if (!c->inHost) return nullptr;  // Lua raises a memory error; the hook finishes the stop
     }
   }
-  void* p = realloc(ptr, nsize);
+  void* p;
+  bool wasSmall = ptr && SmallBlocks::small(old), small = SmallBlocks::small(nsize);
+  if (!ptr) {
+    p = small ? c->blocks.get(nsize) : malloc(nsize);
+  } else if (!wasSmall && !small) {
+    p = realloc(ptr, nsize);
+  } else if (wasSmall && small && (nsize <= old || SmallBlocks::sameClass(old, nsize))) {
+    p = ptr;  // a shrunk block stays where it is; freed later by its new size, into a smaller class
+  } else {
+    // Moves between the pool and malloc, or to a larger class. Lua expects a shrink never to
+    // fail; only a shrink from malloc into the pool can need a new chunk.
+    p = small ? c->blocks.get(nsize) : malloc(nsize);
+    if (!p && nsize < old) {
+      std::fputs("llmspell: out of memory\n", stderr);
+      std::abort();
+    }
+    if (p) {
+      std::memcpy(p, ptr, std::min(old, nsize));
+      if (wasSmall) c->blocks.put(ptr, old);
+      else free(ptr);
+    }
+  }
   if (p) c->memUsed = c->memUsed - old + nsize;
   return p;
 }
@@ -369,14 +455,12 @@ void pushError(lua_State* L, const Error& e) {
   luaL_setmetatable(L, kErrorMeta);
 }
 
+void pushTypeMeta(lua_State* L, LuaCtx* c, std::string_view type);
+
 void pushBoxed(lua_State* L, const Value& v, std::string_view typeName) {
   void* mem = lua_newuserdatauv(L, sizeof(Boxed), 0);
   new (mem) Boxed{v};
-  std::string meta = std::string(kHandlePrefix) + std::string(typeName);
-  if (luaL_getmetatable(L, meta.c_str()) == LUA_TNIL) {
-    lua_pop(L, 1);
-    luaL_getmetatable(L, "llmspell.type.handle");
-  }
+  pushTypeMeta(L, ctxOf(L), typeName);
   lua_setmetatable(L, -2);
 }
 
@@ -1289,93 +1373,264 @@ int namespaceIndex(lua_State* L) {
   return lua_error(L);
 }
 
-void bindRegistry(lua_State* L, LuaCtx* c) {
-  const Registry& reg = Registry::global();
-  // Metatables: errors, generic handles, and one per declared type (methods as __index).
-  luaL_newmetatable(L, kErrorMeta);
-  lua_pushcfunction(L, errorToString);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-  auto makeTypeMeta = [&](const std::string& type) {
-    std::string meta = std::string(kHandlePrefix) + type;
-    luaL_newmetatable(L, meta.c_str());
-    lua_pushstring(L, type.c_str());  // messages say "channel", not the registry key
-    lua_setfield(L, -2, "__name");
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "__llmspell");
-    lua_pushcfunction(L, boxedGc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, boxedToString);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushstring(L, "locked");
-    lua_setfield(L, -2, "__metatable");
-    lua_newtable(L);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
-  };
-  makeTypeMeta("handle");
-  makeTypeMeta("function");
-  makeTypeMeta("promise");
-  for (const auto& t : reg.types()) makeTypeMeta(t.name);
+// ---- Binding the registry, on demand ----
+//
+// Every context binds the registry's functions into namespace tables, the globals and type
+// metatables. A fresh state per run is the isolation guarantee, and binding all of it (about 350
+// closures in 28 namespaces, 16 metatables) up front was over half of a short run's instructions
+// under `llmspell serve`, while a spell uses a few namespaces. So a namespace's table is made the
+// first time the spell reads its name (the globals' __index), and a type's metatable the first
+// time a value of that type is pushed. What keeps this invisible to spells:
+//  - a name the spell assigns before reading it keeps the spell's value (__newindex), and one it
+//    assigned nil to stays nil, as when everything was bound up front;
+//  - pairs(_G), rawget(_G, ns) and setmetatable(_G, mt) bind everything first (__pairs and the
+//    wrappers below), and getmetatable(_G) does not show the host's metatable;
+//  - an attached debugger binds everything, so its view of the globals is complete.
+// next(_G, k) called directly (not through pairs) does not see unread namespaces.
 
-  // Namespace tables made at their final size: grown one rehash at a time they cost a third of
-  // the binding.
-  std::unordered_map<std::string_view, int> nsSize;
-  for (const auto& d : reg.functions())
-    if (d.self.empty() && !d.ns.empty()) nsSize[d.ns] += d.async && !d.property ? 2 : 1;
-  auto pushThunk = [&](const FunctionDecl& d, int mode) {
+// The registry's functions by namespace and by type, made once per process (the registry only
+// grows at start-up, through Registry::extend; a change is noticed and the index rebuilt).
+struct BindIndex {
+  const FunctionDecl* base = nullptr;
+  size_t count = 0;
+  std::vector<std::string> namespaces;  // registration order
+  std::unordered_map<std::string, size_t> nsIndex;
+  std::vector<std::vector<const FunctionDecl*>> nsFunctions;
+  std::vector<int> nsSlots;  // table size: async functions take two (name, name_async)
+  std::vector<const FunctionDecl*> globals;  // no namespace: bound into _G up front
+  std::unordered_map<std::string, std::vector<const FunctionDecl*>> methods;  // by type
+  std::unordered_set<std::string> types;  // with a metatable of their own; others are "handle"
+};
+
+std::shared_ptr<const BindIndex> bindIndex() {
+  static std::mutex mu;
+  static std::shared_ptr<const BindIndex> cached;
+  const auto& fns = Registry::global().functions();
+  std::lock_guard lk(mu);
+  if (cached && cached->base == fns.data() && cached->count == fns.size()) return cached;
+  auto idx = std::make_shared<BindIndex>();
+  idx->base = fns.data();
+  idx->count = fns.size();
+  idx->types = {"handle", "function", "promise"};
+  for (const auto& t : Registry::global().types()) idx->types.insert(t.name);
+  for (const auto& d : fns) {
+    if (!d.self.empty()) {
+      idx->methods[d.self].push_back(&d);
+      idx->types.insert(d.self);
+    } else if (d.ns.empty()) {
+      idx->globals.push_back(&d);
+    } else {
+      auto [it, added] = idx->nsIndex.emplace(d.ns, idx->namespaces.size());
+      if (added) {
+        idx->namespaces.push_back(d.ns);
+        idx->nsFunctions.emplace_back();
+        idx->nsSlots.push_back(0);
+      }
+      idx->nsFunctions[it->second].push_back(&d);
+      idx->nsSlots[it->second] += d.async && !d.property ? 2 : 1;
+    }
+  }
+  cached = idx;
+  return cached;
+}
+
+char kLazyGlobalsKey;  // registry key of the globals' metatable
+
+// Sets the function (or property value) `d` into the table at the top of the stack.
+void bindFunction(lua_State* L, LuaCtx* c, const FunctionDecl& d) {
+  auto pushThunk = [&](int mode) {
     lua_pushlightuserdata(L, const_cast<FunctionDecl*>(&d));
     lua_pushinteger(L, mode);
     lua_pushcclosure(L, thunk, 2);
   };
-  for (const auto& d : reg.functions()) {
-    // Target table: a type's __index, a namespace table, or the globals.
-    if (!d.self.empty()) {
-      std::string meta = std::string(kHandlePrefix) + d.self;
-      if (luaL_getmetatable(L, meta.c_str()) == LUA_TNIL) {
-        lua_pop(L, 1);
-        makeTypeMeta(d.self);
-        luaL_getmetatable(L, meta.c_str());
-      }
-      lua_getfield(L, -1, "__index");
-      lua_remove(L, -2);
-    } else if (d.ns.empty()) {
-      lua_pushglobaltable(L);
-    } else {
-      lua_getglobal(L, d.ns.c_str());
-      if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        lua_createtable(L, 0, nsSize[d.ns]);
-        lua_pushvalue(L, -1);
-        lua_setglobal(L, d.ns.c_str());
-      }
-    }
-    if (d.property) {
-      ErrorPtr err;
-      CallContext cx{*c->run, *c->loop, d.name};
-      Value v = Registry::callSync(d, cx, Args(), err);
-      pushValue(L, err ? Value() : v);
-      lua_setfield(L, -2, d.name.c_str());
-    } else if (d.async) {
-      pushThunk(d, kSuspend);
-      lua_setfield(L, -2, d.name.c_str());
-      pushThunk(d, kPromise);
-      lua_setfield(L, -2, (d.name + "_async").c_str());
-    } else {
-      pushThunk(d, kSync);
-      lua_setfield(L, -2, d.name.c_str());
-    }
-    lua_pop(L, 1);
+  if (d.property) {
+    ErrorPtr err;
+    CallContext cx{*c->run, *c->loop, d.name};
+    Value v = Registry::callSync(d, cx, Args(), err);
+    pushValue(L, err ? Value() : v);
+    lua_setfield(L, -2, d.name.c_str());
+  } else if (d.async) {
+    pushThunk(kSuspend);
+    lua_setfield(L, -2, d.name.c_str());
+    pushThunk(kPromise);
+    lua_setfield(L, -2, (d.name + "_async").c_str());
+  } else {
+    pushThunk(kSync);
+    lua_setfield(L, -2, d.name.c_str());
   }
-  for (const auto& ns : reg.namespaces()) {
-    lua_getglobal(L, ns.c_str());
-    lua_createtable(L, 0, 1);
-    lua_pushstring(L, ns.c_str());
-    lua_pushcclosure(L, namespaceIndex, 1);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_pop(L, 1);
+}
+
+// Host work inside a spell's call: its allocations must not fail halfway (as during set-up).
+struct HostSection {
+  LuaCtx* c;
+  bool prev;
+  explicit HostSection(LuaCtx* ctx) : c(ctx), prev(ctx->inHost) { c->inHost = true; }
+  ~HostSection() { c->inHost = prev; }
+};
+
+// Pushes the metatable of values of `type`, making it (and binding its methods) the first time.
+// A type the registry does not know gets the generic "handle" one.
+void pushTypeMeta(lua_State* L, LuaCtx* c, std::string_view typeName) {
+  std::string type(typeName);
+  if (!c->binds->types.count(type)) type = "handle";
+  std::string meta = std::string(kHandlePrefix) + type;
+  if (luaL_getmetatable(L, meta.c_str()) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  HostSection host(c);
+  luaL_newmetatable(L, meta.c_str());
+  lua_pushstring(L, type.c_str());  // messages say "channel", not the registry key
+  lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "__llmspell");
+  lua_pushcfunction(L, boxedGc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, boxedToString);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushstring(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  auto it = c->binds->methods.find(type);
+  lua_createtable(L, 0, it == c->binds->methods.end() ? 0 : static_cast<int>(it->second.size()));
+  if (it != c->binds->methods.end())
+    for (const FunctionDecl* d : it->second) bindFunction(L, c, *d);
+  lua_setfield(L, -2, "__index");
+}
+
+// Makes namespace `i` and sets it into the globals (at `g`), unless it is made or its name was
+// taken by the spell already.
+void bindNamespace(lua_State* L, LuaCtx* c, int g, size_t i) {
+  if (c->nsBound[i]) return;
+  c->nsBound[i] = 1;
+  HostSection host(c);
+  const BindIndex& idx = *c->binds;
+  lua_createtable(L, 0, idx.nsSlots[i]);
+  for (const FunctionDecl* d : idx.nsFunctions[i]) bindFunction(L, c, *d);
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, idx.namespaces[i].c_str());
+  lua_pushcclosure(L, namespaceIndex, 1);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_pushstring(L, idx.namespaces[i].c_str());
+  lua_insert(L, -2);
+  lua_rawset(L, g);
+}
+
+void bindAllNamespaces(lua_State* L, LuaCtx* c) {
+  lua_pushglobaltable(L);
+  int g = lua_gettop(L);
+  for (size_t i = 0; i < c->nsBound.size(); ++i) bindNamespace(L, c, g, i);
+  lua_pop(L, 1);
+}
+
+// The index of a namespace named by the string at `k`, if it is one not bound yet.
+std::optional<size_t> unboundNamespace(lua_State* L, LuaCtx* c, int k) {
+  if (lua_type(L, k) != LUA_TSTRING) return std::nullopt;
+  size_t n = 0;
+  const char* s = lua_tolstring(L, k, &n);
+  auto it = c->binds->nsIndex.find(std::string(s, n));
+  if (it == c->binds->nsIndex.end() || c->nsBound[it->second]) return std::nullopt;
+  return it->second;
+}
+
+bool isGlobals(lua_State* L, int idx) {
+  lua_pushglobaltable(L);
+  bool same = lua_rawequal(L, idx, -1);
+  lua_pop(L, 1);
+  return same;
+}
+
+// The globals' metamethods: __index(t, k), __newindex(t, k, v), __pairs(t).
+int globalsIndex(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  auto i = unboundNamespace(L, c, 2);
+  if (!i) return 0;
+  bindNamespace(L, c, 1, *i);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, 1);
+  return 1;
+}
+
+int globalsNewIndex(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  if (auto i = unboundNamespace(L, c, 2)) c->nsBound[*i] = 1;  // the spell's value wins
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+int globalsPairs(lua_State* L) {
+  bindAllNamespaces(L, ctxOf(L));
+  lua_getglobal(L, "next");
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+// rawget, getmetatable and setmetatable as the spell sees them: the base library's (upvalue 1),
+// after binding what the call could otherwise observe as missing.
+int spellRawget(lua_State* L) {
+  if (isGlobals(L, 1)) {
+    LuaCtx* c = ctxOf(L);
+    if (auto i = unboundNamespace(L, c, 2)) bindNamespace(L, c, 1, *i);
   }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+int spellGetmetatable(lua_State* L) {
+  if (isGlobals(L, 1) && lua_getmetatable(L, 1)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &kLazyGlobalsKey);
+    bool host = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (host) {
+      lua_pushnil(L);
+      return 1;
+    }
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+int spellSetmetatable(lua_State* L) {
+  if (isGlobals(L, 1)) bindAllNamespaces(L, ctxOf(L));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+void bindRegistry(lua_State* L, LuaCtx* c) {
+  c->binds = bindIndex();
+  c->nsBound.assign(c->binds->namespaces.size(), 0);
+  luaL_newmetatable(L, kErrorMeta);
+  lua_pushcfunction(L, errorToString);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  lua_pushglobaltable(L);
+  int g = lua_gettop(L);
+  for (const FunctionDecl* d : c->binds->globals) bindFunction(L, c, *d);
+  const std::pair<const char*, lua_CFunction> wrapped[] = {
+      {"rawget", spellRawget}, {"getmetatable", spellGetmetatable}, {"setmetatable", spellSetmetatable}};
+  for (auto [name, fn] : wrapped) {
+    lua_getfield(L, g, name);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, g, name);
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushcfunction(L, globalsIndex);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, globalsNewIndex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, globalsPairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kLazyGlobalsKey);
+  lua_setmetatable(L, g);
+  lua_pop(L, 1);
 }
 
 }  // namespace
@@ -1576,6 +1831,7 @@ class LuaContext final : public ScriptContext, public Debuggable {
 
   void attachDebugger(std::shared_ptr<DebugSession> session) override {
     session_ = session;
+    bindAllNamespaces(L_, &c_);  // the globals view lists them all
     lua_sethook(L_, debugHook, LUA_MASKCOUNT, kHookEvery);
     LuaDebugHost host;
     host.hook = debugHook;
