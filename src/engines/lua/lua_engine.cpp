@@ -1233,13 +1233,23 @@ int safeRequire(lua_State* L) {
   return 1;
 }
 
-// Raises permission_denied with the message at argument 1 (used by the io/debug proxies).
-int refuse(lua_State* L) {
+// The io/debug proxies' __index(t, k) and __newindex: upvalues are the name and the message.
+int refuseField(lua_State* L) {
+  const char* name = lua_tostring(L, lua_upvalueindex(1));
+  const char* msg = lua_tostring(L, lua_upvalueindex(2));
+  luaL_tolstring(L, 2, nullptr);
+  std::string full = std::string(msg) + " (" + name + "." + lua_tostring(L, -1) + ")";
   LuaCtx* c = ctxOf(L);
-  size_t n = 0;
-  const char* m = luaL_checklstring(L, 1, &n);
   c->inHost = true;
-  pushError(L, Error(codes::kPermissionDenied, std::string(m, n)));
+  pushError(L, Error(codes::kPermissionDenied, full));
+  c->inHost = false;
+  return lua_error(L);
+}
+
+int refuseAssignment(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  c->inHost = true;
+  pushError(L, Error(codes::kPermissionDenied, lua_tostring(L, lua_upvalueindex(1))));
   c->inHost = false;
   return lua_error(L);
 }
@@ -1337,16 +1347,23 @@ void openSandbox(lua_State* L) {
   setDenied(L, -1, "debug", "debug is not available in spells");
   lua_pop(L, 1);
   // io/debug as callables are odd; make them tables whose every field refuses.
-  const char* proxy =
-      "local refuse = ...\n"
-      "for _, name in ipairs({'io', 'debug'}) do\n"
-      "  local msg = name .. ' is not available in spells' .. (name == 'io' and '; use fs.read/fs.write with --allow-read/--allow-write' or '')\n"
-      "  _G[name] = setmetatable({}, {__index = function(_, k) refuse(msg .. ' (' .. name .. '.' .. tostring(k) .. ')') end,\n"
-      "    __newindex = function() refuse(msg) end, __metatable = false})\n"
-      "end\n";
-  loadHostChunk(L, proxy, proxy);  // named as luaL_loadstring names a chunk
-  lua_pushcfunction(L, refuse);
-  lua_call(L, 1, 0);
+  for (const char* name : {"io", "debug"}) {
+    std::string msg = std::string(name) + " is not available in spells" +
+                      (std::string_view(name) == "io" ? "; use fs.read/fs.write with --allow-read/--allow-write" : "");
+    lua_newtable(L);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, name);
+    lua_pushstring(L, msg.c_str());
+    lua_pushcclosure(L, refuseField, 2);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, msg.c_str());
+    lua_pushcclosure(L, refuseAssignment, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, name);
+  }
 }
 
 // __index of a namespace table: a name that is not there is a mistake (llm.chta), answered
