@@ -111,6 +111,7 @@ struct SharedLogs {
   std::map<std::string, std::weak_ptr<CallLog>> open;
   std::vector<std::shared_ptr<CallLog>> kept;
   bool keep = false;
+  CallLog::Forward forward;
 };
 SharedLogs& sharedLogs() {
   static auto* s = new SharedLogs;  // leaked: a kept log is flushed at exit by flushAll
@@ -169,7 +170,10 @@ CallLog::CallLog(const std::string& path) {
   live().logs.push_back(this);
 }
 
+CallLog::CallLog(std::string path, Forward fn, ForwardTag) : forward_(std::move(fn)), path_(std::move(path)) {}
+
 CallLog::~CallLog() {
+  if (forward_) return;
   {
     std::lock_guard g(live().mu);
     std::erase(live().logs, this);
@@ -193,7 +197,7 @@ std::shared_ptr<CallLog> CallLog::shared(const std::string& path) {
   auto& s = sharedLogs();
   std::lock_guard g(s.mu);
   if (auto log = s.open[path].lock()) return log;
-  auto log = std::make_shared<CallLog>(path);
+  auto log = s.forward ? std::shared_ptr<CallLog>(new CallLog(path, s.forward, ForwardTag{})) : std::make_shared<CallLog>(path);
   s.open[path] = log;
   if (s.keep) s.kept.push_back(log);
   return log;
@@ -210,8 +214,20 @@ void CallLog::keepOpen(bool on) {
   // Closed here, outside the lock, when nobody else holds them.
 }
 
+void CallLog::forwardTo(Forward fn) {
+  auto& s = sharedLogs();
+  std::lock_guard g(s.mu);
+  s.forward = std::move(fn);
+}
+
 void CallLog::append(Row row) {
   if (row.ts == 0) row.ts = nowSeconds();
+  if (forward_) {
+    for (std::string* t : {&row.runId, &row.spell, &row.model, &row.provider, &row.finishReason, &row.errorCode})
+      *t = redactSecrets(*t);
+    forward_(path_, row);
+    return;
+  }
   bool wake = false;
   {
     std::lock_guard g(qMu_);
@@ -348,6 +364,7 @@ bool CallLog::writeBatch(const std::vector<Row>& rows, std::string& err) {
 }
 
 void CallLog::flush() {
+  if (forward_) return;
   std::lock_guard g(dbMu_);
   std::string err;
   if (!flushLocked(err)) fail(codes::kInternal, "LLM call log write failed: " + err);
@@ -365,6 +382,7 @@ Value CallLog::recent(int limit) {
 }
 
 Value CallLog::query(const Filter& f) {
+  if (forward_) fail(codes::kInternal, "this process forwards its call log rows (" + path_ + ") and cannot read them");
   flush();
   std::lock_guard g(dbMu_);
   Value out = Value::array();
@@ -399,6 +417,7 @@ Value CallLog::query(const Filter& f) {
 }
 
 Value CallLog::runs(const Filter& f) {
+  if (forward_) fail(codes::kInternal, "this process forwards its call log rows (" + path_ + ") and cannot read them");
   flush();
   std::lock_guard g(dbMu_);
   std::string sql =

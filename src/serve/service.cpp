@@ -71,6 +71,7 @@ constexpr const char* kLimitKeys[] = {"timeout_s", "memory_mb", "instructions", 
 Service::Service(const ServeOptions& opts, net::HttpServer& server)
     : opts_(opts), server_(server), io_(server.io()), memoryTimer_(io_), signals_(io_) {
   metrics_.declare();
+  llm::CallLog::keepOpen(true);  // the workers' rows are written here, run after run
 }
 
 Service::~Service() {
@@ -232,14 +233,64 @@ void Service::onWorkerMessage(Worker& w, const json& m) {
     w.run.reset();
     w.deadline.cancel();
     json value = m.contains("value") ? m["value"] : json();
+    std::string status = "succeeded";
+    json error;
     if (m.contains("error")) {
       std::string code = m["error"].value("code", "internal");
-      finish(*run, code == "cancelled" ? "cancelled" : "failed", value, m["error"]);
-    } else {
-      finish(*run, "succeeded", value, json());
+      status = code == "cancelled" ? "cancelled" : "failed";
+      error = m["error"];
     }
+    auto report = [this, run, status, value = std::move(value), error = std::move(error)]() mutable {
+      finish(*run, status, std::move(value), std::move(error));
+    };
+    if (m.contains("calls") && m["calls"].is_array() && !m["calls"].empty()) logCalls(m["calls"], std::move(report));
+    else report();
     dispatch();
   }
+}
+
+// A run's call log rows, sent by its worker with `done`, are written here: one writer instead
+// of workers taking turns at the database's write lock. The run is reported finished once they
+// are committed (`llmspell logs --run ID` is complete then); rows of runs that finish in the same
+// turn of the loop share one transaction.
+void Service::logCalls(const json& calls, std::function<void()> then) {
+  for (const auto& c : calls) {
+    if (!c.is_object() || !c.contains("log")) continue;
+    try {
+      auto log = llm::CallLog::shared(c.value("log", ""));
+      llm::CallLog::Row r;
+      r.ts = c.value("ts", 0.0);
+      r.runId = c.value("run_id", "");
+      r.spell = c.value("spell", "");
+      r.model = c.value("model", "");
+      r.provider = c.value("provider", "");
+      if (c.contains("input_tokens")) r.inputTokens = c["input_tokens"].get<int64_t>();
+      if (c.contains("output_tokens")) r.outputTokens = c["output_tokens"].get<int64_t>();
+      if (c.contains("cost_usd")) r.costUsd = c["cost_usd"].get<double>();
+      r.latencyMs = c.value("latency_ms", int64_t{0});
+      r.finishReason = c.value("finish_reason", "");
+      r.errorCode = c.value("error_code", "");
+      log->append(std::move(r));
+      unflushedLogs_.insert(std::move(log));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "warning: a call log row was not written: %s\n", e.what());
+    }
+  }
+  afterLogged_.push_back(std::move(then));
+  if (afterLogged_.size() > 1) return;  // a flush is posted already
+  asio::post(io_, [this] {
+    for (const auto& log : unflushedLogs_) {
+      try {
+        log->flush();
+      } catch (const Exception& e) {
+        std::fprintf(stderr, "warning: %s\n", e.error().message.c_str());
+      }
+    }
+    unflushedLogs_.clear();
+    auto reports = std::move(afterLogged_);
+    afterLogged_.clear();
+    for (auto& report : reports) report();
+  });
 }
 
 // A worker's socket closed: it exited (a hard stop), was killed (a cancel, a limit), or crashed.

@@ -67,6 +67,29 @@ void send(const json& j) {
 
 json errorJson(const Error& e) { return {{"code", e.code}, {"message", e.message}}; }
 
+// The run's call log rows: the parent writes them (CallLog::forwardTo), before it reports the run
+// finished. Appended on the run's thread, taken by `done` (or the hard-stop watchdog's).
+std::mutex callsMu;
+json calls = json::array();
+
+void forwardCall(const std::string& path, const llm::CallLog::Row& r) {
+  json row = {{"log", path},         {"ts", r.ts},         {"run_id", r.runId},
+              {"spell", r.spell},    {"model", r.model},   {"provider", r.provider},
+              {"latency_ms", r.latencyMs}, {"finish_reason", r.finishReason}, {"error_code", r.errorCode}};
+  if (r.inputTokens) row["input_tokens"] = *r.inputTokens;
+  if (r.outputTokens) row["output_tokens"] = *r.outputTokens;
+  if (r.costUsd) row["cost_usd"] = *r.costUsd;
+  std::lock_guard<std::mutex> lock(callsMu);
+  calls.push_back(std::move(row));
+}
+
+json takeCalls() {
+  std::lock_guard<std::mutex> lock(callsMu);
+  json out = json::array();
+  out.swap(calls);
+  return out;
+}
+
 std::string absoluteIn(const std::string& dir, const std::string& p) {
   fs::path path(p);
   return path.is_absolute() ? p : (fs::path(dir) / path).lexically_normal().string();
@@ -93,8 +116,8 @@ int runServeWorker(int fd) {
     }
     send({{"op", "event"}, {"id", current}, {"name", e.name}, {"data", std::move(data)}});
   });
-  // The call log stays open from run to run (each run's rows are written when it ends).
-  llm::CallLog::keepOpen(true);
+  // Call log rows go to the parent with each run's `done`; the parent is their one writer.
+  llm::CallLog::forwardTo(forwardCall);
   send({{"op", "ready"}, {"pid", ::getpid()}});
   std::string text;
   while (readFrame(fd, text)) {
@@ -124,7 +147,7 @@ int runServeWorker(int fd) {
     }
     opts.hardStopGraceSeconds = m.value("grace_s", 2.0);
     opts.onHardStop = [id](const Error& e) {
-      send({{"op", "done"}, {"id", id}, {"error", errorJson(e)}});
+      send({{"op", "done"}, {"id", id}, {"error", errorJson(e)}, {"calls", takeCalls()}});
       ::_exit(3);
     };
     opts.onStart = [id](RunContext& run) {
@@ -142,7 +165,7 @@ int runServeWorker(int fd) {
     current = id;
     RunResult r = runSpell(opts);
     current.clear();
-    json done = {{"op", "done"}, {"id", id}};
+    json done = {{"op", "done"}, {"id", id}, {"calls", takeCalls()}};
     if (r.error) done["error"] = errorJson(*r.error);
     try {
       done["value"] = toJson(r.value);
@@ -151,7 +174,6 @@ int runServeWorker(int fd) {
     }
     send(done);
   }
-  llm::CallLog::keepOpen(false);
   return 0;
 }
 

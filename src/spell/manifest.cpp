@@ -317,8 +317,8 @@ namespace {
 std::optional<std::filesystem::path> resolvedInside(const std::filesystem::path& dir,
                                                     const std::filesystem::path& p) {
   std::error_code ec1, ec2;
-  auto root = std::filesystem::weakly_canonical(dir, ec1);
-  auto real = std::filesystem::weakly_canonical(p, ec2);
+  auto root = weaklyCanonicalPath(dir, ec1);
+  auto real = weaklyCanonicalPath(p, ec2);
   auto rel = real.lexically_relative(root);
   if (ec1 || ec2 || rel.empty() || *rel.begin() == ".." || rel == ".") return std::nullopt;
   return real;

@@ -584,4 +584,35 @@ TEST(ServeTokens, AStreamedModelCallsTokensAreRunEvents) {
 }
 
 }  // namespace
+// Workers hand their runs' call log rows to the parent, which writes them (one writer) and only
+// then reports the run finished: `llmspell logs --run ID` has a run's calls as soon as its
+// response arrives, whichever worker ran it.
+TEST(ServeCallLog, ARunsCallsAreLoggedWhenItIsReportedFinished) {
+  std::string dir = writeSpells(
+      "calllog", {{"twice", {{"spell.yaml", "name: twice\n"},
+                             {"main.lua", "llm.chat('a', {model = 'mock/echo'})\n"
+                                          "llm.chat('b', {model = 'mock/echo'})\n"
+                                          "return spell.context().run_id\n"}}}});
+  std::string log = testing::TempDir() + "/llmspell_serve_calls_" + std::to_string(getpid()) + ".db";
+  std::filesystem::remove(log);
+  setenv("LLMSPELL_CALL_LOG", log.c_str(), 1);
+  ServeProcess srv({"--spells", dir, "--workers", "2"});
+  unsetenv("LLMSPELL_CALL_LOG");
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  for (int i = 0; i < 6; ++i) {
+    auto r = http(srv.port(), "POST", "/v1/runs", R"({"spell":"twice","wait":true})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::string runId = r.json()["output"];
+    auto rows = runShell("LLMSPELL_CALL_LOG=" + shellQuote(log) + " " + cliPath() + " logs --run " + runId + " --json");
+    ASSERT_EQ(rows.exit, 0) << rows.out;
+    json j = json::parse(rows.out);
+    ASSERT_EQ(j.size(), 2u) << rows.out;
+    EXPECT_EQ(j[0]["model"], "mock/echo") << rows.out;
+    EXPECT_EQ(j[1]["run_id"], runId) << rows.out;
+  }
+  EXPECT_EQ(srv.terminate(), 0);
+  std::filesystem::remove(log);
+}
+
 }  // namespace llmspell::test

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace llmspell {
 
@@ -24,6 +25,13 @@ namespace llmspell {
 // caller can name the path as its user wrote it rather than the resolved one.
 std::string readRegularFile(const std::filesystem::path& path, size_t maxBytes, bool exact = false,
                             std::string_view shownAs = {});
+
+// std::filesystem::canonical and weakly_canonical, resolved by the kernel: the path is opened
+// (O_PATH, following links) and its name read back from /proc/self/fd, three system calls where
+// realpath makes one per component. Falls back to the standard functions when that is not
+// possible (no /proc, a path that does not exist), with their results and errors.
+std::filesystem::path canonicalPath(const std::filesystem::path& p, std::error_code& ec);
+std::filesystem::path weaklyCanonicalPath(const std::filesystem::path& p, std::error_code& ec);
 
 // "1 MiB", "16 MiB", "512 KiB" for messages about size caps.
 std::string fmtBytes(size_t n);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,6 +60,14 @@ class CallLog {
     int64_t latencyMs = 0;
     std::string finishReason, errorCode;
   };
+  // For a process whose rows another process writes (a `serve` worker hands them to its parent
+  // with the run's result: the parent writes every worker's rows, where workers taking turns at
+  // the database's write lock cost them a sixth of a short run). While set, logs that shared()
+  // makes open no database: append() passes each row, redacted, to `fn` with the log's path,
+  // and flush() has nothing to do. Set before the first shared(); null turns it off.
+  using Forward = std::function<void(const std::string& path, const Row& row)>;
+  static void forwardTo(Forward fn);
+
   // Queues one call (its texts redacted of secrets); never blocks on the disk.
   // A failed write is reported once on the host log (warn) and its batch dropped: losing log
   // rows never fails a run.
@@ -96,6 +105,11 @@ class CallLog {
   bool writeBatch(const std::vector<Row>& rows, std::string& err);
   // Takes the queue and writes it (dbMu_ held by the caller).
   bool flushLocked(std::string& err);
+
+  struct ForwardTag {};
+  CallLog(std::string path, Forward fn, ForwardTag);
+  Forward forward_;  // set: rows go to it (forwardTo), there is no database
+  std::string path_;
 
   mutable std::mutex dbMu_;  // the connection and its statements, transactions_
   sqlite3* db_ = nullptr;

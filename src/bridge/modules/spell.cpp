@@ -34,8 +34,8 @@ SpellSource readSpellSource(RunContext& run, std::string_view path, std::string 
   const auto& exts = run.sourceExtensions;
   bool source = std::find(exts.begin(), exts.end(), wrote.extension().string()) != exts.end();
   std::error_code ec1, ec2;
-  fs::path root = fs::weakly_canonical(dir, ec1);
-  fs::path real = fs::weakly_canonical(abs, ec2);
+  fs::path root = weaklyCanonicalPath(dir, ec1);
+  fs::path real = weaklyCanonicalPath(abs, ec2);
   fs::path rel = real.lexically_relative(root);
   bool inside = !ec1 && !ec2 && !rel.empty() && *rel.begin() != ".." && rel != ".";
   if (source && inside) {

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "bridge/modules/llm_service.hpp"
+#include "llmspell/core/read_file.hpp"
 #include "llmspell/bridge/call_mocks.hpp"
 #include "llmspell/bridge/call_trace.hpp"
 #include "llmspell/bridge/names.hpp"
@@ -293,8 +294,8 @@ Spy& spyOf(const Value& v, std::string_view who) {
 std::string cassettePath(RunContext& run, const std::string& given) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::path dir = fs::weakly_canonical(run.spellDir, ec);
-  fs::path p = fs::weakly_canonical(fs::path(run.spellDir) / given, ec);
+  fs::path dir = weaklyCanonicalPath(run.spellDir, ec);
+  fs::path p = weaklyCanonicalPath(fs::path(run.spellDir) / given, ec);
   auto rel = p.lexically_relative(dir);
   if (!rel.empty() && *rel.begin() != "..") return p.string();
   return safefs::forRead(run.permissions(), given).abs.string();
