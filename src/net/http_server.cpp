@@ -268,9 +268,12 @@ class Conn : public Responder::Impl, public std::enable_shared_from_this<Conn<St
       rq.headers.emplace_back(lower(std::string_view(n.data(), n.size())), std::string(v.data(), v.size()));
     }
     rq.body = std::move(msg.body());
-    boost::system::error_code ig;
-    auto ep = socket().remote_endpoint(ig);
-    if (!ig) rq.remote = ep.address().to_string();
+    if (remote_.empty()) {  // once per connection: a system call
+      boost::system::error_code ig;
+      auto ep = socket().remote_endpoint(ig);
+      if (!ig) remote_ = ep.address().to_string();
+    }
+    rq.remote = remote_;
     keepAlive = msg.keep_alive() && core_.accepting;
     head = rq.method == "HEAD";
     cors.clear();
@@ -425,6 +428,7 @@ class Conn : public Responder::Impl, public std::enable_shared_from_this<Conn<St
  private:
   HttpServer::Core& core_;
   Stream stream_;
+  std::string remote_;  // the peer's address
   asio::steady_timer readTimer_, writeTimer_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;

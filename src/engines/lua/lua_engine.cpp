@@ -308,6 +308,8 @@ int runFinalizer(lua_State* L) {
   return 0;
 }
 
+void bindEverythingIfGlobals(lua_State* L, int idx);  // see bindRegistry
+
 // The base library's setmetatable, except that a metatable's __gc marks a sentinel for the
 // table instead of the table (see runFinalizer). Lua marks an object only if its metatable has
 // __gc when set, so the __gc is hidden while the metatable is set, then put back.
@@ -317,6 +319,7 @@ int safeSetmetatable(lua_State* L) {
   luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
   if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
     return luaL_error(L, "cannot change a protected metatable");
+  bindEverythingIfGlobals(L, 1);
   lua_settop(L, 2);
   lua_pushliteral(L, "__gc");  // 3
   bool finalize = t == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL;
@@ -1582,41 +1585,44 @@ int globalsPairs(lua_State* L) {
   return 3;
 }
 
-// rawget, getmetatable and setmetatable as the spell sees them: the base library's (upvalue 1),
-// after binding what the call could otherwise observe as missing.
+// rawget and getmetatable as the spell sees them: the base library's, written out here (a few
+// lines each) so that their argument errors still name them, after binding what the call could
+// otherwise observe as missing. setmetatable is safeSetmetatable.
 int spellRawget(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
   if (isGlobals(L, 1)) {
     LuaCtx* c = ctxOf(L);
     if (auto i = unboundNamespace(L, c, 2)) bindNamespace(L, c, 1, *i);
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  lua_rawget(L, 1);
+  return 1;
 }
 
 int spellGetmetatable(lua_State* L) {
-  if (isGlobals(L, 1) && lua_getmetatable(L, 1)) {
+  luaL_checkany(L, 1);
+  if (!lua_getmetatable(L, 1)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (isGlobals(L, 1)) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &kLazyGlobalsKey);
     bool host = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
     if (host) {
       lua_pushnil(L);
       return 1;
     }
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  luaL_getmetafield(L, 1, "__metatable");  // pushes it if present, else leaves the metatable
+  return 1;
 }
 
-int spellSetmetatable(lua_State* L) {
-  if (isGlobals(L, 1)) bindAllNamespaces(L, ctxOf(L));
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+// setmetatable(_G, mt) (safeSetmetatable): the spell's metatable replaces the host's, so
+// everything is bound first.
+void bindEverythingIfGlobals(lua_State* L, int idx) {
+  if (isGlobals(L, idx)) bindAllNamespaces(L, ctxOf(L));
 }
 
 void bindRegistry(lua_State* L, LuaCtx* c) {
@@ -1631,10 +1637,9 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
   int g = lua_gettop(L);
   for (const FunctionDecl* d : c->binds->globals) bindFunction(L, c, *d);
   const std::pair<const char*, lua_CFunction> wrapped[] = {
-      {"rawget", spellRawget}, {"getmetatable", spellGetmetatable}, {"setmetatable", spellSetmetatable}};
+      {"rawget", spellRawget}, {"getmetatable", spellGetmetatable}};
   for (auto [name, fn] : wrapped) {
-    lua_getfield(L, g, name);
-    lua_pushcclosure(L, fn, 1);
+    lua_pushcfunction(L, fn);
     lua_setfield(L, g, name);
   }
   lua_createtable(L, 0, 3);
