@@ -14,6 +14,7 @@
 #include "llmspell/core/convert.hpp"
 #include "llmspell/events/bus.hpp"
 #include "llmspell/llm/call_log.hpp"
+#include "llmspell/runtime/loop.hpp"
 #include "llmspell/serve/serve.hpp"
 #include "llmspell/spell/spell.hpp"
 #include "serve/frame.hpp"
@@ -55,15 +56,54 @@ bool writeAll(int fd, std::string_view bytes) {
 
 namespace {
 
-std::mutex sendMu;  // the run's thread and the hard-stop watchdog both send
+std::mutex sendMu;  // the run's thread and the hard-stop watchdog both send; guards all below
 int parentFd = -1;
 
-void send(const json& j) {
+// Frames go out in batches: what a run sends while its loop has work queued is written in one
+// write when that work is done (a flush posted behind it), before the loop waits for anything;
+// `done` writes whatever is pending with it. A write per frame (and the parent's wakeup for each)
+// was a tenth of a short run's system calls.
+constexpr size_t kPendingMax = 64u << 10;  // written at once past this (a spell emitting in a loop)
+std::string pending;
+Loop* runLoop = nullptr;  // the current run's loop, while its RunContext lives (RunFrames)
+bool flushPosted = false;
+
+void writePending() {
+  if (pending.empty()) return;
+  writeAll(parentFd, pending);
+  pending.clear();
+}
+
+void send(const json& j, bool batch = true) {
   std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > kMaxFrameBytes) return;
   std::lock_guard<std::mutex> lock(sendMu);
-  writeAll(parentFd, frame(text));
+  pending += frame(text);
+  if (!batch || !runLoop || !runLoop->inLoopThread() || pending.size() > kPendingMax) return writePending();
+  if (flushPosted) return;
+  flushPosted = true;
+  asio::post(runLoop->io(), [] {
+    std::lock_guard<std::mutex> l(sendMu);
+    flushPosted = false;
+    writePending();
+  });
 }
+
+// A service of the run's context: its loop takes flushes while the context lives.
+struct RunFrames {
+  explicit RunFrames(Loop& loop) {
+    std::lock_guard<std::mutex> lock(sendMu);
+    runLoop = &loop;
+    flushPosted = false;
+  }
+  ~RunFrames() {  // what is pending goes with `done`, sent when runSpell returns
+    std::lock_guard<std::mutex> lock(sendMu);
+    runLoop = nullptr;
+    flushPosted = false;
+  }
+  RunFrames(const RunFrames&) = delete;
+  RunFrames& operator=(const RunFrames&) = delete;
+};
 
 json errorJson(const Error& e) { return {{"code", e.code}, {"message", e.message}}; }
 
@@ -118,7 +158,7 @@ int runServeWorker(int fd) {
   });
   // Call log rows go to the parent with each run's `done`; the parent is their one writer.
   llm::CallLog::forwardTo(forwardCall);
-  send({{"op", "ready"}, {"pid", ::getpid()}});
+  send({{"op", "ready"}, {"pid", ::getpid()}}, false);
   std::string text;
   while (readFrame(fd, text)) {
     json m = json::parse(text, nullptr, false);
@@ -147,10 +187,11 @@ int runServeWorker(int fd) {
     }
     opts.hardStopGraceSeconds = m.value("grace_s", 2.0);
     opts.onHardStop = [id](const Error& e) {
-      send({{"op", "done"}, {"id", id}, {"error", errorJson(e)}, {"calls", takeCalls()}});
+      send({{"op", "done"}, {"id", id}, {"error", errorJson(e)}, {"calls", takeCalls()}}, false);
       ::_exit(3);
     };
     opts.onStart = [id](RunContext& run) {
+      run.service<RunFrames>([&run] { return std::make_shared<RunFrames>(run.loop()); });
       send({{"op", "started"}, {"id", id}, {"run_id", run.runId}});
       run.output = [id](const Value& v, std::string_view) {
         json out;
@@ -172,7 +213,7 @@ int runServeWorker(int fd) {
     } catch (const std::exception&) {
       done["value"] = r.value.describe();
     }
-    send(done);
+    send(done, false);
   }
   return 0;
 }
