@@ -62,6 +62,24 @@ echo "llmspell serve, $(sed -n 's/.*, \([0-9]*\) workers).*/\1/p' "$work/serve.o
 for c in 1 50 500; do measure "$base/v1/runs" "$work/runs.lua" "$c" "POST /v1/runs (trivial)"; done
 for c in 1 50 500; do measure "$base/v1/chat/completions" "$work/chat.lua" "$c" "chat/completions (echo)"; done
 
+# CPU per echo request at 50 connections, by process: the parent, its workers, wrk. Sampled from
+# /proc (utime + stime) over 5 s in the middle of a 7 s load, so that the workers replaced when
+# wrk's last requests are cancelled at its end are not missed.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wrk -t2 -c50 -d7s -s "$work/chat.lua" "$base/v1/chat/completions" > "$work/cpu.out" 2>&1 &
+wpid=$!
+sleep 1
+kids=$(pgrep -P "$spid" | tr '\n' ' ')
+p0=$(cpu_ticks "$spid"); r0=$(cpu_ticks "$wpid"); k0=0; for k in $kids; do k0=$((k0 + $(cpu_ticks "$k"))); done
+sleep 5
+p1=$(cpu_ticks "$spid"); r1=$(cpu_ticks "$wpid"); k1=0; for k in $kids; do k1=$((k1 + $(cpu_ticks "$k"))); done
+wait "$wpid"
+rps=$(awk '/Requests\/sec/ {print $2}' "$work/cpu.out")
+hz=$(getconf CLK_TCK)
+awk -v rps="$rps" -v hz="$hz" -v p=$((p1 - p0)) -v k=$((k1 - k0)) -v r=$((r1 - r0)) 'BEGIN {
+  n = rps * 5; f = 1e6 / hz / n
+  printf "CPU per echo request at 50 conns (%.0f req/s): parent %.0f us, workers %.0f us, wrk %.0f us, total %.0f us\n", rps, p * f, k * f, r * f, (p + k + r) * f }'
+
 # The baseline: a minimal Node server that answers each request through the openai SDK, calling
 # this same server (so the ratio is what a proxy in Node costs on top of llmspell).
 if [ -f "$modules/openai/package.json" ] && command -v node >/dev/null; then

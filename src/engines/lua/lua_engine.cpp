@@ -1241,10 +1241,12 @@ int refuseField(lua_State* L) {
   const char* name = lua_tostring(L, lua_upvalueindex(1));
   const char* msg = lua_tostring(L, lua_upvalueindex(2));
   luaL_tolstring(L, 2, nullptr);
-  std::string full = std::string(msg) + " (" + name + "." + lua_tostring(L, -1) + ")";
   LuaCtx* c = ctxOf(L);
   c->inHost = true;
-  pushError(L, Error(codes::kPermissionDenied, full));
+  {  // no C++ object may be alive at lua_error (a longjmp: its destructor would not run)
+    std::string full = std::string(msg) + " (" + name + "." + lua_tostring(L, -1) + ")";
+    pushError(L, Error(codes::kPermissionDenied, full));
+  }
   c->inHost = false;
   return lua_error(L);
 }
@@ -1491,12 +1493,12 @@ struct HostSection {
 // Pushes the metatable of values of `type`, making it (and binding its methods) the first time.
 // A type the registry does not know gets the generic "handle" one.
 void pushTypeMeta(lua_State* L, LuaCtx* c, std::string_view typeName) {
+  HostSection host(c);  // interning the name allocates: not a place for a memory error (longjmp)
   std::string type(typeName);
   if (!c->binds->types.count(type)) type = "handle";
   std::string meta = std::string(kHandlePrefix) + type;
   if (luaL_getmetatable(L, meta.c_str()) != LUA_TNIL) return;
   lua_pop(L, 1);
-  HostSection host(c);
   luaL_newmetatable(L, meta.c_str());
   lua_pushstring(L, type.c_str());  // messages say "channel", not the registry key
   lua_setfield(L, -2, "__name");
