@@ -74,8 +74,7 @@ void writePending() {
   pending.clear();
 }
 
-void send(const json& j, bool batch = true) {
-  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+void sendText(const std::string& text, bool batch = true) {
   if (text.size() > kMaxFrameBytes) return;
   std::lock_guard<std::mutex> lock(sendMu);
   pending += frame(text);
@@ -87,6 +86,24 @@ void send(const json& j, bool batch = true) {
     flushPosted = false;
     writePending();
   });
+}
+
+void send(const json& j, bool batch = true) {
+  sendText(j.dump(-1, ' ', false, json::error_handler_t::replace), batch);
+}
+
+// An event's frame written straight from its Value, as toJson + dump would write it (building
+// an nlohmann tree per event was a tenth of an echo run); a value JSON cannot hold (a function,
+// a handle) is sent as its description, as before.
+void sendEvent(const std::string& id, const std::string& name, const Value& data) {
+  std::string text = R"({"data":)";
+  try {
+    text += toJsonText(data);
+  } catch (const std::exception&) {
+    text += toJsonText(Value(data.describe()));
+  }
+  text += R"(,"id":)" + toJsonText(Value(id)) + R"(,"name":)" + toJsonText(Value(name)) + R"(,"op":"event"})";
+  sendText(text);
 }
 
 // A service of the run's context: its loop takes flushes while the context lives.
@@ -147,14 +164,7 @@ int runServeWorker(int fd) {
   }
   std::string current;  // the run in progress (events outside a run are not forwarded)
   EventBus::global().subscribe("**", [&current](const Event& e) {
-    if (current.empty()) return;
-    json data;
-    try {
-      data = toJson(e.data);
-    } catch (const std::exception&) {
-      data = e.data.describe();
-    }
-    send({{"op", "event"}, {"id", current}, {"name", e.name}, {"data", std::move(data)}});
+    if (!current.empty()) sendEvent(current, e.name, e.data);
   });
   // Call log rows go to the parent with each run's `done`; the parent is their one writer.
   llm::CallLog::forwardTo(forwardCall);
@@ -193,15 +203,7 @@ int runServeWorker(int fd) {
     opts.onStart = [id](RunContext& run) {
       run.service<RunFrames>([&run] { return std::make_shared<RunFrames>(run.loop()); });
       send({{"op", "started"}, {"id", id}, {"run_id", run.runId}});
-      run.output = [id](const Value& v, std::string_view) {
-        json out;
-        try {
-          out = toJson(v);
-        } catch (const std::exception&) {
-          out = v.describe();
-        }
-        send({{"op", "event"}, {"id", id}, {"name", "spell.output"}, {"data", std::move(out)}});
-      };
+      run.output = [id](const Value& v, std::string_view) { sendEvent(id, "spell.output", v); };
     };
     current = id;
     RunResult r = runSpell(opts);
