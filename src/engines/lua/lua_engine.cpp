@@ -1259,8 +1259,8 @@ int refuseAssignment(lua_State* L) {
   return lua_error(L);
 }
 
-// Loads one of the host's own chunks (the prelude, the io/debug proxies) as luaL_loadbuffer
-// would, `source` naming it. Compiled once per process and then loaded as bytecode: compiling
+// Loads one of the host's own chunks (the prelude) as luaL_loadbuffer would, `source` naming
+// it. Compiled once per process and then loaded as bytecode: compiling
 // them was a fifth of a context's start. Scripts never load bytecode (load and require refuse
 // it); these chunks are the host's, dumped by this same Lua with their debug information.
 int loadHostChunk(lua_State* L, const char* source, const char* name) {
@@ -1581,7 +1581,7 @@ int globalsNewIndex(lua_State* L) {
 
 int globalsPairs(lua_State* L) {
   bindAllNamespaces(L, ctxOf(L));
-  lua_getglobal(L, "next");
+  lua_pushvalue(L, lua_upvalueindex(1));  // the base library's next, whatever the spell did to _G.next
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -1649,7 +1649,8 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, globalsNewIndex);
   lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, globalsPairs);
+  lua_getfield(L, g, "next");
+  lua_pushcclosure(L, globalsPairs, 1);
   lua_setfield(L, -2, "__pairs");
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kLazyGlobalsKey);
