@@ -278,7 +278,12 @@ std::vector<MockReply> loadMockReplies(const std::string& path) {
 
 // ---------------- LlmClient ----------------
 
-LlmClient::LlmClient(Loop& loop) : loop_(loop), alive_(std::make_shared<bool>(true)) {
+namespace {
+
+using Providers = std::map<std::string, ProviderConfig>;
+
+std::shared_ptr<const Providers> buildPresets() {
+  auto out = std::make_shared<Providers>();
   for (const auto& p : kPresets) {
     ProviderConfig c;
     c.name = p.name;
@@ -294,9 +299,30 @@ LlmClient::LlmClient(Loop& loop) : loop_(loop), alive_(std::make_shared<bool>(tr
     }
     addSecret(c.apiKey);
     if (c.kind == "openai") c.useMaxCompletionTokens = true;
-    providers_[c.name] = c;
+    (*out)[c.name] = c;
   }
+  return out;
 }
+
+std::mutex presetsMu;
+std::shared_ptr<const Providers>& capturedPresets() {  // built from the captured environment
+  static std::shared_ptr<const Providers> p;
+  return p;
+}
+
+// The built-in providers as the environment configures them: from the operator's captured
+// environment, built once; otherwise read afresh (an embedding program may change it).
+std::shared_ptr<const Providers> presetProviders() {
+  if (!operatorEnvCaptured()) return buildPresets();
+  std::lock_guard lk(presetsMu);
+  auto& p = capturedPresets();
+  if (!p) p = buildPresets();
+  return p;
+}
+
+}  // namespace
+
+LlmClient::LlmClient(Loop& loop) : loop_(loop), providers_(presetProviders()), alive_(std::make_shared<bool>(true)) {}
 
 LlmClient::~LlmClient() { *alive_ = false; }
 
@@ -335,13 +361,13 @@ bool isStandardKeyEnv(std::string_view provider, std::string_view name) {
   return provider == "gemini" && name == "GOOGLE_API_KEY";
 }
 
-bool LlmClient::hasProvider(const std::string& name) const { return providers_.count(name) > 0; }
+bool LlmClient::hasProvider(const std::string& name) const { return providers_->count(name) > 0; }
 
 const ProviderConfig& LlmClient::provider(const std::string& name) const {
-  auto it = providers_.find(name);
-  if (it == providers_.end()) {
+  auto it = providers_->find(name);
+  if (it == providers_->end()) {
     std::string known;
-    for (const auto& [k, v] : providers_) known += (known.empty() ? "" : ", ") + k;
+    for (const auto& [k, v] : *providers_) known += (known.empty() ? "" : ", ") + k;
     fail(codes::kInvalidArgument, "unknown provider \"" + name + "\" (known: " + known +
                                       "; add one with llm.configure(name, {kind=..., base_url=...}))");
   }
@@ -352,8 +378,8 @@ void LlmClient::configure(const std::string& name, const Value& config) {
   if (name.empty()) fail(codes::kInvalidArgument, "llm.configure: provider name is empty");
   if (!config.isObject()) fail(codes::kInvalidArgument, "llm.configure: config must be a table");
   ProviderConfig c;
-  auto it = providers_.find(name);
-  if (it != providers_.end()) {
+  auto it = providers_->find(name);
+  if (it != providers_->end()) {
     c = it->second;
   } else {
     c.name = name;
@@ -434,12 +460,14 @@ void LlmClient::configure(const std::string& name, const Value& config) {
   for (const auto& [hk, hv] : c.headers) {
     if (net::isCredentialHeader(hk)) addHeaderSecret(hv);
   }
-  providers_[name] = c;
+  auto changed = std::make_shared<Providers>(*providers_);
+  (*changed)[name] = c;
+  providers_ = std::move(changed);
 }
 
 Value LlmClient::providers() const {
   Value out = Value::array();
-  for (const auto& [name, c] : providers_) {
+  for (const auto& [name, c] : *providers_) {
     Value row = Value::object({{"name", name},
                                {"kind", c.kind},
                                {"base_url", c.baseUrl},
@@ -1003,7 +1031,10 @@ PromisePtr LlmClient::chatMock(const std::string& model, ChatRequest req, CallOp
     }
   }
   st->result = withCost(r, "mock/" + model);
-  st->timer = loop_.setTimeout(reply.delaySeconds, [st] { st->step(); });
+  // No delay: the next loop turn, without a timer (whose arming and firing were three system
+  // calls per call).
+  if (reply.delaySeconds > 0) st->timer = loop_.setTimeout(reply.delaySeconds, [st] { st->step(); });
+  else loop_.post([st] { st->step(); });
   std::weak_ptr<MockCall> weak = st;
   st->promise->setCanceller([weak] {
     if (auto s = weak.lock()) s->timer.cancel();

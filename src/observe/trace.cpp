@@ -1,28 +1,16 @@
 // The run's tracer and its OTLP/HTTP JSON form.
 #include "llmspell/observe/trace.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
 #include "llmspell/core/convert.hpp"
 #include "llmspell/core/error.hpp"
+#include "llmspell/core/random.hpp"
 
 namespace llmspell::observe {
 namespace {
-
-std::string hex(const unsigned char* b, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    s += digits[b[i] >> 4];
-    s += digits[b[i] & 15];
-  }
-  return s;
-}
 
 bool isHex(std::string_view s, size_t n) {
   if (s.size() != n) return false;
@@ -140,15 +128,11 @@ Tracer::Tracer(std::string_view traceparent) {
 }
 
 std::string Tracer::newTraceId() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);
-  return hex(b, sizeof b);
+  return randomHex(16);
 }
 
 std::string Tracer::newSpanId() {
-  unsigned char b[8];
-  randombytes_buf(b, sizeof b);
-  return hex(b, sizeof b);
+  return randomHex(8);
 }
 
 std::string Tracer::traceparent() const {

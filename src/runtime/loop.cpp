@@ -23,7 +23,19 @@ bool Loop::runUntil(const std::function<bool()>& done) {
   owner_ = std::this_thread::get_id();
   if (done()) return true;
   if (io_.stopped()) io_.restart();
-  while (io_.run_one() > 0) {
+  for (;;) {
+    size_t ran = 0;
+    if (beforeWait_) {
+      ran = io_.poll_one();
+      if (ran == 0) {
+        if (io_.stopped()) io_.restart();
+        beforeWait_();
+        ran = io_.run_one();
+      }
+    } else {
+      ran = io_.run_one();
+    }
+    if (ran == 0) break;
     if (done()) return true;
     if (io_.stopped()) io_.restart();
   }

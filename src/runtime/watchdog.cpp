@@ -24,7 +24,9 @@ class TimerThread {
     uint64_t id = ++next_;
     auto it = due_.emplace(when, id);
     timers_[id] = {std::move(fn), it};
-    cv_.notify_all();
+    // Woken only for a deadline before the one it sleeps until: a run adds two timers, and
+    // waking the thread for each was two context switches per run.
+    if (when < wakeAt_) cv_.notify_all();
     return id;
   }
 
@@ -51,7 +53,9 @@ class TimerThread {
     thread_ = std::this_thread::get_id();
     for (;;) {
       if (due_.empty()) {
+        wakeAt_ = TimerClock::time_point::max();
         cv_.wait(lk);
+        wakeAt_ = TimerClock::time_point::min();
         continue;
       }
       auto first = due_.begin();
@@ -59,7 +63,9 @@ class TimerThread {
         // A copy: wait_until reads the time again after waking, and remove() may have erased
         // this entry meanwhile (a reference into the map would then dangle).
         const TimerClock::time_point when = first->first;
+        wakeAt_ = when;
         cv_.wait_until(lk, when);
+        wakeAt_ = TimerClock::time_point::min();
         continue;
       }
       uint64_t id = first->second;
@@ -93,6 +99,9 @@ class TimerThread {
   uint64_t running_ = 0;
   bool started_ = false;
   std::thread::id thread_;
+  // When the thread wakes by itself: max() when it waits for a first timer, min() while it is
+  // awake (it looks at the timers again before it sleeps).
+  TimerClock::time_point wakeAt_ = TimerClock::time_point::max();
 };
 
 TimerThread& timerThread() {

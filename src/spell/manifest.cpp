@@ -272,7 +272,10 @@ std::unordered_map<std::string, ParsedManifest>& parsedManifests() {
 }
 
 // A copy that shares no table with the cached one: a run may change what it was given.
-Manifest copyOf(const Manifest& m) {
+Manifest copyOf(const Manifest& m) { return independentCopy(m); }
+}  // namespace
+
+Manifest independentCopy(const Manifest& m) {
   Manifest c = m;
   c.raw = m.raw.deepCopy();
   c.params = m.params.deepCopy();
@@ -280,7 +283,6 @@ Manifest copyOf(const Manifest& m) {
   c.config = m.config.deepCopy();
   return c;
 }
-}  // namespace
 
 std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagnostic>& diags) {
   std::string text;

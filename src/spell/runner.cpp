@@ -1,5 +1,6 @@
 // Runs a spell end to end: manifest, permissions, params, limits, engine context, loop.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -28,19 +29,37 @@
 #include "llmspell/net/http.hpp"
 #include "llmspell/observe/trace.hpp"
 #include "llmspell/tools/tools.hpp"
+#include "llmspell/core/random.hpp"
 #include "llmspell/spell/spell.hpp"
 #include "llmspell/runtime/spell_args.hpp"
 
 namespace llmspell {
 
 namespace {
-// The process's resident set in bytes (/proc/self/statm), 0 when it cannot be read.
+// The process's resident set in bytes (/proc/self/statm), 0 when it cannot be read. The file
+// stays open (a serve worker reads it at the start of every run): pread at 0 reads it afresh.
+// A forked child opens its own (the parent's would report the parent).
 size_t residentBytes() {
-  int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  static std::atomic<int> statm{-1};
+  static std::once_flag forkHandler;
+  std::call_once(forkHandler, [] {
+    ::pthread_atfork(nullptr, nullptr, [] {
+      int fd = statm.exchange(-1);
+      if (fd >= 0) ::close(fd);
+    });
+  });
+  int fd = statm.load();
+  if (fd < 0) {
+    fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int expected = -1;
+    if (!statm.compare_exchange_strong(expected, fd)) {
+      ::close(fd);
+      fd = expected;
+    }
+  }
   char buf[128];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return 0;
   buf[n] = 0;
   // "size resident shared ...", in pages: the second field.
@@ -50,6 +69,7 @@ size_t residentBytes() {
   static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   return resident * page;
 }
+
 }  // namespace
 
 namespace fs = std::filesystem;
@@ -96,17 +116,7 @@ const char* teardownWhere(Phase p) {
   return nullptr;
 }
 
-std::string newRunId() {
-  unsigned char b[8];
-  randombytes_buf(b, sizeof b);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s += hex[c >> 4];
-    s += hex[c & 15];
-  }
-  return s;
-}
+std::string newRunId() { return randomHex(8); }
 
 // Sends a run's ended spans to an OTLP/HTTP collector, a batch (kBatch spans) per request, on
 // the run's loop: a full batch goes while the spell runs (never waited for), the rest at the
@@ -281,21 +291,20 @@ RunResult runSpell(const RunOptions& opts) {
   }
 }
 
-RunResult runSpellImpl(const RunOptions& opts) {
-  if (sodium_init() < 0) return usage("libsodium failed to initialise");
-  std::optional<Manifest> manifest;
-  std::string source, chunkName = "exec", entryPath, spellDir;
+LoadedSpell loadSpell(const RunOptions& opts) {
+  auto throwUsage = [](std::string msg) { fail(codes::kInvalidArgument, std::move(msg)); };
+  LoadedSpell l;
   try {
     if (!opts.spellPath.empty()) {
       std::error_code ec;
-      if (!fs::exists(opts.spellPath, ec)) return usage("spell not found: " + opts.spellPath);
+      if (!fs::exists(opts.spellPath, ec)) throwUsage("spell not found: " + opts.spellPath);
       fs::path p = fs::absolute(opts.spellPath, ec);
-      if (ec) return usage("cannot resolve " + opts.spellPath + ": " + ec.message());
+      if (ec) throwUsage("cannot resolve " + opts.spellPath + ": " + ec.message());
       fs::path manifestPath;
       if (fs::is_directory(p, ec)) {
         manifestPath = p / "spell.yaml";
         if (!fs::exists(manifestPath, ec))
-          return usage(p.string() + " is a directory without spell.yaml; give a spell file or add a manifest");
+          throwUsage(p.string() + " is a directory without spell.yaml; give a spell file or add a manifest");
       } else if (!opts.manifestPath.empty()) {
         manifestPath = fs::absolute(opts.manifestPath, ec);
       } else if (fs::exists(p.parent_path() / "spell.yaml", ec)) {
@@ -304,36 +313,59 @@ RunResult runSpellImpl(const RunOptions& opts) {
       std::string within;  // the manifest's directory, when the entry comes from the manifest
       if (!manifestPath.empty()) {
         std::vector<Diagnostic> diags;
-        manifest = loadManifest(manifestPath.string(), diags);
+        l.manifest = loadManifest(manifestPath.string(), diags);
         for (const auto& d : diags)
           if (d.message.find("(ignored)") != std::string::npos)
             logMessage(LogLevel::kWarn, d.toString());
-        if (!manifest) {
+        if (!l.manifest) {
           std::string msg = "invalid manifest:";
           for (const auto& d : diags) msg += "\n  " + d.toString();
-          return usage(msg);
+          throwUsage(msg);
         }
         if (fs::is_directory(p, ec)) {
-          p = manifestEntry(*manifest, manifestPath.string());
-          within = manifest->dir;
-        } else if (opts.manifestPath.empty() && !manifest->entry.empty() &&
-                   fs::weakly_canonical(p.parent_path() / manifest->entry) != fs::weakly_canonical(p)) {
-          manifest.reset();  // the manifest beside this file belongs to another entry
+          p = manifestEntry(*l.manifest, manifestPath.string());
+          within = l.manifest->dir;
+        } else if (opts.manifestPath.empty() && !l.manifest->entry.empty() &&
+                   fs::weakly_canonical(p.parent_path() / l.manifest->entry) != fs::weakly_canonical(p)) {
+          l.manifest.reset();  // the manifest beside this file belongs to another entry
         }
       }
-      source = readSpellFile(p.string(), within);
-      entryPath = fs::absolute(p).string();
-      chunkName = p.filename().string();
-      spellDir = fs::absolute(p).parent_path().string();
-      if (manifest && !opts.manifestPath.empty()) spellDir = manifest->dir;
+      l.source = readSpellFile(p.string(), within);
+      l.entryPath = fs::absolute(p).string();
+      l.chunkName = p.filename().string();
+      l.spellDir = fs::absolute(p).parent_path().string();
+      if (l.manifest && !opts.manifestPath.empty()) l.spellDir = l.manifest->dir;
     } else {
-      source = opts.code;
-      spellDir = fs::current_path().string();
+      l.source = opts.code;
+      l.spellDir = fs::current_path().string();
     }
-  } catch (const Exception& e) {
-    return usage(e.error().message);
   } catch (const std::filesystem::filesystem_error& e) {
-    return usage(e.what());
+    throwUsage(e.what());
+  }
+  return l;
+}
+
+RunResult runSpellImpl(const RunOptions& opts) {
+  if (sodium_init() < 0) return usage("libsodium failed to initialise");
+  std::optional<Manifest> manifest;
+  std::string source, chunkName, entryPath, spellDir;
+  if (opts.loaded) {
+    if (opts.loaded->manifest) manifest = independentCopy(*opts.loaded->manifest);
+    source = opts.loaded->source;
+    chunkName = opts.loaded->chunkName;
+    entryPath = opts.loaded->entryPath;
+    spellDir = opts.loaded->spellDir;
+  } else {
+    try {
+      LoadedSpell l = loadSpell(opts);
+      manifest = std::move(l.manifest);
+      source = std::move(l.source);
+      chunkName = std::move(l.chunkName);
+      entryPath = std::move(l.entryPath);
+      spellDir = std::move(l.spellDir);
+    } catch (const Exception& e) {
+      return usage(e.error().message);
+    }
   }
 
   // Engine: flag, manifest, extension, default lua.
@@ -578,7 +610,9 @@ RunResult runSpellImpl(const RunOptions& opts) {
     size_t base = residentBytes();
     size_t cap = limits.memoryBytes;
     // The engine may have pointed stderr at /dev/null while it ends a memory stop of its own
-    // (V8 prints on its way out): the guard reports on the stderr the spell started with.
+    // (V8 prints on its way out): the guard reports on the stderr the spell started with. (A
+    // copy kept for the process would keep whatever fd 2 was then open: `llmspell dap` reads
+    // its pipe to the end.)
     int err = guardErr.fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (base > 0 && err >= 0)
       memoryGuard.emplace(0.02, [&opts, base, cap, err] {

@@ -30,6 +30,10 @@ class Loop {
   // Runs the loop on the calling thread (which becomes the loop thread) until `done()` is true
   // after a handler ran, or there is no more work. Returns true when done() became true.
   bool runUntil(const std::function<bool()>& done);
+  // Called on the loop thread when runUntil is about to wait (no handler is ready to run): a serve
+  // worker writes the frames its run has queued then, once, rather than a write per frame.
+  // Null: none.
+  void setBeforeWait(std::function<void()> fn) { beforeWait_ = std::move(fn); }
   // Runs until no work is left.
   void run();
   // Runs ready handlers without blocking.
@@ -67,6 +71,7 @@ class Loop {
   std::atomic<std::thread::id> owner_;  // written by run*(), read from any thread
   size_t pending_ = 0;
   bool idleGuard_ = false;
+  std::function<void()> beforeWait_;
 };
 
 // A deadline/cancellation scope: cancelling it cancels every promise registered with it.

@@ -63,6 +63,10 @@ std::string manifestEntry(const Manifest& m, const std::string& manifestFile);
 // permission_denied).
 std::string readSpellFile(const std::string& path, const std::string& within = "");
 
+// A copy that shares no table with `m` (its raw YAML, params, limits, config): for a run that
+// may change what it was given while `m` is kept for the next.
+Manifest independentCopy(const Manifest& m);
+
 // What is wrong with `v` as the run limit `key` ("timeout_s", "memory_mb", "instructions",
 // "max_cost_usd", "max_tokens"), for the CLI flags and the manifest's `limits:` alike; "" when
 // it is fine. E.g. "must be a number of seconds greater than 0 and at most 31536000 (365 days)".
@@ -89,6 +93,18 @@ class RunStopper {
   std::function<void(const Error&)> target_;
   std::optional<Error> pending_;
 };
+
+// A spell found and read as runSpell finds and reads it (RunOptions::spellPath, manifestPath and
+// code): its manifest when it has one, the entry's source, and the names the run gets.
+struct LoadedSpell {
+  std::optional<Manifest> manifest;
+  std::string source, chunkName = "exec", entryPath, spellDir;
+};
+
+struct RunOptions;
+// Finds and reads the spell of `opts`. Throws Exception(invalid_argument) with the message
+// runSpell reports for it (exit code 2).
+LoadedSpell loadSpell(const RunOptions& opts);
 
 struct RunOptions {
   std::string spellPath;  // a file, or a directory with spell.yaml
@@ -150,6 +166,10 @@ struct RunOptions {
   std::function<void(RunContext& run)> onStart;
   // Lets another thread stop the run (see RunStopper); null: none.
   std::shared_ptr<RunStopper> stopper;
+  // The spell found and read already (loadSpell; a serve worker keeps them between runs):
+  // spellPath, manifestPath and code are then not read. The run gets its own copy of the
+  // manifest.
+  std::shared_ptr<const LoadedSpell> loaded;
 };
 
 struct RunResult {
