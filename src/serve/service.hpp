@@ -105,7 +105,7 @@ class Service {
   void assign(Worker& w, std::shared_ptr<RunRec> run);
   void addEvent(RunRec& run, const std::string& name, nlohmann::json data);
   void finish(RunRec& run, const std::string& status, nlohmann::json value, nlohmann::json error);
-  void logCalls(const nlohmann::json& calls, std::function<void()> then);
+  void logCalls(const nlohmann::json& calls);
   nlohmann::json runJson(const RunRec& r) const;
   void pump(const std::shared_ptr<Stream>& s);
   void closeStream(const std::shared_ptr<Stream>& s);
@@ -149,9 +149,6 @@ class Service {
   std::deque<std::shared_ptr<RunRec>> queue_;
   bool draining_ = false, stopping_ = false;
   std::unique_ptr<QueueRuns> queueRuns_;  // with --queue
-  // Call log rows from workers not yet committed, and the reports of their runs (logCalls).
-  std::set<std::shared_ptr<llm::CallLog>> unflushedLogs_;
-  std::vector<std::function<void()>> afterLogged_;
 };
 
 }  // namespace llmspell::serve
