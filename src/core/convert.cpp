@@ -103,8 +103,6 @@ Value fromJsonT(const J& j) {
 
 nlohmann::json toJson(const Value& v) { return toJsonT<nlohmann::json>(v, 0); }
 
-namespace {
-
 // A finite double laid out as nlohmann's dump does (fixed notation for decimal exponents from -4
 // to 15, ".0" after an integral value, otherwise d.ddde±XX), but with the shortest digits that
 // read back as the same double, from std::to_chars: nlohmann's Grisu2 is not always shortest
@@ -157,7 +155,7 @@ void appendJsonDouble(std::string& out, double d) {
   }
 }
 
-void appendJsonString(std::string& out, const std::string& s) {
+void appendJsonString(std::string& out, std::string_view s) {
   bool plain = true;
   for (unsigned char c : s) plain = plain && c >= 0x20 && c != '"' && c != '\\';
   if (plain && isValidUtf8(s)) {
@@ -167,8 +165,10 @@ void appendJsonString(std::string& out, const std::string& s) {
     return;
   }
   // Escapes and invalid UTF-8 (replaced by U+FFFD) as nlohmann writes them.
-  out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+namespace {
 
 // Value -> JSON text without a tree in between, laid out as nlohmann's dump would (compact, or
 // pretty with `indent` spaces a level; "{}" / "[]" when empty; keys in the Value's order or

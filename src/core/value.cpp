@@ -35,6 +35,7 @@ Value Value::object() { return Value(std::make_shared<Object>()); }
 
 Value Value::object(std::initializer_list<std::pair<std::string, Value>> fields) {
   auto o = std::make_shared<Object>();
+  o->reserve(fields.size());
   for (const auto& [k, v] : fields) o->set(k, v);
   return Value(std::move(o));
 }

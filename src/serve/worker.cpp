@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
+#include <optional>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
@@ -125,29 +127,72 @@ class RunFrames {
   Loop& loop_;
 };
 
-json errorJson(const Error& e) { return {{"code", e.code}, {"message", e.message}}; }
-
-// The run's call log rows: the parent writes them (CallLog::forwardTo), before it reports the run
-// finished. Appended on the run's thread, taken by `done` (or the hard-stop watchdog's).
-std::mutex callsMu;
-json calls = json::array();
-
-void forwardCall(const std::string& path, const llm::CallLog::Row& r) {
-  json row = {{"log", path},         {"ts", r.ts},         {"run_id", r.runId},
-              {"spell", r.spell},    {"model", r.model},   {"provider", r.provider},
-              {"latency_ms", r.latencyMs}, {"finish_reason", r.finishReason}, {"error_code", r.errorCode}};
-  if (r.inputTokens) row["input_tokens"] = *r.inputTokens;
-  if (r.outputTokens) row["output_tokens"] = *r.outputTokens;
-  if (r.costUsd) row["cost_usd"] = *r.costUsd;
-  std::lock_guard<std::mutex> lock(callsMu);
-  calls.push_back(std::move(row));
+void appendError(std::string& out, const Error& e) {
+  out += R"({"code":)";
+  appendJsonString(out, e.code);
+  out += R"(,"message":)";
+  appendJsonString(out, e.message);
+  out += '}';
 }
 
-json takeCalls() {
+// The run's call log rows, as JSON text: the parent writes them (CallLog::forwardTo). Appended on
+// the run's thread, taken by `done` (or the hard-stop watchdog's). Written by hand like the event
+// frames: an nlohmann tree per row was a twentieth of an echo run.
+std::mutex callsMu;
+std::string calls;  // rows, comma-separated
+
+void forwardCall(const std::string& path, const llm::CallLog::Row& r) {
+  std::string row = R"({"log":)";
+  appendJsonString(row, path);
+  row += R"(,"ts":)";
+  appendJsonDouble(row, r.ts);
+  for (auto [key, text] : {std::pair{"run_id", &r.runId}, std::pair{"spell", &r.spell}, std::pair{"model", &r.model},
+                           std::pair{"provider", &r.provider}, std::pair{"finish_reason", &r.finishReason},
+                           std::pair{"error_code", &r.errorCode}}) {
+    row += ",\"";
+    row += key;
+    row += "\":";
+    appendJsonString(row, *text);
+  }
+  row += R"(,"latency_ms":)" + std::to_string(r.latencyMs);
+  if (r.inputTokens) row += R"(,"input_tokens":)" + std::to_string(*r.inputTokens);
+  if (r.outputTokens) row += R"(,"output_tokens":)" + std::to_string(*r.outputTokens);
+  if (r.costUsd && std::isfinite(*r.costUsd)) {
+    row += R"(,"cost_usd":)";
+    appendJsonDouble(row, *r.costUsd);
+  }
+  row += '}';
   std::lock_guard<std::mutex> lock(callsMu);
-  json out = json::array();
-  out.swap(calls);
-  return out;
+  if (!calls.empty()) calls += ',';
+  calls += row;
+}
+
+// `done` for run `id`: its call log rows, its error or value.
+std::string doneFrame(const std::string& id, const std::optional<Error>& error, const Value* value) {
+  std::string text = R"({"calls":[)";
+  {
+    std::lock_guard<std::mutex> lock(callsMu);
+    text += calls;
+    calls.clear();
+  }
+  text += "]";
+  if (error) {
+    text += R"(,"error":)";
+    appendError(text, *error);
+  }
+  text += R"(,"id":)";
+  appendJsonString(text, id);
+  text += R"(,"op":"done")";
+  if (value) {
+    text += R"(,"value":)";
+    try {
+      text += toJsonText(*value);
+    } catch (const std::exception&) {
+      appendJsonString(text, value->describe());
+    }
+  }
+  text += '}';
+  return text;
 }
 
 // The spells this worker has found and read, kept until a file in their directories changes.
@@ -299,25 +344,22 @@ int runServeWorker(int fd) {
     opts.loaded = spells.get(opts);
     opts.hardStopGraceSeconds = m.value("grace_s", 2.0);
     opts.onHardStop = [id](const Error& e) {
-      send({{"op", "done"}, {"id", id}, {"error", errorJson(e)}, {"calls", takeCalls()}}, false);
+      sendText(doneFrame(id, e, nullptr), false);
       ::_exit(3);
     };
     opts.onStart = [id](RunContext& run) {
       run.service<RunFrames>([&run] { return std::make_shared<RunFrames>(run.loop()); });
-      send({{"op", "started"}, {"id", id}, {"run_id", run.runId}});
+      std::string started = R"({"id":)";
+      appendJsonString(started, id);
+      started += R"(,"op":"started","run_id":)";
+      appendJsonString(started, run.runId);
+      sendText(started + "}");
       run.output = [id](const Value& v, std::string_view) { sendEvent(id, "spell.output", v); };
     };
     current = id;
     RunResult r = runSpell(opts);
     current.clear();
-    json done = {{"op", "done"}, {"id", id}, {"calls", takeCalls()}};
-    if (r.error) done["error"] = errorJson(*r.error);
-    try {
-      done["value"] = toJson(r.value);
-    } catch (const std::exception&) {
-      done["value"] = r.value.describe();
-    }
-    send(done, false);
+    sendText(doneFrame(id, r.error, &r.value), false);
   }
   return 0;
 }

@@ -585,6 +585,48 @@ TEST(ServeTokens, AStreamedModelCallsTokensAreRunEvents) {
 }
 
 }  // namespace
+// A worker keeps a spell's manifest and entry between runs; any change in the spell's directory
+// is seen by the next run: an edit, a file renamed over the entry, a new entry in the manifest,
+// and an entry replaced by a link leading out (refused, as when the spell is read the first
+// time).
+TEST(ServeSpellCache, TheRunAfterAnEditRunsTheEditedSpell) {
+  namespace fs = std::filesystem;
+  std::string dir = writeSpells("cache", {{"edit", {{"spell.yaml", "name: edit\n"}, {"main.lua", "return 1\n"}}}});
+  std::string spell = dir + "/edit";
+  ServeProcess srv({"--spells", dir, "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  auto run = [&] { return http(srv.port(), "POST", "/v1/runs", R"({"spell":"edit","wait":true})"); };
+  auto output = [&] {
+    auto r = run();
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()["output"];
+  };
+  EXPECT_EQ(output(), 1);
+  EXPECT_EQ(output(), 1);  // kept
+  std::ofstream(spell + "/main.lua") << "return 2\n";
+  EXPECT_EQ(output(), 2);
+  std::ofstream(spell + "/next.lua") << "return 3\n";
+  fs::rename(spell + "/next.lua", spell + "/main.lua");
+  EXPECT_EQ(output(), 3);
+  std::ofstream(spell + "/other.lua") << "return 4\n";
+  std::ofstream(spell + "/spell.yaml") << "name: edit\nentry: other.lua\n";
+  EXPECT_EQ(output(), 4);
+  fs::create_directories(dir + "/outside");
+  std::ofstream(dir + "/outside/x.lua") << "return 5\n";
+  fs::remove(spell + "/other.lua");
+  fs::create_symlink(dir + "/outside/x.lua", spell + "/other.lua");
+  auto refused = run();
+  ASSERT_EQ(refused.status, 200) << refused.body;
+  EXPECT_EQ(refused.json()["status"], "failed") << refused.body;
+  EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find("other.lua"), std::string::npos) << refused.body;
+  fs::remove(spell + "/other.lua");
+  std::ofstream(spell + "/other.lua") << "return 6\n";
+  EXPECT_EQ(output(), 6);
+  EXPECT_EQ(srv.terminate(), 0);
+  fs::remove_all(dir);
+}
+
 // Workers hand their runs' call log rows to the parent, which writes them (one writer) in
 // batches, at most 200 ms after a run is answered: `llmspell logs --run ID` then has each run's
 // calls, whichever worker ran it.

@@ -24,6 +24,10 @@ bool isValidUtf8(std::string_view s);
 // doubles that are NaN or infinite raise invalid_argument. Throws Exception.
 nlohmann::json toJson(const Value& v);
 std::string toJsonText(const Value& v, const JsonOptions& opts = {});
+// A string and a number appended to `out` in JSON, as toJsonText writes them (for JSON text
+// built by hand: a serve worker's frames).
+void appendJsonString(std::string& out, std::string_view s);
+void appendJsonDouble(std::string& out, double d);
 
 // JSON -> Value. Object key order is kept. Integers that fit int64 stay int; larger become double.
 Value fromJson(const nlohmann::json& j);

@@ -177,6 +177,7 @@ class Object {
   bool contains(std::string_view key) const { return find(key) != nullptr; }
   // Inserts or replaces; keeps the original position on replace.
   void set(std::string key, Value v);
+  void reserve(size_t n) { entries_.reserve(n); }
   // Reference to the value for key, inserting null when absent.
   Value& operator[](std::string_view key);
   bool erase(std::string_view key);
