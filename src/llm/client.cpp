@@ -352,6 +352,8 @@ void captureOperatorEnvironment() {
   // `logs` and runs that never touch llm print errors too.
   addSecret(vars["GOOGLE_API_KEY"]);
   operatorEnvCaptured() = true;
+  std::lock_guard lk(presetsMu);
+  capturedPresets().reset();  // built again from what was just captured
 }
 
 bool isStandardKeyEnv(std::string_view provider, std::string_view name) {
