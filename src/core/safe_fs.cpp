@@ -132,7 +132,7 @@ void removeTree(std::string_view fname, const Target& t, int dirfd, const std::s
 // the way (RESOLVE_NO_SYMLINKS): the walk's guarantee in one system call instead of one per
 // component. -1 on any failure (a kernel before 5.6 or a seccomp filter without openat2, or a
 // real error, which the walk then reports with its precise errno).
-Fd openDirNoSymlinks(const std::vector<std::string>& parts) {
+static Fd openDirNoSymlinks(const std::vector<std::string>& parts) {
 #ifdef SYS_openat2
   std::string dir = "/";
   for (const auto& c : parts) {

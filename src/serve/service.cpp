@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmspell/core/convert.hpp"
+#include "llmspell/llm/call_log.hpp"
 #include "llmspell/net/http_server.hpp"
 #include "llmspell/runtime/asio.hpp"
 #include "llmspell/serve/serve.hpp"

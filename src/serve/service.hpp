@@ -8,14 +8,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "llmspell/llm/call_log.hpp"
 #include "llmspell/net/http_server.hpp"
 #include "serve/authorize.hpp"
 #include "llmspell/runtime/asio.hpp"

@@ -85,9 +85,7 @@ void sendText(const std::string& text, bool batch = true) {
   if (!batch || !runLoop || !runLoop->inLoopThread() || pending.size() > kPendingMax) writePending();
 }
 
-void send(const json& j, bool batch = true) {
-  sendText(j.dump(-1, ' ', false, json::error_handler_t::replace), batch);
-}
+void send(const json& j) { sendText(j.dump(-1, ' ', false, json::error_handler_t::replace), false); }
 
 // An event's frame written straight from its Value, as toJson + dump would write it (building
 // an nlohmann tree per event was a tenth of an echo run); a value JSON cannot hold (a function,
@@ -97,9 +95,13 @@ void sendEvent(const std::string& id, const std::string& name, const Value& data
   try {
     text += toJsonText(data);
   } catch (const std::exception&) {
-    text += toJsonText(Value(data.describe()));
+    appendJsonString(text, data.describe());
   }
-  text += R"(,"id":)" + toJsonText(Value(id)) + R"(,"name":)" + toJsonText(Value(name)) + R"(,"op":"event"})";
+  text += R"(,"id":)";
+  appendJsonString(text, id);
+  text += R"(,"name":)";
+  appendJsonString(text, name);
+  text += R"(,"op":"event"})";
   sendText(text);
 }
 
@@ -201,9 +203,10 @@ std::string doneFrame(const std::string& id, const std::optional<Error>& error, 
 // The kernel says what changed (inotify): a run asks with one read that finds nothing, and any
 // change in a watched directory (a file written, added, removed, renamed, its mode changed, the
 // directory itself moved or removed) or a lost event drops every spell kept. Watched: the
-// spell's directory, the directory of its entry, and the directory above the spell's (where it
-// can be renamed or replaced). A spell that fails to load is not kept: its error is reported
-// afresh by the run. Without inotify, nothing is kept.
+// spell's directory, the directories down to its entry, and the directory above the spell's
+// (where it can be renamed or replaced). After a change the watches are added again by path, so a
+// directory replaced by another at the same path is watched in its place. A spell that fails to
+// load is not kept: its error is reported afresh by the run. Without inotify, nothing is kept.
 class SpellCache {
  public:
   SpellCache() : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
@@ -217,9 +220,11 @@ class SpellCache {
   // finds the problem and reports it).
   std::shared_ptr<const LoadedSpell> get(const RunOptions& opts) {
     if (fd_ < 0 || opts.spellPath.empty()) return nullptr;
-    if (changed()) spells_.clear();
+    if (changed()) forget();
     if (auto it = spells_.find(opts.spellPath); it != spells_.end()) return it->second;
-    fs::path dir = fs::absolute(opts.spellPath).lexically_normal();
+    std::error_code ec;
+    fs::path dir = fs::absolute(opts.spellPath, ec).lexically_normal();
+    if (ec) return nullptr;
     // Watched before reading, so a change made while it is read is seen.
     if (!watch(dir) || !watch(dir.parent_path())) return nullptr;
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -244,7 +249,7 @@ class SpellCache {
         fresh = false;
       }
       if (changed()) {
-        spells_.clear();
+        forget();
         return loaded;  // for this run only
       }
       if (fresh || attempt == 1) {
@@ -261,6 +266,13 @@ class SpellCache {
   static constexpr uint32_t kEvents = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
                                       IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
 
+  // Drops every spell kept, and the record of what is watched: the next get() watches its
+  // directories again by path (the kernel keeps one watch per directory it already watches).
+  void forget() {
+    spells_.clear();
+    watched_.clear();
+  }
+
   bool watch(const fs::path& dir) {
     if (watched_.count(dir.string())) return true;
     if (::inotify_add_watch(fd_, dir.c_str(), kEvents | IN_ONLYDIR) < 0) return false;
@@ -269,7 +281,7 @@ class SpellCache {
   }
 
   // Whether anything happened in a watched directory since the last call (the events read and
-  // dropped). A watch the kernel removed (its directory gone) is added again when needed.
+  // dropped).
   bool changed() {
     alignas(struct inotify_event) char buf[4096];
     bool any = false;
@@ -278,11 +290,6 @@ class SpellCache {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       any = true;
-      for (char* p = buf; p < buf + n;) {
-        auto* ev = reinterpret_cast<struct inotify_event*>(p);
-        if (ev->mask & IN_IGNORED) watched_.clear();  // which one is not kept: all are added again
-        p += sizeof(struct inotify_event) + ev->len;
-      }
     }
     return any;
   }
@@ -313,7 +320,7 @@ int runServeWorker(int fd) {
   });
   // Call log rows go to the parent with each run's `done`; the parent is their one writer.
   llm::CallLog::forwardTo(forwardCall);
-  send({{"op", "ready"}, {"pid", ::getpid()}}, false);
+  send({{"op", "ready"}, {"pid", ::getpid()}});
   SpellCache spells;
   std::string text;
   while (readFrame(fd, text)) {

@@ -271,8 +271,6 @@ std::unordered_map<std::string, ParsedManifest>& parsedManifests() {
   return *m;
 }
 
-// A copy that shares no table with the cached one: a run may change what it was given.
-Manifest copyOf(const Manifest& m) { return independentCopy(m); }
 }  // namespace
 
 Manifest independentCopy(const Manifest& m) {
@@ -297,7 +295,7 @@ std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagno
     auto& cache = parsedManifests();
     if (auto it = cache.find(file); it != cache.end() && it->second.text == text) {
       diags.insert(diags.end(), it->second.diags.begin(), it->second.diags.end());
-      Manifest m = copyOf(it->second.manifest);
+      Manifest m = independentCopy(it->second.manifest);  // a run may change what it was given
       m.dir = std::filesystem::absolute(std::filesystem::path(file)).parent_path().string();
       return m;
     }
@@ -310,7 +308,7 @@ std::optional<Manifest> loadManifest(const std::string& file, std::vector<Diagno
   std::lock_guard lk(parsedMu);
   auto& cache = parsedManifests();
   if (cache.size() >= kParsedManifests) cache.clear();
-  cache[file] = ParsedManifest{std::move(text), copyOf(*m), std::move(found)};
+  cache[file] = ParsedManifest{std::move(text), independentCopy(*m), std::move(found)};
   return m;
 }
 

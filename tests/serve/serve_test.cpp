@@ -587,8 +587,8 @@ TEST(ServeTokens, AStreamedModelCallsTokensAreRunEvents) {
 }  // namespace
 // A worker keeps a spell's manifest and entry between runs; any change in the spell's directory
 // is seen by the next run: an edit, a file renamed over the entry, a new entry in the manifest,
-// and an entry replaced by a link leading out (refused, as when the spell is read the first
-// time).
+// an entry replaced by a link leading out (refused, as when the spell is read the first time),
+// and the spell's directory replaced by another (whose own edits are seen too).
 TEST(ServeSpellCache, TheRunAfterAnEditRunsTheEditedSpell) {
   namespace fs = std::filesystem;
   std::string dir = writeSpells("cache", {{"edit", {{"spell.yaml", "name: edit\n"}, {"main.lua", "return 1\n"}}}});
@@ -623,6 +623,17 @@ TEST(ServeSpellCache, TheRunAfterAnEditRunsTheEditedSpell) {
   fs::remove(spell + "/other.lua");
   std::ofstream(spell + "/other.lua") << "return 6\n";
   EXPECT_EQ(output(), 6);
+  // The spell's directory replaced by another at its path, then that one edited.
+  std::string fresh = dir + "_fresh";
+  fs::remove_all(fresh);
+  fs::create_directories(fresh);
+  std::ofstream(fresh + "/spell.yaml") << "name: edit\n";
+  std::ofstream(fresh + "/main.lua") << "return 7\n";
+  fs::rename(spell, dir + "/outside/old");
+  fs::rename(fresh, spell);
+  EXPECT_EQ(output(), 7);
+  std::ofstream(spell + "/main.lua") << "return 8\n";
+  EXPECT_EQ(output(), 8);
   EXPECT_EQ(srv.terminate(), 0);
   fs::remove_all(dir);
 }
