@@ -17,6 +17,8 @@ using json = nlohmann::json;
 
 namespace {
 
+std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 int64_t unixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -25,7 +27,10 @@ int64_t unixNow() {
 struct Reply {
   std::string content;
   json toolCalls = json::array();
-  json usage;  // {prompt_tokens, completion_tokens} when the spell gave them
+  int64_t promptTokens = 0, completionTokens = 0;  // the spell's own usage if it gave one, else the run's
+  json usage() const {
+    return {{"prompt_tokens", promptTokens}, {"completion_tokens", completionTokens}, {"total_tokens", promptTokens + completionTokens}};
+  }
 };
 
 Reply replyOf(const RunRec& run, const std::string& streamed) {
@@ -39,26 +44,35 @@ Reply replyOf(const RunRec& run, const std::string& streamed) {
     if (v.contains("tool_calls") && v["tool_calls"].is_array()) {
       int i = 0;
       for (const auto& tc : v["tool_calls"]) {
+        if (!tc.is_object()) continue;  // what the spell returned is not checked elsewhere
         json args = tc.contains("arguments") ? tc["arguments"] : json::object();
-        std::string id = tc.value("id", "call_" + run.id.substr(4) + "_" + std::to_string(i));
+        std::string id = "call_" + run.id.substr(4) + "_" + std::to_string(i);
+        if (tc.contains("id") && tc["id"].is_string()) id = tc["id"].get<std::string>();
+        std::string name = tc.contains("name") && tc["name"].is_string() ? tc["name"].get<std::string>() : "";
         r.toolCalls.push_back({{"id", id},
                                {"type", "function"},
-                               {"function", {{"name", tc.value("name", "")}, {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
+                               {"function", {{"name", name}, {"arguments", args.is_string() ? args.get<std::string>() : dumpJson(args)}}}});
         ++i;
       }
     }
-    if (v.contains("usage") && v["usage"].is_object()) r.usage = v["usage"];
   } else if (v.is_null()) {
     r.content = streamed;
   }
-  if (!r.usage.is_object()) {
-    r.usage = {{"prompt_tokens", static_cast<int64_t>(run.inputTokens)}, {"completion_tokens", static_cast<int64_t>(run.outputTokens)}};
-  } else {
-    json u = r.usage;
-    r.usage = {{"prompt_tokens", u.value("prompt_tokens", u.value("input_tokens", 0))},
-               {"completion_tokens", u.value("completion_tokens", u.value("output_tokens", 0))}};
+  r.promptTokens = static_cast<int64_t>(run.inputTokens);
+  r.completionTokens = static_cast<int64_t>(run.outputTokens);
+  if (v.is_object() && v.contains("usage") && v["usage"].is_object()) {
+    const json& u = v["usage"];
+    auto count = [&u](const char* openai, const char* ours, int64_t& to) {
+      for (const char* k : {openai, ours})
+        if (u.contains(k) && u[k].is_number()) {
+          to = static_cast<int64_t>(u[k].get<double>());
+          return;
+        }
+      to = 0;
+    };
+    count("prompt_tokens", "input_tokens", r.promptTokens);
+    count("completion_tokens", "output_tokens", r.completionTokens);
   }
-  r.usage["total_tokens"] = r.usage["prompt_tokens"].get<int64_t>() + r.usage["completion_tokens"].get<int64_t>();
   return r;
 }
 
@@ -158,16 +172,22 @@ void Service::chatCompletions(const net::IncomingRequest& rq, net::ResponderPtr 
       std::string streamed;
       for (const auto& o : run->outputs)
         if (o.is_string()) streamed += o.get<std::string>();
+      // Written as text: a tree built and written out per reply was a seventh of what the
+      // parent spent on a run.
       Reply r = replyOf(*run, streamed);
-      json message = {{"role", "assistant"}, {"content", r.toolCalls.empty() || !r.content.empty() ? json(r.content) : json()}};
-      if (!r.toolCalls.empty()) message["tool_calls"] = r.toolCalls;
-      sendJson(res, 200, {{"id", id},
-                          {"object", "chat.completion"},
-                          {"created", created},
-                          {"model", modelId},
-                          {"choices", json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr},
-                                                    {"finish_reason", r.toolCalls.empty() ? "stop" : "tool_calls"}}})},
-                          {"usage", r.usage}});
+      std::string text = R"({"id":)";
+      appendJsonString(text, id);
+      text += R"(,"object":"chat.completion","created":)" + std::to_string(created) + R"(,"model":)";
+      appendJsonString(text, modelId);
+      text += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
+      if (r.toolCalls.empty() || !r.content.empty()) appendJsonString(text, r.content);
+      else text += "null";
+      if (!r.toolCalls.empty()) text += R"(,"tool_calls":)" + dumpJson(r.toolCalls);
+      text += R"(},"logprobs":null,"finish_reason":)";
+      text += r.toolCalls.empty() ? R"("stop")" : R"("tool_calls")";
+      text += R"(}],"usage":{"prompt_tokens":)" + std::to_string(r.promptTokens) + R"(,"completion_tokens":)" +
+              std::to_string(r.completionTokens) + R"(,"total_tokens":)" + std::to_string(r.promptTokens + r.completionTokens) + "}}";
+      sendJsonText(res, 200, std::move(text));
     });
     res->onClose([this, run] { cancel(*run, "the client disconnected"); });
     return;
@@ -219,7 +239,7 @@ void Service::chatCompletions(const net::IncomingRequest& rq, net::ResponderPtr 
     out += sseData(chunk(json::object(), r.toolCalls.empty() ? "stop" : "tool_calls"));
     if (includeUsage)
       out += sseData({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", modelId},
-                      {"choices", json::array()}, {"usage", r.usage}});
+                      {"choices", json::array()}, {"usage", r.usage()}});
     return out + "data: [DONE]\n\n";
   };
   pump(s);

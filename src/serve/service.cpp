@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -205,9 +206,14 @@ void Service::readFrom(Worker& w, uint64_t gen) {
       uint32_t len = frameLength(reinterpret_cast<const unsigned char*>(w.in.data() + at));
       if (len > kMaxFrameBytes) return workerGone(w);
       if (w.in.size() - at - 4 < len) break;
-      json m = json::parse(w.in.begin() + static_cast<long>(at) + 4, w.in.begin() + static_cast<long>(at + 4 + len), nullptr, false);
+      std::string_view body(w.in.data() + at + 4, len);
       at += 4 + len;
-      if (!m.is_discarded()) onWorkerMessage(w, m);
+      if (!body.empty() && body[0] == '{') {
+        json m = json::parse(body.begin(), body.end(), nullptr, false);
+        if (!m.is_discarded()) onWorkerMessage(w, m);
+      } else {
+        onWorkerFrame(w, body);
+      }
       if (gen != w.generation || !w.sock) return;  // the worker went meanwhile (its successor starts clean)
     }
     w.in.erase(0, at);
@@ -215,65 +221,94 @@ void Service::readFrom(Worker& w, uint64_t gen) {
   });
 }
 
+// A JSON frame: `ready`, sent once when a worker has started.
 void Service::onWorkerMessage(Worker& w, const json& m) {
-  std::string op = m.value("op", "");
-  if (op == "ready") {
-    w.ready = true;
-    w.baseRss = residentBytes(w.pid);
-    w.failedStarts = 0;
-    dispatch();
-    return;
-  }
+  if (!m.is_object() || m.value("op", "") != "ready") return;
+  w.ready = true;
+  w.baseRss = residentBytes(w.pid);
+  w.failedStarts = 0;
+  dispatch();
+}
+
+// What a worker sends for each run: tagged frames (frame.hpp), their JSON passed on as text.
+void Service::onWorkerFrame(Worker& w, std::string_view body) {
+  if (body.empty()) return;
+  if (body[0] == kCallTag) return logCall(body);
+  FieldReader f(body);
+  std::string_view id;
   auto run = w.run;
-  if (!run || m.value("id", "") != run->id) return;
-  if (op == "started") {
-    run->runId = m.value("run_id", "");
-  } else if (op == "event") {
-    addEvent(*run, m.value("name", ""), m.contains("data") ? m["data"] : json());
-  } else if (op == "done") {
+  if (!f.next(id) || !run || id != run->id) return;
+  if (body[0] == kStartedTag) {
+    std::string_view runId;
+    if (f.next(runId)) run->runId = runId;
+  } else if (body[0] == kEventTag) {
+    std::string_view name, data;
+    if (!f.next(name) || !f.next(data)) return;
+    std::string_view a, b, in, out, cost;  // what the worker read from the data (frame.hpp)
+    auto number = [](std::string_view s) {
+      double d = 0;
+      std::from_chars(s.data(), s.data() + s.size(), d);
+      return d;
+    };
+    if (name == "llm.response" && f.next(a) && f.next(b) && f.next(in) && f.next(out) && f.next(cost)) {
+      double i = number(in), o = number(out), c = number(cost);
+      run->inputTokens += i;
+      run->outputTokens += o;
+      run->cost += c;
+      metrics_.llmCall(std::string(a), std::string(b), i, o, c);
+    } else if (name == "llm.error" && f.next(a) && f.next(b)) {
+      metrics_.llmError(std::string(a), std::string(b));
+    } else if (name == "tool.result" && f.next(a)) {
+      metrics_.toolCall(std::string(a));
+    }
+    addEventText(*run, std::string(name), std::string(data));
+  } else if (body[0] == kDoneTag) {
+    std::string_view code, message, valueText;
+    if (!f.next(code) || !f.next(message) || !f.next(valueText)) return workerGone(w);
     w.run.reset();
     w.deadline.cancel();
-    json value = m.contains("value") ? m["value"] : json();
+    json value = valueText.empty() ? json() : json::parse(valueText, nullptr, false);
+    if (value.is_discarded()) value = json();
     std::string status = "succeeded";
     json error;
-    if (m.contains("error")) {
-      std::string code = m["error"].value("code", "internal");
+    if (!code.empty()) {
       status = code == "cancelled" ? "cancelled" : "failed";
-      error = m["error"];
+      error = {{"code", code}, {"message", message}};
     }
-    if (m.contains("calls") && m["calls"].is_array()) logCalls(m["calls"]);
     finish(*run, status, std::move(value), std::move(error));
     dispatch();
   }
 }
 
-// A run's call log rows, sent by its worker with `done`, are queued here: the parent is the one
+// A call log row, sent by a run's worker before its `done`, is queued here: the parent is the one
 // writer (workers taking turns at the database's write lock cost them a sixth of a short run).
 // The log's writer thread commits them in batches (64 rows, or 200 ms after the first), not
 // this loop's thread, and the run is answered without waiting for that: a commit per finished
 // run (a transaction of three pages for one row) and the checkpoints it brought held up every
 // connection, and took the echo agent's p99 from 15 to 30 ms at 50 connections.
-void Service::logCalls(const json& calls) {
-  for (const auto& c : calls) {
-    if (!c.is_object() || !c.contains("log")) continue;
-    try {
-      auto log = llm::CallLog::shared(c.value("log", ""));
-      llm::CallLog::Row r;
-      r.ts = c.value("ts", 0.0);
-      r.runId = c.value("run_id", "");
-      r.spell = c.value("spell", "");
-      r.model = c.value("model", "");
-      r.provider = c.value("provider", "");
-      if (c.contains("input_tokens")) r.inputTokens = c["input_tokens"].get<int64_t>();
-      if (c.contains("output_tokens")) r.outputTokens = c["output_tokens"].get<int64_t>();
-      if (c.contains("cost_usd")) r.costUsd = c["cost_usd"].get<double>();
-      r.latencyMs = c.value("latency_ms", int64_t{0});
-      r.finishReason = c.value("finish_reason", "");
-      r.errorCode = c.value("error_code", "");
-      log->append(std::move(r));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "warning: a call log row was not written: %s\n", e.what());
-    }
+void Service::logCall(std::string_view body) {
+  FieldReader f(body);
+  std::string_view path, ts, runId, spell, model, provider, finishReason, errorCode, latency, in, out, cost;
+  for (std::string_view* field : {&path, &ts, &runId, &spell, &model, &provider, &finishReason, &errorCode, &latency, &in, &out, &cost})
+    if (!f.next(*field)) return;
+  auto number = [](std::string_view s, auto& to) { return std::from_chars(s.data(), s.data() + s.size(), to).ec == std::errc(); };
+  try {
+    auto log = llm::CallLog::shared(std::string(path));
+    llm::CallLog::Row r;
+    number(ts, r.ts);
+    r.runId = runId;
+    r.spell = spell;
+    r.model = model;
+    r.provider = provider;
+    r.finishReason = finishReason;
+    r.errorCode = errorCode;
+    number(latency, r.latencyMs);
+    if (int64_t n = 0; !in.empty() && number(in, n)) r.inputTokens = n;
+    if (int64_t n = 0; !out.empty() && number(out, n)) r.outputTokens = n;
+    if (double d = 0; !cost.empty() && number(cost, d)) r.costUsd = d;
+    log->append(std::move(r));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warning: a call log row was not written: %s\n", e.what());
   }
 }
 
@@ -349,7 +384,7 @@ void Service::assign(Worker& w, std::shared_ptr<RunRec> run) {
   run->status = "running";
   run->started = now();
   metrics_.inFlight(+1);
-  addEvent(*run, "run.status", {{"status", "running"}});
+  addEventText(*run, "run.status", R"({"status":"running"})");
   auto bytes = std::make_shared<std::string>(frame(dumpJson(run->message)));
   asio::async_write(*w.sock, asio::buffer(*bytes), [bytes](const boost::system::error_code&, size_t) {});
   // A spell stuck in a built-in call past its time limit: the worker's own watchdog ends the
@@ -366,33 +401,18 @@ void Service::assign(Worker& w, std::shared_ptr<RunRec> run) {
 
 // --- runs and their events -------------------------------------------------------------------
 
-void Service::addEvent(RunRec& run, const std::string& name, json data) {
-  if (name == "llm.response") {
-    const json& u = data.contains("usage") ? data["usage"] : json();
-    double in = 0, out = 0;
-    if (u.is_object()) {
-      for (const char* k : {"input_tokens", "prompt_tokens"})
-        if (u.contains(k) && u[k].is_number()) in = u[k].get<double>();
-      for (const char* k : {"output_tokens", "completion_tokens"})
-        if (u.contains(k) && u[k].is_number()) out = u[k].get<double>();
-    }
-    double cost = data.contains("cost_usd") && data["cost_usd"].is_number() ? data["cost_usd"].get<double>() : 0;
-    run.inputTokens += in;
-    run.outputTokens += out;
-    run.cost += cost;
-    metrics_.llmCall(data.value("provider", ""), data.value("model", ""), in, out, cost);
-  } else if (name == "llm.error") {
-    metrics_.llmError(data.value("model", ""), data.value("code", ""));
-  } else if (name == "tool.result") {
-    metrics_.toolCall(data.is_object() ? data.value("tool", data.value("name", "")) : "");
-  } else if (name == "spell.output") {
-    run.outputs.push_back(data);
+// An event of a run, its data as JSON text (what counts toward its usage and cost is counted
+// by the caller). A spell's output is parsed: a run keeps its outputs.
+void Service::addEventText(RunRec& run, std::string name, std::string text) {
+  if (name == "spell.output") {
+    json data = json::parse(text, nullptr, false);
+    run.outputs.push_back(data.is_discarded() ? json() : std::move(data));
   }
   if (run.events.size() >= kMaxEventsPerRun && name != "run.finish") {
     run.eventsDropped++;
     return;
   }
-  run.events.push_back({name, dumpJson(data)});
+  run.events.push_back({std::move(name), std::move(text)});
   for (auto& s : std::vector<std::shared_ptr<Stream>>(run.streams)) pump(s);
 }
 
@@ -408,9 +428,11 @@ void Service::finish(RunRec& run, const std::string& status, json value, json er
   double dur = run.started > 0 ? run.finished - run.started : 0;
   std::string code = run.error.is_object() ? run.error.value("code", "") : "";
   metrics_.runDone(run.spell, status, dur, code);
-  json fin = {{"status", status}};
-  if (!run.error.is_null()) fin["error"] = run.error;
-  addEvent(run, "run.finish", fin);
+  std::string fin = R"({)";
+  if (!run.error.is_null()) fin += R"("error":)" + dumpJson(run.error) + ",";
+  fin += R"("status":)";
+  appendJsonString(fin, status);
+  addEventText(run, "run.finish", fin + "}");
   auto self = runs_.find(run.id);
   auto cbs = std::move(run.onDone);
   for (auto& cb : cbs) cb();
@@ -526,6 +548,7 @@ void Service::sendError(const ResponderPtr& res, int status, const std::string& 
 }
 
 void Service::sendJson(const ResponderPtr& res, int status, const json& j) { res->send(status, dumpJson(j), kJson); }
+void Service::sendJsonText(const ResponderPtr& res, int status, std::string text) { res->send(status, std::move(text), kJson); }
 
 void Service::handle(const IncomingRequest& rq, ResponderPtr res) {
   const std::string& p = rq.path;
@@ -751,7 +774,7 @@ std::shared_ptr<RunRec> Service::enqueue(const SpellInfo& spell, json msg, doubl
   run->message = std::move(msg);
   runs_[run->id] = run;
   queue_.push_back(run);
-  addEvent(*run, "run.status", {{"status", "queued"}});
+  addEventText(*run, "run.status", R"({"status":"queued"})");
   dispatch();
   return run;
 }

@@ -97,13 +97,14 @@ class Service {
   void respawnLater(Worker& w);
   void readFrom(Worker& w, uint64_t gen);
   void onWorkerMessage(Worker& w, const nlohmann::json& m);
+  void onWorkerFrame(Worker& w, std::string_view body);  // a tagged frame (frame.hpp)
   void workerGone(Worker& w);
   void pollMemory();
   void dispatch();
   void assign(Worker& w, std::shared_ptr<RunRec> run);
-  void addEvent(RunRec& run, const std::string& name, nlohmann::json data);
+  void addEventText(RunRec& run, std::string name, std::string data);  // data: JSON text
   void finish(RunRec& run, const std::string& status, nlohmann::json value, nlohmann::json error);
-  void logCalls(const nlohmann::json& calls);
+  void logCall(std::string_view body);
   nlohmann::json runJson(const RunRec& r) const;
   void pump(const std::shared_ptr<Stream>& s);
   void closeStream(const std::shared_ptr<Stream>& s);
@@ -112,6 +113,7 @@ class Service {
   void sendError(const net::ResponderPtr& res, int status, const std::string& code, const std::string& message,
                  net::Headers extra = {});
   void sendJson(const net::ResponderPtr& res, int status, const nlohmann::json& j);
+  void sendJsonText(const net::ResponderPtr& res, int status, std::string text);
   nlohmann::json runMessage(const SpellInfo& spell, const nlohmann::json& params, const nlohmann::json& limits,
                             const nlohmann::json& grants, double& timeout, size_t& memoryMb);
   std::shared_ptr<RunRec> enqueue(const SpellInfo& spell, nlohmann::json msg, double timeout, size_t memoryMb);

@@ -264,6 +264,7 @@ TEST_F(Serve, MetricsPassPromtoolAfterAMixedWorkload) {
                              "llmspell_serve_runs_total{spell=\"fails\",status=\"failed\"}",
                              "llmspell_serve_errors_total{code=\"validation_failed\"}",
                              "llmspell_serve_llm_calls_total{provider=\"mock\",model=\"mock/echo\"}",
+                             "llmspell_serve_llm_tokens_total{provider=\"mock\",model=\"mock/echo\",direction=\"output\"} 2",
                              "llmspell_serve_run_duration_seconds_bucket{spell=\"hello\",le=\"+Inf\"}",
                              "llmspell_serve_runs_in_flight", "llmspell_serve_streams_open"})
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
