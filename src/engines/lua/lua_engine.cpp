@@ -156,6 +156,9 @@ struct LuaCtx {
   // The registry's bindings (see bindRegistry): which namespaces this state has made so far.
   std::shared_ptr<const BindIndex> binds;
   std::vector<char> nsBound;
+  // The standard libraries opened on first use (kLazyLibraries): made so far, and those whose
+  // global is settled (set by the host, or assigned by the spell first).
+  unsigned libsMade = 0, libsGlobal = 0;
 
   void kill(Error reason);
 };
@@ -1213,6 +1216,9 @@ int requireLoad(lua_State* L, LuaCtx* c, const char* name) {
   return 0;
 }
 
+std::optional<size_t> lazyLibrary(lua_State* L, int k);  // the standard libraries made on first use
+void pushLibrary(lua_State* L, LuaCtx* c, size_t i);
+
 int safeRequire(lua_State* L) {
   const char* name = luaL_checkstring(L, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -1220,6 +1226,10 @@ int safeRequire(lua_State* L) {
   if (!lua_isnil(L, -1)) return 1;
   lua_pop(L, 1);
   LuaCtx* c = ctxOf(L);
+  if (auto lib = lazyLibrary(L, 1); lib && !(c->libsMade & (1u << *lib))) {
+    pushLibrary(L, c, *lib);  // a library not made yet (one made and then taken out of package.loaded is gone, as in Lua)
+    return 1;
+  }
   bool prev = c->inHost;
   c->inHost = true;
   int r = requireLoad(L, c, name);
@@ -1283,21 +1293,9 @@ int loadHostChunk(lua_State* L, const char* source, const char* name) {
   return LUA_OK;
 }
 
-void openSandbox(lua_State* L) {
-  // Allow-listed libraries only.
-  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
-  lua_pop(L, 1);
-  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
-  lua_pop(L, 1);
-  // os: only time, clock, date. Opened into a scratch table and copied.
+// os for spells: only time, clock, date and difftime; the rest refuse with a message. Opened into
+// a scratch table and copied; leaves it on the stack, and as package.loaded.os.
+void makeOs(lua_State* L) {
   luaL_requiref(L, "__os_full", luaopen_os, 0);
   lua_newtable(L);
   for (const char* f : {"time", "clock", "date", "difftime"}) {
@@ -1308,16 +1306,39 @@ void openSandbox(lua_State* L) {
     setDenied(L, -1, f, (std::string("os.") + f +
                          " is not available in spells (use env.get with --allow-env, fs.* with "
                          "--allow-read/--allow-write)").c_str());
-  lua_pushvalue(L, -1);
-  lua_setglobal(L, "os");
   // The full library must not stay reachable through require's cache.
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_insert(L, -2);
+  lua_pushvalue(L, -2);
   lua_setfield(L, -2, "os");
   lua_pushnil(L);
   lua_setfield(L, -2, "__os_full");
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+  lua_remove(L, -2);  // the full library
+}
 
+// Libraries allowed in spells, beyond base and string: made on first use (see pushLibrary).
+void makeTable(lua_State* L) { luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0); }
+void makeMath(lua_State* L) { luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 0); }
+void makeUtf8(lua_State* L) { luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 0); }
+void makeCoroutine(lua_State* L);  // with the prelude's wrappers; after the lazy-library helpers
+
+struct LazyLibrary {
+  const char* name;
+  void (*make)(lua_State* L);  // pushes the library and sets package.loaded[name]
+};
+const LazyLibrary kLazyLibraries[] = {
+    {LUA_TABLIBNAME, makeTable}, {LUA_MATHLIBNAME, makeMath}, {LUA_UTF8LIBNAME, makeUtf8},
+    {"os", makeOs},              {LUA_COLIBNAME, makeCoroutine},
+};
+constexpr size_t kTableLibrary = 0;
+
+void openSandbox(lua_State* L) {
+  // Allow-listed libraries only: base and string here (every string's methods are string's),
+  // the others the first time a spell uses them (kLazyLibraries).
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  lua_pop(L, 1);
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
   for (const char* f : {"dofile", "loadfile"})
@@ -1517,6 +1538,63 @@ void pushTypeMeta(lua_State* L, LuaCtx* c, std::string_view typeName) {
   lua_setfield(L, -2, "__index");
 }
 
+// ---- standard libraries made on first use ----
+// A fresh state for every run made every allowed library up front, and a run uses few of them:
+// table, math, utf8, os and coroutine were a seventh of an echo run's instructions. Each is made
+// the first time the spell reads its global, requires it, or looks at all the globals
+// (pairs(_G), setmetatable(_G), a debugger), like the registry's namespaces below; rawget(_G, k)
+// makes the one it names. Made once per state, kept in the registry (the spell may replace the
+// global or package.loaded's entry; the coroutine wrappers take table's functions from there).
+
+// The index in kLazyLibraries of the library named by the string at `k`, if it is one.
+std::optional<size_t> lazyLibrary(lua_State* L, int k) {
+  if (lua_type(L, k) != LUA_TSTRING) return std::nullopt;
+  size_t n = 0;
+  const char* s = lua_tolstring(L, k, &n);
+  for (size_t i = 0; i < std::size(kLazyLibraries); ++i)
+    if (std::string_view(s, n) == kLazyLibraries[i].name) return i;
+  return std::nullopt;
+}
+
+// Pushes library `i`, making it the first time.
+void pushLibrary(lua_State* L, LuaCtx* c, size_t i) {
+  if (c->libsMade & (1u << i)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &kLazyLibraries[i]);
+    return;
+  }
+  HostSection host(c);
+  c->libsMade |= 1u << i;
+  kLazyLibraries[i].make(L);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kLazyLibraries[i]);
+}
+
+// Sets library `i` as its global (in the globals at `g`), unless that is settled already.
+void bindLibrary(lua_State* L, LuaCtx* c, int g, size_t i) {
+  if (c->libsGlobal & (1u << i)) return;
+  c->libsGlobal |= 1u << i;
+  g = lua_absindex(L, g);
+  lua_pushstring(L, kLazyLibraries[i].name);
+  pushLibrary(L, c, i);
+  lua_rawset(L, g);
+}
+
+// The library named by the string at `k` when its global is not settled yet.
+std::optional<size_t> unboundLibrary(lua_State* L, LuaCtx* c, int k) {
+  auto i = lazyLibrary(L, k);
+  if (i && (c->libsGlobal & (1u << *i))) return std::nullopt;
+  return i;
+}
+
+void makeCoroutine(lua_State* L) {
+  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 0);
+  if (loadHostChunk(L, kLuaCoroutinePrelude, "=prelude") != LUA_OK) lua_error(L);
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, &kYieldSentinel);
+  pushLibrary(L, ctxOf(L), kTableLibrary);
+  lua_call(L, 3, 0);
+}
+
 // Makes namespace `i` and sets it into the globals (at `g`), unless it is made or its name was
 // taken by the spell already.
 void bindNamespace(lua_State* L, LuaCtx* c, int g, size_t i) {
@@ -1539,6 +1617,7 @@ void bindNamespace(lua_State* L, LuaCtx* c, int g, size_t i) {
 void bindAllNamespaces(lua_State* L, LuaCtx* c) {
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
+  for (size_t i = 0; i < std::size(kLazyLibraries); ++i) bindLibrary(L, c, g, i);
   for (size_t i = 0; i < c->nsBound.size(); ++i) bindNamespace(L, c, g, i);
   lua_pop(L, 1);
 }
@@ -1563,6 +1642,12 @@ bool isGlobals(lua_State* L, int idx) {
 // The globals' metamethods: __index(t, k), __newindex(t, k, v), __pairs(t).
 int globalsIndex(lua_State* L) {
   LuaCtx* c = ctxOf(L);
+  if (auto lib = unboundLibrary(L, c, 2)) {
+    bindLibrary(L, c, 1, *lib);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+  }
   auto i = unboundNamespace(L, c, 2);
   if (!i) return 0;
   bindNamespace(L, c, 1, *i);
@@ -1574,6 +1659,7 @@ int globalsIndex(lua_State* L) {
 int globalsNewIndex(lua_State* L) {
   LuaCtx* c = ctxOf(L);
   if (auto i = unboundNamespace(L, c, 2)) c->nsBound[*i] = 1;  // the spell's value wins
+  if (auto lib = lazyLibrary(L, 2)) c->libsGlobal |= 1u << *lib;
   lua_settop(L, 3);
   lua_rawset(L, 1);
   return 0;
@@ -1596,6 +1682,7 @@ int spellRawget(lua_State* L) {
   lua_settop(L, 2);
   if (isGlobals(L, 1)) {
     LuaCtx* c = ctxOf(L);
+    if (auto lib = unboundLibrary(L, c, 2)) bindLibrary(L, c, 1, *lib);
     if (auto i = unboundNamespace(L, c, 2)) bindNamespace(L, c, 1, *i);
   }
   lua_rawget(L, 1);
@@ -1924,8 +2011,6 @@ class LuaContext final : public ScriptContext, public Debuggable {
   }
 
   void runPrelude() {
-    lua_pushlightuserdata(L_, &kYieldSentinel);
-    lua_setglobal(L_, "__llmspell_sentinel");
     lua_pushcfunction(L_, [](lua_State* L) -> int {
       lua_pushboolean(L, ctxOf(L)->killed);
       return 1;

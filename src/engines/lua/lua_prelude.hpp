@@ -4,13 +4,8 @@
 
 namespace llmspell {
 
-// Host async calls yield a sentinel to the scheduler. A coroutine the spell created itself would
-// receive that yield; these wrappers pass it up to the scheduler and pass the answer back down,
-// so async calls work inside user coroutines too (OpenResty does the same).
 inline const char* const kLuaPrelude = R"LUA(
-local SENTINEL = __llmspell_sentinel
 local stopped = __llmspell_stopped
-__llmspell_sentinel = nil
 __llmspell_stopped = nil
 
 -- A limit stop raised by the VM hook runs the message handler with hooks disabled, so a
@@ -22,6 +17,14 @@ xpcall = function(f, handler, ...)
     return handler(e)
   end, ...)
 end
+)LUA";
+
+// Run on the coroutine library when a spell first uses it, with that library, the sentinel and
+// the table library. Host async calls yield a sentinel to the scheduler. A coroutine the spell
+// created itself would receive that yield; these wrappers pass it up to the scheduler and pass
+// the answer back down, so async calls work inside user coroutines too (OpenResty does the same).
+inline const char* const kLuaCoroutinePrelude = R"LUA(
+local coroutine, SENTINEL, table = ...
 local co_create, co_resume, co_yield, co_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
 local pack, unpack = table.pack, table.unpack
 
