@@ -126,6 +126,42 @@ TEST(LuaSandbox, DeniedGlobalsRaisePermissionDenied) {
   }
 }
 
+// table, math, utf8, os and coroutine are made the first time a spell uses them (lua_engine.cpp,
+// "standard libraries made on first use"): read, required, listed or rawget, they are the
+// libraries; a name the spell assigns first keeps the spell's value.
+TEST(LuaSandbox, LibrariesMadeOnFirstUseBehaveAsIfOpenedAtTheStart) {
+  auto r = runLua(R"(
+    local out = {}
+    out[#out + 1] = package.loaded.math == nil                         -- not made yet
+    out[#out + 1] = math.floor(2.5) == 2 and require("math") == math   -- made on read, one table
+    out[#out + 1] = require("utf8") == utf8 and utf8.char(72) == "H"    -- made on require
+    out[#out + 1] = type(rawget(_G, "table")) == "table"
+    local seen = {}
+    for k in pairs(_G) do seen[k] = true end
+    out[#out + 1] = seen.os and seen.coroutine and true or false
+    out[#out + 1] = os.time() > 0 and not pcall(os.execute, "id") and require("os") == os
+    local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+    out[#out + 1] = co(1) == 2 and co(10) == 20
+    -- a coroutine of the spell's own still passes host async calls through
+    local f = coroutine.wrap(function() return llm.chat("echoed", {model = "mock/echo"}).text end)
+    out[#out + 1] = f() == "echoed"
+    return out
+  )");
+  ASSERT_FALSE(r.error) << r.error->toString();
+  for (size_t i = 0; i < r.value.asArray().size(); ++i) EXPECT_TRUE(r.value.asArray()[i].asBool()) << "check " << i + 1;
+
+  auto claimed = runLua("math = 'mine'; table = nil; return {math, table == nil, require('table') ~= nil}");
+  ASSERT_FALSE(claimed.error) << claimed.error->toString();
+  EXPECT_EQ(claimed.value.asArray()[0].asString(), "mine");
+  EXPECT_TRUE(claimed.value.asArray()[1].asBool());
+  EXPECT_TRUE(claimed.value.asArray()[2].asBool());
+
+  // The wrappers take table's functions from the library itself, not from the spell's globals.
+  auto swapped = runLua("table = {pack = 1, unpack = 2}; local co = coroutine.wrap(function() return 7 end); return co()");
+  ASSERT_FALSE(swapped.error) << swapped.error->toString();
+  EXPECT_EQ(swapped.value.asInt(), 7);
+}
+
 // Namespaces are bound the first time a spell reads them (lua_engine.cpp, "Binding the registry,
 // on demand"); a spell cannot tell.
 TEST(LuaBinding, NamespacesBoundOnFirstReadLookBoundFromTheStart) {
