@@ -162,6 +162,20 @@ TEST(LuaSandbox, LibrariesMadeOnFirstUseBehaveAsIfOpenedAtTheStart) {
   EXPECT_EQ(swapped.value.asInt(), 7);
 }
 
+// A chunk compiled before is loaded from its bytecode (CompiledChunks): the second run of the same
+// source reads the same, line numbers and names included, and a changed source is compiled anew.
+TEST(LuaBinding, ASourceRunAgainFromItsBytecodeReadsTheSame) {
+  const std::string code = "local x = 1\nlocal function boom() error('line three') end\nboom()\n";
+  auto first = runLua(code);
+  auto second = runLua(code);
+  ASSERT_TRUE(first.error && second.error);
+  EXPECT_EQ(first.error->toString(), second.error->toString());
+  EXPECT_NE(second.error->toString().find("snippet.lua:2"), std::string::npos) << second.error->toString();
+  auto changed = runLua("local x = 1\n\nlocal function boom() error('line three') end\nboom()\n");
+  ASSERT_TRUE(changed.error);
+  EXPECT_NE(changed.error->toString().find("snippet.lua:3"), std::string::npos) << changed.error->toString();
+}
+
 // Namespaces are bound the first time a spell reads them (lua_engine.cpp, "Binding the registry,
 // on demand"); a spell cannot tell.
 TEST(LuaBinding, NamespacesBoundOnFirstReadLookBoundFromTheStart) {

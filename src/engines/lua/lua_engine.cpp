@@ -1162,8 +1162,57 @@ int safeCollectGarbage(lua_State* L) {
 // Compiles `code` as a text chunk named `chunk` ("@main.lua") and pushes the function; or pushes
 // nothing and returns the error: a syntax error (invalid_argument), or the memory limit reached
 // while compiling (limit_exceeded, the same stop as at run time).
+// Chunks compiled in this process, as bytecode, by name and source text: a serve worker runs the
+// same spell again and again in fresh states, and compiling its source was a tenth of an echo
+// run, where loading the bytecode dumped from it (with its debug information: lines and names
+// read the same) is a fraction of that. Keyed by the whole text, so a changed file compiles
+// afresh; only what compiled is kept. Spells themselves never load bytecode (load and require
+// refuse it): this is the host's, made by this same Lua from the spell's source.
+class CompiledChunks {
+ public:
+  static CompiledChunks& instance() {
+    static CompiledChunks c;
+    return c;
+  }
+  // Pushes the chunk as luaL_loadbufferx would, from bytecode when this source compiled before.
+  int load(lua_State* L, std::string_view code, const std::string& chunk) {
+    if (code.size() > kMaxEntryBytes) return luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
+    std::string key = chunk;
+    key += '\0';
+    key += code;
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = chunks_.find(key); it != chunks_.end()) {
+        std::shared_ptr<const std::string> bytes = it->second;
+        return luaL_loadbufferx(L, bytes->data(), bytes->size(), chunk.c_str(), "b");
+      }
+    }
+    int st = luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
+    if (st != LUA_OK) return st;
+    auto bytes = std::make_shared<std::string>();
+    lua_dump(L, [](lua_State*, const void* p, size_t n, void* out) {
+      static_cast<std::string*>(out)->append(static_cast<const char*>(p), n);
+      return 0;
+    }, bytes.get(), 0);
+    std::lock_guard lk(mu_);
+    if (held_ + key.size() + bytes->size() > kMaxBytes) {  // a simple bound: start again
+      chunks_.clear();
+      held_ = 0;
+    }
+    held_ += key.size() + bytes->size();
+    chunks_.emplace(std::move(key), std::move(bytes));
+    return LUA_OK;
+  }
+
+ private:
+  static constexpr size_t kMaxEntryBytes = 1u << 20, kMaxBytes = 16u << 20;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> chunks_;
+  size_t held_ = 0;
+};
+
 std::optional<Error> compileChunk(lua_State* L, LuaCtx* c, std::string_view code, const std::string& chunk) {
-  int st = luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
+  int st = CompiledChunks::instance().load(L, code, chunk);
   if (st == LUA_OK) return std::nullopt;
   Error e;
   if (st == LUA_ERRMEM) {
