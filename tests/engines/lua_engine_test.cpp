@@ -176,6 +176,34 @@ TEST(LuaBinding, ASourceRunAgainFromItsBytecodeReadsTheSame) {
   EXPECT_NE(changed.error->toString().find("snippet.lua:3"), std::string::npos) << changed.error->toString();
 }
 
+// A namespace's functions are bound one by one on first read (lua_engine.cpp, bindMember): listed,
+// rawget or read, each is there; a name the spell assigns first keeps the spell's value; a
+// mistake is still answered with the closest names.
+TEST(LuaBinding, NamespaceFunctionsBoundOnFirstReadLookBoundFromTheStart) {
+  size_t want = 0;
+  for (const auto& d : Registry::global().functions())
+    if (d.ns == "json" && d.self.empty()) want += d.async && !d.property ? 2 : 1;
+  auto r = runLua(R"(
+    local n = 0
+    for k, v in pairs(json) do if type(v) == "function" then n = n + 1 end end
+    return {n, type(rawget(llm, "chat")), type(rawget(llm, "chat_async")), rawget(llm, "nope") == nil})");
+  ASSERT_FALSE(r.error) << r.error->toString();
+  EXPECT_EQ(static_cast<size_t>(r.value.asArray()[0].asInt()), want);
+  EXPECT_EQ(r.value.asArray()[1].asString(), "function");
+  EXPECT_EQ(r.value.asArray()[2].asString(), "function");
+  EXPECT_TRUE(r.value.asArray()[3].asBool());
+
+  auto mine = runLua("json.encode = 'mine'; return {json.encode, json.decode('[1]')[1]}");
+  ASSERT_FALSE(mine.error) << mine.error->toString();
+  EXPECT_EQ(mine.value.asArray()[0].asString(), "mine");
+  EXPECT_EQ(mine.value.asArray()[1].asInt(), 1);
+
+  auto typo = runLua("return json.decod('[]')");
+  ASSERT_TRUE(typo.error);
+  EXPECT_EQ(typo.error->code, "not_found");
+  EXPECT_NE(typo.error->message.find("did you mean json.decode?"), std::string::npos) << typo.error->message;
+}
+
 // Namespaces are bound the first time a spell reads them (lua_engine.cpp, "Binding the registry,
 // on demand"); a spell cannot tell.
 TEST(LuaBinding, NamespacesBoundOnFirstReadLookBoundFromTheStart) {

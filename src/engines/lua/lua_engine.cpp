@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -159,6 +160,9 @@ struct LuaCtx {
   // The standard libraries opened on first use (kLazyLibraries): made so far, and those whose
   // global is settled (set by the host, or assigned by the spell first).
   unsigned libsMade = 0, libsGlobal = 0;
+  // Per namespace made, which of its functions are settled (bound, or assigned by the spell).
+  std::vector<std::vector<char>> fnBound;
+  bool eagerMembers = false;  // a debugger is attached: namespaces are made whole
 
   void kill(Error reason);
 };
@@ -1441,30 +1445,6 @@ void openSandbox(lua_State* L) {
   }
 }
 
-// __index of a namespace table: a name that is not there is a mistake (llm.chta), answered
-// with the closest names instead of a nil that fails later as "attempt to call a nil value".
-int namespaceIndex(lua_State* L) {
-  if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  LuaCtx* c = ctxOf(L);
-  {
-    bool prev = c->inHost;
-    c->inHost = true;
-    std::vector<std::string> members;
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-      if (lua_type(L, -2) == LUA_TSTRING) members.emplace_back(lua_tostring(L, -2));
-      lua_pop(L, 1);
-    }
-    std::string ns = lua_tostring(L, lua_upvalueindex(1));
-    std::string name = lua_tostring(L, 2);
-    Error e(codes::kNotFound, unknownMemberMessage(ns, name, members));
-    e.details = Value::object({{"namespace", ns}, {"name", name}});
-    pushErrorAt(L, e);
-    c->inHost = prev;
-  }
-  return lua_error(L);
-}
-
 // ---- Binding the registry, on demand ----
 //
 // Every context binds the registry's functions into namespace tables, the globals and type
@@ -1529,6 +1509,13 @@ std::shared_ptr<const BindIndex> bindIndex() {
 char kLazyGlobalsKey;  // registry key of the globals' metatable
 
 // Sets the function (or property value) `d` into the table at the top of the stack.
+// t[name] = v for the value on top and the table below it, without metamethods; pops the value.
+void setRaw(lua_State* L, const char* name) {
+  lua_pushstring(L, name);
+  lua_insert(L, -2);
+  lua_rawset(L, -3);
+}
+
 void bindFunction(lua_State* L, LuaCtx* c, const FunctionDecl& d) {
   auto pushThunk = [&](int mode) {
     lua_pushlightuserdata(L, const_cast<FunctionDecl*>(&d));
@@ -1540,15 +1527,15 @@ void bindFunction(lua_State* L, LuaCtx* c, const FunctionDecl& d) {
     CallContext cx{*c->run, *c->loop, d.name};
     Value v = Registry::callSync(d, cx, Args(), err);
     pushValue(L, err ? Value() : v);
-    lua_setfield(L, -2, d.name.c_str());
+    setRaw(L, d.name.c_str());
   } else if (d.async) {
     pushThunk(kSuspend);
-    lua_setfield(L, -2, d.name.c_str());
+    setRaw(L, d.name.c_str());
     pushThunk(kPromise);
-    lua_setfield(L, -2, (d.name + "_async").c_str());
+    setRaw(L, (d.name + "_async").c_str());
   } else {
     pushThunk(kSync);
-    lua_setfield(L, -2, d.name.c_str());
+    setRaw(L, d.name.c_str());
   }
 }
 
@@ -1644,6 +1631,119 @@ void makeCoroutine(lua_State* L) {
   lua_call(L, 3, 0);
 }
 
+// A namespace's functions are bound one by one, the first time the spell reads each: making all
+// of `llm` (about 30 closures) for the one `llm.chat` an agent calls was 7% of an echo run. The
+// namespace table's metatable keeps it invisible, as for the globals: __index binds a function
+// on first read (a name that is no function of the namespace is a mistake, answered with the
+// closest names), __newindex lets a name the spell assigns first keep the spell's value, __pairs
+// binds the rest first, and rawget(ns, k) binds what it names. next(ns, k) called directly does
+// not see unread functions.
+char kNamespaceMark;  // in a namespace table's metatable: the namespace's index
+
+// The function of namespace `ns` named by the string at `k` (its name, or name_async), if it
+// is one not settled yet.
+std::optional<size_t> unboundMember(lua_State* L, LuaCtx* c, size_t ns, int k) {
+  if (lua_type(L, k) != LUA_TSTRING || ns >= c->fnBound.size()) return std::nullopt;
+  size_t n = 0;
+  const char* s = lua_tolstring(L, k, &n);
+  std::string_view name(s, n);
+  const auto& fns = c->binds->nsFunctions[ns];
+  for (size_t j = 0; j < fns.size(); ++j) {
+    const FunctionDecl& d = *fns[j];
+    bool asAsync = d.async && !d.property && name.size() == d.name.size() + 6 && name.starts_with(d.name) &&
+                   name.ends_with("_async");
+    if (name == d.name || asAsync) return c->fnBound[ns][j] ? std::nullopt : std::optional<size_t>(j);
+  }
+  return std::nullopt;
+}
+
+// Binds function `j` of namespace `ns` into its table (at `t`).
+void bindMember(lua_State* L, LuaCtx* c, int t, size_t ns, size_t j) {
+  if (c->fnBound[ns][j]) return;
+  c->fnBound[ns][j] = 1;
+  HostSection host(c);
+  lua_pushvalue(L, t);
+  bindFunction(L, c, *c->binds->nsFunctions[ns][j]);
+  lua_pop(L, 1);
+}
+
+void bindMembers(lua_State* L, LuaCtx* c, int t, size_t ns) {
+  t = lua_absindex(L, t);
+  for (size_t j = 0; j < c->fnBound[ns].size(); ++j) bindMember(L, c, t, ns, j);
+}
+
+// The namespace index of the table at `t`, if it is a namespace table this state made.
+std::optional<size_t> namespaceOf(lua_State* L, int t) {
+  if (!lua_getmetatable(L, t)) return std::nullopt;
+  lua_rawgetp(L, -1, &kNamespaceMark);
+  std::optional<size_t> ns;
+  if (lua_isinteger(L, -1)) ns = static_cast<size_t>(lua_tointeger(L, -1));
+  lua_pop(L, 2);
+  return ns;
+}
+
+// A namespace table's metamethods; upvalues: the namespace's index (and, for __index, its name).
+int namespaceIndex(lua_State* L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  LuaCtx* c = ctxOf(L);
+  size_t ns = static_cast<size_t>(lua_tointeger(L, lua_upvalueindex(1)));
+  if (auto j = unboundMember(L, c, ns, 2)) {
+    bindMember(L, c, 1, ns, *j);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+  }
+  // A name that is not there is a mistake (llm.chta), answered with the closest names instead of
+  // a nil that fails later as "attempt to call a nil value".
+  {
+    HostSection host(c);
+    std::set<std::string> members;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      if (lua_type(L, -2) == LUA_TSTRING) members.emplace(lua_tostring(L, -2));
+      lua_pop(L, 1);
+    }
+    if (ns < c->fnBound.size())
+      for (size_t j = 0; j < c->fnBound[ns].size(); ++j) {
+        const FunctionDecl& d = *c->binds->nsFunctions[ns][j];
+        if (c->fnBound[ns][j]) continue;  // settled: what the table holds
+        members.insert(d.name);
+        if (d.async && !d.property) members.insert(d.name + "_async");
+      }
+    std::string nsName = lua_tostring(L, lua_upvalueindex(2));
+    std::string name = lua_tostring(L, 2);
+    Error e(codes::kNotFound, unknownMemberMessage(nsName, name, {members.begin(), members.end()}));
+    e.details = Value::object({{"namespace", nsName}, {"name", name}});
+    pushErrorAt(L, e);
+  }
+  return lua_error(L);
+}
+
+int namespaceNewIndex(lua_State* L) {
+  LuaCtx* c = ctxOf(L);
+  size_t ns = static_cast<size_t>(lua_tointeger(L, lua_upvalueindex(1)));
+  if (auto j = unboundMember(L, c, ns, 2)) c->fnBound[ns][*j] = 1;  // the spell's value wins
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+int rawNext(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+int namespacePairs(lua_State* L) {
+  bindMembers(L, ctxOf(L), 1, static_cast<size_t>(lua_tointeger(L, lua_upvalueindex(1))));
+  lua_pushcfunction(L, rawNext);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
 // Makes namespace `i` and sets it into the globals (at `g`), unless it is made or its name was
 // taken by the spell already.
 void bindNamespace(lua_State* L, LuaCtx* c, int g, size_t i) {
@@ -1651,13 +1751,23 @@ void bindNamespace(lua_State* L, LuaCtx* c, int g, size_t i) {
   c->nsBound[i] = 1;
   HostSection host(c);
   const BindIndex& idx = *c->binds;
-  lua_createtable(L, 0, idx.nsSlots[i]);
-  for (const FunctionDecl* d : idx.nsFunctions[i]) bindFunction(L, c, *d);
-  lua_createtable(L, 0, 1);
+  c->fnBound[i].assign(idx.nsFunctions[i].size(), 0);
+  lua_createtable(L, 0, c->eagerMembers ? idx.nsSlots[i] : 4);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, static_cast<lua_Integer>(i));
   lua_pushstring(L, idx.namespaces[i].c_str());
-  lua_pushcclosure(L, namespaceIndex, 1);
+  lua_pushcclosure(L, namespaceIndex, 2);
   lua_setfield(L, -2, "__index");
+  lua_pushinteger(L, static_cast<lua_Integer>(i));
+  lua_pushcclosure(L, namespaceNewIndex, 1);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushinteger(L, static_cast<lua_Integer>(i));
+  lua_pushcclosure(L, namespacePairs, 1);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushinteger(L, static_cast<lua_Integer>(i));
+  lua_rawsetp(L, -2, &kNamespaceMark);
   lua_setmetatable(L, -2);
+  if (c->eagerMembers) bindMembers(L, c, -1, i);
   lua_pushstring(L, idx.namespaces[i].c_str());
   lua_insert(L, -2);
   lua_rawset(L, g);
@@ -1733,6 +1843,9 @@ int spellRawget(lua_State* L) {
     LuaCtx* c = ctxOf(L);
     if (auto lib = unboundLibrary(L, c, 2)) bindLibrary(L, c, 1, *lib);
     if (auto i = unboundNamespace(L, c, 2)) bindNamespace(L, c, 1, *i);
+  } else if (auto ns = namespaceOf(L, 1)) {
+    LuaCtx* c = ctxOf(L);
+    if (auto j = unboundMember(L, c, *ns, 2)) bindMember(L, c, 1, *ns, *j);
   }
   lua_rawget(L, 1);
   return 1;
@@ -1766,6 +1879,7 @@ void bindEverythingIfGlobals(lua_State* L, int idx) {
 void bindRegistry(lua_State* L, LuaCtx* c) {
   c->binds = bindIndex();
   c->nsBound.assign(c->binds->namespaces.size(), 0);
+  c->fnBound.assign(c->binds->namespaces.size(), {});
   luaL_newmetatable(L, kErrorMeta);
   lua_pushcfunction(L, errorToString);
   lua_setfield(L, -2, "__tostring");
@@ -1992,7 +2106,8 @@ class LuaContext final : public ScriptContext, public Debuggable {
 
   void attachDebugger(std::shared_ptr<DebugSession> session) override {
     session_ = session;
-    bindAllNamespaces(L_, &c_);  // the globals view lists them all
+    c_.eagerMembers = true;  // the globals view lists them all, whole
+    bindAllNamespaces(L_, &c_);
     lua_sethook(L_, debugHook, LUA_MASKCOUNT, kHookEvery);
     LuaDebugHost host;
     host.hook = debugHook;
