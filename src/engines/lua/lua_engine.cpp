@@ -1137,6 +1137,32 @@ int safeLoad(lua_State* L) {
   return 1;
 }
 
+// xpcall's message handler, around the spell's (upvalue 1): skipped once the spell is stopped.
+// Lua runs a message handler with the hooks off, so a handler that loops after a limit stop
+// would never be stopped.
+int xpcallHandler(lua_State* L) {
+  if (ctxOf(L)->killed) return 1;  // the error as it is
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+int xpcallDone(lua_State* L, int, lua_KContext) { return lua_gettop(L); }
+
+// xpcall(f, handler, ...): the base library's (upvalue 1) with the handler wrapped as above.
+// Called with a continuation, so f may still yield (a host async call inside it).
+int safeXpcall(lua_State* L) {
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, xpcallHandler, 1);
+  lua_replace(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, xpcallDone);
+  return xpcallDone(L, LUA_OK, 0);
+}
+
 int safeCollectGarbage(lua_State* L) {
   const char* opt = luaL_optstring(L, 1, "collect");
   if (strcmp(opt, "count") == 0) {
@@ -1401,6 +1427,9 @@ void openSandbox(lua_State* L) {
   lua_setfield(L, g, "load");
   lua_pushcfunction(L, safeCollectGarbage);
   lua_setfield(L, g, "collectgarbage");
+  lua_getfield(L, g, "xpcall");
+  lua_pushcclosure(L, safeXpcall, 1);
+  lua_setfield(L, g, "xpcall");
   lua_pushcfunction(L, safeRequire);
   lua_setfield(L, g, "require");
   // package: only `loaded`; loadlib and searchers are refused.
@@ -2024,7 +2053,6 @@ class LuaContext final : public ScriptContext, public Debuggable {
     openFinalizers(L_);
     openJsonMarks(L_);
     bindRegistry(L_, &c_);
-    runPrelude();
     lua_gc(L_, LUA_GCRESTART);
     c_.inHost = false;
     run.include = [this](const SpellSource& src) { return includeFile(src); };
@@ -2172,20 +2200,6 @@ class LuaContext final : public ScriptContext, public Debuggable {
       }
       interrupt(Error(codes::kLimitExceeded, "time limit of " + fmtSeconds(c_.limits.timeoutSeconds) + " exceeded"));
     });
-  }
-
-  void runPrelude() {
-    lua_pushcfunction(L_, [](lua_State* L) -> int {
-      lua_pushboolean(L, ctxOf(L)->killed);
-      return 1;
-    });
-    lua_setglobal(L_, "__llmspell_stopped");
-    if (loadHostChunk(L_, kLuaPrelude, "=prelude") != LUA_OK ||
-        lua_pcall(L_, 0, 0, 0) != LUA_OK) {
-      std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "?";
-      lua_pop(L_, 1);
-      fail(codes::kInternal, "Lua prelude failed: " + msg);
-    }
   }
 
   // spell.include: runs a source file of the spell as a new task.

@@ -1,23 +1,8 @@
-// Lua source run once in every context after the registry is bound: conveniences that are
-// simplest in Lua itself. Keep it small; everything script-visible is still in the registry.
+// Lua source run in a context when a spell first uses the coroutine library: conveniences that
+// are simplest in Lua itself. Keep it small; everything script-visible is still in the registry.
 #pragma once
 
 namespace llmspell {
-
-inline const char* const kLuaPrelude = R"LUA(
-local stopped = __llmspell_stopped
-__llmspell_stopped = nil
-
--- A limit stop raised by the VM hook runs the message handler with hooks disabled, so a
--- handler that loops would never be stopped: skip the spell's handler once the spell is stopped.
-local xp = xpcall
-xpcall = function(f, handler, ...)
-  return xp(f, function(e)
-    if stopped() then return e end
-    return handler(e)
-  end, ...)
-end
-)LUA";
 
 // Run on the coroutine library when a spell first uses it, with that library, the sentinel and
 // the table library. Host async calls yield a sentinel to the scheduler. A coroutine the spell
