@@ -204,6 +204,20 @@ TEST(LuaBinding, NamespaceFunctionsBoundOnFirstReadLookBoundFromTheStart) {
   EXPECT_NE(typo.error->message.find("did you mean json.decode?"), std::string::npos) << typo.error->message;
 }
 
+// The registry's global functions too: bound on first read, listed, rawget, or claimed.
+TEST(LuaBinding, GlobalFunctionsBoundOnFirstReadLookBoundFromTheStart) {
+  auto r = runLua(R"(
+    local seen = {}
+    for k, v in pairs(_G) do seen[k] = type(v) end
+    return {seen.sleep, seen.sleep_async, seen.spawn, type(rawget(_G, "await")), tostring(print):sub(1, 9)})");
+  ASSERT_FALSE(r.error) << r.error->toString();
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(r.value.asArray()[i].asString(), "function") << i;
+  auto mine = runLua("sleep = 'mine'; return {sleep, type(spawn)}");
+  ASSERT_FALSE(mine.error) << mine.error->toString();
+  EXPECT_EQ(mine.value.asArray()[0].asString(), "mine");
+  EXPECT_EQ(mine.value.asArray()[1].asString(), "function");
+}
+
 // Namespaces are bound the first time a spell reads them (lua_engine.cpp, "Binding the registry,
 // on demand"); a spell cannot tell.
 TEST(LuaBinding, NamespacesBoundOnFirstReadLookBoundFromTheStart) {

@@ -162,6 +162,7 @@ struct LuaCtx {
   unsigned libsMade = 0, libsGlobal = 0;
   // Per namespace made, which of its functions are settled (bound, or assigned by the spell).
   std::vector<std::vector<char>> fnBound;
+  std::vector<char> globalBound;  // the same for the registry's global functions
   bool eagerMembers = false;  // a debugger is attached: namespaces are made whole
 
   void kill(Error reason);
@@ -1671,19 +1672,39 @@ char kNamespaceMark;  // in a namespace table's metatable: the namespace's index
 
 // The function of namespace `ns` named by the string at `k` (its name, or name_async), if it
 // is one not settled yet.
-std::optional<size_t> unboundMember(lua_State* L, LuaCtx* c, size_t ns, int k) {
-  if (lua_type(L, k) != LUA_TSTRING || ns >= c->fnBound.size()) return std::nullopt;
+std::optional<size_t> unboundIn(lua_State* L, int k, const std::vector<const FunctionDecl*>& fns,
+                                const std::vector<char>& bound) {
+  if (lua_type(L, k) != LUA_TSTRING) return std::nullopt;
   size_t n = 0;
   const char* s = lua_tolstring(L, k, &n);
   std::string_view name(s, n);
-  const auto& fns = c->binds->nsFunctions[ns];
   for (size_t j = 0; j < fns.size(); ++j) {
     const FunctionDecl& d = *fns[j];
     bool asAsync = d.async && !d.property && name.size() == d.name.size() + 6 && name.starts_with(d.name) &&
                    name.ends_with("_async");
-    if (name == d.name || asAsync) return c->fnBound[ns][j] ? std::nullopt : std::optional<size_t>(j);
+    if (name == d.name || asAsync) return bound[j] ? std::nullopt : std::optional<size_t>(j);
   }
   return std::nullopt;
+}
+
+std::optional<size_t> unboundMember(lua_State* L, LuaCtx* c, size_t ns, int k) {
+  if (ns >= c->fnBound.size()) return std::nullopt;
+  return unboundIn(L, k, c->binds->nsFunctions[ns], c->fnBound[ns]);
+}
+
+// The registry's global functions (sleep, spawn, print, ...) are bound the same way, into the
+// globals (at `g`).
+std::optional<size_t> unboundGlobal(lua_State* L, LuaCtx* c, int k) {
+  return unboundIn(L, k, c->binds->globals, c->globalBound);
+}
+
+void bindGlobal(lua_State* L, LuaCtx* c, int g, size_t j) {
+  if (c->globalBound[j]) return;
+  c->globalBound[j] = 1;
+  HostSection host(c);
+  lua_pushvalue(L, g);
+  bindFunction(L, c, *c->binds->globals[j]);
+  lua_pop(L, 1);
 }
 
 // Binds function `j` of namespace `ns` into its table (at `t`).
@@ -1806,6 +1827,7 @@ void bindAllNamespaces(lua_State* L, LuaCtx* c) {
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
   for (size_t i = 0; i < std::size(kLazyLibraries); ++i) bindLibrary(L, c, g, i);
+  for (size_t j = 0; j < c->globalBound.size(); ++j) bindGlobal(L, c, g, j);
   for (size_t i = 0; i < c->nsBound.size(); ++i) bindNamespace(L, c, g, i);
   lua_pop(L, 1);
 }
@@ -1836,6 +1858,12 @@ int globalsIndex(lua_State* L) {
     lua_rawget(L, 1);
     return 1;
   }
+  if (auto j = unboundGlobal(L, c, 2)) {
+    bindGlobal(L, c, 1, *j);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+  }
   auto i = unboundNamespace(L, c, 2);
   if (!i) return 0;
   bindNamespace(L, c, 1, *i);
@@ -1848,6 +1876,7 @@ int globalsNewIndex(lua_State* L) {
   LuaCtx* c = ctxOf(L);
   if (auto i = unboundNamespace(L, c, 2)) c->nsBound[*i] = 1;  // the spell's value wins
   if (auto lib = lazyLibrary(L, 2)) c->libsGlobal |= 1u << *lib;
+  if (auto j = unboundGlobal(L, c, 2)) c->globalBound[*j] = 1;
   lua_settop(L, 3);
   lua_rawset(L, 1);
   return 0;
@@ -1871,6 +1900,7 @@ int spellRawget(lua_State* L) {
   if (isGlobals(L, 1)) {
     LuaCtx* c = ctxOf(L);
     if (auto lib = unboundLibrary(L, c, 2)) bindLibrary(L, c, 1, *lib);
+    if (auto j = unboundGlobal(L, c, 2)) bindGlobal(L, c, 1, *j);
     if (auto i = unboundNamespace(L, c, 2)) bindNamespace(L, c, 1, *i);
   } else if (auto ns = namespaceOf(L, 1)) {
     LuaCtx* c = ctxOf(L);
@@ -1916,7 +1946,17 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
 
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
-  for (const FunctionDecl* d : c->binds->globals) bindFunction(L, c, *d);
+  // Bound on first read (bindGlobal); a base library function of the same name (print) goes, so
+  // that the first read finds the registry's.
+  c->globalBound.assign(c->binds->globals.size(), 0);
+  for (const FunctionDecl* d : c->binds->globals) {
+    lua_pushnil(L);
+    lua_setfield(L, g, d->name.c_str());
+    if (d->async && !d->property) {
+      lua_pushnil(L);
+      lua_setfield(L, g, (d->name + "_async").c_str());
+    }
+  }
   const std::pair<const char*, lua_CFunction> wrapped[] = {
       {"rawget", spellRawget}, {"getmetatable", spellGetmetatable}};
   for (auto [name, fn] : wrapped) {
