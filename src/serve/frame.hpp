@@ -30,7 +30,11 @@ inline uint32_t frameLength(const unsigned char* b) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
 }
 
-// The tags of the frames that are not JSON, and their fields in order.
+// The tags of the frames that are not JSON, and their fields in order. To a worker:
+// id, spell, dir, data_dir, grace_s, timeout_s, memory_mb, instructions, traceparent (text and
+// numbers, "" for none), then params, typed_params, config, grants (JSON text, "" for none).
+inline constexpr char kRunTag = 'R';
+// From a worker:
 inline constexpr char kStartedTag = 'S';  // id, run_id
 // id, name, data (JSON text), then what the parent counts: for llm.response provider, model,
 // input tokens, output tokens, cost; for llm.error model, code; for tool.result the tool

@@ -51,6 +51,36 @@ std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_
 
 const net::Headers kJson = {{"content-type", "application/json"}};
 
+// A run's message as the frame a worker reads (frame.hpp, kRunTag): only its JSON parts are
+// written as JSON.
+std::string runFrame(const json& m) {
+  auto text = [&m](const char* k) -> std::string {
+    auto it = m.find(k);
+    if (it == m.end() || it->is_null()) return "";
+    if (it->is_string()) return it->get_ref<const std::string&>();
+    if (it->is_number_unsigned()) return std::to_string(it->get<uint64_t>());
+    if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+    if (it->is_number_float()) {
+      std::string out;
+      appendJsonDouble(out, it->get<double>());
+      return out;
+    }
+    return dumpJson(*it);
+  };
+  auto whole = [&m](const char* k) -> std::string {
+    auto it = m.find(k);
+    if (it == m.end()) return "";
+    // No params and no config read the same as empty ones (grants do not: {} grants nothing).
+    if (it->is_object() && it->empty() && std::string_view(k) != "grants") return "";
+    return dumpJson(*it);
+  };
+  FieldFrame f(kRunTag);
+  for (const char* k : {"id", "spell", "dir", "data_dir", "grace_s", "timeout_s", "memory_mb", "instructions", "traceparent"})
+    f.add(text(k));
+  for (const char* k : {"params", "typed_params", "config", "grants"}) f.add(whole(k));
+  return frame(f.body());
+}
+
 size_t residentBytes(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/statm";
   FILE* f = std::fopen(path.c_str(), "re");
@@ -385,7 +415,7 @@ void Service::assign(Worker& w, std::shared_ptr<RunRec> run) {
   run->started = now();
   metrics_.inFlight(+1);
   addEventText(*run, "run.status", R"({"status":"running"})");
-  auto bytes = std::make_shared<std::string>(frame(dumpJson(run->message)));
+  auto bytes = std::make_shared<std::string>(runFrame(run->message));
   asio::async_write(*w.sock, asio::buffer(*bytes), [bytes](const boost::system::error_code&, size_t) {});
   // A spell stuck in a built-in call past its time limit: the worker's own watchdog ends the
   // process after the grace; this is the parent's backstop should the worker not manage it.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <filesystem>
@@ -309,6 +310,16 @@ class SpellCache {
   std::unordered_set<std::string> watched_;
 };
 
+// A number field of a run frame (frame.hpp), as JSON wrote it; throws when it is not one (a limit
+// read as 0 would be no limit).
+double numberIn(std::string_view s) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < 0)
+    throw std::invalid_argument("'" + std::string(s) + "' is not a limit");
+  return v;
+}
+
 std::string absoluteIn(const std::string& dir, const std::string& p) {
   fs::path path(p);
   return path.is_absolute() ? p : (fs::path(dir) / path).lexically_normal().string();
@@ -332,39 +343,60 @@ int runServeWorker(int fd) {
   llm::CallLog::forwardTo(forwardCall);
   send({{"op", "ready"}, {"pid", ::getpid()}});
   SpellCache spells;
+  std::error_code cwdError;
+  const std::string baseDir = fs::current_path(cwdError).string();  // a worker never changes it
   std::string text;
   while (readFrame(fd, text)) {
-    json m = json::parse(text, nullptr, false);
-    if (m.is_discarded() || m.value("op", "") != "run") continue;
-    std::string id = m.value("id", "");
+    // A run (frame.hpp, kRunTag); its parts that are JSON are read straight into Values.
+    if (text.empty() || text[0] != kRunTag) continue;
+    FieldReader f(text);
+    std::string_view id, spell, dir, dataDir, grace, timeout, memory, instructions, traceparent, params, typed, config, grants;
+    bool whole = true;
+    for (std::string_view* field : {&id, &spell, &dir, &dataDir, &grace, &timeout, &memory, &instructions, &traceparent,
+                                    &params, &typed, &config, &grants})
+      whole = whole && f.next(*field);
+    if (!whole) continue;
     RunOptions opts;
-    opts.spellPath = m.value("spell", "");
-    opts.outputFormat = "json";
-    opts.dataDir = m.value("data_dir", "");
-    for (auto& [k, v] : m["params"].items()) opts.params.emplace_back(k, v.get<std::string>());
-    if (m.contains("typed_params")) opts.typedParams = fromJson(m["typed_params"]);
-    if (m.contains("timeout_s")) opts.timeoutSeconds = m["timeout_s"].get<double>();
-    if (m.contains("memory_mb")) opts.memoryMb = m["memory_mb"].get<size_t>();
-    if (m.contains("instructions")) opts.instructions = m["instructions"].get<uint64_t>();
-    if (m.contains("config")) opts.extraConfig = fromJson(m["config"]);
-    opts.traceparent = m.value("traceparent", "");
-    if (m.contains("grants")) {
-      const json& g = m["grants"];
-      std::string dir = m.value("dir", "");
-      opts.manifestGrants = false;
-      for (auto& h : g.value("net", json::array())) opts.allowNet.push_back(h.get<std::string>());
-      for (auto& p : g.value("read", json::array())) opts.allowRead.push_back(absoluteIn(dir, p.get<std::string>()));
-      for (auto& p : g.value("write", json::array())) opts.allowWrite.push_back(absoluteIn(dir, p.get<std::string>()));
-      for (auto& n : g.value("env", json::array())) opts.allowEnv.push_back(n.get<std::string>());
-      opts.allowRun = g.value("run", false);
+    try {
+      opts.spellPath = spell;
+      opts.outputFormat = "json";
+      opts.dataDir = dataDir;
+      if (Value given = params.empty() ? Value::object() : parseJson(params); given.isObject())
+        for (const auto& [k, v] : given.asObject()) opts.params.emplace_back(k, v.isString() ? v.asString() : v.describe());
+      if (!typed.empty()) opts.typedParams = parseJson(typed);
+      if (!timeout.empty()) opts.timeoutSeconds = numberIn(timeout);
+      if (!memory.empty()) opts.memoryMb = static_cast<size_t>(numberIn(memory));
+      if (!instructions.empty()) opts.instructions = static_cast<uint64_t>(numberIn(instructions));
+      if (!grace.empty()) opts.hardStopGraceSeconds = numberIn(grace);
+      if (!config.empty()) opts.extraConfig = parseJson(config);
+      opts.traceparent = traceparent;
+      if (!grants.empty()) {
+        Value g = parseJson(grants);
+        std::string base(dir);
+        opts.manifestGrants = false;
+        auto each = [&g](const char* kind, auto add) {
+          const Value& list = g.get(kind);
+          if (list.isArray())
+            for (const auto& x : list.asArray())
+              if (x.isString()) add(x.asString());
+        };
+        each("net", [&](const std::string& h) { opts.allowNet.push_back(h); });
+        each("read", [&](const std::string& p) { opts.allowRead.push_back(absoluteIn(base, p)); });
+        each("write", [&](const std::string& p) { opts.allowWrite.push_back(absoluteIn(base, p)); });
+        each("env", [&](const std::string& n) { opts.allowEnv.push_back(n); });
+        opts.allowRun = g.getBool("run");
+      }
+    } catch (const std::exception& e) {  // the parent's own frame: a bug if it ever happens
+      sendFrames(doneFrames(std::string(id), Error(codes::kInternal, std::string("a run frame was not understood: ") + e.what()), nullptr));
+      continue;
     }
     opts.loaded = spells.get(opts);
-    opts.hardStopGraceSeconds = m.value("grace_s", 2.0);
-    opts.onHardStop = [id](const Error& e) {
+    opts.baseDir = baseDir;
+    opts.onHardStop = [id = std::string(id)](const Error& e) {
       sendFrames(doneFrames(id, e, nullptr));
       ::_exit(3);
     };
-    opts.onStart = [id](RunContext& run) {
+    opts.onStart = [id = std::string(id)](RunContext& run) {
       run.service<RunFrames>([&run] { return std::make_shared<RunFrames>(run.loop()); });
       sendText(FieldFrame(kStartedTag).add(id).add(run.runId).body());
       run.output = [id](const Value& v, std::string_view) { sendEvent(id, "spell.output", v); };
@@ -372,7 +404,7 @@ int runServeWorker(int fd) {
     current = id;
     RunResult r = runSpell(opts);
     current.clear();
-    sendFrames(doneFrames(id, r.error, &r.value));
+    sendFrames(doneFrames(std::string(id), r.error, &r.value));
   }
   return 0;
 }

@@ -396,7 +396,7 @@ RunResult runSpellImpl(const RunOptions& opts) {
   run.spellName = manifest && !manifest->name.empty() ? manifest->name
                   : !entryPath.empty() ? fs::path(entryPath).stem().string()
                                        : "exec";
-  run.permissions().setBaseDir(fs::current_path());
+  run.permissions().setBaseDir(opts.baseDir.empty() ? fs::current_path() : fs::path(opts.baseDir));
   // The run's trace: its id is on every event of the run, its spans nest under the run's root
   // span (under the caller's span when a traceparent came with the run).
   auto tracer = std::make_shared<observe::Tracer>(opts.traceparent);

@@ -125,6 +125,9 @@ struct RunOptions {
   std::string model;
   std::string outputFormat = "text";  // text | json
   std::string dataDir;                // default $LLMSPELL_HOME or ~/.llmspell
+  // Relative paths in grants and file calls resolve against this; empty: the current directory,
+  // asked for each run (a serve worker, whose directory never changes, gives it once).
+  std::string baseDir;
   Value extraConfig = Value::object(); // e.g. record/replay paths for higher layers
   // REPL mode (`llmspell repl`): when set, chunks are read with `replInput(continuation)` until
   // it returns nullopt, and run one after another in the same context (globals persist). A
