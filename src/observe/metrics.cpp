@@ -157,9 +157,12 @@ std::vector<std::string> labelValues(const Metrics::Family& f, const Value& labe
   return values;
 }
 
-// The series of `f` for these labels, made on first use. Needs the registry's lock.
-Metrics::Family::Series& seriesFor(Metrics::Family& f, const Value& labels) {
-  std::vector<std::string> values = labelValues(f, labels);
+// The series of `f` for these label values (in declared order), made on first use. Needs the
+// registry's lock.
+Metrics::Family::Series& seriesForValues(Metrics::Family& f, std::vector<std::string> values) {
+  if (values.size() != f.labelNames.size())
+    fail(codes::kInvalidArgument, "metric " + f.name + " has " + std::to_string(f.labelNames.size()) + " labels, not " +
+                                      std::to_string(values.size()));
   if (auto it = f.index.find(values); it != f.index.end()) return f.series[it->second];
   if (f.series.size() >= Metrics::kMaxSeriesPerFamily)
     fail(codes::kLimitExceeded, "metric " + f.name + " has more than " + std::to_string(Metrics::kMaxSeriesPerFamily) +
@@ -171,6 +174,10 @@ Metrics::Family::Series& seriesFor(Metrics::Family& f, const Value& labels) {
   return s;
 }
 
+Metrics::Family::Series& seriesFor(Metrics::Family& f, const Value& labels) {
+  return seriesForValues(f, labelValues(f, labels));
+}
+
 void checkFinite(const Metrics::Family& f, double v) {
   if (std::isnan(v)) fail(codes::kInvalidArgument, "metric " + f.name + ": the value is NaN");
 }
@@ -178,13 +185,28 @@ void checkFinite(const Metrics::Family& f, double v) {
 
 void Metrics::checkLabels(const Family& f, const Value& labels) const { labelValues(f, labels); }
 
-void Metrics::add(Family& f, const Value& labels, double v) {
+namespace {
+void checkAdd(const Metrics::Family& f, double v) {
   checkFinite(f, v);
   if (f.type == MetricType::kHistogram) fail(codes::kInvalidArgument, "metric " + f.name + " is a histogram: observe values");
   if (f.type == MetricType::kCounter && v < 0)
     fail(codes::kInvalidArgument, "counter " + f.name + " only goes up; use a gauge for a value that goes down");
+}
+void checkObserve(const Metrics::Family& f, double v) {
+  checkFinite(f, v);
+  if (f.type != MetricType::kHistogram) fail(codes::kInvalidArgument, "metric " + f.name + " is not a histogram");
+}
+}  // namespace
+
+void Metrics::add(Family& f, const Value& labels, double v) {
+  checkAdd(f, v);
+  addValues(f, labelValues(f, labels), v);
+}
+
+void Metrics::addValues(Family& f, std::vector<std::string> values, double v) {
+  checkAdd(f, v);
   std::lock_guard g(mu_);
-  seriesFor(f, labels).value += v;
+  seriesForValues(f, std::move(values)).value += v;
 }
 
 void Metrics::set(Family& f, const Value& labels, double v) {
@@ -195,10 +217,14 @@ void Metrics::set(Family& f, const Value& labels, double v) {
 }
 
 void Metrics::observe(Family& f, const Value& labels, double v) {
-  checkFinite(f, v);
-  if (f.type != MetricType::kHistogram) fail(codes::kInvalidArgument, "metric " + f.name + " is not a histogram");
+  checkObserve(f, v);
+  observeValues(f, labelValues(f, labels), v);
+}
+
+void Metrics::observeValues(Family& f, std::vector<std::string> values, double v) {
+  checkObserve(f, v);
   std::lock_guard g(mu_);
-  auto& s = seriesFor(f, labels);
+  auto& s = seriesForValues(f, std::move(values));
   size_t i = std::lower_bound(f.buckets.begin(), f.buckets.end(), v) - f.buckets.begin();  // first bound >= v
   ++s.bucketCounts[i];
   ++s.count;

@@ -24,32 +24,29 @@ void ServeMetrics::declare() {
   reg_.set(*streams_, Value::object(), 0);
 }
 
+// Label values in the order declared above.
 void ServeMetrics::runDone(const std::string& spell, const std::string& status, double seconds, const std::string& errorCode) {
-  reg_.add(*runs_, Value::object({{"spell", spell}, {"status", status}}), 1);
-  if (seconds > 0) reg_.observe(*duration_, Value::object({{"spell", spell}}), seconds);
-  if (!errorCode.empty()) reg_.add(*errors_, Value::object({{"code", errorCode}}), 1);
-  if (errorCode == "limit_exceeded" || errorCode == "budget_exceeded")
-    reg_.add(*limitStops_, Value::object({{"spell", spell}}), 1);
+  reg_.addValues(*runs_, {spell, status}, 1);
+  if (seconds > 0) reg_.observeValues(*duration_, {spell}, seconds);
+  if (!errorCode.empty()) reg_.addValues(*errors_, {errorCode}, 1);
+  if (errorCode == "limit_exceeded" || errorCode == "budget_exceeded") reg_.addValues(*limitStops_, {spell}, 1);
 }
 
 void ServeMetrics::llmCall(const std::string& provider, const std::string& model, double in, double out, double cost) {
-  Value l = Value::object({{"provider", provider}, {"model", model}});
-  reg_.add(*llmCalls_, l, 1);
-  reg_.add(*tokens_, Value::object({{"provider", provider}, {"model", model}, {"direction", "input"}}), in);
-  reg_.add(*tokens_, Value::object({{"provider", provider}, {"model", model}, {"direction", "output"}}), out);
-  reg_.add(*cost_, l, cost);
+  reg_.addValues(*llmCalls_, {provider, model}, 1);
+  reg_.addValues(*tokens_, {provider, model, "input"}, in);
+  reg_.addValues(*tokens_, {provider, model, "output"}, out);
+  reg_.addValues(*cost_, {provider, model}, cost);
 }
 
 void ServeMetrics::llmError(const std::string&, const std::string& code) {
-  reg_.add(*errors_, Value::object({{"code", code.empty() ? "unknown" : code}}), 1);
+  reg_.addValues(*errors_, {code.empty() ? "unknown" : code}, 1);
 }
 
-void ServeMetrics::toolCall(const std::string& tool) {
-  reg_.add(*tools_, Value::object({{"tool", tool.empty() ? "unknown" : tool}}), 1);
-}
+void ServeMetrics::toolCall(const std::string& tool) { reg_.addValues(*tools_, {tool.empty() ? "unknown" : tool}, 1); }
 
-void ServeMetrics::inFlight(double delta) { reg_.add(*inFlight_, Value::object(), delta); }
-void ServeMetrics::streams(double delta) { reg_.add(*streams_, Value::object(), delta); }
+void ServeMetrics::inFlight(double delta) { reg_.addValues(*inFlight_, {}, delta); }
+void ServeMetrics::streams(double delta) { reg_.addValues(*streams_, {}, delta); }
 
 std::string ServeMetrics::text(size_t queued) {
   reg_.set(*queued_, Value::object(), static_cast<double>(queued));

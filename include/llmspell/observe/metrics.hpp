@@ -46,6 +46,11 @@ class Metrics {
   void add(Family& f, const Value& labels, double v);
   void set(Family& f, const Value& labels, double v);
   void observe(Family& f, const Value& labels, double v);
+  // The same with the label values given in the order the labels were declared (the host's own
+  // metrics, on a hot path: no object of names to build and match). Throws invalid_argument for
+  // a count that does not match.
+  void addValues(Family& f, std::vector<std::string> labelValues, double v);
+  void observeValues(Family& f, std::vector<std::string> labelValues, double v);
   // Throws as the updates do when `labels` do not fit `f`.
   void checkLabels(const Family& f, const Value& labels) const;
 
