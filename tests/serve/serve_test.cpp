@@ -485,6 +485,27 @@ namespace {
 
 // A worker killed from outside (the OOM killer, an operator) fails only the run it held, with
 // worker_crashed and the signal; the parent starts another worker and the next run succeeds.
+// A frame between worker and parent has a bound (64 MiB): a result past it fails its run with a
+// limit error, where before the frame was dropped and the run waited for its time limit. The
+// worker stays and runs the next spell.
+TEST(ServeIsolation, AResultTooLargeToSendFailsItsRunWithALimitError) {
+  std::string dir = writeSpells("huge", {{"huge", {{"spell.yaml", "name: huge\nlimits: {memory_mb: 200, timeout_s: 30}\n"},
+                                                    {"main.lua", "return string.rep('x', 65 * 1024 * 1024)\n"}}},
+                                         {"small", {{"spell.yaml", "name: small\n"}, {"main.lua", "return 'fine'\n"}}}});
+  ServeProcess srv({"--spells", dir, "--workers", "1"});
+  ASSERT_GT(srv.port(), 0) << srv.firstLine();
+  waitReady(srv.port());
+  auto r = http(srv.port(), "POST", "/v1/runs", R"({"spell":"huge","wait":true})");
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  json j = r.json();
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_EQ(j["error"]["code"], "limit_exceeded");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("more than a run can return"), std::string::npos) << j["error"];
+  json next = http(srv.port(), "POST", "/v1/runs", R"({"spell":"small","wait":true})").json();
+  EXPECT_EQ(next["status"], "succeeded") << next.dump();
+  EXPECT_EQ(next["output"], "fine");
+}
+
 TEST(ServeIsolation, AWorkerKilledFromOutsideFailsOnlyItsRun) {
   ServeProcess srv({"--spells", spellsDir(), "--workers", "1"});
   ASSERT_GT(srv.port(), 0) << srv.firstLine();
