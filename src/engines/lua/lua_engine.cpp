@@ -1221,10 +1221,16 @@ class CompiledChunks {
     int st = luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
     if (st != LUA_OK) return st;
     auto bytes = std::make_shared<std::string>();
-    lua_dump(L, [](lua_State*, const void* p, size_t n, void* out) {
-      static_cast<std::string*>(out)->append(static_cast<const char*>(p), n);
-      return 0;
+    // No exception may cross Lua's C frames: a failed append stops the dump, and nothing is kept.
+    int failed = lua_dump(L, [](lua_State*, const void* p, size_t n, void* out) {
+      try {
+        static_cast<std::string*>(out)->append(static_cast<const char*>(p), n);
+        return 0;
+      } catch (...) {
+        return 1;
+      }
     }, bytes.get(), 0);
+    if (failed) return LUA_OK;
     std::lock_guard lk(mu_);
     if (held_ + key.size() + bytes->size() > kMaxBytes) {  // a simple bound: start again
       chunks_.clear();
