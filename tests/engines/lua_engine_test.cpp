@@ -218,6 +218,19 @@ TEST(LuaBinding, GlobalFunctionsBoundOnFirstReadLookBoundFromTheStart) {
   EXPECT_EQ(mine.value.asArray()[1].asString(), "function");
 }
 
+// The collector waits after set-up until the state doubles (LuaCtx::gcParked), then runs as usual:
+// garbage made far past the memory limit in few instructions is still collected in time.
+TEST(LuaLimits, TheCollectorWakesInTimeForGarbageUnderALowLimit) {
+  Limits limits;
+  limits.memoryBytes = 16u << 20;
+  auto r = runLua("local running = collectgarbage('isrunning')\n"
+                  "for i = 1, 300 do local s = string.rep('x', 1024 * 1024) .. i end\n"
+                  "return {running, collectgarbage('count') < 16 * 1024}", limits);
+  ASSERT_FALSE(r.error) << r.error->toString();
+  EXPECT_TRUE(r.value.asArray()[0].asBool());
+  EXPECT_TRUE(r.value.asArray()[1].asBool());
+}
+
 // Namespaces are bound the first time a spell reads them (lua_engine.cpp, "Binding the registry,
 // on demand"); a spell cannot tell.
 TEST(LuaBinding, NamespacesBoundOnFirstReadLookBoundFromTheStart) {

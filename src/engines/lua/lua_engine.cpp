@@ -164,6 +164,13 @@ struct LuaCtx {
   std::vector<std::vector<char>> fnBound;
   std::vector<char> globalBound;  // the same for the registry's global functions
   bool eagerMembers = false;  // a debugger is attached: namespaces are made whole
+  // The collector stays stopped after set-up until the state has grown to twice its set-up size,
+  // as Lua would pause it after a collection (its default pause is 200%): restarting it there
+  // began a cycle at the first allocation, marking the whole fresh state in every short run (4%
+  // of an echo run). The allocator asks for the restart; the count hook does it.
+  bool gcParked = false, gcWakeAsked = false;
+  size_t gcWakeAt = 0;
+  lua_State* gcHookThread = nullptr;  // the thread whose hook was set to the next instruction
 
   void kill(Error reason);
 };
@@ -226,6 +233,14 @@ void* luaAlloc(void* ud, void* ptr, size_t osize, size_t nsize) {
     }
   }
   if (p) c->memUsed = c->memUsed - old + nsize;
+  if (c->gcParked && !c->gcWakeAsked && c->memUsed > c->gcWakeAt) {
+    c->gcWakeAsked = true;  // the running task's next instruction restarts the collector
+    if (c->currentRoot && c->currentRoot->co && !c->killed) {
+      lua_State* co = c->currentRoot->co;
+      c->gcHookThread = co;
+      lua_sethook(co, lua_gethook(co) ? lua_gethook(co) : countHook, lua_gethookmask(co) | LUA_MASKCOUNT, 1);
+    }
+  }
   return p;
 }
 
@@ -233,6 +248,16 @@ void* luaAlloc(void* ud, void* ptr, size_t osize, size_t nsize) {
 
 void countHook(lua_State* L, lua_Debug*) {
   LuaCtx* c = ctxOf(L);
+  if (c->gcParked && c->gcWakeAsked) {  // any thread's hook may be the first to see it
+    c->gcParked = false;
+    lua_gc(L, LUA_GCRESTART);
+  }
+  if (L == c->gcHookThread && !c->killed) {
+    // The early call the allocator asked for: back to the usual count, nothing counted.
+    c->gcHookThread = nullptr;
+    lua_sethook(L, lua_gethook(L), lua_gethookmask(L), kHookEvery);
+    return;
+  }
   if (!c->killed) {
     c->instructions += kHookEvery;
     if (c->limits.instructions && c->instructions > c->limits.instructions) {
@@ -1178,7 +1203,7 @@ int safeCollectGarbage(lua_State* L) {
     return 1;
   }
   if (strcmp(opt, "isrunning") == 0) {
-    lua_pushboolean(L, lua_gc(L, LUA_GCISRUNNING, 0));
+    lua_pushboolean(L, ctxOf(L)->gcParked || lua_gc(L, LUA_GCISRUNNING, 0));  // parked: not stopped, waiting
     return 1;
   }
   LuaCtx* c = ctxOf(L);
@@ -2099,7 +2124,8 @@ class LuaContext final : public ScriptContext, public Debuggable {
     openFinalizers(L_);
     openJsonMarks(L_);
     bindRegistry(L_, &c_);
-    lua_gc(L_, LUA_GCRESTART);
+    c_.gcParked = true;  // see LuaCtx::gcParked
+    c_.gcWakeAt = 2 * c_.memUsed;
     c_.inHost = false;
     run.include = [this](const SpellSource& src) { return includeFile(src); };
     run.sourceExtensions = luaEngine().extensions();
