@@ -1,9 +1,9 @@
 // Messages between the serve parent and its workers: a 4-byte big-endian length, then that many
 // bytes. A message is JSON (it starts with `{`: a worker's `ready`), or, for a run and what a
-// worker sends for it, a tag byte and fields (FieldFrame): the parent then passes an event's data on as the JSON text it
-// came as, where parsing every frame into a tree and writing it out again was a third of what
-// the parent spent on a run. The worker side reads and writes blocking; the parent reads with
-// Asio.
+// worker sends for it, a tag byte and fields (FieldFrame): the parent then passes an event's data
+// on as the JSON text it came as, where parsing every frame into a tree and writing it out again
+// was a third of what the parent spent on a run. The worker side reads and writes blocking; the
+// parent reads with Asio.
 #pragma once
 
 #include <cstdint>
