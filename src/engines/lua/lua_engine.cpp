@@ -1723,7 +1723,7 @@ std::optional<size_t> unboundMember(lua_State* L, LuaCtx* c, size_t ns, int k) {
   return unboundIn(L, k, c->binds->nsFunctions[ns], c->fnBound[ns]);
 }
 
-// The registry's global functions (sleep, spawn, print, ...) are bound the same way, into the
+// The registry's global functions (sleep, spawn, await, ...) are bound the same way, into the
 // globals (at `g`).
 std::optional<size_t> unboundGlobal(lua_State* L, LuaCtx* c, int k) {
   return unboundIn(L, k, c->binds->globals, c->globalBound);
@@ -1977,7 +1977,7 @@ void bindRegistry(lua_State* L, LuaCtx* c) {
 
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
-  // Bound on first read (bindGlobal); a base library function of the same name (print) goes, so
+  // Bound on first read (bindGlobal); a base library function of the same name would go, so
   // that the first read finds the registry's.
   c->globalBound.assign(c->binds->globals.size(), 0);
   for (const FunctionDecl* d : c->binds->globals) {
