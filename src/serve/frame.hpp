@@ -6,6 +6,7 @@
 // parent reads with Asio.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -58,6 +59,14 @@ class FieldFrame {
  private:
   std::string body_;
 };
+
+// A number field (written with std::to_string or appendJsonDouble) read whole into `out`; false
+// when the field is not one.
+template <typename T>
+bool numberField(std::string_view field, T& out) {
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), out);
+  return ec == std::errc() && end == field.data() + field.size();
+}
 
 // Reads a tagged frame's fields in order; next() is false past the last or on a field cut short.
 class FieldReader {

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -275,13 +274,9 @@ void Service::onWorkerFrame(Worker& w, std::string_view body) {
     std::string_view name, data;
     if (!f.next(name) || !f.next(data)) return;
     std::string_view a, b, in, out, cost;  // what the worker read from the data (frame.hpp)
-    auto number = [](std::string_view s) {
-      double d = 0;
-      std::from_chars(s.data(), s.data() + s.size(), d);
-      return d;
-    };
-    if (name == "llm.response" && f.next(a) && f.next(b) && f.next(in) && f.next(out) && f.next(cost)) {
-      double i = number(in), o = number(out), c = number(cost);
+    double i = 0, o = 0, c = 0;
+    if (name == "llm.response" && f.next(a) && f.next(b) && f.next(in) && f.next(out) && f.next(cost) &&
+        numberField(in, i) && numberField(out, o) && numberField(cost, c)) {
       run->inputTokens += i;
       run->outputTokens += o;
       run->cost += c;
@@ -321,21 +316,20 @@ void Service::logCall(std::string_view body) {
   std::string_view path, ts, runId, spell, model, provider, finishReason, errorCode, latency, in, out, cost;
   for (std::string_view* field : {&path, &ts, &runId, &spell, &model, &provider, &finishReason, &errorCode, &latency, &in, &out, &cost})
     if (!f.next(*field)) return;
-  auto number = [](std::string_view s, auto& to) { return std::from_chars(s.data(), s.data() + s.size(), to).ec == std::errc(); };
   try {
     auto log = llm::CallLog::shared(std::string(path));
     llm::CallLog::Row r;
-    number(ts, r.ts);
+    numberField(ts, r.ts);
     r.runId = runId;
     r.spell = spell;
     r.model = model;
     r.provider = provider;
     r.finishReason = finishReason;
     r.errorCode = errorCode;
-    number(latency, r.latencyMs);
-    if (int64_t n = 0; !in.empty() && number(in, n)) r.inputTokens = n;
-    if (int64_t n = 0; !out.empty() && number(out, n)) r.outputTokens = n;
-    if (double d = 0; !cost.empty() && number(cost, d)) r.costUsd = d;
+    numberField(latency, r.latencyMs);
+    if (int64_t n = 0; !in.empty() && numberField(in, n)) r.inputTokens = n;
+    if (int64_t n = 0; !out.empty() && numberField(out, n)) r.outputTokens = n;
+    if (double d = 0; !cost.empty() && numberField(cost, d)) r.costUsd = d;
     log->append(std::move(r));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "warning: a call log row was not written: %s\n", e.what());

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <optional>
 #include <filesystem>
@@ -95,17 +94,21 @@ void sendFrames(const std::string& frames) {
   writePending();
 }
 
-// An event's frame: its data written straight from its Value as JSON text, which the parent
-// keeps as it is (building an nlohmann tree per event was a tenth of an echo run); a value JSON
-// cannot hold (a function, a handle) is sent as its description, as before.
-void sendEvent(const std::string& id, const std::string& name, const Value& data) {
-  std::string text;
+// A Value as JSON text; one JSON cannot hold (a function, a handle) as its description.
+std::string jsonTextOf(const Value& v) {
   try {
-    text = toJsonText(data);
+    return toJsonText(v);
   } catch (const std::exception&) {
-    text.clear();
-    appendJsonString(text, data.describe());
+    std::string text;
+    appendJsonString(text, v.describe());
+    return text;
   }
+}
+
+// An event's frame: its data written straight from its Value as JSON text, which the parent
+// keeps as it is (building an nlohmann tree per event was a tenth of an echo run).
+void sendEvent(const std::string& id, const std::string& name, const Value& data) {
+  std::string text = jsonTextOf(data);
   FieldFrame f(kEventTag);
   f.add(id).add(name).add(text);
   // What the parent counts (the run's usage and cost, the metrics), read here from the Value so
@@ -185,15 +188,7 @@ std::string doneFrames(const std::string& id, const std::optional<Error>& error,
     std::lock_guard<std::mutex> lock(callsMu);
     out.swap(calls);
   }
-  std::string valueText;
-  if (value) {
-    try {
-      valueText = toJsonText(*value);
-    } catch (const std::exception&) {
-      valueText.clear();
-      appendJsonString(valueText, value->describe());
-    }
-  }
+  std::string valueText = value ? jsonTextOf(*value) : std::string();
   std::optional<Error> err = error;
   if (!err && valueText.size() > kMaxFrameBytes - 4096) {
     err = Error(codes::kLimitExceeded, "the spell's result is " + std::to_string(valueText.size() >> 20) +
@@ -314,9 +309,7 @@ class SpellCache {
 // read as 0 would be no limit).
 double numberIn(std::string_view s) {
   double v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < 0)
-    throw std::invalid_argument("'" + std::string(s) + "' is not a limit");
+  if (!numberField(s, v) || !std::isfinite(v) || v < 0) throw std::invalid_argument("'" + std::string(s) + "' is not a limit");
   return v;
 }
 
@@ -351,11 +344,15 @@ int runServeWorker(int fd) {
     if (text.empty() || text[0] != kRunTag) continue;
     FieldReader f(text);
     std::string_view id, spell, dir, dataDir, grace, timeout, memory, instructions, traceparent, params, typed, config, grants;
+    if (!f.next(id)) continue;
     bool whole = true;
-    for (std::string_view* field : {&id, &spell, &dir, &dataDir, &grace, &timeout, &memory, &instructions, &traceparent,
+    for (std::string_view* field : {&spell, &dir, &dataDir, &grace, &timeout, &memory, &instructions, &traceparent,
                                     &params, &typed, &config, &grants})
       whole = whole && f.next(*field);
-    if (!whole) continue;
+    if (!whole) {  // the parent's own frame cut short: a bug if it ever happens, answered at once
+      sendFrames(doneFrames(std::string(id), Error(codes::kInternal, "a run frame was cut short"), nullptr));
+      continue;
+    }
     RunOptions opts;
     try {
       opts.spellPath = spell;
